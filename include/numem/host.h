@@ -1,0 +1,168 @@
+/*
+ * numem/host.h - the hosted build: a platform over mmap, and machines.
+ *
+ * Hosted only (tools, tests, benchmarks, the simulator); an embedder of the
+ * core never needs this header.
+ *
+ * A machine is loaded from one source:
+ *   - ACPI table files (SRAT, optional SLIT and HMAT), or a directory holding
+ *     SRAT.bin / SLIT.bin / HMAT.bin;
+ *   - this host: /sys/firmware/acpi/tables when readable, else
+ *     /sys/devices/system/node;
+ *   - a QEMU-style -numa description;
+ *   - a built-in preset.
+ * Descriptions and presets are first turned into the tables a firmware
+ * would publish, and then parsed like any other tables, so every machine
+ * goes through the same parser and topology builder.
+ */
+#ifndef NUMEM_HOST_H
+#define NUMEM_HOST_H
+
+#include <numem/acpi.h>
+#include <numem/memmap.h>
+#include <numem/platform.h>
+#include <numem/topo.h>
+
+#include <stdio.h>
+
+/* ---- Hosted platform --------------------------------------------------- */
+
+struct numem_host;
+
+/* Metadata allocations of at least this size are mmap'd (lazily backed). */
+#define NUMEM_HOST_MMAP_MIN (64 * 1024)
+
+struct numem_host *numem_host_create(void);
+void numem_host_destroy(struct numem_host *h); /* frees all that remains */
+const struct numem_platform *numem_host_platform(struct numem_host *h);
+/* Messages at or below `level` go to `out` (NULL: none).  Default: warnings
+ * to stderr. */
+void numem_host_set_log(struct numem_host *h, FILE *out, enum numem_log_level level);
+/* Bytes of metadata currently allocated, and of those actually resident. */
+uint64_t numem_host_meta_bytes(const struct numem_host *h);
+uint64_t numem_host_touched_bytes(const struct numem_host *h);
+/* Monotonic clock in nanoseconds. */
+uint64_t numem_host_now_ns(void);
+
+/* ---- Machine descriptions (presets, -numa) ------------------------------ */
+
+enum numem_cpu_kind {
+	NUMEM_CPU_APIC = 0,
+	NUMEM_CPU_X2APIC = 1,
+	NUMEM_CPU_GICC = 2,
+};
+
+#define NUMEM_SPEC_MAX_CPUS 4096
+
+struct numem_spec_node {
+	uint32_t pxm;
+	uint32_t nr_cpus;      /* with explicit_cpus: the count of bits in cpumask */
+	uint64_t cpumask[NUMEM_SPEC_MAX_CPUS / 64]; /* explicit_cpus: CPU indices */
+	uint64_t mem_bytes;     /* RAM */
+	uint64_t hotplug_bytes; /* hot-pluggable space, placed above all RAM */
+	bool generic_initiator; /* an SRAT generic initiator entry names it */
+	bool defined;           /* -numa parsing: a node= argument defined it */
+};
+
+struct numem_spec {
+	char name[48];
+	char description[160];
+	uint32_t nr_nodes;
+	struct numem_spec_node node[NUMEM_MAX_NODES];
+	bool has_slit;
+	uint8_t distance[NUMEM_MAX_NODES][NUMEM_MAX_NODES];
+	bool no_srat;          /* a non-NUMA machine: RAM map and CPU count only */
+	bool pc_holes;         /* x86 holes: 640 KiB - 1 MiB and 3.5 - 4 GiB */
+	bool hmat;             /* publish an HMAT derived from the distances */
+	enum numem_cpu_kind cpu_kind;
+	uint32_t first_cpu_id; /* hardware id of the first CPU */
+	uint32_t cpus_per_socket; /* 0: one socket per node */
+	bool explicit_cpus;       /* CPU indices per node given (-numa cpus=) */
+	/* -numa parsing state */
+	bool dist_given[NUMEM_MAX_NODES][NUMEM_MAX_NODES];
+	bool mem_given[NUMEM_MAX_NODES];
+};
+
+/* Parse one QEMU -numa argument ("node,nodeid=0,cpus=0-3,mem=4G" or
+ * "dist,src=0,dst=1,val=21") into spec.  Errors name the argument. */
+int numem_spec_add_numa_arg(struct numem_spec *spec, const char *arg, char *err, size_t errlen);
+/* Check a spec built from -numa arguments (every node has memory or CPUs,
+ * distances symmetric or not, ...) and fill defaults. */
+int numem_spec_finish(struct numem_spec *spec, char *err, size_t errlen);
+
+/* Built-in presets. */
+struct numem_preset_info {
+	const char *name;
+	const char *description;
+};
+const struct numem_preset_info *numem_presets(size_t *count);
+int numem_spec_preset(struct numem_spec *spec, const char *name);
+#define NUMEM_DEFAULT_PRESET "x445"
+
+/* ---- Machines ----------------------------------------------------------- */
+
+/* Raw inputs: table bytes (owned, malloc'd) and, without an SRAT, a RAM
+ * map and CPU count. */
+struct numem_machine_src {
+	char name[160];
+	uint8_t *srat, *slit, *hmat;
+	size_t srat_len, slit_len, hmat_len;
+	struct numem_ram_range *ram; /* malloc'd, or NULL */
+	uint32_t nr_ram;
+	uint32_t nr_cpus;            /* without an SRAT */
+	uint32_t cpus_per_socket;    /* 0: unknown */
+	char origin[32];             /* "files", "preset", "numa", "host-acpi", "host-sysfs" */
+};
+
+void numem_machine_src_free(struct numem_machine_src *src);
+int numem_machine_src_files(struct numem_machine_src *src, const char *srat, const char *slit,
+			    const char *hmat, char *err, size_t errlen);
+/* A directory with SRAT.bin (optional SLIT.bin, HMAT.bin). */
+int numem_machine_src_dir(struct numem_machine_src *src, const char *dir, char *err,
+			  size_t errlen);
+int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spec *spec,
+			   char *err, size_t errlen);
+int numem_machine_src_host(struct numem_machine_src *src, const char *sysfs_root, char *err,
+			   size_t errlen);
+
+struct numem_machine_opts {
+	unsigned acpi_flags; /* NUMEM_ACPI_STRICT */
+	struct numem_topo_opts topo;
+};
+
+/* A loaded machine: parsed tables and topology. */
+struct numem_machine {
+	struct numem_machine_src src;
+	struct numem_host *host;
+	bool has_srat, has_slit, has_hmat;
+	struct numem_srat srat;
+	struct numem_slit slit;
+	struct numem_hmat hmat;
+	struct numem_topo *topo;
+};
+
+/* Parse the source's tables and build the topology.  Takes ownership of
+ * src (also on failure).  On failure diag says which table and offset. */
+enum numem_err numem_machine_load(struct numem_machine *m, struct numem_machine_src *src,
+				  const struct numem_machine_opts *opts, struct numem_diag *diag);
+void numem_machine_unload(struct numem_machine *m);
+
+/* Write the machine's tables as a firmware would: SRAT (and SLIT, HMAT
+ * when known) regenerated from the topology.  Buffers are malloc'd. */
+int numem_machine_export_tables(const struct numem_machine *m, uint8_t **srat, size_t *srat_len,
+				uint8_t **slit, size_t *slit_len, uint8_t **hmat,
+				size_t *hmat_len);
+
+/* ---- Small helpers ------------------------------------------------------ */
+
+/* Whole file into a malloc'd buffer.  0 on success, else errno. */
+int numem_read_file(const char *path, uint8_t **buf, size_t *len);
+int numem_write_file(const char *path, const void *buf, size_t len);
+/* "0-3,8,10-11" from a sorted list of ids. */
+void numem_format_ranges(char *out, size_t cap, const uint32_t *ids, size_t n);
+/* Parse "0-3,8"; returns count or -1. */
+int numem_parse_ranges(const char *s, uint32_t *ids, size_t cap);
+/* Parse a size: "4G", "512M", "1T", "4096" (bytes). */
+int numem_parse_size(const char *s, uint64_t *out);
+
+#endif /* NUMEM_HOST_H */

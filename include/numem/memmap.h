@@ -1,0 +1,174 @@
+/*
+ * numem/memmap.h - the sparse frame table: one page descriptor per present
+ * page frame, none for holes.
+ *
+ * Physical memory is cut into sections (a power of two, default 128 MiB).  A
+ * section that holds any RAM is "present" and has descriptors for all its
+ * pages (the pages of a partial section that are not RAM are marked HOLE); a
+ * section without RAM costs nothing but its entry in the section table.
+ *
+ * Two layouts sit behind one lookup, chosen at init:
+ *  - NUMEM_FT_SECTIONS (SPARSEMEM-style): a table of per-section descriptor
+ *    arrays, each allocated on the section's own node.  pfn -> page is two
+ *    array reads; page -> pfn reads the section number kept in the
+ *    descriptor.
+ *  - NUMEM_FT_VMEMMAP (VIRTUAL_MEM_MAP-style): the platform reserves virtual
+ *    space for max_pfn descriptors and backs only present sections, each on
+ *    its node.  pfn -> page and back are one add or subtract.
+ *
+ * Deferred initialisation: with `deferred` set, init writes no descriptor;
+ * each section is initialised by numem_frametable_init_section() when the
+ * heap first needs it (Linux's deferred struct-page init, at section
+ * granularity).  Until then its descriptors read as zero (state UNINIT),
+ * which the platform's zero-reading metadata guarantees without touching it.
+ */
+#ifndef NUMEM_MEMMAP_H
+#define NUMEM_MEMMAP_H
+
+#include <numem/platform.h>
+#include <numem/topo.h>
+#include <numem/types.h>
+
+/* Page states (flags bits 0..3). */
+enum numem_page_state {
+	NUMEM_PS_UNINIT = 0,     /* descriptor not written yet (deferred init) */
+	NUMEM_PS_HOLE = 1,       /* no RAM at this pfn: never usable */
+	NUMEM_PS_RESERVED = 2,   /* RAM not (yet) given to the heap */
+	NUMEM_PS_FREE = 3,       /* head of a free block */
+	NUMEM_PS_FREE_TAIL = 4,  /* inside a free block */
+	NUMEM_PS_ALLOCATED = 5,  /* head of an allocated block */
+	NUMEM_PS_ALLOC_TAIL = 6, /* inside an allocated block */
+};
+
+/*
+ * Descriptor flags word:
+ *   bits  0..3   state (enum numem_page_state)
+ *   bits  4..8   order of the block this descriptor heads
+ *   bits  9..11  zone index
+ *   bits 12..15  spare flag bits for later layers
+ *   bits 16..25  node id
+ *   bits 26..41  owner (domain id; 0 = the heap's user)
+ *   bits 42..63  section number (page -> pfn for the section layout)
+ */
+#define NUMEM_PG_STATE_SHIFT   0
+#define NUMEM_PG_STATE_MASK    0xfull
+#define NUMEM_PG_ORDER_SHIFT   4
+#define NUMEM_PG_ORDER_MASK    0x1full
+#define NUMEM_PG_ZONE_SHIFT    9
+#define NUMEM_PG_ZONE_MASK     0x7ull
+#define NUMEM_PG_FLAG_SHIFT    12
+#define NUMEM_PG_NODE_SHIFT    16
+#define NUMEM_PG_NODE_MASK     0x3ffull
+#define NUMEM_PG_OWNER_SHIFT   26
+#define NUMEM_PG_OWNER_MASK    0xffffull
+#define NUMEM_PG_SECTION_SHIFT 42
+#define NUMEM_PG_SECTION_BITS  22
+
+/* A page descriptor: 32 bytes. */
+struct numem_page {
+	uint64_t flags;          /* see above */
+	uint64_t private;        /* owner's word (a guest pfn, a tmem handle, ...) */
+	struct numem_page *next; /* free-list or owner-list links */
+	struct numem_page *prev;
+};
+
+static inline enum numem_page_state numem_page_state(const struct numem_page *pg)
+{
+	return (enum numem_page_state)((pg->flags >> NUMEM_PG_STATE_SHIFT) & NUMEM_PG_STATE_MASK);
+}
+
+static inline numem_nid_t numem_page_node(const struct numem_page *pg)
+{
+	return (numem_nid_t)((pg->flags >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK);
+}
+
+enum numem_ft_layout {
+	NUMEM_FT_SECTIONS = 0,
+	NUMEM_FT_VMEMMAP = 1,
+};
+
+/* Section table states. */
+#define NUMEM_SECTION_PRESENT 0x1u /* holds RAM: has descriptors */
+#define NUMEM_SECTION_INIT    0x2u /* descriptors written */
+
+struct numem_frametable_opts {
+	enum numem_ft_layout layout;
+	unsigned section_shift; /* log2 of section bytes; 0: 27 (128 MiB) */
+	bool deferred;          /* leave descriptors to numem_frametable_init_section() */
+};
+
+struct numem_frametable {
+	enum numem_ft_layout layout;
+	unsigned pfn_section_shift; /* log2 of pages per section */
+	uint64_t nr_sections;       /* covering [0, max_pfn) */
+	uint64_t max_pfn;
+	struct numem_page *vmemmap;       /* VMEMMAP: descriptor of pfn p is vmemmap[p] */
+	struct numem_page **section_map;  /* SECTIONS: biased, map[s] + pfn; NULL for holes */
+	uint8_t *section_state;           /* NUMEM_SECTION_* per section */
+	numem_nid_t *section_node;        /* node of the section's first RAM page */
+
+	/* Statistics. */
+	uint64_t present_sections;
+	uint64_t init_sections;
+	uint64_t descriptor_bytes; /* descriptors allocated (present sections) */
+	uint64_t table_bytes;      /* section table and per-section arrays */
+	uint64_t vmemmap_reserved; /* VMEMMAP: virtual bytes reserved */
+
+	const struct numem_topo *topo;
+	const struct numem_platform *plat;
+};
+
+/*
+ * Build the frame table for `topo`.  Descriptor arrays come from
+ * plat->meta_alloc on each section's node (SECTIONS) or from
+ * plat->vmap_reserve/vmap_populate (VMEMMAP; NUMEM_E_UNSUPPORTED without
+ * them).  On failure everything allocated is given back.
+ */
+enum numem_err numem_frametable_init(const struct numem_platform *plat,
+				     const struct numem_topo *topo,
+				     const struct numem_frametable_opts *opts,
+				     struct numem_frametable *ft, struct numem_diag *diag);
+void numem_frametable_release(struct numem_frametable *ft);
+
+/* Write the descriptors of section `sec` (no-op if already written).
+ * Returns NUMEM_E_RANGE for a section that is not present. */
+enum numem_err numem_frametable_init_section(struct numem_frametable *ft, uint64_t sec);
+
+/* Section number of a pfn. */
+static inline uint64_t numem_pfn_to_section(const struct numem_frametable *ft, numem_pfn_t pfn)
+{
+	return pfn.v >> ft->pfn_section_shift;
+}
+
+/* pfn -> descriptor.  The pfn must be in a present section (see
+ * numem_frametable_lookup() for the checked form).  No call, no lock. */
+static inline struct numem_page *numem_pfn_to_page(const struct numem_frametable *ft,
+						   numem_pfn_t pfn)
+{
+	if (ft->layout == NUMEM_FT_VMEMMAP)
+		return ft->vmemmap + pfn.v;
+	return ft->section_map[pfn.v >> ft->pfn_section_shift] + pfn.v;
+}
+
+/* descriptor -> pfn.  The descriptor must have been initialised. */
+static inline numem_pfn_t numem_page_to_pfn(const struct numem_frametable *ft,
+					    const struct numem_page *pg)
+{
+	if (ft->layout == NUMEM_FT_VMEMMAP)
+		return numem_pfn((uint64_t)(pg - ft->vmemmap));
+	uint64_t sec = pg->flags >> NUMEM_PG_SECTION_SHIFT;
+	return numem_pfn((uint64_t)(pg - ft->section_map[sec]));
+}
+
+/* Checked lookup: NULL when pfn is beyond max_pfn or in a section with no RAM. */
+static inline struct numem_page *numem_frametable_lookup(const struct numem_frametable *ft,
+							 numem_pfn_t pfn)
+{
+	if (pfn.v >= ft->max_pfn)
+		return 0;
+	if (!(ft->section_state[pfn.v >> ft->pfn_section_shift] & NUMEM_SECTION_PRESENT))
+		return 0;
+	return numem_pfn_to_page(ft, pfn);
+}
+
+#endif /* NUMEM_MEMMAP_H */

@@ -1,0 +1,154 @@
+/*
+ * numem/topo.h - NUMA topology: nodes, cpu <-> node, distances, memory ranges.
+ *
+ * Built once at boot from the firmware view (numem/acpi.h) and, optionally, an
+ * e820-style list of RAM ranges.  The result is read-only afterwards; the
+ * fields are public because every later layer (frame table, heap, domains)
+ * reads them on its own paths.
+ *
+ * Rules (docs/ARCHITECTURE.md has the long form):
+ *  - Node ids are dense, given in order of first appearance of a proximity
+ *    domain, in Linux's pass order: enabled processor entries (table order),
+ *    then enabled memory entries, then enabled generic initiators/ports.
+ *  - RAM is the e820 list when given, else the SRAT's enabled memory ranges
+ *    that are neither hot-pluggable nor non-volatile.  Hot-pluggable and
+ *    non-volatile ranges stay in the node's range list, marked, as not RAM.
+ *  - Distances come from the SLIT when it is valid (diagonal 10, others > 10
+ *    or 0xff), else 10 local / 20 remote.  0xff means unreachable.
+ *  - Every node has nearest_mem: itself when it has RAM, else the reachable
+ *    node with RAM at the least distance (ties: lowest id).
+ *  - Fallback order per node: nodes with RAM, by distance then node id,
+ *    unreachable ones left out.
+ *  - No SRAT, or one that fails validation (overlapping ranges of different
+ *    domains, RAM not covered, too many domains, no memory entries), gives one
+ *    node holding all CPUs and RAM; fallback_reason/fallback_msg say why.
+ *    With NUMEM_TOPO_STRICT those are errors instead.
+ */
+#ifndef NUMEM_TOPO_H
+#define NUMEM_TOPO_H
+
+#include <numem/acpi.h>
+#include <numem/platform.h>
+#include <numem/types.h>
+
+#define NUMEM_LOCAL_DISTANCE  10
+#define NUMEM_REMOTE_DISTANCE 20
+#define NUMEM_UNREACHABLE     0xff
+
+/* Options for numem_topo_build(). */
+#define NUMEM_TOPO_STRICT          0x1u /* validation failures are errors */
+#define NUMEM_TOPO_HIDE_MEMORYLESS 0x2u /* x86 way: CPUs of memoryless nodes join nearest */
+#define NUMEM_TOPO_NUMA_OFF        0x4u /* ignore the SRAT: one node */
+
+/* Range flags. */
+#define NUMEM_RANGE_RAM         0x1u
+#define NUMEM_RANGE_HOTPLUG     0x2u
+#define NUMEM_RANGE_NONVOLATILE 0x4u
+
+/* One physical range owned by a node.  [base, end) in bytes. */
+struct numem_mem_range {
+	uint64_t base, end;
+	numem_nid_t node;
+	uint8_t flags; /* NUMEM_RANGE_* */
+};
+
+/* Where a CPU came from in the firmware. */
+struct numem_cpu_desc {
+	uint32_t hw_id;   /* APIC id, x2APIC id or ACPI processor UID */
+	uint8_t type;     /* enum numem_srat_type (APIC when there is no SRAT) */
+	numem_nid_t node; /* cpu_to_node */
+	uint32_t socket;  /* package, when known; else the physical node */
+	uint32_t core;    /* index within the socket */
+};
+
+struct numem_node {
+	uint32_t pxm;            /* proximity domain (for emulated nodes: the parent's) */
+	numem_nid_t phys_node;   /* emulated nodes: the node it was cut from; else itself */
+	numem_nid_t nearest_mem; /* numa_mem_id(): where this node's CPUs allocate */
+	uint32_t nr_cpus;
+	uint64_t ram_pages;      /* present RAM in pages */
+	uint64_t start_pfn;      /* lowest RAM pfn (0 when no RAM) */
+	uint64_t end_pfn;        /* one past the highest RAM pfn */
+	uint32_t nr_fallback;
+	numem_nid_t fallback[NUMEM_MAX_NODES]; /* nodes with RAM, nearest first */
+	bool generic_initiator;  /* an SRAT type 5/6 entry names this domain */
+};
+
+/* Why a machine fell back to a single node (NUMEM_OK: it did not). */
+struct numem_topo {
+	uint32_t nr_nodes;
+	struct numem_node node[NUMEM_MAX_NODES];
+	uint8_t distance[NUMEM_MAX_NODES][NUMEM_MAX_NODES];
+	bool distance_from_slit;
+	bool have_srat;        /* an SRAT was given and used */
+
+	uint32_t nr_cpus;
+	struct numem_cpu_desc *cpu; /* logical cpu id -> description */
+	uint32_t cpumask_words;     /* 64-bit words per node cpumask */
+	uint64_t *cpumask;          /* nr_nodes * cpumask_words: node_to_cpumask */
+
+	uint32_t nr_ranges;
+	struct numem_mem_range *range; /* sorted by base, disjoint */
+	uint64_t total_ram_pages;
+	uint64_t max_pfn;      /* one past the highest RAM pfn */
+	uint64_t span_end_pfn; /* one past the highest pfn of any range (RAM or not) */
+
+	enum numem_err fallback_reason; /* NUMEM_OK unless one node was forced */
+	char fallback_msg[200];
+	uint32_t emulated_from;         /* NUMA emulation: physical node count, else 0 */
+
+	/* Private to topo.c: capacities of the arrays above. */
+	const struct numem_platform *plat;
+	uint32_t cpu_cap, range_cap;
+};
+
+/* A RAM range of an e820-style memory map, in bytes. */
+struct numem_ram_range {
+	uint64_t base, length;
+};
+
+struct numem_topo_input {
+	const struct numem_srat *srat; /* NULL: no SRAT */
+	const struct numem_slit *slit; /* NULL: no SLIT */
+	const struct numem_ram_range *ram; /* NULL: RAM from the SRAT */
+	uint32_t nr_ram;
+	/* CPUs when there is no SRAT (or it is ignored): hardware ids, or NULL
+	 * for ids 0..nr_cpus-1. */
+	uint32_t nr_cpus;
+	const uint32_t *cpu_ids;
+};
+
+struct numem_topo_opts {
+	unsigned flags;         /* NUMEM_TOPO_* */
+	uint32_t emulate_nodes; /* 0: off; N: split RAM into N fake nodes */
+};
+
+/*
+ * Build a topology.  *out is allocated through plat and released with
+ * numem_topo_release().  Returns NUMEM_OK (possibly with fallback_reason set
+ * in lenient mode) or an error with diag filled and nothing allocated.
+ */
+enum numem_err numem_topo_build(const struct numem_platform *plat,
+				const struct numem_topo_input *in,
+				const struct numem_topo_opts *opts, struct numem_topo **out,
+				struct numem_diag *diag);
+void numem_topo_release(struct numem_topo *topo);
+
+static inline numem_nid_t numem_topo_cpu_to_node(const struct numem_topo *t, uint32_t cpu)
+{
+	return t->cpu[cpu].node;
+}
+
+static inline bool numem_topo_node_has_cpu(const struct numem_topo *t, numem_nid_t n,
+					   uint32_t cpu)
+{
+	return (t->cpumask[(size_t)n * t->cpumask_words + cpu / 64] >> (cpu % 64)) & 1;
+}
+
+/* The node whose range holds pfn, or NUMEM_NID_NONE for a hole. O(log n). */
+numem_nid_t numem_topo_pfn_to_node(const struct numem_topo *t, numem_pfn_t pfn);
+
+/* Index of the range holding pa, or -1. */
+int64_t numem_topo_find_range(const struct numem_topo *t, numem_paddr_t pa);
+
+#endif /* NUMEM_TOPO_H */

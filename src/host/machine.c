@@ -1,0 +1,240 @@
+/*
+ * machine.c - loading a machine from its source, and writing its tables.
+ *
+ * Every source ends as table bytes (or, for a machine without an SRAT, a
+ * RAM map and a CPU count) in a struct numem_machine_src; loading parses
+ * them with the core's parsers and builds the topology, so a preset and a
+ * real server's tables take exactly the same path.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "host_internal.h"
+
+void numem_machine_src_free(struct numem_machine_src *src)
+{
+	free(src->srat);
+	free(src->slit);
+	free(src->hmat);
+	free(src->ram);
+	memset(src, 0, sizeof(*src));
+}
+
+static int load_one(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
+{
+	int e = numem_read_file(path, buf, len);
+	if (e)
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+	return e ? -1 : 0;
+}
+
+int numem_machine_src_files(struct numem_machine_src *src, const char *srat, const char *slit,
+			    const char *hmat, char *err, size_t errlen)
+{
+	memset(src, 0, sizeof(*src));
+	snprintf(src->name, sizeof(src->name), "%s", srat ? srat : slit ? slit : "tables");
+	snprintf(src->origin, sizeof(src->origin), "files");
+	if ((srat && load_one(srat, &src->srat, &src->srat_len, err, errlen)) ||
+	    (slit && load_one(slit, &src->slit, &src->slit_len, err, errlen)) ||
+	    (hmat && load_one(hmat, &src->hmat, &src->hmat_len, err, errlen))) {
+		numem_machine_src_free(src);
+		return -1;
+	}
+	if (!srat) {
+		/* Tables without an SRAT: a one-CPU machine whose RAM we do not
+		 * know cannot be built. */
+		snprintf(err, errlen, "no SRAT given (--srat FILE)");
+		numem_machine_src_free(src);
+		return -1;
+	}
+	return 0;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+int numem_machine_src_dir(struct numem_machine_src *src, const char *dir, char *err,
+			  size_t errlen)
+{
+	char srat[4096], slit[4096], hmat[4096];
+	snprintf(srat, sizeof(srat), "%s/SRAT.bin", dir);
+	snprintf(slit, sizeof(slit), "%s/SLIT.bin", dir);
+	snprintf(hmat, sizeof(hmat), "%s/HMAT.bin", dir);
+	if (!exists(srat)) {
+		snprintf(err, errlen, "%s: no SRAT.bin in this directory", dir);
+		return -1;
+	}
+	int rc = numem_machine_src_files(src, srat, exists(slit) ? slit : NULL,
+					 exists(hmat) ? hmat : NULL, err, errlen);
+	if (!rc) {
+		const char *base = strrchr(dir, '/');
+		while (base && !base[1] && base > dir) { /* trailing slash */
+			const char *p = base - 1;
+			while (p > dir && *p != '/')
+				p--;
+			base = p;
+		}
+		snprintf(src->name, sizeof(src->name), "%s", base && base[1] ? base + 1 : dir);
+		char *slash = strchr(src->name, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	return rc;
+}
+
+enum numem_err numem_machine_load(struct numem_machine *m, struct numem_machine_src *src,
+				  const struct numem_machine_opts *opts, struct numem_diag *diag)
+{
+	static const struct numem_machine_opts no_opts;
+	if (!opts)
+		opts = &no_opts;
+	memset(m, 0, sizeof(*m));
+	m->src = *src;
+	memset(src, 0, sizeof(*src));
+	m->host = numem_host_create();
+	if (!m->host) {
+		numem_machine_src_free(&m->src);
+		diag->code = NUMEM_E_NOMEM;
+		snprintf(diag->msg, sizeof(diag->msg), "out of memory");
+		return NUMEM_E_NOMEM;
+	}
+	const struct numem_platform *plat = numem_host_platform(m->host);
+	enum numem_err err = NUMEM_OK;
+	if (m->src.srat) {
+		err = numem_srat_parse(m->src.srat, m->src.srat_len, opts->acpi_flags, plat,
+				       &m->srat, diag);
+		m->has_srat = !err;
+	}
+	if (!err && m->src.slit) {
+		err = numem_slit_parse(m->src.slit, m->src.slit_len, opts->acpi_flags, plat,
+				       &m->slit, diag);
+		m->has_slit = !err;
+	}
+	if (!err && m->src.hmat) {
+		err = numem_hmat_parse(m->src.hmat, m->src.hmat_len, opts->acpi_flags, plat,
+				       &m->hmat, diag);
+		m->has_hmat = !err;
+	}
+	if (!err) {
+		struct numem_topo_input in = {
+			.srat = m->has_srat ? &m->srat : NULL,
+			.slit = m->has_slit ? &m->slit : NULL,
+			.ram = m->src.ram,
+			.nr_ram = m->src.nr_ram,
+			.nr_cpus = m->src.nr_cpus,
+		};
+		err = numem_topo_build(plat, &in, &opts->topo, &m->topo, diag);
+	}
+	if (err) {
+		numem_machine_unload(m);
+		return err;
+	}
+	if (m->src.cpus_per_socket)
+		for (uint32_t c = 0; c < m->topo->nr_cpus; c++) {
+			m->topo->cpu[c].socket = c / m->src.cpus_per_socket;
+			m->topo->cpu[c].core = c % m->src.cpus_per_socket;
+		}
+	return NUMEM_OK;
+}
+
+void numem_machine_unload(struct numem_machine *m)
+{
+	/* The host platform owns every metadata block: destroying it frees
+	 * the parsed tables and the topology at once. */
+	numem_host_destroy(m->host);
+	numem_machine_src_free(&m->src);
+	memset(m, 0, sizeof(*m));
+}
+
+static uint32_t export_pxm(const struct numem_topo *t, numem_nid_t n)
+{
+	return t->emulated_from ? n : t->node[n].pxm;
+}
+
+int numem_machine_export_tables(const struct numem_machine *m, uint8_t **srat, size_t *srat_len,
+				uint8_t **slit, size_t *slit_len, uint8_t **hmat,
+				size_t *hmat_len)
+{
+	const struct numem_topo *t = m->topo;
+	*srat = *slit = *hmat = NULL;
+	*srat_len = *slit_len = *hmat_len = 0;
+	struct numem_srat s = {.header.revision = 3, .table_revision = 1};
+	s.cpu = calloc(t->nr_cpus + 1, sizeof(*s.cpu));
+	s.mem = calloc(t->nr_ranges + 1, sizeof(*s.mem));
+	s.other = calloc(t->nr_nodes + 1, sizeof(*s.other));
+	int rc = -1;
+	if (!s.cpu || !s.mem || !s.other)
+		goto out;
+	for (uint32_t c = 0; c < t->nr_cpus; c++) {
+		const struct numem_cpu_desc *cd = &t->cpu[c];
+		uint8_t type = cd->type;
+		if (type == NUMEM_SRAT_APIC && cd->hw_id > 254)
+			type = NUMEM_SRAT_X2APIC;
+		s.cpu[s.nr_cpu++] = (struct numem_srat_cpu){
+			.type = type, .enabled = true, .pxm = export_pxm(t, cd->node), .id = cd->hw_id};
+	}
+	/* Memory grouped by node so that CPU-less nodes are first seen in node
+	 * order, which keeps their ids when the table is parsed back. */
+	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
+		for (uint32_t i = 0; i < t->nr_ranges; i++) {
+			const struct numem_mem_range *r = &t->range[i];
+			if (r->node != n)
+				continue;
+			uint32_t flags = NUMEM_SRAT_MEM_ENABLED;
+			if (!(r->flags & NUMEM_RANGE_RAM)) {
+				if (r->flags & NUMEM_RANGE_HOTPLUG)
+					flags |= NUMEM_SRAT_MEM_HOTPLUGGABLE;
+				if (r->flags & NUMEM_RANGE_NONVOLATILE)
+					flags |= NUMEM_SRAT_MEM_NONVOLATILE;
+			}
+			s.mem[s.nr_mem++] = (struct numem_srat_mem){
+				.pxm = export_pxm(t, n), .base = r->base, .length = r->end - r->base,
+				.flags = flags};
+		}
+	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
+		if (t->node[n].generic_initiator)
+			s.other[s.nr_other++] = (struct numem_srat_other){
+				.type = NUMEM_SRAT_GENERIC_INITIATOR, .pxm = export_pxm(t, n),
+				.enabled = true, .device_handle_type = 1,
+				.device_handle = {0, 0, (uint8_t)(0x10 + n)}};
+	if (numem__write_srat(&s, srat, srat_len))
+		goto out;
+
+	uint32_t nl = 0;
+	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
+		if (export_pxm(t, n) + 1 > nl)
+			nl = export_pxm(t, n) + 1;
+	if (nl > 0xff) {
+		rc = 0; /* a SLIT that large is not worth writing; defaults apply */
+		goto out;
+	}
+	struct numem_slit sl = {.localities = nl, .matrix = malloc((size_t)nl * nl)};
+	if (!sl.matrix)
+		goto out;
+	for (uint32_t i = 0; i < nl; i++)
+		for (uint32_t j = 0; j < nl; j++)
+			sl.matrix[i * nl + j] = i == j ? 10 : 20;
+	for (numem_nid_t a = 0; a < t->nr_nodes; a++)
+		for (numem_nid_t b = 0; b < t->nr_nodes; b++)
+			sl.matrix[export_pxm(t, a) * nl + export_pxm(t, b)] = t->distance[a][b];
+	rc = numem__write_slit(&sl, slit, slit_len);
+	free(sl.matrix);
+	if (!rc && m->has_hmat && !t->emulated_from)
+		rc = numem__write_hmat(&m->hmat, hmat, hmat_len);
+out:
+	free(s.cpu);
+	free(s.mem);
+	free(s.other);
+	if (rc) {
+		free(*srat);
+		free(*slit);
+		free(*hmat);
+		*srat = *slit = *hmat = NULL;
+	}
+	return rc;
+}

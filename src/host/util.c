@@ -1,0 +1,156 @@
+/*
+ * util.c - small hosted helpers: whole-file I/O, cpu-list ranges, sizes.
+ */
+#include <numem/host.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int numem_read_file(const char *path, uint8_t **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return errno;
+	size_t cap = 4096, n = 0;
+	uint8_t *b = malloc(cap);
+	if (!b) {
+		fclose(f);
+		return ENOMEM;
+	}
+	for (;;) {
+		if (n == cap) {
+			uint8_t *nb = cap > (SIZE_MAX / 2) ? NULL : realloc(b, cap * 2);
+			if (!nb) {
+				free(b);
+				fclose(f);
+				return ENOMEM;
+			}
+			b = nb;
+			cap *= 2;
+		}
+		size_t got = fread(b + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	int err = ferror(f) ? EIO : 0;
+	fclose(f);
+	if (err) {
+		free(b);
+		return err;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+int numem_write_file(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return errno;
+	size_t put = fwrite(buf, 1, len, f);
+	int err = put != len ? EIO : 0;
+	if (fclose(f) != 0 && !err)
+		err = errno;
+	return err;
+}
+
+void numem_format_ranges(char *out, size_t cap, const uint32_t *ids, size_t n)
+{
+	size_t len = 0;
+	if (cap)
+		out[0] = '\0';
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && ids[j + 1] == ids[j] + 1)
+			j++;
+		int w = j == i ? snprintf(out + len, cap > len ? cap - len : 0, "%s%u",
+					  len ? "," : "", ids[i])
+			       : snprintf(out + len, cap > len ? cap - len : 0, "%s%u-%u",
+					  len ? "," : "", ids[i], ids[j]);
+		if (w > 0)
+			len += (size_t)w;
+		i = j + 1;
+	}
+}
+
+int numem_parse_ranges(const char *s, uint32_t *ids, size_t cap)
+{
+	size_t n = 0;
+	const char *p = s;
+	while (*p) {
+		char *end;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		unsigned long a = strtoul(p, &end, 10), b = a;
+		p = end;
+		if (*p == '-') {
+			p++;
+			if (!isdigit((unsigned char)*p))
+				return -1;
+			b = strtoul(p, &end, 10);
+			p = end;
+		}
+		if (b < a || b > 0xffffffffu)
+			return -1;
+		for (unsigned long v = a; v <= b; v++) {
+			if (n >= cap)
+				return -1;
+			ids[n++] = (uint32_t)v;
+		}
+		if (*p == ',' || *p == ':')
+			p++;
+		else if (*p)
+			return -1;
+	}
+	return (int)n;
+}
+
+int numem_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno)
+		return -1;
+	unsigned shift = 0;
+	switch (toupper((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'K':
+		shift = 10;
+		break;
+	case 'M':
+		shift = 20;
+		break;
+	case 'G':
+		shift = 30;
+		break;
+	case 'T':
+		shift = 40;
+		break;
+	case 'P':
+		shift = 50;
+		break;
+	default:
+		return -1;
+	}
+	if (*end) {
+		end++;
+		if (toupper((unsigned char)*end) == 'B' || toupper((unsigned char)*end) == 'I')
+			end++;
+		if (toupper((unsigned char)*end) == 'B')
+			end++;
+		if (*end)
+			return -1;
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}

@@ -1,0 +1,52 @@
+/*
+ * cli.h - shared by the numem subcommands.
+ *
+ * Exit codes (documented in `numem --help` and docs/CLI.md):
+ *   0  success
+ *   1  invalid input: a table or a machine description was rejected
+ *   2  usage: unknown option, missing argument
+ *   3  I/O: a file could not be read or written
+ */
+#ifndef NUMEM_CLI_H
+#define NUMEM_CLI_H
+
+#include <numem/host.h>
+#include <stdbool.h>
+
+enum {
+	EXIT_OK = 0,
+	EXIT_INVALID = 1,
+	EXIT_USAGE = 2,
+	EXIT_IO = 3,
+};
+
+/* Options that choose and shape a machine, shared by every subcommand. */
+struct machine_args {
+	const char *positional; /* preset name or table directory */
+	const char *srat, *slit, *hmat;
+	const char *preset;
+	const char *sysfs_root;
+	bool host;
+	struct numem_spec *numa; /* from --numa arguments, or NULL */
+	struct numem_machine_opts opts;
+	bool json;
+};
+
+/* If argv[*i] is a machine option, consume it (and its value) and return 1;
+ * 0 if not one; -1 on a usage error (message printed). */
+int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i);
+/* Usage text for the machine options. */
+extern const char machine_args_help[];
+/* Load the machine.  On failure prints the error (and, with --json, the
+ * error object on stdout) and returns the exit code; 0 on success. */
+int machine_args_load(struct machine_args *ma, struct numem_machine *m);
+void machine_args_free(struct machine_args *ma);
+
+/* Print "numem CMD: msg" to stderr. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_topo(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_tables(int argc, char **argv);
+
+#endif

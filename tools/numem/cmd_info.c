@@ -1,0 +1,50 @@
+/*
+ * cmd_info.c - `numem info`: physinfo in the `xl info -n` layout.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <numem/report.h>
+
+#include "boot.h"
+#include "cli.h"
+
+static const char help[] = "usage: numem info [MACHINE] [options]\n"
+			   "\n"
+			   "Physinfo as `xl info -n` prints it: nr_cpus, nr_nodes, total and free\n"
+			   "memory (MiB), the cpu_topology table, device topology (SRAT generic\n"
+			   "initiators) and the numa_info table.\n"
+			   "\n";
+
+int cmd_info(int argc, char **argv)
+{
+	struct machine_args ma = {0};
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("%s%s", help, machine_args_help);
+			return EXIT_OK;
+		}
+		int r = machine_args_take(&ma, argc, argv, &i);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r == 0 || ma.json) {
+			cli_error("info", "unknown option '%s' (see --help)", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	struct numem_machine m;
+	int rc = machine_args_load(&ma, &m);
+	machine_args_free(&ma);
+	if (rc)
+		return rc;
+	struct numem_frametable ft;
+	uint64_t free_pages[NUMEM_MAX_NODES];
+	if (boot_frametable(&m, &ft, free_pages) != 0) {
+		numem_machine_unload(&m);
+		return EXIT_INVALID;
+	}
+	numem_report_xl_info(stdout, m.topo, free_pages, m.has_srat ? &m.srat : NULL);
+	numem_frametable_release(&ft);
+	numem_machine_unload(&m);
+	return EXIT_OK;
+}

@@ -1,0 +1,97 @@
+/*
+ * cmd_topo.c - `numem topo`: the machine's NUMA topology.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <numem/json.h>
+#include <numem/report.h>
+
+#include "boot.h"
+#include "cli.h"
+
+static const char help[] =
+	"usage: numem topo [MACHINE] [--json] [options]\n"
+	"\n"
+	"Shows the topology in the numactl --hardware layout (free = RAM less the frame\n"
+	"table placed on the node), then each node's memory ranges, memoryless nodes with\n"
+	"their nearest node with memory, each node's fallback order, and the HMAT.\n"
+	"\n"
+	"  --json     one JSON object: machine, source, srat and slit (the acpi-corpus\n"
+	"             schema), hmat, and topology; on invalid input the schema's error\n"
+	"             form (error, error_table, error_offset) and exit status 1\n"
+	"\n";
+
+static void print_frametable(const struct numem_frametable *ft)
+{
+	printf("\nframe table: %llu of %llu sections of %llu MiB present, descriptor %zu bytes, "
+	       "%llu MiB of descriptors, section table %llu KiB\n",
+	       (unsigned long long)ft->present_sections, (unsigned long long)ft->nr_sections,
+	       (unsigned long long)((1ull << ft->pfn_section_shift) >> (20 - NUMEM_PAGE_SHIFT)),
+	       sizeof(struct numem_page), (unsigned long long)(ft->descriptor_bytes >> 20),
+	       (unsigned long long)((ft->table_bytes + 1023) >> 10));
+}
+
+int cmd_topo(int argc, char **argv)
+{
+	struct machine_args ma = {0};
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("%s%s", help, machine_args_help);
+			return EXIT_OK;
+		}
+		int r = machine_args_take(&ma, argc, argv, &i);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r == 0) {
+			cli_error("topo", "unknown option '%s' (see --help)", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	struct numem_machine m;
+	int rc = machine_args_load(&ma, &m);
+	machine_args_free(&ma);
+	if (rc)
+		return rc;
+	struct numem_frametable ft;
+	uint64_t free_pages[NUMEM_MAX_NODES];
+	if (boot_frametable(&m, &ft, free_pages) != 0) {
+		numem_machine_unload(&m);
+		return EXIT_INVALID;
+	}
+	if (ma.json) {
+		json_t *o = json_pack("{s:s, s:s}", "machine", m.src.name, "source", m.src.origin);
+		json_object_set_new(o, "srat", m.has_srat ? numem_json_srat(&m.srat) : json_null());
+		json_object_set_new(o, "slit", numem_json_slit(m.has_slit ? &m.slit : NULL));
+		json_object_set_new(o, "hmat", numem_json_hmat(m.has_hmat ? &m.hmat : NULL));
+		json_t *checks = json_object();
+		if (m.has_srat)
+			json_object_set_new(checks, "SRAT", json_boolean(m.srat.checksum_ok));
+		if (m.has_slit)
+			json_object_set_new(checks, "SLIT", json_boolean(m.slit.checksum_ok));
+		if (m.has_hmat)
+			json_object_set_new(checks, "HMAT", json_boolean(m.hmat.checksum_ok));
+		json_object_set_new(o, "checksum_ok", checks);
+		json_t *topo = numem_json_topology(m.topo, free_pages);
+		json_object_set_new(topo, "frame_table",
+				    json_pack("{s:I, s:I, s:i, s:I, s:I}", "sections",
+					      (json_int_t)ft.nr_sections, "present_sections",
+					      (json_int_t)ft.present_sections, "descriptor_size",
+					      (int)sizeof(struct numem_page), "descriptor_bytes",
+					      (json_int_t)ft.descriptor_bytes, "table_bytes",
+					      (json_int_t)ft.table_bytes));
+		json_object_set_new(o, "topology", topo);
+		json_dumpf(o, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(o);
+	} else {
+		numem_report_numactl(stdout, m.topo, free_pages);
+		numem_report_layout(stdout, m.topo);
+		print_frametable(&ft);
+		if (m.has_hmat)
+			numem_report_hmat(stdout, &m.hmat);
+	}
+	numem_frametable_release(&ft);
+	numem_machine_unload(&m);
+	return EXIT_OK;
+}

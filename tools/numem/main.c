@@ -1,0 +1,55 @@
+/*
+ * main.c - `numem`: dispatch to one subcommand per file.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+	"usage: numem COMMAND [MACHINE] [OPTIONS]\n"
+	"\n"
+	"commands:\n"
+	"  topo     NUMA topology in the numactl --hardware layout, ranges, fallback order\n"
+	"  info     physinfo in the xl info -n layout\n"
+	"  tables   write the machine's SRAT, SLIT (and HMAT) as firmware would\n"
+	"\n"
+	"MACHINE is a preset name (see --list-presets) or a directory holding\n"
+	"SRAT.bin [SLIT.bin] [HMAT.bin]; without one the default is the '" NUMEM_DEFAULT_PRESET
+	"' preset.\n"
+	"`numem COMMAND --help` describes each command.\n"
+	"\n"
+	"exit status: 0 success, 1 invalid input (a table or description was rejected),\n"
+	"             2 usage error, 3 I/O error\n";
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "numem %s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "topo"))
+		return cmd_topo(argc - 1, argv + 1);
+	if (!strcmp(cmd, "info"))
+		return cmd_info(argc - 1, argv + 1);
+	if (!strcmp(cmd, "tables"))
+		return cmd_tables(argc - 1, argv + 1);
+	fprintf(stderr, "numem: unknown command '%s'\n\n%s", cmd, usage);
+	return EXIT_USAGE;
+}
