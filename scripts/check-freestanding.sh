@@ -12,4 +12,4 @@ if [ -n "$external" ]; then
   printf '  %s\n' $external >&2
   exit 1
 fi
-echo "check-freestanding: $lib references only: $(nm -u "$lib" | awk '{print $2}' | sort -u | tr '\n' ' ')"
+echo "check-freestanding: $lib: external references: $(comm -23 <(nm -u "$lib" | awk '{print $2}' | sort -u) <(printf '%s\n' $defined) | tr '\n' ' ')"

@@ -76,11 +76,11 @@ struct numem_srat_mem {
 struct numem_srat_other {
 	uint8_t type;
 	uint8_t length;
-	uint32_t pxm;                 /* types 4, 5, 6 */
-	uint32_t its_id;              /* type 4 */
-	uint8_t device_handle_type;   /* types 5, 6 */
-	uint8_t device_handle[16];    /* types 5, 6 */
-	bool enabled;                 /* types 5, 6: flags bit 0 */
+	uint32_t pxm;               /* types 4, 5, 6 */
+	uint32_t its_id;            /* type 4 */
+	uint8_t device_handle_type; /* types 5, 6 */
+	uint8_t device_handle[16];  /* types 5, 6 */
+	bool enabled;               /* types 5, 6: flags bit 0 */
 	uint32_t offset;
 };
 
@@ -127,15 +127,15 @@ enum numem_hmat_data_type {
 };
 
 struct numem_hmat_mpda {
-	uint16_t flags;         /* bit 0: initiator_pxm is valid */
+	uint16_t flags; /* bit 0: initiator_pxm is valid */
 	uint32_t initiator_pxm;
 	uint32_t memory_pxm;
 	uint32_t offset;
 };
 
 struct numem_hmat_lbi {
-	uint8_t flags;      /* bits 0-3: memory hierarchy (0 = memory, 1..3 = cache level) */
-	uint8_t data_type;  /* enum numem_hmat_data_type */
+	uint8_t flags;     /* bits 0-3: memory hierarchy (0 = memory, 1..3 = cache level) */
+	uint8_t data_type; /* enum numem_hmat_data_type */
 	uint8_t min_transfer_size;
 	uint32_t nr_initiators, nr_targets;
 	uint64_t base_unit; /* entry * base_unit = picoseconds or MB/s */
@@ -172,8 +172,8 @@ struct numem_hmat {
  * Fills `hdr`.  Used by all three parsers.
  */
 enum numem_err numem_acpi_check_header(const void *table, size_t len, const char *sig,
-				       unsigned flags, struct numem_acpi_header *hdr,
-				       bool *checksum_ok, struct numem_diag *diag);
+                                       unsigned flags, struct numem_acpi_header *hdr,
+                                       bool *checksum_ok, struct numem_diag *diag);
 
 /*
  * Parse an SRAT.  On success *out is filled (arrays from plat->meta_alloc)
@@ -185,18 +185,18 @@ enum numem_err numem_acpi_check_header(const void *table, size_t len, const char
  * is Low(8) | High(24) << 8 and type 1 uses all 32 bits.
  */
 enum numem_err numem_srat_parse(const void *table, size_t len, unsigned flags,
-				const struct numem_platform *plat, struct numem_srat *out,
-				struct numem_diag *diag);
+                                const struct numem_platform *plat, struct numem_srat *out,
+                                struct numem_diag *diag);
 void numem_srat_release(const struct numem_platform *plat, struct numem_srat *srat);
 
 enum numem_err numem_slit_parse(const void *table, size_t len, unsigned flags,
-				const struct numem_platform *plat, struct numem_slit *out,
-				struct numem_diag *diag);
+                                const struct numem_platform *plat, struct numem_slit *out,
+                                struct numem_diag *diag);
 void numem_slit_release(const struct numem_platform *plat, struct numem_slit *slit);
 
 enum numem_err numem_hmat_parse(const void *table, size_t len, unsigned flags,
-				const struct numem_platform *plat, struct numem_hmat *out,
-				struct numem_diag *diag);
+                                const struct numem_platform *plat, struct numem_hmat *out,
+                                struct numem_diag *diag);
 void numem_hmat_release(const struct numem_platform *plat, struct numem_hmat *hmat);
 
 /*
@@ -205,10 +205,10 @@ void numem_hmat_release(const struct numem_platform *plat, struct numem_hmat *hm
  * (or too small: NUMEM_E_NOSPACE) only the needed length is stored.
  */
 enum numem_err numem_srat_write(const struct numem_srat *srat, void *buf, size_t cap,
-				size_t *len_out);
+                                size_t *len_out);
 enum numem_err numem_slit_write(const struct numem_slit *slit, void *buf, size_t cap,
-				size_t *len_out);
+                                size_t *len_out);
 enum numem_err numem_hmat_write(const struct numem_hmat *hmat, void *buf, size_t cap,
-				size_t *len_out);
+                                size_t *len_out);
 
 #endif /* NUMEM_ACPI_H */

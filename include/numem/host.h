@@ -56,12 +56,12 @@ enum numem_cpu_kind {
 
 struct numem_spec_node {
 	uint32_t pxm;
-	uint32_t nr_cpus;      /* with explicit_cpus: the count of bits in cpumask */
+	uint32_t nr_cpus; /* with explicit_cpus: the count of bits in cpumask */
 	uint64_t cpumask[NUMEM_SPEC_MAX_CPUS / 64]; /* explicit_cpus: CPU indices */
-	uint64_t mem_bytes;     /* RAM */
-	uint64_t hotplug_bytes; /* hot-pluggable space, placed above all RAM */
-	bool generic_initiator; /* an SRAT generic initiator entry names it */
-	bool defined;           /* -numa parsing: a node= argument defined it */
+	uint64_t mem_bytes;                         /* RAM */
+	uint64_t hotplug_bytes;                     /* hot-pluggable space, placed above all RAM */
+	bool generic_initiator;                     /* an SRAT generic initiator entry names it */
+	bool defined;                               /* -numa parsing: a node= argument defined it */
 };
 
 struct numem_spec {
@@ -71,11 +71,11 @@ struct numem_spec {
 	struct numem_spec_node node[NUMEM_MAX_NODES];
 	bool has_slit;
 	uint8_t distance[NUMEM_MAX_NODES][NUMEM_MAX_NODES];
-	bool no_srat;          /* a non-NUMA machine: RAM map and CPU count only */
-	bool pc_holes;         /* x86 holes: 640 KiB - 1 MiB and 3.5 - 4 GiB */
-	bool hmat;             /* publish an HMAT derived from the distances */
+	bool no_srat;  /* a non-NUMA machine: RAM map and CPU count only */
+	bool pc_holes; /* x86 holes: 640 KiB - 1 MiB and 3.5 - 4 GiB */
+	bool hmat;     /* publish an HMAT derived from the distances */
 	enum numem_cpu_kind cpu_kind;
-	uint32_t first_cpu_id; /* hardware id of the first CPU */
+	uint32_t first_cpu_id;    /* hardware id of the first CPU */
 	uint32_t cpus_per_socket; /* 0: one socket per node */
 	bool explicit_cpus;       /* CPU indices per node given (-numa cpus=) */
 	/* -numa parsing state */
@@ -109,21 +109,20 @@ struct numem_machine_src {
 	size_t srat_len, slit_len, hmat_len;
 	struct numem_ram_range *ram; /* malloc'd, or NULL */
 	uint32_t nr_ram;
-	uint32_t nr_cpus;            /* without an SRAT */
-	uint32_t cpus_per_socket;    /* 0: unknown */
-	char origin[32];             /* "files", "preset", "numa", "host-acpi", "host-sysfs" */
+	uint32_t nr_cpus;         /* without an SRAT */
+	uint32_t cpus_per_socket; /* 0: unknown */
+	char origin[32];          /* "files", "preset", "numa", "host-acpi", "host-sysfs" */
 };
 
 void numem_machine_src_free(struct numem_machine_src *src);
 int numem_machine_src_files(struct numem_machine_src *src, const char *srat, const char *slit,
-			    const char *hmat, char *err, size_t errlen);
+                            const char *hmat, char *err, size_t errlen);
 /* A directory with SRAT.bin (optional SLIT.bin, HMAT.bin). */
-int numem_machine_src_dir(struct numem_machine_src *src, const char *dir, char *err,
-			  size_t errlen);
-int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spec *spec,
-			   char *err, size_t errlen);
+int numem_machine_src_dir(struct numem_machine_src *src, const char *dir, char *err, size_t errlen);
+int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spec *spec, char *err,
+                           size_t errlen);
 int numem_machine_src_host(struct numem_machine_src *src, const char *sysfs_root, char *err,
-			   size_t errlen);
+                           size_t errlen);
 
 struct numem_machine_opts {
 	unsigned acpi_flags; /* NUMEM_ACPI_STRICT */
@@ -144,14 +143,13 @@ struct numem_machine {
 /* Parse the source's tables and build the topology.  Takes ownership of
  * src (also on failure).  On failure diag says which table and offset. */
 enum numem_err numem_machine_load(struct numem_machine *m, struct numem_machine_src *src,
-				  const struct numem_machine_opts *opts, struct numem_diag *diag);
+                                  const struct numem_machine_opts *opts, struct numem_diag *diag);
 void numem_machine_unload(struct numem_machine *m);
 
 /* Write the machine's tables as a firmware would: SRAT (and SLIT, HMAT
  * when known) regenerated from the topology.  Buffers are malloc'd. */
 int numem_machine_export_tables(const struct numem_machine *m, uint8_t **srat, size_t *srat_len,
-				uint8_t **slit, size_t *slit_len, uint8_t **hmat,
-				size_t *hmat_len);
+                                uint8_t **slit, size_t *slit_len, uint8_t **hmat, size_t *hmat_len);
 
 /* ---- Small helpers ------------------------------------------------------ */
 

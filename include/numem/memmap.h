@@ -102,10 +102,10 @@ struct numem_frametable {
 	unsigned pfn_section_shift; /* log2 of pages per section */
 	uint64_t nr_sections;       /* covering [0, max_pfn) */
 	uint64_t max_pfn;
-	struct numem_page *vmemmap;       /* VMEMMAP: descriptor of pfn p is vmemmap[p] */
-	struct numem_page **section_map;  /* SECTIONS: biased, map[s] + pfn; NULL for holes */
-	uint8_t *section_state;           /* NUMEM_SECTION_* per section */
-	numem_nid_t *section_node;        /* node of the section's first RAM page */
+	struct numem_page *vmemmap;      /* VMEMMAP: descriptor of pfn p is vmemmap[p] */
+	struct numem_page **section_map; /* SECTIONS: biased, map[s] + pfn; NULL for holes */
+	uint8_t *section_state;          /* NUMEM_SECTION_* per section */
+	numem_nid_t *section_node;       /* node of the section's first RAM page */
 
 	/* Statistics. */
 	uint64_t present_sections;
@@ -125,9 +125,9 @@ struct numem_frametable {
  * them).  On failure everything allocated is given back.
  */
 enum numem_err numem_frametable_init(const struct numem_platform *plat,
-				     const struct numem_topo *topo,
-				     const struct numem_frametable_opts *opts,
-				     struct numem_frametable *ft, struct numem_diag *diag);
+                                     const struct numem_topo *topo,
+                                     const struct numem_frametable_opts *opts,
+                                     struct numem_frametable *ft, struct numem_diag *diag);
 void numem_frametable_release(struct numem_frametable *ft);
 
 /* Write the descriptors of section `sec` (no-op if already written).
@@ -143,7 +143,7 @@ static inline uint64_t numem_pfn_to_section(const struct numem_frametable *ft, n
 /* pfn -> descriptor.  The pfn must be in a present section (see
  * numem_frametable_lookup() for the checked form).  No call, no lock. */
 static inline struct numem_page *numem_pfn_to_page(const struct numem_frametable *ft,
-						   numem_pfn_t pfn)
+                                                   numem_pfn_t pfn)
 {
 	if (ft->layout == NUMEM_FT_VMEMMAP)
 		return ft->vmemmap + pfn.v;
@@ -152,7 +152,7 @@ static inline struct numem_page *numem_pfn_to_page(const struct numem_frametable
 
 /* descriptor -> pfn.  The descriptor must have been initialised. */
 static inline numem_pfn_t numem_page_to_pfn(const struct numem_frametable *ft,
-					    const struct numem_page *pg)
+                                            const struct numem_page *pg)
 {
 	if (ft->layout == NUMEM_FT_VMEMMAP)
 		return numem_pfn((uint64_t)(pg - ft->vmemmap));
@@ -162,7 +162,7 @@ static inline numem_pfn_t numem_page_to_pfn(const struct numem_frametable *ft,
 
 /* Checked lookup: NULL when pfn is beyond max_pfn or in a section with no RAM. */
 static inline struct numem_page *numem_frametable_lookup(const struct numem_frametable *ft,
-							 numem_pfn_t pfn)
+                                                         numem_pfn_t pfn)
 {
 	if (pfn.v >= ft->max_pfn)
 		return 0;

@@ -16,7 +16,7 @@ void numem_report_numactl(FILE *out, const struct numem_topo *t, const uint64_t 
 void numem_report_layout(FILE *out, const struct numem_topo *t);
 /* `xl info -n`: physinfo, cpu_topology, device topology, numa_info. */
 void numem_report_xl_info(FILE *out, const struct numem_topo *t, const uint64_t *free_pages,
-			  const struct numem_srat *srat);
+                          const struct numem_srat *srat);
 /* HMAT latency/bandwidth matrices. */
 void numem_report_hmat(FILE *out, const struct numem_hmat *h);
 

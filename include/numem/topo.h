@@ -66,12 +66,12 @@ struct numem_node {
 	numem_nid_t phys_node;   /* emulated nodes: the node it was cut from; else itself */
 	numem_nid_t nearest_mem; /* numa_mem_id(): where this node's CPUs allocate */
 	uint32_t nr_cpus;
-	uint64_t ram_pages;      /* present RAM in pages */
-	uint64_t start_pfn;      /* lowest RAM pfn (0 when no RAM) */
-	uint64_t end_pfn;        /* one past the highest RAM pfn */
+	uint64_t ram_pages; /* present RAM in pages */
+	uint64_t start_pfn; /* lowest RAM pfn (0 when no RAM) */
+	uint64_t end_pfn;   /* one past the highest RAM pfn */
 	uint32_t nr_fallback;
 	numem_nid_t fallback[NUMEM_MAX_NODES]; /* nodes with RAM, nearest first */
-	bool generic_initiator;  /* an SRAT type 5/6 entry names this domain */
+	bool generic_initiator;                /* an SRAT type 5/6 entry names this domain */
 };
 
 /* Why a machine fell back to a single node (NUMEM_OK: it did not). */
@@ -80,7 +80,7 @@ struct numem_topo {
 	struct numem_node node[NUMEM_MAX_NODES];
 	uint8_t distance[NUMEM_MAX_NODES][NUMEM_MAX_NODES];
 	bool distance_from_slit;
-	bool have_srat;        /* an SRAT was given and used */
+	bool have_srat; /* an SRAT was given and used */
 
 	uint32_t nr_cpus;
 	struct numem_cpu_desc *cpu; /* logical cpu id -> description */
@@ -95,7 +95,7 @@ struct numem_topo {
 
 	enum numem_err fallback_reason; /* NUMEM_OK unless one node was forced */
 	char fallback_msg[200];
-	uint32_t emulated_from;         /* NUMA emulation: physical node count, else 0 */
+	uint32_t emulated_from; /* NUMA emulation: physical node count, else 0 */
 
 	/* Private to topo.c: capacities of the arrays above. */
 	const struct numem_platform *plat;
@@ -108,8 +108,8 @@ struct numem_ram_range {
 };
 
 struct numem_topo_input {
-	const struct numem_srat *srat; /* NULL: no SRAT */
-	const struct numem_slit *slit; /* NULL: no SLIT */
+	const struct numem_srat *srat;     /* NULL: no SRAT */
+	const struct numem_slit *slit;     /* NULL: no SLIT */
 	const struct numem_ram_range *ram; /* NULL: RAM from the SRAT */
 	uint32_t nr_ram;
 	/* CPUs when there is no SRAT (or it is ignored): hardware ids, or NULL
@@ -129,9 +129,9 @@ struct numem_topo_opts {
  * in lenient mode) or an error with diag filled and nothing allocated.
  */
 enum numem_err numem_topo_build(const struct numem_platform *plat,
-				const struct numem_topo_input *in,
-				const struct numem_topo_opts *opts, struct numem_topo **out,
-				struct numem_diag *diag);
+                                const struct numem_topo_input *in,
+                                const struct numem_topo_opts *opts, struct numem_topo **out,
+                                struct numem_diag *diag);
 void numem_topo_release(struct numem_topo *topo);
 
 static inline numem_nid_t numem_topo_cpu_to_node(const struct numem_topo *t, uint32_t cpu)
@@ -139,8 +139,7 @@ static inline numem_nid_t numem_topo_cpu_to_node(const struct numem_topo *t, uin
 	return t->cpu[cpu].node;
 }
 
-static inline bool numem_topo_node_has_cpu(const struct numem_topo *t, numem_nid_t n,
-					   uint32_t cpu)
+static inline bool numem_topo_node_has_cpu(const struct numem_topo *t, numem_nid_t n, uint32_t cpu)
 {
 	return (t->cpumask[(size_t)n * t->cpumask_words + cpu / 64] >> (cpu % 64)) & 1;
 }

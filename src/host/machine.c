@@ -31,7 +31,7 @@ static int load_one(const char *path, uint8_t **buf, size_t *len, char *err, siz
 }
 
 int numem_machine_src_files(struct numem_machine_src *src, const char *srat, const char *slit,
-			    const char *hmat, char *err, size_t errlen)
+                            const char *hmat, char *err, size_t errlen)
 {
 	memset(src, 0, sizeof(*src));
 	snprintf(src->name, sizeof(src->name), "%s", srat ? srat : slit ? slit : "tables");
@@ -58,8 +58,7 @@ static bool exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-int numem_machine_src_dir(struct numem_machine_src *src, const char *dir, char *err,
-			  size_t errlen)
+int numem_machine_src_dir(struct numem_machine_src *src, const char *dir, char *err, size_t errlen)
 {
 	char srat[4096], slit[4096], hmat[4096];
 	snprintf(srat, sizeof(srat), "%s/SRAT.bin", dir);
@@ -70,7 +69,7 @@ int numem_machine_src_dir(struct numem_machine_src *src, const char *dir, char *
 		return -1;
 	}
 	int rc = numem_machine_src_files(src, srat, exists(slit) ? slit : NULL,
-					 exists(hmat) ? hmat : NULL, err, errlen);
+	                                 exists(hmat) ? hmat : NULL, err, errlen);
 	if (!rc) {
 		const char *base = strrchr(dir, '/');
 		while (base && !base[1] && base > dir) { /* trailing slash */
@@ -88,7 +87,7 @@ int numem_machine_src_dir(struct numem_machine_src *src, const char *dir, char *
 }
 
 enum numem_err numem_machine_load(struct numem_machine *m, struct numem_machine_src *src,
-				  const struct numem_machine_opts *opts, struct numem_diag *diag)
+                                  const struct numem_machine_opts *opts, struct numem_diag *diag)
 {
 	static const struct numem_machine_opts no_opts;
 	if (!opts)
@@ -107,26 +106,26 @@ enum numem_err numem_machine_load(struct numem_machine *m, struct numem_machine_
 	enum numem_err err = NUMEM_OK;
 	if (m->src.srat) {
 		err = numem_srat_parse(m->src.srat, m->src.srat_len, opts->acpi_flags, plat,
-				       &m->srat, diag);
+		                       &m->srat, diag);
 		m->has_srat = !err;
 	}
 	if (!err && m->src.slit) {
 		err = numem_slit_parse(m->src.slit, m->src.slit_len, opts->acpi_flags, plat,
-				       &m->slit, diag);
+		                       &m->slit, diag);
 		m->has_slit = !err;
 	}
 	if (!err && m->src.hmat) {
 		err = numem_hmat_parse(m->src.hmat, m->src.hmat_len, opts->acpi_flags, plat,
-				       &m->hmat, diag);
+		                       &m->hmat, diag);
 		m->has_hmat = !err;
 	}
 	if (!err) {
 		struct numem_topo_input in = {
-			.srat = m->has_srat ? &m->srat : NULL,
-			.slit = m->has_slit ? &m->slit : NULL,
-			.ram = m->src.ram,
-			.nr_ram = m->src.nr_ram,
-			.nr_cpus = m->src.nr_cpus,
+		    .srat = m->has_srat ? &m->srat : NULL,
+		    .slit = m->has_slit ? &m->slit : NULL,
+		    .ram = m->src.ram,
+		    .nr_ram = m->src.nr_ram,
+		    .nr_cpus = m->src.nr_cpus,
 		};
 		err = numem_topo_build(plat, &in, &opts->topo, &m->topo, diag);
 	}
@@ -157,8 +156,7 @@ static uint32_t export_pxm(const struct numem_topo *t, numem_nid_t n)
 }
 
 int numem_machine_export_tables(const struct numem_machine *m, uint8_t **srat, size_t *srat_len,
-				uint8_t **slit, size_t *slit_len, uint8_t **hmat,
-				size_t *hmat_len)
+                                uint8_t **slit, size_t *slit_len, uint8_t **hmat, size_t *hmat_len)
 {
 	const struct numem_topo *t = m->topo;
 	*srat = *slit = *hmat = NULL;
@@ -176,7 +174,7 @@ int numem_machine_export_tables(const struct numem_machine *m, uint8_t **srat, s
 		if (type == NUMEM_SRAT_APIC && cd->hw_id > 254)
 			type = NUMEM_SRAT_X2APIC;
 		s.cpu[s.nr_cpu++] = (struct numem_srat_cpu){
-			.type = type, .enabled = true, .pxm = export_pxm(t, cd->node), .id = cd->hw_id};
+		    .type = type, .enabled = true, .pxm = export_pxm(t, cd->node), .id = cd->hw_id};
 	}
 	/* Memory grouped by node so that CPU-less nodes are first seen in node
 	 * order, which keeps their ids when the table is parsed back. */
@@ -192,16 +190,19 @@ int numem_machine_export_tables(const struct numem_machine *m, uint8_t **srat, s
 				if (r->flags & NUMEM_RANGE_NONVOLATILE)
 					flags |= NUMEM_SRAT_MEM_NONVOLATILE;
 			}
-			s.mem[s.nr_mem++] = (struct numem_srat_mem){
-				.pxm = export_pxm(t, n), .base = r->base, .length = r->end - r->base,
-				.flags = flags};
+			s.mem[s.nr_mem++] = (struct numem_srat_mem){.pxm = export_pxm(t, n),
+			                                            .base = r->base,
+			                                            .length = r->end - r->base,
+			                                            .flags = flags};
 		}
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
 		if (t->node[n].generic_initiator)
-			s.other[s.nr_other++] = (struct numem_srat_other){
-				.type = NUMEM_SRAT_GENERIC_INITIATOR, .pxm = export_pxm(t, n),
-				.enabled = true, .device_handle_type = 1,
-				.device_handle = {0, 0, (uint8_t)(0x10 + n)}};
+			s.other[s.nr_other++] =
+			    (struct numem_srat_other){.type = NUMEM_SRAT_GENERIC_INITIATOR,
+			                              .pxm = export_pxm(t, n),
+			                              .enabled = true,
+			                              .device_handle_type = 1,
+			                              .device_handle = {0, 0, (uint8_t)(0x10 + n)}};
 	if (numem__write_srat(&s, srat, srat_len))
 		goto out;
 

@@ -68,17 +68,18 @@ static int add_node(struct numem_spec *spec, char *opts, const char *arg, char *
 			int n = numem_parse_ranges(v, ids + nr_ids, NUMEM_SPEC_MAX_CPUS - nr_ids);
 			if (n < 0) {
 				snprintf(err, errlen,
-					 "-numa %s: bad cpus \"%s\" (want A or A-B, ids below %u)",
-					 arg, v, NUMEM_SPEC_MAX_CPUS);
+				         "-numa %s: bad cpus \"%s\" (want A or A-B, ids below %u)",
+				         arg, v, NUMEM_SPEC_MAX_CPUS);
 				return -1;
 			}
 			nr_ids += (uint32_t)n;
 		} else if (!strcmp(kv, "mem")) {
 			if (numem_parse_size(v, &mem) || (mem & 0xfff)) {
-				snprintf(err, errlen,
-					 "-numa %s: bad mem \"%s\" (want a size such as 4G or 512M, "
-					 "a multiple of 4 KiB)",
-					 arg, v);
+				snprintf(
+				    err, errlen,
+				    "-numa %s: bad mem \"%s\" (want a size such as 4G or 512M, "
+				    "a multiple of 4 KiB)",
+				    arg, v);
 				return -1;
 			}
 			has_mem = true;
@@ -96,7 +97,8 @@ static int add_node(struct numem_spec *spec, char *opts, const char *arg, char *
 		}
 	int n = find_or_add_node(spec, pxm);
 	if (n < 0) {
-		snprintf(err, errlen, "-numa %s: more than %u nodes", arg, (unsigned)NUMEM_MAX_NODES);
+		snprintf(err, errlen, "-numa %s: more than %u nodes", arg,
+		         (unsigned)NUMEM_MAX_NODES);
 		return -1;
 	}
 	spec->node[n].mem_bytes = mem;
@@ -106,7 +108,7 @@ static int add_node(struct numem_spec *spec, char *opts, const char *arg, char *
 		for (uint32_t m = 0; m < spec->nr_nodes; m++)
 			if (spec->node[m].cpumask[ids[i] / 64] >> (ids[i] % 64) & 1) {
 				snprintf(err, errlen, "-numa %s: cpu %u is already in node %u", arg,
-					 ids[i], spec->node[m].pxm);
+				         ids[i], spec->node[m].pxm);
 				return -1;
 			}
 		spec->node[n].cpumask[ids[i] / 64] |= 1ull << (ids[i] % 64);
@@ -122,10 +124,10 @@ static int add_dist(struct numem_spec *spec, char *opts, const char *arg, char *
 		uint32_t *slot = NULL;
 		if (eq) {
 			*eq = '\0';
-			slot = !strcmp(kv, "src") ? &src
+			slot = !strcmp(kv, "src")   ? &src
 			       : !strcmp(kv, "dst") ? &dst
 			       : !strcmp(kv, "val") ? &val
-						    : NULL;
+			                            : NULL;
 		}
 		if (!slot || parse_u32(eq + 1, slot)) {
 			snprintf(err, errlen, "-numa %s: want dist,src=N,dst=M,val=D", arg);
@@ -138,13 +140,14 @@ static int add_dist(struct numem_spec *spec, char *opts, const char *arg, char *
 	}
 	if (val > 255 || (src == dst && val != 10) || (src != dst && val <= 10)) {
 		snprintf(err, errlen,
-			 "-numa %s: distance %u invalid (local must be 10, remote 11..255)", arg,
-			 val);
+		         "-numa %s: distance %u invalid (local must be 10, remote 11..255)", arg,
+		         val);
 		return -1;
 	}
 	int a = find_or_add_node(spec, src), b = find_or_add_node(spec, dst);
 	if (a < 0 || b < 0) {
-		snprintf(err, errlen, "-numa %s: more than %u nodes", arg, (unsigned)NUMEM_MAX_NODES);
+		snprintf(err, errlen, "-numa %s: more than %u nodes", arg,
+		         (unsigned)NUMEM_MAX_NODES);
 		return -1;
 	}
 	spec->distance[a][b] = (uint8_t)val;
@@ -216,8 +219,8 @@ int numem_spec_finish(struct numem_spec *spec, char *err, size_t errlen)
 			if (spec->dist_given[a][b])
 				continue;
 			spec->distance[a][b] = spec->dist_given[b][a] ? spec->distance[b][a]
-					       : a == b               ? 10
-								      : 20;
+			                       : a == b               ? 10
+			                                              : 20;
 		}
 	/* CPUs named by no node join node 0, as QEMU does. */
 	uint32_t max_cpu = 0;
@@ -241,18 +244,20 @@ int numem_spec_finish(struct numem_spec *spec, char *err, size_t errlen)
 	for (uint32_t n = 0; n < spec->nr_nodes; n++) {
 		spec->node[n].nr_cpus = 0;
 		for (uint32_t w = 0; w < NUMEM_SPEC_MAX_CPUS / 64; w++)
-			spec->node[n].nr_cpus += (uint32_t)__builtin_popcountll(spec->node[n].cpumask[w]);
+			spec->node[n].nr_cpus +=
+			    (uint32_t)__builtin_popcountll(spec->node[n].cpumask[w]);
 		mem += spec->node[n].mem_bytes;
 		if (!spec->node[n].defined) {
-			snprintf(err, errlen, "-numa dist names node %u, which no -numa node defines",
-				 spec->node[n].pxm);
+			snprintf(err, errlen,
+			         "-numa dist names node %u, which no -numa node defines",
+			         spec->node[n].pxm);
 			return -1;
 		}
 		if (!spec->node[n].nr_cpus && !spec->node[n].mem_bytes) {
 			snprintf(err, errlen,
-				 "-numa node %u has neither CPUs nor memory: firmware could not "
-				 "describe it",
-				 spec->node[n].pxm);
+			         "-numa node %u has neither CPUs nor memory: firmware could not "
+			         "describe it",
+			         spec->node[n].pxm);
 			return -1;
 		}
 	}

@@ -87,7 +87,7 @@ static void *arena_alloc(struct numem_host *h, size_t bytes, size_t align)
 		return NULL;
 	size_t size = bytes > ARENA_CHUNK ? bytes : ARENA_CHUNK;
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	h->arena[h->nr_arenas++] = (struct arena){p, size, bytes};
@@ -156,7 +156,7 @@ static void host_meta_free(void *ctx, void *ptr, size_t bytes)
 	}
 	if (h->log_out)
 		fprintf(h->log_out, "numem: meta_free of unknown block %p (%zu bytes)\n", ptr,
-			bytes);
+		        bytes);
 }
 
 static void *host_vmap_reserve(void *ctx, size_t bytes)
@@ -216,14 +216,14 @@ struct numem_host *numem_host_create(void)
 	if (!h)
 		return NULL;
 	h->plat = (struct numem_platform){
-		.ctx = h,
-		.meta_alloc = host_meta_alloc,
-		.meta_free = host_meta_free,
-		.vmap_reserve = host_vmap_reserve,
-		.vmap_populate = host_vmap_populate,
-		.vmap_release = host_vmap_release,
-		.log = host_log,
-		.clock_ns = host_clock,
+	    .ctx = h,
+	    .meta_alloc = host_meta_alloc,
+	    .meta_free = host_meta_free,
+	    .vmap_reserve = host_vmap_reserve,
+	    .vmap_populate = host_vmap_populate,
+	    .vmap_release = host_vmap_release,
+	    .log = host_log,
+	    .clock_ns = host_clock,
 	};
 	h->log_out = stderr;
 	h->log_level = NUMEM_LOG_WARN;

@@ -16,14 +16,14 @@
 #define GIB (1ull << 30)
 
 static const struct numem_preset_info presets[] = {
-	{"opteron-2n", "2-node dual Opteron: 2 CPUs, 4 GB, SRAT without SLIT"},
-	{"x445", "IBM x445: 4 nodes, 32 CPUs, 32 GB (the default machine)"},
-	{"x460-1n", "IBM x460, one chassis: 1 node, 8 CPUs, 16 GB"},
-	{"x460-2n", "IBM x460, two chassis: 2 nodes, 32 CPUs, 32 GB"},
-	{"xeon-2p", "dual Xeon, not NUMA: 2 CPUs, 2 GB, no SRAT"},
-	{"p4", "Pentium 4, not NUMA: 1 CPU, 1 GB, no SRAT"},
-	{"epyc-2s8n", "2 sockets x 4 nodes, x2APIC: 256 CPUs, 512 GB, SLIT 10/12/32"},
-	{"cxl", "2 sockets + CPU-less CXL memory node + memoryless accelerator, HMAT"},
+    {"opteron-2n", "2-node dual Opteron: 2 CPUs, 4 GB, SRAT without SLIT"},
+    {"x445", "IBM x445: 4 nodes, 32 CPUs, 32 GB (the default machine)"},
+    {"x460-1n", "IBM x460, one chassis: 1 node, 8 CPUs, 16 GB"},
+    {"x460-2n", "IBM x460, two chassis: 2 nodes, 32 CPUs, 32 GB"},
+    {"xeon-2p", "dual Xeon, not NUMA: 2 CPUs, 2 GB, no SRAT"},
+    {"p4", "Pentium 4, not NUMA: 1 CPU, 1 GB, no SRAT"},
+    {"epyc-2s8n", "2 sockets x 4 nodes, x2APIC: 256 CPUs, 512 GB, SLIT 10/12/32"},
+    {"cxl", "2 sockets + CPU-less CXL memory node + memoryless accelerator, HMAT"},
 };
 
 const struct numem_preset_info *numem_presets(size_t *count)
@@ -33,7 +33,7 @@ const struct numem_preset_info *numem_presets(size_t *count)
 }
 
 static void uniform(struct numem_spec *s, uint32_t nodes, uint32_t cpus_per_node,
-		    uint64_t mem_per_node)
+                    uint64_t mem_per_node)
 {
 	s->nr_nodes = nodes;
 	for (uint32_t n = 0; n < nodes; n++) {
@@ -91,7 +91,7 @@ int numem_spec_preset(struct numem_spec *s, const char *name)
 		s->node[3].generic_initiator = true;
 		s->node[1].hotplug_bytes = 256 * GIB;
 		static const uint8_t d[4][4] = {
-			{10, 21, 24, 31}, {21, 10, 34, 15}, {24, 34, 10, 40}, {31, 15, 40, 10}};
+		    {10, 21, 24, 31}, {21, 10, 34, 15}, {24, 34, 10, 40}, {31, 15, 40, 10}};
 		for (int a = 0; a < 4; a++)
 			for (int b = 0; b < 4; b++)
 				s->distance[a][b] = d[a][b];

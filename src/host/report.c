@@ -32,9 +32,9 @@ void numem_report_numactl(FILE *out, const struct numem_topo *t, const uint64_t 
 			if (t->cpu[c].node == n)
 				fprintf(out, " %u", c);
 		fprintf(out, "\nnode %u size: %llu MB\n", n,
-			(unsigned long long)mib(t->node[n].ram_pages));
+		        (unsigned long long)mib(t->node[n].ram_pages));
 		fprintf(out, "node %u free: %llu MB\n", n,
-			(unsigned long long)mib(node_free(t, free_pages, n)));
+		        (unsigned long long)mib(node_free(t, free_pages, n)));
 	}
 	fprintf(out, "node distances:\nnode ");
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
@@ -75,12 +75,12 @@ void numem_report_layout(FILE *out, const struct numem_topo *t)
 				continue;
 			char sz[32];
 			human(sz, sizeof(sz), r->end - r->base);
-			fprintf(out, "\n  [0x%012llx-0x%012llx) %10s%s%s", (unsigned long long)r->base,
-				(unsigned long long)r->end, sz,
-				r->flags & NUMEM_RANGE_RAM ? "" : " (not RAM)",
-				r->flags & NUMEM_RANGE_HOTPLUG	       ? " hotpluggable"
-				: r->flags & NUMEM_RANGE_NONVOLATILE ? " non-volatile"
-								     : "");
+			fprintf(out, "\n  [0x%012llx-0x%012llx) %10s%s%s",
+			        (unsigned long long)r->base, (unsigned long long)r->end, sz,
+			        r->flags & NUMEM_RANGE_RAM ? "" : " (not RAM)",
+			        r->flags & NUMEM_RANGE_HOTPLUG       ? " hotpluggable"
+			        : r->flags & NUMEM_RANGE_NONVOLATILE ? " non-volatile"
+			                                             : "");
 			any = true;
 		}
 		fprintf(out, "%s\n", any ? "" : " none");
@@ -91,10 +91,11 @@ void numem_report_layout(FILE *out, const struct numem_topo *t)
 			if (!memless)
 				fprintf(out, "\nmemoryless nodes:\n");
 			memless = true;
-			fprintf(out, "node %u: %u cpus, nearest node with memory: %u (distance %u)%s\n",
-				n, t->node[n].nr_cpus, t->node[n].nearest_mem,
-				t->distance[n][t->node[n].nearest_mem],
-				t->node[n].generic_initiator ? ", generic initiator" : "");
+			fprintf(out,
+			        "node %u: %u cpus, nearest node with memory: %u (distance %u)%s\n",
+			        n, t->node[n].nr_cpus, t->node[n].nearest_mem,
+			        t->distance[n][t->node[n].nearest_mem],
+			        t->node[n].generic_initiator ? ", generic initiator" : "");
 		}
 	fprintf(out, "\nfallback order:\n");
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++) {
@@ -105,7 +106,7 @@ void numem_report_layout(FILE *out, const struct numem_topo *t)
 	}
 	if (t->emulated_from)
 		fprintf(out, "\nNUMA emulation: %u nodes cut from %u physical nodes\n", t->nr_nodes,
-			t->emulated_from);
+		        t->emulated_from);
 	if (t->fallback_reason)
 		fprintf(out, "\nnote: %s\n", t->fallback_msg);
 	else if (!t->distance_from_slit && t->nr_nodes > 1)
@@ -113,7 +114,7 @@ void numem_report_layout(FILE *out, const struct numem_topo *t)
 }
 
 void numem_report_xl_info(FILE *out, const struct numem_topo *t, const uint64_t *free_pages,
-			  const struct numem_srat *srat)
+                          const struct numem_srat *srat)
 {
 	uint32_t sockets = 0, max_core = 0;
 	uint64_t free_total = 0;
@@ -130,7 +131,8 @@ void numem_report_xl_info(FILE *out, const struct numem_topo *t, const uint64_t 
 	KV("cores_per_socket", "%u", t->nr_cpus ? max_core + 1 : 0);
 	KV("threads_per_core", "%u", 1);
 	KV("cpu_mhz", "%s", "0.000");
-	KV("hw_caps", "%s", "00000000:00000000:00000000:00000000:00000000:00000000:00000000:00000000");
+	KV("hw_caps", "%s",
+	   "00000000:00000000:00000000:00000000:00000000:00000000:00000000:00000000");
 	KV("virt_caps", "%s", "");
 	KV("total_memory", "%llu", (unsigned long long)mib(t->total_ram_pages));
 	KV("free_memory", "%llu", (unsigned long long)mib(free_total));
@@ -143,7 +145,7 @@ void numem_report_xl_info(FILE *out, const struct numem_topo *t, const uint64_t 
 	fprintf(out, "cpu:    core    socket     node\n");
 	for (uint32_t c = 0; c < t->nr_cpus; c++)
 		fprintf(out, "%3u:    %4u     %4u     %4u\n", c, t->cpu[c].core, t->cpu[c].socket,
-			t->cpu[c].node);
+		        t->cpu[c].node);
 	fprintf(out, "device topology        :\n");
 	fprintf(out, "device           node\n");
 	bool devices = false;
@@ -156,7 +158,7 @@ void numem_report_xl_info(FILE *out, const struct numem_topo *t, const uint64_t 
 			if (t->node[n].pxm == o->pxm && !t->emulated_from) {
 				const uint8_t *h = o->device_handle;
 				fprintf(out, "%04x:%02x:%02x.%u      %4u\n", h[0] | h[1] << 8, h[2],
-					h[3] >> 3, h[3] & 7, n);
+				        h[3] >> 3, h[3] & 7, n);
 				devices = true;
 			}
 	}
@@ -166,8 +168,8 @@ void numem_report_xl_info(FILE *out, const struct numem_topo *t, const uint64_t 
 	fprintf(out, "node:    memsize    memfree    distances\n");
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++) {
 		fprintf(out, "%4u:    %6llu     %6llu      %u", n,
-			(unsigned long long)mib(t->node[n].ram_pages),
-			(unsigned long long)mib(node_free(t, free_pages, n)), t->distance[n][0]);
+		        (unsigned long long)mib(t->node[n].ram_pages),
+		        (unsigned long long)mib(node_free(t, free_pages, n)), t->distance[n][0]);
 		for (numem_nid_t m = 1; m < t->nr_nodes; m++)
 			fprintf(out, ",%u", t->distance[n][m]);
 		fprintf(out, "\n");
@@ -177,18 +179,18 @@ void numem_report_xl_info(FILE *out, const struct numem_topo *t, const uint64_t 
 void numem_report_hmat(FILE *out, const struct numem_hmat *h)
 {
 	static const char *const kinds[] = {"access latency", "read latency",
-					    "write latency",  "access bandwidth",
-					    "read bandwidth", "write bandwidth"};
+	                                    "write latency",  "access bandwidth",
+	                                    "read bandwidth", "write bandwidth"};
 	fprintf(out, "\nHMAT:\n");
 	for (uint32_t i = 0; i < h->nr_mpda; i++)
 		if (h->mpda[i].flags & 1)
 			fprintf(out, "memory domain %u is attached to initiator domain %u\n",
-				h->mpda[i].memory_pxm, h->mpda[i].initiator_pxm);
+			        h->mpda[i].memory_pxm, h->mpda[i].initiator_pxm);
 	for (uint32_t i = 0; i < h->nr_lbi; i++) {
 		const struct numem_hmat_lbi *l = &h->lbi[i];
 		bool lat = l->data_type <= NUMEM_HMAT_WRITE_LATENCY;
 		fprintf(out, "%s (%s), initiator domain x target domain:\n     ",
-			l->data_type < 6 ? kinds[l->data_type] : "unknown", lat ? "ns" : "MB/s");
+		        l->data_type < 6 ? kinds[l->data_type] : "unknown", lat ? "ns" : "MB/s");
 		for (uint32_t b = 0; b < l->nr_targets; b++)
 			fprintf(out, " %8u", l->target_pxm[b]);
 		fprintf(out, "\n");

@@ -49,16 +49,16 @@ static int push_mem(struct layout *l, uint32_t pxm, uint64_t base, uint64_t len,
 			return -1;
 		l->cap_mem = cap;
 	}
-	l->mem[l->nr_mem++] = (struct numem_srat_mem){.pxm = pxm, .base = base, .length = len,
-						      .flags = flags};
+	l->mem[l->nr_mem++] =
+	    (struct numem_srat_mem){.pxm = pxm, .base = base, .length = len, .flags = flags};
 	if (!(flags & NUMEM_SRAT_MEM_HOTPLUGGABLE))
 		l->ram[l->nr_ram++] = (struct numem_ram_range){base, len};
 	return 0;
 }
 
 /* Place `bytes` of RAM from *addr on, skipping the PC holes. */
-static int place_ram(struct layout *l, const struct numem_spec *spec, uint32_t pxm,
-		     uint64_t *addr, uint64_t bytes)
+static int place_ram(struct layout *l, const struct numem_spec *spec, uint32_t pxm, uint64_t *addr,
+                     uint64_t bytes)
 {
 	while (bytes) {
 		uint64_t a = *addr, limit = UINT64_MAX;
@@ -90,9 +90,9 @@ static int place_ram(struct layout *l, const struct numem_spec *spec, uint32_t p
 
 static struct numem_srat_cpu cpu_entry(const struct numem_spec *spec, uint32_t id, uint32_t pxm)
 {
-	uint8_t type = spec->cpu_kind == NUMEM_CPU_GICC ? NUMEM_SRAT_GICC
-		       : spec->cpu_kind == NUMEM_CPU_X2APIC || id >= 255 ? NUMEM_SRAT_X2APIC
-									   : NUMEM_SRAT_APIC;
+	uint8_t type = spec->cpu_kind == NUMEM_CPU_GICC                  ? NUMEM_SRAT_GICC
+	               : spec->cpu_kind == NUMEM_CPU_X2APIC || id >= 255 ? NUMEM_SRAT_X2APIC
+	                                                                 : NUMEM_SRAT_APIC;
 	return (struct numem_srat_cpu){.type = type, .enabled = true, .pxm = pxm, .id = id};
 }
 
@@ -145,9 +145,9 @@ static int build_hmat(const struct numem_spec *spec, struct numem_hmat *h, uint3
 		if (spec->node[n].mem_bytes) {
 			int att = nearest_with_cpus(spec, n);
 			h->mpda[h->nr_mpda++] = (struct numem_hmat_mpda){
-				.flags = att >= 0 ? 1 : 0,
-				.initiator_pxm = att >= 0 ? spec->node[att].pxm : 0,
-				.memory_pxm = spec->node[n].pxm};
+			    .flags = att >= 0 ? 1 : 0,
+			    .initiator_pxm = att >= 0 ? spec->node[att].pxm : 0,
+			    .memory_pxm = spec->node[n].pxm};
 			tnode[ti] = n;
 			tpxm[ti++] = spec->node[n].pxm;
 		}
@@ -155,11 +155,11 @@ static int build_hmat(const struct numem_spec *spec, struct numem_hmat *h, uint3
 	for (uint32_t i = 0; i < ni; i++)
 		for (uint32_t t = 0; t < nt; t++) {
 			uint8_t d = spec->distance[inode[i]][tnode[t]];
-			lat[i * nt + t] = (uint16_t)(d * 10);          /* ns */
+			lat[i * nt + t] = (uint16_t)(d * 10);               /* ns */
 			bw[i * nt + t] = (uint16_t)(200000u * 10 / d / 10); /* units of 10 MB/s */
 		}
-	struct numem_hmat_lbi common = {.nr_initiators = ni, .nr_targets = nt,
-					.initiator_pxm = ipxm, .target_pxm = tpxm};
+	struct numem_hmat_lbi common = {
+	    .nr_initiators = ni, .nr_targets = nt, .initiator_pxm = ipxm, .target_pxm = tpxm};
 	h->lbi[0] = common;
 	h->lbi[0].data_type = NUMEM_HMAT_ACCESS_LATENCY;
 	h->lbi[0].base_unit = 1000; /* entries in ns, unit picoseconds */
@@ -173,7 +173,7 @@ static int build_hmat(const struct numem_spec *spec, struct numem_hmat *h, uint3
 }
 
 static int write_alloc(enum numem_err (*wr)(const void *, void *, size_t, size_t *),
-		       const void *tbl, uint8_t **out, size_t *len)
+                       const void *tbl, uint8_t **out, size_t *len)
 {
 	if (wr(tbl, NULL, 0, len) != NUMEM_OK)
 		return -1;
@@ -210,8 +210,8 @@ int numem__write_hmat(const struct numem_hmat *h, uint8_t **out, size_t *len)
 	return write_alloc(w_hmat, h, out, len);
 }
 
-int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spec *spec,
-			   char *err, size_t errlen)
+int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spec *spec, char *err,
+                           size_t errlen)
 {
 	memset(src, 0, sizeof(*src));
 	snprintf(src->name, sizeof(src->name), "%s", spec->name);
@@ -227,7 +227,7 @@ int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spe
 		uint64_t hp = spec->node[n].hotplug_bytes;
 		if (hp) {
 			rc = push_mem(&l, spec->node[n].pxm, addr, hp,
-				      NUMEM_SRAT_MEM_ENABLED | NUMEM_SRAT_MEM_HOTPLUGGABLE);
+			              NUMEM_SRAT_MEM_ENABLED | NUMEM_SRAT_MEM_HOTPLUGGABLE);
 			addr += hp;
 		}
 	}
@@ -254,12 +254,12 @@ int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spe
 			for (uint32_t n = 0; n < spec->nr_nodes; n++)
 				if (spec->node[n].cpumask[id / 64] >> (id % 64) & 1)
 					cpus[c++] = cpu_entry(spec, spec->first_cpu_id + id,
-							      spec->node[n].pxm);
+					                      spec->node[n].pxm);
 	} else {
 		for (uint32_t n = 0; n < spec->nr_nodes; n++)
 			for (uint32_t i = 0; i < spec->node[n].nr_cpus; i++, c++)
-				cpus[c] = cpu_entry(spec, spec->first_cpu_id + c,
-						    spec->node[n].pxm);
+				cpus[c] =
+				    cpu_entry(spec, spec->first_cpu_id + c, spec->node[n].pxm);
 	}
 	for (uint32_t n = 0; n < spec->nr_nodes; n++) {
 		if (spec->node[n].generic_initiator) {
@@ -271,9 +271,14 @@ int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spe
 			o->device_handle[2] = (uint8_t)(0x10 + n);
 		}
 	}
-	struct numem_srat srat = {.header.revision = 3, .table_revision = 1, .nr_cpu = ncpu,
-				  .cpu = cpus, .nr_mem = l.nr_mem, .mem = l.mem,
-				  .nr_other = nother, .other = others};
+	struct numem_srat srat = {.header.revision = 3,
+	                          .table_revision = 1,
+	                          .nr_cpu = ncpu,
+	                          .cpu = cpus,
+	                          .nr_mem = l.nr_mem,
+	                          .mem = l.mem,
+	                          .nr_other = nother,
+	                          .other = others};
 	if (numem__write_srat(&srat, &src->srat, &src->srat_len) != 0) {
 		snprintf(err, errlen, "%s: cannot write its SRAT", spec->name);
 		rc = -1;
@@ -295,7 +300,7 @@ int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spe
 		for (uint32_t i = 0; i < spec->nr_nodes; i++)
 			for (uint32_t j = 0; j < spec->nr_nodes; j++)
 				matrix[spec->node[i].pxm * nl + spec->node[j].pxm] =
-					spec->distance[i][j];
+				    spec->distance[i][j];
 		struct numem_slit slit = {.localities = nl, .matrix = matrix};
 		rc = numem__write_slit(&slit, &src->slit, &src->slit_len);
 		free(matrix);

@@ -39,7 +39,7 @@ static int try_acpi(struct numem_machine_src *src, const char *root, char *err, 
 	if (access(srat, R_OK) != 0)
 		return 1;
 	int rc = numem_machine_src_files(src, srat, access(slit, R_OK) == 0 ? slit : NULL,
-					 access(hmat, R_OK) == 0 ? hmat : NULL, err, errlen);
+	                                 access(hmat, R_OK) == 0 ? hmat : NULL, err, errlen);
 	if (!rc) {
 		snprintf(src->name, sizeof(src->name), "host");
 		snprintf(src->origin, sizeof(src->origin), "host-acpi");
@@ -95,7 +95,7 @@ static int list_blocks(const char *dir, struct blocks *b)
 }
 
 int numem_machine_src_host(struct numem_machine_src *src, const char *root, char *err,
-			   size_t errlen)
+                           size_t errlen)
 {
 	if (!root)
 		root = "/sys";
@@ -129,8 +129,8 @@ int numem_machine_src_host(struct numem_machine_src *src, const char *root, char
 		snprintf(path, sizeof(path), "%s/devices/system/node/node%u/cpulist", root, node);
 		static uint32_t ids[NUMEM_SPEC_MAX_CPUS];
 		int nc = read_text(path, text, sizeof(text)) == 0 && text[0]
-				 ? numem_parse_ranges(text, ids, NUMEM_SPEC_MAX_CPUS)
-				 : 0;
+		             ? numem_parse_ranges(text, ids, NUMEM_SPEC_MAX_CPUS)
+		             : 0;
 		for (int i = 0; i < nc; i++) {
 			if (s.nr_cpu == cap_cpu) {
 				void *p = realloc(s.cpu, 2 * cap_cpu * sizeof(*s.cpu));
@@ -140,8 +140,10 @@ int numem_machine_src_host(struct numem_machine_src *src, const char *root, char
 				cap_cpu *= 2;
 			}
 			s.cpu[s.nr_cpu++] = (struct numem_srat_cpu){
-				.type = ids[i] > 254 ? NUMEM_SRAT_X2APIC : NUMEM_SRAT_APIC,
-				.enabled = true, .pxm = node, .id = ids[i]};
+			    .type = ids[i] > 254 ? NUMEM_SRAT_X2APIC : NUMEM_SRAT_APIC,
+			    .enabled = true,
+			    .pxm = node,
+			    .id = ids[i]};
 		}
 		snprintf(path, sizeof(path), "%s/devices/system/node/node%u/distance", root, node);
 		memset(dist[nr_nodes], 20, sizeof(dist[nr_nodes]));
@@ -175,10 +177,11 @@ int numem_machine_src_host(struct numem_machine_src *src, const char *root, char
 				s.mem = p;
 				cap_mem *= 2;
 			}
-			s.mem[s.nr_mem++] = (struct numem_srat_mem){
-				.pxm = node, .base = b.id[i] * block,
-				.length = (b.id[j] - b.id[i] + 1) * block,
-				.flags = NUMEM_SRAT_MEM_ENABLED};
+			s.mem[s.nr_mem++] =
+			    (struct numem_srat_mem){.pxm = node,
+			                            .base = b.id[i] * block,
+			                            .length = (b.id[j] - b.id[i] + 1) * block,
+			                            .flags = NUMEM_SRAT_MEM_ENABLED};
 			i = j + 1;
 		}
 		free(b.id);

@@ -68,9 +68,9 @@ void numem_format_ranges(char *out, size_t cap, const uint32_t *ids, size_t n)
 		while (j + 1 < n && ids[j + 1] == ids[j] + 1)
 			j++;
 		int w = j == i ? snprintf(out + len, cap > len ? cap - len : 0, "%s%u",
-					  len ? "," : "", ids[i])
-			       : snprintf(out + len, cap > len ? cap - len : 0, "%s%u-%u",
-					  len ? "," : "", ids[i], ids[j]);
+		                          len ? "," : "", ids[i])
+		               : snprintf(out + len, cap > len ? cap - len : 0, "%s%u-%u",
+		                          len ? "," : "", ids[i], ids[j]);
 		if (w > 0)
 			len += (size_t)w;
 		i = j + 1;

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
 #include "boot.h"
+#include "cli.h"
 
 int boot_frametable(struct numem_machine *m, struct numem_frametable *ft, uint64_t *free_pages)
 {
@@ -20,8 +20,8 @@ int boot_frametable(struct numem_machine *m, struct numem_frametable *ft, uint64
 		return -1;
 	}
 	const struct numem_topo *t = m->topo;
-	uint64_t per_section = ((1ull << ft->pfn_section_shift) * sizeof(struct numem_page)) >>
-			       NUMEM_PAGE_SHIFT;
+	uint64_t per_section =
+	    ((1ull << ft->pfn_section_shift) * sizeof(struct numem_page)) >> NUMEM_PAGE_SHIFT;
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
 		free_pages[n] = t->node[n].ram_pages;
 	for (uint64_t s = 0; s < ft->nr_sections; s++) {

@@ -10,11 +10,11 @@
 #include "cli.h"
 
 static const char help[] = "usage: numem info [MACHINE] [options]\n"
-			   "\n"
-			   "Physinfo as `xl info -n` prints it: nr_cpus, nr_nodes, total and free\n"
-			   "memory (MiB), the cpu_topology table, device topology (SRAT generic\n"
-			   "initiators) and the numa_info table.\n"
-			   "\n";
+                           "\n"
+                           "Physinfo as `xl info -n` prints it: nr_cpus, nr_nodes, total and free\n"
+                           "memory (MiB), the cpu_topology table, device topology (SRAT generic\n"
+                           "initiators) and the numa_info table.\n"
+                           "\n";
 
 int cmd_info(int argc, char **argv)
 {
@@ -25,10 +25,13 @@ int cmd_info(int argc, char **argv)
 			return EXIT_OK;
 		}
 		int r = machine_args_take(&ma, argc, argv, &i);
-		if (r < 0)
+		if (r < 0) {
+			machine_args_free(&ma);
 			return EXIT_USAGE;
+		}
 		if (r == 0 || ma.json) {
 			cli_error("info", "unknown option '%s' (see --help)", argv[i]);
+			machine_args_free(&ma);
 			return EXIT_USAGE;
 		}
 	}

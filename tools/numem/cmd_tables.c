@@ -10,14 +10,14 @@
 #include "cli.h"
 
 static const char help[] =
-	"usage: numem tables [MACHINE] -o DIR [options]\n"
-	"\n"
-	"Writes DIR/SRAT.bin and DIR/SLIT.bin (and DIR/HMAT.bin when the machine has an\n"
-	"HMAT) as a firmware would publish them for the machine's topology.  `iasl -d`\n"
-	"disassembles them, and `numem topo DIR` parses them back to the same topology.\n"
-	"\n"
-	"  -o, --output DIR   where to write (created if missing)\n"
-	"\n";
+    "usage: numem tables [MACHINE] -o DIR [options]\n"
+    "\n"
+    "Writes DIR/SRAT.bin and DIR/SLIT.bin (and DIR/HMAT.bin when the machine has an\n"
+    "HMAT) as a firmware would publish them for the machine's topology.  `iasl -d`\n"
+    "disassembles them, and `numem topo DIR` parses them back to the same topology.\n"
+    "\n"
+    "  -o, --output DIR   where to write (created if missing)\n"
+    "\n";
 
 static int write_one(const char *dir, const char *name, const uint8_t *buf, size_t len)
 {
@@ -44,16 +44,20 @@ int cmd_tables(int argc, char **argv)
 		if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
 			if (i + 1 >= argc) {
 				cli_error("tables", "%s needs a directory", argv[i]);
+				machine_args_free(&ma);
 				return EXIT_USAGE;
 			}
 			dir = argv[++i];
 			continue;
 		}
 		int r = machine_args_take(&ma, argc, argv, &i);
-		if (r < 0)
+		if (r < 0) {
+			machine_args_free(&ma);
 			return EXIT_USAGE;
+		}
 		if (r == 0 || ma.json) {
 			cli_error("tables", "unknown option '%s' (see --help)", argv[i]);
+			machine_args_free(&ma);
 			return EXIT_USAGE;
 		}
 	}
@@ -75,8 +79,8 @@ int cmd_tables(int argc, char **argv)
 	uint8_t *srat, *slit, *hmat;
 	size_t srat_len, slit_len, hmat_len;
 	rc = EXIT_OK;
-	if (numem_machine_export_tables(&m, &srat, &srat_len, &slit, &slit_len, &hmat,
-					&hmat_len) != 0) {
+	if (numem_machine_export_tables(&m, &srat, &srat_len, &slit, &slit_len, &hmat, &hmat_len) !=
+	    0) {
 		cli_error("tables", "cannot build the tables");
 		rc = EXIT_INVALID;
 	} else {

@@ -11,16 +11,16 @@
 #include "cli.h"
 
 static const char help[] =
-	"usage: numem topo [MACHINE] [--json] [options]\n"
-	"\n"
-	"Shows the topology in the numactl --hardware layout (free = RAM less the frame\n"
-	"table placed on the node), then each node's memory ranges, memoryless nodes with\n"
-	"their nearest node with memory, each node's fallback order, and the HMAT.\n"
-	"\n"
-	"  --json     one JSON object: machine, source, srat and slit (the acpi-corpus\n"
-	"             schema), hmat, and topology; on invalid input the schema's error\n"
-	"             form (error, error_table, error_offset) and exit status 1\n"
-	"\n";
+    "usage: numem topo [MACHINE] [--json] [options]\n"
+    "\n"
+    "Shows the topology in the numactl --hardware layout (free = RAM less the frame\n"
+    "table placed on the node), then each node's memory ranges, memoryless nodes with\n"
+    "their nearest node with memory, each node's fallback order, and the HMAT.\n"
+    "\n"
+    "  --json     one JSON object: machine, source, srat and slit (the acpi-corpus\n"
+    "             schema), hmat, and topology; on invalid input the schema's error\n"
+    "             form (error, error_table, error_offset) and exit status 1\n"
+    "\n";
 
 static void print_frametable(const struct numem_frametable *ft)
 {
@@ -41,10 +41,13 @@ int cmd_topo(int argc, char **argv)
 			return EXIT_OK;
 		}
 		int r = machine_args_take(&ma, argc, argv, &i);
-		if (r < 0)
+		if (r < 0) {
+			machine_args_free(&ma);
 			return EXIT_USAGE;
+		}
 		if (r == 0) {
 			cli_error("topo", "unknown option '%s' (see --help)", argv[i]);
+			machine_args_free(&ma);
 			return EXIT_USAGE;
 		}
 	}
@@ -74,12 +77,12 @@ int cmd_topo(int argc, char **argv)
 		json_object_set_new(o, "checksum_ok", checks);
 		json_t *topo = numem_json_topology(m.topo, free_pages);
 		json_object_set_new(topo, "frame_table",
-				    json_pack("{s:I, s:I, s:i, s:I, s:I}", "sections",
-					      (json_int_t)ft.nr_sections, "present_sections",
-					      (json_int_t)ft.present_sections, "descriptor_size",
-					      (int)sizeof(struct numem_page), "descriptor_bytes",
-					      (json_int_t)ft.descriptor_bytes, "table_bytes",
-					      (json_int_t)ft.table_bytes));
+		                    json_pack("{s:I, s:I, s:i, s:I, s:I}", "sections",
+		                              (json_int_t)ft.nr_sections, "present_sections",
+		                              (json_int_t)ft.present_sections, "descriptor_size",
+		                              (int)sizeof(struct numem_page), "descriptor_bytes",
+		                              (json_int_t)ft.descriptor_bytes, "table_bytes",
+		                              (json_int_t)ft.table_bytes));
 		json_object_set_new(o, "topology", topo);
 		json_dumpf(o, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);

@@ -11,22 +11,22 @@
 #include "cli.h"
 
 const char machine_args_help[] =
-	"machine (one of):\n"
-	"  NAME                   a preset (see --list-presets)\n"
-	"  DIR                    a directory with SRAT.bin [SLIT.bin] [HMAT.bin]\n"
-	"  --srat FILE [--slit FILE] [--hmat FILE]   ACPI table files\n"
-	"  --host [--sysfs DIR]   this machine (/sys/firmware/acpi/tables, else\n"
-	"                         /sys/devices/system/node)\n"
-	"  --numa ARG             QEMU -numa syntax, repeatable: node,nodeid=N,cpus=A-B,mem=4G\n"
-	"                         or dist,src=N,dst=M,val=D\n"
-	"  --preset NAME          a built-in machine (default: " NUMEM_DEFAULT_PRESET ")\n"
-	"  --list-presets         list the presets and exit\n"
-	"shaping:\n"
-	"  --strict               a bad checksum or an SRAT that fails validation is an error\n"
-	"                         (default: warn; invalid SRAT gives one node)\n"
-	"  --numa-off             ignore the SRAT: one node\n"
-	"  --hide-memoryless      CPUs of memoryless nodes join the nearest node (x86 Linux)\n"
-	"  --numa-emulate N       cut RAM into N fake nodes (Linux numa=fake=N)\n";
+    "machine (one of):\n"
+    "  NAME                   a preset (see --list-presets)\n"
+    "  DIR                    a directory with SRAT.bin [SLIT.bin] [HMAT.bin]\n"
+    "  --srat FILE [--slit FILE] [--hmat FILE]   ACPI table files\n"
+    "  --host [--sysfs DIR]   this machine (/sys/firmware/acpi/tables, else\n"
+    "                         /sys/devices/system/node)\n"
+    "  --numa ARG             QEMU -numa syntax, repeatable: node,nodeid=N,cpus=A-B,mem=4G\n"
+    "                         or dist,src=N,dst=M,val=D\n"
+    "  --preset NAME          a built-in machine (default: " NUMEM_DEFAULT_PRESET ")\n"
+    "  --list-presets         list the presets and exit\n"
+    "shaping:\n"
+    "  --strict               a bad checksum or an SRAT that fails validation is an error\n"
+    "                         (default: warn; invalid SRAT gives one node)\n"
+    "  --numa-off             ignore the SRAT: one node\n"
+    "  --hide-memoryless      CPUs of memoryless nodes join the nearest node (x86 Linux)\n"
+    "  --numa-emulate N       cut RAM into N fake nodes (Linux numa=fake=N)\n";
 
 static void list_presets(void)
 {
@@ -39,8 +39,8 @@ static void list_presets(void)
 int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
-	const char *const with_value[] = {"--srat",  "--slit",   "--hmat",        "--preset",
-					  "--numa",  "--sysfs",  "--numa-emulate", NULL};
+	const char *const with_value[] = {"--srat", "--slit",  "--hmat",         "--preset",
+	                                  "--numa", "--sysfs", "--numa-emulate", NULL};
 	const char *val = NULL;
 	for (int k = 0; with_value[k]; k++)
 		if (!strcmp(a, with_value[k])) {
@@ -76,7 +76,7 @@ int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i)
 		unsigned long n = strtoul(val, &end, 10);
 		if (*end || n == 0 || n > NUMEM_MAX_NODES) {
 			fprintf(stderr, "numem: --numa-emulate wants 1..%u, not '%s'\n",
-				(unsigned)NUMEM_MAX_NODES, val);
+			        (unsigned)NUMEM_MAX_NODES, val);
 			return -1;
 		}
 		ma->opts.topo.emulate_nodes = (uint32_t)n;
@@ -108,7 +108,7 @@ static int sources_given(const struct machine_args *ma)
 }
 
 static void print_json_error(const struct machine_args *ma, const char *name,
-			     const struct numem_diag *d)
+                             const struct numem_diag *d)
 {
 	if (!ma->json)
 		return;
@@ -127,7 +127,7 @@ int machine_args_load(struct machine_args *ma, struct numem_machine *m)
 	struct stat st;
 	if (sources_given(ma) > 1) {
 		fprintf(stderr, "numem: give one machine: a name, a directory, --srat, --preset, "
-				"--host or --numa\n");
+		                "--host or --numa\n");
 		return EXIT_USAGE;
 	}
 	if (ma->srat || ma->slit || ma->hmat) {
@@ -144,16 +144,16 @@ int machine_args_load(struct machine_args *ma, struct numem_machine *m)
 	} else if (ma->positional && stat(ma->positional, &st) == 0 && S_ISDIR(st.st_mode)) {
 		rc = numem_machine_src_dir(&src, ma->positional, err, sizeof(err));
 	} else {
-		const char *name = ma->preset ? ma->preset
-				   : ma->positional ? ma->positional
-						    : NUMEM_DEFAULT_PRESET;
+		const char *name = ma->preset       ? ma->preset
+		                   : ma->positional ? ma->positional
+		                                    : NUMEM_DEFAULT_PRESET;
 		struct numem_spec *spec = calloc(1, sizeof(*spec));
 		if (!spec || numem_spec_preset(spec, name) != 0) {
 			free(spec);
 			fprintf(stderr,
-				"numem: '%s' is neither a preset nor a directory (try "
-				"--list-presets)\n",
-				name);
+			        "numem: '%s' is neither a preset nor a directory (try "
+			        "--list-presets)\n",
+			        name);
 			return EXIT_USAGE;
 		}
 		rc = numem_machine_src_spec(&src, spec, err, sizeof(err));
@@ -169,10 +169,10 @@ int machine_args_load(struct machine_args *ma, struct numem_machine *m)
 	if (numem_machine_load(m, &src, &ma->opts, &diag) != NUMEM_OK) {
 		if (diag.table[0])
 			fprintf(stderr, "numem: %s: %s table, offset %u: %s (%s)\n", name,
-				diag.table, diag.offset, diag.msg, numem_err_name(diag.code));
+			        diag.table, diag.offset, diag.msg, numem_err_name(diag.code));
 		else
 			fprintf(stderr, "numem: %s: %s (%s)\n", name, diag.msg,
-				numem_err_name(diag.code));
+			        numem_err_name(diag.code));
 		print_json_error(ma, name, &diag);
 		return EXIT_INVALID;
 	}

@@ -8,20 +8,20 @@
 #include "cli.h"
 
 static const char usage[] =
-	"usage: numem COMMAND [MACHINE] [OPTIONS]\n"
-	"\n"
-	"commands:\n"
-	"  topo     NUMA topology in the numactl --hardware layout, ranges, fallback order\n"
-	"  info     physinfo in the xl info -n layout\n"
-	"  tables   write the machine's SRAT, SLIT (and HMAT) as firmware would\n"
-	"\n"
-	"MACHINE is a preset name (see --list-presets) or a directory holding\n"
-	"SRAT.bin [SLIT.bin] [HMAT.bin]; without one the default is the '" NUMEM_DEFAULT_PRESET
-	"' preset.\n"
-	"`numem COMMAND --help` describes each command.\n"
-	"\n"
-	"exit status: 0 success, 1 invalid input (a table or description was rejected),\n"
-	"             2 usage error, 3 I/O error\n";
+    "usage: numem COMMAND [MACHINE] [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  topo     NUMA topology in the numactl --hardware layout, ranges, fallback order\n"
+    "  info     physinfo in the xl info -n layout\n"
+    "  tables   write the machine's SRAT, SLIT (and HMAT) as firmware would\n"
+    "\n"
+    "MACHINE is a preset name (see --list-presets) or a directory holding\n"
+    "SRAT.bin [SLIT.bin] [HMAT.bin]; without one the default is the '" NUMEM_DEFAULT_PRESET
+    "' preset.\n"
+    "`numem COMMAND --help` describes each command.\n"
+    "\n"
+    "exit status: 0 success, 1 invalid input (a table or description was rejected),\n"
+    "             2 usage error, 3 I/O error\n";
 
 void cli_error(const char *cmd, const char *fmt, ...)
 {

@@ -24,54 +24,57 @@ static uint64_t lbi_needed(uint32_t ni, uint32_t nt)
 	return 32 + 4ull * ni + 4ull * nt + 2ull * ni * nt;
 }
 
-static enum numem_err hmat_scan(const uint8_t *p, uint32_t len, struct numem_hmat *h,
-				size_t *extra, struct numem_diag *diag)
+static enum numem_err hmat_scan(const uint8_t *p, uint32_t len, struct numem_hmat *h, size_t *extra,
+                                struct numem_diag *diag)
 {
 	*extra = 0;
 	for (uint32_t off = HMAT_FIRST; off < len;) {
 		if (len - off < 8)
 			return numem__fail(diag, NUMEM_E_ENTRY_PAST_END, "HMAT", off,
-					   "HMAT: %u stray byte(s) at offset %u, too few for a "
-					   "structure header",
-					   len - off, off);
+			                   "HMAT: %u stray byte(s) at offset %u, too few for a "
+			                   "structure header",
+			                   len - off, off);
 		uint16_t type = numem__le16(p + off);
 		uint32_t slen = numem__le32(p + off + 4);
 		if (slen == 0)
 			return numem__fail(diag, NUMEM_E_ZERO_LENGTH_ENTRY, "HMAT", off,
-					   "HMAT: structure of type %u at offset %u has length 0",
-					   type, off);
+			                   "HMAT: structure of type %u at offset %u has length 0",
+			                   type, off);
 		if (slen > len - off)
-			return numem__fail(diag, NUMEM_E_ENTRY_PAST_END, "HMAT", off,
-					   "HMAT: structure of type %u at offset %u (length %u) runs "
-					   "past the table end at %u",
-					   type, off, slen, len);
+			return numem__fail(
+			    diag, NUMEM_E_ENTRY_PAST_END, "HMAT", off,
+			    "HMAT: structure of type %u at offset %u (length %u) runs "
+			    "past the table end at %u",
+			    type, off, slen, len);
 		const uint8_t *e = p + off;
 		uint32_t need = type == NUMEM_HMAT_MPDA ? 40 : type <= NUMEM_HMAT_CACHE ? 32 : 8;
 		if (slen < need)
 			return numem__fail(diag, NUMEM_E_BAD_ENTRY, "HMAT", off,
-					   "HMAT: structure of type %u at offset %u has length %u, "
-					   "needs %u",
-					   type, off, slen, need);
+			                   "HMAT: structure of type %u at offset %u has length %u, "
+			                   "needs %u",
+			                   type, off, slen, need);
 		if (type == NUMEM_HMAT_MPDA) {
 			h->nr_mpda++;
 		} else if (type == NUMEM_HMAT_LBI) {
 			uint32_t ni = numem__le32(e + 12), nt = numem__le32(e + 16);
 			uint64_t want = lbi_needed(ni, nt);
 			if (want > slen)
-				return numem__fail(diag, NUMEM_E_TRUNCATE, "HMAT", off + 12,
-						   "HMAT: latency/bandwidth structure at offset %u "
-						   "lists %u initiators and %u targets, needing %llu "
-						   "bytes, but has length %u",
-						   off, ni, nt, (unsigned long long)want, slen);
+				return numem__fail(
+				    diag, NUMEM_E_TRUNCATE, "HMAT", off + 12,
+				    "HMAT: latency/bandwidth structure at offset %u "
+				    "lists %u initiators and %u targets, needing %llu "
+				    "bytes, but has length %u",
+				    off, ni, nt, (unsigned long long)want, slen);
 			h->nr_lbi++;
 			*extra += (4ull * ni + 4ull * nt + 2ull * ni * nt + 3) & ~3ull;
 		} else if (type == NUMEM_HMAT_CACHE) {
 			uint16_t ns = numem__le16(e + 30);
 			if (32u + 2u * ns > slen)
-				return numem__fail(diag, NUMEM_E_TRUNCATE, "HMAT", off + 30,
-						   "HMAT: cache structure at offset %u lists %u SMBIOS "
-						   "handles but has length %u",
-						   off, ns, slen);
+				return numem__fail(
+				    diag, NUMEM_E_TRUNCATE, "HMAT", off + 30,
+				    "HMAT: cache structure at offset %u lists %u SMBIOS "
+				    "handles but has length %u",
+				    off, ns, slen);
 			h->nr_cache++;
 		} else {
 			h->nr_unknown++;
@@ -82,41 +85,48 @@ static enum numem_err hmat_scan(const uint8_t *p, uint32_t len, struct numem_hma
 }
 
 enum numem_err numem_hmat_parse(const void *table, size_t len, unsigned flags,
-				const struct numem_platform *plat, struct numem_hmat *out,
-				struct numem_diag *diag)
+                                const struct numem_platform *plat, struct numem_hmat *out,
+                                struct numem_diag *diag)
 {
 	struct numem_hmat h;
 	memset(&h, 0, sizeof(h));
 	enum numem_err err =
-		numem_acpi_check_header(table, len, "HMAT", flags, &h.header, &h.checksum_ok, diag);
+	    numem_acpi_check_header(table, len, "HMAT", flags, &h.header, &h.checksum_ok, diag);
 	if (err)
 		return err;
 	const uint8_t *p = table;
 	uint32_t tlen = h.header.length;
 	if (tlen < HMAT_FIRST)
 		return numem__fail(diag, NUMEM_E_TRUNCATE, "HMAT", 4,
-				   "HMAT: length %u leaves no room for the 4 reserved bytes", tlen);
+		                   "HMAT: length %u leaves no room for the 4 reserved bytes", tlen);
 	size_t extra;
 	err = hmat_scan(p, tlen, &h, &extra, diag);
 	if (err)
 		return err;
 
 	size_t bytes = h.nr_mpda * sizeof(struct numem_hmat_mpda) +
-		       h.nr_lbi * sizeof(struct numem_hmat_lbi) +
-		       h.nr_cache * sizeof(struct numem_hmat_cache) + extra;
+	               h.nr_lbi * sizeof(struct numem_hmat_lbi) +
+	               h.nr_cache * sizeof(struct numem_hmat_cache) + extra;
 	uint8_t *block = 0;
 	if (bytes) {
 		block = numem__meta_alloc(plat, bytes, NUMEM_NID_NONE);
 		if (!block)
 			return numem__fail(diag, NUMEM_E_NOMEM, "HMAT", 0,
-					   "HMAT: no metadata memory for %zu bytes", bytes);
+			                   "HMAT: no metadata memory for %zu bytes", bytes);
 		memset(block, 0, bytes);
 	}
 	h.alloc_bytes = bytes;
+	/* One block: lbi, mpda, cache structs, then the lbi arrays.  The lbi
+	 * pointer always holds the block (numem_hmat_release frees it). */
+	uint8_t *arrays = block;
 	h.lbi = (struct numem_hmat_lbi *)block;
-	h.mpda = (struct numem_hmat_mpda *)(h.lbi + h.nr_lbi);
-	h.cache = (struct numem_hmat_cache *)(h.mpda + h.nr_mpda);
-	uint8_t *arrays = (uint8_t *)(h.cache + h.nr_cache);
+	if (block) {
+		arrays += h.nr_lbi * sizeof(struct numem_hmat_lbi);
+		h.mpda = (struct numem_hmat_mpda *)arrays;
+		arrays += h.nr_mpda * sizeof(struct numem_hmat_mpda);
+		h.cache = (struct numem_hmat_cache *)arrays;
+		arrays += h.nr_cache * sizeof(struct numem_hmat_cache);
+	}
 
 	uint32_t nm = 0, nl = 0, nc = 0;
 	for (uint32_t off = HMAT_FIRST; off < tlen; off += numem__le32(p + off + 4)) {

@@ -14,36 +14,38 @@
 #define SLIT_MATRIX 44
 
 enum numem_err numem_slit_parse(const void *table, size_t len, unsigned flags,
-				const struct numem_platform *plat, struct numem_slit *out,
-				struct numem_diag *diag)
+                                const struct numem_platform *plat, struct numem_slit *out,
+                                struct numem_diag *diag)
 {
 	struct numem_slit s;
 	memset(&s, 0, sizeof(s));
 	enum numem_err err =
-		numem_acpi_check_header(table, len, "SLIT", flags, &s.header, &s.checksum_ok, diag);
+	    numem_acpi_check_header(table, len, "SLIT", flags, &s.header, &s.checksum_ok, diag);
 	if (err)
 		return err;
 	const uint8_t *p = table;
 	uint32_t tlen = s.header.length;
 	if (tlen < SLIT_MATRIX)
 		return numem__fail(diag, NUMEM_E_TRUNCATE, "SLIT", 36,
-				   "SLIT: length %u has no room for the 8-byte locality count", tlen);
+		                   "SLIT: length %u has no room for the 8-byte locality count",
+		                   tlen);
 	uint64_t n = numem__le64(p + 36);
 	uint64_t room = tlen - SLIT_MATRIX;
 	if (n > room || (n && n * n > room))
-		return numem__fail(diag, NUMEM_E_TRUNCATE, "SLIT", 36,
-				   "SLIT: %llu localities need %llu matrix bytes, the table has %llu",
-				   (unsigned long long)n,
-				   n > 0xffffffffull ? (unsigned long long)-1 : (unsigned long long)(n * n),
-				   (unsigned long long)room);
+		return numem__fail(
+		    diag, NUMEM_E_TRUNCATE, "SLIT", 36,
+		    "SLIT: %llu localities need %llu matrix bytes, the table has %llu",
+		    (unsigned long long)n,
+		    n > 0xffffffffull ? (unsigned long long)-1 : (unsigned long long)(n * n),
+		    (unsigned long long)room);
 	s.localities = n;
 	s.alloc_bytes = (size_t)(n * n);
 	if (n) {
 		s.matrix = numem__meta_alloc(plat, s.alloc_bytes, NUMEM_NID_NONE);
 		if (!s.matrix)
 			return numem__fail(diag, NUMEM_E_NOMEM, "SLIT", 0,
-					   "SLIT: no metadata memory for a %llu x %llu matrix",
-					   (unsigned long long)n, (unsigned long long)n);
+			                   "SLIT: no metadata memory for a %llu x %llu matrix",
+			                   (unsigned long long)n, (unsigned long long)n);
 		memcpy(s.matrix, p + SLIT_MATRIX, s.alloc_bytes);
 	}
 	*out = s;

@@ -20,36 +20,36 @@ static void copy_str(char *dst, const uint8_t *src, size_t n)
 }
 
 enum numem_err numem_acpi_check_header(const void *table, size_t len, const char *sig,
-				       unsigned flags, struct numem_acpi_header *hdr,
-				       bool *checksum_ok, struct numem_diag *diag)
+                                       unsigned flags, struct numem_acpi_header *hdr,
+                                       bool *checksum_ok, struct numem_diag *diag)
 {
 	const uint8_t *p = table;
 	if (!table)
 		return numem__fail(diag, NUMEM_E_INVAL, sig, 0, "%s: no table given", sig);
 	if (len < NUMEM_ACPI_HEADER_LEN)
 		return numem__fail(diag, NUMEM_E_TRUNCATE, sig, (uint32_t)len,
-				   "%s: only %zu bytes, a table header needs %u", sig, len,
-				   NUMEM_ACPI_HEADER_LEN);
+		                   "%s: only %zu bytes, a table header needs %u", sig, len,
+		                   NUMEM_ACPI_HEADER_LEN);
 	if (memcmp(p, sig, 4) != 0)
 		return numem__fail(diag, NUMEM_E_SIGNATURE, sig, 0,
-				   "%s: signature is \"%c%c%c%c\", expected \"%s\"", sig, p[0], p[1],
-				   p[2], p[3], sig);
+		                   "%s: signature is \"%c%c%c%c\", expected \"%s\"", sig, p[0],
+		                   p[1], p[2], p[3], sig);
 	uint32_t tlen = numem__le32(p + 4);
 	if (tlen < NUMEM_ACPI_HEADER_LEN)
 		return numem__fail(diag, NUMEM_E_TRUNCATE, sig, 4,
-				   "%s: header length %u is shorter than the header itself (%u)",
-				   sig, tlen, NUMEM_ACPI_HEADER_LEN);
+		                   "%s: header length %u is shorter than the header itself (%u)",
+		                   sig, tlen, NUMEM_ACPI_HEADER_LEN);
 	if (tlen > len)
 		return numem__fail(diag, NUMEM_E_TRUNCATE, sig, 4,
-				   "%s: header length %u is larger than the %zu bytes given", sig,
-				   tlen, len);
+		                   "%s: header length %u is larger than the %zu bytes given", sig,
+		                   tlen, len);
 	uint8_t sum = 0;
 	for (uint32_t i = 0; i < tlen; i++)
 		sum = (uint8_t)(sum + p[i]);
 	if (sum != 0 && (flags & NUMEM_ACPI_STRICT))
 		return numem__fail(diag, NUMEM_E_CHECKSUM, sig, 9,
-				   "%s: checksum byte 0x%02x leaves a sum of 0x%02x, not 0", sig,
-				   p[9], sum);
+		                   "%s: checksum byte 0x%02x leaves a sum of 0x%02x, not 0", sig,
+		                   p[9], sum);
 	if (checksum_ok)
 		*checksum_ok = sum == 0;
 	if (hdr) {

@@ -101,7 +101,7 @@ static void put_other(uint8_t *e, const struct numem_srat_other *o)
 }
 
 enum numem_err numem_srat_write(const struct numem_srat *srat, void *buf, size_t cap,
-				size_t *len_out)
+                                size_t *len_out)
 {
 	size_t len = 48;
 	for (uint32_t i = 0; i < srat->nr_cpu; i++)
@@ -143,7 +143,7 @@ enum numem_err numem_srat_write(const struct numem_srat *srat, void *buf, size_t
 }
 
 enum numem_err numem_slit_write(const struct numem_slit *slit, void *buf, size_t cap,
-				size_t *len_out)
+                                size_t *len_out)
 {
 	if (slit->localities > 0xffff)
 		return NUMEM_E_RANGE;
@@ -164,12 +164,12 @@ enum numem_err numem_slit_write(const struct numem_slit *slit, void *buf, size_t
 static size_t lbi_len(const struct numem_hmat_lbi *l)
 {
 	size_t len = 32 + 4ull * l->nr_initiators + 4ull * l->nr_targets +
-		     2ull * l->nr_initiators * l->nr_targets;
+	             2ull * l->nr_initiators * l->nr_targets;
 	return len;
 }
 
 enum numem_err numem_hmat_write(const struct numem_hmat *hmat, void *buf, size_t cap,
-				size_t *len_out)
+                                size_t *len_out)
 {
 	size_t len = 40 + 40ull * hmat->nr_mpda + 32ull * hmat->nr_cache;
 	for (uint32_t i = 0; i < hmat->nr_lbi; i++)

@@ -9,22 +9,22 @@
 #include "internal.h"
 
 static const char *const err_names[NUMEM_E_COUNT] = {
-	[NUMEM_OK] = "ok",
-	[NUMEM_E_INVAL] = "invalid-argument",
-	[NUMEM_E_NOMEM] = "no-memory",
-	[NUMEM_E_SIGNATURE] = "signature",
-	[NUMEM_E_CHECKSUM] = "checksum",
-	[NUMEM_E_TRUNCATE] = "truncate",
-	[NUMEM_E_ZERO_LENGTH_ENTRY] = "zero-length-entry",
-	[NUMEM_E_ENTRY_PAST_END] = "entry-past-end",
-	[NUMEM_E_BAD_ENTRY] = "bad-entry",
-	[NUMEM_E_OVERLAP] = "overlap",
-	[NUMEM_E_UNCOVERED] = "ram-not-covered",
-	[NUMEM_E_TOO_MANY_NODES] = "too-many-nodes",
-	[NUMEM_E_NO_MEMORY] = "no-memory-ranges",
-	[NUMEM_E_RANGE] = "out-of-range",
-	[NUMEM_E_NOSPACE] = "no-space",
-	[NUMEM_E_UNSUPPORTED] = "unsupported",
+    [NUMEM_OK] = "ok",
+    [NUMEM_E_INVAL] = "invalid-argument",
+    [NUMEM_E_NOMEM] = "no-memory",
+    [NUMEM_E_SIGNATURE] = "signature",
+    [NUMEM_E_CHECKSUM] = "checksum",
+    [NUMEM_E_TRUNCATE] = "truncate",
+    [NUMEM_E_ZERO_LENGTH_ENTRY] = "zero-length-entry",
+    [NUMEM_E_ENTRY_PAST_END] = "entry-past-end",
+    [NUMEM_E_BAD_ENTRY] = "bad-entry",
+    [NUMEM_E_OVERLAP] = "overlap",
+    [NUMEM_E_UNCOVERED] = "ram-not-covered",
+    [NUMEM_E_TOO_MANY_NODES] = "too-many-nodes",
+    [NUMEM_E_NO_MEMORY] = "no-memory-ranges",
+    [NUMEM_E_RANGE] = "out-of-range",
+    [NUMEM_E_NOSPACE] = "no-space",
+    [NUMEM_E_UNSUPPORTED] = "unsupported",
 };
 
 const char *numem_err_name(enum numem_err err)
@@ -108,19 +108,19 @@ size_t numem__vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
 			put(&o, (char)va_arg(ap, int));
 			break;
 		case 'd': {
-			int64_t v = longs >= 2 ? va_arg(ap, long long)
-				    : longs == 1 ? va_arg(ap, long)
-				    : size       ? (int64_t)va_arg(ap, size_t)
-						 : va_arg(ap, int);
+			int64_t v = longs >= 2   ? va_arg(ap, long long)
+			            : longs == 1 ? va_arg(ap, long)
+			            : size       ? (int64_t)va_arg(ap, size_t)
+			                         : va_arg(ap, int);
 			put_num(&o, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0, 10, width, pad);
 			break;
 		}
 		case 'u':
 		case 'x': {
-			uint64_t v = longs >= 2 ? va_arg(ap, unsigned long long)
-				     : longs == 1 ? va_arg(ap, unsigned long)
-				     : size       ? va_arg(ap, size_t)
-						  : va_arg(ap, unsigned);
+			uint64_t v = longs >= 2   ? va_arg(ap, unsigned long long)
+			             : longs == 1 ? va_arg(ap, unsigned long)
+			             : size       ? va_arg(ap, size_t)
+			                          : va_arg(ap, unsigned);
 			put_num(&o, v, false, *p == 'x' ? 16 : 10, width, pad);
 			break;
 		}
@@ -150,7 +150,7 @@ size_t numem__fmt(char *buf, size_t cap, const char *fmt, ...)
 }
 
 enum numem_err numem__fail(struct numem_diag *diag, enum numem_err code, const char *table,
-			   uint32_t offset, const char *fmt, ...)
+                           uint32_t offset, const char *fmt, ...)
 {
 	if (!diag)
 		return code;
@@ -167,8 +167,7 @@ enum numem_err numem__fail(struct numem_diag *diag, enum numem_err code, const c
 	return code;
 }
 
-void numem__log(const struct numem_platform *plat, enum numem_log_level level, const char *fmt,
-		...)
+void numem__log(const struct numem_platform *plat, enum numem_log_level level, const char *fmt, ...)
 {
 	if (!plat || !plat->log)
 		return;

@@ -29,8 +29,7 @@ static inline uint16_t numem__le16(const uint8_t *p)
 
 static inline uint32_t numem__le32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static inline uint64_t numem__le64(const uint8_t *p)
@@ -63,20 +62,20 @@ static inline void numem__put64(uint8_t *p, uint64_t v)
  */
 size_t numem__vfmt(char *buf, size_t cap, const char *fmt, va_list ap);
 size_t numem__fmt(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Fill diag (if non-NULL) and return code. */
 enum numem_err numem__fail(struct numem_diag *diag, enum numem_err code, const char *table,
-			   uint32_t offset, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+                           uint32_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* Log one formatted line through plat->log, if there is one. */
-void numem__log(const struct numem_platform *plat, enum numem_log_level level, const char *fmt,
-		...) __attribute__((format(printf, 3, 4)));
+void numem__log(const struct numem_platform *plat, enum numem_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Heap sort (in place, not stable) of n elements of `size` bytes. */
 void numem__sort(void *base, size_t n, size_t size,
-		 int (*cmp)(const void *a, const void *b, void *arg), void *arg);
+                 int (*cmp)(const void *a, const void *b, void *arg), void *arg);
 
 /* Metadata through the platform, with overflow-safe sizes. */
 void *numem__meta_alloc(const struct numem_platform *plat, size_t bytes, numem_nid_t nid);

@@ -17,7 +17,7 @@ static void swap_bytes(uint8_t *a, uint8_t *b, size_t size)
 }
 
 static void sift_down(uint8_t *base, size_t root, size_t n, size_t size,
-		      int (*cmp)(const void *, const void *, void *), void *arg)
+                      int (*cmp)(const void *, const void *, void *), void *arg)
 {
 	for (;;) {
 		size_t child = 2 * root + 1;
@@ -33,7 +33,7 @@ static void sift_down(uint8_t *base, size_t root, size_t n, size_t size,
 }
 
 void numem__sort(void *base, size_t n, size_t size,
-		 int (*cmp)(const void *a, const void *b, void *arg), void *arg)
+                 int (*cmp)(const void *a, const void *b, void *arg), void *arg)
 {
 	uint8_t *b = base;
 	if (n < 2)

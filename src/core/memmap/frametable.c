@@ -77,8 +77,9 @@ static void release_maps(struct numem_frametable *ft)
 	} else if (ft->section_map) {
 		for (uint64_t s = ft->nr_sections; s-- > 0;) /* reverse of allocation */
 			if (ft->section_map[s])
-				numem__meta_free(plat, ft->section_map[s] + (s << ft->pfn_section_shift),
-						 section_bytes(ft));
+				numem__meta_free(plat,
+				                 ft->section_map[s] + (s << ft->pfn_section_shift),
+				                 section_bytes(ft));
 	}
 }
 
@@ -98,14 +99,15 @@ static enum numem_err map_sections(struct numem_frametable *ft, struct numem_dia
 	if (ft->layout == NUMEM_FT_VMEMMAP) {
 		if (!plat->vmap_reserve || !plat->vmap_populate)
 			return numem__fail(diag, NUMEM_E_UNSUPPORTED, 0, 0,
-					   "frame table: the vmemmap layout needs the platform's "
-					   "vmap_reserve and vmap_populate");
+			                   "frame table: the vmemmap layout needs the platform's "
+			                   "vmap_reserve and vmap_populate");
 		ft->vmemmap_reserved = ft->nr_sections * bytes;
 		ft->vmemmap = plat->vmap_reserve(plat->ctx, ft->vmemmap_reserved);
 		if (!ft->vmemmap)
-			return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
-					   "frame table: cannot reserve %llu bytes of virtual space",
-					   (unsigned long long)ft->vmemmap_reserved);
+			return numem__fail(
+			    diag, NUMEM_E_NOMEM, 0, 0,
+			    "frame table: cannot reserve %llu bytes of virtual space",
+			    (unsigned long long)ft->vmemmap_reserved);
 	}
 	for (uint64_t s = 0; s < ft->nr_sections; s++) {
 		if (!(ft->section_state[s] & NUMEM_SECTION_PRESENT))
@@ -115,16 +117,16 @@ static enum numem_err map_sections(struct numem_frametable *ft, struct numem_dia
 			void *at = ft->vmemmap + (s << ft->pfn_section_shift);
 			if (plat->vmap_populate(plat->ctx, at, bytes, nid) != 0)
 				return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
-						   "frame table: cannot back section %llu (%zu "
-						   "bytes) on node %u",
-						   (unsigned long long)s, bytes, nid);
+				                   "frame table: cannot back section %llu (%zu "
+				                   "bytes) on node %u",
+				                   (unsigned long long)s, bytes, nid);
 		} else {
 			struct numem_page *map = plat->meta_alloc(plat->ctx, bytes, 64, nid);
 			if (!map)
 				return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
-						   "frame table: no memory for section %llu (%zu "
-						   "bytes) on node %u",
-						   (unsigned long long)s, bytes, nid);
+				                   "frame table: no memory for section %llu (%zu "
+				                   "bytes) on node %u",
+				                   (unsigned long long)s, bytes, nid);
 			/* Biased so that map + pfn is the descriptor. */
 			ft->section_map[s] = map - (s << ft->pfn_section_shift);
 		}
@@ -172,8 +174,10 @@ enum numem_err numem_frametable_init_section(struct numem_frametable *ft, uint64
 		first = NUMEM_MAX(first, pos);
 		last = NUMEM_MIN(last, end);
 		if (first > pos)
-			fill(map + (pos - start), first - pos, page_flags(NUMEM_PS_HOLE, snode, sec));
-		fill(map + (first - start), last - first, page_flags(NUMEM_PS_RESERVED, r->node, sec));
+			fill(map + (pos - start), first - pos,
+			     page_flags(NUMEM_PS_HOLE, snode, sec));
+		fill(map + (first - start), last - first,
+		     page_flags(NUMEM_PS_RESERVED, r->node, sec));
 		pos = last;
 	}
 	if (pos < end)
@@ -184,26 +188,27 @@ enum numem_err numem_frametable_init_section(struct numem_frametable *ft, uint64
 }
 
 enum numem_err numem_frametable_init(const struct numem_platform *plat,
-				     const struct numem_topo *topo,
-				     const struct numem_frametable_opts *opts,
-				     struct numem_frametable *ft, struct numem_diag *diag)
+                                     const struct numem_topo *topo,
+                                     const struct numem_frametable_opts *opts,
+                                     struct numem_frametable *ft, struct numem_diag *diag)
 {
 	static const struct numem_frametable_opts defaults;
 	if (!opts)
 		opts = &defaults;
 	if (!plat || !plat->meta_alloc || !topo || !ft)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				   "numem_frametable_init: platform with meta_alloc, topology and "
-				   "frame table are required");
+		                   "numem_frametable_init: platform with meta_alloc, topology and "
+		                   "frame table are required");
 	unsigned shift = opts->section_shift ? opts->section_shift : DEFAULT_SECTION_SHIFT;
 	if (shift < NUMEM_PAGE_SHIFT + 10 || shift > 40)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				   "numem_frametable_init: section_shift %u outside [%u, 40] (a "
-				   "section must hold a max-order block)",
-				   shift, NUMEM_PAGE_SHIFT + 10);
+		                   "numem_frametable_init: section_shift %u outside [%u, 40] (a "
+		                   "section must hold a max-order block)",
+		                   shift, NUMEM_PAGE_SHIFT + 10);
 	if (opts->layout != NUMEM_FT_SECTIONS && opts->layout != NUMEM_FT_VMEMMAP)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				   "numem_frametable_init: unknown layout %u", (unsigned)opts->layout);
+		                   "numem_frametable_init: unknown layout %u",
+		                   (unsigned)opts->layout);
 	memset(ft, 0, sizeof(*ft));
 	ft->plat = plat;
 	ft->topo = topo;
@@ -213,23 +218,23 @@ enum numem_err numem_frametable_init(const struct numem_platform *plat,
 	ft->nr_sections = (ft->max_pfn + section_pages(ft) - 1) >> ft->pfn_section_shift;
 	if (ft->nr_sections >= (1ull << NUMEM_PG_SECTION_BITS))
 		return numem__fail(diag, NUMEM_E_RANGE, 0, 0,
-				   "frame table: %llu sections exceed the descriptor's %u-bit "
-				   "section field; use larger sections",
-				   (unsigned long long)ft->nr_sections, NUMEM_PG_SECTION_BITS);
+		                   "frame table: %llu sections exceed the descriptor's %u-bit "
+		                   "section field; use larger sections",
+		                   (unsigned long long)ft->nr_sections, NUMEM_PG_SECTION_BITS);
 
 	size_t n = (size_t)ft->nr_sections;
 	ft->section_state = numem__meta_alloc(plat, n, NUMEM_NID_NONE);
 	ft->section_node = numem__meta_alloc(plat, n * sizeof(*ft->section_node), NUMEM_NID_NONE);
 	if (ft->layout == NUMEM_FT_SECTIONS)
 		ft->section_map =
-			numem__meta_alloc(plat, n * sizeof(*ft->section_map), NUMEM_NID_NONE);
+		    numem__meta_alloc(plat, n * sizeof(*ft->section_map), NUMEM_NID_NONE);
 	ft->table_bytes = n + n * sizeof(*ft->section_node);
 	enum numem_err err = NUMEM_OK;
 	if (!ft->section_state || !ft->section_node ||
 	    (ft->layout == NUMEM_FT_SECTIONS && !ft->section_map))
 		err = numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
-				  "frame table: no memory for a table of %llu sections",
-				  (unsigned long long)ft->nr_sections);
+		                  "frame table: no memory for a table of %llu sections",
+		                  (unsigned long long)ft->nr_sections);
 	if (!err) {
 		scan_sections(ft, topo);
 		err = map_sections(ft, diag);

@@ -39,7 +39,7 @@ static bool cpu_seen(const struct numem_topo *t, uint8_t type, uint32_t id)
 	bool apic = type == NUMEM_SRAT_APIC || type == NUMEM_SRAT_X2APIC;
 	for (uint32_t i = 0; i < t->nr_cpus; i++) {
 		bool other_apic =
-			t->cpu[i].type == NUMEM_SRAT_APIC || t->cpu[i].type == NUMEM_SRAT_X2APIC;
+		    t->cpu[i].type == NUMEM_SRAT_APIC || t->cpu[i].type == NUMEM_SRAT_X2APIC;
 		if (t->cpu[i].hw_id == id && (apic == other_apic))
 			return true;
 	}
@@ -56,7 +56,7 @@ static void add_cpu(struct numem_topo *t, uint8_t type, uint32_t id, numem_nid_t
 
 /* Step 1: node ids in Linux's pass order.  Fails only on too many domains. */
 static enum numem_err assign_nodes(struct numem_topo *t, const struct numem_srat *s,
-				   struct numem_diag *diag)
+                                   struct numem_diag *diag)
 {
 	for (uint32_t i = 0; i < s->nr_cpu; i++)
 		if (s->cpu[i].enabled && pxm_to_node(t, s->cpu[i].pxm, true) < 0)
@@ -79,8 +79,8 @@ static enum numem_err assign_nodes(struct numem_topo *t, const struct numem_srat
 	return NUMEM_OK;
 too_many:
 	return numem__fail(diag, NUMEM_E_TOO_MANY_NODES, "SRAT", 0,
-			   "SRAT: more than %u proximity domains (NUMEM_MAX_NODES)",
-			   (unsigned)NUMEM_MAX_NODES);
+	                   "SRAT: more than %u proximity domains (NUMEM_MAX_NODES)",
+	                   (unsigned)NUMEM_MAX_NODES);
 }
 
 /* Step 2. */
@@ -92,8 +92,8 @@ static void collect_cpus(struct numem_topo *t, const struct numem_srat *s)
 			continue;
 		if (cpu_seen(t, c->type, c->id)) {
 			numem__log(t->plat, NUMEM_LOG_WARN,
-				   "SRAT: processor id %u at offset %u appears again; ignored", c->id,
-				   c->offset);
+			           "SRAT: processor id %u at offset %u appears again; ignored",
+			           c->id, c->offset);
 			continue;
 		}
 		add_cpu(t, c->type, c->id, (numem_nid_t)pxm_to_node(t, c->pxm, false));
@@ -118,7 +118,7 @@ void numem__topo_sort_ranges(struct numem_topo *t)
 
 /* Step 3a: the SRAT's enabled ranges, sorted and merged per node. */
 static enum numem_err collect_srat_ranges(struct numem_topo *t, const struct numem_srat *s,
-					  struct numem_diag *diag)
+                                          struct numem_diag *diag)
 {
 	for (uint32_t i = 0; i < s->nr_mem; i++) {
 		const struct numem_srat_mem *m = &s->mem[i];
@@ -127,21 +127,21 @@ static enum numem_err collect_srat_ranges(struct numem_topo *t, const struct num
 		uint64_t end;
 		if (__builtin_add_overflow(m->base, m->length, &end))
 			return numem__fail(diag, NUMEM_E_OVERLAP, "SRAT", m->offset,
-					   "SRAT: memory range at offset %u (base 0x%llx length "
-					   "0x%llx) wraps past the top of the address space",
-					   m->offset, (unsigned long long)m->base,
-					   (unsigned long long)m->length);
+			                   "SRAT: memory range at offset %u (base 0x%llx length "
+			                   "0x%llx) wraps past the top of the address space",
+			                   m->offset, (unsigned long long)m->base,
+			                   (unsigned long long)m->length);
 		uint8_t flags = 0;
 		if (m->flags & NUMEM_SRAT_MEM_HOTPLUGGABLE)
 			flags |= NUMEM_RANGE_HOTPLUG;
 		if (m->flags & NUMEM_SRAT_MEM_NONVOLATILE)
 			flags |= NUMEM_RANGE_NONVOLATILE;
 		numem__topo_add_range(t, m->base, end, (numem_nid_t)pxm_to_node(t, m->pxm, false),
-				      flags);
+		                      flags);
 	}
 	if (!t->nr_ranges)
 		return numem__fail(diag, NUMEM_E_NO_MEMORY, "SRAT", 0,
-				   "SRAT: no enabled memory affinity entry");
+		                   "SRAT: no enabled memory affinity entry");
 	numem__topo_sort_ranges(t);
 	uint32_t out = 0;
 	for (uint32_t i = 0; i < t->nr_ranges; i++) {
@@ -150,17 +150,18 @@ static enum numem_err collect_srat_ranges(struct numem_topo *t, const struct num
 			struct numem_mem_range *prev = &t->range[out - 1];
 			if (r->base < prev->end && r->node != prev->node) {
 				return numem__fail(
-					diag, NUMEM_E_OVERLAP, "SRAT", 0,
-					"SRAT: memory [0x%llx-0x%llx) of domain %u overlaps "
-					"[0x%llx-0x%llx) of domain %u",
-					(unsigned long long)r->base, (unsigned long long)r->end,
-					t->node[r->node].pxm, (unsigned long long)prev->base,
-					(unsigned long long)prev->end, t->node[prev->node].pxm);
+				    diag, NUMEM_E_OVERLAP, "SRAT", 0,
+				    "SRAT: memory [0x%llx-0x%llx) of domain %u overlaps "
+				    "[0x%llx-0x%llx) of domain %u",
+				    (unsigned long long)r->base, (unsigned long long)r->end,
+				    t->node[r->node].pxm, (unsigned long long)prev->base,
+				    (unsigned long long)prev->end, t->node[prev->node].pxm);
 			}
 			/* Same node, overlapping or touching with the same flags:
 			 * merge.  Overlapping with different flags: RAM wins. */
 			if (r->node == prev->node &&
-			    (r->base < prev->end || (r->base == prev->end && r->flags == prev->flags))) {
+			    (r->base < prev->end ||
+			     (r->base == prev->end && r->flags == prev->flags))) {
 				prev->end = NUMEM_MAX(prev->end, r->end);
 				prev->flags &= r->flags;
 				continue;
@@ -184,7 +185,7 @@ static void mark_ram_from_srat(struct numem_topo *t)
  * SRAT ranges with no RAM in them stay as non-RAM ranges only when
  * hot-pluggable or non-volatile (they describe where memory may appear). */
 static enum numem_err intersect_e820(struct numem_topo *t, const struct numem_topo_input *in,
-				     struct numem_diag *diag)
+                                     struct numem_diag *diag)
 {
 	uint32_t nsrat = t->nr_ranges;
 	/* The SRAT ranges move to the top of the array; results go below. */
@@ -195,9 +196,9 @@ static enum numem_err intersect_e820(struct numem_topo *t, const struct numem_to
 		uint64_t base = in->ram[i].base, end;
 		if (__builtin_add_overflow(base, in->ram[i].length, &end))
 			return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-					   "RAM range %u (base 0x%llx) wraps past the top of the "
-					   "address space",
-					   i, (unsigned long long)base);
+			                   "RAM range %u (base 0x%llx) wraps past the top of the "
+			                   "address space",
+			                   i, (unsigned long long)base);
 		uint64_t covered = 0;
 		for (uint32_t j = 0; j < nsrat; j++) {
 			uint64_t lo = NUMEM_MAX(base, srat[j].base);
@@ -206,14 +207,15 @@ static enum numem_err intersect_e820(struct numem_topo *t, const struct numem_to
 				continue;
 			covered += hi - lo;
 			numem__topo_add_range(t, lo, hi, srat[j].node,
-					      (uint8_t)(srat[j].flags | NUMEM_RANGE_RAM));
+			                      (uint8_t)(srat[j].flags | NUMEM_RANGE_RAM));
 		}
 		if (covered != end - base)
-			return numem__fail(diag, NUMEM_E_UNCOVERED, "SRAT", 0,
-					   "RAM [0x%llx-0x%llx) is only %llu of %llu bytes covered by "
-					   "SRAT memory ranges",
-					   (unsigned long long)base, (unsigned long long)end,
-					   (unsigned long long)covered, (unsigned long long)(end - base));
+			return numem__fail(
+			    diag, NUMEM_E_UNCOVERED, "SRAT", 0,
+			    "RAM [0x%llx-0x%llx) is only %llu of %llu bytes covered by "
+			    "SRAT memory ranges",
+			    (unsigned long long)base, (unsigned long long)end,
+			    (unsigned long long)covered, (unsigned long long)(end - base));
 	}
 	numem__topo_sort_ranges(t);
 	uint32_t nram = t->nr_ranges;
@@ -247,8 +249,8 @@ static enum numem_err check_e820(const struct numem_topo_input *in, struct numem
 			uint64_t b0 = in->ram[j].base, b1 = b0 + in->ram[j].length;
 			if (a0 < b1 && b0 < a1 && in->ram[i].length && in->ram[j].length)
 				return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-						   "RAM ranges %u and %u overlap at 0x%llx", i, j,
-						   (unsigned long long)NUMEM_MAX(a0, b0));
+				                   "RAM ranges %u and %u overlap at 0x%llx", i, j,
+				                   (unsigned long long)NUMEM_MAX(a0, b0));
 		}
 	return NUMEM_OK;
 }
@@ -256,7 +258,7 @@ static enum numem_err check_e820(const struct numem_topo_input *in, struct numem
 /* Steps 1-3 for a machine with an SRAT.  Errors here are validation
  * failures: the caller turns them into the single-node fallback. */
 static enum numem_err build_numa(struct numem_topo *t, const struct numem_topo_input *in,
-				 struct numem_diag *diag)
+                                 struct numem_diag *diag)
 {
 	const struct numem_srat *s = in->srat;
 	enum numem_err err = assign_nodes(t, s, diag);
@@ -274,7 +276,7 @@ static enum numem_err build_numa(struct numem_topo *t, const struct numem_topo_i
 
 /* One node holding every CPU and all RAM. */
 static enum numem_err build_single(struct numem_topo *t, const struct numem_topo_input *in,
-				   struct numem_diag *diag)
+                                   struct numem_diag *diag)
 {
 	t->nr_nodes = 1;
 	memset(&t->node[0], 0, sizeof(t->node[0]));
@@ -294,14 +296,15 @@ static enum numem_err build_single(struct numem_topo *t, const struct numem_topo
 		for (uint32_t i = 0; i < in->nr_ram; i++)
 			if (in->ram[i].length)
 				numem__topo_add_range(t, in->ram[i].base,
-						      in->ram[i].base + in->ram[i].length, 0,
-						      NUMEM_RANGE_RAM);
+				                      in->ram[i].base + in->ram[i].length, 0,
+				                      NUMEM_RANGE_RAM);
 	} else if (in->srat) {
 		for (uint32_t i = 0; i < in->srat->nr_mem; i++) {
 			const struct numem_srat_mem *m = &in->srat->mem[i];
 			uint64_t end;
 			if (!(m->flags & NUMEM_SRAT_MEM_ENABLED) || !m->length ||
-			    (m->flags & (NUMEM_SRAT_MEM_HOTPLUGGABLE | NUMEM_SRAT_MEM_NONVOLATILE)) ||
+			    (m->flags &
+			     (NUMEM_SRAT_MEM_HOTPLUGGABLE | NUMEM_SRAT_MEM_NONVOLATILE)) ||
 			    __builtin_add_overflow(m->base, m->length, &end))
 				continue;
 			numem__topo_add_range(t, m->base, end, 0, NUMEM_RANGE_RAM);
@@ -320,7 +323,7 @@ static enum numem_err build_single(struct numem_topo *t, const struct numem_topo
 	t->nr_ranges = out;
 	if (!t->nr_ranges)
 		return numem__fail(diag, NUMEM_E_NO_MEMORY, 0, 0,
-				   "no RAM: neither a RAM map nor usable SRAT memory ranges");
+		                   "no RAM: neither a RAM map nor usable SRAT memory ranges");
 	if (!t->nr_cpus)
 		add_cpu(t, NUMEM_SRAT_APIC, 0, 0);
 	return NUMEM_OK;
@@ -329,16 +332,16 @@ static enum numem_err build_single(struct numem_topo *t, const struct numem_topo
 static void topo_free(const struct numem_platform *plat, struct numem_topo *t)
 {
 	numem__meta_free(plat, t->cpumask,
-			 (size_t)t->cpumask_words * sizeof(uint64_t) * NUMEM_MAX_NODES);
+	                 (size_t)t->cpumask_words * sizeof(uint64_t) * NUMEM_MAX_NODES);
 	numem__meta_free(plat, t->cpu, (size_t)t->cpu_cap * sizeof(*t->cpu));
 	numem__meta_free(plat, t->range, (size_t)t->range_cap * sizeof(*t->range));
 	numem__meta_free(plat, t, sizeof(*t));
 }
 
 enum numem_err numem_topo_build(const struct numem_platform *plat,
-				const struct numem_topo_input *in,
-				const struct numem_topo_opts *opts, struct numem_topo **out,
-				struct numem_diag *diag)
+                                const struct numem_topo_input *in,
+                                const struct numem_topo_opts *opts, struct numem_topo **out,
+                                struct numem_diag *diag)
 {
 	static const struct numem_topo_opts no_opts;
 	if (!opts)
@@ -347,11 +350,11 @@ enum numem_err numem_topo_build(const struct numem_platform *plat,
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_topo_build: no input");
 	if (in->nr_ram && !in->ram)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				   "numem_topo_build: nr_ram %u with no RAM array", in->nr_ram);
+		                   "numem_topo_build: nr_ram %u with no RAM array", in->nr_ram);
 	if (opts->emulate_nodes > NUMEM_MAX_NODES)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				   "NUMA emulation: %u nodes requested, at most %u",
-				   opts->emulate_nodes, (unsigned)NUMEM_MAX_NODES);
+		                   "NUMA emulation: %u nodes requested, at most %u",
+		                   opts->emulate_nodes, (unsigned)NUMEM_MAX_NODES);
 	enum numem_err err = in->ram ? check_e820(in, diag) : NUMEM_OK;
 	if (err)
 		return err;
@@ -368,13 +371,13 @@ enum numem_err numem_topo_build(const struct numem_platform *plat,
 	 * non-RAM parts, plus the SRAT copy at the top, plus emulation cuts. */
 	t->range_cap = 5 * srat_mems + 5 * in->nr_ram + 2 * opts->emulate_nodes + 8;
 	t->cpu = numem__meta_alloc(plat, (size_t)t->cpu_cap * sizeof(*t->cpu), NUMEM_NID_NONE);
-	t->range = numem__meta_alloc(plat, (size_t)t->range_cap * sizeof(*t->range),
-				     NUMEM_NID_NONE);
+	t->range =
+	    numem__meta_alloc(plat, (size_t)t->range_cap * sizeof(*t->range), NUMEM_NID_NONE);
 	if (!t->cpu || !t->range) {
 		topo_free(plat, t);
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
-				   "no metadata memory for %u CPUs and %u ranges", t->cpu_cap,
-				   t->range_cap);
+		                   "no metadata memory for %u CPUs and %u ranges", t->cpu_cap,
+		                   t->range_cap);
 	}
 
 	struct numem_diag why = {0};
@@ -392,13 +395,13 @@ enum numem_err numem_topo_build(const struct numem_platform *plat,
 		if (use_srat) {
 			t->fallback_reason = why.code;
 			numem__fmt(t->fallback_msg, sizeof(t->fallback_msg),
-				   "NUMA turned off, one node: %s", why.msg);
+			           "NUMA turned off, one node: %s", why.msg);
 		} else {
 			t->fallback_reason = NUMEM_E_NO_MEMORY;
 			numem__fmt(t->fallback_msg, sizeof(t->fallback_msg), "%s",
-				   (opts->flags & NUMEM_TOPO_NUMA_OFF) && in->srat
-					   ? "NUMA turned off by option, one node"
-					   : "no SRAT, one node");
+			           (opts->flags & NUMEM_TOPO_NUMA_OFF) && in->srat
+			               ? "NUMA turned off by option, one node"
+			               : "no SRAT, one node");
 		}
 		numem__log(plat, NUMEM_LOG_WARN, "%s", t->fallback_msg);
 		err = build_single(t, in, diag);

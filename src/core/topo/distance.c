@@ -32,8 +32,8 @@ void numem__topo_distances(struct numem_topo *t, const struct numem_slit *slit)
 	bool use = slit && slit->localities && slit_valid(slit);
 	if (slit && slit->localities && !use)
 		numem__log(t->plat, NUMEM_LOG_WARN,
-			   "SLIT: invalid (a diagonal entry is not 10 or another entry is <= "
-			   "10); using default distances");
+		           "SLIT: invalid (a diagonal entry is not 10 or another entry is <= "
+		           "10); using default distances");
 	t->distance_from_slit = use;
 	for (uint32_t i = 0; i < t->nr_nodes; i++)
 		for (uint32_t j = 0; j < t->nr_nodes; j++) {
@@ -95,7 +95,7 @@ enum numem_err numem__topo_finalize(struct numem_topo *t, struct numem_diag *dia
 	}
 	if (!t->total_ram_pages)
 		return numem__fail(diag, NUMEM_E_NO_MEMORY, 0, 0,
-				   "no whole page of RAM in any memory range");
+		                   "no whole page of RAM in any memory range");
 
 	t->cpumask_words = (t->nr_cpus + 63) / 64;
 	if (!t->cpumask_words)
@@ -129,8 +129,8 @@ enum numem_err numem__topo_finalize(struct numem_topo *t, struct numem_diag *dia
 			while (!t->node[node->nearest_mem].ram_pages)
 				node->nearest_mem++;
 			numem__log(t->plat, NUMEM_LOG_WARN,
-				   "node %u reaches no node with memory; using node %u", n,
-				   node->nearest_mem);
+			           "node %u reaches no node with memory; using node %u", n,
+			           node->nearest_mem);
 		}
 	}
 	return NUMEM_OK;

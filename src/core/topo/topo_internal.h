@@ -10,8 +10,8 @@
 
 /* Append a range (capacity checked by the caller's sizing). */
 static inline struct numem_mem_range *numem__topo_add_range(struct numem_topo *t, uint64_t base,
-							    uint64_t end, numem_nid_t node,
-							    uint8_t flags)
+                                                            uint64_t end, numem_nid_t node,
+                                                            uint8_t flags)
 {
 	struct numem_mem_range *r = &t->range[t->nr_ranges++];
 	r->base = base;

@@ -29,7 +29,7 @@ static void node_ram(const struct numem_topo *t, uint64_t *pages)
 	for (uint32_t i = 0; i < t->nr_ranges; i++)
 		if (t->range[i].flags & NUMEM_RANGE_RAM)
 			pages[t->range[i].node] +=
-				numem__range_pages(t->range[i].base, t->range[i].end);
+			    numem__range_pages(t->range[i].base, t->range[i].end);
 }
 
 void numem__topo_hide_memoryless(struct numem_topo *t)
@@ -67,10 +67,10 @@ void numem__topo_hide_memoryless(struct numem_topo *t)
 	}
 	for (uint32_t n = 0; n < t->nr_nodes; n++)
 		numem__log(t->plat, NUMEM_LOG_INFO,
-			   map[n] == NUMEM_NID_NONE ? "hiding memoryless domain %u: its CPUs join "
-						  "node %u"
-						: "domain %u is node %u",
-			   t->node[n].pxm, map[nearest[n]]);
+		           map[n] == NUMEM_NID_NONE ? "hiding memoryless domain %u: its CPUs join "
+		                                      "node %u"
+		                                    : "domain %u is node %u",
+		           t->node[n].pxm, map[nearest[n]]);
 	t->nr_nodes = kept;
 }
 
@@ -87,9 +87,9 @@ enum numem_err numem__topo_emulate(struct numem_topo *t, uint32_t n, struct nume
 	}
 	if (n < with_ram || n + memless > NUMEM_MAX_NODES)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				   "NUMA emulation: %u fake nodes for %u nodes with memory (and %u "
-				   "without): need at least %u and at most %u in all",
-				   n, with_ram, memless, with_ram, (unsigned)NUMEM_MAX_NODES);
+		                   "NUMA emulation: %u fake nodes for %u nodes with memory (and %u "
+		                   "without): need at least %u and at most %u in all",
+		                   n, with_ram, memless, with_ram, (unsigned)NUMEM_MAX_NODES);
 	for (uint32_t extra = n - with_ram; extra; extra--) {
 		uint32_t best = 0;
 		uint64_t best_size = 0;
@@ -100,9 +100,9 @@ enum numem_err numem__topo_emulate(struct numem_topo *t, uint32_t n, struct nume
 			}
 		if (!best_size)
 			return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-					   "NUMA emulation: %u fake nodes is more than there are "
-					   "pages of RAM",
-					   n);
+			                   "NUMA emulation: %u fake nodes is more than there are "
+			                   "pages of RAM",
+			                   n);
 		count[best]++;
 	}
 
@@ -125,9 +125,9 @@ enum numem_err numem__topo_emulate(struct numem_topo *t, uint32_t n, struct nume
 	for (uint32_t i = 0; i < nr_new; i++)
 		for (uint32_t j = 0; j < nr_new; j++)
 			t->distance[i][j] = i == j ? NUMEM_LOCAL_DISTANCE
-					    : parent[i] == parent[j]
-						    ? EMU_SIBLING_DISTANCE
-						    : old_dist[parent[i]][parent[j]];
+			                    : parent[i] == parent[j]
+			                        ? EMU_SIBLING_DISTANCE
+			                        : old_dist[parent[i]][parent[j]];
 
 	/* CPUs, round-robin over each parent's fake nodes. */
 	uint32_t dealt[NUMEM_MAX_NODES] = {0};
@@ -164,7 +164,7 @@ enum numem_err numem__topo_emulate(struct numem_topo *t, uint32_t n, struct nume
 			uint64_t take = NUMEM_MIN(room, avail);
 			uint64_t end = take == avail ? r.end : (pfn + take) << NUMEM_PAGE_SHIFT;
 			numem__topo_add_range(t, base, end, (numem_nid_t)(first[p] + cur[p]),
-					      r.flags);
+			                      r.flags);
 			used[p] += take;
 			pfn += take;
 			base = end;

@@ -1,0 +1,58 @@
+/* SRAT: memory of domains 0 and 1 overlaps: invalid, Linux falls back to one node */
+Signature : "SRAT"
+Table Length : 00000000
+Revision : 03
+Checksum : 00
+Oem ID : "NUMEM "
+Oem Table ID : "OVERLAP"
+Oem Revision : 00000001
+Asl Compiler ID : "INTL"
+Asl Compiler Revision : 20200925
+Table Revision : 00000001
+Reserved : 0000000000000000
+
+Subtable Type : 00
+Length : 10
+Proximity Domain Low(8) : 00
+Apic ID : 00
+Flags (decoded below) : 00000001
+Enabled : 1
+Local Sapic EID : 00
+Proximity Domain High(24) : 000000
+Clock Domain : 00000000
+
+Subtable Type : 00
+Length : 10
+Proximity Domain Low(8) : 01
+Apic ID : 01
+Flags (decoded below) : 00000001
+Enabled : 1
+Local Sapic EID : 00
+Proximity Domain High(24) : 000000
+Clock Domain : 00000000
+
+Subtable Type : 01
+Length : 28
+Proximity Domain : 00000000
+Reserved1 : 0000
+Base Address : 0000000000000000
+Address Length : 0000000100000000
+Reserved2 : 00000000
+Flags (decoded below) : 00000001
+Enabled : 1
+Hot Pluggable : 0
+Non-Volatile : 0
+Reserved3 : 0000000000000000
+
+Subtable Type : 01
+Length : 28
+Proximity Domain : 00000001
+Reserved1 : 0000
+Base Address : 00000000C0000000
+Address Length : 0000000100000000
+Reserved2 : 00000000
+Flags (decoded below) : 00000001
+Enabled : 1
+Hot Pluggable : 0
+Non-Volatile : 0
+Reserved3 : 0000000000000000

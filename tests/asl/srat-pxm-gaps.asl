@@ -1,0 +1,111 @@
+/* SRAT: proximity domains 0, 2 and 5 (gaps); node ids must be 0, 1, 2 */
+Signature : "SRAT"
+Table Length : 00000000
+Revision : 03
+Checksum : 00
+Oem ID : "NUMEM "
+Oem Table ID : "PXMGAPS"
+Oem Revision : 00000001
+Asl Compiler ID : "INTL"
+Asl Compiler Revision : 20200925
+Table Revision : 00000001
+Reserved : 0000000000000000
+
+Subtable Type : 00
+Length : 10
+Proximity Domain Low(8) : 00
+Apic ID : 00
+Flags (decoded below) : 00000001
+Enabled : 1
+Local Sapic EID : 00
+Proximity Domain High(24) : 000000
+Clock Domain : 00000000
+
+Subtable Type : 00
+Length : 10
+Proximity Domain Low(8) : 00
+Apic ID : 01
+Flags (decoded below) : 00000001
+Enabled : 1
+Local Sapic EID : 00
+Proximity Domain High(24) : 000000
+Clock Domain : 00000000
+
+Subtable Type : 00
+Length : 10
+Proximity Domain Low(8) : 02
+Apic ID : 02
+Flags (decoded below) : 00000001
+Enabled : 1
+Local Sapic EID : 00
+Proximity Domain High(24) : 000000
+Clock Domain : 00000000
+
+Subtable Type : 00
+Length : 10
+Proximity Domain Low(8) : 02
+Apic ID : 03
+Flags (decoded below) : 00000001
+Enabled : 1
+Local Sapic EID : 00
+Proximity Domain High(24) : 000000
+Clock Domain : 00000000
+
+Subtable Type : 00
+Length : 10
+Proximity Domain Low(8) : 05
+Apic ID : 04
+Flags (decoded below) : 00000001
+Enabled : 1
+Local Sapic EID : 00
+Proximity Domain High(24) : 000000
+Clock Domain : 00000000
+
+Subtable Type : 00
+Length : 10
+Proximity Domain Low(8) : 05
+Apic ID : 05
+Flags (decoded below) : 00000001
+Enabled : 1
+Local Sapic EID : 00
+Proximity Domain High(24) : 000000
+Clock Domain : 00000000
+
+Subtable Type : 01
+Length : 28
+Proximity Domain : 00000000
+Reserved1 : 0000
+Base Address : 0000000000000000
+Address Length : 0000000080000000
+Reserved2 : 00000000
+Flags (decoded below) : 00000001
+Enabled : 1
+Hot Pluggable : 0
+Non-Volatile : 0
+Reserved3 : 0000000000000000
+
+Subtable Type : 01
+Length : 28
+Proximity Domain : 00000002
+Reserved1 : 0000
+Base Address : 0000000080000000
+Address Length : 0000000080000000
+Reserved2 : 00000000
+Flags (decoded below) : 00000001
+Enabled : 1
+Hot Pluggable : 0
+Non-Volatile : 0
+Reserved3 : 0000000000000000
+
+Subtable Type : 01
+Length : 28
+Proximity Domain : 00000005
+Reserved1 : 0000
+Base Address : 0000000100000000
+Address Length : 0000000080000000
+Reserved2 : 00000000
+Flags (decoded below) : 00000001
+Enabled : 1
+Hot Pluggable : 0
+Non-Volatile : 0
+Reserved3 : 0000000000000000

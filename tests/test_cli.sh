@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# test_cli.sh NUMEM ASL_DIR CORPUS_DIR - the numem command as a user meets it:
+# help on every subcommand, exit codes, error messages naming table and
+# offset, the JSON error form, and `numem tables` disassembled by iasl.
+set -u
+numem=$1 asl=$2 corpus=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect_rc() { # want cmd...
+  local want=$1; shift
+  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  [ "$rc" -eq "$want" ] && ok || bad "exit $rc, want $want: $* ($(head -c 300 "$tmp/err"))"
+}
+expect_grep() { # file pattern
+  grep -q -- "$2" "$1" && ok || bad "'$2' not in $1: $(head -c 300 "$1")"
+}
+
+expect_rc 0 "$numem" --help
+expect_grep "$tmp/out" "exit status"
+for c in topo info tables; do
+  expect_rc 0 "$numem" $c --help
+  expect_grep "$tmp/out" "usage: numem $c"
+done
+expect_rc 2 "$numem"
+expect_rc 2 "$numem" frobnicate
+expect_rc 2 "$numem" topo --bogus
+expect_rc 2 "$numem" topo no-such-machine
+expect_rc 2 "$numem" tables x445
+expect_rc 2 "$numem" topo x445 --preset p4
+expect_rc 3 "$numem" topo --srat /nonexistent/SRAT
+expect_grep "$tmp/err" "No such file"
+expect_rc 0 "$numem" topo --list-presets
+expect_grep "$tmp/out" "x445"
+
+# The default machine is the 4-node x445.
+expect_rc 0 "$numem" topo
+expect_grep "$tmp/out" "^available: 4 nodes (0-3)$"
+expect_grep "$tmp/out" "^node 3 cpus: 24 25 26 27 28 29 30 31$"
+expect_grep "$tmp/out" "^  0:  10  20  20  20 $"
+expect_rc 0 "$numem" info
+expect_grep "$tmp/out" "^nr_nodes               : 4$"
+expect_grep "$tmp/out" "^node:    memsize    memfree    distances$"
+expect_grep "$tmp/out" "^   3:      8192 "
+
+# Every preset loads; the no-SRAT ones say why they are one node.
+for p in $("$numem" topo --list-presets | awk '{print $1}'); do
+  expect_rc 0 "$numem" topo "$p"
+done
+expect_rc 0 "$numem" topo p4
+expect_grep "$tmp/out" "no SRAT, one node"
+expect_rc 0 "$numem" topo cxl
+expect_grep "$tmp/out" "nearest node with memory: 1"
+expect_rc 0 "$numem" topo cxl --hide-memoryless
+expect_grep "$tmp/out" "^available: 3 nodes"
+expect_rc 0 "$numem" topo x445 --numa-emulate 8
+expect_grep "$tmp/out" "^available: 8 nodes (0-7)$"
+expect_rc 2 "$numem" topo --numa-emulate 0
+
+# --numa descriptions, and their errors.
+expect_rc 0 "$numem" topo --numa node,nodeid=0,cpus=0-1,mem=1G --numa node,nodeid=1,cpus=2-3,mem=1G --numa dist,src=0,dst=1,val=25
+expect_grep "$tmp/out" "^  1:  25  10 $"
+expect_rc 2 "$numem" topo --numa node,mem=banana
+expect_grep "$tmp/err" "bad mem"
+expect_rc 2 "$numem" topo --numa dist,src=0,dst=1,val=5
+expect_rc 1 "$numem" topo --numa node,nodeid=0,cpus=0 --numa node,nodeid=1,mem=1G --numa dist,src=0,dst=4,val=30
+expect_grep "$tmp/err" "no -numa node defines"
+
+# Invalid tables: exit 1, stderr names table and offset, --json error form.
+cp "$asl/srat-memoryless.aml" "$tmp/bad.aml"
+printf '\x00' | dd of="$tmp/bad.aml" bs=1 seek=65 conv=notrunc 2>/dev/null
+expect_rc 1 "$numem" topo --srat "$tmp/bad.aml" --json
+expect_grep "$tmp/err" "SRAT table, offset 64"
+expect_grep "$tmp/out" '"error": "zero-length-entry"'
+expect_grep "$tmp/out" '"error_offset": 64'
+expect_grep "$tmp/out" '"error_table": "SRAT"'
+head -c 50 "$asl/srat-memoryless.aml" > "$tmp/short.aml"
+expect_rc 1 "$numem" topo --srat "$tmp/short.aml"
+expect_grep "$tmp/err" "truncate"
+# A bad checksum: a warning by default, an error with --strict.
+cp "$asl/srat-memoryless.aml" "$tmp/cks.aml"
+printf '\x77' | dd of="$tmp/cks.aml" bs=1 seek=9 conv=notrunc 2>/dev/null
+expect_rc 0 "$numem" topo --srat "$tmp/cks.aml" --json
+expect_grep "$tmp/out" '"SRAT": false'
+expect_rc 1 "$numem" topo --srat "$tmp/cks.aml" --strict --json
+expect_grep "$tmp/out" '"error": "checksum"'
+expect_grep "$tmp/out" '"error_offset": 9'
+# An invalid SRAT: one node by default, an error with --strict.
+expect_rc 0 "$numem" topo --srat "$asl/srat-overlap.aml"
+expect_grep "$tmp/out" "NUMA turned off, one node"
+expect_rc 1 "$numem" topo --srat "$asl/srat-overlap.aml" --strict
+
+# tables: write, disassemble, read back the same numactl view.
+for m in x445 cxl epyc-2s8n p4 "$corpus/supermicro-h8qg6-a"; do
+  rm -rf "$tmp/t"
+  expect_rc 0 "$numem" tables "$m" -o "$tmp/t"
+  (cd "$tmp/t" && iasl -d *.bin >/dev/null 2>&1) && ok || bad "iasl -d failed for $m"
+  "$numem" topo "$m" | sed -n '1,/^$/p' | grep -v free > "$tmp/a"
+  "$numem" topo "$tmp/t" | sed -n '1,/^$/p' | grep -v free > "$tmp/b"
+  cmp -s "$tmp/a" "$tmp/b" && ok || bad "tables for $m read back differently: $(diff "$tmp/a" "$tmp/b" | head -5)"
+done
+expect_rc 0 "$numem" tables --numa node,cpus=0-1,mem=2G --numa node,cpus=2-3,mem=2G -o "$tmp/q"
+[ -s "$tmp/q/SRAT.bin" ] && [ -s "$tmp/q/SLIT.bin" ] && ok || bad "tables --numa wrote nothing"
+
+# --host works on this machine, whatever it is.
+expect_rc 0 "$numem" topo --host
+expect_grep "$tmp/out" "^available: "
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
