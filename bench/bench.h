@@ -30,6 +30,8 @@ struct bench_result {
 struct bench {
 	const char *name;
 	bool json;
+	bool small;         /* --small: shrink sizes (for callgrind runs) */
+	const char *filter; /* --case PREFIX: run only matching cases */
 	int reps;
 	struct bench_result r[BENCH_MAX_RESULTS];
 	int n;
@@ -62,17 +64,30 @@ static inline void bench_args(struct bench *b, int argc, char **argv, int defaul
 			b->json = true;
 		else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
 			b->reps = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--case") && i + 1 < argc)
+			b->filter = argv[++i];
+		else if (!strcmp(argv[i], "--small"))
+			b->small = true;
 		else if (!strcmp(argv[i], "--help")) {
-			printf("usage: %s [--json] [--reps N]\n", argv[0]);
+			printf("usage: %s [--json] [--reps N] [--case PREFIX] [--small]\n",
+			       argv[0]);
 			exit(0);
 		}
 	}
 	if (b->reps < 1)
 		b->reps = 1;
+	if (b->reps > 64)
+		b->reps = 64;
+}
+
+/* Is a case selected by --case? */
+static inline bool bench_want(const struct bench *b, const char *c)
+{
+	return !b->filter || !strncmp(c, b->filter, strlen(b->filter));
 }
 
 static inline void bench_add(struct bench *b, const char *c, const char *impl, double *ns_samples,
-			     int n, double ops, const char *note)
+                             int n, double ops, const char *note)
 {
 	if (b->n == BENCH_MAX_RESULTS)
 		return;
@@ -85,7 +100,7 @@ static inline void bench_add(struct bench *b, const char *c, const char *impl, d
 }
 
 static inline const struct bench_result *bench_find(const struct bench *b, const char *c,
-						    const char *impl)
+                                                    const char *impl)
 {
 	for (int i = 0; i < b->n; i++)
 		if (!strcmp(b->r[i].case_name, c) && !strcmp(b->r[i].impl, impl))
@@ -108,7 +123,8 @@ static inline void bench_print(const struct bench *b, const char *baseline)
 	       baseline ? "ratio" : "", "");
 	for (int i = 0; i < b->n; i++) {
 		const struct bench_result *r = &b->r[i];
-		const struct bench_result *base = baseline ? bench_find(b, r->case_name, baseline) : NULL;
+		const struct bench_result *base =
+		    baseline ? bench_find(b, r->case_name, baseline) : NULL;
 		char ratio[16] = "";
 		if (base && base != r && base->ns_per_op > 0)
 			snprintf(ratio, sizeof(ratio), "%.2fx", r->ns_per_op / base->ns_per_op);

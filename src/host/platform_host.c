@@ -85,11 +85,19 @@ static void *arena_alloc(struct numem_host *h, size_t bytes, size_t align)
 	}
 	if (h->nr_arenas == MAX_ARENAS)
 		return NULL;
+	/* Ask for a large reservation; where address space is scarce (valgrind,
+	 * strict overcommit) settle for less, down to the request itself. */
 	size_t size = bytes > ARENA_CHUNK ? bytes : ARENA_CHUNK;
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
+	void *p;
+	for (;;) {
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p != MAP_FAILED)
+			break;
+		if (size / 2 < bytes)
+			return NULL;
+		size /= 2;
+	}
 	h->arena[h->nr_arenas++] = (struct arena){p, size, bytes};
 	return p;
 }
