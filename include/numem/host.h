@@ -19,6 +19,7 @@
 #define NUMEM_HOST_H
 
 #include <numem/acpi.h>
+#include <numem/heap.h>
 #include <numem/memmap.h>
 #include <numem/platform.h>
 #include <numem/topo.h>
@@ -41,6 +42,10 @@ void numem_host_set_log(struct numem_host *h, FILE *out, enum numem_log_level le
 /* Bytes of metadata currently allocated, and of those actually resident. */
 uint64_t numem_host_meta_bytes(const struct numem_host *h);
 uint64_t numem_host_touched_bytes(const struct numem_host *h);
+/* Back "physical memory" [0, bytes) with one lazily populated mapping, so
+ * phys_to_virt works (zeroing, poisoning, page contents); a 1 TiB machine
+ * costs only what is touched.  0 on success. */
+int numem_host_back_physmem(struct numem_host *h, uint64_t bytes);
 /* Monotonic clock in nanoseconds. */
 uint64_t numem_host_now_ns(void);
 
@@ -150,6 +155,31 @@ void numem_machine_unload(struct numem_machine *m);
  * when known) regenerated from the topology.  Buffers are malloc'd. */
 int numem_machine_export_tables(const struct numem_machine *m, uint8_t **srat, size_t *srat_len,
                                 uint8_t **slit, size_t *slit_len, uint8_t **hmat, size_t *hmat_len);
+
+/* ---- A booted system: machine, frame table, heap ------------------------- */
+
+struct numem_system {
+	struct numem_machine m;
+	struct numem_frametable ft;
+	struct numem_heap heap;
+	bool has_ft, has_heap;
+};
+
+struct numem_system_opts {
+	struct numem_machine_opts machine;
+	struct numem_frametable_opts ft;
+	struct numem_heap_opts heap;
+	bool back_memory; /* simulated physical memory behind phys_to_virt */
+};
+
+/* Load src (ownership taken), build the frame table and the heap. */
+enum numem_err numem_system_boot(struct numem_system *s, struct numem_machine_src *src,
+				 const struct numem_system_opts *opts, struct numem_diag *diag);
+/* The same from a preset name. */
+enum numem_err numem_system_boot_preset(struct numem_system *s, const char *preset,
+					const struct numem_system_opts *opts,
+					struct numem_diag *diag);
+void numem_system_shutdown(struct numem_system *s);
 
 /* ---- Small helpers ------------------------------------------------------ */
 

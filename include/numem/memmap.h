@@ -38,7 +38,9 @@ enum numem_page_state {
 	NUMEM_PS_FREE_TAIL = 4,  /* inside a free block */
 	NUMEM_PS_ALLOCATED = 5,  /* head of an allocated block */
 	NUMEM_PS_ALLOC_TAIL = 6, /* inside an allocated block */
+	NUMEM_PS_PCP = 7,        /* head of a free block held in a per-CPU cache */
 };
+
 
 /*
  * Descriptor flags word:
@@ -77,6 +79,11 @@ static inline enum numem_page_state numem_page_state(const struct numem_page *pg
 	return (enum numem_page_state)((pg->flags >> NUMEM_PG_STATE_SHIFT) & NUMEM_PG_STATE_MASK);
 }
 
+static inline unsigned numem_page_order(const struct numem_page *pg)
+{
+	return (unsigned)((pg->flags >> NUMEM_PG_ORDER_SHIFT) & NUMEM_PG_ORDER_MASK);
+}
+
 static inline numem_nid_t numem_page_node(const struct numem_page *pg)
 {
 	return (numem_nid_t)((pg->flags >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK);
@@ -90,6 +97,7 @@ enum numem_ft_layout {
 /* Section table states. */
 #define NUMEM_SECTION_PRESENT 0x1u /* holds RAM: has descriptors */
 #define NUMEM_SECTION_INIT    0x2u /* descriptors written */
+#define NUMEM_SECTION_ONLINE  0x4u /* the heap has taken its pages (heap.h) */
 
 struct numem_frametable_opts {
 	enum numem_ft_layout layout;

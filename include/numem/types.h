@@ -76,6 +76,12 @@ enum numem_err {
 	NUMEM_E_RANGE,             /* a pfn or address outside the machine */
 	NUMEM_E_NOSPACE,           /* an output buffer is too small */
 	NUMEM_E_UNSUPPORTED,       /* the platform lacks a needed service */
+	NUMEM_E_NO_PAGES,          /* no free block of the order where allowed */
+	NUMEM_E_DOUBLE_FREE,       /* the block is already free */
+	NUMEM_E_NOT_ALLOCATED,     /* not the head of an allocated block */
+	NUMEM_E_BAD_ORDER,         /* freed with another order than allocated */
+	NUMEM_E_MISALIGNED,        /* a pfn not aligned to its order */
+	NUMEM_E_CORRUPT,           /* an invariant is broken (verifier, poison) */
 	NUMEM_E_COUNT
 };
 

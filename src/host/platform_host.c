@@ -45,6 +45,8 @@ struct numem_host {
 	enum numem_log_level log_level;
 	void *vmap_base;
 	size_t vmap_bytes;
+	uint8_t *phys_base; /* simulated physical memory, or NULL */
+	uint64_t phys_bytes;
 };
 
 static size_t page_size(void)
@@ -197,6 +199,26 @@ static void host_vmap_release(void *ctx, void *addr, size_t bytes)
 	}
 }
 
+static void *host_phys_to_virt(void *ctx, numem_paddr_t pa)
+{
+	struct numem_host *h = ctx;
+	return pa.v < h->phys_bytes ? h->phys_base + pa.v : NULL;
+}
+
+int numem_host_back_physmem(struct numem_host *h, uint64_t bytes)
+{
+	if (h->phys_base)
+		return -1;
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	h->phys_base = p;
+	h->phys_bytes = bytes;
+	h->plat.phys_to_virt = host_phys_to_virt;
+	return 0;
+}
+
 static void host_log(void *ctx, enum numem_log_level level, const char *line)
 {
 	struct numem_host *h = ctx;
@@ -249,6 +271,8 @@ void numem_host_destroy(struct numem_host *h)
 		munmap(h->arena[i].base, h->arena[i].size);
 	if (h->vmap_base)
 		munmap(h->vmap_base, h->vmap_bytes);
+	if (h->phys_base)
+		munmap(h->phys_base, h->phys_bytes);
 	free(h->blocks);
 	free(h);
 }

@@ -1,0 +1,296 @@
+/*
+ * numem/heap.h - the NUMA-aware page allocator.
+ *
+ * Model.  Each node's RAM is cut into zones by physical address: DMA
+ * (< 16 MiB), DMA32 (< 4 GiB), NORMAL, and optionally MOVABLE (the top
+ * `movable_pages` of each node, a kernelcore=-style split).  Each zone has a
+ * buddy free area for orders 0..NUMEM_MAX_ORDER and a spinlock.  Each CPU
+ * (struct numem_cpu, owned by its caller) has page caches for orders up to
+ * NUMEM_PCP_MAX_ORDER per zone, statistics and a trace ring; the owner's
+ * fast path takes no lock and makes no indirect call.
+ *
+ * Allocation walks a zonelist: the nodes a policy names, in order (node
+ * order by default: for each node, its zones from high to low; zone order
+ * as an option), limited by the flags' zone limit and the caller's allowed
+ * nodes.  Two fallback strategies:
+ *   NUMEM_STRATEGY_LINUX  take the first zone in the list with any block of
+ *                         the order or larger (splitting a larger local
+ *                         block before going remote);
+ *   NUMEM_STRATEGY_XEN    first look along the whole list for a block of
+ *                         exactly the order, and split a larger block only
+ *                         when none exists anywhere (the 2006 Xen NUMA
+ *                         patch: "fall back on memory of the requested size
+ *                         rather than fragmenting larger contiguous chunks").
+ *
+ * Watermarks: a normal request leaves a zone at least `low` free pages, or
+ * `min` after the shrinkers ran; NUMEM_ALLOC_HIGH may go down to min/2.
+ * Below low, registered shrinkers are asked for pages (not with
+ * NUMEM_ALLOC_NORECLAIM).
+ *
+ * Statistics follow Linux's numastat: numa_hit (allocated on the intended
+ * node), numa_miss (allocated here, another node was intended), numa_foreign
+ * (intended here, allocated elsewhere), interleave_hit, local_node
+ * (allocated on the allocating CPU's node), other_node.  They are per-CPU
+ * and folded on read.
+ *
+ * Lock order (the only place it is written): a zone lock is never held
+ * while taking another zone lock, the shrinker lock, or calling out; the
+ * verifier and numem_heap_drain_all() take all zone locks in zone-index
+ * order and need the CPUs quiescent (the owner alone touches its caches).
+ */
+#ifndef NUMEM_HEAP_H
+#define NUMEM_HEAP_H
+
+#include <numem/memmap.h>
+#include <numem/platform.h>
+#include <numem/topo.h>
+#include <numem/types.h>
+#include <stdatomic.h>
+
+#ifndef NUMEM_MAX_ORDER
+#define NUMEM_MAX_ORDER 10 /* largest block: 2^10 pages = 4 MiB */
+#endif
+#define NUMEM_PCP_MAX_ORDER 3 /* per-CPU caches hold orders 0..3 */
+#define NUMEM_NR_ORDERS     (NUMEM_MAX_ORDER + 1)
+
+enum numem_zone_type {
+	NUMEM_ZONE_DMA = 0,
+	NUMEM_ZONE_DMA32 = 1,
+	NUMEM_ZONE_NORMAL = 2,
+	NUMEM_ZONE_MOVABLE = 3,
+	NUMEM_NR_ZONE_TYPES = 4,
+};
+
+/* Allocation flags (one word). */
+#define NUMEM_ALLOC_ZONE_MASK  0x3u  /* highest zone allowed: */
+#define NUMEM_ALLOC_NORMAL     0x0u  /*   any zone but MOVABLE (default) */
+#define NUMEM_ALLOC_DMA        0x1u  /*   DMA only */
+#define NUMEM_ALLOC_DMA32      0x2u  /*   DMA32 or DMA */
+#define NUMEM_ALLOC_EXACT_NODE 0x4u  /* the policy's first node or nothing */
+#define NUMEM_ALLOC_NORECLAIM  0x8u  /* do not call shrinkers */
+#define NUMEM_ALLOC_ZERO       0x10u /* zero the pages (needs phys_to_virt) */
+#define NUMEM_ALLOC_MOVABLE    0x20u /* may come from the MOVABLE zone */
+#define NUMEM_ALLOC_HIGH       0x40u /* may dip below the min watermark */
+#define NUMEM_ALLOC_NOPCP      0x80u /* bypass the per-CPU cache */
+#define NUMEM_ALLOC_FLAGS_ALL  0xffu
+
+enum numem_strategy {
+	NUMEM_STRATEGY_LINUX = 0,
+	NUMEM_STRATEGY_XEN = 1,
+};
+
+enum numem_policy_mode {
+	NUMEM_POLICY_LOCAL = 0,          /* the CPU's node (its nearest with memory) */
+	NUMEM_POLICY_PREFERRED,          /* `node` first, then its fallback order */
+	NUMEM_POLICY_PREFERRED_MANY,     /* `nodes` nearest first, then anywhere */
+	NUMEM_POLICY_BIND,               /* only `nodes`, nearest first */
+	NUMEM_POLICY_INTERLEAVE,         /* round-robin over `nodes` */
+	NUMEM_POLICY_INTERLEAVE_INDEX,   /* `nodes`[index % n] (e.g. a guest pfn) */
+	NUMEM_POLICY_WEIGHTED_INTERLEAVE, /* round-robin, `weight[n]` turns per node */
+	NUMEM_POLICY_COUNT
+};
+
+/* A memory policy.  Interleave state is atomic: one policy may be shared by
+ * many CPUs.  Initialise with numem_policy_init(). */
+struct numem_policy {
+	enum numem_policy_mode mode;
+	numem_nid_t node;             /* PREFERRED */
+	numem_nodemask_t nodes;       /* PREFERRED_MANY, BIND, INTERLEAVE* */
+	uint8_t weight[NUMEM_MAX_NODES]; /* WEIGHTED_INTERLEAVE: 0 means 1 */
+	uint64_t index;               /* INTERLEAVE_INDEX */
+	_Atomic uint64_t next;        /* interleave cursor */
+};
+
+void numem_policy_init(struct numem_policy *p, enum numem_policy_mode mode);
+
+/* numastat counters. */
+enum numem_stat {
+	NUMEM_STAT_NUMA_HIT = 0,
+	NUMEM_STAT_NUMA_MISS,
+	NUMEM_STAT_NUMA_FOREIGN,
+	NUMEM_STAT_INTERLEAVE_HIT,
+	NUMEM_STAT_LOCAL_NODE,
+	NUMEM_STAT_OTHER_NODE,
+	NUMEM_NR_STATS
+};
+const char *numem_stat_name(enum numem_stat s);
+
+struct numem_heap;
+struct numem_trace_ring;
+
+/* A per-CPU page cache for one zone. */
+struct numem_pcp {
+	struct numem_page *list[NUMEM_PCP_MAX_ORDER + 1];
+	uint32_t count[NUMEM_PCP_MAX_ORDER + 1]; /* blocks per order */
+	uint32_t pages;                           /* pages in all lists */
+};
+
+/* A CPU's handle: pass it to every call made on that CPU.  Only one thread
+ * uses a handle at a time. */
+struct numem_cpu {
+	struct numem_heap *heap;
+	uint32_t id;
+	numem_nid_t node;         /* cpu_to_node */
+	numem_nid_t mem_node;     /* nearest node with memory */
+	numem_nodemask_t allowed; /* cpuset: every policy stays inside it */
+	struct numem_pcp *pcp;    /* one per zone, indexed like heap zones */
+	uint64_t (*stat)[NUMEM_NR_STATS]; /* [node][stat], folded on read */
+	uint64_t fallback_steps;          /* zones tried beyond the first */
+	struct numem_trace_ring *trace;
+};
+
+/* A zone.  Fields after `lock` are protected by it. */
+struct numem_zone {
+	_Atomic int lock;
+	numem_nid_t node;
+	uint8_t type;          /* enum numem_zone_type */
+	bool populated;        /* has any page */
+	uint64_t start_pfn;    /* span: lowest pfn */
+	uint64_t end_pfn;      /* span: one past the highest pfn */
+	uint64_t present_pages;
+	uint64_t wmark_min, wmark_low, wmark_high; /* pages */
+	uint64_t free_pages;   /* in the buddy lists */
+	uint64_t deferred_pages; /* present pages in sections not yet initialised */
+	uint64_t reserved_pages; /* never given to the heap (opts.reserved) */
+	uint64_t grow_cursor;    /* next section to look at when growing */
+	struct {
+		struct numem_page *head;
+		uint64_t nr; /* blocks */
+	} area[NUMEM_NR_ORDERS];
+	uint64_t splits;          /* blocks split to serve smaller requests */
+};
+
+struct numem_shrinker {
+	/* Give back up to `pages` pages, preferably on `node` (NUMEM_NID_NONE:
+	 * any).  Returns pages freed.  Called with no heap lock held. */
+	uint64_t (*scan)(void *ctx, numem_nid_t node, uint64_t pages);
+	void *ctx;
+	struct numem_shrinker *next;
+	uint64_t calls, freed; /* statistics */
+};
+
+struct numem_heap_opts {
+	enum numem_strategy strategy;
+	bool zone_order;           /* zonelists in zone order instead of node order */
+	uint64_t movable_pages;    /* per node: top pages that form ZONE_MOVABLE */
+	uint32_t min_free_kbytes;  /* 0: Linux's sqrt(16 * lowmem_kbytes) */
+	uint32_t nr_cpus;          /* 0: the topology's */
+	uint32_t pcp_high;         /* 0: 6 * batch */
+	uint32_t pcp_batch;        /* 0: 31 pages */
+	uint32_t trace_entries;    /* per CPU, power of two; 0: no tracing */
+	bool deferred;             /* initialise sections on demand (frame table
+				    * built with deferred = true) */
+	bool poison;               /* poison freed pages and check on allocation
+				    * (needs phys_to_virt); default in NUMEM_DEBUG */
+	/* Physical ranges that stay reserved (firmware, the embedder's own
+	 * image and boot metadata), [base, base+length) in bytes. */
+	const struct numem_ram_range *reserved;
+	uint32_t nr_reserved;
+};
+
+struct numem_heap {
+	const struct numem_platform *plat;
+	const struct numem_topo *topo;
+	struct numem_frametable *ft;
+	enum numem_strategy strategy;
+	bool zone_order, poison;
+	_Atomic bool tracing;
+	uint32_t nr_zones;        /* nodes * NUMEM_NR_ZONE_TYPES */
+	struct numem_zone *zone;  /* [node * NUMEM_NR_ZONE_TYPES + type] */
+	/* zonelist[node]: zone indexes, best first; NUMEM_NR_ZONE_TYPES lists
+	 * per node, one per zone limit (DMA, DMA32, NORMAL, NORMAL+MOVABLE). */
+	uint16_t *zonelist;
+	uint32_t zonelist_len;
+	uint32_t nr_cpus;
+	struct numem_cpu *cpu;
+	uint32_t pcp_high, pcp_batch;
+	_Atomic int shrinker_lock;
+	_Atomic int grow_lock;    /* deferred section initialisation */
+	uint64_t movable_start[NUMEM_MAX_NODES]; /* first pfn of a node's MOVABLE zone */
+	const struct numem_ram_range *reserved; /* copied: sorted, in pages */
+	uint32_t nr_reserved;
+	struct numem_shrinker *shrinkers;
+	size_t alloc_bytes;       /* one metadata block */
+	void *alloc_block;
+};
+
+/* Extra error codes of the heap live in types.h (NUMEM_E_*). */
+
+/*
+ * Bring up a heap over a topology and frame table: zones, watermarks,
+ * zonelists, CPU handles; every RAM page not in opts->reserved is freed into
+ * the buddy lists (or left for deferred initialisation).
+ */
+enum numem_err numem_heap_init(struct numem_heap *heap, const struct numem_platform *plat,
+			       const struct numem_topo *topo, struct numem_frametable *ft,
+			       const struct numem_heap_opts *opts, struct numem_diag *diag);
+void numem_heap_release(struct numem_heap *heap);
+
+static inline struct numem_cpu *numem_heap_cpu(struct numem_heap *heap, uint32_t id)
+{
+	return id < heap->nr_cpus ? &heap->cpu[id] : 0;
+}
+
+/* Set a CPU's allowed nodes (cpuset).  NUMEM_E_INVAL for an empty mask or
+ * one without a node with memory. */
+enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask_t *mask,
+				     struct numem_diag *diag);
+
+/*
+ * Allocate 2^order pages.  policy NULL means local.  On success *pfn is the
+ * first page.  On failure, no state changed, and diag says why: which nodes
+ * and zones were tried, the zone limit, the watermark.
+ */
+enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags,
+			   struct numem_policy *policy, numem_pfn_t *pfn, struct numem_diag *diag);
+
+/*
+ * Free 2^order pages at pfn.  Rejected with a specific error and no state
+ * change: a pfn outside RAM (NUMEM_E_RANGE), misaligned for the order
+ * (NUMEM_E_MISALIGNED), already free (NUMEM_E_DOUBLE_FREE), not the head of
+ * an allocated block (NUMEM_E_NOT_ALLOCATED), allocated with another order
+ * (NUMEM_E_BAD_ORDER).
+ */
+enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
+			  struct numem_diag *diag);
+
+/* Give this CPU's cached pages back to the buddy lists. */
+void numem_heap_drain_cpu(struct numem_cpu *cpu);
+/* Every CPU's; the CPUs must be quiescent. */
+void numem_heap_drain_all(struct numem_heap *heap);
+
+void numem_heap_register_shrinker(struct numem_heap *heap, struct numem_shrinker *s);
+void numem_heap_unregister_shrinker(struct numem_heap *heap, struct numem_shrinker *s);
+
+/* Folded statistics. */
+void numem_heap_node_stats(const struct numem_heap *heap, numem_nid_t node,
+			   uint64_t out[NUMEM_NR_STATS]);
+/* Free pages of a node (buddy + per-CPU caches + deferred sections). */
+uint64_t numem_heap_node_free(const struct numem_heap *heap, numem_nid_t node);
+/* Pages of a node allocated to users. */
+uint64_t numem_heap_node_allocated(const struct numem_heap *heap, numem_nid_t node);
+
+/*
+ * Linux's unusable free space index for a zone at `order`: the fraction
+ * (0..1000, per mille) of free memory in blocks too small for the order.
+ */
+uint32_t numem_zone_unusable_index(const struct numem_zone *zone, unsigned order);
+
+/*
+ * The invariant walk: for every zone and node, free + per-CPU + allocated +
+ * reserved + deferred = present; every free block is on exactly one list
+ * with a matching, aligned descriptor inside its zone; no two free buddies
+ * are left unmerged; per-CPU caches hold cached pages only.  Needs the heap
+ * quiescent.  Returns the first violation (function, pfn, expected, found).
+ */
+enum numem_err numem_heap_verify(struct numem_heap *heap, struct numem_diag *diag);
+
+static inline struct numem_zone *numem_heap_zone(const struct numem_heap *heap, numem_nid_t node,
+						 enum numem_zone_type type)
+{
+	return &heap->zone[(uint32_t)node * NUMEM_NR_ZONE_TYPES + type];
+}
+
+const char *numem_zone_name(enum numem_zone_type type);
+
+#endif /* NUMEM_HEAP_H */

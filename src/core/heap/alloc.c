@@ -1,0 +1,493 @@
+/*
+ * alloc.c - numem_alloc() and numem_free(): the zonelist walk, the two
+ * fallback strategies, per-CPU caches, watermarks, shrinkers, statistics.
+ *
+ * Fast path (order <= NUMEM_PCP_MAX_ORDER, a page in the first zone's
+ * per-CPU cache): pop it, mark it allocated, count it.  No lock, no
+ * indirect call, no shared write.  Otherwise the walk:
+ *
+ *   1. zonelist: the local policy uses the node's precomputed list; other
+ *      policies build one from their node order (policy.c);
+ *   2. pass "exact" (Xen strategy only): every zone in order, a block of
+ *      exactly the order, per-CPU cache or buddy list, above the low mark;
+ *   3. pass "split": every zone in order, any block of the order or larger;
+ *   4. if a zone in the list still has deferred sections, initialise one
+ *      and go back to 2;
+ *   5. unless NUMEM_ALLOC_NORECLAIM: ask the shrinkers, then retry against
+ *      the min mark (min/2 with NUMEM_ALLOC_HIGH).
+ * A failed call changes nothing and says why.
+ */
+#include "alloc_internal.h"
+
+#include <numem/trace.h>
+
+static unsigned zone_limit(unsigned flags)
+{
+	switch (flags & NUMEM_ALLOC_ZONE_MASK) {
+	case NUMEM_ALLOC_DMA:
+		return NUMEM_ZONE_DMA;
+	case NUMEM_ALLOC_DMA32:
+		return NUMEM_ZONE_DMA32;
+	default:
+		return flags & NUMEM_ALLOC_MOVABLE ? NUMEM_ZONE_MOVABLE : NUMEM_ZONE_NORMAL;
+	}
+}
+
+/* Build a zonelist for a plan (non-local policies). */
+static uint32_t plan_zonelist(const struct numem_heap *h, const struct numem__plan *plan,
+			      unsigned limit, uint16_t *zl)
+{
+	uint32_t k = 0;
+	if (!h->zone_order) {
+		for (uint32_t i = 0; i < plan->nr_nodes; i++)
+			for (int t = (int)limit; t >= 0; t--) {
+				const struct numem_zone *z =
+					numem_heap_zone(h, plan->node[i], (enum numem_zone_type)t);
+				if (z->populated)
+					zl[k++] = (uint16_t)numem__zone_index(h, z);
+			}
+	} else {
+		for (int t = (int)limit; t >= 0; t--)
+			for (uint32_t i = 0; i < plan->nr_nodes; i++) {
+				const struct numem_zone *z =
+					numem_heap_zone(h, plan->node[i], (enum numem_zone_type)t);
+				if (z->populated)
+					zl[k++] = (uint16_t)numem__zone_index(h, z);
+			}
+	}
+	zl[k] = UINT16_MAX;
+	return k;
+}
+
+static inline bool watermark_ok(const struct numem_zone *z, unsigned order, uint64_t mark)
+{
+	return z->free_pages >= mark + (1ull << order);
+}
+
+static void poison_or_zero(struct numem_heap *h, uint64_t pfn, unsigned order, unsigned flags)
+{
+	if (!(flags & NUMEM_ALLOC_ZERO) || !h->plat->phys_to_virt)
+		return;
+	for (uint64_t i = 0; i < (1ull << order); i++) {
+		void *v = h->plat->phys_to_virt(h->plat->ctx,
+						numem_pfn_to_paddr(numem_pfn(pfn + i)));
+		if (v)
+			memset(v, 0, NUMEM_PAGE_SIZE);
+	}
+}
+
+/* Refill a per-CPU list from the buddy lists: up to `batch` blocks while the
+ * zone stays above `mark`.  Returns blocks added. */
+static uint32_t pcp_refill(struct numem_cpu *cpu, struct numem_zone *z, uint32_t zi,
+			   unsigned order, uint64_t mark, bool exact)
+{
+	struct numem_heap *h = cpu->heap;
+	struct numem_pcp *pcp = &cpu->pcp[zi];
+	uint32_t want = NUMEM_MAX(1u, h->pcp_batch >> order), got = 0;
+	numem__lock(&z->lock);
+	while (got < want && watermark_ok(z, order, mark)) {
+		struct numem_page *pg = numem__buddy_take(h, z, order, exact);
+		if (!pg)
+			break;
+		numem__pg_set_state(pg, NUMEM_PS_PCP);
+		pg->next = pcp->list[order];
+		pcp->list[order] = pg;
+		got++;
+	}
+	numem__unlock(&z->lock);
+	pcp->count[order] += got;
+	pcp->pages += got << order;
+	if (got)
+		numem__trace(cpu, NUMEM_EV_PCP_REFILL, zi, order, got);
+	return got;
+}
+
+static inline struct numem_page *pcp_pop(struct numem_pcp *pcp, unsigned order)
+{
+	struct numem_page *pg = pcp->list[order];
+	if (pg) {
+		pcp->list[order] = pg->next;
+		pg->next = 0;
+		pcp->count[order]--;
+		pcp->pages -= 1u << order;
+		numem__pg_set_state(pg, NUMEM_PS_ALLOCATED);
+	}
+	return pg;
+}
+
+/* One zone, one attempt. */
+static struct numem_page *try_zone(struct numem_cpu *cpu, uint32_t zi, unsigned order,
+				   unsigned flags, uint64_t mark_num, uint64_t mark_den, bool exact)
+{
+	struct numem_heap *h = cpu->heap;
+	struct numem_zone *z = &h->zone[zi];
+	uint64_t mark = z->wmark_low;
+	if (mark_den) /* min watermark scaled: min * num / den */
+		mark = z->wmark_min * mark_num / mark_den;
+	if (order <= NUMEM_PCP_MAX_ORDER && !(flags & NUMEM_ALLOC_NOPCP)) {
+		struct numem_pcp *pcp = &cpu->pcp[zi];
+		struct numem_page *pg = pcp_pop(pcp, order);
+		if (pg)
+			return pg;
+		if (pcp_refill(cpu, z, zi, order, mark, exact))
+			return pcp_pop(pcp, order);
+		return 0;
+	}
+	struct numem_page *pg = 0;
+	numem__lock(&z->lock);
+	if (watermark_ok(z, order, mark))
+		pg = numem__buddy_take(h, z, order, exact);
+	numem__unlock(&z->lock);
+	return pg;
+}
+
+/* Walk the zonelist once. */
+static struct numem_page *walk(struct numem_cpu *cpu, const uint16_t *zl, unsigned order,
+			       unsigned flags, uint64_t mark_num, uint64_t mark_den,
+			       uint32_t *step)
+{
+	bool xen = cpu->heap->strategy == NUMEM_STRATEGY_XEN;
+	for (int pass = xen ? 0 : 1; pass < 2; pass++)
+		for (uint32_t i = 0; zl[i] != UINT16_MAX; i++) {
+			struct numem_page *pg =
+				try_zone(cpu, zl[i], order, flags, mark_num, mark_den, pass == 0);
+			if (pg) {
+				*step = i;
+				return pg;
+			}
+		}
+	return 0;
+}
+
+static bool grow_any(struct numem_heap *h, const uint16_t *zl)
+{
+	for (uint32_t i = 0; zl[i] != UINT16_MAX; i++)
+		if (h->zone[zl[i]].deferred_pages && numem__grow_zone(h, &h->zone[zl[i]]))
+			return true;
+	return false;
+}
+
+static void run_shrinkers(struct numem_cpu *cpu, numem_nid_t node, uint64_t pages)
+{
+	struct numem_heap *h = cpu->heap;
+	numem__lock(&h->shrinker_lock);
+	for (struct numem_shrinker *s = h->shrinkers; s; s = s->next) {
+		uint64_t got = s->scan(s->ctx, node, pages);
+		s->calls++;
+		s->freed += got;
+		numem__trace(cpu, NUMEM_EV_SHRINK, node, pages, got);
+		if (got >= pages)
+			break;
+		pages -= got;
+	}
+	numem__unlock(&h->shrinker_lock);
+}
+
+static void account(struct numem_cpu *cpu, numem_nid_t node, numem_nid_t intended, bool il,
+		    uint32_t step, unsigned order)
+{
+	uint64_t(*st)[NUMEM_NR_STATS] = cpu->stat;
+	uint64_t n = 1ull << order;
+	if (node == intended) {
+		st[node][NUMEM_STAT_NUMA_HIT] += n;
+		if (il)
+			st[node][NUMEM_STAT_INTERLEAVE_HIT] += n;
+	} else {
+		st[node][NUMEM_STAT_NUMA_MISS] += n;
+		st[intended][NUMEM_STAT_NUMA_FOREIGN] += n;
+	}
+	st[node][node == cpu->node ? NUMEM_STAT_LOCAL_NODE : NUMEM_STAT_OTHER_NODE] += n;
+	cpu->fallback_steps += step;
+}
+
+static void describe_failure(struct numem_cpu *cpu, const uint16_t *zl, unsigned order,
+			     unsigned flags, numem_nid_t intended, struct numem_diag *diag)
+{
+	if (!diag)
+		return;
+	struct numem_heap *h = cpu->heap;
+	char nodes[96];
+	size_t len = 0;
+	nodes[0] = '\0';
+	numem_nid_t last = NUMEM_NID_NONE;
+	for (uint32_t i = 0; zl[i] != UINT16_MAX && len + 8 < sizeof(nodes); i++) {
+		numem_nid_t n = h->zone[zl[i]].node;
+		if (n != last)
+			len += numem__fmt(nodes + len, sizeof(nodes) - len, "%s%u", len ? "," : "", n);
+		last = n;
+	}
+	numem__fail(diag, NUMEM_E_NO_PAGES, 0, 0,
+		    "numem_alloc: cpu %u: no free block of order %u in node(s) {%s} (intended %u, "
+		    "zone limit %s%s%s)",
+		    cpu->id, order, zl[0] == UINT16_MAX ? "none with a zone in the limit" : nodes,
+		    intended, numem_zone_name((enum numem_zone_type)zone_limit(flags)),
+		    flags & NUMEM_ALLOC_NORECLAIM ? ", no reclaim" : ", after reclaim",
+		    flags & NUMEM_ALLOC_HIGH ? ", high priority" : "");
+}
+
+enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags,
+			   struct numem_policy *policy, numem_pfn_t *pfn, struct numem_diag *diag)
+{
+	if (!cpu || !pfn)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_alloc: no cpu or result");
+	if (order > NUMEM_MAX_ORDER)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+				   "numem_alloc: order %u above NUMEM_MAX_ORDER %u", order,
+				   NUMEM_MAX_ORDER);
+	if ((flags & ~NUMEM_ALLOC_FLAGS_ALL) || (flags & NUMEM_ALLOC_ZONE_MASK) == 3)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_alloc: unknown flags 0x%x",
+				   flags);
+	struct numem_heap *h = cpu->heap;
+	unsigned limit = zone_limit(flags);
+	struct numem__plan plan;
+	uint16_t dyn[4 * NUMEM_MAX_NODES + 1];
+	const uint16_t *zl;
+	numem_nid_t intended;
+	bool il = false;
+	bool local = (!policy || policy->mode == NUMEM_POLICY_LOCAL) &&
+		     !(flags & NUMEM_ALLOC_EXACT_NODE) &&
+		     numem_nodemask_test(&cpu->allowed, cpu->mem_node);
+	if (local) {
+		zl = &h->zonelist[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + limit) *
+				  h->zonelist_len];
+		intended = cpu->mem_node;
+		/* Fast path: the first zone's per-CPU cache. */
+		if (order <= NUMEM_PCP_MAX_ORDER && !(flags & (NUMEM_ALLOC_NOPCP | NUMEM_ALLOC_ZERO)) &&
+		    !h->poison && zl[0] != UINT16_MAX) {
+			struct numem_page *pg = pcp_pop(&cpu->pcp[zl[0]], order);
+			if (pg) {
+				*pfn = numem_page_to_pfn(h->ft, pg);
+				account(cpu, h->zone[zl[0]].node, intended, false, 0, order);
+				numem__trace(cpu, NUMEM_EV_ALLOC, pfn->v, order,
+					     h->zone[zl[0]].node | (uint64_t)intended << 16);
+				return NUMEM_OK;
+			}
+		}
+		/* Slow path: respect the cpuset, drop zones of nodes not allowed. */
+		uint32_t k = 0;
+		for (uint32_t i = 0; zl[i] != UINT16_MAX; i++)
+			if (numem_nodemask_test(&cpu->allowed, h->zone[zl[i]].node))
+				dyn[k++] = zl[i];
+		dyn[k] = UINT16_MAX;
+		zl = dyn;
+	} else {
+		enum numem_err err = numem__policy_nodes(cpu, policy, flags, &plan, diag);
+		if (err) {
+			numem__trace(cpu, NUMEM_EV_ALLOC_FAIL, order, flags, cpu->mem_node);
+			return err;
+		}
+		plan_zonelist(h, &plan, limit, dyn);
+		zl = dyn;
+		intended = plan.intended;
+		il = plan.interleave;
+	}
+
+	uint32_t step = 0;
+	struct numem_page *pg = walk(cpu, zl, order, flags, 0, 0, &step);
+	while (!pg && grow_any(h, zl))
+		pg = walk(cpu, zl, order, flags, 0, 0, &step);
+	if (!pg) {
+		if (!(flags & NUMEM_ALLOC_NORECLAIM) && h->shrinkers) {
+			run_shrinkers(cpu, intended, NUMEM_MAX(32ull, 1ull << order));
+			numem_heap_drain_cpu(cpu); /* shrinkers' frees may sit in our caches */
+		}
+		pg = walk(cpu, zl, order, flags, 1, 1, &step);
+		if (!pg && (flags & NUMEM_ALLOC_HIGH))
+			pg = walk(cpu, zl, order, flags, 1, 2, &step);
+	}
+	if (!pg) {
+		describe_failure(cpu, zl, order, flags, intended, diag);
+		numem__trace(cpu, NUMEM_EV_ALLOC_FAIL, order, flags, intended);
+		return NUMEM_E_NO_PAGES;
+	}
+	*pfn = numem_page_to_pfn(h->ft, pg);
+	if (h->poison) {
+		enum numem_err err = numem__check_poison(h, pfn->v, order, diag);
+		if (err) { /* give the block back (poisoned again) and report */
+			numem_free(cpu, *pfn, order, 0);
+			numem__trace(cpu, NUMEM_EV_ALLOC_FAIL, order, flags, intended);
+			return err;
+		}
+	}
+	poison_or_zero(h, pfn->v, order, flags);
+	numem_nid_t node = numem_page_node(pg);
+	if (step)
+		numem__trace(cpu, NUMEM_EV_FALLBACK, zl[step], node, step);
+	account(cpu, node, intended, il, step, order);
+	numem__trace(cpu, NUMEM_EV_ALLOC, pfn->v, order, node | (uint64_t)intended << 16);
+	return NUMEM_OK;
+}
+
+static const char *const state_names[] = {"uninitialised", "a hole", "reserved", "free",
+					  "inside a free block", "allocated",
+					  "inside an allocated block", "free (per-CPU cache)"};
+
+/*
+ * A pfn that heads no allocated block: find the block that covers it (a
+ * head at pfn rounded down to some order, whose order reaches pfn) to tell
+ * a double free (inside a free block) from a stray pfn.  Error path only.
+ */
+static enum numem_err reject_not_head(struct numem_heap *h, uint64_t pfn,
+				      enum numem_page_state st, struct numem_diag *diag)
+{
+	for (unsigned o = 1; o <= NUMEM_MAX_ORDER; o++) {
+		uint64_t head = pfn & ~((1ull << o) - 1);
+		struct numem_page *hp = numem_frametable_lookup(h->ft, numem_pfn(head));
+		if (!hp)
+			break;
+		enum numem_page_state hs = numem__pg_state(hp);
+		if ((hs != NUMEM_PS_FREE && hs != NUMEM_PS_PCP && hs != NUMEM_PS_ALLOCATED) ||
+		    numem__pg_order(hp) < o)
+			continue;
+		if (hs == NUMEM_PS_ALLOCATED)
+			return numem__fail(diag, NUMEM_E_NOT_ALLOCATED, 0, 0,
+					   "numem_free: pfn 0x%llx lies inside the allocated block "
+					   "0x%llx of order %u; free that block",
+					   (unsigned long long)pfn, (unsigned long long)head,
+					   numem__pg_order(hp));
+		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
+				   "numem_free: pfn 0x%llx is already free (inside the free block "
+				   "0x%llx of order %u)",
+				   (unsigned long long)pfn, (unsigned long long)head,
+				   numem__pg_order(hp));
+	}
+	return numem__fail(diag, NUMEM_E_NOT_ALLOCATED, 0, 0,
+			   "numem_free: pfn 0x%llx is not the head of an allocated block (it is %s)",
+			   (unsigned long long)pfn, state_names[st]);
+}
+
+enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
+			  struct numem_diag *diag)
+{
+	if (!cpu)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_free: no cpu");
+	struct numem_heap *h = cpu->heap;
+	if (order > NUMEM_MAX_ORDER)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+				   "numem_free: pfn 0x%llx: order %u above NUMEM_MAX_ORDER %u",
+				   (unsigned long long)pfn.v, order, NUMEM_MAX_ORDER);
+	struct numem_page *pg = numem_frametable_lookup(h->ft, pfn);
+	if (!pg)
+		return numem__fail(diag, NUMEM_E_RANGE, 0, 0,
+				   "numem_free: pfn 0x%llx is not RAM of this machine (max_pfn "
+				   "0x%llx)",
+				   (unsigned long long)pfn.v, (unsigned long long)h->ft->max_pfn);
+	if (pfn.v & ((1ull << order) - 1))
+		return numem__fail(diag, NUMEM_E_MISALIGNED, 0, 0,
+				   "numem_free: pfn 0x%llx is not aligned to order %u",
+				   (unsigned long long)pfn.v, order);
+	uint64_t f = numem__pg_flags(pg);
+	enum numem_page_state st = (enum numem_page_state)(f & NUMEM_PG_STATE_MASK);
+	if (st == NUMEM_PS_FREE || st == NUMEM_PS_PCP)
+		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
+				   "numem_free: pfn 0x%llx (order %u) is already free",
+				   (unsigned long long)pfn.v, order);
+	if (st != NUMEM_PS_ALLOCATED)
+		return reject_not_head(h, pfn.v, st, diag);
+	unsigned got = (unsigned)((f >> NUMEM_PG_ORDER_SHIFT) & NUMEM_PG_ORDER_MASK);
+	if (got != order)
+		return numem__fail(diag, NUMEM_E_BAD_ORDER, 0, 0,
+				   "numem_free: pfn 0x%llx was allocated with order %u, freed with "
+				   "order %u",
+				   (unsigned long long)pfn.v, got, order);
+	if (h->poison)
+		numem__poison_block(h, pfn.v, order);
+	uint32_t zi = numem__pg_zone_index(pg);
+	numem__trace(cpu, NUMEM_EV_FREE, pfn.v, order, numem_page_node(pg));
+	if (order <= NUMEM_PCP_MAX_ORDER) {
+		struct numem_pcp *pcp = &cpu->pcp[zi];
+		numem__pg_set_state(pg, NUMEM_PS_PCP);
+		pg->next = pcp->list[order];
+		pcp->list[order] = pg;
+		pcp->count[order]++;
+		pcp->pages += 1u << order;
+		if (pcp->pages > h->pcp_high)
+			numem__pcp_drain(cpu, zi, order, NUMEM_MAX(1u, h->pcp_batch >> order));
+		return NUMEM_OK;
+	}
+	struct numem_zone *z = &h->zone[zi];
+	numem__lock(&z->lock);
+	numem__buddy_free(h, z, pfn.v, order);
+	numem__unlock(&z->lock);
+	return NUMEM_OK;
+}
+
+void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zi, unsigned order, uint32_t count)
+{
+	struct numem_heap *h = cpu->heap;
+	struct numem_pcp *pcp = &cpu->pcp[zi];
+	struct numem_zone *z = &h->zone[zi];
+	uint32_t done = 0;
+	numem__lock(&z->lock);
+	while (done < count && pcp->list[order]) {
+		struct numem_page *pg = pcp->list[order];
+		pcp->list[order] = pg->next;
+		pg->next = 0;
+		numem__buddy_free(h, z, numem_page_to_pfn(h->ft, pg).v, order);
+		done++;
+	}
+	numem__unlock(&z->lock);
+	pcp->count[order] -= done;
+	pcp->pages -= done << order;
+	if (done)
+		numem__trace(cpu, NUMEM_EV_PCP_DRAIN, zi, order, done);
+}
+
+void numem_heap_drain_cpu(struct numem_cpu *cpu)
+{
+	struct numem_heap *h = cpu->heap;
+	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
+		if (!cpu->pcp[zi].pages)
+			continue;
+		for (unsigned o = 0; o <= NUMEM_PCP_MAX_ORDER; o++)
+			if (cpu->pcp[zi].count[o])
+				numem__pcp_drain(cpu, zi, o, cpu->pcp[zi].count[o]);
+	}
+}
+
+void numem_heap_drain_all(struct numem_heap *h)
+{
+	for (uint32_t c = 0; c < h->nr_cpus; c++)
+		numem_heap_drain_cpu(&h->cpu[c]);
+}
+
+/*
+ * Poisoning (debug): a freed block's bytes are set to POISON_BYTE and each
+ * page's descriptor gets NUMEM_PG_POISONED; an allocation checks the bytes
+ * of every page so marked, so a write after free is caught when the page is
+ * handed out again.  Pages never freed since boot carry no mark.
+ */
+void numem__poison_block(struct numem_heap *h, uint64_t pfn, unsigned order)
+{
+	for (uint64_t i = 0; i < (1ull << order); i++) {
+		void *v = h->plat->phys_to_virt(h->plat->ctx,
+						numem_pfn_to_paddr(numem_pfn(pfn + i)));
+		if (!v)
+			continue;
+		memset(v, POISON_BYTE, NUMEM_PAGE_SIZE);
+		struct numem_page *pg = numem_pfn_to_page(h->ft, numem_pfn(pfn + i));
+		numem__pg_store(pg, numem__pg_flags(pg) | NUMEM_PG_POISONED);
+	}
+}
+
+enum numem_err numem__check_poison(struct numem_heap *h, uint64_t pfn, unsigned order,
+				   struct numem_diag *diag)
+{
+	for (uint64_t i = 0; i < (1ull << order); i++) {
+		struct numem_page *pg = numem_pfn_to_page(h->ft, numem_pfn(pfn + i));
+		uint64_t f = numem__pg_flags(pg);
+		if (!(f & NUMEM_PG_POISONED))
+			continue;
+		numem__pg_store(pg, f & ~NUMEM_PG_POISONED);
+		const uint8_t *v = h->plat->phys_to_virt(h->plat->ctx,
+							 numem_pfn_to_paddr(numem_pfn(pfn + i)));
+		for (uint32_t b = 0; v && b < NUMEM_PAGE_SIZE; b++)
+			if (v[b] != POISON_BYTE)
+				return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
+						   "numem_alloc: pfn 0x%llx byte %u is 0x%02x, not "
+						   "the poison 0x%02x: written after it was freed",
+						   (unsigned long long)(pfn + i), b, v[b],
+						   POISON_BYTE);
+	}
+	return NUMEM_OK;
+}

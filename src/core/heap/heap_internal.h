@@ -1,0 +1,169 @@
+/*
+ * heap_internal.h - shared by the heap's files (core-internal).
+ *
+ * Descriptor discipline: only the head descriptor of a block carries its
+ * state (FREE, PCP or ALLOCATED), order, zone and node; a descriptor that
+ * stops being a head (two buddies merge) is cleared to FREE_TAIL at that
+ * moment.  So a descriptor says FREE/PCP/ALLOCATED if and only if it heads
+ * such a block now, which is what makes double-free and wrong-pfn detection
+ * exact without writing every tail.
+ */
+#ifndef NUMEM_CORE_HEAP_INTERNAL_H
+#define NUMEM_CORE_HEAP_INTERNAL_H
+
+#include <numem/heap.h>
+
+#include "../lib/internal.h"
+
+/* ---- spinlock on C11 atomics -------------------------------------------- */
+
+static inline void numem__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+static inline void numem__lock(_Atomic int *l)
+{
+	for (;;) {
+		if (!atomic_exchange_explicit(l, 1, memory_order_acquire))
+			return;
+		while (atomic_load_explicit(l, memory_order_relaxed))
+			numem__cpu_relax();
+	}
+}
+
+static inline void numem__unlock(_Atomic int *l)
+{
+	atomic_store_explicit(l, 0, memory_order_release);
+}
+
+/* ---- descriptors -------------------------------------------------------- */
+
+/* Flag bits (NUMEM_PG_FLAG_SHIFT..+3). */
+#define NUMEM_PG_POISONED (1ull << NUMEM_PG_FLAG_SHIFT) /* contents poisoned on free */
+
+/* Bits a head update keeps: the section number and the poison mark. */
+#define PG_KEEP_MASK ((~0ull << NUMEM_PG_SECTION_SHIFT) | NUMEM_PG_POISONED)
+
+/*
+ * A head descriptor's flags may be read by another CPU that holds a zone
+ * lock and looks at it as a buddy while its owner changes it without that
+ * lock (a per-CPU free or allocation).  The reader only needs "is this a
+ * free head of order k in zone z", which no such write makes true, so
+ * relaxed atomic loads and stores suffice; on x86 and arm64 they are plain
+ * moves.
+ */
+static inline uint64_t numem__pg_flags(const struct numem_page *pg)
+{
+	return __atomic_load_n(&pg->flags, __ATOMIC_RELAXED);
+}
+
+static inline void numem__pg_store(struct numem_page *pg, uint64_t flags)
+{
+	__atomic_store_n(&pg->flags, flags, __ATOMIC_RELAXED);
+}
+
+static inline enum numem_page_state numem__pg_state(const struct numem_page *pg)
+{
+	return (enum numem_page_state)((numem__pg_flags(pg) >> NUMEM_PG_STATE_SHIFT) &
+				       NUMEM_PG_STATE_MASK);
+}
+
+static inline void numem__pg_set(struct numem_page *pg, enum numem_page_state st, unsigned order,
+				 unsigned zone_type, numem_nid_t node)
+{
+	numem__pg_store(pg, (numem__pg_flags(pg) & PG_KEEP_MASK) |
+				    (uint64_t)st << NUMEM_PG_STATE_SHIFT |
+				    (uint64_t)order << NUMEM_PG_ORDER_SHIFT |
+				    (uint64_t)zone_type << NUMEM_PG_ZONE_SHIFT |
+				    (uint64_t)node << NUMEM_PG_NODE_SHIFT);
+}
+
+static inline void numem__pg_set_state(struct numem_page *pg, enum numem_page_state st)
+{
+	numem__pg_store(pg, (numem__pg_flags(pg) & ~(NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT)) |
+				    (uint64_t)st << NUMEM_PG_STATE_SHIFT);
+}
+
+static inline unsigned numem__pg_order(const struct numem_page *pg)
+{
+	return (unsigned)((numem__pg_flags(pg) >> NUMEM_PG_ORDER_SHIFT) & NUMEM_PG_ORDER_MASK);
+}
+
+/* Index of the zone a head descriptor names. */
+static inline uint32_t numem__pg_zone_index(const struct numem_page *pg)
+{
+	uint64_t f = numem__pg_flags(pg);
+	return (uint32_t)((f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK) * NUMEM_NR_ZONE_TYPES +
+	       (uint32_t)((f >> NUMEM_PG_ZONE_SHIFT) & NUMEM_PG_ZONE_MASK);
+}
+
+static inline uint32_t numem__zone_index(const struct numem_heap *h, const struct numem_zone *z)
+{
+	return (uint32_t)(z - h->zone);
+}
+
+/* ---- buddy lists (zone lock held) --------------------------------------- */
+
+static inline void numem__list_add(struct numem_page **head, struct numem_page *pg)
+{
+	pg->prev = 0;
+	pg->next = *head;
+	if (*head)
+		(*head)->prev = pg;
+	*head = pg;
+}
+
+static inline void numem__list_del(struct numem_page **head, struct numem_page *pg)
+{
+	if (pg->prev)
+		pg->prev->next = pg->next;
+	else
+		*head = pg->next;
+	if (pg->next)
+		pg->next->prev = pg->prev;
+	pg->next = pg->prev = 0;
+}
+
+/* Put a free block into the buddy lists, merging with free buddies.
+ * The block's pages must belong to `z`. */
+void numem__buddy_free(struct numem_heap *h, struct numem_zone *z, uint64_t pfn, unsigned order);
+
+/* Take a block of `order` from the zone: exactly that order when `exact`,
+ * else the smallest order available, split.  NULL if none. */
+struct numem_page *numem__buddy_take(struct numem_heap *h, struct numem_zone *z, unsigned order,
+				     bool exact);
+
+/* Zone type of a pfn on a node (by address and the node's movable start). */
+enum numem_zone_type numem__zone_type_of(const struct numem_heap *h, numem_nid_t node,
+					 uint64_t pfn);
+
+/* Initialise one deferred section and free its RAM into the zones.
+ * Takes zone locks one at a time; the caller holds none. */
+void numem__grow_section(struct numem_heap *h, uint64_t sec);
+
+/* Grow a zone by one deferred section.  False if none is left. */
+bool numem__grow_zone(struct numem_heap *h, struct numem_zone *z);
+
+/* Per zone: RAM pages (not reserved / reserved) in sections not yet
+ * initialised.  Arrays of nr_zones. */
+void numem__count_deferred(struct numem_heap *h, uint64_t *deferred, uint64_t *reserved);
+
+/* Poison helpers (debug). */
+void numem__poison_block(struct numem_heap *h, uint64_t pfn, unsigned order);
+enum numem_err numem__check_poison(struct numem_heap *h, uint64_t pfn, unsigned order,
+				   struct numem_diag *diag);
+
+/* Per-CPU cache: give `count` blocks of `order` back to the zone. */
+void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zone_index, unsigned order, uint32_t count);
+
+/* Trace an event on this CPU (no-op unless tracing). */
+void numem__trace(struct numem_cpu *cpu, unsigned event, uint64_t a, uint64_t b, uint64_t c);
+
+#define POISON_BYTE 0x6b
+
+#endif

@@ -1,0 +1,499 @@
+/*
+ * init.c - bringing a heap up: zones, watermarks, zonelists, CPU handles,
+ * and giving RAM to the buddy lists (now, or section by section on demand).
+ *
+ * Zones: a node's RAM below 16 MiB is DMA, below 4 GiB DMA32, the rest
+ * NORMAL, except its top `movable_pages`, which are MOVABLE.  A node with no
+ * RAM has no populated zone; its CPUs allocate through its zonelist, which
+ * starts at its nearest node with memory.
+ *
+ * Watermarks, as Linux computes them: min_free_kbytes = sqrt(16 * RAM in
+ * KiB), clamped to [128, 262144], shared among zones in proportion to their
+ * pages; low = min * 5/4, high = min * 3/2.
+ *
+ * Zonelists (for the local policy, precomputed per node and zone limit):
+ * node order = for each node in the node's fallback order (distance, then
+ * id), its zones from MOVABLE/NORMAL down to DMA; zone order = for each zone
+ * type from high to low, the nodes in fallback order.
+ *
+ * Deferred initialisation: with opts.deferred, the frame table's sections
+ * are initialised only as zones need them (numem__grow_zone), after a first
+ * helping per zone at boot; a 64 TiB machine then boots touching only a few
+ * sections per node.
+ */
+#include "heap_internal.h"
+
+#include <numem/trace.h>
+
+static const char *const zone_names[NUMEM_NR_ZONE_TYPES] = {"DMA", "DMA32", "Normal", "Movable"};
+
+const char *numem_zone_name(enum numem_zone_type type)
+{
+	return (unsigned)type < NUMEM_NR_ZONE_TYPES ? zone_names[type] : "?";
+}
+
+#define DMA_END_PFN   ((16ull << 20) >> NUMEM_PAGE_SHIFT)
+#define DMA32_END_PFN ((4ull << 30) >> NUMEM_PAGE_SHIFT)
+
+enum numem_zone_type numem__zone_type_of(const struct numem_heap *h, numem_nid_t node, uint64_t pfn)
+{
+	if (pfn >= h->movable_start[node])
+		return NUMEM_ZONE_MOVABLE;
+	if (pfn < DMA_END_PFN)
+		return NUMEM_ZONE_DMA;
+	if (pfn < DMA32_END_PFN)
+		return NUMEM_ZONE_DMA32;
+	return NUMEM_ZONE_NORMAL;
+}
+
+/* Next pfn > pfn where the zone type may change on this node. */
+static uint64_t zone_boundary_after(const struct numem_heap *h, numem_nid_t node, uint64_t pfn)
+{
+	uint64_t b = UINT64_MAX;
+	if (pfn < DMA_END_PFN)
+		b = DMA_END_PFN;
+	else if (pfn < DMA32_END_PFN)
+		b = DMA32_END_PFN;
+	if (pfn < h->movable_start[node] && h->movable_start[node] < b)
+		b = h->movable_start[node];
+	return b;
+}
+
+static uint64_t isqrt(uint64_t v)
+{
+	uint64_t r = 0, bit = 1ull << 62;
+	while (bit > v)
+		bit >>= 2;
+	while (bit) {
+		if (v >= r + bit) {
+			v -= r + bit;
+			r = (r >> 1) + bit;
+		} else {
+			r >>= 1;
+		}
+		bit >>= 2;
+	}
+	return r;
+}
+
+/* Call fn(h, node, start, end, arg) for each run of RAM pfns of one zone
+ * type inside [lo, hi), reserved ranges cut out. */
+typedef void (*run_fn)(struct numem_heap *h, numem_nid_t node, uint64_t start, uint64_t end,
+		       bool reserved, void *arg);
+
+static void for_each_run(struct numem_heap *h, uint64_t lo, uint64_t hi, run_fn fn, void *arg)
+{
+	const struct numem_topo *t = h->topo;
+	for (uint32_t i = 0; i < t->nr_ranges; i++) {
+		const struct numem_mem_range *r = &t->range[i];
+		if (!(r->flags & NUMEM_RANGE_RAM))
+			continue;
+		uint64_t s = (r->base + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT;
+		uint64_t e = r->end >> NUMEM_PAGE_SHIFT;
+		s = NUMEM_MAX(s, lo);
+		e = NUMEM_MIN(e, hi);
+		while (s < e) {
+			uint64_t cut = NUMEM_MIN(e, zone_boundary_after(h, r->node, s));
+			/* Cut out reserved ranges (sorted, in pages). */
+			bool res = false;
+			uint64_t end = cut;
+			for (uint32_t k = 0; k < h->nr_reserved; k++) {
+				uint64_t rs = h->reserved[k].base, re = rs + h->reserved[k].length;
+				if (re <= s || rs >= end)
+					continue;
+				if (rs <= s) {
+					res = true;
+					end = NUMEM_MIN(end, re);
+				} else {
+					end = NUMEM_MIN(end, rs);
+				}
+			}
+			fn(h, r->node, s, end, res, arg);
+			s = end;
+		}
+	}
+}
+
+static struct numem_zone *zone_of(struct numem_heap *h, numem_nid_t node, uint64_t pfn)
+{
+	return numem_heap_zone(h, node, numem__zone_type_of(h, node, pfn));
+}
+
+static void count_run(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64_t e, bool res,
+		      void *arg)
+{
+	(void)arg;
+	struct numem_zone *z = zone_of(h, node, s);
+	if (!z->populated || s < z->start_pfn)
+		z->start_pfn = s;
+	if (!z->populated || e > z->end_pfn)
+		z->end_pfn = e;
+	z->populated = true;
+	z->present_pages += e - s;
+	if (res)
+		z->reserved_pages += e - s;
+	else
+		z->deferred_pages += e - s; /* until freed */
+}
+
+/* For the verifier: per zone, non-reserved and reserved RAM pages in
+ * sections not yet initialised. */
+static void count_uninit(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64_t e, bool res,
+			 void *arg)
+{
+	uint64_t **out = arg;
+	uint32_t zi = numem__zone_index(h, zone_of(h, node, s));
+	out[res ? 1 : 0][zi] += e - s;
+}
+
+void numem__count_deferred(struct numem_heap *h, uint64_t *deferred, uint64_t *reserved)
+{
+	const struct numem_frametable *ft = h->ft;
+	uint64_t *out[2] = {deferred, reserved};
+	memset(deferred, 0, h->nr_zones * sizeof(*deferred));
+	memset(reserved, 0, h->nr_zones * sizeof(*reserved));
+	for (uint64_t s = 0; s < ft->nr_sections; s++)
+		if ((ft->section_state[s] & (NUMEM_SECTION_PRESENT | NUMEM_SECTION_ONLINE)) ==
+		    NUMEM_SECTION_PRESENT) {
+			uint64_t lo = s << ft->pfn_section_shift;
+			for_each_run(h, lo, lo + (1ull << ft->pfn_section_shift), count_uninit, out);
+		}
+}
+
+/* Free [s, e) into its zone in maximal aligned blocks. */
+static void free_run(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64_t e, bool res,
+		     void *arg)
+{
+	(void)arg;
+	if (res)
+		return;
+	struct numem_zone *z = zone_of(h, node, s);
+	numem__lock(&z->lock);
+	z->deferred_pages -= e - s;
+	while (s < e) {
+		unsigned order = s ? (unsigned)__builtin_ctzll(s) : NUMEM_MAX_ORDER;
+		if (order > NUMEM_MAX_ORDER)
+			order = NUMEM_MAX_ORDER;
+		while (s + (1ull << order) > e)
+			order--;
+		numem__buddy_free(h, z, s, order);
+		s += 1ull << order;
+	}
+	numem__unlock(&z->lock);
+}
+
+void numem__grow_section(struct numem_heap *h, uint64_t sec)
+{
+	struct numem_frametable *ft = h->ft;
+	if (ft->section_state[sec] & NUMEM_SECTION_ONLINE)
+		return;
+	numem_frametable_init_section(ft, sec);
+	ft->section_state[sec] |= NUMEM_SECTION_ONLINE;
+	uint64_t lo = sec << ft->pfn_section_shift;
+	for_each_run(h, lo, lo + (1ull << ft->pfn_section_shift), free_run, 0);
+}
+
+/* Does section `sec` hold RAM of zone z? */
+static bool section_has_zone(struct numem_heap *h, uint64_t sec, const struct numem_zone *z)
+{
+	const struct numem_topo *t = h->topo;
+	uint64_t lo = sec << h->ft->pfn_section_shift, hi = lo + (1ull << h->ft->pfn_section_shift);
+	lo = NUMEM_MAX(lo, z->start_pfn);
+	hi = NUMEM_MIN(hi, z->end_pfn);
+	for (uint32_t i = 0; i < t->nr_ranges && lo < hi; i++) {
+		const struct numem_mem_range *r = &t->range[i];
+		uint64_t s = NUMEM_MAX((r->base + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT, lo);
+		uint64_t e = NUMEM_MIN(r->end >> NUMEM_PAGE_SHIFT, hi);
+		if ((r->flags & NUMEM_RANGE_RAM) && r->node == z->node && s < e)
+			for (uint64_t p = s; p < e; p = zone_boundary_after(h, r->node, p))
+				if (numem__zone_type_of(h, r->node, p) == z->type)
+					return true;
+	}
+	return false;
+}
+
+bool numem__grow_zone(struct numem_heap *h, struct numem_zone *z)
+{
+	if (!z->deferred_pages)
+		return false;
+	struct numem_frametable *ft = h->ft;
+	bool grew = false;
+	numem__lock(&h->grow_lock);
+	uint64_t last = (z->end_pfn - 1) >> ft->pfn_section_shift;
+	if (z->grow_cursor < (z->start_pfn >> ft->pfn_section_shift))
+		z->grow_cursor = z->start_pfn >> ft->pfn_section_shift;
+	for (; z->grow_cursor <= last && !grew; z->grow_cursor++) {
+		uint64_t s = z->grow_cursor;
+		if ((ft->section_state[s] & (NUMEM_SECTION_PRESENT | NUMEM_SECTION_ONLINE)) !=
+			    NUMEM_SECTION_PRESENT ||
+		    !section_has_zone(h, s, z))
+			continue;
+		numem__grow_section(h, s);
+		grew = true;
+	}
+	numem__unlock(&h->grow_lock);
+	return grew;
+}
+
+static void build_zonelists(struct numem_heap *h)
+{
+	const struct numem_topo *t = h->topo;
+	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
+		for (unsigned limit = 0; limit < NUMEM_NR_ZONE_TYPES; limit++) {
+			uint16_t *zl = &h->zonelist[((size_t)n * NUMEM_NR_ZONE_TYPES + limit) *
+						    h->zonelist_len];
+			uint32_t k = 0;
+			const struct numem_node *node = &t->node[n];
+			if (!h->zone_order) {
+				for (uint32_t i = 0; i < node->nr_fallback; i++)
+					for (int type = (int)limit; type >= 0; type--) {
+						struct numem_zone *z =
+							numem_heap_zone(h, node->fallback[i],
+									(enum numem_zone_type)type);
+						if (z->populated)
+							zl[k++] = (uint16_t)numem__zone_index(h, z);
+					}
+			} else {
+				for (int type = (int)limit; type >= 0; type--)
+					for (uint32_t i = 0; i < node->nr_fallback; i++) {
+						struct numem_zone *z =
+							numem_heap_zone(h, node->fallback[i],
+									(enum numem_zone_type)type);
+						if (z->populated)
+							zl[k++] = (uint16_t)numem__zone_index(h, z);
+					}
+			}
+			zl[k] = UINT16_MAX;
+		}
+}
+
+static void set_watermarks(struct numem_heap *h, uint32_t min_free_kbytes)
+{
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < h->nr_zones; i++)
+		total += h->zone[i].present_pages - h->zone[i].reserved_pages;
+	uint64_t kb = min_free_kbytes;
+	if (!kb) {
+		kb = isqrt((total << (NUMEM_PAGE_SHIFT - 10)) * 16);
+		kb = NUMEM_MAX(kb, 128u);
+		kb = NUMEM_MIN(kb, 262144u);
+	}
+	uint64_t min_pages = kb >> (NUMEM_PAGE_SHIFT - 10);
+	for (uint32_t i = 0; i < h->nr_zones; i++) {
+		struct numem_zone *z = &h->zone[i];
+		uint64_t managed = z->present_pages - z->reserved_pages;
+		z->wmark_min = total ? min_pages * managed / total : 0;
+		z->wmark_low = z->wmark_min + z->wmark_min / 4;
+		z->wmark_high = z->wmark_min + z->wmark_min / 2;
+	}
+}
+
+/* The top `pages` of each node's RAM form its MOVABLE zone. */
+static void set_movable(struct numem_heap *h, uint64_t pages)
+{
+	const struct numem_topo *t = h->topo;
+	for (numem_nid_t n = 0; n < NUMEM_MAX_NODES; n++)
+		h->movable_start[n] = UINT64_MAX;
+	if (!pages)
+		return;
+	for (numem_nid_t n = 0; n < t->nr_nodes; n++) {
+		uint64_t want = NUMEM_MIN(pages, t->node[n].ram_pages);
+		for (uint32_t i = t->nr_ranges; i-- > 0 && want;) {
+			const struct numem_mem_range *r = &t->range[i];
+			if (r->node != n || !(r->flags & NUMEM_RANGE_RAM))
+				continue;
+			uint64_t s = (r->base + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT;
+			uint64_t e = r->end >> NUMEM_PAGE_SHIFT;
+			if (e <= s)
+				continue;
+			uint64_t take = NUMEM_MIN(want, e - s);
+			h->movable_start[n] = e - take;
+			want -= take;
+		}
+	}
+}
+
+static int cmp_range(const void *a, const void *b, void *arg)
+{
+	const struct numem_ram_range *x = a, *y = b;
+	(void)arg;
+	return x->base < y->base ? -1 : x->base > y->base;
+}
+
+enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform *plat,
+			       const struct numem_topo *topo, struct numem_frametable *ft,
+			       const struct numem_heap_opts *opts, struct numem_diag *diag)
+{
+	static const struct numem_heap_opts defaults;
+	if (!opts)
+		opts = &defaults;
+	if (!h || !plat || !topo || !ft || ft->topo != topo)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+				   "numem_heap_init: heap, platform, topology and its frame table "
+				   "are required");
+	if (opts->strategy != NUMEM_STRATEGY_LINUX && opts->strategy != NUMEM_STRATEGY_XEN)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+				   "numem_heap_init: unknown strategy %u", (unsigned)opts->strategy);
+	if (opts->trace_entries & (opts->trace_entries - 1))
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+				   "numem_heap_init: trace_entries %u is not a power of two",
+				   opts->trace_entries);
+	if (opts->nr_reserved && !opts->reserved)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+				   "numem_heap_init: %u reserved ranges but no array",
+				   opts->nr_reserved);
+	memset(h, 0, sizeof(*h));
+	h->plat = plat;
+	h->topo = topo;
+	h->ft = ft;
+	h->strategy = opts->strategy;
+	h->zone_order = opts->zone_order;
+#ifdef NUMEM_DEBUG
+	h->poison = plat->phys_to_virt != 0;
+#endif
+	if (opts->poison)
+		h->poison = plat->phys_to_virt != 0;
+	h->nr_cpus = opts->nr_cpus ? opts->nr_cpus : topo->nr_cpus;
+	h->nr_zones = topo->nr_nodes * NUMEM_NR_ZONE_TYPES;
+	h->zonelist_len = h->nr_zones + 1;
+	h->pcp_batch = opts->pcp_batch ? opts->pcp_batch : 31;
+	h->pcp_high = opts->pcp_high ? opts->pcp_high : 6 * h->pcp_batch;
+	h->nr_reserved = opts->nr_reserved;
+
+	/* One metadata block: zones, zonelists, reserved copy, CPU handles;
+	 * per-CPU parts (caches, counters, rings) follow each handle. */
+	size_t trace_bytes = opts->trace_entries ? sizeof(struct numem_trace_ring) +
+							   opts->trace_entries *
+								   sizeof(struct numem_trace_event)
+						 : 0;
+	size_t per_cpu = numem__align_up(h->nr_zones * sizeof(struct numem_pcp), 8) +
+			 topo->nr_nodes * sizeof(uint64_t[NUMEM_NR_STATS]) +
+			 numem__align_up(trace_bytes, 8);
+	size_t bytes = numem__align_up(h->nr_zones * sizeof(struct numem_zone), 64) +
+		       numem__align_up((size_t)topo->nr_nodes * NUMEM_NR_ZONE_TYPES *
+					       h->zonelist_len * sizeof(uint16_t),
+				       64) +
+		       numem__align_up(opts->nr_reserved * sizeof(struct numem_ram_range), 64) +
+		       numem__align_up(h->nr_cpus * sizeof(struct numem_cpu), 64) +
+		       h->nr_cpus * numem__align_up(per_cpu, 64);
+	uint8_t *p = numem__meta_alloc(plat, bytes, NUMEM_NID_NONE);
+	if (!p)
+		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
+				   "numem_heap_init: no metadata memory for %zu bytes", bytes);
+	memset(p, 0, bytes);
+	h->alloc_block = p;
+	h->alloc_bytes = bytes;
+	h->zone = (struct numem_zone *)p;
+	p += numem__align_up(h->nr_zones * sizeof(struct numem_zone), 64);
+	h->zonelist = (uint16_t *)p;
+	p += numem__align_up((size_t)topo->nr_nodes * NUMEM_NR_ZONE_TYPES * h->zonelist_len *
+				     sizeof(uint16_t),
+			     64);
+	struct numem_ram_range *res = (struct numem_ram_range *)p;
+	p += numem__align_up(opts->nr_reserved * sizeof(struct numem_ram_range), 64);
+	h->cpu = (struct numem_cpu *)p;
+	p += numem__align_up(h->nr_cpus * sizeof(struct numem_cpu), 64);
+
+	/* Reserved ranges, in pages (rounded outward), sorted. */
+	for (uint32_t i = 0; i < opts->nr_reserved; i++) {
+		uint64_t s = opts->reserved[i].base >> NUMEM_PAGE_SHIFT;
+		uint64_t e = (opts->reserved[i].base + opts->reserved[i].length + NUMEM_PAGE_SIZE - 1) >>
+			     NUMEM_PAGE_SHIFT;
+		res[i] = (struct numem_ram_range){s, e - s};
+	}
+	numem__sort(res, opts->nr_reserved, sizeof(*res), cmp_range, 0);
+	h->reserved = res;
+
+	for (numem_nid_t n = 0; n < topo->nr_nodes; n++)
+		for (unsigned t = 0; t < NUMEM_NR_ZONE_TYPES; t++) {
+			struct numem_zone *z = numem_heap_zone(h, n, (enum numem_zone_type)t);
+			z->node = n;
+			z->type = (uint8_t)t;
+		}
+	set_movable(h, opts->movable_pages);
+	for_each_run(h, 0, UINT64_MAX, count_run, 0);
+	set_watermarks(h, opts->min_free_kbytes);
+	build_zonelists(h);
+
+	for (uint32_t c = 0; c < h->nr_cpus; c++) {
+		struct numem_cpu *cpu = &h->cpu[c];
+		cpu->heap = h;
+		cpu->id = c;
+		cpu->node = c < topo->nr_cpus ? topo->cpu[c].node : (numem_nid_t)(c % topo->nr_nodes);
+		cpu->mem_node = topo->node[cpu->node].nearest_mem;
+		for (numem_nid_t n = 0; n < topo->nr_nodes; n++)
+			numem_nodemask_set(&cpu->allowed, n);
+		cpu->pcp = (struct numem_pcp *)p;
+		uint8_t *q = p + numem__align_up(h->nr_zones * sizeof(struct numem_pcp), 8);
+		cpu->stat = (uint64_t(*)[NUMEM_NR_STATS])q;
+		q += topo->nr_nodes * sizeof(uint64_t[NUMEM_NR_STATS]);
+		if (trace_bytes) {
+			cpu->trace = (struct numem_trace_ring *)q;
+			cpu->trace->mask = opts->trace_entries - 1;
+		}
+		p += numem__align_up(per_cpu, 64);
+	}
+
+	/* Give RAM to the buddy lists: all of it, or a first helping per zone. */
+	if (!opts->deferred) {
+		for (uint64_t s = 0; s < ft->nr_sections; s++)
+			if (ft->section_state[s] & NUMEM_SECTION_PRESENT)
+				numem__grow_section(h, s);
+	} else {
+		for (uint32_t i = 0; i < h->nr_zones; i++) {
+			struct numem_zone *z = &h->zone[i];
+			while (z->populated && z->free_pages < 2 * z->wmark_high + 1024 &&
+			       numem__grow_zone(h, z))
+				;
+		}
+	}
+	return NUMEM_OK;
+}
+
+void numem_heap_release(struct numem_heap *h)
+{
+	if (!h || !h->plat)
+		return;
+	numem__meta_free(h->plat, h->alloc_block, h->alloc_bytes);
+	memset(h, 0, sizeof(*h));
+}
+
+void numem_policy_init(struct numem_policy *p, enum numem_policy_mode mode)
+{
+	memset(p, 0, sizeof(*p));
+	p->mode = mode;
+	atomic_init(&p->next, 0);
+}
+
+enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask_t *mask,
+				     struct numem_diag *diag)
+{
+	const struct numem_topo *t = cpu->heap->topo;
+	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
+		if (numem_nodemask_test(mask, n) && t->node[n].ram_pages) {
+			cpu->allowed = *mask;
+			return NUMEM_OK;
+		}
+	return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+			   "numem_cpu_set_allowed: cpu %u: the mask holds no node with memory",
+			   cpu->id);
+}
+
+void numem_heap_register_shrinker(struct numem_heap *h, struct numem_shrinker *s)
+{
+	numem__lock(&h->shrinker_lock);
+	s->next = h->shrinkers;
+	h->shrinkers = s;
+	numem__unlock(&h->shrinker_lock);
+}
+
+void numem_heap_unregister_shrinker(struct numem_heap *h, struct numem_shrinker *s)
+{
+	numem__lock(&h->shrinker_lock);
+	for (struct numem_shrinker **pp = &h->shrinkers; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	numem__unlock(&h->shrinker_lock);
+}

@@ -1,0 +1,68 @@
+/*
+ * stats.c - numastat counters folded from the CPUs, free and allocated
+ * pages per node, and Linux's unusable free space index.
+ *
+ * Reads here take no lock: counters are per-CPU and folded as they are,
+ * which is exact when the heap is quiescent and a close snapshot otherwise
+ * (as /sys/devices/system/node/nodeN/numastat is).
+ */
+#include "heap_internal.h"
+
+static const char *const stat_names[NUMEM_NR_STATS] = {
+	"numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node",
+};
+
+const char *numem_stat_name(enum numem_stat s)
+{
+	return (unsigned)s < NUMEM_NR_STATS ? stat_names[s] : "?";
+}
+
+void numem_heap_node_stats(const struct numem_heap *h, numem_nid_t node,
+			   uint64_t out[NUMEM_NR_STATS])
+{
+	for (unsigned s = 0; s < NUMEM_NR_STATS; s++)
+		out[s] = 0;
+	if (node >= h->topo->nr_nodes)
+		return;
+	for (uint32_t c = 0; c < h->nr_cpus; c++)
+		for (unsigned s = 0; s < NUMEM_NR_STATS; s++)
+			out[s] += h->cpu[c].stat[node][s];
+}
+
+uint64_t numem_heap_node_free(const struct numem_heap *h, numem_nid_t node)
+{
+	uint64_t sum = 0;
+	for (unsigned t = 0; t < NUMEM_NR_ZONE_TYPES; t++) {
+		const struct numem_zone *z = numem_heap_zone(h, node, (enum numem_zone_type)t);
+		uint32_t zi = node * NUMEM_NR_ZONE_TYPES + t;
+		sum += z->free_pages + z->deferred_pages;
+		for (uint32_t c = 0; c < h->nr_cpus; c++)
+			sum += h->cpu[c].pcp[zi].pages;
+	}
+	return sum;
+}
+
+uint64_t numem_heap_node_allocated(const struct numem_heap *h, numem_nid_t node)
+{
+	uint64_t present = 0, reserved = 0;
+	for (unsigned t = 0; t < NUMEM_NR_ZONE_TYPES; t++) {
+		const struct numem_zone *z = numem_heap_zone(h, node, (enum numem_zone_type)t);
+		present += z->present_pages;
+		reserved += z->reserved_pages;
+	}
+	return present - reserved - numem_heap_node_free(h, node);
+}
+
+uint32_t numem_zone_unusable_index(const struct numem_zone *z, unsigned order)
+{
+	uint64_t free = 0, usable = 0;
+	for (unsigned o = 0; o <= NUMEM_MAX_ORDER; o++) {
+		uint64_t pages = z->area[o].nr << o;
+		free += pages;
+		if (o >= order)
+			usable += pages;
+	}
+	if (!free)
+		return 0;
+	return (uint32_t)((free - usable) * 1000 / free);
+}
