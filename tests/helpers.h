@@ -17,6 +17,7 @@
 #include <numem/host.h>
 #include <numem/memmap.h>
 #include <numem/topo.h>
+#include <numem/trace.h>
 
 /* Recompute the checksum of a table in place. */
 static inline void fix_checksum(uint8_t *t, size_t len)

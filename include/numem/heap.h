@@ -80,12 +80,12 @@ enum numem_strategy {
 };
 
 enum numem_policy_mode {
-	NUMEM_POLICY_LOCAL = 0,          /* the CPU's node (its nearest with memory) */
-	NUMEM_POLICY_PREFERRED,          /* `node` first, then its fallback order */
-	NUMEM_POLICY_PREFERRED_MANY,     /* `nodes` nearest first, then anywhere */
-	NUMEM_POLICY_BIND,               /* only `nodes`, nearest first */
-	NUMEM_POLICY_INTERLEAVE,         /* round-robin over `nodes` */
-	NUMEM_POLICY_INTERLEAVE_INDEX,   /* `nodes`[index % n] (e.g. a guest pfn) */
+	NUMEM_POLICY_LOCAL = 0,           /* the CPU's node (its nearest with memory) */
+	NUMEM_POLICY_PREFERRED,           /* `node` first, then its fallback order */
+	NUMEM_POLICY_PREFERRED_MANY,      /* `nodes` nearest first, then anywhere */
+	NUMEM_POLICY_BIND,                /* only `nodes`, nearest first */
+	NUMEM_POLICY_INTERLEAVE,          /* round-robin over `nodes` */
+	NUMEM_POLICY_INTERLEAVE_INDEX,    /* `nodes`[index % n] (e.g. a guest pfn) */
 	NUMEM_POLICY_WEIGHTED_INTERLEAVE, /* round-robin, `weight[n]` turns per node */
 	NUMEM_POLICY_COUNT
 };
@@ -94,11 +94,11 @@ enum numem_policy_mode {
  * many CPUs.  Initialise with numem_policy_init(). */
 struct numem_policy {
 	enum numem_policy_mode mode;
-	numem_nid_t node;             /* PREFERRED */
-	numem_nodemask_t nodes;       /* PREFERRED_MANY, BIND, INTERLEAVE* */
+	numem_nid_t node;                /* PREFERRED */
+	numem_nodemask_t nodes;          /* PREFERRED_MANY, BIND, INTERLEAVE* */
 	uint8_t weight[NUMEM_MAX_NODES]; /* WEIGHTED_INTERLEAVE: 0 means 1 */
-	uint64_t index;               /* INTERLEAVE_INDEX */
-	_Atomic uint64_t next;        /* interleave cursor */
+	uint64_t index;                  /* INTERLEAVE_INDEX */
+	_Atomic uint64_t next;           /* interleave cursor */
 };
 
 void numem_policy_init(struct numem_policy *p, enum numem_policy_mode mode);
@@ -122,7 +122,7 @@ struct numem_trace_ring;
 struct numem_pcp {
 	struct numem_page *list[NUMEM_PCP_MAX_ORDER + 1];
 	uint32_t count[NUMEM_PCP_MAX_ORDER + 1]; /* blocks per order */
-	uint32_t pages;                           /* pages in all lists */
+	uint32_t pages;                          /* pages in all lists */
 };
 
 /* A CPU's handle: pass it to every call made on that CPU.  Only one thread
@@ -130,10 +130,10 @@ struct numem_pcp {
 struct numem_cpu {
 	struct numem_heap *heap;
 	uint32_t id;
-	numem_nid_t node;         /* cpu_to_node */
-	numem_nid_t mem_node;     /* nearest node with memory */
-	numem_nodemask_t allowed; /* cpuset: every policy stays inside it */
-	struct numem_pcp *pcp;    /* one per zone, indexed like heap zones */
+	numem_nid_t node;                 /* cpu_to_node */
+	numem_nid_t mem_node;             /* nearest node with memory */
+	numem_nodemask_t allowed;         /* cpuset: every policy stays inside it */
+	struct numem_pcp *pcp;            /* one per zone, indexed like heap zones */
 	uint64_t (*stat)[NUMEM_NR_STATS]; /* [node][stat], folded on read */
 	uint64_t fallback_steps;          /* zones tried beyond the first */
 	struct numem_trace_ring *trace;
@@ -143,13 +143,13 @@ struct numem_cpu {
 struct numem_zone {
 	_Atomic int lock;
 	numem_nid_t node;
-	uint8_t type;          /* enum numem_zone_type */
-	bool populated;        /* has any page */
-	uint64_t start_pfn;    /* span: lowest pfn */
-	uint64_t end_pfn;      /* span: one past the highest pfn */
+	uint8_t type;       /* enum numem_zone_type */
+	bool populated;     /* has any page */
+	uint64_t start_pfn; /* span: lowest pfn */
+	uint64_t end_pfn;   /* span: one past the highest pfn */
 	uint64_t present_pages;
 	uint64_t wmark_min, wmark_low, wmark_high; /* pages */
-	uint64_t free_pages;   /* in the buddy lists */
+	uint64_t free_pages;                       /* in the buddy lists */
 	uint64_t deferred_pages; /* present pages in sections not yet initialised */
 	uint64_t reserved_pages; /* never given to the heap (opts.reserved) */
 	uint64_t grow_cursor;    /* next section to look at when growing */
@@ -157,13 +157,15 @@ struct numem_zone {
 		struct numem_page *head;
 		uint64_t nr; /* blocks */
 	} area[NUMEM_NR_ORDERS];
-	uint64_t splits;          /* blocks split to serve smaller requests */
+	uint64_t splits; /* blocks split to serve smaller requests */
 };
 
 struct numem_shrinker {
-	/* Give back up to `pages` pages, preferably on `node` (NUMEM_NID_NONE:
-	 * any).  Returns pages freed.  Called with no heap lock held. */
-	uint64_t (*scan)(void *ctx, numem_nid_t node, uint64_t pages);
+	/* Give back up to `pages` pages, preferably on `node`.  Returns pages
+	 * freed.  Runs on the allocating CPU: free with `cpu` (the allocator
+	 * then drains that CPU's cache) and allocate, if at all, with
+	 * NUMEM_ALLOC_NORECLAIM.  Called with no zone lock held. */
+	uint64_t (*scan)(void *ctx, struct numem_cpu *cpu, numem_nid_t node, uint64_t pages);
 	void *ctx;
 	struct numem_shrinker *next;
 	uint64_t calls, freed; /* statistics */
@@ -171,16 +173,16 @@ struct numem_shrinker {
 
 struct numem_heap_opts {
 	enum numem_strategy strategy;
-	bool zone_order;           /* zonelists in zone order instead of node order */
-	uint64_t movable_pages;    /* per node: top pages that form ZONE_MOVABLE */
-	uint32_t min_free_kbytes;  /* 0: Linux's sqrt(16 * lowmem_kbytes) */
-	uint32_t nr_cpus;          /* 0: the topology's */
-	uint32_t pcp_high;         /* 0: 6 * batch */
-	uint32_t pcp_batch;        /* 0: 31 pages */
-	uint32_t trace_entries;    /* per CPU, power of two; 0: no tracing */
-	bool deferred;             /* initialise sections on demand (frame table
+	bool zone_order;          /* zonelists in zone order instead of node order */
+	uint64_t movable_pages;   /* per node: top pages that form ZONE_MOVABLE */
+	uint32_t min_free_kbytes; /* 0: Linux's sqrt(16 * lowmem_kbytes) */
+	uint32_t nr_cpus;         /* 0: the topology's */
+	uint32_t pcp_high;        /* 0: 6 * batch */
+	uint32_t pcp_batch;       /* 0: 31 pages */
+	uint32_t trace_entries;   /* per CPU, power of two; 0: no tracing */
+	bool deferred;            /* initialise sections on demand (frame table
 				    * built with deferred = true) */
-	bool poison;               /* poison freed pages and check on allocation
+	bool poison;              /* poison freed pages and check on allocation
 				    * (needs phys_to_virt); default in NUMEM_DEBUG */
 	/* Physical ranges that stay reserved (firmware, the embedder's own
 	 * image and boot metadata), [base, base+length) in bytes. */
@@ -195,8 +197,8 @@ struct numem_heap {
 	enum numem_strategy strategy;
 	bool zone_order, poison;
 	_Atomic bool tracing;
-	uint32_t nr_zones;        /* nodes * NUMEM_NR_ZONE_TYPES */
-	struct numem_zone *zone;  /* [node * NUMEM_NR_ZONE_TYPES + type] */
+	uint32_t nr_zones;       /* nodes * NUMEM_NR_ZONE_TYPES */
+	struct numem_zone *zone; /* [node * NUMEM_NR_ZONE_TYPES + type] */
 	/* zonelist[node]: zone indexes, best first; NUMEM_NR_ZONE_TYPES lists
 	 * per node, one per zone limit (DMA, DMA32, NORMAL, NORMAL+MOVABLE). */
 	uint16_t *zonelist;
@@ -205,12 +207,12 @@ struct numem_heap {
 	struct numem_cpu *cpu;
 	uint32_t pcp_high, pcp_batch;
 	_Atomic int shrinker_lock;
-	_Atomic int grow_lock;    /* deferred section initialisation */
+	_Atomic int grow_lock;                   /* deferred section initialisation */
 	uint64_t movable_start[NUMEM_MAX_NODES]; /* first pfn of a node's MOVABLE zone */
-	const struct numem_ram_range *reserved; /* copied: sorted, in pages */
+	const struct numem_ram_range *reserved;  /* copied: sorted, in pages */
 	uint32_t nr_reserved;
 	struct numem_shrinker *shrinkers;
-	size_t alloc_bytes;       /* one metadata block */
+	size_t alloc_bytes; /* one metadata block */
 	void *alloc_block;
 };
 
@@ -222,8 +224,8 @@ struct numem_heap {
  * the buddy lists (or left for deferred initialisation).
  */
 enum numem_err numem_heap_init(struct numem_heap *heap, const struct numem_platform *plat,
-			       const struct numem_topo *topo, struct numem_frametable *ft,
-			       const struct numem_heap_opts *opts, struct numem_diag *diag);
+                               const struct numem_topo *topo, struct numem_frametable *ft,
+                               const struct numem_heap_opts *opts, struct numem_diag *diag);
 void numem_heap_release(struct numem_heap *heap);
 
 static inline struct numem_cpu *numem_heap_cpu(struct numem_heap *heap, uint32_t id)
@@ -234,7 +236,7 @@ static inline struct numem_cpu *numem_heap_cpu(struct numem_heap *heap, uint32_t
 /* Set a CPU's allowed nodes (cpuset).  NUMEM_E_INVAL for an empty mask or
  * one without a node with memory. */
 enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask_t *mask,
-				     struct numem_diag *diag);
+                                     struct numem_diag *diag);
 
 /*
  * Allocate 2^order pages.  policy NULL means local.  On success *pfn is the
@@ -242,7 +244,7 @@ enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask
  * and zones were tried, the zone limit, the watermark.
  */
 enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags,
-			   struct numem_policy *policy, numem_pfn_t *pfn, struct numem_diag *diag);
+                           struct numem_policy *policy, numem_pfn_t *pfn, struct numem_diag *diag);
 
 /*
  * Free 2^order pages at pfn.  Rejected with a specific error and no state
@@ -252,7 +254,7 @@ enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags
  * (NUMEM_E_BAD_ORDER).
  */
 enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
-			  struct numem_diag *diag);
+                          struct numem_diag *diag);
 
 /* Give this CPU's cached pages back to the buddy lists. */
 void numem_heap_drain_cpu(struct numem_cpu *cpu);
@@ -264,7 +266,7 @@ void numem_heap_unregister_shrinker(struct numem_heap *heap, struct numem_shrink
 
 /* Folded statistics. */
 void numem_heap_node_stats(const struct numem_heap *heap, numem_nid_t node,
-			   uint64_t out[NUMEM_NR_STATS]);
+                           uint64_t out[NUMEM_NR_STATS]);
 /* Free pages of a node (buddy + per-CPU caches + deferred sections). */
 uint64_t numem_heap_node_free(const struct numem_heap *heap, numem_nid_t node);
 /* Pages of a node allocated to users. */
@@ -286,7 +288,7 @@ uint32_t numem_zone_unusable_index(const struct numem_zone *zone, unsigned order
 enum numem_err numem_heap_verify(struct numem_heap *heap, struct numem_diag *diag);
 
 static inline struct numem_zone *numem_heap_zone(const struct numem_heap *heap, numem_nid_t node,
-						 enum numem_zone_type type)
+                                                 enum numem_zone_type type)
 {
 	return &heap->zone[(uint32_t)node * NUMEM_NR_ZONE_TYPES + type];
 }

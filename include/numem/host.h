@@ -174,12 +174,41 @@ struct numem_system_opts {
 
 /* Load src (ownership taken), build the frame table and the heap. */
 enum numem_err numem_system_boot(struct numem_system *s, struct numem_machine_src *src,
-				 const struct numem_system_opts *opts, struct numem_diag *diag);
+                                 const struct numem_system_opts *opts, struct numem_diag *diag);
 /* The same from a preset name. */
 enum numem_err numem_system_boot_preset(struct numem_system *s, const char *preset,
-					const struct numem_system_opts *opts,
-					struct numem_diag *diag);
+                                        const struct numem_system_opts *opts,
+                                        struct numem_diag *diag);
 void numem_system_shutdown(struct numem_system *s);
+
+/* ---- Stress: random operations checked against a reference model -------- */
+
+struct numem_stress_opts {
+	uint32_t threads; /* each owns the CPUs t, t + threads, ... */
+	uint64_t ops;     /* in all */
+	uint64_t seed;
+	int policy;            /* -1: a random policy per operation; else a mode */
+	unsigned max_order;    /* largest order asked (orders skew small) */
+	uint32_t hold;         /* most blocks a thread holds at once */
+	uint64_t verify_every; /* ops per thread between verifier runs (0: end only) */
+	bool invalid_frees;    /* mix in frees the heap must reject */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+};
+
+struct numem_stress_result {
+	uint64_t allocs, frees, alloc_failures, rejected, verifies;
+	enum numem_err err; /* NUMEM_OK, or the first violation */
+	char msg[256];
+};
+
+/* Run the stress on a booted system.  Returns err (NUMEM_OK when every
+ * allocation was disjoint from every held block, every invalid free was
+ * rejected with its error, and every verifier run and the model's
+ * per-node page counts agreed with the heap).  All blocks are freed and
+ * the heap verified at the end. */
+enum numem_err numem_stress_run(struct numem_system *s, const struct numem_stress_opts *opts,
+                                struct numem_stress_result *res);
 
 /* ---- Small helpers ------------------------------------------------------ */
 

@@ -41,7 +41,6 @@ enum numem_page_state {
 	NUMEM_PS_PCP = 7,        /* head of a free block held in a per-CPU cache */
 };
 
-
 /*
  * Descriptor flags word:
  *   bits  0..3   state (enum numem_page_state)

@@ -27,20 +27,20 @@ enum numem_trace_event_id {
 };
 
 struct numem_trace_event {
-	uint64_t ts;     /* platform clock, ns */
+	uint64_t ts; /* platform clock, ns */
 	uint16_t cpu;
-	uint16_t event;  /* enum numem_trace_event_id */
-	uint32_t a_hi;   /* high bits of a (a pfn needs more than 32) */
-	uint32_t a;      /* see the event list */
+	uint16_t event; /* enum numem_trace_event_id */
+	uint32_t a_hi;  /* high bits of a (a pfn needs more than 32) */
+	uint32_t a;     /* see the event list */
 	uint32_t b;
 	uint64_t c;
 };
 
 struct numem_trace_ring {
-	uint32_t mask;             /* entries - 1 */
-	_Atomic uint64_t head;     /* records written */
-	_Atomic uint64_t tail;     /* records read */
-	uint64_t lost;             /* overwritten before read */
+	uint32_t mask;         /* entries - 1 */
+	_Atomic uint64_t head; /* records written */
+	_Atomic uint64_t tail; /* records read */
+	uint64_t lost;         /* overwritten before read */
 	struct numem_trace_event ev[];
 };
 
@@ -48,6 +48,6 @@ const char *numem_trace_event_name(unsigned id);
 
 /* Copy up to `max` records out of a ring, oldest first.  Returns the count. */
 uint32_t numem_trace_drain(struct numem_trace_ring *ring, struct numem_trace_event *out,
-			   uint32_t max);
+                           uint32_t max);
 
 #endif

@@ -8,7 +8,7 @@
 #include "host_internal.h"
 
 enum numem_err numem_system_boot(struct numem_system *s, struct numem_machine_src *src,
-				 const struct numem_system_opts *opts, struct numem_diag *diag)
+                                 const struct numem_system_opts *opts, struct numem_diag *diag)
 {
 	static const struct numem_system_opts defaults;
 	if (!opts)
@@ -23,7 +23,7 @@ enum numem_err numem_system_boot(struct numem_system *s, struct numem_machine_sr
 		numem_machine_unload(&s->m);
 		diag->code = NUMEM_E_NOMEM;
 		snprintf(diag->msg, sizeof(diag->msg), "cannot map %llu bytes of physical memory",
-			 (unsigned long long)(s->m.topo->max_pfn << NUMEM_PAGE_SHIFT));
+		         (unsigned long long)(s->m.topo->max_pfn << NUMEM_PAGE_SHIFT));
 		return NUMEM_E_NOMEM;
 	}
 	struct numem_frametable_opts fo = opts->ft;
@@ -41,8 +41,8 @@ enum numem_err numem_system_boot(struct numem_system *s, struct numem_machine_sr
 }
 
 enum numem_err numem_system_boot_preset(struct numem_system *s, const char *preset,
-					const struct numem_system_opts *opts,
-					struct numem_diag *diag)
+                                        const struct numem_system_opts *opts,
+                                        struct numem_diag *diag)
 {
 	struct numem_spec *spec = calloc(1, sizeof(*spec));
 	struct numem_machine_src src;

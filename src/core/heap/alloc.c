@@ -11,8 +11,8 @@
  *   2. pass "exact" (Xen strategy only): every zone in order, a block of
  *      exactly the order, per-CPU cache or buddy list, above the low mark;
  *   3. pass "split": every zone in order, any block of the order or larger;
- *   4. if a zone in the list still has deferred sections, initialise one
- *      and go back to 2;
+ *      a zone that still has deferred sections initialises one and is
+ *      tried again before the walk moves on;
  *   5. unless NUMEM_ALLOC_NORECLAIM: ask the shrinkers, then retry against
  *      the min mark (min/2 with NUMEM_ALLOC_HIGH).
  * A failed call changes nothing and says why.
@@ -35,14 +35,14 @@ static unsigned zone_limit(unsigned flags)
 
 /* Build a zonelist for a plan (non-local policies). */
 static uint32_t plan_zonelist(const struct numem_heap *h, const struct numem__plan *plan,
-			      unsigned limit, uint16_t *zl)
+                              unsigned limit, uint16_t *zl)
 {
 	uint32_t k = 0;
 	if (!h->zone_order) {
 		for (uint32_t i = 0; i < plan->nr_nodes; i++)
 			for (int t = (int)limit; t >= 0; t--) {
 				const struct numem_zone *z =
-					numem_heap_zone(h, plan->node[i], (enum numem_zone_type)t);
+				    numem_heap_zone(h, plan->node[i], (enum numem_zone_type)t);
 				if (z->populated)
 					zl[k++] = (uint16_t)numem__zone_index(h, z);
 			}
@@ -50,7 +50,7 @@ static uint32_t plan_zonelist(const struct numem_heap *h, const struct numem__pl
 		for (int t = (int)limit; t >= 0; t--)
 			for (uint32_t i = 0; i < plan->nr_nodes; i++) {
 				const struct numem_zone *z =
-					numem_heap_zone(h, plan->node[i], (enum numem_zone_type)t);
+				    numem_heap_zone(h, plan->node[i], (enum numem_zone_type)t);
 				if (z->populated)
 					zl[k++] = (uint16_t)numem__zone_index(h, z);
 			}
@@ -69,8 +69,8 @@ static void poison_or_zero(struct numem_heap *h, uint64_t pfn, unsigned order, u
 	if (!(flags & NUMEM_ALLOC_ZERO) || !h->plat->phys_to_virt)
 		return;
 	for (uint64_t i = 0; i < (1ull << order); i++) {
-		void *v = h->plat->phys_to_virt(h->plat->ctx,
-						numem_pfn_to_paddr(numem_pfn(pfn + i)));
+		void *v =
+		    h->plat->phys_to_virt(h->plat->ctx, numem_pfn_to_paddr(numem_pfn(pfn + i)));
 		if (v)
 			memset(v, 0, NUMEM_PAGE_SIZE);
 	}
@@ -78,8 +78,8 @@ static void poison_or_zero(struct numem_heap *h, uint64_t pfn, unsigned order, u
 
 /* Refill a per-CPU list from the buddy lists: up to `batch` blocks while the
  * zone stays above `mark`.  Returns blocks added. */
-static uint32_t pcp_refill(struct numem_cpu *cpu, struct numem_zone *z, uint32_t zi,
-			   unsigned order, uint64_t mark, bool exact)
+static uint32_t pcp_refill(struct numem_cpu *cpu, struct numem_zone *z, uint32_t zi, unsigned order,
+                           uint64_t mark, bool exact)
 {
 	struct numem_heap *h = cpu->heap;
 	struct numem_pcp *pcp = &cpu->pcp[zi];
@@ -117,7 +117,7 @@ static inline struct numem_page *pcp_pop(struct numem_pcp *pcp, unsigned order)
 
 /* One zone, one attempt. */
 static struct numem_page *try_zone(struct numem_cpu *cpu, uint32_t zi, unsigned order,
-				   unsigned flags, uint64_t mark_num, uint64_t mark_den, bool exact)
+                                   unsigned flags, uint64_t mark_num, uint64_t mark_den, bool exact)
 {
 	struct numem_heap *h = cpu->heap;
 	struct numem_zone *z = &h->zone[zi];
@@ -143,14 +143,21 @@ static struct numem_page *try_zone(struct numem_cpu *cpu, uint32_t zi, unsigned 
 
 /* Walk the zonelist once. */
 static struct numem_page *walk(struct numem_cpu *cpu, const uint16_t *zl, unsigned order,
-			       unsigned flags, uint64_t mark_num, uint64_t mark_den,
-			       uint32_t *step)
+                               unsigned flags, uint64_t mark_num, uint64_t mark_den, uint32_t *step)
 {
-	bool xen = cpu->heap->strategy == NUMEM_STRATEGY_XEN;
+	struct numem_heap *h = cpu->heap;
+	bool xen = h->strategy == NUMEM_STRATEGY_XEN;
 	for (int pass = xen ? 0 : 1; pass < 2; pass++)
 		for (uint32_t i = 0; zl[i] != UINT16_MAX; i++) {
-			struct numem_page *pg =
-				try_zone(cpu, zl[i], order, flags, mark_num, mark_den, pass == 0);
+			struct numem_page *pg;
+			/* A zone with deferred sections grows before we go further
+			 * down the list (splitting pass only: new sections bring
+			 * large blocks). */
+			while (!(pg = try_zone(cpu, zl[i], order, flags, mark_num, mark_den,
+			                       pass == 0)) &&
+			       pass == 1 && h->zone[zl[i]].deferred_pages &&
+			       numem__grow_zone(h, &h->zone[zl[i]]))
+				;
 			if (pg) {
 				*step = i;
 				return pg;
@@ -159,20 +166,12 @@ static struct numem_page *walk(struct numem_cpu *cpu, const uint16_t *zl, unsign
 	return 0;
 }
 
-static bool grow_any(struct numem_heap *h, const uint16_t *zl)
-{
-	for (uint32_t i = 0; zl[i] != UINT16_MAX; i++)
-		if (h->zone[zl[i]].deferred_pages && numem__grow_zone(h, &h->zone[zl[i]]))
-			return true;
-	return false;
-}
-
 static void run_shrinkers(struct numem_cpu *cpu, numem_nid_t node, uint64_t pages)
 {
 	struct numem_heap *h = cpu->heap;
 	numem__lock(&h->shrinker_lock);
 	for (struct numem_shrinker *s = h->shrinkers; s; s = s->next) {
-		uint64_t got = s->scan(s->ctx, node, pages);
+		uint64_t got = s->scan(s->ctx, cpu, node, pages);
 		s->calls++;
 		s->freed += got;
 		numem__trace(cpu, NUMEM_EV_SHRINK, node, pages, got);
@@ -184,7 +183,7 @@ static void run_shrinkers(struct numem_cpu *cpu, numem_nid_t node, uint64_t page
 }
 
 static void account(struct numem_cpu *cpu, numem_nid_t node, numem_nid_t intended, bool il,
-		    uint32_t step, unsigned order)
+                    uint32_t step, unsigned order)
 {
 	uint64_t(*st)[NUMEM_NR_STATS] = cpu->stat;
 	uint64_t n = 1ull << order;
@@ -201,7 +200,7 @@ static void account(struct numem_cpu *cpu, numem_nid_t node, numem_nid_t intende
 }
 
 static void describe_failure(struct numem_cpu *cpu, const uint16_t *zl, unsigned order,
-			     unsigned flags, numem_nid_t intended, struct numem_diag *diag)
+                             unsigned flags, numem_nid_t intended, struct numem_diag *diag)
 {
 	if (!diag)
 		return;
@@ -213,30 +212,31 @@ static void describe_failure(struct numem_cpu *cpu, const uint16_t *zl, unsigned
 	for (uint32_t i = 0; zl[i] != UINT16_MAX && len + 8 < sizeof(nodes); i++) {
 		numem_nid_t n = h->zone[zl[i]].node;
 		if (n != last)
-			len += numem__fmt(nodes + len, sizeof(nodes) - len, "%s%u", len ? "," : "", n);
+			len +=
+			    numem__fmt(nodes + len, sizeof(nodes) - len, "%s%u", len ? "," : "", n);
 		last = n;
 	}
 	numem__fail(diag, NUMEM_E_NO_PAGES, 0, 0,
-		    "numem_alloc: cpu %u: no free block of order %u in node(s) {%s} (intended %u, "
-		    "zone limit %s%s%s)",
-		    cpu->id, order, zl[0] == UINT16_MAX ? "none with a zone in the limit" : nodes,
-		    intended, numem_zone_name((enum numem_zone_type)zone_limit(flags)),
-		    flags & NUMEM_ALLOC_NORECLAIM ? ", no reclaim" : ", after reclaim",
-		    flags & NUMEM_ALLOC_HIGH ? ", high priority" : "");
+	            "numem_alloc: cpu %u: no free block of order %u in node(s) {%s} (intended %u, "
+	            "zone limit %s%s%s)",
+	            cpu->id, order, zl[0] == UINT16_MAX ? "none with a zone in the limit" : nodes,
+	            intended, numem_zone_name((enum numem_zone_type)zone_limit(flags)),
+	            flags & NUMEM_ALLOC_NORECLAIM ? ", no reclaim" : ", after reclaim",
+	            flags & NUMEM_ALLOC_HIGH ? ", high priority" : "");
 }
 
 enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags,
-			   struct numem_policy *policy, numem_pfn_t *pfn, struct numem_diag *diag)
+                           struct numem_policy *policy, numem_pfn_t *pfn, struct numem_diag *diag)
 {
 	if (!cpu || !pfn)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_alloc: no cpu or result");
 	if (order > NUMEM_MAX_ORDER)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				   "numem_alloc: order %u above NUMEM_MAX_ORDER %u", order,
-				   NUMEM_MAX_ORDER);
+		                   "numem_alloc: order %u above NUMEM_MAX_ORDER %u", order,
+		                   NUMEM_MAX_ORDER);
 	if ((flags & ~NUMEM_ALLOC_FLAGS_ALL) || (flags & NUMEM_ALLOC_ZONE_MASK) == 3)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_alloc: unknown flags 0x%x",
-				   flags);
+		                   flags);
 	struct numem_heap *h = cpu->heap;
 	unsigned limit = zone_limit(flags);
 	struct numem__plan plan;
@@ -245,21 +245,22 @@ enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags
 	numem_nid_t intended;
 	bool il = false;
 	bool local = (!policy || policy->mode == NUMEM_POLICY_LOCAL) &&
-		     !(flags & NUMEM_ALLOC_EXACT_NODE) &&
-		     numem_nodemask_test(&cpu->allowed, cpu->mem_node);
+	             !(flags & NUMEM_ALLOC_EXACT_NODE) &&
+	             numem_nodemask_test(&cpu->allowed, cpu->mem_node);
 	if (local) {
 		zl = &h->zonelist[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + limit) *
-				  h->zonelist_len];
+		                  h->zonelist_len];
 		intended = cpu->mem_node;
 		/* Fast path: the first zone's per-CPU cache. */
-		if (order <= NUMEM_PCP_MAX_ORDER && !(flags & (NUMEM_ALLOC_NOPCP | NUMEM_ALLOC_ZERO)) &&
-		    !h->poison && zl[0] != UINT16_MAX) {
+		if (order <= NUMEM_PCP_MAX_ORDER &&
+		    !(flags & (NUMEM_ALLOC_NOPCP | NUMEM_ALLOC_ZERO)) && !h->poison &&
+		    zl[0] != UINT16_MAX) {
 			struct numem_page *pg = pcp_pop(&cpu->pcp[zl[0]], order);
 			if (pg) {
 				*pfn = numem_page_to_pfn(h->ft, pg);
 				account(cpu, h->zone[zl[0]].node, intended, false, 0, order);
 				numem__trace(cpu, NUMEM_EV_ALLOC, pfn->v, order,
-					     h->zone[zl[0]].node | (uint64_t)intended << 16);
+				             h->zone[zl[0]].node | (uint64_t)intended << 16);
 				return NUMEM_OK;
 			}
 		}
@@ -284,8 +285,6 @@ enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags
 
 	uint32_t step = 0;
 	struct numem_page *pg = walk(cpu, zl, order, flags, 0, 0, &step);
-	while (!pg && grow_any(h, zl))
-		pg = walk(cpu, zl, order, flags, 0, 0, &step);
 	if (!pg) {
 		if (!(flags & NUMEM_ALLOC_NORECLAIM) && h->shrinkers) {
 			run_shrinkers(cpu, intended, NUMEM_MAX(32ull, 1ull << order));
@@ -318,17 +317,22 @@ enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags
 	return NUMEM_OK;
 }
 
-static const char *const state_names[] = {"uninitialised", "a hole", "reserved", "free",
-					  "inside a free block", "allocated",
-					  "inside an allocated block", "free (per-CPU cache)"};
+static const char *const state_names[] = {"uninitialised",
+                                          "a hole",
+                                          "reserved",
+                                          "free",
+                                          "inside a free block",
+                                          "allocated",
+                                          "inside an allocated block",
+                                          "free (per-CPU cache)"};
 
 /*
  * A pfn that heads no allocated block: find the block that covers it (a
  * head at pfn rounded down to some order, whose order reaches pfn) to tell
  * a double free (inside a free block) from a stray pfn.  Error path only.
  */
-static enum numem_err reject_not_head(struct numem_heap *h, uint64_t pfn,
-				      enum numem_page_state st, struct numem_diag *diag)
+static enum numem_err reject_not_head(struct numem_heap *h, uint64_t pfn, enum numem_page_state st,
+                                      struct numem_diag *diag)
 {
 	for (unsigned o = 1; o <= NUMEM_MAX_ORDER; o++) {
 		uint64_t head = pfn & ~((1ull << o) - 1);
@@ -341,55 +345,56 @@ static enum numem_err reject_not_head(struct numem_heap *h, uint64_t pfn,
 			continue;
 		if (hs == NUMEM_PS_ALLOCATED)
 			return numem__fail(diag, NUMEM_E_NOT_ALLOCATED, 0, 0,
-					   "numem_free: pfn 0x%llx lies inside the allocated block "
-					   "0x%llx of order %u; free that block",
-					   (unsigned long long)pfn, (unsigned long long)head,
-					   numem__pg_order(hp));
+			                   "numem_free: pfn 0x%llx lies inside the allocated block "
+			                   "0x%llx of order %u; free that block",
+			                   (unsigned long long)pfn, (unsigned long long)head,
+			                   numem__pg_order(hp));
 		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
-				   "numem_free: pfn 0x%llx is already free (inside the free block "
-				   "0x%llx of order %u)",
-				   (unsigned long long)pfn, (unsigned long long)head,
-				   numem__pg_order(hp));
+		                   "numem_free: pfn 0x%llx is already free (inside the free block "
+		                   "0x%llx of order %u)",
+		                   (unsigned long long)pfn, (unsigned long long)head,
+		                   numem__pg_order(hp));
 	}
-	return numem__fail(diag, NUMEM_E_NOT_ALLOCATED, 0, 0,
-			   "numem_free: pfn 0x%llx is not the head of an allocated block (it is %s)",
-			   (unsigned long long)pfn, state_names[st]);
+	return numem__fail(
+	    diag, NUMEM_E_NOT_ALLOCATED, 0, 0,
+	    "numem_free: pfn 0x%llx is not the head of an allocated block (it is %s)",
+	    (unsigned long long)pfn, state_names[st]);
 }
 
 enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
-			  struct numem_diag *diag)
+                          struct numem_diag *diag)
 {
 	if (!cpu)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_free: no cpu");
 	struct numem_heap *h = cpu->heap;
 	if (order > NUMEM_MAX_ORDER)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				   "numem_free: pfn 0x%llx: order %u above NUMEM_MAX_ORDER %u",
-				   (unsigned long long)pfn.v, order, NUMEM_MAX_ORDER);
+		                   "numem_free: pfn 0x%llx: order %u above NUMEM_MAX_ORDER %u",
+		                   (unsigned long long)pfn.v, order, NUMEM_MAX_ORDER);
 	struct numem_page *pg = numem_frametable_lookup(h->ft, pfn);
 	if (!pg)
 		return numem__fail(diag, NUMEM_E_RANGE, 0, 0,
-				   "numem_free: pfn 0x%llx is not RAM of this machine (max_pfn "
-				   "0x%llx)",
-				   (unsigned long long)pfn.v, (unsigned long long)h->ft->max_pfn);
+		                   "numem_free: pfn 0x%llx is not RAM of this machine (max_pfn "
+		                   "0x%llx)",
+		                   (unsigned long long)pfn.v, (unsigned long long)h->ft->max_pfn);
 	if (pfn.v & ((1ull << order) - 1))
 		return numem__fail(diag, NUMEM_E_MISALIGNED, 0, 0,
-				   "numem_free: pfn 0x%llx is not aligned to order %u",
-				   (unsigned long long)pfn.v, order);
+		                   "numem_free: pfn 0x%llx is not aligned to order %u",
+		                   (unsigned long long)pfn.v, order);
 	uint64_t f = numem__pg_flags(pg);
 	enum numem_page_state st = (enum numem_page_state)(f & NUMEM_PG_STATE_MASK);
 	if (st == NUMEM_PS_FREE || st == NUMEM_PS_PCP)
 		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
-				   "numem_free: pfn 0x%llx (order %u) is already free",
-				   (unsigned long long)pfn.v, order);
+		                   "numem_free: pfn 0x%llx (order %u) is already free",
+		                   (unsigned long long)pfn.v, order);
 	if (st != NUMEM_PS_ALLOCATED)
 		return reject_not_head(h, pfn.v, st, diag);
 	unsigned got = (unsigned)((f >> NUMEM_PG_ORDER_SHIFT) & NUMEM_PG_ORDER_MASK);
 	if (got != order)
 		return numem__fail(diag, NUMEM_E_BAD_ORDER, 0, 0,
-				   "numem_free: pfn 0x%llx was allocated with order %u, freed with "
-				   "order %u",
-				   (unsigned long long)pfn.v, got, order);
+		                   "numem_free: pfn 0x%llx was allocated with order %u, freed with "
+		                   "order %u",
+		                   (unsigned long long)pfn.v, got, order);
 	if (h->poison)
 		numem__poison_block(h, pfn.v, order);
 	uint32_t zi = numem__pg_zone_index(pg);
@@ -460,8 +465,8 @@ void numem_heap_drain_all(struct numem_heap *h)
 void numem__poison_block(struct numem_heap *h, uint64_t pfn, unsigned order)
 {
 	for (uint64_t i = 0; i < (1ull << order); i++) {
-		void *v = h->plat->phys_to_virt(h->plat->ctx,
-						numem_pfn_to_paddr(numem_pfn(pfn + i)));
+		void *v =
+		    h->plat->phys_to_virt(h->plat->ctx, numem_pfn_to_paddr(numem_pfn(pfn + i)));
 		if (!v)
 			continue;
 		memset(v, POISON_BYTE, NUMEM_PAGE_SIZE);
@@ -471,7 +476,7 @@ void numem__poison_block(struct numem_heap *h, uint64_t pfn, unsigned order)
 }
 
 enum numem_err numem__check_poison(struct numem_heap *h, uint64_t pfn, unsigned order,
-				   struct numem_diag *diag)
+                                   struct numem_diag *diag)
 {
 	for (uint64_t i = 0; i < (1ull << order); i++) {
 		struct numem_page *pg = numem_pfn_to_page(h->ft, numem_pfn(pfn + i));
@@ -479,15 +484,15 @@ enum numem_err numem__check_poison(struct numem_heap *h, uint64_t pfn, unsigned 
 		if (!(f & NUMEM_PG_POISONED))
 			continue;
 		numem__pg_store(pg, f & ~NUMEM_PG_POISONED);
-		const uint8_t *v = h->plat->phys_to_virt(h->plat->ctx,
-							 numem_pfn_to_paddr(numem_pfn(pfn + i)));
+		const uint8_t *v =
+		    h->plat->phys_to_virt(h->plat->ctx, numem_pfn_to_paddr(numem_pfn(pfn + i)));
 		for (uint32_t b = 0; v && b < NUMEM_PAGE_SIZE; b++)
 			if (v[b] != POISON_BYTE)
 				return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
-						   "numem_alloc: pfn 0x%llx byte %u is 0x%02x, not "
-						   "the poison 0x%02x: written after it was freed",
-						   (unsigned long long)(pfn + i), b, v[b],
-						   POISON_BYTE);
+				                   "numem_alloc: pfn 0x%llx byte %u is 0x%02x, not "
+				                   "the poison 0x%02x: written after it was freed",
+				                   (unsigned long long)(pfn + i), b, v[b],
+				                   POISON_BYTE);
 	}
 	return NUMEM_OK;
 }

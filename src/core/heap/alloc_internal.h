@@ -15,6 +15,6 @@ struct numem__plan {
 };
 
 enum numem_err numem__policy_nodes(struct numem_cpu *cpu, struct numem_policy *p, unsigned flags,
-				   struct numem__plan *plan, struct numem_diag *diag);
+                                   struct numem__plan *plan, struct numem_diag *diag);
 
 #endif

@@ -45,7 +45,7 @@ void numem__buddy_free(struct numem_heap *h, struct numem_zone *z, uint64_t pfn,
 }
 
 struct numem_page *numem__buddy_take(struct numem_heap *h, struct numem_zone *z, unsigned order,
-				     bool exact)
+                                     bool exact)
 {
 	unsigned top = exact ? order : NUMEM_MAX_ORDER;
 	for (unsigned o = order; o <= top; o++) {
@@ -60,7 +60,7 @@ struct numem_page *numem__buddy_take(struct numem_heap *h, struct numem_zone *z,
 			while (o > order) { /* put the upper halves back */
 				o--;
 				struct numem_page *half =
-					numem_pfn_to_page(h->ft, numem_pfn(pfn + (1ull << o)));
+				    numem_pfn_to_page(h->ft, numem_pfn(pfn + (1ull << o)));
 				numem__pg_set(half, NUMEM_PS_FREE, o, z->type, z->node);
 				numem__list_add(&z->area[o].head, half);
 				z->area[o].nr++;

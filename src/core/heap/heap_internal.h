@@ -70,23 +70,23 @@ static inline void numem__pg_store(struct numem_page *pg, uint64_t flags)
 static inline enum numem_page_state numem__pg_state(const struct numem_page *pg)
 {
 	return (enum numem_page_state)((numem__pg_flags(pg) >> NUMEM_PG_STATE_SHIFT) &
-				       NUMEM_PG_STATE_MASK);
+	                               NUMEM_PG_STATE_MASK);
 }
 
 static inline void numem__pg_set(struct numem_page *pg, enum numem_page_state st, unsigned order,
-				 unsigned zone_type, numem_nid_t node)
+                                 unsigned zone_type, numem_nid_t node)
 {
 	numem__pg_store(pg, (numem__pg_flags(pg) & PG_KEEP_MASK) |
-				    (uint64_t)st << NUMEM_PG_STATE_SHIFT |
-				    (uint64_t)order << NUMEM_PG_ORDER_SHIFT |
-				    (uint64_t)zone_type << NUMEM_PG_ZONE_SHIFT |
-				    (uint64_t)node << NUMEM_PG_NODE_SHIFT);
+	                        (uint64_t)st << NUMEM_PG_STATE_SHIFT |
+	                        (uint64_t)order << NUMEM_PG_ORDER_SHIFT |
+	                        (uint64_t)zone_type << NUMEM_PG_ZONE_SHIFT |
+	                        (uint64_t)node << NUMEM_PG_NODE_SHIFT);
 }
 
 static inline void numem__pg_set_state(struct numem_page *pg, enum numem_page_state st)
 {
 	numem__pg_store(pg, (numem__pg_flags(pg) & ~(NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT)) |
-				    (uint64_t)st << NUMEM_PG_STATE_SHIFT);
+	                        (uint64_t)st << NUMEM_PG_STATE_SHIFT);
 }
 
 static inline unsigned numem__pg_order(const struct numem_page *pg)
@@ -136,11 +136,11 @@ void numem__buddy_free(struct numem_heap *h, struct numem_zone *z, uint64_t pfn,
 /* Take a block of `order` from the zone: exactly that order when `exact`,
  * else the smallest order available, split.  NULL if none. */
 struct numem_page *numem__buddy_take(struct numem_heap *h, struct numem_zone *z, unsigned order,
-				     bool exact);
+                                     bool exact);
 
 /* Zone type of a pfn on a node (by address and the node's movable start). */
 enum numem_zone_type numem__zone_type_of(const struct numem_heap *h, numem_nid_t node,
-					 uint64_t pfn);
+                                         uint64_t pfn);
 
 /* Initialise one deferred section and free its RAM into the zones.
  * Takes zone locks one at a time; the caller holds none. */
@@ -156,7 +156,7 @@ void numem__count_deferred(struct numem_heap *h, uint64_t *deferred, uint64_t *r
 /* Poison helpers (debug). */
 void numem__poison_block(struct numem_heap *h, uint64_t pfn, unsigned order);
 enum numem_err numem__check_poison(struct numem_heap *h, uint64_t pfn, unsigned order,
-				   struct numem_diag *diag);
+                                   struct numem_diag *diag);
 
 /* Per-CPU cache: give `count` blocks of `order` back to the zone. */
 void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zone_index, unsigned order, uint32_t count);

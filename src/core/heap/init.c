@@ -79,7 +79,7 @@ static uint64_t isqrt(uint64_t v)
 /* Call fn(h, node, start, end, arg) for each run of RAM pfns of one zone
  * type inside [lo, hi), reserved ranges cut out. */
 typedef void (*run_fn)(struct numem_heap *h, numem_nid_t node, uint64_t start, uint64_t end,
-		       bool reserved, void *arg);
+                       bool reserved, void *arg);
 
 static void for_each_run(struct numem_heap *h, uint64_t lo, uint64_t hi, run_fn fn, void *arg)
 {
@@ -120,7 +120,7 @@ static struct numem_zone *zone_of(struct numem_heap *h, numem_nid_t node, uint64
 }
 
 static void count_run(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64_t e, bool res,
-		      void *arg)
+                      void *arg)
 {
 	(void)arg;
 	struct numem_zone *z = zone_of(h, node, s);
@@ -139,7 +139,7 @@ static void count_run(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64
 /* For the verifier: per zone, non-reserved and reserved RAM pages in
  * sections not yet initialised. */
 static void count_uninit(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64_t e, bool res,
-			 void *arg)
+                         void *arg)
 {
 	uint64_t **out = arg;
 	uint32_t zi = numem__zone_index(h, zone_of(h, node, s));
@@ -156,13 +156,14 @@ void numem__count_deferred(struct numem_heap *h, uint64_t *deferred, uint64_t *r
 		if ((ft->section_state[s] & (NUMEM_SECTION_PRESENT | NUMEM_SECTION_ONLINE)) ==
 		    NUMEM_SECTION_PRESENT) {
 			uint64_t lo = s << ft->pfn_section_shift;
-			for_each_run(h, lo, lo + (1ull << ft->pfn_section_shift), count_uninit, out);
+			for_each_run(h, lo, lo + (1ull << ft->pfn_section_shift), count_uninit,
+			             out);
 		}
 }
 
 /* Free [s, e) into its zone in maximal aligned blocks. */
 static void free_run(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64_t e, bool res,
-		     void *arg)
+                     void *arg)
 {
 	(void)arg;
 	if (res)
@@ -225,7 +226,7 @@ bool numem__grow_zone(struct numem_heap *h, struct numem_zone *z)
 	for (; z->grow_cursor <= last && !grew; z->grow_cursor++) {
 		uint64_t s = z->grow_cursor;
 		if ((ft->section_state[s] & (NUMEM_SECTION_PRESENT | NUMEM_SECTION_ONLINE)) !=
-			    NUMEM_SECTION_PRESENT ||
+		        NUMEM_SECTION_PRESENT ||
 		    !section_has_zone(h, s, z))
 			continue;
 		numem__grow_section(h, s);
@@ -241,15 +242,15 @@ static void build_zonelists(struct numem_heap *h)
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
 		for (unsigned limit = 0; limit < NUMEM_NR_ZONE_TYPES; limit++) {
 			uint16_t *zl = &h->zonelist[((size_t)n * NUMEM_NR_ZONE_TYPES + limit) *
-						    h->zonelist_len];
+			                            h->zonelist_len];
 			uint32_t k = 0;
 			const struct numem_node *node = &t->node[n];
 			if (!h->zone_order) {
 				for (uint32_t i = 0; i < node->nr_fallback; i++)
 					for (int type = (int)limit; type >= 0; type--) {
 						struct numem_zone *z =
-							numem_heap_zone(h, node->fallback[i],
-									(enum numem_zone_type)type);
+						    numem_heap_zone(h, node->fallback[i],
+						                    (enum numem_zone_type)type);
 						if (z->populated)
 							zl[k++] = (uint16_t)numem__zone_index(h, z);
 					}
@@ -257,8 +258,8 @@ static void build_zonelists(struct numem_heap *h)
 				for (int type = (int)limit; type >= 0; type--)
 					for (uint32_t i = 0; i < node->nr_fallback; i++) {
 						struct numem_zone *z =
-							numem_heap_zone(h, node->fallback[i],
-									(enum numem_zone_type)type);
+						    numem_heap_zone(h, node->fallback[i],
+						                    (enum numem_zone_type)type);
 						if (z->populated)
 							zl[k++] = (uint16_t)numem__zone_index(h, z);
 					}
@@ -321,27 +322,28 @@ static int cmp_range(const void *a, const void *b, void *arg)
 }
 
 enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform *plat,
-			       const struct numem_topo *topo, struct numem_frametable *ft,
-			       const struct numem_heap_opts *opts, struct numem_diag *diag)
+                               const struct numem_topo *topo, struct numem_frametable *ft,
+                               const struct numem_heap_opts *opts, struct numem_diag *diag)
 {
 	static const struct numem_heap_opts defaults;
 	if (!opts)
 		opts = &defaults;
 	if (!h || !plat || !topo || !ft || ft->topo != topo)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				   "numem_heap_init: heap, platform, topology and its frame table "
-				   "are required");
+		                   "numem_heap_init: heap, platform, topology and its frame table "
+		                   "are required");
 	if (opts->strategy != NUMEM_STRATEGY_LINUX && opts->strategy != NUMEM_STRATEGY_XEN)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				   "numem_heap_init: unknown strategy %u", (unsigned)opts->strategy);
+		                   "numem_heap_init: unknown strategy %u",
+		                   (unsigned)opts->strategy);
 	if (opts->trace_entries & (opts->trace_entries - 1))
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				   "numem_heap_init: trace_entries %u is not a power of two",
-				   opts->trace_entries);
+		                   "numem_heap_init: trace_entries %u is not a power of two",
+		                   opts->trace_entries);
 	if (opts->nr_reserved && !opts->reserved)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				   "numem_heap_init: %u reserved ranges but no array",
-				   opts->nr_reserved);
+		                   "numem_heap_init: %u reserved ranges but no array",
+		                   opts->nr_reserved);
 	memset(h, 0, sizeof(*h));
 	h->plat = plat;
 	h->topo = topo;
@@ -362,33 +364,32 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 
 	/* One metadata block: zones, zonelists, reserved copy, CPU handles;
 	 * per-CPU parts (caches, counters, rings) follow each handle. */
-	size_t trace_bytes = opts->trace_entries ? sizeof(struct numem_trace_ring) +
-							   opts->trace_entries *
-								   sizeof(struct numem_trace_event)
-						 : 0;
+	size_t trace_bytes = opts->trace_entries
+	                         ? sizeof(struct numem_trace_ring) +
+	                               opts->trace_entries * sizeof(struct numem_trace_event)
+	                         : 0;
 	size_t per_cpu = numem__align_up(h->nr_zones * sizeof(struct numem_pcp), 8) +
-			 topo->nr_nodes * sizeof(uint64_t[NUMEM_NR_STATS]) +
-			 numem__align_up(trace_bytes, 8);
+	                 topo->nr_nodes * sizeof(uint64_t[NUMEM_NR_STATS]) +
+	                 numem__align_up(trace_bytes, 8);
 	size_t bytes = numem__align_up(h->nr_zones * sizeof(struct numem_zone), 64) +
-		       numem__align_up((size_t)topo->nr_nodes * NUMEM_NR_ZONE_TYPES *
-					       h->zonelist_len * sizeof(uint16_t),
-				       64) +
-		       numem__align_up(opts->nr_reserved * sizeof(struct numem_ram_range), 64) +
-		       numem__align_up(h->nr_cpus * sizeof(struct numem_cpu), 64) +
-		       h->nr_cpus * numem__align_up(per_cpu, 64);
+	               numem__align_up((size_t)topo->nr_nodes * NUMEM_NR_ZONE_TYPES *
+	                                   h->zonelist_len * sizeof(uint16_t),
+	                               64) +
+	               numem__align_up(opts->nr_reserved * sizeof(struct numem_ram_range), 64) +
+	               numem__align_up(h->nr_cpus * sizeof(struct numem_cpu), 64) +
+	               h->nr_cpus * numem__align_up(per_cpu, 64);
 	uint8_t *p = numem__meta_alloc(plat, bytes, NUMEM_NID_NONE);
 	if (!p)
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
-				   "numem_heap_init: no metadata memory for %zu bytes", bytes);
+		                   "numem_heap_init: no metadata memory for %zu bytes", bytes);
 	memset(p, 0, bytes);
 	h->alloc_block = p;
 	h->alloc_bytes = bytes;
 	h->zone = (struct numem_zone *)p;
 	p += numem__align_up(h->nr_zones * sizeof(struct numem_zone), 64);
 	h->zonelist = (uint16_t *)p;
-	p += numem__align_up((size_t)topo->nr_nodes * NUMEM_NR_ZONE_TYPES * h->zonelist_len *
-				     sizeof(uint16_t),
-			     64);
+	p += numem__align_up(
+	    (size_t)topo->nr_nodes * NUMEM_NR_ZONE_TYPES * h->zonelist_len * sizeof(uint16_t), 64);
 	struct numem_ram_range *res = (struct numem_ram_range *)p;
 	p += numem__align_up(opts->nr_reserved * sizeof(struct numem_ram_range), 64);
 	h->cpu = (struct numem_cpu *)p;
@@ -397,8 +398,9 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 	/* Reserved ranges, in pages (rounded outward), sorted. */
 	for (uint32_t i = 0; i < opts->nr_reserved; i++) {
 		uint64_t s = opts->reserved[i].base >> NUMEM_PAGE_SHIFT;
-		uint64_t e = (opts->reserved[i].base + opts->reserved[i].length + NUMEM_PAGE_SIZE - 1) >>
-			     NUMEM_PAGE_SHIFT;
+		uint64_t e =
+		    (opts->reserved[i].base + opts->reserved[i].length + NUMEM_PAGE_SIZE - 1) >>
+		    NUMEM_PAGE_SHIFT;
 		res[i] = (struct numem_ram_range){s, e - s};
 	}
 	numem__sort(res, opts->nr_reserved, sizeof(*res), cmp_range, 0);
@@ -419,7 +421,8 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 		struct numem_cpu *cpu = &h->cpu[c];
 		cpu->heap = h;
 		cpu->id = c;
-		cpu->node = c < topo->nr_cpus ? topo->cpu[c].node : (numem_nid_t)(c % topo->nr_nodes);
+		cpu->node =
+		    c < topo->nr_cpus ? topo->cpu[c].node : (numem_nid_t)(c % topo->nr_nodes);
 		cpu->mem_node = topo->node[cpu->node].nearest_mem;
 		for (numem_nid_t n = 0; n < topo->nr_nodes; n++)
 			numem_nodemask_set(&cpu->allowed, n);
@@ -466,7 +469,7 @@ void numem_policy_init(struct numem_policy *p, enum numem_policy_mode mode)
 }
 
 enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask_t *mask,
-				     struct numem_diag *diag)
+                                     struct numem_diag *diag)
 {
 	const struct numem_topo *t = cpu->heap->topo;
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
@@ -475,8 +478,8 @@ enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask
 			return NUMEM_OK;
 		}
 	return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-			   "numem_cpu_set_allowed: cpu %u: the mask holds no node with memory",
-			   cpu->id);
+	                   "numem_cpu_set_allowed: cpu %u: the mask holds no node with memory",
+	                   cpu->id);
 }
 
 void numem_heap_register_shrinker(struct numem_heap *h, struct numem_shrinker *s)

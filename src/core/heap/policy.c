@@ -19,7 +19,7 @@
 
 /* Nodes of `mask` with memory, sorted by distance from `from`. */
 static uint32_t mask_by_distance(const struct numem_topo *t, const numem_nodemask_t *mask,
-				 numem_nid_t from, numem_nid_t *out)
+                                 numem_nid_t from, numem_nid_t *out)
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < t->node[from].nr_fallback; i++) {
@@ -61,7 +61,7 @@ static uint32_t mask_memory_nodes(const struct numem_topo *t, const numem_nodema
 }
 
 enum numem_err numem__policy_nodes(struct numem_cpu *cpu, struct numem_policy *p, unsigned flags,
-				   struct numem__plan *plan, struct numem_diag *diag)
+                                   struct numem__plan *plan, struct numem_diag *diag)
 {
 	const struct numem_topo *t = cpu->heap->topo;
 	numem_nid_t list[NUMEM_MAX_NODES];
@@ -74,18 +74,19 @@ enum numem_err numem__policy_nodes(struct numem_cpu *cpu, struct numem_policy *p
 		break;
 	case NUMEM_POLICY_PREFERRED:
 		if (p->node >= t->nr_nodes)
-			return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-					   "numem_alloc: preferred node %u, the machine has %u nodes",
-					   p->node, t->nr_nodes);
+			return numem__fail(
+			    diag, NUMEM_E_INVAL, 0, 0,
+			    "numem_alloc: preferred node %u, the machine has %u nodes", p->node,
+			    t->nr_nodes);
 		n = fallback_of(t, p->node, list);
 		break;
 	case NUMEM_POLICY_PREFERRED_MANY:
 	case NUMEM_POLICY_BIND: {
 		if (!mask_memory_nodes(t, &p->nodes))
 			return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-					   "numem_alloc: %s policy with no node with memory in its "
-					   "mask",
-					   mode == NUMEM_POLICY_BIND ? "bind" : "preferred-many");
+			                   "numem_alloc: %s policy with no node with memory in its "
+			                   "mask",
+			                   mode == NUMEM_POLICY_BIND ? "bind" : "preferred-many");
 		n = mask_by_distance(t, &p->nodes, cpu->node, list);
 		if (mode == NUMEM_POLICY_PREFERRED_MANY) {
 			numem_nid_t rest[NUMEM_MAX_NODES];
@@ -101,9 +102,10 @@ enum numem_err numem__policy_nodes(struct numem_cpu *cpu, struct numem_policy *p
 	case NUMEM_POLICY_WEIGHTED_INTERLEAVE: {
 		uint32_t count = mask_memory_nodes(t, &p->nodes);
 		if (!count)
-			return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-					   "numem_alloc: interleave policy with no node with memory "
-					   "in its mask");
+			return numem__fail(
+			    diag, NUMEM_E_INVAL, 0, 0,
+			    "numem_alloc: interleave policy with no node with memory "
+			    "in its mask");
 		numem_nid_t target;
 		if (mode == NUMEM_POLICY_INTERLEAVE_INDEX) {
 			target = nth_node(t, &p->nodes, p->index % count);
@@ -115,8 +117,8 @@ enum numem_err numem__policy_nodes(struct numem_cpu *cpu, struct numem_policy *p
 			for (numem_nid_t m = 0; m < t->nr_nodes; m++)
 				if (numem_nodemask_test(&p->nodes, m) && t->node[m].ram_pages)
 					total += p->weight[m] ? p->weight[m] : 1;
-			uint64_t k = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed) %
-				     total;
+			uint64_t k =
+			    atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed) % total;
 			target = NUMEM_NID_NONE;
 			for (numem_nid_t m = 0; m < t->nr_nodes && target == NUMEM_NID_NONE; m++) {
 				if (!numem_nodemask_test(&p->nodes, m) || !t->node[m].ram_pages)
@@ -134,7 +136,7 @@ enum numem_err numem__policy_nodes(struct numem_cpu *cpu, struct numem_policy *p
 	}
 	default:
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_alloc: unknown policy mode %u",
-				   (unsigned)mode);
+		                   (unsigned)mode);
 	}
 	/* Intended node: the head of the list before the cpuset cut. */
 	plan->intended = n ? list[0] : cpu->mem_node;
@@ -145,14 +147,14 @@ enum numem_err numem__policy_nodes(struct numem_cpu *cpu, struct numem_policy *p
 			plan->node[plan->nr_nodes++] = list[i];
 	if (!plan->nr_nodes)
 		return numem__fail(diag, NUMEM_E_NO_PAGES, 0, 0,
-				   "numem_alloc: cpu %u: the policy's nodes (intended %u) are all "
-				   "outside the CPU's allowed nodes",
-				   cpu->id, plan->intended);
+		                   "numem_alloc: cpu %u: the policy's nodes (intended %u) are all "
+		                   "outside the CPU's allowed nodes",
+		                   cpu->id, plan->intended);
 	if (flags & NUMEM_ALLOC_EXACT_NODE) {
 		if (plan->node[0] != plan->intended)
 			return numem__fail(diag, NUMEM_E_NO_PAGES, 0, 0,
-					   "numem_alloc: exact node %u is not allowed for cpu %u",
-					   plan->intended, cpu->id);
+			                   "numem_alloc: exact node %u is not allowed for cpu %u",
+			                   plan->intended, cpu->id);
 		plan->nr_nodes = 1;
 	}
 	return NUMEM_OK;

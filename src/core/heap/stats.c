@@ -9,7 +9,7 @@
 #include "heap_internal.h"
 
 static const char *const stat_names[NUMEM_NR_STATS] = {
-	"numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node",
+    "numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node",
 };
 
 const char *numem_stat_name(enum numem_stat s)
@@ -18,7 +18,7 @@ const char *numem_stat_name(enum numem_stat s)
 }
 
 void numem_heap_node_stats(const struct numem_heap *h, numem_nid_t node,
-			   uint64_t out[NUMEM_NR_STATS])
+                           uint64_t out[NUMEM_NR_STATS])
 {
 	for (unsigned s = 0; s < NUMEM_NR_STATS; s++)
 		out[s] = 0;

@@ -34,52 +34,56 @@ static enum numem_err check_lists(struct numem_heap *h, uint32_t zi, struct nume
 			uint64_t pfn = numem_page_to_pfn(h->ft, pg).v;
 			if (++n > z->present_pages)
 				return FAIL("heap_verify: zone %u order %u list does not end "
-					    "(cycle at pfn 0x%llx)",
-					    zi, o, (unsigned long long)pfn);
+				            "(cycle at pfn 0x%llx)",
+				            zi, o, (unsigned long long)pfn);
 			if (pg->prev != prev)
 				return FAIL("heap_verify: pfn 0x%llx: prev link broken on zone %u "
-					    "order %u list",
-					    (unsigned long long)pfn, zi, o);
+				            "order %u list",
+				            (unsigned long long)pfn, zi, o);
 			if (numem__pg_state(pg) != NUMEM_PS_FREE || numem__pg_order(pg) != o ||
 			    numem__pg_zone_index(pg) != zi)
 				return FAIL("heap_verify: pfn 0x%llx on zone %u order %u list: "
-					    "expected a free head of order %u in zone %u, found "
-					    "state %u order %u zone %u",
-					    (unsigned long long)pfn, zi, o, o, zi, numem__pg_state(pg),
-					    numem__pg_order(pg), numem__pg_zone_index(pg));
+				            "expected a free head of order %u in zone %u, found "
+				            "state %u order %u zone %u",
+				            (unsigned long long)pfn, zi, o, o, zi,
+				            numem__pg_state(pg), numem__pg_order(pg),
+				            numem__pg_zone_index(pg));
 			if ((pfn & ((1ull << o) - 1)) || pfn < z->start_pfn ||
 			    pfn + (1ull << o) > z->end_pfn)
-				return FAIL("heap_verify: pfn 0x%llx order %u: misaligned or outside "
-					    "zone %u [0x%llx, 0x%llx)",
-					    (unsigned long long)pfn, o, zi,
-					    (unsigned long long)z->start_pfn,
-					    (unsigned long long)z->end_pfn);
+				return FAIL(
+				    "heap_verify: pfn 0x%llx order %u: misaligned or outside "
+				    "zone %u [0x%llx, 0x%llx)",
+				    (unsigned long long)pfn, o, zi,
+				    (unsigned long long)z->start_pfn,
+				    (unsigned long long)z->end_pfn);
 			if (o < NUMEM_MAX_ORDER) {
 				struct numem_page *b =
-					numem_frametable_lookup(h->ft, numem_pfn(pfn ^ (1ull << o)));
+				    numem_frametable_lookup(h->ft, numem_pfn(pfn ^ (1ull << o)));
 				if (b && numem__pg_state(b) == NUMEM_PS_FREE &&
 				    numem__pg_order(b) == o && numem__pg_zone_index(b) == zi)
-					return FAIL("heap_verify: free buddies 0x%llx and 0x%llx of "
-						    "order %u left unmerged",
-						    (unsigned long long)pfn,
-						    (unsigned long long)(pfn ^ (1ull << o)), o);
+					return FAIL(
+					    "heap_verify: free buddies 0x%llx and 0x%llx of "
+					    "order %u left unmerged",
+					    (unsigned long long)pfn,
+					    (unsigned long long)(pfn ^ (1ull << o)), o);
 			}
 		}
 		if (n != z->area[o].nr)
 			return FAIL("heap_verify: zone %u order %u: expected %llu blocks on the "
-				    "list, found %llu",
-				    zi, o, (unsigned long long)z->area[o].nr, (unsigned long long)n);
+			            "list, found %llu",
+			            zi, o, (unsigned long long)z->area[o].nr,
+			            (unsigned long long)n);
 		pages += n << o;
 	}
 	if (pages != z->free_pages)
 		return FAIL("heap_verify: zone %u: free lists hold %llu pages, free_pages says "
-			    "%llu",
-			    zi, (unsigned long long)pages, (unsigned long long)z->free_pages);
+		            "%llu",
+		            zi, (unsigned long long)pages, (unsigned long long)z->free_pages);
 	return NUMEM_OK;
 }
 
 static enum numem_err check_pcp(struct numem_heap *h, struct zone_count *cnt,
-				struct numem_diag *diag)
+                                struct numem_diag *diag)
 {
 	for (uint32_t c = 0; c < h->nr_cpus; c++)
 		for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
@@ -94,20 +98,20 @@ static enum numem_err check_pcp(struct numem_heap *h, struct zone_count *cnt,
 					    numem__pg_order(pg) != o ||
 					    numem__pg_zone_index(pg) != zi)
 						return FAIL("heap_verify: cpu %u cache of zone %u "
-							    "order %u: pfn 0x%llx is not a cached "
-							    "head of that order and zone",
-							    c, zi, o, (unsigned long long)pfn);
+						            "order %u: pfn 0x%llx is not a cached "
+						            "head of that order and zone",
+						            c, zi, o, (unsigned long long)pfn);
 				}
 				if (n != pcp->count[o])
 					return FAIL("heap_verify: cpu %u cache of zone %u order "
-						    "%u: expected %u blocks, found %u",
-						    c, zi, o, pcp->count[o], n);
+					            "%u: expected %u blocks, found %u",
+					            c, zi, o, pcp->count[o], n);
 				pages += (uint64_t)n << o;
 			}
 			if (pages != pcp->pages)
 				return FAIL("heap_verify: cpu %u cache of zone %u: expected %u "
-					    "pages, found %llu",
-					    c, zi, pcp->pages, (unsigned long long)pages);
+				            "pages, found %llu",
+				            c, zi, pcp->pages, (unsigned long long)pages);
 			cnt[zi].cached += pages;
 		}
 	return NUMEM_OK;
@@ -115,7 +119,7 @@ static enum numem_err check_pcp(struct numem_heap *h, struct zone_count *cnt,
 
 /* Walk the initialised sections block by block. */
 static enum numem_err walk_pfns(struct numem_heap *h, struct zone_count *cnt,
-				struct numem_diag *diag)
+                                struct numem_diag *diag)
 {
 	const struct numem_frametable *ft = h->ft;
 	for (uint64_t s = 0; s < ft->nr_sections; s++) {
@@ -133,7 +137,8 @@ static enum numem_err walk_pfns(struct numem_heap *h, struct zone_count *cnt,
 				continue;
 			case NUMEM_PS_RESERVED: {
 				numem_nid_t n = numem_page_node(pg);
-				cnt[n * NUMEM_NR_ZONE_TYPES + numem__zone_type_of(h, n, pfn)].reserved++;
+				cnt[n * NUMEM_NR_ZONE_TYPES + numem__zone_type_of(h, n, pfn)]
+				    .reserved++;
 				pfn++;
 				continue;
 			}
@@ -141,18 +146,20 @@ static enum numem_err walk_pfns(struct numem_heap *h, struct zone_count *cnt,
 			case NUMEM_PS_PCP:
 			case NUMEM_PS_ALLOCATED:
 				if (pfn & ((1ull << o) - 1) || pfn + (1ull << o) > end)
-					return FAIL("heap_verify: pfn 0x%llx heads a block of order "
-						    "%u that is misaligned or crosses its section",
-						    (unsigned long long)pfn, o);
+					return FAIL(
+					    "heap_verify: pfn 0x%llx heads a block of order "
+					    "%u that is misaligned or crosses its section",
+					    (unsigned long long)pfn, o);
 				if (st == NUMEM_PS_ALLOCATED)
 					cnt[numem__pg_zone_index(pg)].allocated += 1ull << o;
 				pfn += 1ull << o;
 				continue;
 			default:
-				return FAIL("heap_verify: pfn 0x%llx: expected the head of a block, "
-					    "reserved or a hole, found state %u (a tail no block "
-					    "covers)",
-					    (unsigned long long)pfn, st);
+				return FAIL(
+				    "heap_verify: pfn 0x%llx: expected the head of a block, "
+				    "reserved or a hole, found state %u (a tail no block "
+				    "covers)",
+				    (unsigned long long)pfn, st);
 			}
 		}
 	}
@@ -181,30 +188,33 @@ enum numem_err numem_heap_verify(struct numem_heap *h, struct numem_diag *diag)
 			cnt[zi].free = z->free_pages;
 			cnt[zi].reserved += res_uninit[zi];
 			if (deferred[zi] != z->deferred_pages)
-				err = FAIL("heap_verify: zone %u (node %u %s): expected %llu deferred "
-					   "pages, found %llu",
-					   zi, z->node, numem_zone_name(z->type),
-					   (unsigned long long)deferred[zi],
-					   (unsigned long long)z->deferred_pages);
+				err = FAIL(
+				    "heap_verify: zone %u (node %u %s): expected %llu deferred "
+				    "pages, found %llu",
+				    zi, z->node, numem_zone_name(z->type),
+				    (unsigned long long)deferred[zi],
+				    (unsigned long long)z->deferred_pages);
 			else if (cnt[zi].reserved != z->reserved_pages)
-				err = FAIL("heap_verify: zone %u (node %u %s): expected %llu reserved "
-					   "pages, found %llu",
-					   zi, z->node, numem_zone_name(z->type),
-					   (unsigned long long)z->reserved_pages,
-					   (unsigned long long)cnt[zi].reserved);
+				err = FAIL(
+				    "heap_verify: zone %u (node %u %s): expected %llu reserved "
+				    "pages, found %llu",
+				    zi, z->node, numem_zone_name(z->type),
+				    (unsigned long long)z->reserved_pages,
+				    (unsigned long long)cnt[zi].reserved);
 			uint64_t sum = cnt[zi].free + cnt[zi].cached + cnt[zi].allocated +
-				       cnt[zi].reserved + z->deferred_pages;
+			               cnt[zi].reserved + z->deferred_pages;
 			if (!err && sum != z->present_pages)
-				err = FAIL("heap_verify: node %u zone %s: free %llu + cached %llu + "
-					   "allocated %llu + reserved %llu + deferred %llu = %llu, "
-					   "expected present %llu",
-					   z->node, numem_zone_name(z->type),
-					   (unsigned long long)cnt[zi].free,
-					   (unsigned long long)cnt[zi].cached,
-					   (unsigned long long)cnt[zi].allocated,
-					   (unsigned long long)cnt[zi].reserved,
-					   (unsigned long long)z->deferred_pages, (unsigned long long)sum,
-					   (unsigned long long)z->present_pages);
+				err = FAIL(
+				    "heap_verify: node %u zone %s: free %llu + cached %llu + "
+				    "allocated %llu + reserved %llu + deferred %llu = %llu, "
+				    "expected present %llu",
+				    z->node, numem_zone_name(z->type),
+				    (unsigned long long)cnt[zi].free,
+				    (unsigned long long)cnt[zi].cached,
+				    (unsigned long long)cnt[zi].allocated,
+				    (unsigned long long)cnt[zi].reserved,
+				    (unsigned long long)z->deferred_pages, (unsigned long long)sum,
+				    (unsigned long long)z->present_pages);
 		}
 	}
 	for (uint32_t zi = h->nr_zones; zi-- > 0;)

@@ -1,0 +1,605 @@
+/*
+ * test_heap.c - the page allocator on the preset machines: every flag,
+ * policy and both strategies, memoryless nodes, zone limits, watermarks and
+ * shrinkers, bad input, zeroing, poisoning, deferred initialisation; the
+ * verifier after every test.
+ */
+#include "helpers.h"
+
+static struct numem_system sys;
+static struct numem_diag d;
+
+static void boot(const char *preset, const struct numem_system_opts *o)
+{
+	memset(&d, 0, sizeof(d));
+	if (numem_system_boot_preset(&sys, preset, o, &d))
+		fail_msg("boot %s: %s", preset, d.msg);
+	numem_host_set_log(sys.m.host, NULL, NUMEM_LOG_ERROR);
+}
+
+static void boot_numa(const char *const *args, size_t n, const struct numem_system_opts *o)
+{
+	static struct numem_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	char err[256];
+	for (size_t i = 0; i < n; i++)
+		if (numem_spec_add_numa_arg(&spec, args[i], err, sizeof(err)))
+			fail_msg("%s", err);
+	assert_int_equal(numem_spec_finish(&spec, err, sizeof(err)), 0);
+	spec.pc_holes = false;
+	struct numem_machine_src src;
+	assert_int_equal(numem_machine_src_spec(&src, &spec, err, sizeof(err)), 0);
+	if (numem_system_boot(&sys, &src, o, &d))
+		fail_msg("boot: %s", d.msg);
+	numem_host_set_log(sys.m.host, NULL, NUMEM_LOG_ERROR);
+}
+
+static void verify_and_shutdown(void)
+{
+	if (numem_heap_verify(&sys.heap, &d))
+		fail_msg("verify: %s", d.msg);
+	numem_heap_drain_all(&sys.heap);
+	if (numem_heap_verify(&sys.heap, &d))
+		fail_msg("verify after drain: %s", d.msg);
+	numem_system_shutdown(&sys);
+}
+
+static numem_nid_t node_of(numem_pfn_t pfn)
+{
+	return numem_topo_pfn_to_node(sys.m.topo, pfn);
+}
+
+static numem_pfn_t must_alloc(struct numem_cpu *c, unsigned order, unsigned flags,
+                              struct numem_policy *p)
+{
+	numem_pfn_t pfn;
+	if (numem_alloc(c, order, flags, p, &pfn, &d))
+		fail_msg("alloc order %u flags 0x%x: %s", order, flags, d.msg);
+	assert_int_equal(pfn.v & ((1ull << order) - 1), 0);
+	return pfn;
+}
+
+static void test_boot_accounting(void **state)
+{
+	(void)state;
+	boot("x445", NULL);
+	struct numem_heap *h = &sys.heap;
+	assert_int_equal(h->nr_cpus, 32);
+	for (numem_nid_t n = 0; n < 4; n++) {
+		assert_int_equal(numem_heap_node_free(h, n), sys.m.topo->node[n].ram_pages);
+		assert_int_equal(numem_heap_node_allocated(h, n), 0);
+	}
+	/* Node 0 has DMA, DMA32 and Normal; the others Normal only. */
+	assert_true(numem_heap_zone(h, 0, NUMEM_ZONE_DMA)->populated);
+	assert_true(numem_heap_zone(h, 0, NUMEM_ZONE_DMA32)->populated);
+	assert_false(numem_heap_zone(h, 1, NUMEM_ZONE_DMA32)->populated);
+	const struct numem_zone *z = numem_heap_zone(h, 1, NUMEM_ZONE_NORMAL);
+	assert_true(z->wmark_min > 0 && z->wmark_low > z->wmark_min &&
+	            z->wmark_high > z->wmark_low);
+	assert_int_equal(z->area[NUMEM_MAX_ORDER].nr, (8ull << 30) >> 22);
+	verify_and_shutdown();
+}
+
+static void test_local_every_order(void **state)
+{
+	(void)state;
+	boot("x445", NULL);
+	for (uint32_t c = 0; c < 32; c += 9) {
+		struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, c);
+		numem_pfn_t p[NUMEM_NR_ORDERS];
+		for (unsigned o = 0; o <= NUMEM_MAX_ORDER; o++) {
+			p[o] = must_alloc(cpu, o, 0, NULL);
+			assert_int_equal(node_of(p[o]), cpu->node);
+		}
+		assert_int_equal(numem_heap_verify(&sys.heap, &d), NUMEM_OK);
+		for (unsigned o = 0; o <= NUMEM_MAX_ORDER; o++)
+			assert_int_equal(numem_free(cpu, p[o], o, &d), NUMEM_OK);
+	}
+	uint64_t st[NUMEM_NR_STATS];
+	numem_heap_node_stats(&sys.heap, 1, st);
+	assert_int_equal(st[NUMEM_STAT_NUMA_HIT], (1u << 11) - 1);
+	assert_int_equal(st[NUMEM_STAT_LOCAL_NODE], (1u << 11) - 1);
+	assert_int_equal(st[NUMEM_STAT_NUMA_MISS], 0);
+	verify_and_shutdown();
+}
+
+/* Fill node `n` with exact-node allocations of order 9; return how many. */
+static uint32_t fill_node(struct numem_cpu *cpu, numem_nid_t n, numem_pfn_t *out, uint32_t max)
+{
+	struct numem_policy p;
+	numem_policy_init(&p, NUMEM_POLICY_PREFERRED);
+	p.node = n;
+	uint32_t k = 0;
+	for (unsigned o = 9;;) {
+		numem_pfn_t pfn;
+		if (numem_alloc(cpu, o, NUMEM_ALLOC_EXACT_NODE | NUMEM_ALLOC_HIGH, &p, &pfn, &d)) {
+			if (o == 0)
+				break;
+			o--;
+			continue;
+		}
+		assert_int_equal(node_of(pfn), n);
+		if (k < max)
+			out[k] = pfn;
+		k++;
+	}
+	return k;
+}
+
+static void test_exact_node_never_elsewhere(void **state)
+{
+	(void)state;
+	boot("opteron-2n", NULL);
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
+	uint32_t k = fill_node(cpu, 1, NULL, 0);
+	assert_true(k > 1000);
+	/* Node 1 is exhausted: exact fails, and says so; plain preferred goes to 0. */
+	struct numem_policy p;
+	numem_policy_init(&p, NUMEM_POLICY_PREFERRED);
+	p.node = 1;
+	numem_pfn_t pfn;
+	assert_int_equal(
+	    numem_alloc(cpu, 0, NUMEM_ALLOC_EXACT_NODE | NUMEM_ALLOC_HIGH, &p, &pfn, &d),
+	    NUMEM_E_NO_PAGES);
+	assert_non_null(strstr(d.msg, "node(s) {1}"));
+	pfn = must_alloc(cpu, 0, 0, &p);
+	assert_int_equal(node_of(pfn), 0);
+	uint64_t st0[NUMEM_NR_STATS], st1[NUMEM_NR_STATS];
+	numem_heap_node_stats(&sys.heap, 0, st0);
+	numem_heap_node_stats(&sys.heap, 1, st1);
+	assert_int_equal(st0[NUMEM_STAT_NUMA_MISS], 1);
+	assert_int_equal(st1[NUMEM_STAT_NUMA_FOREIGN], 1);
+	assert_true(st1[NUMEM_STAT_OTHER_NODE] > 0); /* cpu 0 is on node 0 */
+	numem_system_shutdown(&sys);
+}
+
+static void test_bind_stays_in_mask(void **state)
+{
+	(void)state;
+	boot("x445", NULL);
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
+	struct numem_policy p;
+	numem_policy_init(&p, NUMEM_POLICY_BIND);
+	numem_nodemask_set(&p.nodes, 2);
+	numem_nodemask_set(&p.nodes, 3);
+	uint64_t n2 = 0, n3 = 0;
+	for (;;) {
+		numem_pfn_t pfn;
+		if (numem_alloc(cpu, 9, NUMEM_ALLOC_HIGH, &p, &pfn, &d))
+			break;
+		numem_nid_t n = node_of(pfn);
+		assert_true(n == 2 || n == 3);
+		n2 += n == 2;
+		n3 += n == 3;
+	}
+	assert_int_equal(d.code, NUMEM_E_NO_PAGES);
+	assert_true(n2 > 4000 && n3 > 4000); /* both filled: 4096 blocks each */
+	assert_int_equal(numem_heap_node_free(&sys.heap, 0), sys.m.topo->node[0].ram_pages);
+	/* An empty mask is refused. */
+	numem_policy_init(&p, NUMEM_POLICY_BIND);
+	numem_pfn_t pfn;
+	assert_int_equal(numem_alloc(cpu, 0, 0, &p, &pfn, &d), NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "bind"));
+	numem_system_shutdown(&sys);
+}
+
+static void test_interleave(void **state)
+{
+	(void)state;
+	boot("x445", NULL);
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
+	struct numem_policy p;
+	numem_policy_init(&p, NUMEM_POLICY_INTERLEAVE);
+	for (numem_nid_t n = 0; n < 4; n++)
+		numem_nodemask_set(&p.nodes, n);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(node_of(must_alloc(cpu, 0, 0, &p)), i % 4);
+	uint64_t st[NUMEM_NR_STATS];
+	numem_heap_node_stats(&sys.heap, 3, st);
+	assert_int_equal(st[NUMEM_STAT_INTERLEAVE_HIT], 10);
+	assert_int_equal(st[NUMEM_STAT_NUMA_HIT], 10);
+	assert_int_equal(st[NUMEM_STAT_OTHER_NODE], 10);
+	/* By index (a guest pfn): node = mask[index % 4]. */
+	numem_policy_init(&p, NUMEM_POLICY_INTERLEAVE_INDEX);
+	numem_nodemask_set(&p.nodes, 1);
+	numem_nodemask_set(&p.nodes, 3);
+	for (uint64_t i = 0; i < 10; i++) {
+		p.index = i;
+		assert_int_equal(node_of(must_alloc(cpu, 0, 0, &p)), i % 2 ? 3 : 1);
+	}
+	/* Weighted: node 0 three turns, node 2 one. */
+	numem_policy_init(&p, NUMEM_POLICY_WEIGHTED_INTERLEAVE);
+	numem_nodemask_set(&p.nodes, 0);
+	numem_nodemask_set(&p.nodes, 2);
+	p.weight[0] = 3;
+	p.weight[2] = 1;
+	const numem_nid_t want[8] = {0, 0, 0, 2, 0, 0, 0, 2};
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(node_of(must_alloc(cpu, 0, 0, &p)), want[i]);
+	verify_and_shutdown();
+}
+
+static void test_preferred_many_and_cpuset(void **state)
+{
+	(void)state;
+	boot("epyc-2s8n", NULL);
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0); /* node 0 */
+	struct numem_policy p;
+	numem_policy_init(&p, NUMEM_POLICY_PREFERRED_MANY);
+	numem_nodemask_set(&p.nodes, 6);
+	numem_nodemask_set(&p.nodes, 2);
+	/* Nearest of the mask to node 0: 2 (same socket, 12) before 6 (32). */
+	assert_int_equal(node_of(must_alloc(cpu, 0, 0, &p)), 2);
+	/* A cpuset of {5}: local allocation goes there; policies too. */
+	numem_nodemask_t m = {{0}};
+	numem_nodemask_set(&m, 5);
+	assert_int_equal(numem_cpu_set_allowed(cpu, &m, &d), NUMEM_OK);
+	assert_int_equal(node_of(must_alloc(cpu, 0, 0, NULL)), 5);
+	/* Preferred-many may fall back to node 5; bind to {2, 6} may not. */
+	assert_int_equal(node_of(must_alloc(cpu, 0, 0, &p)), 5);
+	p.mode = NUMEM_POLICY_BIND;
+	numem_pfn_t pfn;
+	assert_int_equal(numem_alloc(cpu, 0, 0, &p, &pfn, &d), NUMEM_E_NO_PAGES);
+	assert_non_null(strstr(d.msg, "allowed"));
+	numem_nodemask_t empty = {{0}};
+	assert_int_equal(numem_cpu_set_allowed(cpu, &empty, &d), NUMEM_E_INVAL);
+	verify_and_shutdown();
+}
+
+static void test_memoryless_cpu(void **state)
+{
+	(void)state;
+	const char *const args[] = {"node,nodeid=0,cpus=0-1,mem=1G", "node,nodeid=1,cpus=2-3",
+	                            "node,nodeid=2,cpus=4,mem=1G",   "dist,src=1,dst=2,val=15",
+	                            "dist,src=0,dst=1,val=25",       "dist,src=0,dst=2,val=30"};
+	boot_numa(args, 6, NULL);
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 2);
+	assert_int_equal(cpu->node, 1);
+	assert_int_equal(cpu->mem_node, 2);
+	numem_pfn_t pfn = must_alloc(cpu, 0, 0, NULL);
+	assert_int_equal(node_of(pfn), 2);
+	uint64_t st[NUMEM_NR_STATS];
+	numem_heap_node_stats(&sys.heap, 2, st);
+	assert_int_equal(st[NUMEM_STAT_NUMA_HIT], 1);
+	assert_int_equal(st[NUMEM_STAT_OTHER_NODE], 1); /* the CPU is not on node 2 */
+	/* Preferring the memoryless node means its nearest node with memory. */
+	struct numem_policy p;
+	numem_policy_init(&p, NUMEM_POLICY_PREFERRED);
+	p.node = 1;
+	assert_int_equal(node_of(must_alloc(numem_heap_cpu(&sys.heap, 0), 0, 0, &p)), 2);
+	p.node = 9;
+	assert_int_equal(numem_alloc(cpu, 0, 0, &p, &pfn, &d), NUMEM_E_INVAL);
+	verify_and_shutdown();
+}
+
+static void test_zone_limits(void **state)
+{
+	(void)state;
+	boot("x445", NULL);
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 31); /* node 3: no low memory */
+	for (int i = 0; i < 200; i++) {
+		numem_pfn_t p32 = must_alloc(cpu, i % 4, NUMEM_ALLOC_DMA32, NULL);
+		assert_true(p32.v < (4ull << 30) >> 12);
+		numem_pfn_t p16 = must_alloc(cpu, 0, NUMEM_ALLOC_DMA, NULL);
+		assert_true(p16.v < (16ull << 20) >> 12);
+	}
+	/* Only node 0 has low memory: those were all misses for node 3. */
+	uint64_t st[NUMEM_NR_STATS];
+	numem_heap_node_stats(&sys.heap, 3, st);
+	assert_int_equal(st[NUMEM_STAT_NUMA_FOREIGN], 200 + 50 * (1 + 2 + 4 + 8));
+	/* Exhaust DMA: then a DMA request fails and names the limit. */
+	numem_pfn_t pfn;
+	while (numem_alloc(cpu, 0, NUMEM_ALLOC_DMA | NUMEM_ALLOC_HIGH, NULL, &pfn, &d) == NUMEM_OK)
+		assert_true(pfn.v < 4096);
+	assert_int_equal(d.code, NUMEM_E_NO_PAGES);
+	assert_non_null(strstr(d.msg, "zone limit DMA"));
+	verify_and_shutdown();
+}
+
+/* The two strategies: node 0 has only large blocks, node 1 an order-0 one. */
+static void strategy_case(enum numem_strategy strat, numem_nid_t expect)
+{
+	const char *const args[] = {"node,nodeid=0,cpus=0,mem=64M", "node,nodeid=1,cpus=1,mem=64M"};
+	struct numem_system_opts o = {.heap.strategy = strat};
+	boot_numa(args, 2, &o);
+	struct numem_cpu *c0 = numem_heap_cpu(&sys.heap, 0), *c1 = numem_heap_cpu(&sys.heap, 1);
+	numem_pfn_t a = must_alloc(c1, 0, NUMEM_ALLOC_NOPCP, NULL);
+	numem_pfn_t b = must_alloc(c1, 0, NUMEM_ALLOC_NOPCP, NULL);
+	assert_int_equal(numem_free(c1, a, 0, &d), NUMEM_OK);
+	numem_heap_drain_cpu(c1); /* a goes back to node 1's buddy lists as order 0 */
+	numem_pfn_t got = must_alloc(c0, 0, NUMEM_ALLOC_NOPCP, NULL);
+	assert_int_equal(node_of(got), expect);
+	if (strat == NUMEM_STRATEGY_XEN)
+		assert_int_equal(got.v, a.v);
+	(void)b;
+	verify_and_shutdown();
+}
+
+static void test_strategy_linux_splits_local(void **state)
+{
+	(void)state;
+	strategy_case(NUMEM_STRATEGY_LINUX, 0);
+}
+
+static void test_strategy_xen_takes_exact_remote(void **state)
+{
+	(void)state;
+	strategy_case(NUMEM_STRATEGY_XEN, 1);
+}
+
+static uint64_t shrink_pages_held;
+static numem_pfn_t shrink_pool[4096];
+static struct numem_cpu *shrink_cpu;
+
+static uint64_t test_shrink(void *ctx, struct numem_cpu *cpu, numem_nid_t node, uint64_t pages)
+{
+	(void)ctx;
+	(void)node;
+	uint64_t freed = 0;
+	while (shrink_pages_held && freed < pages) {
+		shrink_pages_held--;
+		assert_int_equal(numem_free(cpu, shrink_pool[shrink_pages_held], 0, NULL),
+		                 NUMEM_OK);
+		freed++;
+	}
+	return freed;
+}
+
+static void test_watermarks_and_shrinkers(void **state)
+{
+	(void)state;
+	const char *const args[] = {"node,nodeid=0,cpus=0-1,mem=128M"};
+	boot_numa(args, 1, NULL);
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
+	shrink_cpu = numem_heap_cpu(&sys.heap, 1);
+	struct numem_shrinker s = {.scan = test_shrink};
+	numem_heap_register_shrinker(&sys.heap, &s);
+	/* A cache takes 4096 pages. */
+	for (shrink_pages_held = 0; shrink_pages_held < 4096; shrink_pages_held++)
+		shrink_pool[shrink_pages_held] = must_alloc(shrink_cpu, 0, 0, NULL);
+	/* Fill the rest without reclaim down to the low mark. */
+	numem_pfn_t pfn;
+	uint64_t n = 0;
+	while (numem_alloc(cpu, 0, NUMEM_ALLOC_NORECLAIM, NULL, &pfn, &d) == NUMEM_OK)
+		n++;
+	assert_int_equal(s.calls, 0);
+	const struct numem_zone *z = numem_heap_zone(&sys.heap, 0, NUMEM_ZONE_DMA32);
+	assert_true(z->free_pages <= z->wmark_low + 1 + sys.heap.pcp_batch);
+	/* With reclaim: the shrinker is asked and the allocation succeeds. */
+	assert_int_equal(numem_alloc(cpu, 0, 0, NULL, &pfn, &d), NUMEM_OK);
+	assert_true(s.calls >= 1 && s.freed >= 1);
+	/* High priority may go below min. */
+	numem_heap_unregister_shrinker(&sys.heap, &s);
+	while (numem_alloc(cpu, 0, 0, NULL, &pfn, &d) == NUMEM_OK)
+		;
+	uint64_t before = z->free_pages;
+	assert_int_equal(numem_alloc(cpu, 0, NUMEM_ALLOC_HIGH | NUMEM_ALLOC_NOPCP, NULL, &pfn, &d),
+	                 NUMEM_OK);
+	assert_true(before <= z->wmark_min + 1);
+	(void)n;
+	verify_and_shutdown();
+}
+
+static void test_bad_frees(void **state)
+{
+	(void)state;
+	const struct numem_ram_range res[] = {{(1ull << 30), 64 * 4096}};
+	struct numem_system_opts o = {.heap = {.reserved = res, .nr_reserved = 1}};
+	boot("opteron-2n", &o);
+	struct numem_heap *h = &sys.heap;
+	struct numem_cpu *cpu = numem_heap_cpu(h, 0);
+	numem_pfn_t p = must_alloc(cpu, 3, 0, NULL);
+	numem_pfn_t q = must_alloc(cpu, 0, 0, NULL);
+	uint64_t free0 = numem_heap_node_free(h, 0);
+	struct {
+		numem_pfn_t pfn;
+		unsigned order;
+		enum numem_err err;
+	} cases[] = {
+	    {numem_pfn(p.v + 1), 0, NUMEM_E_NOT_ALLOCATED}, /* inside an allocated block */
+	    {p, 2, NUMEM_E_BAD_ORDER},
+	    {numem_pfn(p.v + 4), 2, NUMEM_E_NOT_ALLOCATED},
+	    {numem_pfn(p.v + 1), 1, NUMEM_E_MISALIGNED},
+	    {numem_pfn(1ull << 40), 0, NUMEM_E_RANGE},
+	    {numem_pfn(0xa0), 0, NUMEM_E_NOT_ALLOCATED},               /* a hole */
+	    {numem_pfn((1ull << 30) >> 12), 0, NUMEM_E_NOT_ALLOCATED}, /* reserved */
+	    {p, 11, NUMEM_E_INVAL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum numem_err e = numem_free(cpu, cases[i].pfn, cases[i].order, &d);
+		if (e != cases[i].err)
+			fail_msg("case %zu: got %s (%s), want %s", i, numem_err_name(e), d.msg,
+			         numem_err_name(cases[i].err));
+		assert_true(strlen(d.msg) > 20);
+	}
+	assert_int_equal(numem_heap_node_free(h, 0), free0);
+	assert_int_equal(numem_heap_verify(h, &d), NUMEM_OK);
+	/* Double frees: of a cached page, of a merged block. */
+	assert_int_equal(numem_free(cpu, q, 0, &d), NUMEM_OK);
+	assert_int_equal(numem_free(cpu, q, 0, &d), NUMEM_E_DOUBLE_FREE);
+	assert_int_equal(numem_free(cpu, p, 3, &d), NUMEM_OK);
+	numem_heap_drain_all(h);
+	assert_int_equal(numem_free(cpu, p, 3, &d), NUMEM_E_DOUBLE_FREE);
+	assert_int_equal(numem_free(cpu, numem_pfn(p.v + 2), 1, &d), NUMEM_E_DOUBLE_FREE);
+	/* Bad allocation arguments. */
+	numem_pfn_t pfn;
+	assert_int_equal(numem_alloc(cpu, 11, 0, NULL, &pfn, &d), NUMEM_E_INVAL);
+	assert_int_equal(numem_alloc(cpu, 0, 0x100, NULL, &pfn, &d), NUMEM_E_INVAL);
+	assert_int_equal(numem_alloc(cpu, 0, 3, NULL, &pfn, &d), NUMEM_E_INVAL);
+	struct numem_policy bad;
+	numem_policy_init(&bad, (enum numem_policy_mode)77);
+	assert_int_equal(numem_alloc(cpu, 0, 0, &bad, &pfn, &d), NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "unknown policy"));
+	/* The reserved range was never handed out. */
+	assert_int_equal(numem_heap_zone(h, 0, NUMEM_ZONE_DMA32)->reserved_pages +
+	                     numem_heap_zone(h, 1, NUMEM_ZONE_DMA32)->reserved_pages,
+	                 64);
+	verify_and_shutdown();
+}
+
+static void test_zero_and_poison(void **state)
+{
+	(void)state;
+	struct numem_system_opts o = {.back_memory = true, .heap.poison = true};
+	boot("p4", &o);
+	const struct numem_platform *plat = numem_host_platform(sys.m.host);
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
+	numem_pfn_t p = must_alloc(cpu, 1, 0, NULL);
+	uint8_t *v = plat->phys_to_virt(plat->ctx, numem_pfn_to_paddr(p));
+	memset(v, 0xee, 2 * 4096);
+	assert_int_equal(numem_free(cpu, p, 1, &d), NUMEM_OK);
+	assert_int_equal(v[100], 0x6b); /* poisoned */
+	numem_pfn_t z = must_alloc(cpu, 1, NUMEM_ALLOC_ZERO, NULL);
+	assert_int_equal(z.v, p.v); /* LIFO cache */
+	for (int i = 0; i < 2 * 4096; i++)
+		assert_int_equal(v[i], 0);
+	/* A write after free is caught when the page is handed out again. */
+	assert_int_equal(numem_free(cpu, z, 1, &d), NUMEM_OK);
+	v[4096 + 77] = 1;
+	numem_pfn_t again;
+	assert_int_equal(numem_alloc(cpu, 1, 0, NULL, &again, &d), NUMEM_E_CORRUPT);
+	assert_non_null(strstr(d.msg, "byte 77"));
+	verify_and_shutdown();
+}
+
+static void test_deferred_growth(void **state)
+{
+	(void)state;
+	struct numem_system_opts o = {.heap.deferred = true};
+	boot("epyc-2s8n", &o);
+	struct numem_heap *h = &sys.heap;
+	uint64_t touched = numem_host_touched_bytes(sys.m.host);
+	assert_true(sys.ft.init_sections < 64); /* of 4097 */
+	assert_true(touched < 200ull << 20);
+	assert_int_equal(numem_heap_verify(h, &d), NUMEM_OK);
+	/* Node 1's free memory counts its deferred sections. */
+	assert_int_equal(numem_heap_node_free(h, 1), sys.m.topo->node[1].ram_pages);
+	/* Allocate 2 GiB on node 1: sections come online as needed. */
+	struct numem_cpu *cpu = numem_heap_cpu(h, 40);
+	assert_int_equal(cpu->node, 1);
+	uint64_t before = sys.ft.init_sections;
+	for (int i = 0; i < 512; i++)
+		assert_int_equal(node_of(must_alloc(cpu, 10, 0, NULL)), 1);
+	assert_true(sys.ft.init_sections >= before + 16);
+	assert_int_equal(numem_heap_node_allocated(h, 1), 512ull << 10);
+	verify_and_shutdown();
+}
+
+static void test_zonelist_orders(void **state)
+{
+	(void)state;
+	boot("x445", NULL);
+	struct numem_heap *h = &sys.heap;
+	/* Node order, node 1, limit DMA32: node 1 has no DMA32: first zone is
+	 * node 0's DMA32. Normal limit: node 1 Normal first. */
+	const uint16_t *zl =
+	    &h->zonelist[((size_t)1 * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) * h->zonelist_len];
+	assert_int_equal(h->zone[zl[0]].node, 1);
+	assert_int_equal(h->zone[zl[1]].node, 0);
+	assert_int_equal(h->zone[zl[1]].type, NUMEM_ZONE_NORMAL);
+	assert_int_equal(h->zone[zl[2]].type, NUMEM_ZONE_DMA32);
+	numem_system_shutdown(&sys);
+	struct numem_system_opts o = {.heap.zone_order = true};
+	boot("x445", &o);
+	h = &sys.heap;
+	zl = &h->zonelist[((size_t)1 * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) * h->zonelist_len];
+	/* Zone order: every node's Normal before anyone's DMA32. */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(h->zone[zl[i]].type, NUMEM_ZONE_NORMAL);
+	assert_int_equal(h->zone[zl[4]].type, NUMEM_ZONE_DMA32);
+	verify_and_shutdown();
+}
+
+static void test_movable_zone(void **state)
+{
+	(void)state;
+	struct numem_system_opts o = {.heap.movable_pages = (2ull << 30) >> 12};
+	boot("x460-2n", &o);
+	struct numem_heap *h = &sys.heap;
+	assert_int_equal(numem_heap_zone(h, 1, NUMEM_ZONE_MOVABLE)->present_pages,
+	                 (2ull << 30) >> 12);
+	struct numem_cpu *cpu = numem_heap_cpu(h, 20);
+	numem_pfn_t pfn;
+	uint64_t n = 0;
+	/* Without MOVABLE, node 1's movable 2 GiB is never used. */
+	struct numem_policy p;
+	numem_policy_init(&p, NUMEM_POLICY_BIND);
+	numem_nodemask_set(&p.nodes, 1);
+	while (numem_alloc(cpu, 9, NUMEM_ALLOC_HIGH, &p, &pfn, &d) == NUMEM_OK)
+		n++;
+	/* 7168 blocks of 2 MiB, less the few the watermark keeps free. */
+	assert_true(n <= (14ull << 30) >> 21 && n >= ((14ull << 30) >> 21) - 4);
+	assert_int_equal(numem_alloc(cpu, 9, NUMEM_ALLOC_MOVABLE, &p, &pfn, &d), NUMEM_OK);
+	assert_true(pfn.v >= h->movable_start[1]);
+	verify_and_shutdown();
+}
+
+static void test_unusable_index(void **state)
+{
+	(void)state;
+	boot("p4", NULL);
+	const struct numem_zone *z = numem_heap_zone(&sys.heap, 0, NUMEM_ZONE_DMA32);
+	assert_int_equal(numem_zone_unusable_index(z, 0), 0);
+	uint32_t u10 = numem_zone_unusable_index(z, 10);
+	assert_true(u10 < 50); /* almost all in 4 MiB blocks */
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
+	numem_pfn_t p[2000];
+	for (int i = 0; i < 2000; i++)
+		p[i] = must_alloc(cpu, 0, NUMEM_ALLOC_NOPCP, NULL);
+	for (int i = 0; i < 2000; i += 2)
+		numem_free(cpu, p[i], 0, &d);
+	numem_heap_drain_all(&sys.heap);
+	assert_true(numem_zone_unusable_index(z, 1) > 0);
+	verify_and_shutdown();
+}
+
+static void test_trace_ring(void **state)
+{
+	(void)state;
+	struct numem_system_opts o = {.heap.trace_entries = 64};
+	boot("x445", &o);
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
+	struct numem_trace_event ev[128];
+	must_alloc(cpu, 0, 0, NULL);
+	assert_int_equal(numem_trace_drain(cpu->trace, ev, 128), 0); /* off */
+	atomic_store(&sys.heap.tracing, true);
+	numem_pfn_t p = must_alloc(cpu, 2, 0, NULL);
+	assert_int_equal(numem_free(cpu, p, 2, &d), NUMEM_OK);
+	uint32_t n = numem_trace_drain(cpu->trace, ev, 128);
+	assert_true(n >= 3); /* refill, alloc, free */
+	assert_int_equal(ev[n - 1].event, NUMEM_EV_FREE);
+	assert_int_equal(ev[n - 1].a, (uint32_t)p.v);
+	assert_int_equal(ev[n - 1].b, 2);
+	assert_string_equal(numem_trace_event_name(ev[n - 2].event), "alloc");
+	for (int i = 0; i < 200; i++)
+		numem_free(cpu, must_alloc(cpu, 0, 0, NULL), 0, &d);
+	n = numem_trace_drain(cpu->trace, ev, 128);
+	assert_int_equal(n, 64);
+	assert_true(cpu->trace->lost > 0);
+	verify_and_shutdown();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_boot_accounting),
+	    cmocka_unit_test(test_local_every_order),
+	    cmocka_unit_test(test_exact_node_never_elsewhere),
+	    cmocka_unit_test(test_bind_stays_in_mask),
+	    cmocka_unit_test(test_interleave),
+	    cmocka_unit_test(test_preferred_many_and_cpuset),
+	    cmocka_unit_test(test_memoryless_cpu),
+	    cmocka_unit_test(test_zone_limits),
+	    cmocka_unit_test(test_strategy_linux_splits_local),
+	    cmocka_unit_test(test_strategy_xen_takes_exact_remote),
+	    cmocka_unit_test(test_watermarks_and_shrinkers),
+	    cmocka_unit_test(test_bad_frees),
+	    cmocka_unit_test(test_zero_and_poison),
+	    cmocka_unit_test(test_deferred_growth),
+	    cmocka_unit_test(test_zonelist_orders),
+	    cmocka_unit_test(test_movable_zone),
+	    cmocka_unit_test(test_unusable_index),
+	    cmocka_unit_test(test_trace_ring),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
