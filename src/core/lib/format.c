@@ -25,6 +25,12 @@ static const char *const err_names[NUMEM_E_COUNT] = {
     [NUMEM_E_RANGE] = "out-of-range",
     [NUMEM_E_NOSPACE] = "no-space",
     [NUMEM_E_UNSUPPORTED] = "unsupported",
+    [NUMEM_E_NO_PAGES] = "no-pages",
+    [NUMEM_E_DOUBLE_FREE] = "double-free",
+    [NUMEM_E_NOT_ALLOCATED] = "not-allocated",
+    [NUMEM_E_BAD_ORDER] = "bad-order",
+    [NUMEM_E_MISALIGNED] = "misaligned",
+    [NUMEM_E_CORRUPT] = "corrupt",
 };
 
 const char *numem_err_name(enum numem_err err)
