@@ -26,10 +26,17 @@ CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNUMEM_SANITIZE=addr
     ctest --output-on-failure -j"$jobs")
 result "asan+ubsan" $?
 
+stage "TSan: the concurrent stress test (build-tsan/)"
+CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNUMEM_SANITIZE=thread \
+  -DNUMEM_BENCH=OFF >/dev/null &&
+  cmake --build build-tsan -j"$jobs" --target test_stress >/dev/null &&
+  (cd build-tsan && TSAN_OPTIONS=halt_on_error=1 NUMEM_STRESS_OPS=1000000 ./tests/test_stress)
+result "tsan" $?
+
 stage "libFuzzer smoke runs, ${fuzz_seconds}s each (build-fuzz/)"
 if CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DNUMEM_FUZZ=ON -DNUMEM_TESTS=OFF \
      -DNUMEM_BENCH=OFF -DNUMEM_SANITIZE=address,undefined >/dev/null &&
-   cmake --build build-fuzz -j"$jobs" --target fuzz_acpi fuzz_numa_spec >/dev/null; then
+   cmake --build build-fuzz -j"$jobs" --target fuzz_acpi fuzz_numa_spec fuzz_heap >/dev/null; then
   seeds=build-fuzz/seeds-acpi; rm -rf "$seeds"; mkdir -p "$seeds"
   i=0
   for f in ../shared/acpi-corpus/*/SRAT*.bin build/tests/asl/srat-*.aml; do
@@ -50,6 +57,11 @@ if CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DNUMEM_FUZZ=ON -D
   build-fuzz/fuzz/fuzz_numa_spec -max_total_time="$fuzz_seconds" -max_len=512 -print_final_stats=1 \
     "$nseeds" 2>&1 | tail -4
   result "fuzz_numa_spec" "${PIPESTATUS[0]}"
+  hseeds=build-fuzz/seeds-heap; rm -rf "$hseeds"; mkdir -p "$hseeds"
+  head -c 4096 /dev/urandom > "$hseeds/random"
+  build-fuzz/fuzz/fuzz_heap -max_total_time="$fuzz_seconds" -max_len=2048 -print_final_stats=1 \
+    "$hseeds" 2>&1 | tail -4
+  result "fuzz_heap" "${PIPESTATUS[0]}"
 else
   result "fuzz build" 1
 fi

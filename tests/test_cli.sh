@@ -104,6 +104,23 @@ done
 expect_rc 0 "$numem" tables --numa node,cpus=0-1,mem=2G --numa node,cpus=2-3,mem=2G -o "$tmp/q"
 [ -s "$tmp/q/SRAT.bin" ] && [ -s "$tmp/q/SLIT.bin" ] && ok || bad "tables --numa wrote nothing"
 
+# stress and dump.
+expect_rc 0 "$numem" stress --help
+expect_rc 0 "$numem" stress x445 --threads 2 --ops 200000 --seed 5
+expect_grep "$tmp/out" "^numa_hit "
+expect_grep "$tmp/out" "^                           node0           node1"
+expect_grep "$tmp/out" "^Node 0, zone      DMA "
+expect_grep "$tmp/out" "^verifier: ok"
+expect_rc 0 "$numem" stress p4 --threads 1 --ops 100000 --strategy xen --policy local --dump
+expect_grep "$tmp/out" "strategy xen"
+expect_grep "$tmp/out" "free blocks by order"
+expect_rc 2 "$numem" stress --policy nonsense
+expect_rc 2 "$numem" stress --strategy bsd
+expect_rc 2 "$numem" stress p4 --threads 3
+expect_rc 0 "$numem" dump cxl
+expect_grep "$tmp/out" "^node 3: present 0 pages"
+expect_grep "$tmp/out" "zone Normal "
+
 # --host works on this machine, whatever it is.
 expect_rc 0 "$numem" topo --host
 expect_grep "$tmp/out" "^available: "

@@ -150,7 +150,7 @@ struct numem_zone {
 	uint64_t present_pages;
 	uint64_t wmark_min, wmark_low, wmark_high; /* pages */
 	uint64_t free_pages;                       /* in the buddy lists */
-	uint64_t deferred_pages; /* present pages in sections not yet initialised */
+	_Atomic uint64_t deferred_pages; /* RAM in sections not yet initialised (read unlocked) */
 	uint64_t reserved_pages; /* never given to the heap (opts.reserved) */
 	uint64_t grow_cursor;    /* next section to look at when growing */
 	struct {

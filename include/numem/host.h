@@ -169,12 +169,17 @@ struct numem_system_opts {
 	struct numem_machine_opts machine;
 	struct numem_frametable_opts ft;
 	struct numem_heap_opts heap;
-	bool back_memory; /* simulated physical memory behind phys_to_virt */
+	bool back_memory;      /* simulated physical memory behind phys_to_virt */
+	bool reserve_metadata; /* keep each node's frame-table bytes out of its
+				* RAM, as a boot allocator would */
 };
 
 /* Load src (ownership taken), build the frame table and the heap. */
 enum numem_err numem_system_boot(struct numem_system *s, struct numem_machine_src *src,
                                  const struct numem_system_opts *opts, struct numem_diag *diag);
+/* Build the frame table and heap for an already loaded s->m. */
+enum numem_err numem_system_start(struct numem_system *s, const struct numem_system_opts *opts,
+                                  struct numem_diag *diag);
 /* The same from a preset name. */
 enum numem_err numem_system_boot_preset(struct numem_system *s, const char *preset,
                                         const struct numem_system_opts *opts,

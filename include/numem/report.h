@@ -7,6 +7,7 @@
 #define NUMEM_REPORT_H
 
 #include <numem/acpi.h>
+#include <numem/heap.h>
 #include <numem/topo.h>
 #include <stdio.h>
 
@@ -17,6 +18,15 @@ void numem_report_layout(FILE *out, const struct numem_topo *t);
 /* `xl info -n`: physinfo, cpu_topology, device topology, numa_info. */
 void numem_report_xl_info(FILE *out, const struct numem_topo *t, const uint64_t *free_pages,
                           const struct numem_srat *srat);
+/* `numastat` (compatibility mode: pages, one column per node). */
+void numem_report_numastat(FILE *out, const struct numem_heap *heap);
+/* `/proc/buddyinfo`: free blocks per order, one line per node and zone. */
+void numem_report_buddyinfo(FILE *out, const struct numem_heap *heap);
+/* The heap debug dump (Xen's dump_heap / 'u' key idea). */
+void numem_report_heap_dump(FILE *out, const struct numem_heap *heap);
+/* Per node: free pages (buddy + caches + deferred) into out[node]. */
+void numem_report_free_pages(const struct numem_heap *heap, uint64_t *out);
+
 /* HMAT latency/bandwidth matrices. */
 void numem_report_hmat(FILE *out, const struct numem_hmat *h);
 

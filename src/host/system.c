@@ -7,6 +7,64 @@
 
 #include "host_internal.h"
 
+/* Per node, the bytes of its frame-table sections, as reserved ranges at
+ * the start of the node's largest RAM range. */
+static uint32_t metadata_ranges(const struct numem_system *s, struct numem_ram_range *out)
+{
+	const struct numem_topo *t = s->m.topo;
+	uint64_t bytes[NUMEM_MAX_NODES] = {0};
+	uint64_t per_section = (1ull << s->ft.pfn_section_shift) * sizeof(struct numem_page);
+	for (uint64_t sec = 0; sec < s->ft.nr_sections; sec++)
+		if (s->ft.section_state[sec] & NUMEM_SECTION_PRESENT)
+			bytes[s->ft.section_node[sec]] += per_section;
+	uint32_t n = 0;
+	for (numem_nid_t node = 0; node < t->nr_nodes; node++) {
+		const struct numem_mem_range *best = NULL;
+		for (uint32_t i = 0; i < t->nr_ranges; i++) {
+			const struct numem_mem_range *r = &t->range[i];
+			if (r->node == node && (r->flags & NUMEM_RANGE_RAM) &&
+			    (!best || r->end - r->base > best->end - best->base))
+				best = r;
+		}
+		if (best && bytes[node] && bytes[node] < best->end - best->base)
+			out[n++] = (struct numem_ram_range){best->base, bytes[node]};
+	}
+	return n;
+}
+
+enum numem_err numem_system_start(struct numem_system *s, const struct numem_system_opts *opts,
+                                  struct numem_diag *diag)
+{
+	static const struct numem_system_opts defaults;
+	if (!opts)
+		opts = &defaults;
+	const struct numem_platform *plat = numem_host_platform(s->m.host);
+	s->has_ft = s->has_heap = false;
+	if (opts->back_memory &&
+	    numem_host_back_physmem(s->m.host, s->m.topo->max_pfn << NUMEM_PAGE_SHIFT) != 0) {
+		diag->code = NUMEM_E_NOMEM;
+		snprintf(diag->msg, sizeof(diag->msg), "cannot map %llu bytes of physical memory",
+		         (unsigned long long)(s->m.topo->max_pfn << NUMEM_PAGE_SHIFT));
+		return NUMEM_E_NOMEM;
+	}
+	struct numem_frametable_opts fo = opts->ft;
+	if (opts->heap.deferred)
+		fo.deferred = true;
+	enum numem_err err = numem_frametable_init(plat, s->m.topo, &fo, &s->ft, diag);
+	if (err)
+		return err;
+	s->has_ft = true;
+	struct numem_heap_opts ho = opts->heap;
+	struct numem_ram_range meta[NUMEM_MAX_NODES];
+	if (opts->reserve_metadata && !ho.nr_reserved) {
+		ho.reserved = meta;
+		ho.nr_reserved = metadata_ranges(s, meta);
+	}
+	err = numem_heap_init(&s->heap, plat, s->m.topo, &s->ft, &ho, diag);
+	s->has_heap = !err;
+	return err;
+}
+
 enum numem_err numem_system_boot(struct numem_system *s, struct numem_machine_src *src,
                                  const struct numem_system_opts *opts, struct numem_diag *diag)
 {
@@ -17,24 +75,7 @@ enum numem_err numem_system_boot(struct numem_system *s, struct numem_machine_sr
 	enum numem_err err = numem_machine_load(&s->m, src, &opts->machine, diag);
 	if (err)
 		return err;
-	const struct numem_platform *plat = numem_host_platform(s->m.host);
-	if (opts->back_memory &&
-	    numem_host_back_physmem(s->m.host, s->m.topo->max_pfn << NUMEM_PAGE_SHIFT) != 0) {
-		numem_machine_unload(&s->m);
-		diag->code = NUMEM_E_NOMEM;
-		snprintf(diag->msg, sizeof(diag->msg), "cannot map %llu bytes of physical memory",
-		         (unsigned long long)(s->m.topo->max_pfn << NUMEM_PAGE_SHIFT));
-		return NUMEM_E_NOMEM;
-	}
-	struct numem_frametable_opts fo = opts->ft;
-	if (opts->heap.deferred)
-		fo.deferred = true;
-	err = numem_frametable_init(plat, s->m.topo, &fo, &s->ft, diag);
-	if (!err) {
-		s->has_ft = true;
-		err = numem_heap_init(&s->heap, plat, s->m.topo, &s->ft, &opts->heap, diag);
-		s->has_heap = !err;
-	}
+	err = numem_system_start(s, opts, diag);
 	if (err)
 		numem_system_shutdown(s);
 	return err;

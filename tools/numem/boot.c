@@ -1,34 +1,33 @@
 /*
- * boot.c - what a machine looks like right after boot, for the views.
- *
- * Until the heap exists, "free" memory per node is the node's RAM less the
- * frame table's descriptors placed on that node (built here with deferred
- * initialisation, so nothing but the section table is written).
+ * boot.c - booting a machine for the views: its tables, topology, a
+ * deferred frame table and a heap, with each node's frame-table bytes
+ * reserved out of its RAM as a boot allocator would.  "free" in every view
+ * is then the heap's own count.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "boot.h"
-#include "cli.h"
 
-int boot_frametable(struct numem_machine *m, struct numem_frametable *ft, uint64_t *free_pages)
+int boot_system(struct machine_args *ma, struct numem_system *sys,
+                const struct numem_system_opts *opts)
 {
-	struct numem_frametable_opts o = {.layout = NUMEM_FT_SECTIONS, .deferred = true};
+	memset(sys, 0, sizeof(*sys));
+	int rc = machine_args_load(ma, &sys->m);
+	if (rc)
+		return rc;
+	struct numem_system_opts o = opts ? *opts : (struct numem_system_opts){0};
+	/* Large machines initialise their frame table on demand (a 64 TiB
+	 * server loads on this host); small ones at once, so every view shows
+	 * all of RAM in the buddy lists. */
+	o.heap.deferred = sys->m.topo->total_ram_pages > (64ull << 30) >> NUMEM_PAGE_SHIFT;
+	o.reserve_metadata = true;
 	struct numem_diag d = {0};
-	if (numem_frametable_init(numem_host_platform(m->host), m->topo, &o, ft, &d) != NUMEM_OK) {
-		fprintf(stderr, "numem: frame table: %s\n", d.msg);
-		return -1;
+	if (numem_system_start(sys, &o, &d) != NUMEM_OK) {
+		fprintf(stderr, "numem: %s: %s (%s)\n", sys->m.src.name, d.msg,
+		        numem_err_name(d.code));
+		numem_system_shutdown(sys);
+		return EXIT_INVALID;
 	}
-	const struct numem_topo *t = m->topo;
-	uint64_t per_section =
-	    ((1ull << ft->pfn_section_shift) * sizeof(struct numem_page)) >> NUMEM_PAGE_SHIFT;
-	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
-		free_pages[n] = t->node[n].ram_pages;
-	for (uint64_t s = 0; s < ft->nr_sections; s++) {
-		if (!(ft->section_state[s] & NUMEM_SECTION_PRESENT))
-			continue;
-		numem_nid_t n = ft->section_node[s];
-		free_pages[n] -= free_pages[n] < per_section ? free_pages[n] : per_section;
-	}
-	return 0;
+	return EXIT_OK;
 }

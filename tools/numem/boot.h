@@ -1,12 +1,16 @@
 /*
- * boot.h - the boot-time frame table for the views (see boot.c).
+ * boot.h - booting the chosen machine for the views (see boot.c).
  */
 #ifndef NUMEM_CLI_BOOT_H
 #define NUMEM_CLI_BOOT_H
 
 #include <numem/host.h>
 
-/* Build a deferred frame table and fill free_pages[node]. 0 on success. */
-int boot_frametable(struct numem_machine *m, struct numem_frametable *ft, uint64_t *free_pages);
+#include "cli.h"
+
+/* Load the machine of `ma` and start a heap on it (deferred frame table,
+ * each node's frame-table bytes reserved).  Returns an exit code. */
+int boot_system(struct machine_args *ma, struct numem_system *sys,
+                const struct numem_system_opts *opts);
 
 #endif

@@ -6,6 +6,7 @@
  *   1  invalid input: a table or a machine description was rejected
  *   2  usage: unknown option, missing argument
  *   3  I/O: a file could not be read or written
+ *   4  verification: an invariant check failed (numem stress)
  */
 #ifndef NUMEM_CLI_H
 #define NUMEM_CLI_H
@@ -18,6 +19,7 @@ enum {
 	EXIT_INVALID = 1,
 	EXIT_USAGE = 2,
 	EXIT_IO = 3,
+	EXIT_VERIFY = 4,
 };
 
 /* Options that choose and shape a machine, shared by every subcommand. */
@@ -48,5 +50,7 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 int cmd_topo(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_tables(int argc, char **argv);
+int cmd_stress(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
 
 #endif

@@ -35,19 +35,14 @@ int cmd_info(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	struct numem_machine m;
-	int rc = machine_args_load(&ma, &m);
+	struct numem_system sys;
+	int rc = boot_system(&ma, &sys, NULL);
 	machine_args_free(&ma);
 	if (rc)
 		return rc;
-	struct numem_frametable ft;
 	uint64_t free_pages[NUMEM_MAX_NODES];
-	if (boot_frametable(&m, &ft, free_pages) != 0) {
-		numem_machine_unload(&m);
-		return EXIT_INVALID;
-	}
-	numem_report_xl_info(stdout, m.topo, free_pages, m.has_srat ? &m.srat : NULL);
-	numem_frametable_release(&ft);
-	numem_machine_unload(&m);
+	numem_report_free_pages(&sys.heap, free_pages);
+	numem_report_xl_info(stdout, sys.m.topo, free_pages, sys.m.has_srat ? &sys.m.srat : NULL);
+	numem_system_shutdown(&sys);
 	return EXIT_OK;
 }

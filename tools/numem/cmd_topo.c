@@ -51,17 +51,15 @@ int cmd_topo(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	struct numem_machine m;
-	int rc = machine_args_load(&ma, &m);
+	struct numem_system sys;
+	int rc = boot_system(&ma, &sys, NULL);
 	machine_args_free(&ma);
 	if (rc)
 		return rc;
-	struct numem_frametable ft;
+	struct numem_machine m = sys.m;
+	struct numem_frametable ft = sys.ft;
 	uint64_t free_pages[NUMEM_MAX_NODES];
-	if (boot_frametable(&m, &ft, free_pages) != 0) {
-		numem_machine_unload(&m);
-		return EXIT_INVALID;
-	}
+	numem_report_free_pages(&sys.heap, free_pages);
 	if (ma.json) {
 		json_t *o = json_pack("{s:s, s:s}", "machine", m.src.name, "source", m.src.origin);
 		json_object_set_new(o, "srat", m.has_srat ? numem_json_srat(&m.srat) : json_null());
@@ -94,7 +92,6 @@ int cmd_topo(int argc, char **argv)
 		if (m.has_hmat)
 			numem_report_hmat(stdout, &m.hmat);
 	}
-	numem_frametable_release(&ft);
-	numem_machine_unload(&m);
+	numem_system_shutdown(&sys);
 	return EXIT_OK;
 }

@@ -50,6 +50,10 @@ int main(int argc, char **argv)
 		return cmd_info(argc - 1, argv + 1);
 	if (!strcmp(cmd, "tables"))
 		return cmd_tables(argc - 1, argv + 1);
+	if (!strcmp(cmd, "stress"))
+		return cmd_stress(argc - 1, argv + 1);
+	if (!strcmp(cmd, "dump"))
+		return cmd_dump(argc - 1, argv + 1);
 	fprintf(stderr, "numem: unknown command '%s'\n\n%s", cmd, usage);
 	return EXIT_USAGE;
 }

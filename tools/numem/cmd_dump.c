@@ -1,0 +1,47 @@
+/*
+ * cmd_dump.c - `numem dump`: the heap debug dump after boot.
+ */
+#include <string.h>
+
+#include <numem/report.h>
+
+#include "boot.h"
+#include "cli.h"
+
+static const char help[] =
+    "usage: numem dump [MACHINE] [options]\n"
+    "\n"
+    "Boots the machine's heap and prints the debug dump (the idea of Xen's 'u' key and\n"
+    "dump_heap): per node its present, free, allocated, reserved and deferred pages;\n"
+    "per zone its span, free and cached pages, watermarks, free blocks per order and\n"
+    "the unusable-free-space index per order; per node the numastat counters; then\n"
+    "/proc/buddyinfo.\n"
+    "\n";
+
+int cmd_dump(int argc, char **argv)
+{
+	struct machine_args ma = {0};
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("%s%s", help, machine_args_help);
+			return EXIT_OK;
+		}
+		int r = machine_args_take(&ma, argc, argv, &i);
+		if (r <= 0 || ma.json) {
+			if (r == 0)
+				cli_error("dump", "unknown option '%s' (see --help)", argv[i]);
+			machine_args_free(&ma);
+			return EXIT_USAGE;
+		}
+	}
+	struct numem_system sys;
+	int rc = boot_system(&ma, &sys, NULL);
+	machine_args_free(&ma);
+	if (rc)
+		return rc;
+	numem_report_heap_dump(stdout, &sys.heap);
+	printf("\n");
+	numem_report_buddyinfo(stdout, &sys.heap);
+	numem_system_shutdown(&sys);
+	return EXIT_OK;
+}

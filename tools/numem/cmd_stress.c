@@ -1,0 +1,188 @@
+/*
+ * cmd_stress.c - `numem stress`: random allocation and freeing on threads
+ * playing CPUs, checked against a reference model, then numastat,
+ * buddyinfo and the verifier's verdict.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <numem/report.h>
+
+#include "boot.h"
+#include "cli.h"
+#include "progress.h"
+
+static const char help[] =
+    "usage: numem stress [MACHINE] [--threads T] [--ops N] [--seed S] [--policy P]\n"
+    "                    [--strategy linux|xen] [--max-order K] [--hold H]\n"
+    "                    [--verify-every N] [--zone-order] [--dump] [options]\n"
+    "\n"
+    "Random allocations (mixed orders, skewed small) and frees on T threads, each\n"
+    "playing its share of the machine's CPUs, checked against a reference model of\n"
+    "which pages are held; the verifier runs every N operations per thread and at\n"
+    "the end, after everything is freed.  Then prints numastat, /proc/buddyinfo and\n"
+    "the verdict.  Exit status 4 if any check failed.\n"
+    "\n"
+    "  --threads T        threads (default 2; at most the machine's CPUs)\n"
+    "  --ops N            operations in all (default 1000000)\n"
+    "  --seed S           random seed (default 1)\n"
+    "  --policy P         local, preferred, preferred-many, bind, interleave,\n"
+    "                     interleave-index, weighted-interleave, or mixed (default)\n"
+    "  --strategy S       linux (split local first, default) or xen (exact size first)\n"
+    "  --max-order K      largest order asked (default 10)\n"
+    "  --hold H           blocks a thread may hold at once (default 20000)\n"
+    "  --verify-every N   operations per thread between verifier runs (default ops/4)\n"
+    "  --zone-order       zonelists in zone order instead of node order\n"
+    "  --dump             print the heap dump at the end\n"
+    "\n";
+
+static const char *const policy_names[] = {
+    "local",      "preferred",        "preferred-many",     "bind",
+    "interleave", "interleave-index", "weighted-interleave"};
+
+static int parse_u64(const char *cmd, const char *opt, const char *v, uint64_t *out)
+{
+	char *end;
+	unsigned long long x = strtoull(v, &end, 0);
+	if (!*v || *end) {
+		cli_error(cmd, "%s wants a number, not '%s'", opt, v);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+int cmd_stress(int argc, char **argv)
+{
+	struct machine_args ma = {0};
+	struct numem_stress_opts o = {.threads = 2,
+	                              .ops = 1000000,
+	                              .seed = 1,
+	                              .policy = -1,
+	                              .max_order = NUMEM_MAX_ORDER,
+	                              .hold = 20000,
+	                              .invalid_frees = true};
+	struct numem_system_opts so = {0};
+	bool dump = false;
+	uint64_t verify_every = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			printf("%s%s", help, machine_args_help);
+			return EXIT_OK;
+		}
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		uint64_t v;
+		int used = 1;
+		if (!strcmp(a, "--dump")) {
+			dump = true;
+			used = 0;
+		} else if (!strcmp(a, "--zone-order")) {
+			so.heap.zone_order = true;
+			used = 0;
+		} else if (!val && (!strcmp(a, "--threads") || !strcmp(a, "--ops") ||
+		                    !strcmp(a, "--seed") || !strcmp(a, "--policy") ||
+		                    !strcmp(a, "--strategy") || !strcmp(a, "--max-order") ||
+		                    !strcmp(a, "--hold") || !strcmp(a, "--verify-every"))) {
+			cli_error("stress", "%s needs a value", a);
+			goto usage;
+		} else if (!strcmp(a, "--threads")) {
+			if (parse_u64("stress", a, val, &v) || !v || v > 1024)
+				goto usage;
+			o.threads = (uint32_t)v;
+		} else if (!strcmp(a, "--ops")) {
+			if (parse_u64("stress", a, val, &o.ops))
+				goto usage;
+		} else if (!strcmp(a, "--seed")) {
+			if (parse_u64("stress", a, val, &o.seed))
+				goto usage;
+		} else if (!strcmp(a, "--max-order")) {
+			if (parse_u64("stress", a, val, &v) || v > NUMEM_MAX_ORDER)
+				goto usage;
+			o.max_order = (unsigned)v;
+		} else if (!strcmp(a, "--hold")) {
+			if (parse_u64("stress", a, val, &v) || !v || v > 100000000)
+				goto usage;
+			o.hold = (uint32_t)v;
+		} else if (!strcmp(a, "--verify-every")) {
+			if (parse_u64("stress", a, val, &verify_every))
+				goto usage;
+		} else if (!strcmp(a, "--policy")) {
+			o.policy = -2;
+			if (!strcmp(val, "mixed"))
+				o.policy = -1;
+			for (int m = 0; m < NUMEM_POLICY_COUNT; m++)
+				if (!strcmp(val, policy_names[m]))
+					o.policy = m;
+			if (o.policy == -2) {
+				cli_error("stress", "unknown policy '%s'", val);
+				goto usage;
+			}
+		} else if (!strcmp(a, "--strategy")) {
+			if (!strcmp(val, "linux"))
+				so.heap.strategy = NUMEM_STRATEGY_LINUX;
+			else if (!strcmp(val, "xen"))
+				so.heap.strategy = NUMEM_STRATEGY_XEN;
+			else {
+				cli_error("stress", "--strategy wants linux or xen, not '%s'", val);
+				goto usage;
+			}
+		} else {
+			int r = machine_args_take(&ma, argc, argv, &i);
+			if (r <= 0 || ma.json) {
+				if (r == 0)
+					cli_error("stress", "unknown option '%s' (see --help)", a);
+				goto usage;
+			}
+			used = 0;
+		}
+		i += used;
+	}
+	o.verify_every = verify_every ? verify_every : o.ops / o.threads / 4 + 1;
+	struct numem_system sys;
+	int rc = boot_system(&ma, &sys, &so);
+	machine_args_free(&ma);
+	if (rc)
+		return rc;
+	if (o.threads > sys.heap.nr_cpus) {
+		cli_error("stress", "--threads %u: the machine has %u CPUs", o.threads,
+		          sys.heap.nr_cpus);
+		numem_system_shutdown(&sys);
+		return EXIT_USAGE;
+	}
+	printf("stress: %s, %u threads over %u cpus, %llu ops, seed %llu, policy %s, strategy "
+	       "%s\n",
+	       sys.m.src.name, o.threads, sys.heap.nr_cpus, (unsigned long long)o.ops,
+	       (unsigned long long)o.seed, o.policy < 0 ? "mixed" : policy_names[o.policy],
+	       so.heap.strategy == NUMEM_STRATEGY_XEN ? "xen" : "linux");
+	struct progress prog;
+	progress_init(&prog, "stress");
+	o.progress = progress_update;
+	o.progress_ctx = &prog;
+	struct numem_stress_result r;
+	uint64_t t0 = numem_host_now_ns();
+	numem_stress_run(&sys, &o, &r);
+	double secs = (double)(numem_host_now_ns() - t0) / 1e9;
+	printf("%llu allocations (%llu refused: no memory), %llu frees, %llu invalid frees "
+	       "rejected, in %.2f s (%.0f ops/s)\n\n",
+	       (unsigned long long)r.allocs, (unsigned long long)r.alloc_failures,
+	       (unsigned long long)r.frees, (unsigned long long)r.rejected, secs,
+	       (double)(r.allocs + r.frees + r.alloc_failures) / (secs > 0 ? secs : 1));
+	numem_report_numastat(stdout, &sys.heap);
+	printf("\n");
+	numem_report_buddyinfo(stdout, &sys.heap);
+	if (dump) {
+		printf("\n");
+		numem_report_heap_dump(stdout, &sys.heap);
+	}
+	printf("\nverifier: %s", r.err ? "FAILED: " : "ok");
+	if (r.err)
+		printf("%s (%s)", r.msg, numem_err_name(r.err));
+	printf(" (%llu runs, model and heap agree%s)\n", (unsigned long long)r.verifies,
+	       r.err ? " until then" : "");
+	numem_system_shutdown(&sys);
+	return r.err ? EXIT_VERIFY : EXIT_OK;
+usage:
+	machine_args_free(&ma);
+	return EXIT_USAGE;
+}
