@@ -137,6 +137,12 @@ struct numem_cpu {
 	uint64_t (*stat)[NUMEM_NR_STATS]; /* [node][stat], folded on read */
 	uint64_t fallback_steps;          /* zones tried beyond the first */
 	struct numem_trace_ring *trace;
+	/* The fast path's precomputed answers (heap-internal): the first zone
+	 * of the local zonelist (UINT16_MAX: no fast path), its node, and the
+	 * numastat counter a local hit there bumps besides numa_hit. */
+	uint16_t fast_zone;
+	numem_nid_t fast_node;
+	uint8_t fast_stat;
 };
 
 /* A zone.  Fields after `lock` are protected by it. */

@@ -2,9 +2,10 @@
  * alloc.c - numem_alloc() and numem_free(): the zonelist walk, the two
  * fallback strategies, per-CPU caches, watermarks, shrinkers, statistics.
  *
- * Fast path (order <= NUMEM_PCP_MAX_ORDER, a page in the first zone's
- * per-CPU cache): pop it, mark it allocated, count it.  No lock, no
- * indirect call, no shared write.  Otherwise the walk:
+ * Fast path (a local request of order <= NUMEM_PCP_MAX_ORDER with no flags,
+ * a page in the CPU's cache of its first zone): pop it, mark it allocated,
+ * count it.  No lock, no indirect call, no shared write (numem_alloc and
+ * numem_free at the end of this file).  Otherwise the walk:
  *
  *   1. zonelist: the local policy uses the node's precomputed list; other
  *      policies build one from their node order (policy.c);
@@ -225,8 +226,9 @@ static void describe_failure(struct numem_cpu *cpu, const uint16_t *zl, unsigned
 	            flags & NUMEM_ALLOC_HIGH ? ", high priority" : "");
 }
 
-enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags,
-                           struct numem_policy *policy, numem_pfn_t *pfn, struct numem_diag *diag)
+__attribute__((noinline)) static enum numem_err
+alloc_slow(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_policy *policy,
+           numem_pfn_t *pfn, struct numem_diag *diag)
 {
 	if (!cpu || !pfn)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_alloc: no cpu or result");
@@ -251,19 +253,6 @@ enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags
 		zl = &h->zonelist[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + limit) *
 		                  h->zonelist_len];
 		intended = cpu->mem_node;
-		/* Fast path: the first zone's per-CPU cache. */
-		if (order <= NUMEM_PCP_MAX_ORDER &&
-		    !(flags & (NUMEM_ALLOC_NOPCP | NUMEM_ALLOC_ZERO)) && !h->poison &&
-		    zl[0] != UINT16_MAX) {
-			struct numem_page *pg = pcp_pop(&cpu->pcp[zl[0]], order);
-			if (pg) {
-				*pfn = numem_page_to_pfn(h->ft, pg);
-				account(cpu, h->zone[zl[0]].node, intended, false, 0, order);
-				numem__trace(cpu, NUMEM_EV_ALLOC, pfn->v, order,
-				             h->zone[zl[0]].node | (uint64_t)intended << 16);
-				return NUMEM_OK;
-			}
-		}
 		/* Slow path: respect the cpuset, drop zones of nodes not allowed. */
 		uint32_t k = 0;
 		for (uint32_t i = 0; zl[i] != UINT16_MAX; i++)
@@ -361,8 +350,8 @@ static enum numem_err reject_not_head(struct numem_heap *h, uint64_t pfn, enum n
 	    (unsigned long long)pfn, state_names[st]);
 }
 
-enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
-                          struct numem_diag *diag)
+__attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu, numem_pfn_t pfn,
+                                                          unsigned order, struct numem_diag *diag)
 {
 	if (!cpu)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_free: no cpu");
@@ -415,6 +404,68 @@ enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order
 	numem__buddy_free(h, z, pfn.v, order);
 	numem__unlock(&z->lock);
 	return NUMEM_OK;
+}
+
+/*
+ * The fast paths.  Allocation: a local request of a small order with no
+ * flags pops the CPU's cache of its first zone (precomputed at init and on
+ * cpuset changes).  Free: a small block whose descriptor says "allocated,
+ * this order" goes on the CPU's cache of its zone.  Anything else, and every
+ * error, takes the slow path, which validates and explains.
+ */
+enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags,
+                           struct numem_policy *policy, numem_pfn_t *pfn, struct numem_diag *diag)
+{
+	if (__builtin_expect(cpu && pfn && !flags && order <= NUMEM_PCP_MAX_ORDER &&
+	                         (!policy || policy->mode == NUMEM_POLICY_LOCAL) &&
+	                         cpu->fast_zone != UINT16_MAX,
+	                     1)) {
+		struct numem_page *pg = pcp_pop(&cpu->pcp[cpu->fast_zone], order);
+		if (pg) {
+			*pfn = numem_page_to_pfn(cpu->heap->ft, pg);
+			uint64_t n = 1ull << order;
+			cpu->stat[cpu->fast_node][NUMEM_STAT_NUMA_HIT] += n;
+			cpu->stat[cpu->fast_node][cpu->fast_stat] += n;
+			numem__trace(cpu, NUMEM_EV_ALLOC, pfn->v, order,
+			             cpu->fast_node | (uint64_t)cpu->fast_node << 16);
+			return NUMEM_OK;
+		}
+	}
+	return alloc_slow(cpu, order, flags, policy, pfn, diag);
+}
+
+enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
+                          struct numem_diag *diag)
+{
+	if (__builtin_expect(cpu && order <= NUMEM_PCP_MAX_ORDER, 1)) {
+		struct numem_heap *h = cpu->heap;
+		struct numem_page *pg = numem_frametable_lookup(h->ft, pfn);
+		const uint64_t want = (uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |
+		                      (uint64_t)order << NUMEM_PG_ORDER_SHIFT;
+		const uint64_t mask = NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT |
+		                      NUMEM_PG_ORDER_MASK << NUMEM_PG_ORDER_SHIFT;
+		uint64_t f;
+		if (pg && !(pfn.v & ((1u << order) - 1)) &&
+		    ((f = numem__pg_flags(pg)) & mask) == want && !h->poison) {
+			uint32_t zi = (uint32_t)((f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK) *
+			                  NUMEM_NR_ZONE_TYPES +
+			              (uint32_t)((f >> NUMEM_PG_ZONE_SHIFT) & NUMEM_PG_ZONE_MASK);
+			struct numem_pcp *pcp = &cpu->pcp[zi];
+			numem__pg_store(pg, (f & ~(NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT)) |
+			                        (uint64_t)NUMEM_PS_PCP << NUMEM_PG_STATE_SHIFT);
+			pg->next = pcp->list[order];
+			pcp->list[order] = pg;
+			pcp->count[order]++;
+			pcp->pages += 1u << order;
+			numem__trace(cpu, NUMEM_EV_FREE, pfn.v, order,
+			             (f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK);
+			if (__builtin_expect(pcp->pages > h->pcp_high, 0))
+				numem__pcp_drain(cpu, zi, order,
+				                 NUMEM_MAX(1u, h->pcp_batch >> order));
+			return NUMEM_OK;
+		}
+	}
+	return free_slow(cpu, pfn, order, diag);
 }
 
 void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zi, unsigned order, uint32_t count)

@@ -161,8 +161,20 @@ enum numem_err numem__check_poison(struct numem_heap *h, uint64_t pfn, unsigned 
 /* Per-CPU cache: give `count` blocks of `order` back to the zone. */
 void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zone_index, unsigned order, uint32_t count);
 
-/* Trace an event on this CPU (no-op unless tracing). */
-void numem__trace(struct numem_cpu *cpu, unsigned event, uint64_t a, uint64_t b, uint64_t c);
+/* Record an event on this CPU's ring (tracing on). */
+void numem__trace_emit(struct numem_cpu *cpu, unsigned event, uint64_t a, uint64_t b, uint64_t c);
+
+/* Trace an event: with tracing off, a load and a predicted branch. */
+static inline void numem__trace(struct numem_cpu *cpu, unsigned event, uint64_t a, uint64_t b,
+                                uint64_t c)
+{
+	if (__builtin_expect(cpu->trace != 0, 0) &&
+	    atomic_load_explicit(&cpu->heap->tracing, memory_order_relaxed))
+		numem__trace_emit(cpu, event, a, b, c);
+}
+
+/* Recompute a CPU's fast-path answers (after init or a cpuset change). */
+void numem__cpu_fast_path(struct numem_cpu *cpu);
 
 #define POISON_BYTE 0x6b
 

@@ -435,6 +435,7 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 			cpu->trace->mask = opts->trace_entries - 1;
 		}
 		p += numem__align_up(per_cpu, 64);
+		numem__cpu_fast_path(cpu);
 	}
 
 	/* Give RAM to the buddy lists: all of it, or a first helping per zone. */
@@ -468,6 +469,21 @@ void numem_policy_init(struct numem_policy *p, enum numem_policy_mode mode)
 	atomic_init(&p->next, 0);
 }
 
+void numem__cpu_fast_path(struct numem_cpu *cpu)
+{
+	struct numem_heap *h = cpu->heap;
+	const uint16_t *zl =
+	    &h->zonelist[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
+	                 h->zonelist_len];
+	cpu->fast_zone = UINT16_MAX;
+	if (h->poison || zl[0] == UINT16_MAX || h->zone[zl[0]].node != cpu->mem_node ||
+	    !numem_nodemask_test(&cpu->allowed, cpu->mem_node))
+		return;
+	cpu->fast_zone = zl[0];
+	cpu->fast_node = cpu->mem_node;
+	cpu->fast_stat = cpu->mem_node == cpu->node ? NUMEM_STAT_LOCAL_NODE : NUMEM_STAT_OTHER_NODE;
+}
+
 enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask_t *mask,
                                      struct numem_diag *diag)
 {
@@ -475,6 +491,7 @@ enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
 		if (numem_nodemask_test(mask, n) && t->node[n].ram_pages) {
 			cpu->allowed = *mask;
+			numem__cpu_fast_path(cpu);
 			return NUMEM_OK;
 		}
 	return numem__fail(diag, NUMEM_E_INVAL, 0, 0,

@@ -18,11 +18,9 @@ const char *numem_trace_event_name(unsigned id)
 	return id < NUMEM_EV_COUNT && names[id] ? names[id] : "unknown";
 }
 
-void numem__trace(struct numem_cpu *cpu, unsigned event, uint64_t a, uint64_t b, uint64_t c)
+void numem__trace_emit(struct numem_cpu *cpu, unsigned event, uint64_t a, uint64_t b, uint64_t c)
 {
 	struct numem_trace_ring *r = cpu->trace;
-	if (!r || !atomic_load_explicit(&cpu->heap->tracing, memory_order_relaxed))
-		return;
 	const struct numem_platform *plat = cpu->heap->plat;
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	struct numem_trace_event *e = &r->ev[head & r->mask];
