@@ -6,6 +6,8 @@
  *   batch64k-random  64K single pages allocated, then freed in random order
  *   order9-pair      alloc + free of one 2 MiB block (order 9)
  *   order0-pair-2t   order0-pair on two threads at once (ns per pair per thread)
+ *   obj64-pair       alloc + free of a 64-byte object: numem's slab allocator
+ *                    (numem_kmalloc) against malloc(64) of jemalloc and mimalloc
  *
  * Peers: jemalloc (mallocx with MALLOCX_ALIGN), mimalloc (mi_malloc_aligned),
  * glibc (its own __libc_memalign/__libc_free), libnuma (numa_alloc_onnode,
@@ -22,6 +24,7 @@
  */
 #include <dlfcn.h>
 #include <numem/host.h>
+#include <numem/slab.h>
 #include <pthread.h>
 
 #include "bench.h"
@@ -39,6 +42,7 @@ void dallocx(void *ptr, int flags);
 void *__libc_memalign(size_t align, size_t size);
 void __libc_free(void *ptr);
 static void *(*mi_malloc_aligned)(size_t, size_t);
+static void *(*mi_malloc)(size_t);
 static void (*mi_free)(void *);
 static void *(*numa_alloc_onnode)(size_t, int);
 static void (*numa_free)(void *, size_t);
@@ -97,6 +101,7 @@ static int load_peers(struct peer *peers)
 	void *nu = dlopen("libnuma.so.1", RTLD_NOW | RTLD_LOCAL);
 	mi_malloc_aligned = sym(mi, "mi_malloc_aligned");
 	mi_free = sym(mi, "mi_free");
+	mi_malloc = sym(mi, "mi_malloc");
 	numa_alloc_onnode = sym(nu, "numa_alloc_onnode");
 	numa_free = sym(nu, "numa_free");
 	numa_available = sym(nu, "numa_available");
@@ -110,6 +115,7 @@ static int load_peers(struct peer *peers)
 }
 
 static struct numem_system sys;
+static struct numem_slab slab;
 
 static uint64_t rng(uint64_t *s)
 {
@@ -174,6 +180,40 @@ __attribute__((noipa)) static double peer_batch(const struct peer *p)
 	return (double)(bench_now() - t0);
 }
 
+__attribute__((noipa)) static double numem_obj_pairs(struct numem_cpu *cpu, long n)
+{
+	uint64_t t0 = bench_now();
+	for (long i = 0; i < n; i++) {
+		void *o = numem_kmalloc(&slab, cpu, 64, NULL);
+		__asm__ volatile("" ::"r"(o));
+		if (numem_kfree(&slab, cpu, o, NULL))
+			abort();
+	}
+	return (double)(bench_now() - t0);
+}
+
+__attribute__((noipa)) static double je_obj_pairs(long n)
+{
+	uint64_t t0 = bench_now();
+	for (long i = 0; i < n; i++) {
+		void *o = mallocx(64, 0);
+		__asm__ volatile("" ::"r"(o));
+		dallocx(o, 0);
+	}
+	return (double)(bench_now() - t0);
+}
+
+__attribute__((noipa)) static double mi_obj_pairs(long n)
+{
+	uint64_t t0 = bench_now();
+	for (long i = 0; i < n; i++) {
+		void *o = mi_malloc(64);
+		__asm__ volatile("" ::"r"(o));
+		mi_free(o);
+	}
+	return (double)(bench_now() - t0);
+}
+
 /* ---- two threads -------------------------------------------------------- */
 
 struct thread_arg {
@@ -219,7 +259,7 @@ int main(int argc, char **argv)
 	struct numem_diag d = {0};
 	/* NUMEM_BENCH_LAYOUT=vmemmap: the virtually contiguous frame table. */
 	const char *layout = getenv("NUMEM_BENCH_LAYOUT");
-	struct numem_system_opts so = {0};
+	struct numem_system_opts so = {.back_memory = true};
 	if (layout && !strcmp(layout, "vmemmap"))
 		so.ft.layout = NUMEM_FT_VMEMMAP;
 	if (numem_system_boot_preset(&sys, "x445", &so, &d)) {
@@ -227,6 +267,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
+	if (numem_slab_init(&slab, &sys.heap, &d)) {
+		fprintf(stderr, "slab: %s\n", d.msg);
+		return 1;
+	}
 	uint64_t seed = 42;
 	for (uint32_t i = 0; i < BATCH; i++)
 		perm[i] = i;
@@ -238,6 +282,8 @@ int main(int argc, char **argv)
 	const long n0 = b.small ? 100000 : 2000000, n9 = b.small ? 20000 : 200000;
 	const long nnuma = b.small ? 2000 : 50000; /* libnuma mmaps: slow */
 	double s[4][5][64];                        /* case, impl (numem + 4 peers), rep */
+	double obj[3][64]; /* numem, jemalloc, mimalloc */
+	const long nobj = b.small ? 200000 : 5000000;
 	for (int rep = 0; rep < b.reps; rep++) {
 		bench_progress(&b, "alloc", rep);
 		for (int k = 0; k <= np; k++) {
@@ -259,6 +305,14 @@ int main(int argc, char **argv)
 			if (bench_want(&b, "order0-pair-2t"))
 				s[3][impl][rep] = two_threads(p, m0) / m0;
 		}
+		if (bench_want(&b, "obj64-pair"))
+			for (int k = 0; k < 3; k++) {
+				int impl = (k + rep) % 3;
+				obj[impl][rep] = (impl == 0   ? numem_obj_pairs(cpu, nobj)
+						  : impl == 1 ? je_obj_pairs(nobj)
+							      : mi_obj_pairs(nobj)) /
+						 nobj;
+			}
 	}
 	bench_progress_done(&b);
 	static const char *const cases[4] = {"order0-pair", "batch64k-random", "order9-pair",
@@ -271,6 +325,11 @@ int main(int argc, char **argv)
 			bench_add(&b, cases[c], impl ? peers[impl - 1].name : "numem", s[c][impl],
 			          b.reps, 1, NULL);
 	}
+	if (bench_want(&b, "obj64-pair")) {
+		bench_add(&b, "obj64-pair", "numem", obj[0], b.reps, 1, "numem_kmalloc(64)");
+		bench_add(&b, "obj64-pair", "jemalloc", obj[1], b.reps, 1, "malloc(64)");
+		bench_add(&b, "obj64-pair", "mimalloc", obj[2], b.reps, 1, "malloc(64)");
+	}
 	bench_print(&b, "numem");
 	if (!b.json) {
 		const struct bench_result *one = bench_find(&b, "order0-pair", "numem");
@@ -280,6 +339,7 @@ int main(int argc, char **argv)
 			       2 * one->ns_per_op / two->ns_per_op);
 		printf("ratio column: peer time / numem time (above 1: numem is faster)\n");
 	}
+	numem_slab_release(&slab);
 	if (numem_heap_verify(&sys.heap, &d)) {
 		fprintf(stderr, "verify after the benchmark: %s\n", d.msg);
 		return 1;

@@ -47,6 +47,8 @@ struct numem_host {
 	size_t vmap_bytes;
 	uint8_t *phys_base; /* simulated physical memory, or NULL */
 	uint64_t phys_bytes;
+	void *phys_map; /* the mapping phys_base lies in */
+	size_t phys_map_bytes;
 };
 
 static size_t page_size(void)
@@ -207,13 +209,19 @@ static void *host_phys_to_virt(void *ctx, numem_paddr_t pa)
 
 int numem_host_back_physmem(struct numem_host *h, uint64_t bytes)
 {
+	/* Aligned to a max-order block (4 MiB), so that naturally aligned
+	 * physical blocks are naturally aligned virtually too (the slab
+	 * allocator relies on it, as on a kernel's direct map). */
+	const uint64_t align = 4ull << 20;
 	if (h->phys_base)
 		return -1;
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *p = mmap(NULL, bytes + align, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -1;
-	h->phys_base = p;
+	h->phys_map = p;
+	h->phys_map_bytes = bytes + align;
+	h->phys_base = (uint8_t *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
 	h->phys_bytes = bytes;
 	h->plat.phys_to_virt = host_phys_to_virt;
 	return 0;
@@ -271,8 +279,8 @@ void numem_host_destroy(struct numem_host *h)
 		munmap(h->arena[i].base, h->arena[i].size);
 	if (h->vmap_base)
 		munmap(h->vmap_base, h->vmap_bytes);
-	if (h->phys_base)
-		munmap(h->phys_base, h->phys_bytes);
+	if (h->phys_map)
+		munmap(h->phys_map, h->phys_map_bytes);
 	free(h->blocks);
 	free(h);
 }
