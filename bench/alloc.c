@@ -282,7 +282,7 @@ int main(int argc, char **argv)
 	const long n0 = b.small ? 100000 : 2000000, n9 = b.small ? 20000 : 200000;
 	const long nnuma = b.small ? 2000 : 50000; /* libnuma mmaps: slow */
 	double s[4][5][64];                        /* case, impl (numem + 4 peers), rep */
-	double obj[3][64]; /* numem, jemalloc, mimalloc */
+	double obj[3][64];                         /* numem, jemalloc, mimalloc */
 	const long nobj = b.small ? 200000 : 5000000;
 	for (int rep = 0; rep < b.reps; rep++) {
 		bench_progress(&b, "alloc", rep);
@@ -309,9 +309,9 @@ int main(int argc, char **argv)
 			for (int k = 0; k < 3; k++) {
 				int impl = (k + rep) % 3;
 				obj[impl][rep] = (impl == 0   ? numem_obj_pairs(cpu, nobj)
-						  : impl == 1 ? je_obj_pairs(nobj)
-							      : mi_obj_pairs(nobj)) /
-						 nobj;
+				                  : impl == 1 ? je_obj_pairs(nobj)
+				                              : mi_obj_pairs(nobj)) /
+				                 nobj;
 			}
 	}
 	bench_progress_done(&b);

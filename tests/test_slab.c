@@ -42,7 +42,7 @@ static numem_nid_t node_of_ptr(const void *p)
 	const struct numem_platform *plat = numem_host_platform(sys.m.host);
 	const uint8_t *base = plat->phys_to_virt(plat->ctx, numem_paddr(0));
 	return numem_topo_pfn_to_node(sys.m.topo,
-				      numem_pfn((uint64_t)((const uint8_t *)p - base) >> 12));
+	                              numem_pfn((uint64_t)((const uint8_t *)p - base) >> 12));
 }
 
 static void test_kmalloc_classes(void **state)
@@ -239,11 +239,9 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kmalloc_classes),
-		cmocka_unit_test(test_named_cache_and_info),
-		cmocka_unit_test(test_bad_kfree),
-		cmocka_unit_test(test_shrink_under_pressure),
-		cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_kmalloc_classes), cmocka_unit_test(test_named_cache_and_info),
+	    cmocka_unit_test(test_bad_kfree),       cmocka_unit_test(test_shrink_under_pressure),
+	    cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,8 +157,8 @@ struct numem_zone {
 	uint64_t wmark_min, wmark_low, wmark_high; /* pages */
 	uint64_t free_pages;                       /* in the buddy lists */
 	_Atomic uint64_t deferred_pages; /* RAM in sections not yet initialised (read unlocked) */
-	uint64_t reserved_pages; /* never given to the heap (opts.reserved) */
-	uint64_t grow_cursor;    /* next section to look at when growing */
+	uint64_t reserved_pages;         /* never given to the heap (opts.reserved) */
+	uint64_t grow_cursor;            /* next section to look at when growing */
 	struct {
 		struct numem_page *head;
 		uint64_t nr; /* blocks */

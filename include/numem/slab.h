@@ -34,9 +34,9 @@
 
 #define NUMEM_SLAB_ORDER    2
 #define NUMEM_SLAB_BYTES    (NUMEM_PAGE_SIZE << NUMEM_SLAB_ORDER) /* 16 KiB */
-#define NUMEM_SLAB_MAG      32  /* objects per per-CPU magazine */
-#define NUMEM_SLAB_CACHES   48  /* caches per allocator, size classes included */
-#define NUMEM_SLAB_KEEP     2   /* empty slabs kept per node before giving back */
+#define NUMEM_SLAB_MAG      32                                    /* objects per per-CPU magazine */
+#define NUMEM_SLAB_CACHES   48 /* caches per allocator, size classes included */
+#define NUMEM_SLAB_KEEP     2  /* empty slabs kept per node before giving back */
 #define NUMEM_SLAB_MAX_OBJS 1024
 
 struct numem_slab_hdr;
@@ -53,11 +53,11 @@ struct numem_cache_node {
 struct numem_cache {
 	char name[24];
 	uint32_t index;
-	uint32_t size;       /* object size, rounded to the alignment */
+	uint32_t size; /* object size, rounded to the alignment */
 	uint32_t align;
-	uint32_t offset;     /* of the first object in a slab */
-	uint32_t per_slab;   /* objects per slab */
-	uint32_t recip;      /* ceil(2^32 / size): offset -> index without a divide */
+	uint32_t offset;   /* of the first object in a slab */
+	uint32_t per_slab; /* objects per slab */
+	uint32_t recip;    /* ceil(2^32 / size): offset -> index without a divide */
 	struct numem_slab *slab;
 	struct numem_cache_node node[NUMEM_MAX_NODES];
 	/* statistics (node locks) */
@@ -85,25 +85,25 @@ struct numem_slab {
 /* Set up over a heap (whose platform must have phys_to_virt) with the
  * general size classes 16 B .. 4032 B; registers a shrinker. */
 enum numem_err numem_slab_init(struct numem_slab *s, struct numem_heap *heap,
-			       struct numem_diag *diag);
+                               struct numem_diag *diag);
 /* Every object must have been freed; gives all slabs back. */
 void numem_slab_release(struct numem_slab *s);
 
 /* A named cache of objects of one size (1 .. 4032 bytes), alignment a power
  * of two up to 4096 (0: 16). */
 struct numem_cache *numem_cache_create(struct numem_slab *s, const char *name, size_t size,
-				       size_t align, struct numem_diag *diag);
+                                       size_t align, struct numem_diag *diag);
 
 /* NULL when no memory is left (diag says why). */
 void *numem_cache_alloc(struct numem_cpu *cpu, struct numem_cache *c, struct numem_diag *diag);
 /* Any size: a size class, or whole blocks above 4032 bytes. */
 void *numem_kmalloc(struct numem_slab *s, struct numem_cpu *cpu, size_t size,
-		    struct numem_diag *diag);
+                    struct numem_diag *diag);
 /* Frees what numem_cache_alloc or numem_kmalloc returned.  NUMEM_E_INVAL
  * for a pointer into no slab or not at an object's start,
  * NUMEM_E_DOUBLE_FREE for an object already free. */
 enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *ptr,
-			   struct numem_diag *diag);
+                           struct numem_diag *diag);
 
 /* Give this CPU's magazines back to the slabs. */
 void numem_slab_drain_cpu(struct numem_slab *s, struct numem_cpu *cpu);
@@ -116,7 +116,7 @@ struct numem_slab_info {
 	uint32_t objsize, objperslab, pagesperslab;
 };
 void numem_slab_cache_info(const struct numem_slab *s, const struct numem_cache *c,
-			   struct numem_slab_info *out);
+                           struct numem_slab_info *out);
 
 /* Walk every slab: headers, free lists, held bytes, counts against magazines.
  * Needs the CPUs quiescent. */

@@ -38,8 +38,8 @@ struct numem_slab_hdr {
 
 #define LARGE_HDR 64u /* bytes before a large allocation's user pointer */
 
-static const uint16_t class_sizes[] = {16,  32,	 48,   64,   96,   128,	 192,  256,
-				       384, 512, 768, 1024, 1536, 2048, 3072, 4032};
+static const uint16_t class_sizes[] = {16,  32,  48,  64,   96,   128,  192,  256,
+                                       384, 512, 768, 1024, 1536, 2048, 3072, 4032};
 
 static inline struct numem_slab_hdr *slab_of(const void *ptr)
 {
@@ -59,7 +59,7 @@ static inline uint32_t *next_of(void *obj)
 /* Index of the object at `o` (exact for the < 16 KiB offsets of a slab:
  * the reciprocal's error stays below one object). */
 static inline uint32_t obj_index(const struct numem_cache *c, const struct numem_slab_hdr *hd,
-				 const void *o)
+                                 const void *o)
 {
 	uint64_t off = (uint64_t)((const uint8_t *)o - (const uint8_t *)hd - c->offset);
 	return (uint32_t)((off * c->recip) >> 32);
@@ -86,13 +86,13 @@ static void list_del(struct numem_slab_hdr **head, struct numem_slab_hdr *h)
 }
 
 static struct numem_slab_mag *mag_of(struct numem_slab *s, const struct numem_cpu *cpu,
-				     const struct numem_cache *c)
+                                     const struct numem_cache *c)
 {
 	return &s->mag[(size_t)cpu->id * NUMEM_SLAB_CACHES + c->index];
 }
 
 static void cache_setup(struct numem_cache *c, struct numem_slab *s, const char *name,
-			uint32_t size, uint32_t align)
+                        uint32_t size, uint32_t align)
 {
 	memset(c, 0, sizeof(*c));
 	for (int i = 0; i < 23 && name[i]; i++)
@@ -116,20 +116,20 @@ static uint64_t slab_shrinker(void *ctx, struct numem_cpu *cpu, numem_nid_t node
 }
 
 enum numem_err numem_slab_init(struct numem_slab *s, struct numem_heap *heap,
-			       struct numem_diag *diag)
+                               struct numem_diag *diag)
 {
 	if (!heap || !heap->plat->phys_to_virt)
 		return numem__fail(diag, NUMEM_E_UNSUPPORTED, 0, 0,
-				   "numem_slab_init: the platform has no phys_to_virt: slabs need "
-				   "to reach page contents");
+		                   "numem_slab_init: the platform has no phys_to_virt: slabs need "
+		                   "to reach page contents");
 	memset(s, 0, sizeof(*s));
 	s->heap = heap;
 	s->mag_bytes = (size_t)heap->nr_cpus * NUMEM_SLAB_CACHES * sizeof(struct numem_slab_mag);
 	s->mag = numem__meta_alloc(heap->plat, s->mag_bytes, NUMEM_NID_NONE);
 	if (!s->mag)
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
-				   "numem_slab_init: no metadata memory for %zu bytes of magazines",
-				   s->mag_bytes);
+		                   "numem_slab_init: no metadata memory for %zu bytes of magazines",
+		                   s->mag_bytes);
 	memset(s->mag, 0, s->mag_bytes);
 	char name[24];
 	for (uint32_t i = 0; i < NUMEM_ARRAY_SIZE(class_sizes); i++) {
@@ -149,21 +149,23 @@ enum numem_err numem_slab_init(struct numem_slab *s, struct numem_heap *heap,
 }
 
 struct numem_cache *numem_cache_create(struct numem_slab *s, const char *name, size_t size,
-				       size_t align, struct numem_diag *diag)
+                                       size_t align, struct numem_diag *diag)
 {
 	if (!align)
 		align = 16;
-	if (!size || size > class_sizes[NUMEM_ARRAY_SIZE(class_sizes) - 1] || (align & (align - 1)) ||
-	    align > 4096) {
-		numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-			    "numem_cache_create: %s: size %zu must be 1..%u and align %zu a power of "
-			    "two up to 4096",
-			    name, size, class_sizes[NUMEM_ARRAY_SIZE(class_sizes) - 1], align);
+	if (!size || size > class_sizes[NUMEM_ARRAY_SIZE(class_sizes) - 1] ||
+	    (align & (align - 1)) || align > 4096) {
+		numem__fail(
+		    diag, NUMEM_E_INVAL, 0, 0,
+		    "numem_cache_create: %s: size %zu must be 1..%u and align %zu a power of "
+		    "two up to 4096",
+		    name, size, class_sizes[NUMEM_ARRAY_SIZE(class_sizes) - 1], align);
 		return 0;
 	}
 	if (s->nr_caches == NUMEM_SLAB_CACHES) {
-		numem__fail(diag, NUMEM_E_NOSPACE, 0, 0, "numem_cache_create: %s: all %u caches in use",
-			    name, NUMEM_SLAB_CACHES);
+		numem__fail(diag, NUMEM_E_NOSPACE, 0, 0,
+		            "numem_cache_create: %s: all %u caches in use", name,
+		            NUMEM_SLAB_CACHES);
 		return 0;
 	}
 	struct numem_cache *c = &s->cache[s->nr_caches];
@@ -171,9 +173,9 @@ struct numem_cache *numem_cache_create(struct numem_slab *s, const char *name, s
 	if (!c->per_slab) {
 		s->nr_caches--;
 		numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-			    "numem_cache_create: %s: size %zu with align %zu leaves no room in a "
-			    "slab",
-			    name, size, align);
+		            "numem_cache_create: %s: size %zu with align %zu leaves no room in a "
+		            "slab",
+		            name, size, align);
 		return 0;
 	}
 	return c;
@@ -182,7 +184,7 @@ struct numem_cache *numem_cache_create(struct numem_slab *s, const char *name, s
 /* A fresh slab from the heap on the CPU's node (falling back as the heap
  * does).  Called with no lock held. */
 static struct numem_slab_hdr *slab_new(struct numem_cpu *cpu, struct numem_cache *c,
-				       struct numem_diag *diag)
+                                       struct numem_diag *diag)
 {
 	struct numem_heap *h = cpu->heap;
 	numem_pfn_t pfn;
@@ -202,7 +204,7 @@ static struct numem_slab_hdr *slab_new(struct numem_cpu *cpu, struct numem_cache
 
 /* Fill the magazine to half from the CPU's node. */
 static bool refill(struct numem_slab *s, struct numem_cpu *cpu, struct numem_cache *c,
-		   struct numem_slab_mag *m, struct numem_diag *diag)
+                   struct numem_slab_mag *m, struct numem_diag *diag)
 {
 	struct numem_cache_node *cn = &c->node[cpu->mem_node];
 	uint32_t want = NUMEM_SLAB_MAG / 2;
@@ -250,7 +252,7 @@ static bool refill(struct numem_slab *s, struct numem_cpu *cpu, struct numem_cac
 /* Put one free object back on its slab (node cache lock held).  Returns the
  * slab if it became empty and should go back to the heap. */
 static struct numem_slab_hdr *put_back(struct numem_cache *c, struct numem_cache_node *cn,
-				       struct numem_slab_hdr *hd, void *o)
+                                       struct numem_slab_hdr *hd, void *o)
 {
 	uint32_t i = obj_index(c, hd, o);
 	bool was_full = hd->free_head == NO_OBJ;
@@ -284,7 +286,7 @@ static void slab_give_back(struct numem_cpu *cpu, struct numem_slab_hdr *hd)
 
 /* Flush `count` objects of a magazine back to their slabs. */
 static void flush(struct numem_cpu *cpu, struct numem_cache *c, struct numem_slab_mag *m,
-		  uint32_t count)
+                  uint32_t count)
 {
 	while (count--) {
 		void *o = m->obj[--m->n];
@@ -299,8 +301,6 @@ static void flush(struct numem_cpu *cpu, struct numem_cache *c, struct numem_sla
 	}
 }
 
-
-
 void *numem_cache_alloc(struct numem_cpu *cpu, struct numem_cache *c, struct numem_diag *diag)
 {
 	struct numem_slab *s = c->slab;
@@ -314,7 +314,7 @@ void *numem_cache_alloc(struct numem_cpu *cpu, struct numem_cache *c, struct num
 }
 
 static void *large_alloc(struct numem_slab *s, struct numem_cpu *cpu, size_t size,
-			 struct numem_diag *diag)
+                         struct numem_diag *diag)
 {
 	struct numem_heap *h = s->heap;
 	size_t bytes = size + LARGE_HDR;
@@ -322,7 +322,8 @@ static void *large_alloc(struct numem_slab *s, struct numem_cpu *cpu, size_t siz
 	while ((NUMEM_PAGE_SIZE << order) < bytes) {
 		if (++order > NUMEM_MAX_ORDER) {
 			numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				    "numem_kmalloc: %zu bytes is more than a max-order block", size);
+			            "numem_kmalloc: %zu bytes is more than a max-order block",
+			            size);
 			return 0;
 		}
 	}
@@ -338,7 +339,7 @@ static void *large_alloc(struct numem_slab *s, struct numem_cpu *cpu, size_t siz
 }
 
 void *numem_kmalloc(struct numem_slab *s, struct numem_cpu *cpu, size_t size,
-		    struct numem_diag *diag)
+                    struct numem_diag *diag)
 {
 	size_t q = (size + 15) / 16;
 	if (__builtin_expect(q < 256 && s->class_of[q] != 0xff, 1))
@@ -347,7 +348,7 @@ void *numem_kmalloc(struct numem_slab *s, struct numem_cpu *cpu, size_t size,
 }
 
 enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *ptr,
-			   struct numem_diag *diag)
+                           struct numem_diag *diag)
 {
 	if (!ptr)
 		return NUMEM_OK;
@@ -355,13 +356,13 @@ enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *pt
 	if ((uint8_t *)ptr - (uint8_t *)hd < (ptrdiff_t)LARGE_HDR ||
 	    (hd->magic != SLAB_MAGIC && hd->magic != LARGE_MAGIC))
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				   "numem_kfree: %p is not an object of a slab or a large "
-				   "allocation",
-				   ptr);
+		                   "numem_kfree: %p is not an object of a slab or a large "
+		                   "allocation",
+		                   ptr);
 	if (hd->magic == LARGE_MAGIC) {
 		if ((uint8_t *)ptr != (uint8_t *)hd + LARGE_HDR)
 			return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-					   "numem_kfree: %p points inside a large allocation", ptr);
+			                   "numem_kfree: %p points inside a large allocation", ptr);
 		unsigned order = hd->order;
 		hd->magic = 0;
 		atomic_fetch_sub(&s->large_blocks, 1);
@@ -370,17 +371,17 @@ enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *pt
 	struct numem_cache *c = hd->cache;
 	if (c < s->cache || c >= s->cache + s->nr_caches)
 		return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
-				   "numem_kfree: %p: slab header names no cache of this allocator",
-				   ptr);
+		                   "numem_kfree: %p: slab header names no cache of this allocator",
+		                   ptr);
 	uint32_t off = (uint32_t)((uint8_t *)ptr - (uint8_t *)hd);
 	uint32_t i = off < c->offset ? UINT32_MAX : obj_index(c, hd, ptr);
 	if (i >= c->per_slab || c->offset + i * c->size != off)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-				   "numem_kfree: %p is not at the start of an object of %s", ptr,
-				   c->name);
+		                   "numem_kfree: %p is not at the start of an object of %s", ptr,
+		                   c->name);
 	if (!hd->held[i])
 		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
-				   "numem_kfree: object %p of %s is already free", ptr, c->name);
+		                   "numem_kfree: object %p of %s is already free", ptr, c->name);
 	hd->held[i] = 0;
 	struct numem_slab_mag *m = mag_of(s, cpu, c);
 	if (__builtin_expect(m->n == NUMEM_SLAB_MAG, 0))
@@ -437,7 +438,7 @@ void numem_slab_release(struct numem_slab *s)
 }
 
 void numem_slab_cache_info(const struct numem_slab *s, const struct numem_cache *c,
-			   struct numem_slab_info *out)
+                           struct numem_slab_info *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (numem_nid_t n = 0; n < s->heap->topo->nr_nodes; n++) {
@@ -456,30 +457,30 @@ void numem_slab_cache_info(const struct numem_slab *s, const struct numem_cache 
 #define FAIL(...) numem__fail(diag, NUMEM_E_CORRUPT, 0, 0, __VA_ARGS__)
 
 static enum numem_err verify_slab(const struct numem_cache *c, struct numem_slab_hdr *hd,
-				  numem_nid_t node, uint64_t *in_mags_or_users,
-				  struct numem_diag *diag)
+                                  numem_nid_t node, uint64_t *in_mags_or_users,
+                                  struct numem_diag *diag)
 {
 	if (hd->magic != SLAB_MAGIC || hd->cache != c || hd->node != node)
 		return FAIL("slab_verify: %s: slab %p has magic 0x%x cache %p node %u, expected "
-			    "0x%x %p %u",
-			    c->name, (void *)hd, hd->magic, (void *)hd->cache, hd->node, SLAB_MAGIC,
-			    (const void *)c, node);
+		            "0x%x %p %u",
+		            c->name, (void *)hd, hd->magic, (void *)hd->cache, hd->node, SLAB_MAGIC,
+		            (const void *)c, node);
 	uint32_t free = 0;
 	uint64_t seen[NUMEM_SLAB_MAX_OBJS / 64] = {0};
 	for (uint32_t i = hd->free_head; i != NO_OBJ; i = *next_of(obj_at(c, hd, i))) {
 		if (i >= c->per_slab || (seen[i / 64] >> (i % 64) & 1))
-			return FAIL("slab_verify: %s: slab %p free list breaks at object %u", c->name,
-				    (void *)hd, i);
+			return FAIL("slab_verify: %s: slab %p free list breaks at object %u",
+			            c->name, (void *)hd, i);
 		if (hd->held[i])
 			return FAIL("slab_verify: %s: object %u of slab %p is on the free list but "
-				    "marked handed out",
-				    c->name, i, (void *)hd);
+			            "marked handed out",
+			            c->name, i, (void *)hd);
 		seen[i / 64] |= 1ull << (i % 64);
 		free++;
 	}
 	if (hd->inuse != c->per_slab - free)
 		return FAIL("slab_verify: %s: slab %p counts %u in use, its free list says %u",
-			    c->name, (void *)hd, hd->inuse, c->per_slab - free);
+		            c->name, (void *)hd, hd->inuse, c->per_slab - free);
 	*in_mags_or_users += hd->inuse;
 	return NUMEM_OK;
 }
@@ -499,11 +500,11 @@ enum numem_err numem_slab_verify(struct numem_slab *s, struct numem_diag *diag)
 					if (e)
 						return e;
 					if ((l == 1 && hd->free_head != NO_OBJ) ||
-					    (l == 2 && hd->inuse) || (l == 0 && (!hd->inuse ||
-										 hd->free_head == NO_OBJ)))
+					    (l == 2 && hd->inuse) ||
+					    (l == 0 && (!hd->inuse || hd->free_head == NO_OBJ)))
 						return FAIL("slab_verify: %s: slab %p with %u in "
-							    "use is on the wrong list",
-							    c->name, (void *)hd, hd->inuse);
+						            "use is on the wrong list",
+						            c->name, (void *)hd, hd->inuse);
 					for (uint32_t k = 0; k < c->per_slab; k++)
 						handed += hd->held[k];
 					slabs++;
@@ -512,13 +513,14 @@ enum numem_err numem_slab_verify(struct numem_slab *s, struct numem_diag *diag)
 			if (slabs != cn->nr_slabs || empties != cn->nr_empty ||
 			    out - before != cn->objs_in_slabs)
 				return FAIL("slab_verify: %s node %u: lists hold %llu slabs (%llu "
-					    "empty, %llu objects out), counters say %llu (%llu, "
-					    "%llu)",
-					    c->name, n, (unsigned long long)slabs,
-					    (unsigned long long)empties, (unsigned long long)(out - before),
-					    (unsigned long long)cn->nr_slabs,
-					    (unsigned long long)cn->nr_empty,
-					    (unsigned long long)cn->objs_in_slabs);
+				            "empty, %llu objects out), counters say %llu (%llu, "
+				            "%llu)",
+				            c->name, n, (unsigned long long)slabs,
+				            (unsigned long long)empties,
+				            (unsigned long long)(out - before),
+				            (unsigned long long)cn->nr_slabs,
+				            (unsigned long long)cn->nr_empty,
+				            (unsigned long long)cn->objs_in_slabs);
 		}
 		for (uint32_t cpu = 0; cpu < s->heap->nr_cpus; cpu++) {
 			struct numem_slab_mag *m = &s->mag[(size_t)cpu * NUMEM_SLAB_CACHES + ci];
@@ -527,16 +529,17 @@ enum numem_err numem_slab_verify(struct numem_slab *s, struct numem_diag *diag)
 				uint32_t i = obj_index(c, hd, m->obj[k]);
 				if (hd->magic != SLAB_MAGIC || hd->cache != c || hd->held[i])
 					return FAIL("slab_verify: %s: cpu %u magazine holds %p, "
-						    "not a free object of this cache",
-						    c->name, cpu, m->obj[k]);
+					            "not a free object of this cache",
+					            c->name, cpu, m->obj[k]);
 			}
 			in_mags += m->n;
 		}
 		if (handed + in_mags != out)
-			return FAIL("slab_verify: %s: %llu objects out of slabs, but %llu handed out "
-				    "+ %llu in magazines",
-				    c->name, (unsigned long long)out, (unsigned long long)handed,
-				    (unsigned long long)in_mags);
+			return FAIL(
+			    "slab_verify: %s: %llu objects out of slabs, but %llu handed out "
+			    "+ %llu in magazines",
+			    c->name, (unsigned long long)out, (unsigned long long)handed,
+			    (unsigned long long)in_mags);
 	}
 	return NUMEM_OK;
 }
