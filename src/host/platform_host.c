@@ -216,7 +216,7 @@ int numem_host_back_physmem(struct numem_host *h, uint64_t bytes)
 	if (h->phys_base)
 		return -1;
 	void *p = mmap(NULL, bytes + align, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -1;
 	h->phys_map = p;

@@ -109,7 +109,7 @@ void numem_report_heap_dump(FILE *out, const struct numem_heap *h)
 	for (uint32_t c = 0; c < h->nr_cpus; c++)
 		steps += h->cpu[c].fallback_steps;
 	fprintf(out, "fallback: %llu zones tried past the first, over all allocations\n",
-		(unsigned long long)steps);
+	        (unsigned long long)steps);
 	for (struct numem_shrinker *s = h->shrinkers; s; s = s->next)
 		fprintf(out, "shrinker %p: %llu calls, %llu pages freed\n", (void *)s,
 		        (unsigned long long)s->calls, (unsigned long long)s->freed);
