@@ -121,6 +121,22 @@ expect_rc 0 "$numem" dump cxl
 expect_grep "$tmp/out" "^node 3: present 0 pages"
 expect_grep "$tmp/out" "zone Normal "
 
+# sim and trace.
+expect_rc 0 "$numem" sim --help
+expect_rc 0 "$numem" sim --ops 20000 --no-report --trace "$tmp/t.trc"
+expect_grep "$tmp/out" "^== strategy linux"
+expect_grep "$tmp/out" "^Domain 1 (db, total: "
+expect_grep "$tmp/out" "^checks: heap and slab verified"
+expect_rc 0 "$numem" trace "$tmp/t.trc" --summary
+expect_grep "$tmp/out" "^alloc "
+expect_rc 0 "$numem" sim --ops 20000 --json --report "$tmp/rep"
+expect_grep "$tmp/out" '"strategy": "xen"'
+[ -s "$tmp/rep/index.html" ] && [ -s "$tmp/rep/memmap.svg" ] && ok || bad "no report written"
+expect_rc 2 "$numem" sim --bogus
+expect_rc 3 "$numem" sim --scenario /nonexistent.json
+expect_rc 1 "$numem" sim --machine no-such-machine --no-report
+expect_rc 2 "$numem" trace
+
 # --host works on this machine, whatever it is.
 expect_rc 0 "$numem" topo --host
 expect_grep "$tmp/out" "^available: "

@@ -301,4 +301,11 @@ static inline struct numem_zone *numem_heap_zone(const struct numem_heap *heap, 
 
 const char *numem_zone_name(enum numem_zone_type type);
 
+/* What holds a pfn: the state of the block covering it (FREE, PCP,
+ * ALLOCATED, RESERVED, HOLE, UNINIT) and, when allocated, the owner field
+ * of its head (a domain id, 0 for the heap's own users).  For views; the
+ * answer may be stale as soon as it is returned. */
+enum numem_page_state numem_heap_pfn_owner(const struct numem_heap *heap, numem_pfn_t pfn,
+                                           uint16_t *owner);
+
 #endif /* NUMEM_HEAP_H */

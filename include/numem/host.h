@@ -46,6 +46,9 @@ uint64_t numem_host_touched_bytes(const struct numem_host *h);
  * phys_to_virt works (zeroing, poisoning, page contents); a 1 TiB machine
  * costs only what is touched.  0 on success. */
 int numem_host_back_physmem(struct numem_host *h, uint64_t bytes);
+/* Replace the platform clock (e.g. a simulated one, for deterministic
+ * traces).  NULL restores the monotonic clock. */
+void numem_host_set_clock(struct numem_host *h, uint64_t (*clock)(void *ctx), void *ctx);
 /* Monotonic clock in nanoseconds. */
 uint64_t numem_host_now_ns(void);
 

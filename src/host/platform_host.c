@@ -47,6 +47,8 @@ struct numem_host {
 	size_t vmap_bytes;
 	uint8_t *phys_base; /* simulated physical memory, or NULL */
 	uint64_t phys_bytes;
+	uint64_t (*sim_clock)(void *ctx); /* numem_host_set_clock */
+	void *sim_clock_ctx;
 	void *phys_map; /* the mapping phys_base lies in */
 	size_t phys_map_bytes;
 };
@@ -244,8 +246,16 @@ uint64_t numem_host_now_ns(void)
 
 static uint64_t host_clock(void *ctx)
 {
-	(void)ctx;
-	return numem_host_now_ns();
+	struct numem_host *h = ctx;
+	return h->sim_clock ? h->sim_clock(h->sim_clock_ctx) : numem_host_now_ns();
+}
+
+void numem_host_set_clock(struct numem_host *h, uint64_t (*clock)(void *ctx), void *ctx)
+{
+	/* The core calls clock_ns(plat->ctx): a simulated clock reads its own
+	 * state through the host's ctx slot for it. */
+	h->sim_clock = clock;
+	h->sim_clock_ctx = ctx;
 }
 
 struct numem_host *numem_host_create(void)

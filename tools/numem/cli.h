@@ -52,5 +52,7 @@ int cmd_info(int argc, char **argv);
 int cmd_tables(int argc, char **argv);
 int cmd_stress(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 #endif

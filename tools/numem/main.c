@@ -54,6 +54,10 @@ int main(int argc, char **argv)
 		return cmd_stress(argc - 1, argv + 1);
 	if (!strcmp(cmd, "dump"))
 		return cmd_dump(argc - 1, argv + 1);
+	if (!strcmp(cmd, "sim"))
+		return cmd_sim(argc - 1, argv + 1);
+	if (!strcmp(cmd, "trace"))
+		return cmd_trace(argc - 1, argv + 1);
 	fprintf(stderr, "numem: unknown command '%s'\n\n%s", cmd, usage);
 	return EXIT_USAGE;
 }

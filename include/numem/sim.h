@@ -1,0 +1,145 @@
+/*
+ * numem/sim.h - the simulator: a scenario of guests and phases run on a
+ * machine, deterministically (one seed, one result), once per fallback
+ * strategy, with reports in text, JSON and pictures (hosted).
+ *
+ * A scenario names a machine (any source numem accepts), domains (memory,
+ * vcpus, and either automatic placement, confinement to a node, vcpus
+ * spread over given CPUs, or a vNUMA layout) and timed phases:
+ *   boot      create the domains and populate them to their memory
+ *   churn     N operations: domains balloon by a few extents (mixed
+ *             orders) up and down, and the host allocates and frees pages
+ *             (local policy, mixed orders) on random CPUs
+ *   balloon   one domain converges to a share of its memory
+ *   pressure  a "hog" domain takes memory until the machine is N% full
+ *   destroy   one domain (or the hog) is destroyed
+ * The engine samples free memory per node and the local-allocation share
+ * every `sample_every` operations.
+ */
+#ifndef NUMEM_SIM_H
+#define NUMEM_SIM_H
+
+#include <numem/domain.h>
+#include <numem/host.h>
+#include <stdio.h>
+
+#define SIM_MAX_DOMAINS 16
+#define SIM_MAX_PHASES  16
+#define SIM_MAX_SAMPLES 512
+#define SIM_MAP_BUCKETS 256 /* address-space picture: buckets per node */
+
+enum sim_placement { SIM_PLACE_AUTO, SIM_PLACE_NODE, SIM_PLACE_PINNED, SIM_PLACE_VNUMA };
+
+struct sim_domain_spec {
+	char name[32];
+	uint64_t mem_mb;
+	uint32_t vcpus;
+	enum sim_placement placement;
+	numem_nid_t node;             /* SIM_PLACE_NODE */
+	int32_t pin[NUMEM_MAX_VCPUS]; /* SIM_PLACE_PINNED */
+	uint32_t nr_vnodes;           /* SIM_PLACE_VNUMA */
+	struct {
+		uint64_t mem_mb;
+		numem_nid_t pnode;
+		uint32_t vcpus;
+	} vnode[NUMEM_MAX_VNODES];
+};
+
+enum sim_phase_kind { SIM_BOOT, SIM_CHURN, SIM_BALLOON, SIM_PRESSURE, SIM_DESTROY };
+
+struct sim_phase {
+	enum sim_phase_kind kind;
+	uint64_t ops;     /* churn */
+	char domain[32];  /* balloon, destroy ("hog" for the pressure hog) */
+	uint32_t percent; /* balloon: target share; pressure: machine fullness */
+};
+
+struct sim_scenario {
+	char name[64];
+	char machine[256]; /* a preset name or a table directory */
+	uint64_t seed;
+	uint64_t sample_every;
+	uint32_t nr_domains;
+	struct sim_domain_spec domain[SIM_MAX_DOMAINS];
+	uint32_t nr_phases;
+	struct sim_phase phase[SIM_MAX_PHASES];
+};
+
+/* The built-in default (the README's main job). */
+void sim_default_scenario(struct sim_scenario *sc);
+/* A scenario from JSON text (schema in docs/FORMATS.md).  0 or -1 with err. */
+int sim_scenario_from_json(struct sim_scenario *sc, const char *text, char *err, size_t errlen);
+/* From xl.cfg-like `key = value` text: one domain per `[name]` section. */
+int sim_scenario_from_xlcfg(struct sim_scenario *sc, const char *text, char *err, size_t errlen);
+
+struct sim_sample {
+	uint64_t op;
+	uint64_t free_pages[NUMEM_MAX_NODES];
+	double local_pct; /* cumulative local_node / (local_node + other_node) */
+};
+
+struct sim_domain_result {
+	char name[32];
+	uint16_t id;
+	bool alive;
+	bool auto_placed;
+	numem_nodemask_t affinity;
+	uint64_t pages;
+	uint64_t pages_on_node[NUMEM_MAX_NODES];
+	uint32_t vcpus_on_node[NUMEM_MAX_NODES];
+};
+
+struct sim_run {
+	const char *strategy;
+	uint64_t ops;
+	uint32_t nr_domains;
+	struct sim_domain_result dom[SIM_MAX_DOMAINS + 1];
+	uint64_t stat[NUMEM_MAX_NODES][NUMEM_NR_STATS];
+	double local_pct;
+	uint64_t buddy[NUMEM_MAX_NODES][NUMEM_NR_ZONE_TYPES][NUMEM_NR_ORDERS];
+	bool zone_populated[NUMEM_MAX_NODES][NUMEM_NR_ZONE_TYPES];
+	uint32_t unusable[NUMEM_MAX_NODES][NUMEM_NR_ORDERS]; /* per mille, all zones */
+	uint64_t free_pages[NUMEM_MAX_NODES], present_pages[NUMEM_MAX_NODES];
+	uint32_t nr_samples;
+	struct sim_sample sample[SIM_MAX_SAMPLES];
+	/* owner per bucket of each node's span: 0 free, 1 heap/host,
+	 * 2 reserved, 3 + domain index */
+	uint8_t map[NUMEM_MAX_NODES][SIM_MAP_BUCKETS];
+	uint64_t map_start[NUMEM_MAX_NODES], map_end[NUMEM_MAX_NODES];
+	uint64_t trace_events;
+	char error[256]; /* empty when the run and its checks passed */
+};
+
+struct sim_result {
+	struct sim_scenario sc;
+	uint32_t nr_nodes;
+	uint32_t nr_cpus;
+	char machine_name[160];
+	uint64_t node_pages[NUMEM_MAX_NODES];
+	uint32_t node_cpus[NUMEM_MAX_NODES];
+	struct sim_run run[2]; /* linux, xen */
+};
+
+struct sim_opts {
+	FILE *trace;   /* binary trace output, or NULL */
+	bool progress; /* a progress bar on stderr */
+	const struct numem_machine_opts *machine;
+};
+
+/* Run the scenario with both strategies.  0 on success; -1 with err (a
+ * machine that does not load, a scenario that names unknown things). */
+int sim_run(const struct sim_scenario *sc, const struct sim_opts *opts, struct sim_result *res,
+            char *err, size_t errlen);
+
+void sim_report_text(FILE *out, const struct sim_result *res);
+/* The whole result as one JSON object (deterministic: no times). */
+char *sim_report_json(const struct sim_result *res);
+/* DIR/index.html with inline SVG figures (and the SVGs as files). */
+int sim_report_html(const struct sim_result *res, const char *dir, char *err, size_t errlen);
+
+/* Trace files: a header then fixed 32-byte records (docs/FORMATS.md). */
+#define SIM_TRACE_MAGIC "NUMEMTRC"
+int sim_trace_write_header(FILE *f, uint32_t nr_cpus, uint32_t nr_nodes);
+int sim_trace_decode(FILE *in, FILE *out, bool summary, char *err, size_t errlen);
+
+#endif

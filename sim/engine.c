@@ -1,0 +1,499 @@
+/*
+ * engine.c - running a scenario, deterministically, once per strategy.
+ *
+ * Single-threaded: every "CPU" of the machine is driven in turn by one
+ * random number generator seeded from the scenario, so one seed gives one
+ * result.  Domains run their reservations on the CPU of their first vcpu;
+ * host churn picks a CPU at random.  The platform clock is replaced by the
+ * operation counter, so even the trace is reproducible.
+ */
+#include <numem/sim.h>
+#include <numem/trace.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct host_block {
+	uint64_t pfn;
+	uint8_t order;
+};
+
+struct engine {
+	const struct sim_scenario *sc;
+	const struct sim_opts *opts;
+	struct sim_run *run;
+	struct numem_system sys;
+	struct numem_slab *slab;
+	struct numem_domains *doms;
+	struct numem_domain *dom[SIM_MAX_DOMAINS + 1]; /* by scenario index; last: the hog */
+	struct numem_res res[SIM_MAX_DOMAINS + 1];     /* how each domain gets memory */
+	uint64_t rng;
+	uint64_t op;
+	struct host_block *host;
+	uint64_t nr_host, cap_host;
+	struct numem_trace_event *evbuf;
+	uint64_t total_ops; /* for the progress bar */
+};
+
+static uint64_t rnd(struct engine *e)
+{
+	e->rng ^= e->rng << 13;
+	e->rng ^= e->rng >> 7;
+	e->rng ^= e->rng << 17;
+	return e->rng;
+}
+
+static uint64_t sim_clock(void *ctx)
+{
+	struct engine *e = ctx;
+	return e->op;
+}
+
+static unsigned pick_order(struct engine *e)
+{
+	uint64_t r = rnd(e) % 100;
+	return r < 70 ? 0 : r < 90 ? 1 + (unsigned)(r % 3) : 9;
+}
+
+static void drain_trace(struct engine *e)
+{
+	if (!e->opts->trace)
+		return;
+	struct numem_heap *h = &e->sys.heap;
+	for (uint32_t c = 0; c < h->nr_cpus; c++) {
+		uint32_t n;
+		while ((n = numem_trace_drain(h->cpu[c].trace, e->evbuf, 4096)) > 0) {
+			fwrite(e->evbuf, sizeof(*e->evbuf), n, e->opts->trace);
+			e->run->trace_events += n;
+		}
+	}
+}
+
+static void sample(struct engine *e)
+{
+	struct sim_run *r = e->run;
+	if (r->nr_samples == SIM_MAX_SAMPLES)
+		return;
+	struct sim_sample *s = &r->sample[r->nr_samples++];
+	s->op = e->op;
+	uint64_t local = 0, other = 0;
+	for (numem_nid_t n = 0; n < e->sys.m.topo->nr_nodes; n++) {
+		s->free_pages[n] = numem_heap_node_free(&e->sys.heap, n);
+		uint64_t st[NUMEM_NR_STATS];
+		numem_heap_node_stats(&e->sys.heap, n, st);
+		local += st[NUMEM_STAT_LOCAL_NODE];
+		other += st[NUMEM_STAT_OTHER_NODE];
+	}
+	s->local_pct = local + other ? 100.0 * (double)local / (double)(local + other) : 100.0;
+	drain_trace(e);
+}
+
+static void tick(struct engine *e)
+{
+	e->op++;
+	if (e->op % e->sc->sample_every == 0)
+		sample(e);
+	if (e->opts->progress && isatty(2) && e->op % 4096 == 0 && e->total_ops) {
+		int pct = (int)(e->op * 100 / e->total_ops);
+		fprintf(stderr, "\rsim %s [%-40.*s] %3d%%", e->run->strategy, pct * 40 / 100,
+		        "########################################", pct > 100 ? 100 : pct);
+	}
+}
+
+static struct numem_cpu *dom_cpu(struct engine *e, struct numem_domain *d)
+{
+	return numem_heap_cpu(&e->sys.heap, d->vcpu[0].pcpu);
+}
+
+static int find_domain(struct engine *e, const char *name)
+{
+	for (uint32_t i = 0; i < e->sc->nr_domains; i++)
+		if (!strcmp(e->sc->domain[i].name, name))
+			return (int)i;
+	return !strcmp(name, "hog") ? (int)SIM_MAX_DOMAINS : -1;
+}
+
+/* Populate a domain to `pages`: order-9 extents, then order 0. */
+static int fill(struct engine *e, struct numem_domain *d, uint64_t pages,
+                const struct numem_res *res, char *err, size_t errlen)
+{
+	struct numem_cpu *cpu = dom_cpu(e, d);
+	struct numem_diag diag = {0};
+	uint64_t done;
+	while (d->tot_pages + 512 <= pages && (d->next_gpfn & 511) == 0) {
+		if (numem_domain_increase_reservation(d, cpu, 1, 9, res, &done, &diag) != NUMEM_OK)
+			break;
+		tick(e);
+	}
+	while (d->tot_pages < pages) {
+		if (numem_domain_increase_reservation(d, cpu, 1, 0, res, &done, &diag) !=
+		    NUMEM_OK) {
+			if (diag.code == NUMEM_E_NO_PAGES)
+				return 1; /* out of memory: the caller decides */
+			snprintf(err, errlen, "domain %s: %s", d->name, diag.msg);
+			return -1;
+		}
+		tick(e);
+	}
+	return 0;
+}
+
+static int boot_domains(struct engine *e, char *err, size_t errlen)
+{
+	const struct numem_topo *t = e->sys.m.topo;
+	for (uint32_t i = 0; i < e->sc->nr_domains; i++) {
+		const struct sim_domain_spec *s = &e->sc->domain[i];
+		struct numem_domain_config c = {.max_pages = s->mem_mb << (20 - NUMEM_PAGE_SHIFT),
+		                                .nr_vcpus = s->vcpus};
+		snprintf(c.name, sizeof(c.name), "%s", s->name);
+		struct numem_res res = {.mode = NUMEM_RES_BALANCED};
+		if (s->placement == SIM_PLACE_NODE) {
+			if (s->node >= t->nr_nodes) {
+				snprintf(err, errlen, "domain %s: node %u outside the machine",
+				         s->name, s->node);
+				return -1;
+			}
+			numem_nodemask_set(&c.nodes, s->node);
+			res.mode = NUMEM_RES_NODE;
+			res.node = s->node;
+		} else if (s->placement == SIM_PLACE_PINNED) {
+			c.pinned = true;
+			for (uint32_t v = 0; v < s->vcpus; v++)
+				c.pin[v] = s->pin[v];
+		} else if (s->placement == SIM_PLACE_VNUMA) {
+			c.nr_vnodes = s->nr_vnodes;
+			for (uint32_t v = 0; v < s->nr_vnodes; v++) {
+				c.vnode[v].pages = s->vnode[v].mem_mb << (20 - NUMEM_PAGE_SHIFT);
+				c.vnode[v].pnode = s->vnode[v].pnode;
+				c.vnode[v].nr_vcpus = s->vnode[v].vcpus;
+			}
+		}
+		struct numem_diag diag = {0};
+		if (numem_domain_create(e->doms, &c, numem_heap_cpu(&e->sys.heap, 0), &e->dom[i],
+		                        &diag) != NUMEM_OK) {
+			snprintf(err, errlen, "domain %s: %s", s->name, diag.msg);
+			return -1;
+		}
+		e->res[i] = res;
+		int rc = fill(e, e->dom[i], c.max_pages, &res, err, errlen);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void host_op(struct engine *e)
+{
+	struct numem_heap *h = &e->sys.heap;
+	struct numem_cpu *cpu = numem_heap_cpu(h, (uint32_t)(rnd(e) % h->nr_cpus));
+	bool alloc = e->nr_host == 0 || (e->nr_host < e->cap_host && rnd(e) % 100 < 52);
+	if (alloc) {
+		unsigned order = pick_order(e);
+		numem_pfn_t pfn;
+		if (numem_alloc(cpu, order, NUMEM_ALLOC_NORECLAIM, NULL, &pfn, NULL) == NUMEM_OK)
+			e->host[e->nr_host++] = (struct host_block){pfn.v, (uint8_t)order};
+	} else {
+		uint64_t k = rnd(e) % e->nr_host;
+		numem_free(cpu, numem_pfn(e->host[k].pfn), e->host[k].order, NULL);
+		e->host[k] = e->host[--e->nr_host];
+	}
+}
+
+static void domain_op(struct engine *e)
+{
+	int live[SIM_MAX_DOMAINS + 1], n = 0;
+	for (int i = 0; i <= SIM_MAX_DOMAINS; i++)
+		if (e->dom[i])
+			live[n++] = i;
+	if (!n)
+		return;
+	int idx = live[rnd(e) % (uint64_t)n];
+	struct numem_domain *d = e->dom[idx];
+	struct numem_cpu *cpu = dom_cpu(e, d);
+	unsigned order = pick_order(e);
+	uint64_t done;
+	if (rnd(e) % 2 && d->tot_pages + (1ull << order) <= d->max_pages &&
+	    ((d->next_gpfn + (1ull << order) - 1) & ~((1ull << order) - 1)) + (1ull << order) <=
+	        d->max_pages)
+		numem_domain_increase_reservation(d, cpu, 1, order, &e->res[idx], &done, NULL);
+	else if (d->tot_pages)
+		numem_domain_decrease_reservation(d, cpu, 1, 0, &done, NULL);
+}
+
+static int run_phase(struct engine *e, const struct sim_phase *p, char *err, size_t errlen)
+{
+	struct numem_diag diag = {0};
+	switch (p->kind) {
+	case SIM_BOOT:
+		return boot_domains(e, err, errlen);
+	case SIM_CHURN:
+		for (uint64_t i = 0; i < p->ops; i++) {
+			if (rnd(e) % 100 < 40)
+				domain_op(e);
+			else
+				host_op(e);
+			tick(e);
+		}
+		return 0;
+	case SIM_BALLOON: {
+		int i = find_domain(e, p->domain);
+		if (i < 0 || !e->dom[i]) {
+			snprintf(err, errlen, "balloon: no live domain '%s'", p->domain);
+			return -1;
+		}
+		struct numem_domain *d = e->dom[i];
+		uint64_t target = d->max_pages * p->percent / 100;
+		if (numem_domain_set_target(d, dom_cpu(e, d), target, &diag) != NUMEM_OK &&
+		    diag.code != NUMEM_E_NO_PAGES) {
+			snprintf(err, errlen, "balloon %s: %s", d->name, diag.msg);
+			return -1;
+		}
+		tick(e);
+		return 0;
+	}
+	case SIM_PRESSURE: {
+		const struct numem_topo *t = e->sys.m.topo;
+		if (e->dom[SIM_MAX_DOMAINS]) {
+			snprintf(err, errlen, "pressure: the hog already exists");
+			return -1;
+		}
+		struct numem_domain_config c = {.max_pages = t->total_ram_pages,
+		                                .nr_vcpus = 1,
+		                                .pinned = true,
+		                                .pin = {(int32_t)(t->nr_cpus - 1)}};
+		snprintf(c.name, sizeof(c.name), "hog");
+		if (numem_domain_create(e->doms, &c, numem_heap_cpu(&e->sys.heap, 0),
+		                        &e->dom[SIM_MAX_DOMAINS], &diag) != NUMEM_OK) {
+			snprintf(err, errlen, "pressure: %s", diag.msg);
+			return -1;
+		}
+		uint64_t free = 0;
+		for (numem_nid_t n = 0; n < t->nr_nodes; n++)
+			free += numem_heap_node_free(&e->sys.heap, n);
+		uint64_t used = t->total_ram_pages - free;
+		uint64_t want = t->total_ram_pages * p->percent / 100;
+		if (want > used)
+			fill(e, e->dom[SIM_MAX_DOMAINS], want - used, NULL, err, errlen);
+		return 0;
+	}
+	case SIM_DESTROY: {
+		int i = find_domain(e, p->domain);
+		if (i < 0 || !e->dom[i]) {
+			snprintf(err, errlen, "destroy: no live domain '%s'", p->domain);
+			return -1;
+		}
+		numem_domain_destroy(e->doms, numem_heap_cpu(&e->sys.heap, 0), e->dom[i]->id,
+		                     &diag);
+		e->dom[i] = NULL;
+		tick(e);
+		return 0;
+	}
+	}
+	return 0;
+}
+
+/* Owner of each bucket of each node's span, by majority of 16 samples. */
+static void address_map(struct engine *e)
+{
+	const struct numem_topo *t = e->sys.m.topo;
+	struct sim_run *r = e->run;
+	for (numem_nid_t n = 0; n < t->nr_nodes; n++) {
+		uint64_t s = t->node[n].start_pfn, end = t->node[n].end_pfn;
+		r->map_start[n] = s;
+		r->map_end[n] = end;
+		if (end <= s)
+			continue;
+		for (uint32_t b = 0; b < SIM_MAP_BUCKETS; b++) {
+			uint64_t lo = s + (end - s) * b / SIM_MAP_BUCKETS;
+			uint64_t hi = s + (end - s) * (b + 1) / SIM_MAP_BUCKETS;
+			uint32_t votes[3 + SIM_MAX_DOMAINS + 1] = {0};
+			for (int k = 0; k < 16 && hi > lo; k++) {
+				uint64_t pfn = lo + (hi - lo) * (uint64_t)k / 16;
+				if (numem_topo_pfn_to_node(t, numem_pfn(pfn)) != n)
+					continue;
+				uint16_t owner;
+				enum numem_page_state st =
+				    numem_heap_pfn_owner(&e->sys.heap, numem_pfn(pfn), &owner);
+				uint32_t cls = 0;
+				if (st == NUMEM_PS_RESERVED)
+					cls = 2;
+				else if (st == NUMEM_PS_ALLOCATED) {
+					cls = 1;
+					for (int i = 0; i <= SIM_MAX_DOMAINS; i++)
+						if (e->dom[i] && e->dom[i]->id == owner)
+							cls = 3 + (uint32_t)(i == SIM_MAX_DOMAINS
+							                         ? e->sc->nr_domains
+							                         : (uint32_t)i);
+				} else if (st == NUMEM_PS_HOLE)
+					continue;
+				votes[cls]++;
+			}
+			uint32_t best = 0;
+			for (uint32_t c = 1; c < 3 + SIM_MAX_DOMAINS + 1; c++)
+				if (votes[c] > votes[best])
+					best = c;
+			r->map[n][b] = (uint8_t)best;
+		}
+	}
+}
+
+static void collect(struct engine *e)
+{
+	struct sim_run *r = e->run;
+	struct numem_heap *h = &e->sys.heap;
+	const struct numem_topo *t = e->sys.m.topo;
+	uint64_t local = 0, other = 0;
+	for (numem_nid_t n = 0; n < t->nr_nodes; n++) {
+		numem_heap_node_stats(h, n, r->stat[n]);
+		local += r->stat[n][NUMEM_STAT_LOCAL_NODE];
+		other += r->stat[n][NUMEM_STAT_OTHER_NODE];
+		r->free_pages[n] = numem_heap_node_free(h, n);
+		r->present_pages[n] = t->node[n].ram_pages;
+		uint64_t area[NUMEM_NR_ORDERS] = {0};
+		for (unsigned z = 0; z < NUMEM_NR_ZONE_TYPES; z++) {
+			const struct numem_zone *zone =
+			    numem_heap_zone(h, n, (enum numem_zone_type)z);
+			r->zone_populated[n][z] = zone->populated;
+			for (unsigned o = 0; o <= NUMEM_MAX_ORDER; o++) {
+				r->buddy[n][z][o] = zone->area[o].nr;
+				area[o] += zone->area[o].nr;
+			}
+		}
+		uint64_t free = 0, usable = 0;
+		for (unsigned o = 0; o <= NUMEM_MAX_ORDER; o++)
+			free += area[o] << o;
+		for (unsigned ord = 0; ord <= NUMEM_MAX_ORDER; ord++) {
+			usable = 0;
+			for (unsigned o = ord; o <= NUMEM_MAX_ORDER; o++)
+				usable += area[o] << o;
+			r->unusable[n][ord] = free ? (uint32_t)((free - usable) * 1000 / free) : 0;
+		}
+	}
+	r->local_pct = local + other ? 100.0 * (double)local / (double)(local + other) : 100.0;
+	r->nr_domains = e->sc->nr_domains + 1;
+	for (uint32_t i = 0; i < r->nr_domains; i++) {
+		struct sim_domain_result *dr = &r->dom[i];
+		struct numem_domain *d = e->dom[i == e->sc->nr_domains ? SIM_MAX_DOMAINS : i];
+		snprintf(dr->name, sizeof(dr->name), "%s",
+		         i == e->sc->nr_domains ? "hog" : e->sc->domain[i].name);
+		if (!d)
+			continue;
+		dr->alive = true;
+		dr->id = d->id;
+		dr->auto_placed = d->auto_placed;
+		dr->affinity = d->node_affinity;
+		dr->pages = d->tot_pages;
+		memcpy(dr->pages_on_node, d->pages_on_node, sizeof(dr->pages_on_node));
+		for (uint32_t v = 0; v < d->nr_vcpus; v++)
+			dr->vcpus_on_node[d->vcpu[v].node]++;
+	}
+	address_map(e);
+	r->ops = e->op;
+}
+
+static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, int strategy,
+                   struct sim_run *r, struct sim_result *res, char *err, size_t errlen)
+{
+	struct engine e = {.sc = sc, .opts = opts, .run = r};
+	r->strategy = strategy ? "xen" : "linux";
+	e.rng = sc->seed * 0x9e3779b97f4a7c15ull + 12345;
+	for (uint32_t i = 0; i < sc->nr_phases; i++)
+		e.total_ops += sc->phase[i].kind == SIM_CHURN ? sc->phase[i].ops : 0;
+	struct numem_machine_src src;
+	struct stat st;
+	int rc;
+	if (stat(sc->machine, &st) == 0 && S_ISDIR(st.st_mode)) {
+		rc = numem_machine_src_dir(&src, sc->machine, err, errlen);
+	} else {
+		struct numem_spec *spec = calloc(1, sizeof(*spec));
+		rc = !spec || numem_spec_preset(spec, sc->machine) != 0;
+		if (rc)
+			snprintf(err, errlen, "machine '%s' is neither a preset nor a directory",
+			         sc->machine);
+		else
+			rc = numem_machine_src_spec(&src, spec, err, errlen);
+		free(spec);
+	}
+	if (rc)
+		return -1;
+	snprintf(res->machine_name, sizeof(res->machine_name), "%s", src.name);
+	struct numem_system_opts so = {.back_memory = true, .reserve_metadata = true};
+	if (opts->machine)
+		so.machine = *opts->machine;
+	so.heap.strategy = (enum numem_strategy)strategy;
+	so.heap.trace_entries = opts->trace && strategy == 0 ? 4096 : 0;
+	struct numem_diag diag = {0};
+	if (numem_system_boot(&e.sys, &src, &so, &diag) != NUMEM_OK) {
+		snprintf(err, errlen, "%s", diag.msg);
+		return -1;
+	}
+	numem_host_set_log(e.sys.m.host, NULL, NUMEM_LOG_ERROR);
+	numem_host_set_clock(e.sys.m.host, sim_clock, &e);
+	const struct numem_topo *t = e.sys.m.topo;
+	res->nr_nodes = t->nr_nodes;
+	res->nr_cpus = t->nr_cpus;
+	for (numem_nid_t n = 0; n < t->nr_nodes; n++) {
+		res->node_pages[n] = t->node[n].ram_pages;
+		res->node_cpus[n] = t->node[n].nr_cpus;
+	}
+	if (so.heap.trace_entries) {
+		atomic_store(&e.sys.heap.tracing, true);
+		e.evbuf = calloc(4096, sizeof(*e.evbuf));
+		sim_trace_write_header(opts->trace, t->nr_cpus, t->nr_nodes);
+	}
+	e.slab = calloc(1, sizeof(*e.slab));
+	e.doms = calloc(1, sizeof(*e.doms));
+	e.cap_host = t->total_ram_pages / 20 / 2; /* blocks: about 5% of RAM */
+	e.host = calloc(e.cap_host + 1, sizeof(*e.host));
+	rc = -1;
+	if (!e.slab || !e.doms || !e.host || numem_slab_init(e.slab, &e.sys.heap, &diag) ||
+	    numem_domains_init(e.doms, &e.sys.heap, e.slab, &diag)) {
+		snprintf(err, errlen, "sim: %s", diag.msg[0] ? diag.msg : "out of memory");
+		goto out;
+	}
+	sample(&e);
+	for (uint32_t i = 0; i < sc->nr_phases; i++)
+		if (run_phase(&e, &sc->phase[i], err, errlen) < 0)
+			goto out;
+	sample(&e);
+	collect(&e);
+	/* Checks: the heap and the slab agree with themselves. */
+	numem_heap_drain_all(&e.sys.heap);
+	if (numem_heap_verify(&e.sys.heap, &diag) != NUMEM_OK ||
+	    numem_slab_verify(e.slab, &diag) != NUMEM_OK)
+		snprintf(r->error, sizeof(r->error), "%s", diag.msg);
+	rc = 0;
+out:
+	if (opts->progress && isatty(2))
+		fprintf(stderr, "\r%60s\r", "");
+	drain_trace(&e);
+	struct numem_cpu *c0 = numem_heap_cpu(&e.sys.heap, 0);
+	for (uint64_t k = 0; k < e.nr_host; k++)
+		numem_free(c0, numem_pfn(e.host[k].pfn), e.host[k].order, NULL);
+	if (e.doms && e.doms->heap)
+		numem_domains_release(e.doms, c0);
+	if (e.slab && e.slab->heap)
+		numem_slab_release(e.slab);
+	free(e.slab);
+	free(e.doms);
+	free(e.host);
+	free(e.evbuf);
+	numem_system_shutdown(&e.sys);
+	return rc;
+}
+
+int sim_run(const struct sim_scenario *sc, const struct sim_opts *opts, struct sim_result *res,
+            char *err, size_t errlen)
+{
+	memset(res, 0, sizeof(*res));
+	res->sc = *sc;
+	if (!sc->sample_every) {
+		snprintf(err, errlen, "scenario: sample_every must be > 0");
+		return -1;
+	}
+	for (int s = 0; s < 2; s++)
+		if (run_one(sc, opts, s, &res->run[s], res, err, errlen) < 0)
+			return -1;
+	return 0;
+}

@@ -1,0 +1,193 @@
+/*
+ * report.c - the simulator's report as text and as JSON.
+ */
+#include <jansson.h>
+#include <numem/heap.h>
+#include <numem/sim.h>
+#include <string.h>
+
+static void mask_str(char *out, size_t cap, const numem_nodemask_t *m, uint32_t nr_nodes)
+{
+	uint32_t ids[NUMEM_MAX_NODES], n = 0;
+	for (numem_nid_t i = 0; i < nr_nodes; i++)
+		if (numem_nodemask_test(m, i))
+			ids[n++] = i;
+	numem_format_ranges(out, cap, ids, n);
+}
+
+static const char *placement_name(const struct sim_scenario *sc, uint32_t i)
+{
+	if (i >= sc->nr_domains)
+		return "balanced";
+	static const char *const names[] = {"auto", "confined", "pinned", "vnuma"};
+	return names[sc->domain[i].placement];
+}
+
+static void run_text(FILE *out, const struct sim_result *res, const struct sim_run *r)
+{
+	uint32_t nn = res->nr_nodes;
+	fprintf(out, "\n== strategy %s (%llu operations) ==\n", r->strategy,
+	        (unsigned long long)r->ops);
+	fprintf(out, "\nplacement:\n%-12s %4s %9s %-9s %-9s %s\n", "domain", "id", "memory",
+	        "affinity", "placed", "vcpus per node");
+	for (uint32_t i = 0; i < r->nr_domains; i++) {
+		const struct sim_domain_result *d = &r->dom[i];
+		if (!d->alive) {
+			fprintf(out, "%-12s %4s %9s %-9s %-9s (destroyed)\n", d->name, "-", "-",
+			        "-", placement_name(&res->sc, i));
+			continue;
+		}
+		char aff[64], vc[128];
+		mask_str(aff, sizeof(aff), &d->affinity, nn);
+		size_t len = 0;
+		vc[0] = '\0';
+		for (uint32_t n = 0; n < nn; n++)
+			len += (size_t)snprintf(vc + len, sizeof(vc) - len, "%s%u", n ? "/" : "",
+			                        d->vcpus_on_node[n]);
+		fprintf(out, "%-12s %4u %6llu MB %-9s %-9s %s\n", d->name, d->id,
+		        (unsigned long long)(d->pages >> 8), aff,
+		        d->auto_placed ? "auto" : placement_name(&res->sc, i), vc);
+	}
+	fprintf(out, "\npages per node (the Xen 'u' key's per-domain lines):\n");
+	for (uint32_t i = 0; i < r->nr_domains; i++) {
+		const struct sim_domain_result *d = &r->dom[i];
+		if (!d->alive)
+			continue;
+		fprintf(out, "Domain %u (%s, total: %llu):\n", d->id, d->name,
+		        (unsigned long long)d->pages);
+		for (uint32_t n = 0; n < nn; n++)
+			fprintf(out, "    Node %u: %llu\n", n,
+			        (unsigned long long)d->pages_on_node[n]);
+	}
+	fprintf(out, "\nnumastat:\n%16s", "");
+	for (uint32_t n = 0; n < nn; n++) {
+		char h[16];
+		snprintf(h, sizeof(h), "node%u", n);
+		fprintf(out, "%16s", h);
+	}
+	fprintf(out, "\n");
+	for (unsigned s = 0; s < NUMEM_NR_STATS; s++) {
+		fprintf(out, "%-16s", numem_stat_name((enum numem_stat)s));
+		for (uint32_t n = 0; n < nn; n++)
+			fprintf(out, "%16llu", (unsigned long long)r->stat[n][s]);
+		fprintf(out, "\n");
+	}
+	fprintf(out, "\nlocal allocations: %.2f%% of pages\n", r->local_pct);
+	fprintf(out, "\nbuddyinfo:\n");
+	for (uint32_t n = 0; n < nn; n++)
+		for (unsigned z = 0; z < NUMEM_NR_ZONE_TYPES; z++) {
+			if (!r->zone_populated[n][z])
+				continue;
+			fprintf(out, "Node %u, zone %8s ", n,
+			        numem_zone_name((enum numem_zone_type)z));
+			for (unsigned o = 0; o <= NUMEM_MAX_ORDER; o++)
+				fprintf(out, "%6llu ", (unsigned long long)r->buddy[n][z][o]);
+			fprintf(out, "\n");
+		}
+	fprintf(out, "\nunusable free space index (per mille), orders 0..%u:\n", NUMEM_MAX_ORDER);
+	for (uint32_t n = 0; n < nn; n++) {
+		fprintf(out, "node %u:", n);
+		for (unsigned o = 0; o <= NUMEM_MAX_ORDER; o++)
+			fprintf(out, " %4u", r->unusable[n][o]);
+		fprintf(out, "\n");
+	}
+	fprintf(out, "\nchecks: %s\n", r->error[0] ? r->error : "heap and slab verified");
+}
+
+void sim_report_text(FILE *out, const struct sim_result *res)
+{
+	fprintf(out, "numem sim: scenario \"%s\" on %s (%u nodes, %u cpus), seed %llu\n",
+	        res->sc.name, res->machine_name, res->nr_nodes, res->nr_cpus,
+	        (unsigned long long)res->sc.seed);
+	for (int s = 0; s < 2; s++)
+		run_text(out, res, &res->run[s]);
+	fprintf(out, "\n== strategies side by side ==\n%-8s %10s", "", "local %");
+	for (unsigned o = 0; o <= NUMEM_MAX_ORDER; o += 3)
+		fprintf(out, "  unusable@%-2u", o);
+	fprintf(out, "\n");
+	for (int s = 0; s < 2; s++) {
+		const struct sim_run *r = &res->run[s];
+		fprintf(out, "%-8s %9.2f%%", r->strategy, r->local_pct);
+		for (unsigned o = 0; o <= NUMEM_MAX_ORDER; o += 3) {
+			uint32_t sum = 0;
+			for (uint32_t n = 0; n < res->nr_nodes; n++)
+				sum += r->unusable[n][o];
+			fprintf(out, "  %11.3f", (double)sum / res->nr_nodes / 1000.0);
+		}
+		fprintf(out, "\n");
+	}
+}
+
+static json_t *run_json(const struct sim_result *res, const struct sim_run *r)
+{
+	uint32_t nn = res->nr_nodes;
+	json_t *doms = json_array();
+	for (uint32_t i = 0; i < r->nr_domains; i++) {
+		const struct sim_domain_result *d = &r->dom[i];
+		json_t *pn = json_array(), *vn = json_array(), *aff = json_array();
+		for (uint32_t n = 0; n < nn; n++) {
+			json_array_append_new(pn, json_integer((json_int_t)d->pages_on_node[n]));
+			json_array_append_new(vn, json_integer(d->vcpus_on_node[n]));
+			if (numem_nodemask_test(&d->affinity, (numem_nid_t)n))
+				json_array_append_new(aff, json_integer(n));
+		}
+		json_array_append_new(
+		    doms, json_pack("{s:s, s:b, s:i, s:s, s:b, s:o, s:I, s:o, s:o}", "name",
+		                    d->name, "alive", d->alive, "id", d->id, "placement",
+		                    placement_name(&res->sc, i), "auto_placed", d->auto_placed,
+		                    "affinity", aff, "pages", (json_int_t)d->pages, "pages_on_node",
+		                    pn, "vcpus_on_node", vn));
+	}
+	json_t *nodes = json_array();
+	for (uint32_t n = 0; n < nn; n++) {
+		json_t *st = json_object(), *bi = json_object(), *un = json_array();
+		for (unsigned s = 0; s < NUMEM_NR_STATS; s++)
+			json_object_set_new(st, numem_stat_name((enum numem_stat)s),
+			                    json_integer((json_int_t)r->stat[n][s]));
+		for (unsigned z = 0; z < NUMEM_NR_ZONE_TYPES; z++) {
+			if (!r->zone_populated[n][z])
+				continue;
+			json_t *a = json_array();
+			for (unsigned o = 0; o <= NUMEM_MAX_ORDER; o++)
+				json_array_append_new(a,
+				                      json_integer((json_int_t)r->buddy[n][z][o]));
+			json_object_set_new(bi, numem_zone_name((enum numem_zone_type)z), a);
+		}
+		for (unsigned o = 0; o <= NUMEM_MAX_ORDER; o++)
+			json_array_append_new(un, json_integer(r->unusable[n][o]));
+		json_array_append_new(
+		    nodes, json_pack("{s:i, s:I, s:I, s:o, s:o, s:o}", "node", n, "present_pages",
+		                     (json_int_t)r->present_pages[n], "free_pages",
+		                     (json_int_t)r->free_pages[n], "numastat", st, "buddyinfo", bi,
+		                     "unusable_per_mille", un));
+	}
+	json_t *samples = json_array();
+	for (uint32_t i = 0; i < r->nr_samples; i++) {
+		const struct sim_sample *s = &r->sample[i];
+		json_t *fr = json_array();
+		for (uint32_t n = 0; n < nn; n++)
+			json_array_append_new(fr, json_integer((json_int_t)s->free_pages[n]));
+		char pct[32];
+		snprintf(pct, sizeof(pct), "%.4f", s->local_pct);
+		json_array_append_new(samples, json_pack("{s:I, s:o, s:s}", "op", (json_int_t)s->op,
+		                                         "free_pages", fr, "local_pct", pct));
+	}
+	char local[32];
+	snprintf(local, sizeof(local), "%.4f", r->local_pct);
+	return json_pack("{s:s, s:I, s:s, s:o, s:o, s:o, s:s}", "strategy", r->strategy, "ops",
+	                 (json_int_t)r->ops, "local_pct", local, "domains", doms, "nodes", nodes,
+	                 "samples", samples, "checks", r->error[0] ? r->error : "ok");
+}
+
+char *sim_report_json(const struct sim_result *res)
+{
+	json_t *runs = json_array();
+	for (int s = 0; s < 2; s++)
+		json_array_append_new(runs, run_json(res, &res->run[s]));
+	json_t *o = json_pack("{s:s, s:s, s:I, s:i, s:i, s:o}", "scenario", res->sc.name, "machine",
+	                      res->machine_name, "seed", (json_int_t)res->sc.seed, "nr_nodes",
+	                      res->nr_nodes, "nr_cpus", res->nr_cpus, "runs", runs);
+	char *text = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return text;
+}

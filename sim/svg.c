@@ -1,0 +1,242 @@
+/*
+ * svg.c - the simulator's pictures: a self-contained HTML page with inline
+ * SVG figures (also written as separate .svg files):
+ *   memmap.svg  each node's physical address span as a bar, coloured by
+ *               owner (free, host, reserved, each domain), per strategy
+ *   free.svg    free memory per node over the run (solid: linux, dashed: xen)
+ *   local.svg   local allocations (% of pages) over the run, per strategy
+ * Every name from a scenario is XML-escaped.
+ */
+#include <errno.h>
+#include <numem/sim.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                      "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#393b79",
+                                      "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd",
+                                      "#e6550d", "#31a354"};
+static const char *const node_colour[] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a",
+                                          "#66a61e", "#e6ab02", "#a6761d", "#666666"};
+
+static void esc(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		switch (*s) {
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&apos;", f);
+			break;
+		default:
+			fputc(*s, f);
+		}
+}
+
+static const char *owner_colour(uint8_t cls)
+{
+	return cls == 0   ? "#e8e8e8"
+	       : cls == 1 ? "#9e9e9e"
+	       : cls == 2 ? "#303030"
+	                  : palette[(cls - 3) % 17];
+}
+
+static void svg_memmap(FILE *f, const struct sim_result *res)
+{
+	const int w = 820, bar = 18, gap = 8, left = 110;
+	int h = 40 + 2 * (int)res->nr_nodes * (bar + gap) + 40 + 24 * 2;
+	fprintf(f,
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+	        "font-family=\"sans-serif\" font-size=\"12\">\n",
+	        w, h);
+	fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"14\">Physical memory by owner, per node "
+	           "(left: lowest address)</text>\n");
+	int y = 40;
+	for (int s = 0; s < 2; s++) {
+		const struct sim_run *r = &res->run[s];
+		fprintf(f, "<text x=\"10\" y=\"%d\" font-weight=\"bold\">%s</text>\n", y + 12,
+		        r->strategy);
+		y += 20;
+		for (uint32_t n = 0; n < res->nr_nodes; n++) {
+			fprintf(f, "<text x=\"10\" y=\"%d\">node %u</text>\n", y + 13, n);
+			double bw = (double)(w - left - 10) / SIM_MAP_BUCKETS;
+			for (uint32_t b = 0; b < SIM_MAP_BUCKETS; b++)
+				fprintf(f,
+				        "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+				        "fill=\"%s\"/>\n",
+				        left + b * bw, y, bw + 0.05, bar,
+				        owner_colour(r->map[n][b]));
+			y += bar + gap;
+		}
+	}
+	/* legend */
+	int x = 10;
+	const char *fixed[3] = {"free", "host", "reserved"};
+	for (int i = 0; i < 3; i++, x += 90) {
+		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>", x, y,
+		        owner_colour((uint8_t)i));
+		fprintf(f, "<text x=\"%d\" y=\"%d\">%s</text>\n", x + 16, y + 11, fixed[i]);
+	}
+	for (uint32_t i = 0; i < res->run[0].nr_domains; i++) {
+		if (x > w - 100) {
+			x = 10;
+			y += 20;
+		}
+		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>", x, y,
+		        owner_colour((uint8_t)(3 + i)));
+		fprintf(f, "<text x=\"%d\" y=\"%d\">", x + 16, y + 11);
+		esc(f, res->run[0].dom[i].name);
+		fprintf(f, "</text>\n");
+		x += 110;
+	}
+	fprintf(f, "</svg>\n");
+}
+
+/* A line chart: series of (op, value) pairs. */
+static void axes(FILE *f, int w, int h, const char *title, const char *ylabel, double ymax,
+                 uint64_t xmax)
+{
+	fprintf(f,
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+	        "font-family=\"sans-serif\" font-size=\"12\">\n",
+	        w, h);
+	fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"14\">%s</text>\n", title);
+	fprintf(f, "<line x1=\"60\" y1=\"40\" x2=\"60\" y2=\"%d\" stroke=\"black\"/>\n", h - 40);
+	fprintf(f, "<line x1=\"60\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", h - 40,
+	        w - 20, h - 40);
+	for (int i = 0; i <= 4; i++) {
+		int yy = h - 40 - (h - 80) * i / 4;
+		fprintf(f, "<text x=\"55\" y=\"%d\" text-anchor=\"end\">%.0f</text>\n", yy + 4,
+		        ymax * i / 4);
+		fprintf(f, "<line x1=\"60\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ddd\"/>\n", yy,
+		        w - 20, yy);
+	}
+	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">operations (%llu)</text>\n", w - 20,
+	        h - 12, (unsigned long long)xmax);
+	fprintf(f, "<text x=\"12\" y=\"%d\" transform=\"rotate(-90 12 %d)\">%s</text>\n", h / 2,
+	        h / 2, ylabel);
+}
+
+static void polyline(FILE *f, int w, int h, const struct sim_run *r, double ymax, uint64_t xmax,
+                     int node, const char *colour, bool dashed)
+{
+	fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\"%s points=\"", colour,
+	        dashed ? " stroke-dasharray=\"5,3\"" : "");
+	for (uint32_t i = 0; i < r->nr_samples; i++) {
+		const struct sim_sample *s = &r->sample[i];
+		double v = node < 0 ? s->local_pct : (double)(s->free_pages[node] >> 8);
+		double x = 60 + (double)(w - 80) * (double)s->op / (double)(xmax ? xmax : 1);
+		double y = (h - 40) - (h - 80) * (ymax > 0 ? v / ymax : 0);
+		fprintf(f, "%.1f,%.1f ", x, y);
+	}
+	fprintf(f, "\"/>\n");
+}
+
+static void svg_free(FILE *f, const struct sim_result *res)
+{
+	const int w = 820, h = 320;
+	double ymax = 0;
+	for (uint32_t n = 0; n < res->nr_nodes; n++)
+		ymax = (double)(res->node_pages[n] >> 8) > ymax ? (double)(res->node_pages[n] >> 8)
+		                                                : ymax;
+	uint64_t xmax = res->run[0].ops > res->run[1].ops ? res->run[0].ops : res->run[1].ops;
+	axes(f, w, h, "Free memory per node (solid: linux, dashed: xen)", "MiB", ymax, xmax);
+	for (int s = 0; s < 2; s++)
+		for (uint32_t n = 0; n < res->nr_nodes; n++)
+			polyline(f, w, h, &res->run[s], ymax, xmax, (int)n, node_colour[n % 8],
+			         s == 1);
+	for (uint32_t n = 0; n < res->nr_nodes && n < 16; n++)
+		fprintf(f, "<text x=\"%u\" y=\"34\" fill=\"%s\">node %u</text>\n", 70 + 70 * n,
+		        node_colour[n % 8], n);
+	fprintf(f, "</svg>\n");
+}
+
+static void svg_local(FILE *f, const struct sim_result *res)
+{
+	const int w = 820, h = 260;
+	uint64_t xmax = res->run[0].ops > res->run[1].ops ? res->run[0].ops : res->run[1].ops;
+	axes(f, w, h, "Local allocations, % of pages so far", "%", 100, xmax);
+	polyline(f, w, h, &res->run[0], 100, xmax, -1, "#1f77b4", false);
+	polyline(f, w, h, &res->run[1], 100, xmax, -1, "#d62728", true);
+	fprintf(f, "<text x=\"70\" y=\"34\" fill=\"#1f77b4\">linux %.2f%%</text>\n",
+	        res->run[0].local_pct);
+	fprintf(f, "<text x=\"200\" y=\"34\" fill=\"#d62728\">xen %.2f%%</text>\n",
+	        res->run[1].local_pct);
+	fprintf(f, "</svg>\n");
+}
+
+typedef void (*figure_fn)(FILE *, const struct sim_result *);
+
+int sim_report_html(const struct sim_result *res, const char *dir, char *err, size_t errlen)
+{
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	static const char *const names[3] = {"memmap.svg", "free.svg", "local.svg"};
+	const figure_fn figs[3] = {svg_memmap, svg_free, svg_local};
+	char path[4096];
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		FILE *f = fopen(path, "w");
+		if (!f) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
+		figs[i](f, res);
+		if (fclose(f) != 0) {
+			snprintf(err, errlen, "%s: write failed", path);
+			return -1;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/index.html", dir);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	           "<title>numem sim: ");
+	esc(f, res->sc.name);
+	fprintf(f, "</title>\n<style>body{font-family:sans-serif;margin:20px;max-width:880px}"
+	           "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
+	           "text-align:right}</style></head><body>\n<h1>numem sim: ");
+	esc(f, res->sc.name);
+	fprintf(f, "</h1>\n<p>Machine ");
+	esc(f, res->machine_name);
+	fprintf(f, ": %u nodes, %u CPUs; seed %llu.</p>\n", res->nr_nodes, res->nr_cpus,
+	        (unsigned long long)res->sc.seed);
+	fprintf(f, "<table><tr><th>strategy</th><th>operations</th><th>local allocations</th>"
+	           "<th>checks</th></tr>\n");
+	for (int s = 0; s < 2; s++) {
+		fprintf(f, "<tr><td>%s</td><td>%llu</td><td>%.2f%%</td><td>", res->run[s].strategy,
+		        (unsigned long long)res->run[s].ops, res->run[s].local_pct);
+		esc(f, res->run[s].error[0] ? res->run[s].error : "verified");
+		fprintf(f, "</td></tr>\n");
+	}
+	fprintf(f, "</table>\n");
+	for (int i = 0; i < 3; i++) {
+		fprintf(f, "<h2>%s</h2>\n",
+		        i == 0   ? "Address space"
+		        : i == 1 ? "Free memory"
+		                 : "Locality");
+		figs[i](f, res);
+	}
+	fprintf(f, "</body></html>\n");
+	if (fclose(f) != 0) {
+		snprintf(err, errlen, "%s: write failed", path);
+		return -1;
+	}
+	return 0;
+}

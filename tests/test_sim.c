@@ -1,0 +1,211 @@
+/*
+ * test_sim.c - the simulator end to end: scenarios from JSON and xl.cfg
+ * text, determinism (byte-identical JSON for one seed), the report's
+ * numbers against the heap's own counters, the trace file, and the HTML
+ * report: valid XML (xmllint) and a real browser's screenshot (headless
+ * chromium; skipped with a message where it is not installed).
+ */
+#include <math.h>
+#include <numem/sim.h>
+#include <sys/stat.h>
+
+#include "helpers.h"
+#include "run_cmd.h"
+
+static const char small_json[] =
+    "{\"name\": \"small\", \"machine\": \"opteron-2n\", \"seed\": 7, \"sample_every\": 2000,"
+    " \"domains\": ["
+    "  {\"name\": \"a\", \"memory_mb\": 512, \"vcpus\": 1, \"placement\": \"node\", \"node\": 1},"
+    "  {\"name\": \"b\", \"memory_mb\": 768, \"vcpus\": 2, \"placement\": \"pinned\", \"cpus\": "
+    "[0, 1]},"
+    "  {\"name\": \"c<&>\", \"memory_mb\": 256, \"vcpus\": 1},"
+    "  {\"name\": \"v\", \"memory_mb\": 512, \"vcpus\": 2, \"placement\": \"vnuma\","
+    "   \"vnodes\": [{\"memory_mb\": 256, \"node\": 0, \"vcpus\": 1},"
+    "                {\"memory_mb\": 256, \"node\": 1, \"vcpus\": 1}]}],"
+    " \"phases\": [{\"kind\": \"boot\"}, {\"kind\": \"churn\", \"ops\": 20000},"
+    "   {\"kind\": \"balloon\", \"domain\": \"b\", \"percent\": 40},"
+    "   {\"kind\": \"pressure\", \"percent\": 90}, {\"kind\": \"churn\", \"ops\": 10000},"
+    "   {\"kind\": \"destroy\", \"domain\": \"hog\"}]}";
+
+static const char small_cfg[] =
+    "machine = opteron-2n\n"
+    "seed = 7\n"
+    "sample_every = 2000\n"
+    "phases = boot, churn:20000, balloon:b:40, pressure:90, churn:10000, "
+    "destroy:hog\n"
+    "name = small\n"
+    "[a]\nmemory = 512\nvcpus = 1\nplacement = node\nnode = 1\n"
+    "[b]\nmemory = 768\nvcpus = 2\nplacement = pinned\ncpus = 0-1\n"
+    "[c<&>]\nmemory = 256\n"
+    "[v]\nmemory = 512\nvcpus = 2\nplacement = vnuma\n"
+    "vnodes = 256@0:1, 256@1:1\n";
+
+static struct sim_result res1, res2;
+
+static void test_scenarios_parse_alike(void **state)
+{
+	(void)state;
+	struct sim_scenario a, b;
+	char err[256];
+	assert_int_equal(sim_scenario_from_json(&a, small_json, err, sizeof(err)), 0);
+	assert_int_equal(sim_scenario_from_xlcfg(&b, small_cfg, err, sizeof(err)), 0);
+	assert_int_equal(a.nr_domains, 4);
+	assert_int_equal(b.nr_domains, 4);
+	assert_int_equal(a.nr_phases, b.nr_phases);
+	for (uint32_t i = 0; i < a.nr_domains; i++) {
+		assert_string_equal(a.domain[i].name, b.domain[i].name);
+		assert_int_equal(a.domain[i].mem_mb, b.domain[i].mem_mb);
+		assert_int_equal(a.domain[i].placement, b.domain[i].placement);
+		assert_int_equal(a.domain[i].nr_vnodes, b.domain[i].nr_vnodes);
+	}
+	for (uint32_t i = 0; i < a.nr_phases; i++) {
+		assert_int_equal(a.phase[i].kind, b.phase[i].kind);
+		assert_int_equal(a.phase[i].ops, b.phase[i].ops);
+		assert_int_equal(a.phase[i].percent, b.phase[i].percent);
+		assert_string_equal(a.phase[i].domain, b.phase[i].domain);
+	}
+	/* Errors name the problem. */
+	assert_int_equal(
+	    sim_scenario_from_json(&a, "{\"phases\": [{\"kind\": \"nap\"}]}", err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "nap"));
+	assert_int_equal(sim_scenario_from_json(&a, "{oops", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "line 1"));
+	assert_int_equal(sim_scenario_from_xlcfg(&a, "frobnicate = 3\n", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "frobnicate"));
+}
+
+static void test_deterministic_and_consistent(void **state)
+{
+	(void)state;
+	struct sim_scenario sc;
+	char err[256];
+	assert_int_equal(sim_scenario_from_json(&sc, small_json, err, sizeof(err)), 0);
+	struct sim_opts o = {0};
+	if (sim_run(&sc, &o, &res1, err, sizeof(err)))
+		fail_msg("sim: %s", err);
+	if (sim_run(&sc, &o, &res2, err, sizeof(err)))
+		fail_msg("sim: %s", err);
+	char *j1 = sim_report_json(&res1), *j2 = sim_report_json(&res2);
+	assert_string_equal(j1, j2);
+	free(j1);
+	free(j2);
+	for (int s = 0; s < 2; s++) {
+		const struct sim_run *r = &res1.run[s];
+		assert_string_equal(r->error, "");
+		/* The report's figures against the heap's counters. */
+		const struct sim_sample *last = &r->sample[r->nr_samples - 1];
+		uint64_t local = 0, other = 0;
+		for (uint32_t n = 0; n < res1.nr_nodes; n++) {
+			assert_int_equal(last->free_pages[n], r->free_pages[n]);
+			uint64_t dom_pages = 0;
+			for (uint32_t i = 0; i < r->nr_domains; i++)
+				dom_pages += r->dom[i].pages_on_node[n];
+			assert_true(dom_pages <= r->present_pages[n] - r->free_pages[n]);
+			/* Every page allocated on a node was a hit or a miss there. */
+			assert_int_equal(
+			    r->stat[n][NUMEM_STAT_NUMA_HIT] + r->stat[n][NUMEM_STAT_NUMA_MISS],
+			    r->stat[n][NUMEM_STAT_LOCAL_NODE] + r->stat[n][NUMEM_STAT_OTHER_NODE]);
+			local += r->stat[n][NUMEM_STAT_LOCAL_NODE];
+			other += r->stat[n][NUMEM_STAT_OTHER_NODE];
+		}
+		assert_true(fabs(r->local_pct - 100.0 * (double)local / (double)(local + other)) <
+		            1e-9);
+		/* Domain a is confined to node 1; v's frames follow its vnodes. */
+		assert_int_equal(r->dom[0].pages_on_node[0], 0);
+		assert_true(r->dom[0].pages > 0);
+		assert_true(r->dom[3].pages_on_node[0] > 0 && r->dom[3].pages_on_node[1] > 0);
+		assert_false(r->dom[4].alive); /* the hog was destroyed */
+	}
+	/* A different seed gives a different run. */
+	sc.seed = 8;
+	assert_int_equal(sim_run(&sc, &o, &res2, err, sizeof(err)), 0);
+	char *j3 = sim_report_json(&res2), *j4 = sim_report_json(&res1);
+	assert_true(strcmp(j3, j4) != 0);
+	free(j3);
+	free(j4);
+}
+
+static void test_html_report_and_browser(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/numem-sim-XXXXXX", cmd[1024], err[256];
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sim_report_html(&res1, dir, err, sizeof(err)), 0);
+	char *out = NULL;
+	if (run_cmd("command -v xmllint >/dev/null 2>&1", NULL) == 0) {
+		snprintf(cmd, sizeof(cmd),
+		         "cd %s && xmllint --noout memmap.svg free.svg local.svg 2>&1", dir);
+		if (run_cmd(cmd, &out) != 0)
+			fail_msg("SVG is not valid XML: %s", out);
+		free(out);
+	} else {
+		print_message("xmllint not installed: SVG XML check skipped\n");
+	}
+	const char *chromium =
+	    run_cmd("command -v chromium >/dev/null 2>&1", NULL) == 0           ? "chromium"
+	    : run_cmd("command -v chromium-browser >/dev/null 2>&1", NULL) == 0 ? "chromium-browser"
+	                                                                        : NULL;
+	if (!chromium) {
+		print_message("chromium not installed: the browser screenshot test is skipped\n");
+	} else {
+		snprintf(cmd, sizeof(cmd),
+		         "cd %s && timeout 120 %s --headless --no-sandbox --disable-gpu "
+		         "--disable-quic --no-first-run --disable-background-networking "
+		         "--disable-component-update --disable-sync --user-data-dir=%s/profile "
+		         "--window-size=900,1400 --screenshot=%s/shot.png file://%s/index.html "
+		         ">/dev/null 2>&1",
+		         dir, chromium, dir, dir, dir);
+		assert_int_equal(run_cmd(cmd, NULL), 0);
+		char png[512];
+		snprintf(png, sizeof(png), "%s/shot.png", dir);
+		struct stat st;
+		assert_int_equal(stat(png, &st), 0);
+		assert_true(st.st_size > 20000); /* a rendered page, not a blank one */
+		uint8_t *b;
+		size_t len;
+		assert_int_equal(numem_read_file(png, &b, &len), 0);
+		assert_memory_equal(b, "\x89PNG", 4);
+		free(b);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(run_cmd(cmd, NULL), 0);
+}
+
+static void test_cli_trace(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/numem-simcli-XXXXXX", cmd[1024];
+	assert_non_null(mkdtemp(dir));
+	char path[512];
+	snprintf(path, sizeof(path), "%s/s.json", dir);
+	assert_int_equal(numem_write_file(path, small_json, strlen(small_json)), 0);
+	char *out = NULL;
+	snprintf(cmd, sizeof(cmd), "%s sim --scenario %s --report %s/r --trace %s/t.trc", NUMEM_BIN,
+	         path, dir, dir);
+	assert_int_equal(run_cmd(cmd, &out), 0);
+	assert_non_null(strstr(out, "== strategy linux"));
+	assert_non_null(strstr(out, "== strategy xen"));
+	assert_non_null(strstr(out, "numa_hit"));
+	assert_non_null(strstr(out, "Node 0, zone"));
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s trace %s/t.trc --summary", NUMEM_BIN, dir);
+	assert_int_equal(run_cmd(cmd, &out), 0);
+	assert_non_null(strstr(out, "alloc "));
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s trace %s/s.json", NUMEM_BIN, dir);
+	assert_int_equal(run_cmd(cmd, NULL), 1); /* not a trace */
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(run_cmd(cmd, NULL), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_scenarios_parse_alike),
+	    cmocka_unit_test(test_deterministic_and_consistent),
+	    cmocka_unit_test(test_html_report_and_browser),
+	    cmocka_unit_test(test_cli_trace),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

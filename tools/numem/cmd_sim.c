@@ -1,0 +1,165 @@
+/*
+ * cmd_sim.c - `numem sim`: run a scenario with both fallback strategies and
+ * report in text (or JSON), with pictures.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <numem/sim.h>
+
+#include "cli.h"
+
+static const char help[] =
+    "usage: numem sim [--scenario FILE] [--machine NAME|DIR] [--seed S] [--ops N]\n"
+    "                 [--json] [--report DIR] [--no-report] [--trace FILE]\n"
+    "\n"
+    "Runs a scenario (default: the built-in one: the x445 with four guests, one\n"
+    "confined to node 2, one spread over all nodes, one placed automatically, one\n"
+    "with two virtual NUMA nodes; churn, ballooning, memory pressure, destruction)\n"
+    "once with each fallback strategy (linux, xen), deterministically, and prints the\n"
+    "report: placement, pages per node per domain, numastat, local allocations,\n"
+    "buddyinfo and the unusable-free-space index per node, side by side.\n"
+    "\n"
+    "  --scenario FILE  a scenario in JSON (.json) or xl.cfg-like text (docs/FORMATS.md)\n"
+    "  --machine M      run on another machine: a preset or a table directory\n"
+    "  --seed S         random seed (default: the scenario's)\n"
+    "  --ops N          scale every churn phase to N operations in all\n"
+    "  --json           the report as one JSON object on stdout\n"
+    "  --report DIR     write DIR/index.html and SVG figures (default numem-report)\n"
+    "  --no-report      write no pictures\n"
+    "  --trace FILE     write the linux run's trace rings to FILE (numem trace FILE)\n"
+    "\n";
+
+static int read_text(const char *path, char **out)
+{
+	uint8_t *buf;
+	size_t len;
+	int e = numem_read_file(path, &buf, &len);
+	if (e)
+		return e;
+	char *t = realloc(buf, len + 1);
+	if (!t) {
+		free(buf);
+		return ENOMEM;
+	}
+	t[len] = '\0';
+	*out = t;
+	return 0;
+}
+
+int cmd_sim(int argc, char **argv)
+{
+	static struct sim_scenario sc;
+	static struct sim_result res;
+	sim_default_scenario(&sc);
+	const char *report = "numem-report", *trace = NULL, *scenario = NULL, *machine = NULL;
+	bool json = false, have_seed = false;
+	uint64_t seed = 0, ops = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(help, stdout);
+			return EXIT_OK;
+		} else if (!strcmp(a, "--json")) {
+			json = true;
+		} else if (!strcmp(a, "--no-report")) {
+			report = NULL;
+		} else if (!v && (!strcmp(a, "--scenario") || !strcmp(a, "--machine") ||
+		                  !strcmp(a, "--seed") || !strcmp(a, "--ops") ||
+		                  !strcmp(a, "--report") || !strcmp(a, "--trace"))) {
+			cli_error("sim", "%s needs a value", a);
+			return EXIT_USAGE;
+		} else if (!strcmp(a, "--scenario")) {
+			scenario = argv[++i];
+		} else if (!strcmp(a, "--machine")) {
+			machine = argv[++i];
+		} else if (!strcmp(a, "--report")) {
+			report = argv[++i];
+		} else if (!strcmp(a, "--trace")) {
+			trace = argv[++i];
+		} else if (!strcmp(a, "--seed") || !strcmp(a, "--ops")) {
+			char *end;
+			uint64_t x = strtoull(v, &end, 0);
+			if (!*v || *end) {
+				cli_error("sim", "%s wants a number, not '%s'", a, v);
+				return EXIT_USAGE;
+			}
+			if (a[2] == 's') {
+				seed = x;
+				have_seed = true;
+			} else {
+				ops = x;
+			}
+			i++;
+		} else {
+			cli_error("sim", "unknown option '%s' (see --help)", a);
+			return EXIT_USAGE;
+		}
+	}
+	char err[512] = "";
+	if (scenario) {
+		char *text;
+		int e = read_text(scenario, &text);
+		if (e) {
+			cli_error("sim", "%s: %s", scenario, strerror(e));
+			return EXIT_IO;
+		}
+		size_t n = strlen(scenario);
+		int rc = n > 5 && !strcmp(scenario + n - 5, ".json")
+		             ? sim_scenario_from_json(&sc, text, err, sizeof(err))
+		             : sim_scenario_from_xlcfg(&sc, text, err, sizeof(err));
+		free(text);
+		if (rc) {
+			cli_error("sim", "%s: %s", scenario, err);
+			return EXIT_INVALID;
+		}
+	}
+	if (machine)
+		snprintf(sc.machine, sizeof(sc.machine), "%s", machine);
+	if (have_seed)
+		sc.seed = seed;
+	if (ops) {
+		uint64_t total = 0;
+		for (uint32_t i = 0; i < sc.nr_phases; i++)
+			total += sc.phase[i].kind == SIM_CHURN ? sc.phase[i].ops : 0;
+		for (uint32_t i = 0; i < sc.nr_phases && total; i++)
+			if (sc.phase[i].kind == SIM_CHURN)
+				sc.phase[i].ops = sc.phase[i].ops * ops / total;
+	}
+	FILE *tf = NULL;
+	if (trace && !(tf = fopen(trace, "wb"))) {
+		cli_error("sim", "%s: %s", trace, strerror(errno));
+		return EXIT_IO;
+	}
+	struct sim_opts o = {.trace = tf, .progress = !json};
+	int rc = sim_run(&sc, &o, &res, err, sizeof(err));
+	if (tf)
+		fclose(tf);
+	if (rc) {
+		cli_error("sim", "%s", err);
+		return EXIT_INVALID;
+	}
+	if (json) {
+		char *text = sim_report_json(&res);
+		fputs(text, stdout);
+		fputc('\n', stdout);
+		free(text);
+	} else {
+		sim_report_text(stdout, &res);
+	}
+	if (report) {
+		if (sim_report_html(&res, report, err, sizeof(err))) {
+			cli_error("sim", "%s", err);
+			return EXIT_IO;
+		}
+		if (!json)
+			printf("\npictures: %s/index.html (memmap.svg, free.svg, local.svg)\n",
+			       report);
+	}
+	if (trace && !json)
+		printf("trace: %s (%llu events; numem trace %s)\n", trace,
+		       (unsigned long long)res.run[0].trace_events, trace);
+	return res.run[0].error[0] || res.run[1].error[0] ? EXIT_VERIFY : EXIT_OK;
+}
