@@ -33,6 +33,10 @@ struct engine {
 	struct host_block *host;
 	uint64_t nr_host, cap_host;
 	struct numem_trace_event *evbuf;
+	/* replay: recorded pfn -> the block the replay got (open addressing) */
+	uint64_t *rkey, *rval;
+	uint8_t *rorder;
+	uint64_t rcap;
 	uint64_t total_ops; /* for the progress bar */
 };
 
@@ -221,6 +225,78 @@ static void domain_op(struct engine *e)
 		numem_domain_decrease_reservation(d, cpu, 1, 0, &done, NULL);
 }
 
+static uint64_t *replay_slot(struct engine *e, uint64_t key)
+{
+	uint64_t i = (key * 0x9e3779b97f4a7c15ull) & (e->rcap - 1);
+	while (e->rkey[i] != UINT64_MAX && e->rkey[i] != key)
+		i = (i + 1) & (e->rcap - 1);
+	return &e->rkey[i];
+}
+
+/* Replay a trace's alloc and free events. */
+static int replay(struct engine *e, const char *file, char *err, size_t errlen)
+{
+	FILE *f = fopen(file, "rb");
+	if (!f) {
+		snprintf(err, errlen, "replay: cannot open %s", file);
+		return -1;
+	}
+	char hdr[32];
+	fseek(f, 0, SEEK_END);
+	long size = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	if (size < 32 || fread(hdr, 32, 1, f) != 1 || memcmp(hdr, SIM_TRACE_MAGIC, 8) != 0) {
+		fclose(f);
+		snprintf(err, errlen, "replay: %s is not a numem trace file", file);
+		return -1;
+	}
+	uint64_t records = (uint64_t)(size - 32) / sizeof(struct numem_trace_event);
+	if (!e->rcap) {
+		e->rcap = 1024;
+		while (e->rcap < 2 * records + 2)
+			e->rcap *= 2;
+		e->rkey = malloc(e->rcap * sizeof(uint64_t));
+		e->rval = calloc(e->rcap, sizeof(uint64_t));
+		e->rorder = calloc(e->rcap, 1);
+		if (!e->rkey || !e->rval || !e->rorder) {
+			fclose(f);
+			snprintf(err, errlen, "replay: out of memory");
+			return -1;
+		}
+		memset(e->rkey, 0xff, e->rcap * sizeof(uint64_t));
+	}
+	struct numem_heap *h = &e->sys.heap;
+	struct numem_trace_event ev;
+	while (fread(&ev, sizeof(ev), 1, f) == 1) {
+		uint64_t pfn = (uint64_t)ev.a_hi << 32 | ev.a;
+		struct numem_cpu *cpu = numem_heap_cpu(h, ev.cpu % h->nr_cpus);
+		if (ev.event == NUMEM_EV_ALLOC && ev.b <= NUMEM_MAX_ORDER) {
+			numem_pfn_t got;
+			uint64_t *k = replay_slot(e, pfn);
+			if (*k != UINT64_MAX && e->rval[k - e->rkey] != UINT64_MAX)
+				continue; /* recorded twice without a free: keep the first */
+			if (numem_alloc(cpu, ev.b, NUMEM_ALLOC_NORECLAIM, NULL, &got, NULL) !=
+			    NUMEM_OK)
+				continue;
+			*k = pfn;
+			e->rval[k - e->rkey] = got.v;
+			e->rorder[k - e->rkey] = (uint8_t)ev.b;
+		} else if (ev.event == NUMEM_EV_FREE) {
+			uint64_t *k = replay_slot(e, pfn);
+			if (*k == UINT64_MAX || e->rval[k - e->rkey] == UINT64_MAX)
+				continue; /* allocated before the trace began */
+			numem_free(cpu, numem_pfn(e->rval[k - e->rkey]), e->rorder[k - e->rkey],
+			           NULL);
+			e->rval[k - e->rkey] = UINT64_MAX;
+		} else {
+			continue;
+		}
+		tick(e);
+	}
+	fclose(f);
+	return 0;
+}
+
 static int run_phase(struct engine *e, const struct sim_phase *p, char *err, size_t errlen)
 {
 	struct numem_diag diag = {0};
@@ -277,6 +353,8 @@ static int run_phase(struct engine *e, const struct sim_phase *p, char *err, siz
 			fill(e, e->dom[SIM_MAX_DOMAINS], want - used, NULL, err, errlen);
 		return 0;
 	}
+	case SIM_REPLAY:
+		return replay(e, p->file, err, errlen);
 	case SIM_DESTROY: {
 		int i = find_domain(e, p->domain);
 		if (i < 0 || !e->dom[i]) {
@@ -471,6 +549,12 @@ out:
 	struct numem_cpu *c0 = numem_heap_cpu(&e.sys.heap, 0);
 	for (uint64_t k = 0; k < e.nr_host; k++)
 		numem_free(c0, numem_pfn(e.host[k].pfn), e.host[k].order, NULL);
+	for (uint64_t k = 0; k < e.rcap; k++)
+		if (e.rkey[k] != UINT64_MAX && e.rval[k] != UINT64_MAX)
+			numem_free(c0, numem_pfn(e.rval[k]), e.rorder[k], NULL);
+	free(e.rkey);
+	free(e.rval);
+	free(e.rorder);
 	if (e.doms && e.doms->heap)
 		numem_domains_release(e.doms, c0);
 	if (e.slab && e.slab->heap)

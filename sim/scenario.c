@@ -61,8 +61,9 @@ static int fail(char *err, size_t n, const char *fmt, const char *what)
 
 static int phase_kind(const char *s, enum sim_phase_kind *k)
 {
-	static const char *const names[] = {"boot", "churn", "balloon", "pressure", "destroy"};
-	for (int i = 0; i < 5; i++)
+	static const char *const names[] = {"boot",     "churn",   "balloon",
+	                                    "pressure", "destroy", "replay"};
+	for (int i = 0; i < 6; i++)
 		if (!strcmp(s, names[i])) {
 			*k = (enum sim_phase_kind)i;
 			return 0;
@@ -158,10 +159,11 @@ int sim_scenario_from_json(struct sim_scenario *sc, const char *text, char *err,
 			break;
 		struct sim_phase *ph = &sc->phase[sc->nr_phases++];
 		memset(ph, 0, sizeof(*ph));
-		const char *kind = "", *dom = "";
+		const char *kind = "", *dom = "", *file = "";
 		json_int_t ops = 0, pct = 0;
-		json_unpack(p, "{s:s, s?I, s?s, s?I}", "kind", &kind, "ops", &ops, "domain", &dom,
-		            "percent", &pct);
+		json_unpack(p, "{s:s, s?I, s?s, s?I, s?s}", "kind", &kind, "ops", &ops, "domain",
+		            &dom, "percent", &pct, "file", &file);
+		snprintf(ph->file, sizeof(ph->file), "%s", file);
 		if (phase_kind(kind, &ph->kind) != 0) {
 			rc = fail(err, errlen, "scenario: unknown phase kind '%s'", kind);
 			break;
@@ -263,7 +265,9 @@ int sim_scenario_from_xlcfg(struct sim_scenario *sc, const char *text, char *err
 						          "scenario: unknown phase '%s'", ph);
 						break;
 					}
-					if (p->kind == SIM_CHURN && a)
+					if (p->kind == SIM_REPLAY && a)
+						snprintf(p->file, sizeof(p->file), "%s", a);
+					else if (p->kind == SIM_CHURN && a)
 						p->ops = strtoull(a, NULL, 0);
 					else if (p->kind == SIM_PRESSURE && a)
 						p->percent = (uint32_t)strtoul(a, NULL, 0);

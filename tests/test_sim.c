@@ -195,6 +195,29 @@ static void test_cli_trace(void **state)
 	free(out);
 	snprintf(cmd, sizeof(cmd), "%s trace %s/s.json", NUMEM_BIN, dir);
 	assert_int_equal(run_cmd(cmd, NULL), 1); /* not a trace */
+	/* Replay the trace on the same machine: every recorded allocation and
+	 * free happens again, and the heap still verifies. */
+	char replay[1024];
+	snprintf(replay, sizeof(replay),
+	         "{\"machine\": \"opteron-2n\", \"sample_every\": 1000, \"phases\": "
+	         "[{\"kind\": \"replay\", \"file\": \"%s/t.trc\"}]}",
+	         dir);
+	struct sim_scenario sc;
+	char err[256];
+	assert_int_equal(sim_scenario_from_json(&sc, replay, err, sizeof(err)), 0);
+	struct sim_opts o = {0};
+	if (sim_run(&sc, &o, &res2, err, sizeof(err)))
+		fail_msg("replay: %s", err);
+	assert_true(res2.run[0].ops > 10000);
+	assert_string_equal(res2.run[0].error, "");
+	assert_string_equal(res2.run[1].error, "");
+	snprintf(replay, sizeof(replay),
+	         "{\"machine\": \"opteron-2n\", \"phases\": [{\"kind\": \"replay\", "
+	         "\"file\": \"%s/s.json\"}]}",
+	         dir);
+	assert_int_equal(sim_scenario_from_json(&sc, replay, err, sizeof(err)), 0);
+	assert_int_equal(sim_run(&sc, &o, &res2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a numem trace"));
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(run_cmd(cmd, NULL), 0);
 }

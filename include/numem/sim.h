@@ -13,6 +13,9 @@
  *   balloon   one domain converges to a share of its memory
  *   pressure  a "hog" domain takes memory until the machine is N% full
  *   destroy   one domain (or the hog) is destroyed
+ *   replay    the alloc and free events of a trace file, replayed on the
+ *             CPUs and with the orders they name (frees follow the pfns
+ *             the replay itself got for each recorded allocation)
  * The engine samples free memory per node and the local-allocation share
  * every `sample_every` operations.
  */
@@ -45,13 +48,14 @@ struct sim_domain_spec {
 	} vnode[NUMEM_MAX_VNODES];
 };
 
-enum sim_phase_kind { SIM_BOOT, SIM_CHURN, SIM_BALLOON, SIM_PRESSURE, SIM_DESTROY };
+enum sim_phase_kind { SIM_BOOT, SIM_CHURN, SIM_BALLOON, SIM_PRESSURE, SIM_DESTROY, SIM_REPLAY };
 
 struct sim_phase {
 	enum sim_phase_kind kind;
 	uint64_t ops;     /* churn */
 	char domain[32];  /* balloon, destroy ("hog" for the pressure hog) */
 	uint32_t percent; /* balloon: target share; pressure: machine fullness */
+	char file[256];   /* replay: a trace file's alloc and free events */
 };
 
 struct sim_scenario {
