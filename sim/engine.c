@@ -37,7 +37,9 @@ struct engine {
 	uint64_t *rkey, *rval;
 	uint8_t *rorder;
 	uint64_t rcap;
-	uint64_t total_ops; /* for the progress bar */
+	uint64_t total_ops;      /* for the progress bar */
+	const uint32_t *weights; /* the running churn phase's order mix, or NULL */
+	uint64_t weight_sum;
 };
 
 static uint64_t rnd(struct engine *e)
@@ -56,6 +58,14 @@ static uint64_t sim_clock(void *ctx)
 
 static unsigned pick_order(struct engine *e)
 {
+	if (e->weights) {
+		uint64_t r = rnd(e) % e->weight_sum;
+		for (unsigned o = 0; o <= NUMEM_MAX_ORDER; o++) {
+			if (r < e->weights[o])
+				return o;
+			r -= e->weights[o];
+		}
+	}
 	uint64_t r = rnd(e) % 100;
 	return r < 70 ? 0 : r < 90 ? 1 + (unsigned)(r % 3) : 9;
 }
@@ -304,6 +314,12 @@ static int run_phase(struct engine *e, const struct sim_phase *p, char *err, siz
 	case SIM_BOOT:
 		return boot_domains(e, err, errlen);
 	case SIM_CHURN:
+		e->weights = NULL;
+		e->weight_sum = 0;
+		for (unsigned o = 0; o <= NUMEM_MAX_ORDER; o++)
+			e->weight_sum += p->order_weight[o];
+		if (e->weight_sum)
+			e->weights = p->order_weight;
 		for (uint64_t i = 0; i < p->ops; i++) {
 			if (rnd(e) % 100 < 40)
 				domain_op(e);
@@ -311,6 +327,7 @@ static int run_phase(struct engine *e, const struct sim_phase *p, char *err, siz
 				host_op(e);
 			tick(e);
 		}
+		e->weights = NULL;
 		return 0;
 	case SIM_BALLOON: {
 		int i = find_domain(e, p->domain);

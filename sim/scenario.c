@@ -164,6 +164,10 @@ int sim_scenario_from_json(struct sim_scenario *sc, const char *text, char *err,
 		json_unpack(p, "{s:s, s?I, s?s, s?I, s?s}", "kind", &kind, "ops", &ops, "domain",
 		            &dom, "percent", &pct, "file", &file);
 		snprintf(ph->file, sizeof(ph->file), "%s", file);
+		json_t *w = json_object_get(p, "orders"), *x;
+		size_t k;
+		json_array_foreach(w, k, x) if (k <= NUMEM_MAX_ORDER && json_integer_value(x) >= 0)
+		    ph->order_weight[k] = (uint32_t)json_integer_value(x);
 		if (phase_kind(kind, &ph->kind) != 0) {
 			rc = fail(err, errlen, "scenario: unknown phase kind '%s'", kind);
 			break;

@@ -24,7 +24,8 @@ static const char small_json[] =
     "                {\"memory_mb\": 256, \"node\": 1, \"vcpus\": 1}]}],"
     " \"phases\": [{\"kind\": \"boot\"}, {\"kind\": \"churn\", \"ops\": 20000},"
     "   {\"kind\": \"balloon\", \"domain\": \"b\", \"percent\": 40},"
-    "   {\"kind\": \"pressure\", \"percent\": 90}, {\"kind\": \"churn\", \"ops\": 10000},"
+    "   {\"kind\": \"pressure\", \"percent\": 90},"
+    "   {\"kind\": \"churn\", \"ops\": 10000, \"orders\": [5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]},"
     "   {\"kind\": \"destroy\", \"domain\": \"hog\"}]}";
 
 static const char small_cfg[] =
@@ -64,6 +65,8 @@ static void test_scenarios_parse_alike(void **state)
 		assert_int_equal(a.phase[i].percent, b.phase[i].percent);
 		assert_string_equal(a.phase[i].domain, b.phase[i].domain);
 	}
+	assert_int_equal(a.phase[4].order_weight[0], 5);
+	assert_int_equal(a.phase[4].order_weight[10], 1);
 	/* Errors name the problem. */
 	assert_int_equal(
 	    sim_scenario_from_json(&a, "{\"phases\": [{\"kind\": \"nap\"}]}", err, sizeof(err)),

@@ -56,6 +56,9 @@ struct sim_phase {
 	char domain[32];  /* balloon, destroy ("hog" for the pressure hog) */
 	uint32_t percent; /* balloon: target share; pressure: machine fullness */
 	char file[256];   /* replay: a trace file's alloc and free events */
+	/* churn: relative weight of each order 0..10 (all 0: the default mix,
+	 * 70% order 0, 20% orders 1-3, 10% order 9) */
+	uint32_t order_weight[NUMEM_NR_ORDERS];
 };
 
 struct sim_scenario {
