@@ -42,7 +42,7 @@ static void boot(void)
 	check(numem_machine_src_spec(&src, &spec, err, sizeof(err)) == 0);
 	struct numem_diag d;
 	struct numem_system_opts o = {.back_memory = true,
-	                              .heap = {.poison = true, .trace_entries = 64}};
+	                              .heap = {.poison = 1, .trace_entries = 64}};
 	check(numem_system_boot(&sys, &src, &o, &d) == NUMEM_OK);
 	numem_host_set_log(sys.m.host, NULL, NUMEM_LOG_ERROR);
 	booted = true;

@@ -517,6 +517,8 @@ static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, i
 	if (opts->machine)
 		so.machine = *opts->machine;
 	so.heap.strategy = (enum numem_strategy)strategy;
+	so.heap.poison = -1; /* a simulation has no use for page contents */
+
 	so.heap.trace_entries = opts->trace && strategy == 0 ? 4096 : 0;
 	struct numem_diag diag = {0};
 	if (numem_system_boot(&e.sys, &src, &so, &diag) != NUMEM_OK) {

@@ -440,7 +440,7 @@ static void test_bad_frees(void **state)
 static void test_zero_and_poison(void **state)
 {
 	(void)state;
-	struct numem_system_opts o = {.back_memory = true, .heap.poison = true};
+	struct numem_system_opts o = {.back_memory = true, .heap.poison = 1};
 	boot("p4", &o);
 	const struct numem_platform *plat = numem_host_platform(sys.m.host);
 	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);

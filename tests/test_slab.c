@@ -118,6 +118,11 @@ static void test_bad_kfree(void **state)
 	assert_non_null(big);
 	assert_int_equal(numem_kfree(slab, cpu, a + 8, &d), NUMEM_E_INVAL);
 	assert_non_null(strstr(d.msg, "not at the start"));
+	/* Pointers nowhere near a slab are refused without being read. */
+	static int on_stack_or_data;
+	assert_int_equal(numem_kfree(slab, cpu, &on_stack_or_data, &d), NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "outside every slab"));
+	assert_int_equal(numem_kfree(slab, cpu, (void *)(uintptr_t)0x10, &d), NUMEM_E_INVAL);
 	assert_int_equal(numem_kfree(slab, cpu, big + 64, &d), NUMEM_E_INVAL);
 	/* Page-aligned memory of a page allocation is no slab. */
 	numem_pfn_t pfn;

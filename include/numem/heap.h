@@ -188,8 +188,9 @@ struct numem_heap_opts {
 	uint32_t trace_entries;   /* per CPU, power of two; 0: no tracing */
 	bool deferred;            /* initialise sections on demand (frame table
 				    * built with deferred = true) */
-	bool poison;              /* poison freed pages and check on allocation
-				    * (needs phys_to_virt); default in NUMEM_DEBUG */
+	int poison;               /* poison freed pages and check on allocation (needs
+		     * phys_to_virt): 1 on, -1 off, 0 the build's default (on
+		     * with NUMEM_DEBUG) */
 	/* Physical ranges that stay reserved (firmware, the embedder's own
 	 * image and boot metadata), [base, base+length) in bytes. */
 	const struct numem_ram_range *reserved;

@@ -21,7 +21,10 @@
  * to the heap, and a heap shrinker gives back all of them under pressure.
  *
  * Bad input (a pointer into no slab, not at an object's start, or an object
- * already free) gets a specific error and changes nothing.
+ * already free) gets a specific error and changes nothing.  A pointer
+ * outside every address a slab ever had is refused without being read; one
+ * inside that span is checked through the header it would have (in mapped
+ * memory, since the span lies in the platform's physical-memory mapping).
  *
  * Lock order: a node cache's lock is taken with no zone lock held; the heap
  * is called (for slab pages) with no node cache lock held.
@@ -79,6 +82,9 @@ struct numem_slab {
 	uint32_t nr_classes;
 	struct numem_shrinker shrinker;
 	_Atomic uint64_t large_blocks; /* live large allocations */
+	/* Lowest and highest address any slab or large block ever had: a
+	 * pointer outside is refused before anything is read through it. */
+	_Atomic uintptr_t lo, hi;
 	size_t mag_bytes;
 };
 

@@ -354,7 +354,7 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 	h->poison = plat->phys_to_virt != 0;
 #endif
 	if (opts->poison)
-		h->poison = plat->phys_to_virt != 0;
+		h->poison = opts->poison > 0 && plat->phys_to_virt != 0;
 	h->nr_cpus = opts->nr_cpus ? opts->nr_cpus : topo->nr_cpus;
 	h->nr_zones = topo->nr_nodes * NUMEM_NR_ZONE_TYPES;
 	h->zonelist_len = h->nr_zones + 1;

@@ -3,7 +3,7 @@
  *
  * The core cannot call libc's printf family, yet every error must say what
  * and where in a sentence.  This formatter covers the conversions the core
- * uses (%s %c %d %u %x %%, modifiers l ll z, width, 0 flag) and nothing
+ * uses (%s %c %d %u %x %p %%, modifiers l ll z, width, 0 flag) and nothing
  * more; an unknown conversion is copied through verbatim.
  */
 #include "internal.h"
@@ -128,6 +128,13 @@ size_t numem__vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
 			             : size       ? va_arg(ap, size_t)
 			                          : va_arg(ap, unsigned);
 			put_num(&o, v, false, *p == 'x' ? 16 : 10, width, pad);
+			break;
+		}
+		case 'p': {
+			uintptr_t v = (uintptr_t)va_arg(ap, void *);
+			put(&o, '0');
+			put(&o, 'x');
+			put_num(&o, v, false, 16, 0, ' ');
 			break;
 		}
 		case '%':

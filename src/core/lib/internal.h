@@ -56,7 +56,7 @@ static inline void numem__put64(uint8_t *p, uint64_t v)
 }
 
 /*
- * vsnprintf for diagnostics.  Supports %s %c %d %u %x %% with the length
+ * vsnprintf for diagnostics.  Supports %s %c %d %u %x %p %% with the length
  * modifiers l, ll and z, a width and the 0 flag.  Always terminates buf
  * (when cap > 0).  Returns the length written.
  */

@@ -181,6 +181,18 @@ struct numem_cache *numem_cache_create(struct numem_slab *s, const char *name, s
 	return c;
 }
 
+/* Widen the span of addresses slabs have had (rare: new blocks only). */
+static void note_span(struct numem_slab *s, const void *block, size_t bytes)
+{
+	uintptr_t lo = (uintptr_t)block, hi = lo + bytes;
+	uintptr_t cur = atomic_load(&s->lo);
+	while ((cur == 0 || lo < cur) && !atomic_compare_exchange_weak(&s->lo, &cur, lo))
+		;
+	cur = atomic_load(&s->hi);
+	while (hi > cur && !atomic_compare_exchange_weak(&s->hi, &cur, hi))
+		;
+}
+
 /* A fresh slab from the heap on the CPU's node (falling back as the heap
  * does).  Called with no lock held. */
 static struct numem_slab_hdr *slab_new(struct numem_cpu *cpu, struct numem_cache *c,
@@ -197,6 +209,7 @@ static struct numem_slab_hdr *slab_new(struct numem_cpu *cpu, struct numem_cache
 	hd->pfn = pfn.v;
 	hd->node = numem_page_node(numem_pfn_to_page(h->ft, pfn));
 	hd->free_head = 0;
+	note_span(c->slab, hd, NUMEM_SLAB_BYTES);
 	for (uint32_t i = 0; i < c->per_slab; i++)
 		*next_of(obj_at(c, hd, i)) = i + 1 < c->per_slab ? i + 1 : NO_OBJ;
 	return hd;
@@ -331,6 +344,7 @@ static void *large_alloc(struct numem_slab *s, struct numem_cpu *cpu, size_t siz
 	if (numem_alloc(cpu, order, 0, NULL, &pfn, diag) != NUMEM_OK)
 		return 0;
 	struct numem_slab_hdr *hd = h->plat->phys_to_virt(h->plat->ctx, numem_pfn_to_paddr(pfn));
+	note_span(s, hd, NUMEM_PAGE_SIZE << order);
 	hd->magic = LARGE_MAGIC;
 	hd->order = (uint16_t)order;
 	hd->pfn = pfn.v;
@@ -352,6 +366,11 @@ enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *pt
 {
 	if (!ptr)
 		return NUMEM_OK;
+	if ((uintptr_t)ptr < atomic_load_explicit(&s->lo, memory_order_relaxed) ||
+	    (uintptr_t)ptr >= atomic_load_explicit(&s->hi, memory_order_relaxed))
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_kfree: %p lies outside every slab this allocator made",
+		                   ptr);
 	struct numem_slab_hdr *hd = slab_of(ptr);
 	if ((uint8_t *)ptr - (uint8_t *)hd < (ptrdiff_t)LARGE_HDR ||
 	    (hd->magic != SLAB_MAGIC && hd->magic != LARGE_MAGIC))
