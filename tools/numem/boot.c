@@ -31,3 +31,14 @@ int boot_system(struct machine_args *ma, struct numem_system *sys,
 	}
 	return EXIT_OK;
 }
+
+int boot_from_args(int argc, char **argv, const char *cmd, const char *help, bool json_ok,
+                   struct machine_args *ma, struct numem_system *sys)
+{
+	int done = machine_args_parse(ma, argc, argv, cmd, help, json_ok);
+	if (done >= 0)
+		return done;
+	int rc = boot_system(ma, sys, NULL);
+	machine_args_free(ma);
+	return rc ? rc : -1;
+}

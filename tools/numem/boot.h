@@ -13,4 +13,10 @@
 int boot_system(struct machine_args *ma, struct numem_system *sys,
                 const struct numem_system_opts *opts);
 
+/* A command that takes only machine options: parse them, then boot.
+ * Returns -1 when the system is up (shut it down when done), else the exit
+ * code (help, usage error, or a machine that did not load). */
+int boot_from_args(int argc, char **argv, const char *cmd, const char *help, bool json_ok,
+                   struct machine_args *ma, struct numem_system *sys);
+
 #endif

@@ -37,6 +37,11 @@ struct machine_args {
 /* If argv[*i] is a machine option, consume it (and its value) and return 1;
  * 0 if not one; -1 on a usage error (message printed). */
 int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i);
+/* The argument loop of a command that takes only machine options (and
+ * --json when json_ok): returns -1 to go on, else the exit code (help
+ * printed, or a usage error reported). */
+int machine_args_parse(struct machine_args *ma, int argc, char **argv, const char *cmd,
+                       const char *help, bool json_ok);
 /* Usage text for the machine options. */
 extern const char machine_args_help[];
 /* Load the machine.  On failure prints the error (and, with --json, the

@@ -21,24 +21,10 @@ static const char help[] =
 int cmd_dump(int argc, char **argv)
 {
 	struct machine_args ma = {0};
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("%s%s", help, machine_args_help);
-			return EXIT_OK;
-		}
-		int r = machine_args_take(&ma, argc, argv, &i);
-		if (r <= 0 || ma.json) {
-			if (r == 0)
-				cli_error("dump", "unknown option '%s' (see --help)", argv[i]);
-			machine_args_free(&ma);
-			return EXIT_USAGE;
-		}
-	}
 	struct numem_system sys;
-	int rc = boot_system(&ma, &sys, NULL);
-	machine_args_free(&ma);
-	if (rc)
-		return rc;
+	int done = boot_from_args(argc, argv, "dump", help, false, &ma, &sys);
+	if (done >= 0)
+		return done;
 	numem_report_heap_dump(stdout, &sys.heap);
 	printf("\n");
 	numem_report_buddyinfo(stdout, &sys.heap);

@@ -19,27 +19,10 @@ static const char help[] = "usage: numem info [MACHINE] [options]\n"
 int cmd_info(int argc, char **argv)
 {
 	struct machine_args ma = {0};
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("%s%s", help, machine_args_help);
-			return EXIT_OK;
-		}
-		int r = machine_args_take(&ma, argc, argv, &i);
-		if (r < 0) {
-			machine_args_free(&ma);
-			return EXIT_USAGE;
-		}
-		if (r == 0 || ma.json) {
-			cli_error("info", "unknown option '%s' (see --help)", argv[i]);
-			machine_args_free(&ma);
-			return EXIT_USAGE;
-		}
-	}
 	struct numem_system sys;
-	int rc = boot_system(&ma, &sys, NULL);
-	machine_args_free(&ma);
-	if (rc)
-		return rc;
+	int done = boot_from_args(argc, argv, "info", help, false, &ma, &sys);
+	if (done >= 0)
+		return done;
 	uint64_t free_pages[NUMEM_MAX_NODES];
 	numem_report_free_pages(&sys.heap, free_pages);
 	numem_report_xl_info(stdout, sys.m.topo, free_pages, sys.m.has_srat ? &sys.m.srat : NULL);

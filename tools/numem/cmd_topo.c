@@ -35,27 +35,10 @@ static void print_frametable(const struct numem_frametable *ft)
 int cmd_topo(int argc, char **argv)
 {
 	struct machine_args ma = {0};
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("%s%s", help, machine_args_help);
-			return EXIT_OK;
-		}
-		int r = machine_args_take(&ma, argc, argv, &i);
-		if (r < 0) {
-			machine_args_free(&ma);
-			return EXIT_USAGE;
-		}
-		if (r == 0) {
-			cli_error("topo", "unknown option '%s' (see --help)", argv[i]);
-			machine_args_free(&ma);
-			return EXIT_USAGE;
-		}
-	}
 	struct numem_system sys;
-	int rc = boot_system(&ma, &sys, NULL);
-	machine_args_free(&ma);
-	if (rc)
-		return rc;
+	int done = boot_from_args(argc, argv, "topo", help, true, &ma, &sys);
+	if (done >= 0)
+		return done;
 	struct numem_machine m = sys.m;
 	struct numem_frametable ft = sys.ft;
 	uint64_t free_pages[NUMEM_MAX_NODES];

@@ -184,3 +184,25 @@ void machine_args_free(struct machine_args *ma)
 	free(ma->numa);
 	ma->numa = NULL;
 }
+
+int machine_args_parse(struct machine_args *ma, int argc, char **argv, const char *cmd,
+                       const char *help, bool json_ok)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("%s%s", help, machine_args_help);
+			machine_args_free(ma);
+			return EXIT_OK;
+		}
+		int r = machine_args_take(ma, argc, argv, &i);
+		if (r == 0 || (r > 0 && ma->json && !json_ok)) {
+			cli_error(cmd, "unknown option '%s' (see --help)", argv[i]);
+			r = -1;
+		}
+		if (r < 0) {
+			machine_args_free(ma);
+			return EXIT_USAGE;
+		}
+	}
+	return -1;
+}
