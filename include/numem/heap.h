@@ -143,6 +143,9 @@ struct numem_cpu {
 	uint16_t fast_zone;
 	numem_nid_t fast_node;
 	uint8_t fast_stat;
+	bool fast_free;                    /* frees may take the fast path */
+	uint32_t pcp_high;                 /* the heap's, beside the caches */
+	const struct numem_frametable *ft; /* the heap's, one load closer */
 };
 
 /* A zone.  Fields after `lock` are protected by it. */

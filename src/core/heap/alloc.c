@@ -422,7 +422,7 @@ enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags
 	                     1)) {
 		struct numem_page *pg = pcp_pop(&cpu->pcp[cpu->fast_zone], order);
 		if (pg) {
-			*pfn = numem_page_to_pfn(cpu->heap->ft, pg);
+			*pfn = numem_page_to_pfn(cpu->ft, pg);
 			uint64_t n = 1ull << order;
 			cpu->stat[cpu->fast_node][NUMEM_STAT_NUMA_HIT] += n;
 			cpu->stat[cpu->fast_node][cpu->fast_stat] += n;
@@ -438,15 +438,14 @@ enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order
                           struct numem_diag *diag)
 {
 	if (__builtin_expect(cpu && order <= NUMEM_PCP_MAX_ORDER, 1)) {
-		struct numem_heap *h = cpu->heap;
-		struct numem_page *pg = numem_frametable_lookup(h->ft, pfn);
+		struct numem_page *pg = numem_frametable_lookup(cpu->ft, pfn);
 		const uint64_t want = (uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |
 		                      (uint64_t)order << NUMEM_PG_ORDER_SHIFT;
 		const uint64_t mask = NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT |
 		                      NUMEM_PG_ORDER_MASK << NUMEM_PG_ORDER_SHIFT;
 		uint64_t f;
 		if (pg && !(pfn.v & ((1u << order) - 1)) &&
-		    ((f = numem__pg_flags(pg)) & mask) == want && !h->poison) {
+		    ((f = numem__pg_flags(pg)) & mask) == want && cpu->fast_free) {
 			uint32_t zi = (uint32_t)((f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK) *
 			                  NUMEM_NR_ZONE_TYPES +
 			              (uint32_t)((f >> NUMEM_PG_ZONE_SHIFT) & NUMEM_PG_ZONE_MASK);
@@ -459,9 +458,9 @@ enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order
 			pcp->pages += 1u << order;
 			numem__trace(cpu, NUMEM_EV_FREE, pfn.v, order,
 			             (f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK);
-			if (__builtin_expect(pcp->pages > h->pcp_high, 0))
+			if (__builtin_expect(pcp->pages > cpu->pcp_high, 0))
 				numem__pcp_drain(cpu, zi, order,
-				                 NUMEM_MAX(1u, h->pcp_batch >> order));
+				                 NUMEM_MAX(1u, cpu->heap->pcp_batch >> order));
 			return NUMEM_OK;
 		}
 	}

@@ -476,6 +476,9 @@ void numem__cpu_fast_path(struct numem_cpu *cpu)
 	    &h->zonelist[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
 	                 h->zonelist_len];
 	cpu->fast_zone = UINT16_MAX;
+	cpu->fast_free = !h->poison;
+	cpu->pcp_high = h->pcp_high;
+	cpu->ft = h->ft;
 	if (h->poison || zl[0] == UINT16_MAX || h->zone[zl[0]].node != cpu->mem_node ||
 	    !numem_nodemask_test(&cpu->allowed, cpu->mem_node))
 		return;
