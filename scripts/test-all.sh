@@ -36,7 +36,7 @@ result "tsan" $?
 stage "libFuzzer smoke runs, ${fuzz_seconds}s each (build-fuzz/)"
 if CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DNUMEM_FUZZ=ON -DNUMEM_TESTS=OFF \
      -DNUMEM_BENCH=OFF -DNUMEM_SANITIZE=address,undefined >/dev/null &&
-   cmake --build build-fuzz -j"$jobs" --target fuzz_acpi fuzz_numa_spec fuzz_heap >/dev/null; then
+   cmake --build build-fuzz -j"$jobs" --target fuzz_acpi fuzz_numa_spec fuzz_heap fuzz_sim_inputs >/dev/null; then
   seeds=build-fuzz/seeds-acpi; rm -rf "$seeds"; mkdir -p "$seeds"
   i=0
   for f in ../shared/acpi-corpus/*/SRAT*.bin build/tests/asl/srat-*.aml; do
@@ -62,6 +62,12 @@ if CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DNUMEM_FUZZ=ON -D
   build-fuzz/fuzz/fuzz_heap -max_total_time="$fuzz_seconds" -max_len=2048 -print_final_stats=1 \
     "$hseeds" 2>&1 | tail -4
   result "fuzz_heap" "${PIPESTATUS[0]}"
+  sseeds=build-fuzz/seeds-sim; rm -rf "$sseeds"; mkdir -p "$sseeds"
+  { printf '\x00'; cat tests/scenarios/small.json; } > "$sseeds/json"
+  { printf '\x01'; cat tests/scenarios/small.cfg; } > "$sseeds/cfg"
+  build-fuzz/fuzz/fuzz_sim_inputs -max_total_time="$fuzz_seconds" -max_len=4096 \
+    -print_final_stats=1 "$sseeds" 2>&1 | tail -4
+  result "fuzz_sim_inputs" "${PIPESTATUS[0]}"
 else
   result "fuzz build" 1
 fi

@@ -254,6 +254,11 @@ int sim_scenario_from_xlcfg(struct sim_scenario *sc, const char *text, char *err
 				     ph = strtok_r(NULL, ",", &save)) {
 					while (*ph == ' ')
 						ph++;
+					if (sc->nr_phases == SIM_MAX_PHASES) {
+						rc = fail(err, errlen,
+						          "scenario: more than %s phases", "16");
+						break;
+					}
 					struct sim_phase *p = &sc->phase[sc->nr_phases++];
 					memset(p, 0, sizeof(*p));
 					char *a = strchr(ph, ':'), *b = NULL;
