@@ -63,8 +63,9 @@ struct numem_cache {
 	uint32_t recip;    /* ceil(2^32 / size): offset -> index without a divide */
 	struct numem_slab *slab;
 	struct numem_cache_node node[NUMEM_MAX_NODES];
-	/* statistics (node locks) */
-	uint64_t allocs_slow, frees_slow, slabs_created, slabs_freed;
+	/* statistics: slow-path counts (atomic: bumped under different
+	 * nodes' locks) */
+	_Atomic uint64_t allocs_slow, frees_slow, slabs_created, slabs_freed;
 };
 
 /* One CPU's magazine for one cache. */
