@@ -303,6 +303,10 @@ enum numem_err numem_domain_destroy(struct numem_domains *d, struct numem_cpu *c
 	/* Every extent: walk the p2m; an extent's head frame is the first
 	 * frame mapping to the head of its block. */
 	for (uint64_t gpfn = 0; gpfn < dom->max_pages && dom->tot_pages;) {
+		if (!dom->p2m[gpfn / NUMEM_P2M_LEAF]) { /* a whole leaf never populated */
+			gpfn += NUMEM_P2M_LEAF - gpfn % NUMEM_P2M_LEAF;
+			continue;
+		}
 		uint64_t mfn = numem_domain_p2m(dom, gpfn);
 		if (mfn == NUMEM_P2M_NONE) {
 			gpfn++;
