@@ -15,8 +15,9 @@ result() { # name rc
 stage "unit, corpus, ASL, round-trip and CLI tests (build/)"
 (cd build && ctest --output-on-failure -j"$jobs"); result "ctest" $?
 
-stage "freestanding core: no external symbols but mem*"
+stage "freestanding core: no external symbols but mem*, small stack frames"
 cmake --build build --target check-freestanding; result "freestanding" $?
+scripts/check-stack.sh build 2048; result "stack" $?
 
 stage "ASan + UBSan build and tests (build-asan/)"
 CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNUMEM_SANITIZE=address,undefined \

@@ -549,8 +549,17 @@ enum numem_err numem_domain_vnuma_tables(const struct numem_domain *dom, void *s
 {
 	if (!dom->nr_vnodes)
 		return NUMEM_E_INVAL;
-	struct numem_srat_cpu cpus[NUMEM_MAX_VCPUS];
-	struct numem_srat_mem mems[NUMEM_MAX_VNODES];
+	/* Entries in scratch metadata, not on the stack (7 KiB). */
+	const struct numem_platform *plat = dom->mgr->heap->plat;
+	struct scratch {
+		struct numem_srat_cpu cpus[NUMEM_MAX_VCPUS];
+		struct numem_srat_mem mems[NUMEM_MAX_VNODES];
+		uint8_t m[NUMEM_MAX_VNODES * NUMEM_MAX_VNODES];
+	} *sc = numem__meta_alloc(plat, sizeof(*sc), NUMEM_NID_NONE);
+	if (!sc)
+		return NUMEM_E_NOMEM;
+	struct numem_srat_cpu *cpus = sc->cpus;
+	struct numem_srat_mem *mems = sc->mems;
 	for (uint32_t i = 0; i < dom->nr_vcpus; i++)
 		cpus[i] =
 		    (struct numem_srat_cpu){.type = i < 255 ? NUMEM_SRAT_APIC : NUMEM_SRAT_X2APIC,
@@ -569,9 +578,11 @@ enum numem_err numem_domain_vnuma_tables(const struct numem_domain *dom, void *s
 	                       .nr_mem = dom->nr_vnodes,
 	                       .mem = mems};
 	enum numem_err e = numem_srat_write(&s, srat, srat_cap, srat_len);
-	if (e)
+	if (e) {
+		numem__meta_free(plat, sc, sizeof(*sc));
 		return e;
-	uint8_t m[NUMEM_MAX_VNODES * NUMEM_MAX_VNODES];
+	}
+	uint8_t *m = sc->m;
 	uint32_t n = dom->nr_vnodes;
 	for (uint32_t a = 0; a < n; a++)
 		for (uint32_t b = 0; b < n; b++) {
@@ -581,5 +592,7 @@ enum numem_err numem_domain_vnuma_tables(const struct numem_domain *dom, void *s
 			                        : NUMEM_REMOTE_DISTANCE;
 		}
 	struct numem_slit sl = {.localities = n, .matrix = m};
-	return numem_slit_write(&sl, slit, slit_cap, slit_len);
+	e = numem_slit_write(&sl, slit, slit_cap, slit_len);
+	numem__meta_free(plat, sc, sizeof(*sc));
+	return e;
 }

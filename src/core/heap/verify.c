@@ -168,10 +168,16 @@ static enum numem_err walk_pfns(struct numem_heap *h, struct zone_count *cnt,
 
 enum numem_err numem_heap_verify(struct numem_heap *h, struct numem_diag *diag)
 {
-	struct zone_count cnt[NUMEM_MAX_NODES * NUMEM_NR_ZONE_TYPES];
-	uint64_t deferred[NUMEM_MAX_NODES * NUMEM_NR_ZONE_TYPES];
-	uint64_t res_uninit[NUMEM_MAX_NODES * NUMEM_NR_ZONE_TYPES];
-	memset(cnt, 0, sizeof(cnt[0]) * h->nr_zones);
+	/* Per-zone tallies in scratch metadata, not on the stack. */
+	size_t bytes = h->nr_zones * (sizeof(struct zone_count) + 2 * sizeof(uint64_t));
+	struct zone_count *cnt = numem__meta_alloc(h->plat, bytes, NUMEM_NID_NONE);
+	if (!cnt)
+		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
+		                   "heap_verify: no metadata memory for %zu bytes of tallies",
+		                   bytes);
+	uint64_t *deferred = (uint64_t *)(cnt + h->nr_zones);
+	uint64_t *res_uninit = deferred + h->nr_zones;
+	memset(cnt, 0, bytes);
 	for (uint32_t zi = 0; zi < h->nr_zones; zi++)
 		numem__lock(&h->zone[zi].lock);
 	enum numem_err err = NUMEM_OK;
@@ -219,5 +225,6 @@ enum numem_err numem_heap_verify(struct numem_heap *h, struct numem_diag *diag)
 	}
 	for (uint32_t zi = h->nr_zones; zi-- > 0;)
 		numem__unlock(&h->zone[zi].lock);
+	numem__meta_free(h->plat, cnt, bytes);
 	return err;
 }

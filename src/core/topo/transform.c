@@ -106,18 +106,26 @@ enum numem_err numem__topo_emulate(struct numem_topo *t, uint32_t n, struct nume
 		count[best]++;
 	}
 
-	/* New node table, parents in order. */
-	struct numem_node old[NUMEM_MAX_NODES];
-	uint8_t old_dist[NUMEM_MAX_NODES][NUMEM_MAX_NODES];
+	/* New node table, parents in order.  The old tables go to scratch
+	 * metadata, not the stack (16 KiB would overflow a hypervisor's). */
+	struct scratch {
+		struct numem_node node[NUMEM_MAX_NODES];
+		uint8_t dist[NUMEM_MAX_NODES][NUMEM_MAX_NODES];
+		uint64_t used[NUMEM_MAX_NODES]; /* pages given to the current fake node */
+	} *old = numem__meta_alloc(t->plat, sizeof(struct scratch), NUMEM_NID_NONE);
+	if (!old)
+		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
+		                   "NUMA emulation: no metadata memory for %zu bytes of scratch",
+		                   sizeof(struct scratch));
 	uint32_t nr_old = t->nr_nodes, nr_new = 0;
 	numem_nid_t parent[NUMEM_MAX_NODES];
-	memcpy(old, t->node, sizeof(old));
-	memcpy(old_dist, t->distance, sizeof(old_dist));
+	memcpy(old->node, t->node, sizeof(old->node));
+	memcpy(old->dist, t->distance, sizeof(old->dist));
 	for (uint32_t p = 0; p < nr_old; p++) {
 		first[p] = nr_new;
 		uint32_t k = count[p] ? count[p] : 1;
 		for (uint32_t i = 0; i < k; i++, nr_new++) {
-			t->node[nr_new] = old[p];
+			t->node[nr_new] = old->node[p];
 			t->node[nr_new].phys_node = (numem_nid_t)p;
 			parent[nr_new] = (numem_nid_t)p;
 		}
@@ -127,7 +135,7 @@ enum numem_err numem__topo_emulate(struct numem_topo *t, uint32_t n, struct nume
 			t->distance[i][j] = i == j ? NUMEM_LOCAL_DISTANCE
 			                    : parent[i] == parent[j]
 			                        ? EMU_SIBLING_DISTANCE
-			                        : old_dist[parent[i]][parent[j]];
+			                        : old->dist[parent[i]][parent[j]];
 
 	/* CPUs, round-robin over each parent's fake nodes. */
 	uint32_t dealt[NUMEM_MAX_NODES] = {0};
@@ -143,7 +151,8 @@ enum numem_err numem__topo_emulate(struct numem_topo *t, uint32_t n, struct nume
 	memmove(src, t->range, nr * sizeof(*src));
 	t->nr_ranges = 0;
 	uint32_t cur[NUMEM_MAX_NODES] = {0};
-	uint64_t used[NUMEM_MAX_NODES] = {0};
+	uint64_t *used = old->used;
+	memset(used, 0, sizeof(old->used));
 	for (uint32_t i = 0; i < nr; i++) {
 		struct numem_mem_range r = src[i];
 		numem_nid_t p = r.node;
@@ -176,5 +185,6 @@ enum numem_err numem__topo_emulate(struct numem_topo *t, uint32_t n, struct nume
 	}
 	t->emulated_from = nr_old;
 	t->nr_nodes = nr_new;
+	numem__meta_free(t->plat, old, sizeof(struct scratch));
 	return NUMEM_OK;
 }
