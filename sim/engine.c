@@ -485,6 +485,16 @@ static void collect(struct engine *e)
 	}
 	address_map(e);
 	r->ops = e->op;
+	r->nr_slabinfo = 0;
+	for (uint32_t c = 0; c < e->slab->nr_caches; c++) {
+		struct numem_slab_info info;
+		numem_slab_cache_info(e->slab, &e->slab->cache[c], &info);
+		if (!info.num_slabs)
+			continue;
+		snprintf(r->slabinfo[r->nr_slabinfo].name, sizeof(r->slabinfo[0].name), "%s",
+		         e->slab->cache[c].name);
+		r->slabinfo[r->nr_slabinfo++].info = info;
+	}
 }
 
 static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, int strategy,

@@ -3,6 +3,7 @@
  */
 #include <jansson.h>
 #include <numem/heap.h>
+#include <numem/report.h>
 #include <numem/sim.h>
 #include <string.h>
 
@@ -91,6 +92,10 @@ static void run_text(FILE *out, const struct sim_result *res, const struct sim_r
 			fprintf(out, " %4u", r->unusable[n][o]);
 		fprintf(out, "\n");
 	}
+	fprintf(out, "\nsmall objects (domains' p2m and structures):\n");
+	numem_report_slabinfo_header(out);
+	for (uint32_t i = 0; i < r->nr_slabinfo; i++)
+		numem_report_slabinfo_line(out, r->slabinfo[i].name, &r->slabinfo[i].info);
 	fprintf(out, "\nchecks: %s\n", r->error[0] ? r->error : "heap and slab verified");
 }
 
@@ -172,11 +177,24 @@ static json_t *run_json(const struct sim_result *res, const struct sim_run *r)
 		json_array_append_new(samples, json_pack("{s:I, s:o, s:s}", "op", (json_int_t)s->op,
 		                                         "free_pages", fr, "local_pct", pct));
 	}
+	json_t *slabs = json_array();
+	for (uint32_t i = 0; i < r->nr_slabinfo; i++) {
+		const struct numem_slab_info *in = &r->slabinfo[i].info;
+		json_array_append_new(slabs, json_pack("{s:s, s:I, s:I, s:i, s:i, s:i, s:I, s:I}",
+		                                       "name", r->slabinfo[i].name, "active_objs",
+		                                       (json_int_t)in->active_objs, "num_objs",
+		                                       (json_int_t)in->num_objs, "objsize",
+		                                       in->objsize, "objperslab", in->objperslab,
+		                                       "pagesperslab", in->pagesperslab,
+		                                       "active_slabs", (json_int_t)in->active_slabs,
+		                                       "num_slabs", (json_int_t)in->num_slabs));
+	}
 	char local[32];
 	snprintf(local, sizeof(local), "%.4f", r->local_pct);
-	return json_pack("{s:s, s:I, s:s, s:o, s:o, s:o, s:s}", "strategy", r->strategy, "ops",
+	return json_pack("{s:s, s:I, s:s, s:o, s:o, s:o, s:o, s:s}", "strategy", r->strategy, "ops",
 	                 (json_int_t)r->ops, "local_pct", local, "domains", doms, "nodes", nodes,
-	                 "samples", samples, "checks", r->error[0] ? r->error : "ok");
+	                 "slabinfo", slabs, "samples", samples, "checks",
+	                 r->error[0] ? r->error : "ok");
 }
 
 char *sim_report_json(const struct sim_result *res)

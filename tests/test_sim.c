@@ -119,6 +119,15 @@ static void test_deterministic_and_consistent(void **state)
 		assert_true(r->dom[0].pages > 0);
 		assert_true(r->dom[3].pages_on_node[0] > 0 && r->dom[3].pages_on_node[1] > 0);
 		assert_false(r->dom[4].alive); /* the hog was destroyed */
+		/* The p2m leaves of the live domains sit in kmalloc-2048. */
+		bool leaves = false;
+		for (uint32_t i = 0; i < r->nr_slabinfo; i++)
+			if (!strcmp(r->slabinfo[i].name, "kmalloc-2048")) {
+				leaves = r->slabinfo[i].info.active_objs > 0;
+				assert_true(r->slabinfo[i].info.active_objs <=
+				            r->slabinfo[i].info.num_objs);
+			}
+		assert_true(leaves);
 	}
 	/* A different seed gives a different run. */
 	sc.seed = 8;

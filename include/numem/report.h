@@ -27,6 +27,12 @@ void numem_report_heap_dump(FILE *out, const struct numem_heap *heap);
 /* Per node: free pages (buddy + caches + deferred) into out[node]. */
 void numem_report_free_pages(const struct numem_heap *heap, uint64_t *out);
 
+/* `/proc/slabinfo` (version 2.1 layout): the header lines, then one line
+ * per cache. */
+struct numem_slab_info;
+void numem_report_slabinfo_header(FILE *out);
+void numem_report_slabinfo_line(FILE *out, const char *name, const struct numem_slab_info *info);
+
 /* HMAT latency/bandwidth matrices. */
 void numem_report_hmat(FILE *out, const struct numem_hmat *h);
 

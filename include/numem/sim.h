@@ -114,6 +114,11 @@ struct sim_run {
 	uint8_t map[NUMEM_MAX_NODES][SIM_MAP_BUCKETS];
 	uint64_t map_start[NUMEM_MAX_NODES], map_end[NUMEM_MAX_NODES];
 	uint64_t trace_events;
+	uint32_t nr_slabinfo; /* caches with slabs at the end of the run */
+	struct {
+		char name[24];
+		struct numem_slab_info info;
+	} slabinfo[NUMEM_SLAB_CACHES];
 	char error[256]; /* empty when the run and its checks passed */
 };
 

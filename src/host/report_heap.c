@@ -4,6 +4,7 @@
  * debug dump in the spirit of Xen's dump_heap.
  */
 #include <numem/report.h>
+#include <numem/slab.h>
 
 void numem_report_numastat(FILE *out, const struct numem_heap *h)
 {
@@ -113,4 +114,22 @@ void numem_report_heap_dump(FILE *out, const struct numem_heap *h)
 	for (struct numem_shrinker *s = h->shrinkers; s; s = s->next)
 		fprintf(out, "shrinker %p: %llu calls, %llu pages freed\n", (void *)s,
 		        (unsigned long long)s->calls, (unsigned long long)s->freed);
+}
+
+void numem_report_slabinfo_header(FILE *out)
+{
+	fprintf(out, "slabinfo - version: 2.1\n");
+	fprintf(out, "# name            <active_objs> <num_objs> <objsize> <objperslab> "
+	             "<pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata "
+	             "<active_slabs> <num_slabs> <sharedavail>\n");
+}
+
+void numem_report_slabinfo_line(FILE *out, const char *name, const struct numem_slab_info *i)
+{
+	fprintf(out,
+	        "%-17s %6llu %6llu %6u %4u %4u : tunables %4u %4u %4u : slabdata %6llu %6llu "
+	        "%6u\n",
+	        name, (unsigned long long)i->active_objs, (unsigned long long)i->num_objs,
+	        i->objsize, i->objperslab, i->pagesperslab, NUMEM_SLAB_MAG, NUMEM_SLAB_MAG / 2, 0,
+	        (unsigned long long)i->active_slabs, (unsigned long long)i->num_slabs, 0);
 }
