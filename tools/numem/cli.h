@@ -1,7 +1,7 @@
 /*
  * cli.h - shared by the numem subcommands.
  *
- * Exit codes (documented in `numem --help` and docs/CLI.md):
+ * Exit codes (documented in `numem --help` and docs/FORMATS.md):
  *   0  success
  *   1  invalid input: a table or a machine description was rejected
  *   2  usage: unknown option, missing argument
