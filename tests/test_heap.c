@@ -401,7 +401,7 @@ static void test_bad_frees(void **state)
 	    {numem_pfn(p.v + 4), 2, NUMEM_E_NOT_ALLOCATED},
 	    {numem_pfn(p.v + 1), 1, NUMEM_E_MISALIGNED},
 	    {numem_pfn(1ull << 40), 0, NUMEM_E_RANGE},
-	    {numem_pfn(0xa0), 0, NUMEM_E_NOT_ALLOCATED},               /* a hole */
+	    {numem_pfn(0xa0), 0, NUMEM_E_RANGE},                       /* the PC hole */
 	    {numem_pfn((1ull << 30) >> 12), 0, NUMEM_E_NOT_ALLOCATED}, /* reserved */
 	    {p, 11, NUMEM_E_INVAL},
 	};
@@ -459,6 +459,140 @@ static void test_zero_and_poison(void **state)
 	numem_pfn_t again;
 	assert_int_equal(numem_alloc(cpu, 1, 0, NULL, &again, &d), NUMEM_E_CORRUPT);
 	assert_non_null(strstr(d.msg, "byte 77"));
+	verify_and_shutdown();
+}
+
+/* NUMEM_ALLOC_ZERO never returns unzeroed pages with NUMEM_OK: without
+ * phys_to_virt it is refused up front, on unbacked pages after the fact,
+ * and either way nothing is lost. */
+static void *no_mapping(void *ctx, numem_paddr_t pa)
+{
+	(void)ctx;
+	(void)pa;
+	return NULL;
+}
+
+static void test_zero_needs_mapping(void **state)
+{
+	(void)state;
+	boot("p4", NULL);
+	struct numem_heap *h = &sys.heap;
+	struct numem_cpu *cpu = numem_heap_cpu(h, 0);
+	uint64_t free0 = numem_heap_node_free(h, 0);
+	const struct numem_platform *saved = h->plat;
+	struct numem_platform plat = *h->plat;
+	h->plat = &plat;
+	numem_pfn_t pfn = numem_pfn(12345);
+	/* Unbacked pages: phys_to_virt exists but answers NULL. */
+	plat.phys_to_virt = no_mapping;
+	assert_int_equal(numem_alloc(cpu, 0, NUMEM_ALLOC_ZERO, NULL, &pfn, &d),
+	                 NUMEM_E_UNSUPPORTED);
+	assert_non_null(strstr(d.msg, "cannot be zeroed"));
+	assert_int_equal(numem_heap_node_free(h, 0), free0);
+	/* No phys_to_virt at all: refused before anything is taken. */
+	plat.phys_to_virt = NULL;
+	assert_int_equal(numem_alloc(cpu, 2, NUMEM_ALLOC_ZERO, NULL, &pfn, &d),
+	                 NUMEM_E_UNSUPPORTED);
+	assert_non_null(strstr(d.msg, "phys_to_virt"));
+	h->plat = saved;
+	assert_int_equal(numem_heap_node_free(h, 0), free0);
+	verify_and_shutdown();
+}
+
+/* Every allocated block has exactly one owner; only that owner frees,
+ * splits or hands it over; a block given back never reaches its next user
+ * still naming the previous owner. */
+static void test_owners(void **state)
+{
+	(void)state;
+	boot("p4", NULL);
+	struct numem_heap *h = &sys.heap;
+	struct numem_cpu *cpu = numem_heap_cpu(h, 0);
+	uint16_t who;
+	numem_pfn_t g;
+	/* A domain's page (owner 7), freed by the heap's user: refused. */
+	assert_int_equal(numem_alloc_owned(cpu, 0, 0, NULL, 7, &g, &d), NUMEM_OK);
+	assert_int_equal(numem_heap_pfn_owner(h, g, &who), NUMEM_PS_ALLOCATED);
+	assert_int_equal(who, 7);
+	uint64_t free0 = numem_heap_node_free(h, 0);
+	assert_int_equal(numem_free(cpu, g, 0, &d), NUMEM_E_OWNER);
+	assert_non_null(strstr(d.msg, "domain 7"));
+	assert_int_equal(numem_free_owned(cpu, g, 0, 8, &d), NUMEM_E_OWNER);
+	assert_int_equal(numem_heap_node_free(h, 0), free0);
+	assert_int_equal(numem_heap_pfn_owner(h, g, &who), NUMEM_PS_ALLOCATED);
+	assert_int_equal(who, 7);
+	/* The owner frees it; the per-CPU cache hands the same page to the
+	 * heap's user next, with owner 0 (fast path and slow path alike). */
+	assert_int_equal(numem_free_owned(cpu, g, 0, 7, &d), NUMEM_OK);
+	numem_pfn_t u = must_alloc(cpu, 0, 0, NULL);
+	assert_int_equal(u.v, g.v);
+	assert_int_equal(numem_heap_pfn_owner(h, u, &who), NUMEM_PS_ALLOCATED);
+	assert_int_equal(who, 0);
+	assert_int_equal(numem_free(cpu, u, 0, &d), NUMEM_OK);
+	assert_int_equal(numem_alloc_owned(cpu, 0, NUMEM_ALLOC_NOPCP, NULL, 9, &g, &d), NUMEM_OK);
+	assert_int_equal(numem_free_owned(cpu, g, 0, 9, &d), NUMEM_OK);
+	u = must_alloc(cpu, 0, NUMEM_ALLOC_DMA32, NULL);
+	assert_int_equal(numem_heap_pfn_owner(h, u, &who), NUMEM_PS_ALLOCATED);
+	assert_int_equal(who, 0);
+	assert_int_equal(numem_free(cpu, u, 0, &d), NUMEM_OK);
+	/* Hand-over checks the giver. */
+	numem_pfn_t b = must_alloc(cpu, 2, 0, NULL);
+	assert_int_equal(numem_heap_set_owner(h, b, 2, 3, 4, &d), NUMEM_E_OWNER);
+	assert_int_equal(numem_heap_set_owner(h, b, 1, 0, 4, &d), NUMEM_E_BAD_ORDER);
+	assert_int_equal(numem_heap_set_owner(h, b, 2, 0, 4, &d), NUMEM_OK);
+	assert_int_equal(numem_free(cpu, b, 2, &d), NUMEM_E_OWNER);
+	assert_int_equal(numem_free_owned(cpu, b, 2, 4, &d), NUMEM_OK);
+	/* Slab-owned pages are refused to the heap's user. */
+	assert_int_equal(numem_alloc_owned(cpu, 0, 0, NULL, NUMEM_OWNER_SLAB, &g, &d), NUMEM_OK);
+	assert_int_equal(numem_free(cpu, g, 0, &d), NUMEM_E_OWNER);
+	assert_non_null(strstr(d.msg, "slab"));
+	assert_int_equal(numem_free_owned(cpu, g, 0, NUMEM_OWNER_SLAB, &d), NUMEM_OK);
+	verify_and_shutdown();
+}
+
+/* split_page: an order-9 block becomes 512 order-0 blocks of the same owner,
+ * each freed on its own; bad splits change nothing. */
+static void test_split(void **state)
+{
+	(void)state;
+	boot("p4", NULL);
+	struct numem_heap *h = &sys.heap;
+	struct numem_cpu *cpu = numem_heap_cpu(h, 0);
+	uint64_t free0 = numem_heap_node_free(h, 0);
+	numem_pfn_t b;
+	assert_int_equal(numem_alloc_owned(cpu, 9, 0, NULL, 5, &b, &d), NUMEM_OK);
+	assert_int_equal(numem_heap_split(h, b, 9, 9, 5, &d), NUMEM_E_INVAL);
+	assert_int_equal(numem_heap_split(h, b, 9, 10, 5, &d), NUMEM_E_INVAL);
+	assert_int_equal(numem_heap_split(h, b, 9, 0, 6, &d), NUMEM_E_OWNER);
+	assert_int_equal(numem_heap_split(h, b, 8, 0, 5, &d), NUMEM_E_BAD_ORDER);
+	assert_int_equal(numem_heap_split(h, numem_pfn(b.v + 1), 9, 0, 5, &d), NUMEM_E_MISALIGNED);
+	assert_int_equal(numem_heap_split(h, numem_pfn(b.v + 2), 1, 0, 5, &d),
+	                 NUMEM_E_NOT_ALLOCATED);
+	assert_int_equal(numem_heap_verify(h, &d), NUMEM_OK);
+	/* Split into order 3, then one of those into order 0. */
+	assert_int_equal(numem_heap_split(h, b, 9, 3, 5, &d), NUMEM_OK);
+	assert_int_equal(numem_free_owned(cpu, b, 9, 5, &d), NUMEM_E_BAD_ORDER);
+	assert_int_equal(numem_heap_split(h, numem_pfn(b.v + 8), 3, 0, 5, &d), NUMEM_OK);
+	assert_int_equal(numem_heap_verify(h, &d), NUMEM_OK);
+	uint16_t who;
+	assert_int_equal(numem_heap_pfn_owner(h, numem_pfn(b.v + 13), &who), NUMEM_PS_ALLOCATED);
+	assert_int_equal(who, 5);
+	/* Free the pieces one by one, in an order that makes merges happen
+	 * late: odd order-0 pieces, then the order-3 blocks, then the rest. */
+	for (uint64_t i = 8; i < 16; i += 2)
+		assert_int_equal(numem_free_owned(cpu, numem_pfn(b.v + i + 1), 0, 5, &d), NUMEM_OK);
+	for (uint64_t i = 16; i < 512; i += 8)
+		assert_int_equal(numem_free_owned(cpu, numem_pfn(b.v + i), 3, 5, &d), NUMEM_OK);
+	assert_int_equal(numem_free_owned(cpu, b, 3, 5, &d), NUMEM_OK);
+	assert_int_equal(numem_heap_verify(h, &d), NUMEM_OK);
+	for (uint64_t i = 8; i < 16; i += 2)
+		assert_int_equal(numem_free_owned(cpu, numem_pfn(b.v + i), 0, 5, &d), NUMEM_OK);
+	numem_heap_drain_all(h);
+	assert_int_equal(numem_heap_node_free(h, 0), free0);
+	/* Everything merged back: an order-9 block is there again. */
+	numem_pfn_t again;
+	assert_int_equal(numem_alloc(cpu, 9, 0, NULL, &again, &d), NUMEM_OK);
+	assert_int_equal(numem_free(cpu, again, 9, &d), NUMEM_OK);
 	verify_and_shutdown();
 }
 
@@ -595,6 +729,9 @@ int main(void)
 	    cmocka_unit_test(test_watermarks_and_shrinkers),
 	    cmocka_unit_test(test_bad_frees),
 	    cmocka_unit_test(test_zero_and_poison),
+	    cmocka_unit_test(test_zero_needs_mapping),
+	    cmocka_unit_test(test_owners),
+	    cmocka_unit_test(test_split),
 	    cmocka_unit_test(test_deferred_growth),
 	    cmocka_unit_test(test_zonelist_orders),
 	    cmocka_unit_test(test_movable_zone),

@@ -249,22 +249,71 @@ enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask
                                      struct numem_diag *diag);
 
 /*
- * Allocate 2^order pages.  policy NULL means local.  On success *pfn is the
- * first page.  On failure, no state changed, and diag says why: which nodes
- * and zones were tried, the zone limit, the watermark.
+ * Owners.  The head descriptor of every allocated block names exactly one
+ * owner: NUMEM_OWNER_HEAP for numem_alloc()'s callers, a domain id for a
+ * guest's frames, or an id reserved for a layer of the core.  Every
+ * transition to ALLOCATED writes the owner; free blocks have none.  A block
+ * is freed (or split, or handed over) only by naming the owner that holds
+ * it, so one owner's free can never release another's frames.  Domain ids
+ * stop below the reserved range, as Xen's stop at DOMID_FIRST_RESERVED.
  */
+#define NUMEM_OWNER_HEAP       0u      /* numem_alloc() / numem_free() */
+#define NUMEM_OWNER_DOMAIN_MAX 0x7fefu /* domain ids are 1..this */
+#define NUMEM_OWNER_SLAB       0xfff0u /* slab pages (small objects) */
+#define NUMEM_OWNER_SLAB_LARGE 0xfff1u /* slab large allocations */
+#define NUMEM_OWNER_TMEM       0xfff2u /* transcendent memory pages */
+
+/* A printable name for an owner ("heap", "domain 3", "slab", ...). */
+const char *numem_owner_name(uint16_t owner, char *buf, size_t cap);
+
+/*
+ * Allocate 2^order pages for `owner`.  policy NULL means local.  On success
+ * *pfn is the first page and its head descriptor names `owner`.  On
+ * failure, no state changed, and diag says why: which nodes and zones were
+ * tried, the zone limit, the watermark.
+ */
+enum numem_err numem_alloc_owned(struct numem_cpu *cpu, unsigned order, unsigned flags,
+                                 struct numem_policy *policy, uint16_t owner, numem_pfn_t *pfn,
+                                 struct numem_diag *diag);
+/* numem_alloc_owned() for NUMEM_OWNER_HEAP. */
 enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags,
                            struct numem_policy *policy, numem_pfn_t *pfn, struct numem_diag *diag);
 
 /*
- * Free 2^order pages at pfn.  Rejected with a specific error and no state
- * change: a pfn outside RAM (NUMEM_E_RANGE), misaligned for the order
- * (NUMEM_E_MISALIGNED), already free (NUMEM_E_DOUBLE_FREE), not the head of
- * an allocated block (NUMEM_E_NOT_ALLOCATED), allocated with another order
- * (NUMEM_E_BAD_ORDER).
+ * Free 2^order pages at pfn on behalf of `owner`.  Rejected with a specific
+ * error and no state change: a pfn outside RAM or in a hole
+ * (NUMEM_E_RANGE), misaligned for the order (NUMEM_E_MISALIGNED), already
+ * free (NUMEM_E_DOUBLE_FREE), not the head of an allocated block
+ * (NUMEM_E_NOT_ALLOCATED), allocated with another order
+ * (NUMEM_E_BAD_ORDER), held by another owner (NUMEM_E_OWNER).
+ *
+ * Two CPUs freeing the same block at the same moment is the caller's bug
+ * (as with free(3)); layers that let guests free (domains) make it
+ * impossible by taking the frame out of their own map atomically first.
  */
+enum numem_err numem_free_owned(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
+                                uint16_t owner, struct numem_diag *diag);
+/* numem_free_owned() for NUMEM_OWNER_HEAP. */
 enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
                           struct numem_diag *diag);
+
+/*
+ * Split an allocated block of 2^order pages at pfn, held by `owner`, into
+ * 2^(order - new_order) allocated blocks of 2^new_order pages, each with the
+ * same owner, zone and node (Linux's split_page()); each may then be freed
+ * on its own.  The errors of numem_free_owned(), and NUMEM_E_INVAL for
+ * new_order >= order.  The caller must not free the block concurrently.
+ */
+enum numem_err numem_heap_split(struct numem_heap *heap, numem_pfn_t pfn, unsigned order,
+                                unsigned new_order, uint16_t owner, struct numem_diag *diag);
+
+/*
+ * Hand an allocated block from one owner to another (a domain's page given
+ * to the heap's user, or the reverse), checking that `from` holds it.  The
+ * errors of numem_free_owned().
+ */
+enum numem_err numem_heap_set_owner(struct numem_heap *heap, numem_pfn_t pfn, unsigned order,
+                                    uint16_t from, uint16_t to, struct numem_diag *diag);
 
 /* Give this CPU's cached pages back to the buddy lists. */
 void numem_heap_drain_cpu(struct numem_cpu *cpu);

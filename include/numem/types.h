@@ -82,6 +82,8 @@ enum numem_err {
 	NUMEM_E_BAD_ORDER,         /* freed with another order than allocated */
 	NUMEM_E_MISALIGNED,        /* a pfn not aligned to its order */
 	NUMEM_E_CORRUPT,           /* an invariant is broken (verifier, poison) */
+	NUMEM_E_OWNER,             /* the block belongs to another owner */
+	NUMEM_E_BUSY,              /* the object is in use (e.g. a referenced domain) */
 	NUMEM_E_COUNT
 };
 

@@ -9,7 +9,8 @@
  */
 #include <numem/domain.h>
 
-#include "../heap/heap_internal.h"
+#include "../lib/internal.h"
+#include "../lib/spinlock.h"
 
 static void mgr_lock(struct numem_domains *d)
 {
@@ -268,7 +269,7 @@ static void free_extent(struct numem_domain *dom, struct numem_cpu *cpu, uint64_
 	numem_nid_t node = numem_page_node(numem_pfn_to_page(h->ft, numem_pfn(mfn)));
 	for (uint64_t i = 0; i < (1ull << order); i++)
 		p2m_set(dom, gpfn + i, NUMEM_P2M_NONE);
-	numem_free(cpu, numem_pfn(mfn), order, 0);
+	numem_free_owned(cpu, numem_pfn(mfn), order, dom->id, 0);
 	dom->tot_pages -= 1ull << order;
 	dom->pages_on_node[node] -= 1ull << order;
 }
@@ -390,12 +391,10 @@ static enum numem_err populate_one(struct numem_domain *dom, struct numem_cpu *c
 			return e;
 	}
 	numem_pfn_t pfn;
-	enum numem_err e = numem_alloc(cpu, order, flags, &pol, &pfn, diag);
+	enum numem_err e = numem_alloc_owned(cpu, order, flags, &pol, dom->id, &pfn, diag);
 	if (e)
 		return e;
 	struct numem_page *pg = numem_pfn_to_page(h->ft, pfn);
-	numem__pg_store(pg, (numem__pg_flags(pg) & ~(NUMEM_PG_OWNER_MASK << NUMEM_PG_OWNER_SHIFT)) |
-	                        (uint64_t)dom->id << NUMEM_PG_OWNER_SHIFT);
 	pg->private = gpfn;
 	for (uint64_t i = 0; i < (1ull << order); i++)
 		p2m_set(dom, gpfn + i, pfn.v + i);

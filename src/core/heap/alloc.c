@@ -65,16 +65,21 @@ static inline bool watermark_ok(const struct numem_zone *z, unsigned order, uint
 	return z->free_pages >= mark + (1ull << order);
 }
 
-static void poison_or_zero(struct numem_heap *h, uint64_t pfn, unsigned order, unsigned flags)
+/* NUMEM_ALLOC_ZERO: clear every page of the block.  A page the platform
+ * cannot map cannot be zeroed: the caller must not get it as if it were. */
+static enum numem_err zero_block(struct numem_heap *h, uint64_t pfn, unsigned order,
+                                 struct numem_diag *diag)
 {
-	if (!(flags & NUMEM_ALLOC_ZERO) || !h->plat->phys_to_virt)
-		return;
-	for (uint64_t i = 0; i < (1ull << order); i++) {
-		void *v =
-		    h->plat->phys_to_virt(h->plat->ctx, numem_pfn_to_paddr(numem_pfn(pfn + i)));
-		if (v)
-			memset(v, 0, NUMEM_PAGE_SIZE);
-	}
+	for (uint64_t i = 0; i < (1ull << order); i++)
+		if (!h->plat->phys_to_virt(h->plat->ctx, numem_pfn_to_paddr(numem_pfn(pfn + i))))
+			return numem__fail(diag, NUMEM_E_UNSUPPORTED, 0, 0,
+			                   "numem_alloc: NUMEM_ALLOC_ZERO: pfn 0x%llx has no "
+			                   "mapping (phys_to_virt gave NULL), cannot be zeroed",
+			                   (unsigned long long)(pfn + i));
+	for (uint64_t i = 0; i < (1ull << order); i++)
+		memset(h->plat->phys_to_virt(h->plat->ctx, numem_pfn_to_paddr(numem_pfn(pfn + i))),
+		       0, NUMEM_PAGE_SIZE);
+	return NUMEM_OK;
 }
 
 /* Refill a per-CPU list from the buddy lists: up to `batch` blocks while the
@@ -90,7 +95,7 @@ static uint32_t pcp_refill(struct numem_cpu *cpu, struct numem_zone *z, uint32_t
 		struct numem_page *pg = numem__buddy_take(h, z, order, exact);
 		if (!pg)
 			break;
-		numem__pg_set_state(pg, NUMEM_PS_PCP);
+		numem__pg_set_state_owner(pg, NUMEM_PS_PCP, 0);
 		pg->next = pcp->list[order];
 		pcp->list[order] = pg;
 		got++;
@@ -103,7 +108,10 @@ static uint32_t pcp_refill(struct numem_cpu *cpu, struct numem_zone *z, uint32_t
 	return got;
 }
 
-static inline struct numem_page *pcp_pop(struct numem_pcp *pcp, unsigned order)
+/* Every transition to ALLOCATED writes the owner (state and owner in one
+ * store): a page a domain gave back never reaches another user still
+ * naming that domain. */
+static inline struct numem_page *pcp_pop(struct numem_pcp *pcp, unsigned order, uint16_t owner)
 {
 	struct numem_page *pg = pcp->list[order];
 	if (pg) {
@@ -111,14 +119,15 @@ static inline struct numem_page *pcp_pop(struct numem_pcp *pcp, unsigned order)
 		pg->next = 0;
 		pcp->count[order]--;
 		pcp->pages -= 1u << order;
-		numem__pg_set_state(pg, NUMEM_PS_ALLOCATED);
+		numem__pg_set_state_owner(pg, NUMEM_PS_ALLOCATED, owner);
 	}
 	return pg;
 }
 
 /* One zone, one attempt. */
 static struct numem_page *try_zone(struct numem_cpu *cpu, uint32_t zi, unsigned order,
-                                   unsigned flags, uint64_t mark_num, uint64_t mark_den, bool exact)
+                                   unsigned flags, uint16_t owner, uint64_t mark_num,
+                                   uint64_t mark_den, bool exact)
 {
 	struct numem_heap *h = cpu->heap;
 	struct numem_zone *z = &h->zone[zi];
@@ -127,24 +136,27 @@ static struct numem_page *try_zone(struct numem_cpu *cpu, uint32_t zi, unsigned 
 		mark = z->wmark_min * mark_num / mark_den;
 	if (order <= NUMEM_PCP_MAX_ORDER && !(flags & NUMEM_ALLOC_NOPCP)) {
 		struct numem_pcp *pcp = &cpu->pcp[zi];
-		struct numem_page *pg = pcp_pop(pcp, order);
+		struct numem_page *pg = pcp_pop(pcp, order, owner);
 		if (pg)
 			return pg;
 		if (pcp_refill(cpu, z, zi, order, mark, exact))
-			return pcp_pop(pcp, order);
+			return pcp_pop(pcp, order, owner);
 		return 0;
 	}
 	struct numem_page *pg = 0;
 	numem__lock(&z->lock);
 	if (watermark_ok(z, order, mark))
 		pg = numem__buddy_take(h, z, order, exact);
+	if (pg)
+		numem__pg_set_state_owner(pg, NUMEM_PS_ALLOCATED, owner);
 	numem__unlock(&z->lock);
 	return pg;
 }
 
 /* Walk the zonelist once. */
 static struct numem_page *walk(struct numem_cpu *cpu, const uint16_t *zl, unsigned order,
-                               unsigned flags, uint64_t mark_num, uint64_t mark_den, uint32_t *step)
+                               unsigned flags, uint16_t owner, uint64_t mark_num, uint64_t mark_den,
+                               uint32_t *step)
 {
 	struct numem_heap *h = cpu->heap;
 	bool xen = h->strategy == NUMEM_STRATEGY_XEN;
@@ -154,7 +166,7 @@ static struct numem_page *walk(struct numem_cpu *cpu, const uint16_t *zl, unsign
 			/* A zone with deferred sections grows before we go further
 			 * down the list (splitting pass only: new sections bring
 			 * large blocks). */
-			while (!(pg = try_zone(cpu, zl[i], order, flags, mark_num, mark_den,
+			while (!(pg = try_zone(cpu, zl[i], order, flags, owner, mark_num, mark_den,
 			                       pass == 0)) &&
 			       pass == 1 && h->zone[zl[i]].deferred_pages &&
 			       numem__grow_zone(h, &h->zone[zl[i]]))
@@ -228,7 +240,7 @@ static void describe_failure(struct numem_cpu *cpu, const uint16_t *zl, unsigned
 
 __attribute__((noinline)) static enum numem_err
 alloc_slow(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_policy *policy,
-           numem_pfn_t *pfn, struct numem_diag *diag)
+           uint16_t owner, numem_pfn_t *pfn, struct numem_diag *diag)
 {
 	if (!cpu || !pfn)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_alloc: no cpu or result");
@@ -240,6 +252,10 @@ alloc_slow(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_alloc: unknown flags 0x%x",
 		                   flags);
 	struct numem_heap *h = cpu->heap;
+	if ((flags & NUMEM_ALLOC_ZERO) && !h->plat->phys_to_virt)
+		return numem__fail(diag, NUMEM_E_UNSUPPORTED, 0, 0,
+		                   "numem_alloc: NUMEM_ALLOC_ZERO needs the platform's "
+		                   "phys_to_virt, which this platform lacks");
 	unsigned limit = zone_limit(flags);
 	struct numem__plan plan;
 	uint16_t dyn[4 * NUMEM_MAX_NODES + 1];
@@ -273,15 +289,15 @@ alloc_slow(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 	}
 
 	uint32_t step = 0;
-	struct numem_page *pg = walk(cpu, zl, order, flags, 0, 0, &step);
+	struct numem_page *pg = walk(cpu, zl, order, flags, owner, 0, 0, &step);
 	if (!pg) {
 		if (!(flags & NUMEM_ALLOC_NORECLAIM) && h->shrinkers) {
 			run_shrinkers(cpu, intended, NUMEM_MAX(32ull, 1ull << order));
 			numem_heap_drain_cpu(cpu); /* shrinkers' frees may sit in our caches */
 		}
-		pg = walk(cpu, zl, order, flags, 1, 1, &step);
+		pg = walk(cpu, zl, order, flags, owner, 1, 1, &step);
 		if (!pg && (flags & NUMEM_ALLOC_HIGH))
-			pg = walk(cpu, zl, order, flags, 1, 2, &step);
+			pg = walk(cpu, zl, order, flags, owner, 1, 2, &step);
 	}
 	if (!pg) {
 		describe_failure(cpu, zl, order, flags, intended, diag);
@@ -289,15 +305,16 @@ alloc_slow(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 		return NUMEM_E_NO_PAGES;
 	}
 	*pfn = numem_page_to_pfn(h->ft, pg);
-	if (h->poison) {
-		enum numem_err err = numem__check_poison(h, pfn->v, order, diag);
-		if (err) { /* give the block back (poisoned again) and report */
-			numem_free(cpu, *pfn, order, 0);
-			numem__trace(cpu, NUMEM_EV_ALLOC_FAIL, order, flags, intended);
-			return err;
-		}
+	enum numem_err err = NUMEM_OK;
+	if (h->poison)
+		err = numem__check_poison(h, pfn->v, order, diag);
+	if (!err && (flags & NUMEM_ALLOC_ZERO))
+		err = zero_block(h, pfn->v, order, diag);
+	if (err) { /* give the block back (poisoned again) and report */
+		numem_free_owned(cpu, *pfn, order, owner, 0);
+		numem__trace(cpu, NUMEM_EV_ALLOC_FAIL, order, flags, intended);
+		return err;
 	}
-	poison_or_zero(h, pfn->v, order, flags);
 	numem_nid_t node = numem_page_node(pg);
 	if (step)
 		numem__trace(cpu, NUMEM_EV_FALLBACK, zl[step], node, step);
@@ -320,9 +337,13 @@ static const char *const state_names[] = {"uninitialised",
  * head at pfn rounded down to some order, whose order reaches pfn) to tell
  * a double free (inside a free block) from a stray pfn.  Error path only.
  */
-static enum numem_err reject_not_head(struct numem_heap *h, uint64_t pfn, enum numem_page_state st,
-                                      struct numem_diag *diag)
+static enum numem_err reject_not_head(struct numem_heap *h, const char *who, uint64_t pfn,
+                                      enum numem_page_state st, struct numem_diag *diag)
 {
+	if (st == NUMEM_PS_HOLE)
+		return numem__fail(diag, NUMEM_E_RANGE, 0, 0,
+		                   "%s: pfn 0x%llx is in a hole (no RAM at that address)", who,
+		                   (unsigned long long)pfn);
 	for (unsigned o = 1; o <= NUMEM_MAX_ORDER; o++) {
 		uint64_t head = pfn & ~((1ull << o) - 1);
 		struct numem_page *hp = numem_frametable_lookup(h->ft, numem_pfn(head));
@@ -334,63 +355,96 @@ static enum numem_err reject_not_head(struct numem_heap *h, uint64_t pfn, enum n
 			continue;
 		if (hs == NUMEM_PS_ALLOCATED)
 			return numem__fail(diag, NUMEM_E_NOT_ALLOCATED, 0, 0,
-			                   "numem_free: pfn 0x%llx lies inside the allocated block "
-			                   "0x%llx of order %u; free that block",
-			                   (unsigned long long)pfn, (unsigned long long)head,
+			                   "%s: pfn 0x%llx lies inside the allocated block "
+			                   "0x%llx of order %u; name that block",
+			                   who, (unsigned long long)pfn, (unsigned long long)head,
 			                   numem__pg_order(hp));
 		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
-		                   "numem_free: pfn 0x%llx is already free (inside the free block "
+		                   "%s: pfn 0x%llx is already free (inside the free block "
 		                   "0x%llx of order %u)",
-		                   (unsigned long long)pfn, (unsigned long long)head,
+		                   who, (unsigned long long)pfn, (unsigned long long)head,
 		                   numem__pg_order(hp));
 	}
-	return numem__fail(
-	    diag, NUMEM_E_NOT_ALLOCATED, 0, 0,
-	    "numem_free: pfn 0x%llx is not the head of an allocated block (it is %s)",
-	    (unsigned long long)pfn, state_names[st]);
+	return numem__fail(diag, NUMEM_E_NOT_ALLOCATED, 0, 0,
+	                   "%s: pfn 0x%llx is not the head of an allocated block (it is %s)", who,
+	                   (unsigned long long)pfn, state_names[st]);
+}
+
+struct numem_page *numem__check_allocated(struct numem_heap *h, const char *who, numem_pfn_t pfn,
+                                          unsigned order, uint16_t owner, enum numem_err *err,
+                                          struct numem_diag *diag)
+{
+	if (order > NUMEM_MAX_ORDER) {
+		*err = numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "%s: pfn 0x%llx: order %u above NUMEM_MAX_ORDER %u", who,
+		                   (unsigned long long)pfn.v, order, NUMEM_MAX_ORDER);
+		return 0;
+	}
+	struct numem_page *pg = numem_frametable_lookup(h->ft, pfn);
+	if (!pg) {
+		*err =
+		    numem__fail(diag, NUMEM_E_RANGE, 0, 0,
+		                "%s: pfn 0x%llx is not RAM of this machine (max_pfn 0x%llx)", who,
+		                (unsigned long long)pfn.v, (unsigned long long)h->ft->max_pfn);
+		return 0;
+	}
+	if (pfn.v & ((1ull << order) - 1)) {
+		*err = numem__fail(diag, NUMEM_E_MISALIGNED, 0, 0,
+		                   "%s: pfn 0x%llx is not aligned to order %u", who,
+		                   (unsigned long long)pfn.v, order);
+		return 0;
+	}
+	uint64_t f = numem__pg_flags(pg);
+	enum numem_page_state st = (enum numem_page_state)(f & NUMEM_PG_STATE_MASK);
+	if (st == NUMEM_PS_FREE || st == NUMEM_PS_PCP) {
+		*err = numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
+		                   "%s: pfn 0x%llx (order %u) is already free", who,
+		                   (unsigned long long)pfn.v, order);
+		return 0;
+	}
+	if (st != NUMEM_PS_ALLOCATED) {
+		*err = reject_not_head(h, who, pfn.v, st, diag);
+		return 0;
+	}
+	unsigned got = (unsigned)((f >> NUMEM_PG_ORDER_SHIFT) & NUMEM_PG_ORDER_MASK);
+	if (got != order) {
+		*err = numem__fail(diag, NUMEM_E_BAD_ORDER, 0, 0,
+		                   "%s: pfn 0x%llx was allocated with order %u, not order %u", who,
+		                   (unsigned long long)pfn.v, got, order);
+		return 0;
+	}
+	uint16_t holder = (uint16_t)((f >> NUMEM_PG_OWNER_SHIFT) & NUMEM_PG_OWNER_MASK);
+	if (holder != owner) {
+		char a[24], b[24];
+		*err = numem__fail(
+		    diag, NUMEM_E_OWNER, 0, 0, "%s: pfn 0x%llx (order %u) belongs to %s, not to %s",
+		    who, (unsigned long long)pfn.v, order, numem_owner_name(holder, a, sizeof(a)),
+		    numem_owner_name(owner, b, sizeof(b)));
+		return 0;
+	}
+	*err = NUMEM_OK;
+	return pg;
 }
 
 __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu, numem_pfn_t pfn,
-                                                          unsigned order, struct numem_diag *diag)
+                                                          unsigned order, uint16_t owner,
+                                                          struct numem_diag *diag)
 {
 	if (!cpu)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_free: no cpu");
 	struct numem_heap *h = cpu->heap;
-	if (order > NUMEM_MAX_ORDER)
-		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-		                   "numem_free: pfn 0x%llx: order %u above NUMEM_MAX_ORDER %u",
-		                   (unsigned long long)pfn.v, order, NUMEM_MAX_ORDER);
-	struct numem_page *pg = numem_frametable_lookup(h->ft, pfn);
+	enum numem_err err;
+	struct numem_page *pg =
+	    numem__check_allocated(h, "numem_free", pfn, order, owner, &err, diag);
 	if (!pg)
-		return numem__fail(diag, NUMEM_E_RANGE, 0, 0,
-		                   "numem_free: pfn 0x%llx is not RAM of this machine (max_pfn "
-		                   "0x%llx)",
-		                   (unsigned long long)pfn.v, (unsigned long long)h->ft->max_pfn);
-	if (pfn.v & ((1ull << order) - 1))
-		return numem__fail(diag, NUMEM_E_MISALIGNED, 0, 0,
-		                   "numem_free: pfn 0x%llx is not aligned to order %u",
-		                   (unsigned long long)pfn.v, order);
-	uint64_t f = numem__pg_flags(pg);
-	enum numem_page_state st = (enum numem_page_state)(f & NUMEM_PG_STATE_MASK);
-	if (st == NUMEM_PS_FREE || st == NUMEM_PS_PCP)
-		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
-		                   "numem_free: pfn 0x%llx (order %u) is already free",
-		                   (unsigned long long)pfn.v, order);
-	if (st != NUMEM_PS_ALLOCATED)
-		return reject_not_head(h, pfn.v, st, diag);
-	unsigned got = (unsigned)((f >> NUMEM_PG_ORDER_SHIFT) & NUMEM_PG_ORDER_MASK);
-	if (got != order)
-		return numem__fail(diag, NUMEM_E_BAD_ORDER, 0, 0,
-		                   "numem_free: pfn 0x%llx was allocated with order %u, freed with "
-		                   "order %u",
-		                   (unsigned long long)pfn.v, got, order);
+		return err;
 	if (h->poison)
 		numem__poison_block(h, pfn.v, order);
 	uint32_t zi = numem__pg_zone_index(pg);
 	numem__trace(cpu, NUMEM_EV_FREE, pfn.v, order, numem_page_node(pg));
 	if (order <= NUMEM_PCP_MAX_ORDER) {
 		struct numem_pcp *pcp = &cpu->pcp[zi];
-		numem__pg_set_state(pg, NUMEM_PS_PCP);
+		numem__pg_set_state_owner(pg, NUMEM_PS_PCP, 0);
 		pg->next = pcp->list[order];
 		pcp->list[order] = pg;
 		pcp->count[order]++;
@@ -413,14 +467,15 @@ __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu,
  * this order" goes on the CPU's cache of its zone.  Anything else, and every
  * error, takes the slow path, which validates and explains.
  */
-enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags,
-                           struct numem_policy *policy, numem_pfn_t *pfn, struct numem_diag *diag)
+static inline __attribute__((always_inline)) enum numem_err
+alloc_fast(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_policy *policy,
+           uint16_t owner, numem_pfn_t *pfn, struct numem_diag *diag)
 {
 	if (__builtin_expect(cpu && pfn && !flags && order <= NUMEM_PCP_MAX_ORDER &&
 	                         (!policy || policy->mode == NUMEM_POLICY_LOCAL) &&
 	                         cpu->fast_zone != UINT16_MAX,
 	                     1)) {
-		struct numem_page *pg = pcp_pop(&cpu->pcp[cpu->fast_zone], order);
+		struct numem_page *pg = pcp_pop(&cpu->pcp[cpu->fast_zone], order, owner);
 		if (pg) {
 			*pfn = numem_page_to_pfn(cpu->ft, pg);
 			uint64_t n = 1ull << order;
@@ -431,17 +486,34 @@ enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags
 			return NUMEM_OK;
 		}
 	}
-	return alloc_slow(cpu, order, flags, policy, pfn, diag);
+	return alloc_slow(cpu, order, flags, policy, owner, pfn, diag);
 }
 
-enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
-                          struct numem_diag *diag)
+enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags,
+                           struct numem_policy *policy, numem_pfn_t *pfn, struct numem_diag *diag)
+{
+	return alloc_fast(cpu, order, flags, policy, NUMEM_OWNER_HEAP, pfn, diag);
+}
+
+enum numem_err numem_alloc_owned(struct numem_cpu *cpu, unsigned order, unsigned flags,
+                                 struct numem_policy *policy, uint16_t owner, numem_pfn_t *pfn,
+                                 struct numem_diag *diag)
+{
+	return alloc_fast(cpu, order, flags, policy, owner, pfn, diag);
+}
+
+/* The free fast path: one load of the head descriptor checks state, order
+ * and owner at once (a constant mask); the store clears the owner. */
+static inline __attribute__((always_inline)) enum numem_err
+free_fast(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint16_t owner,
+          struct numem_diag *diag)
 {
 	if (__builtin_expect(cpu && order <= NUMEM_PCP_MAX_ORDER, 1)) {
 		struct numem_page *pg = numem_frametable_lookup(cpu->ft, pfn);
 		const uint64_t want = (uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |
-		                      (uint64_t)order << NUMEM_PG_ORDER_SHIFT;
-		const uint64_t mask = NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT |
+		                      (uint64_t)order << NUMEM_PG_ORDER_SHIFT |
+		                      (uint64_t)owner << NUMEM_PG_OWNER_SHIFT;
+		const uint64_t mask = NUMEM__PG_STATE_BITS | NUMEM__PG_OWNER_BITS |
 		                      NUMEM_PG_ORDER_MASK << NUMEM_PG_ORDER_SHIFT;
 		uint64_t f;
 		if (pg && !(pfn.v & ((1u << order) - 1)) &&
@@ -450,8 +522,7 @@ enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order
 			                  NUMEM_NR_ZONE_TYPES +
 			              (uint32_t)((f >> NUMEM_PG_ZONE_SHIFT) & NUMEM_PG_ZONE_MASK);
 			struct numem_pcp *pcp = &cpu->pcp[zi];
-			numem__pg_store(pg, (f & ~(NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT)) |
-			                        (uint64_t)NUMEM_PS_PCP << NUMEM_PG_STATE_SHIFT);
+			numem__pg_store(pg, numem__pg_with(f, NUMEM_PS_PCP, 0));
 			pg->next = pcp->list[order];
 			pcp->list[order] = pg;
 			pcp->count[order]++;
@@ -464,7 +535,19 @@ enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order
 			return NUMEM_OK;
 		}
 	}
-	return free_slow(cpu, pfn, order, diag);
+	return free_slow(cpu, pfn, order, owner, diag);
+}
+
+enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
+                          struct numem_diag *diag)
+{
+	return free_fast(cpu, pfn, order, NUMEM_OWNER_HEAP, diag);
+}
+
+enum numem_err numem_free_owned(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
+                                uint16_t owner, struct numem_diag *diag)
+{
+	return free_fast(cpu, pfn, order, owner, diag);
 }
 
 void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zi, unsigned order, uint32_t count)

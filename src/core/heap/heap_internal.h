@@ -14,32 +14,7 @@
 #include <numem/heap.h>
 
 #include "../lib/internal.h"
-
-/* ---- spinlock on C11 atomics -------------------------------------------- */
-
-static inline void numem__cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield");
-#endif
-}
-
-static inline void numem__lock(_Atomic int *l)
-{
-	for (;;) {
-		if (!atomic_exchange_explicit(l, 1, memory_order_acquire))
-			return;
-		while (atomic_load_explicit(l, memory_order_relaxed))
-			numem__cpu_relax();
-	}
-}
-
-static inline void numem__unlock(_Atomic int *l)
-{
-	atomic_store_explicit(l, 0, memory_order_release);
-}
+#include "../lib/spinlock.h"
 
 /* ---- descriptors -------------------------------------------------------- */
 
@@ -87,6 +62,27 @@ static inline void numem__pg_set_state(struct numem_page *pg, enum numem_page_st
 {
 	numem__pg_store(pg, (numem__pg_flags(pg) & ~(NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT)) |
 	                        (uint64_t)st << NUMEM_PG_STATE_SHIFT);
+}
+
+#define NUMEM__PG_STATE_BITS (NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT)
+#define NUMEM__PG_OWNER_BITS (NUMEM_PG_OWNER_MASK << NUMEM_PG_OWNER_SHIFT)
+
+/* A head's state and owner in one store (owner 0 for free states). */
+static inline uint64_t numem__pg_with(uint64_t flags, enum numem_page_state st, uint16_t owner)
+{
+	return (flags & ~(NUMEM__PG_STATE_BITS | NUMEM__PG_OWNER_BITS)) |
+	       (uint64_t)st << NUMEM_PG_STATE_SHIFT | (uint64_t)owner << NUMEM_PG_OWNER_SHIFT;
+}
+
+static inline void numem__pg_set_state_owner(struct numem_page *pg, enum numem_page_state st,
+                                             uint16_t owner)
+{
+	numem__pg_store(pg, numem__pg_with(numem__pg_flags(pg), st, owner));
+}
+
+static inline uint16_t numem__pg_owner(const struct numem_page *pg)
+{
+	return (uint16_t)((numem__pg_flags(pg) >> NUMEM_PG_OWNER_SHIFT) & NUMEM_PG_OWNER_MASK);
 }
 
 static inline unsigned numem__pg_order(const struct numem_page *pg)
@@ -172,6 +168,16 @@ static inline void numem__trace(struct numem_cpu *cpu, unsigned event, uint64_t 
 	    atomic_load_explicit(&cpu->heap->tracing, memory_order_relaxed))
 		numem__trace_emit(cpu, event, a, b, c);
 }
+
+/*
+ * The checks every operation on an allocated block makes before it changes
+ * anything (free, split, hand-over): pfn in RAM, aligned, the head of an
+ * allocated block of `order` held by `owner`.  `who` names the caller in
+ * the message.  Returns the head's descriptor or NULL with diag filled.
+ */
+struct numem_page *numem__check_allocated(struct numem_heap *h, const char *who, numem_pfn_t pfn,
+                                          unsigned order, uint16_t owner, enum numem_err *err,
+                                          struct numem_diag *diag);
 
 /* Recompute a CPU's fast-path answers (after init or a cpuset change). */
 void numem__cpu_fast_path(struct numem_cpu *cpu);

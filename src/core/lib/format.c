@@ -31,6 +31,8 @@ static const char *const err_names[NUMEM_E_COUNT] = {
     [NUMEM_E_BAD_ORDER] = "bad-order",
     [NUMEM_E_MISALIGNED] = "misaligned",
     [NUMEM_E_CORRUPT] = "corrupt",
+    [NUMEM_E_OWNER] = "wrong-owner",
+    [NUMEM_E_BUSY] = "busy",
 };
 
 const char *numem_err_name(enum numem_err err)

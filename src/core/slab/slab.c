@@ -15,7 +15,8 @@
  */
 #include <numem/slab.h>
 
-#include "../heap/heap_internal.h"
+#include "../lib/internal.h"
+#include "../lib/spinlock.h"
 
 #define SLAB_MAGIC  0x534c4142u /* "SLAB" */
 #define LARGE_MAGIC 0x4c415247u /* "LARG" */
@@ -200,7 +201,8 @@ static struct numem_slab_hdr *slab_new(struct numem_cpu *cpu, struct numem_cache
 {
 	struct numem_heap *h = cpu->heap;
 	numem_pfn_t pfn;
-	if (numem_alloc(cpu, NUMEM_SLAB_ORDER, 0, NULL, &pfn, diag) != NUMEM_OK)
+	if (numem_alloc_owned(cpu, NUMEM_SLAB_ORDER, 0, NULL, NUMEM_OWNER_SLAB, &pfn, diag) !=
+	    NUMEM_OK)
 		return 0;
 	struct numem_slab_hdr *hd = h->plat->phys_to_virt(h->plat->ctx, numem_pfn_to_paddr(pfn));
 	memset(hd, 0, sizeof(*hd));
@@ -294,7 +296,7 @@ static struct numem_slab_hdr *put_back(struct numem_cache *c, struct numem_cache
 static void slab_give_back(struct numem_cpu *cpu, struct numem_slab_hdr *hd)
 {
 	hd->magic = 0;
-	numem_free(cpu, numem_pfn(hd->pfn), NUMEM_SLAB_ORDER, 0);
+	numem_free_owned(cpu, numem_pfn(hd->pfn), NUMEM_SLAB_ORDER, NUMEM_OWNER_SLAB, 0);
 }
 
 /* Flush `count` objects of a magazine back to their slabs. */
@@ -341,7 +343,7 @@ static void *large_alloc(struct numem_slab *s, struct numem_cpu *cpu, size_t siz
 		}
 	}
 	numem_pfn_t pfn;
-	if (numem_alloc(cpu, order, 0, NULL, &pfn, diag) != NUMEM_OK)
+	if (numem_alloc_owned(cpu, order, 0, NULL, NUMEM_OWNER_SLAB_LARGE, &pfn, diag) != NUMEM_OK)
 		return 0;
 	struct numem_slab_hdr *hd = h->plat->phys_to_virt(h->plat->ctx, numem_pfn_to_paddr(pfn));
 	note_span(s, hd, NUMEM_PAGE_SIZE << order);
@@ -385,7 +387,8 @@ enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *pt
 		unsigned order = hd->order;
 		hd->magic = 0;
 		atomic_fetch_sub(&s->large_blocks, 1);
-		return numem_free(cpu, numem_pfn(hd->pfn), order, diag);
+		return numem_free_owned(cpu, numem_pfn(hd->pfn), order, NUMEM_OWNER_SLAB_LARGE,
+		                        diag);
 	}
 	struct numem_cache *c = hd->cache;
 	if (c < s->cache || c >= s->cache + s->nr_caches)
