@@ -1,7 +1,6 @@
 /*
  * main.c - `numem`: dispatch to one subcommand per file.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +13,10 @@ static const char usage[] =
     "  topo     NUMA topology in the numactl --hardware layout, ranges, fallback order\n"
     "  info     physinfo in the xl info -n layout\n"
     "  tables   write the machine's SRAT, SLIT (and HMAT) as firmware would\n"
+    "  stress   random allocations and frees on many CPUs against a reference model\n"
+    "  dump     zones, free blocks per order, per-CPU caches and counters\n"
+    "  sim      simulate guests on the machine with both fallback strategies\n"
+    "  trace    decode or summarise a trace file written by sim --trace\n"
     "\n"
     "MACHINE is a preset name (see --list-presets) or a directory holding\n"
     "SRAT.bin [SLIT.bin] [HMAT.bin]; without one the default is the '" NUMEM_DEFAULT_PRESET
@@ -21,17 +24,7 @@ static const char usage[] =
     "`numem COMMAND --help` describes each command.\n"
     "\n"
     "exit status: 0 success, 1 invalid input (a table or description was rejected),\n"
-    "             2 usage error, 3 I/O error\n";
-
-void cli_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "numem %s: ", cmd);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
+    "             2 usage error, 3 I/O error, 4 a verification failed\n";
 
 int main(int argc, char **argv)
 {
