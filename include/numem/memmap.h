@@ -67,7 +67,7 @@ enum numem_page_state {
 
 /* A page descriptor: 32 bytes. */
 struct numem_page {
-	uint64_t flags;          /* see above */
+	_Alignas(8) uint64_t flags; /* see above; 8-aligned for 64-bit atomics on i686 */
 	uint64_t private;        /* owner's word (a guest pfn, a tmem handle, ...) */
 	struct numem_page *next; /* free-list or owner-list links */
 	struct numem_page *prev;
