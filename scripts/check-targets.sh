@@ -4,7 +4,8 @@
 # (and what docs/EMBEDDING.md says a target adds).  Uses Debian's cross
 # compilers (gcc-aarch64-linux-gnu, gcc-riscv64-linux-gnu) and clang's
 # --target for i686, riscv32 and armv7; the warnings are the project's own,
-# with -Werror.
+# with -Werror.  On i686 it also links examples/embed with the library and
+# runs it.
 #
 #   scripts/check-targets.sh [OUT_DIR] [TARGET...]    (default build-targets/, all)
 set -uo pipefail
@@ -47,6 +48,19 @@ for t in "${targets[@]}"; do
     llvm-ar rcs "$dir/libnumem.a" "$dir"/*.o &&
       NM=llvm-nm NUMEM_ALLOW_EXTRA="$allow" scripts/check-freestanding.sh "$dir/libnumem.a" ||
       ok=0
+  fi
+  # i686: link examples/embed against this library and run it (the x86-64
+  # kernel runs 32-bit static binaries): the division helpers of
+  # lib/arith.c at work, not only present.
+  if [ $ok -eq 1 ] && [ "$name" = i686 ]; then
+    # shellcheck disable=SC2086
+    if $cc $common $warn -fno-builtin -c examples/embed/embed.c -o "$dir/embed.o" &&
+       ld.lld -static -nostdlib -o "$dir/embed" "$dir/embed.o" "$dir/libnumem.a"; then
+      "$dir/embed" || { echo "check-targets: $name: examples/embed failed" >&2; ok=0; }
+    else
+      echo "check-targets: $name: examples/embed does not build" >&2
+      ok=0
+    fi
   fi
   if [ $ok -eq 1 ]; then echo "check-targets: $name: ok"
   else echo "check-targets: $name: FAILED" >&2; fails=$((fails + 1)); fi
