@@ -12,6 +12,8 @@
 #include <numem/types.h>
 #include <stdarg.h>
 
+#include "assert.h"
+
 /* The four libc functions the core may use (provided by the embedder). */
 void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
@@ -106,6 +108,7 @@ unsigned numem__clz64(uint64_t v);
 /* Round up to a multiple of a power of two. */
 static inline size_t numem__align_up(size_t v, size_t a)
 {
+	NUMEM_DEBUG_ASSERT(0, a && !(a & (a - 1)), "alignment %zu is not a power of two", a);
 	return (v + a - 1) & ~(a - 1);
 }
 
