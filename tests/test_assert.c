@@ -140,6 +140,42 @@ static void test_misaligned_metadata(void **state)
 	assert_int_equal(v & 63, 4);
 }
 
+/* Debug builds of the core: a buddy-list function called without the zone
+ * lock its contract requires is stopped (numem__lock_assert_held). */
+struct numem_page *numem__buddy_take(struct numem_heap *h, struct numem_zone *z, unsigned order,
+                                     bool exact);
+
+static void test_lock_not_held(void **state)
+{
+	(void)state;
+#if !NUMEM_CORE_DEBUG
+	skip(); /* a release core has no lock-held checks */
+#else
+	static struct numem_system sys;
+	struct numem_diag d = {0};
+	if (numem_system_boot_preset(&sys, "x445", NULL, &d))
+		fail_msg("boot: %s", d.msg);
+	numem_host_set_log(sys.m.host, NULL, NUMEM_LOG_ERROR);
+	const struct numem_platform *saved = sys.heap.plat;
+	plat = *saved;
+	plat.log = cap_log;
+	plat.panic = cap_panic;
+	sys.heap.plat = &plat;
+	struct numem_zone *z = numem_heap_zone(&sys.heap, 1, NUMEM_ZONE_NORMAL);
+	if (setjmp(back) == 0) {
+		numem__buddy_take(&sys.heap, z, 0, false);
+		fail_msg("numem__buddy_take ran without the zone lock");
+	}
+	sys.heap.plat = saved;
+	assert_int_equal(npanics, 1);
+	assert_non_null(strstr(panicked, "assertion failed in numem__buddy_take: "));
+	assert_non_null(strstr(panicked, "lock &z->lock (0x"));
+	assert_non_null(strstr(panicked, ") not held"));
+	assert_int_equal(numem_heap_verify(&sys.heap, &d), NUMEM_OK);
+	numem_system_shutdown(&sys);
+#endif
+}
+
 /* Without a panic hook the core traps (SIGILL or SIGTRAP), after logging. */
 static void test_trap_without_panic_hook(void **state)
 {
@@ -180,6 +216,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_missing_section_map, setup, host_teardown),
 	    cmocka_unit_test_setup_teardown(test_misaligned_metadata, setup, host_teardown),
+	    cmocka_unit_test_setup_teardown(test_lock_not_held, setup, host_teardown),
 	    cmocka_unit_test_setup_teardown(test_trap_without_panic_hook, setup, host_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
