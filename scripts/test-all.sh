@@ -19,6 +19,9 @@ stage "freestanding core: no external symbols but mem*, small stack frames"
 cmake --build build --target check-freestanding; result "freestanding" $?
 scripts/check-stack.sh build 2048; result "stack" $?
 
+stage "the core for x86-64, aarch64, riscv64, i686, riscv32, armv7: -Werror, symbols (build-targets/)"
+scripts/check-targets.sh build-targets; result "targets" $?
+
 stage "ASan + UBSan build and tests (build-asan/)"
 CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNUMEM_SANITIZE=address,undefined \
   -DNUMEM_BENCH=OFF >/dev/null &&

@@ -65,11 +65,11 @@ enum numem_page_state {
 #define NUMEM_PG_SECTION_SHIFT 42
 #define NUMEM_PG_SECTION_BITS  22
 
-/* A page descriptor: 32 bytes. */
+/* A page descriptor: 32 bytes (24 on 32-bit targets). */
 struct numem_page {
-	uint64_t flags;          /* see above */
-	uint64_t private;        /* owner's word (a guest pfn, a tmem handle, ...) */
-	struct numem_page *next; /* free-list or owner-list links */
+	_Alignas(8) uint64_t flags; /* see above; 8-aligned for 64-bit atomics on i686 */
+	uint64_t private;           /* owner's word (a guest pfn, a tmem handle, ...) */
+	struct numem_page *next;    /* free-list or owner-list links */
 	struct numem_page *prev;
 };
 

@@ -9,14 +9,31 @@
  *
  * Contracts, per callback:
  *
- *  meta_alloc   Boot-time metadata.  Returns `bytes` bytes aligned to `align`
+ *  meta_alloc   Metadata.  Returns `bytes` bytes aligned to `align`
  *               (a power of two, <= 4096 unless the embedder allows more),
  *               preferably on node `nid` (NUMEM_NID_NONE: anywhere).  The
  *               memory reads as zero.  It may be backed lazily: the core
  *               relies on untouched metadata costing nothing, and reports
  *               "bytes touched" through the embedder.  NULL on failure.
- *  meta_free    Optional.  Gives back a meta_alloc block (same bytes).  The
- *               core only calls it on teardown and on a failed init.
+ *               Most calls are at boot and init (tables, topology, frame
+ *               table, heap, slab), kept until the matching release.  But
+ *               some calls are made at run time, for scratch that the same
+ *               call gives back with meta_free before it returns (on every
+ *               path, success or failure):
+ *                 numem_heap_verify            per-zone tallies (a few
+ *                                              hundred bytes)
+ *                 numem_topo_build, emulation  ~16 KiB of old node tables
+ *                 numem_domain_vnuma_tables    ~7 KiB of SRAT/SLIT entries
+ *               So an embedder whose meta_alloc is a bump allocator must
+ *               still implement meta_free (a free list, or at least undoing
+ *               the most recent allocation, which is what these calls need:
+ *               nothing else is allocated between their alloc and free, as
+ *               long as no other CPU allocates metadata meanwhile), or it
+ *               leaks that much per call.  docs/EMBEDDING.md lists what is
+ *               allocated when.
+ *  meta_free    Optional, but see above.  Gives back a meta_alloc block
+ *               (same bytes).  Called for run-time scratch, on teardown
+ *               (the release functions) and on a failed init.
  *  vmap_reserve Optional (needed for the virtual frame-table layout).
  *               Reserves `bytes` of virtual address space, aligned to 4096,
  *               with nothing mapped.  NULL on failure.
@@ -28,6 +45,14 @@
  *  log          Optional.  One line of text, no newline; level 0 = error,
  *               1 = warning, 2 = info, 3 = debug.
  *  clock_ns     Optional.  A monotonic clock in nanoseconds.
+ *  panic        Optional.  Called when an assertion of the core fails
+ *               (NUMEM_ASSERT: an invariant whose violation would corrupt
+ *               memory), after the message went to `log` at level ERROR;
+ *               `line` is that message ("numem: assertion failed in
+ *               FUNCTION: CONDITION: VALUES").  It should not return (halt
+ *               the machine, crash the guest, longjmp out in a test).  If
+ *               it is absent, or returns, the core executes
+ *               __builtin_trap().
  */
 #ifndef NUMEM_PLATFORM_H
 #define NUMEM_PLATFORM_H
@@ -51,6 +76,7 @@ struct numem_platform {
 	void *(*phys_to_virt)(void *ctx, numem_paddr_t pa);
 	void (*log)(void *ctx, enum numem_log_level level, const char *line);
 	uint64_t (*clock_ns)(void *ctx);
+	void (*panic)(void *ctx, const char *line);
 };
 
 #endif /* NUMEM_PLATFORM_H */

@@ -135,8 +135,12 @@ static void *host_meta_alloc(void *ctx, size_t bytes, size_t align, numem_nid_t 
 	bool mapped = bytes >= NUMEM_HOST_MMAP_MIN || align > 64;
 	if (mapped)
 		p = arena_alloc(h, bytes, align);
-	else
+	else if (align <= _Alignof(max_align_t))
 		p = calloc(1, bytes);
+	else if (posix_memalign(&p, align, bytes) == 0)
+		memset(p, 0, bytes); /* the contract's alignment, not malloc's 16 */
+	else
+		p = NULL;
 	if (!p)
 		return NULL;
 	if (!track(h, p, bytes, mapped)) {

@@ -12,6 +12,8 @@
 #include <numem/types.h>
 #include <stdarg.h>
 
+#include "assert.h"
+
 /* The four libc functions the core may use (provided by the embedder). */
 void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
@@ -92,9 +94,21 @@ static inline bool numem__add_ok(size_t a, size_t b, size_t *out)
 	return !__builtin_add_overflow(a, b, out);
 }
 
+/*
+ * 64-bit division and bit scans by shifts and subtractions (lib/arith.c).
+ * The compiler's own helpers for `/` and `%` on 64-bit values on 32-bit
+ * targets are defined there in terms of these.  rem may be NULL; a zero
+ * divisor gives ~0 (quotient) and n (remainder).  ctz/clz of 0 are 64.
+ */
+uint64_t numem__udivmod64(uint64_t n, uint64_t d, uint64_t *rem);
+int64_t numem__divmod64(int64_t n, int64_t d, int64_t *rem);
+unsigned numem__ctz64(uint64_t v);
+unsigned numem__clz64(uint64_t v);
+
 /* Round up to a multiple of a power of two. */
 static inline size_t numem__align_up(size_t v, size_t a)
 {
+	NUMEM_DEBUG_ASSERT(0, a && !(a & (a - 1)), "alignment %zu is not a power of two", a);
 	return (v + a - 1) & ~(a - 1);
 }
 

@@ -10,6 +10,8 @@
 
 #include <stdatomic.h>
 
+#include "assert.h"
+
 static inline void numem__cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -31,7 +33,19 @@ static inline void numem__lock(_Atomic int *l)
 
 static inline void numem__unlock(_Atomic int *l)
 {
+	NUMEM_DEBUG_ASSERT(0, atomic_load_explicit(l, memory_order_relaxed),
+	                   "unlocking lock %p that is not held", (void *)l);
 	atomic_store_explicit(l, 0, memory_order_release);
 }
+
+/*
+ * Debug builds: assert that `l` is held, where a function's contract says
+ * "zone lock held".  The lock records no owner (one int, taken by any CPU),
+ * so this catches a caller that forgot the lock, not one that relies on
+ * another CPU's hold; that needs the caller's CPU id in the lock word.
+ */
+#define numem__lock_assert_held(plat, l)                                                           \
+	NUMEM_DEBUG_ASSERT(plat, atomic_load_explicit((l), memory_order_relaxed) != 0,             \
+	                   "lock %s (%p) not held", #l, (void *)(l))
 
 #endif /* NUMEM_CORE_SPINLOCK_H */

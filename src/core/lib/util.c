@@ -38,6 +38,8 @@ void numem__sort(void *base, size_t n, size_t size,
 	uint8_t *b = base;
 	if (n < 2)
 		return;
+	NUMEM_DEBUG_ASSERT(0, size && n <= SIZE_MAX / size, "%zu elements of %zu bytes overflow", n,
+	                   size);
 	for (size_t i = n / 2; i-- > 0;)
 		sift_down(b, i, n, size, cmp, arg);
 	for (size_t end = n - 1; end > 0; end--) {
@@ -50,11 +52,23 @@ void *numem__meta_alloc(const struct numem_platform *plat, size_t bytes, numem_n
 {
 	if (!plat || !plat->meta_alloc || bytes == 0)
 		return 0;
-	return plat->meta_alloc(plat->ctx, bytes, 64, nid);
+	void *p = plat->meta_alloc(plat->ctx, bytes, 64, nid);
+	/* Descriptors and counters in metadata take 8-byte atomics, which a
+	 * block misaligned for them would tear or fault on; the 64 asked for
+	 * (no false sharing) is checked in debug builds. */
+	NUMEM_ASSERT(plat, ((uintptr_t)p & 7) == 0,
+	             "meta_alloc(%zu bytes, align 64, node %u) returned %p, misaligned for "
+	             "8-byte atomics",
+	             bytes, (unsigned)nid, p);
+	NUMEM_DEBUG_ASSERT(plat, ((uintptr_t)p & 63) == 0,
+	                   "meta_alloc(%zu bytes, align 64, node %u) returned %p, not 64-aligned",
+	                   bytes, (unsigned)nid, p);
+	return p;
 }
 
 void numem__meta_free(const struct numem_platform *plat, void *ptr, size_t bytes)
 {
+	NUMEM_DEBUG_ASSERT(plat, !ptr || bytes, "meta_free(%p) of 0 bytes", ptr);
 	if (ptr && plat && plat->meta_free)
 		plat->meta_free(plat->ctx, ptr, bytes);
 }

@@ -54,6 +54,15 @@ static void scan_sections(struct numem_frametable *ft, const struct numem_topo *
 			continue;
 		for (uint64_t s = first >> ft->pfn_section_shift;
 		     s <= (last - 1) >> ft->pfn_section_shift; s++) {
+			/* max_pfn covers every RAM range: past it we would write
+			 * beyond the section table. */
+			NUMEM_ASSERT(ft->plat, s < ft->nr_sections,
+			             "section %llu of RAM range [0x%llx, 0x%llx) beyond the "
+			             "table's %llu sections (max_pfn 0x%llx)",
+			             (unsigned long long)s, (unsigned long long)r->base,
+			             (unsigned long long)r->end,
+			             (unsigned long long)ft->nr_sections,
+			             (unsigned long long)ft->max_pfn);
 			if (ft->section_state[s] & NUMEM_SECTION_PRESENT)
 				continue;
 			ft->section_state[s] = NUMEM_SECTION_PRESENT;
@@ -127,6 +136,10 @@ static enum numem_err map_sections(struct numem_frametable *ft, struct numem_dia
 				                   "frame table: no memory for section %llu (%zu "
 				                   "bytes) on node %u",
 				                   (unsigned long long)s, bytes, nid);
+			NUMEM_ASSERT(plat, ((uintptr_t)map & 7) == 0,
+			             "meta_alloc returned %p for section %llu, misaligned for "
+			             "8-byte atomics",
+			             (void *)map, (unsigned long long)s);
 			/* Biased so that map + pfn is the descriptor. */
 			ft->section_map[s] = map - (s << ft->pfn_section_shift);
 		}
@@ -143,6 +156,14 @@ enum numem_err numem_frametable_init_section(struct numem_frametable *ft, uint64
 		return NUMEM_E_RANGE;
 	if (ft->section_state[sec] & NUMEM_SECTION_INIT)
 		return NUMEM_OK;
+	/* A present section always has descriptor memory (map_sections gave
+	 * it or init failed): writing through a missing one scribbles over
+	 * whatever the biased NULL points at. */
+	NUMEM_ASSERT(ft->plat,
+	             ft->layout == NUMEM_FT_VMEMMAP ? ft->vmemmap != 0 : ft->section_map[sec] != 0,
+	             "section %llu (node %u, state 0x%x) is present but has no descriptor array",
+	             (unsigned long long)sec, (unsigned)ft->section_node[sec],
+	             (unsigned)ft->section_state[sec]);
 	const struct numem_topo *topo = ft->topo;
 	uint64_t start = sec << ft->pfn_section_shift;
 	uint64_t end = start + section_pages(ft);
@@ -173,6 +194,12 @@ enum numem_err numem_frametable_init_section(struct numem_frametable *ft, uint64
 			continue;
 		first = NUMEM_MAX(first, pos);
 		last = NUMEM_MIN(last, end);
+		NUMEM_DEBUG_ASSERT(
+		    ft->plat, pos <= first && first < last && last <= end,
+		    "run [0x%llx, 0x%llx) after 0x%llx outside section %llu [0x%llx, "
+		    "0x%llx)",
+		    (unsigned long long)first, (unsigned long long)last, (unsigned long long)pos,
+		    (unsigned long long)sec, (unsigned long long)start, (unsigned long long)end);
 		if (first > pos)
 			fill(map + (pos - start), first - pos,
 			     page_flags(NUMEM_PS_HOLE, snode, sec));
