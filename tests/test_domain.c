@@ -78,7 +78,7 @@ static void test_balanced_reservation(void **state)
 		assert_int_equal(
 		    numem_domain_increase_reservation(dom, cpu0, 77, 0, NULL, &done, &d), NUMEM_OK);
 		assert_int_equal(done, 77);
-		uint64_t n = dom->balance_total;
+		uint64_t n = dom->tot_pages;
 		/* Within one extent per node of the vcpu distribution. */
 		assert_true(llabs((long long)dom->pages_on_node[1] * 4 - (long long)n * 3) <= 4);
 		assert_true(llabs((long long)dom->pages_on_node[3] * 4 - (long long)n * 1) <= 4);
