@@ -103,7 +103,7 @@ static void run_text(FILE *out, const struct sim_result *res, const struct sim_r
 	for (uint32_t i = 0; i < r->nr_slabinfo; i++)
 		numem_report_slabinfo_line(out, r->slabinfo[i].name, &r->slabinfo[i].info);
 	fprintf(out, "\nchecks: %s\n",
-	        r->error[0] ? r->error : "heap, slab and domain ownership verified");
+	        r->error[0] ? r->error : "heap and slab verified; domain ownership verified");
 }
 
 void sim_report_text(FILE *out, const struct sim_result *res)
