@@ -613,12 +613,14 @@ struct racer {
 	uint64_t nr, done;
 	enum numem_err err;
 	char msg[200];
+	pthread_barrier_t *go;
 };
 
 static void *race_thread(void *arg)
 {
 	struct racer *r = arg;
 	struct numem_diag rd;
+	pthread_barrier_wait(r->go); /* start together */
 	for (uint64_t i = 0; i < r->nr && !r->err; i += 8) {
 		uint64_t done = 0;
 		r->err = numem_domain_decrease_reservation_at(
@@ -626,6 +628,10 @@ static void *race_thread(void *arg)
 		if (r->err)
 			snprintf(r->msg, sizeof(r->msg), "%s", rd.msg);
 		r->done += done;
+		/* The domain lock is a plain spinlock: without a pause the
+		 * thread that just released it takes it again every time. */
+		for (volatile int k = 0; k < 2000; k++)
+			;
 	}
 	return NULL;
 }
@@ -635,9 +641,22 @@ static void test_race_give_back(void **state)
 	(void)state;
 	boot("opteron-2n");
 	enum { PAGES = 8192 };
-	static uint64_t gpfn[PAGES];
-	for (uint64_t i = 0; i < PAGES; i++)
-		gpfn[i] = i;
+	/* Each racer gives back every frame, in its own random order, so
+	 * they meet on many frames and on extents the other is splitting. */
+	static uint64_t gpfn[2][PAGES];
+	uint64_t x = 88172645463325252ull;
+	for (int t = 0; t < 2; t++) {
+		for (uint64_t i = 0; i < PAGES; i++)
+			gpfn[t][i] = i;
+		for (uint64_t i = PAGES - 1; i > 0; i--) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			uint64_t j = x % (i + 1), tmp = gpfn[t][i];
+			gpfn[t][i] = gpfn[t][j];
+			gpfn[t][j] = tmp;
+		}
+	}
 	struct numem_domain *dom = create("racy", PAGES, 2, NULL);
 	for (int round = 0; round < 4; round++) {
 		uint64_t done;
@@ -650,13 +669,25 @@ static void test_race_give_back(void **state)
 		    NUMEM_OK);
 		assert_int_equal(dom->tot_pages, PAGES);
 		struct racer r[2] = {
-		    {.dom = dom, .cpu = numem_heap_cpu(&sys.heap, 1), .gpfn = gpfn, .nr = PAGES},
-		    {.dom = dom, .cpu = numem_heap_cpu(&sys.heap, 0), .gpfn = gpfn, .nr = PAGES}};
+		    {.dom = dom, .cpu = numem_heap_cpu(&sys.heap, 1), .gpfn = gpfn[0], .nr = PAGES},
+		    {.dom = dom,
+		     .cpu = numem_heap_cpu(&sys.heap, 0),
+		     .gpfn = gpfn[1],
+		     .nr = PAGES}};
 		pthread_t t[2];
-		for (int i = 0; i < 2; i++)
+		pthread_barrier_t go;
+		pthread_barrier_init(&go, NULL, 2);
+		for (int i = 0; i < 2; i++) {
+			r[i].go = &go;
 			assert_int_equal(pthread_create(&t[i], NULL, race_thread, &r[i]), 0);
+		}
 		for (int i = 0; i < 2; i++)
 			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&go);
+		if (getenv("NUMEM_TEST_VERBOSE"))
+			print_message("round %d: racer 0 gave back %llu pages, racer 1 %llu\n",
+			              round, (unsigned long long)r[0].done,
+			              (unsigned long long)r[1].done);
 		for (int i = 0; i < 2; i++)
 			if (r[i].err)
 				fail_msg("racer %d: %s", i, r[i].msg);
