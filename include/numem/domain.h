@@ -163,7 +163,8 @@ struct numem_res {
 
 enum numem_err numem_domains_init(struct numem_domains *d, struct numem_heap *heap,
                                   struct numem_slab *slab, struct numem_diag *diag);
-/* Destroys every domain left. */
+/* Destroys every domain left, references or not (the embedder is shutting
+ * the layer down: nobody may use a domain after this). */
 void numem_domains_release(struct numem_domains *d, struct numem_cpu *cpu);
 
 enum numem_err numem_domain_create(struct numem_domains *d, const struct numem_domain_config *cfg,
@@ -182,6 +183,8 @@ enum numem_err numem_domain_destroy(struct numem_domains *d, struct numem_cpu *c
 /* The live domain with this id, with a reference held (drop it with
  * numem_domain_put), or NULL. */
 struct numem_domain *numem_domain_find(struct numem_domains *d, uint16_t id);
+/* Drop a reference numem_domain_find() took; the pointer is not to be used
+ * after. */
 void numem_domain_put(struct numem_domain *dom);
 
 /*
@@ -245,8 +248,8 @@ uint64_t numem_domain_imbalance(const struct numem_domain *dom, numem_nid_t *wor
 
 /*
  * The ownership invariant: every allocated block's owner is
- * NUMEM_OWNER_HEAP, a reserved core owner (> NUMEM_OWNER_DOMAIN_MAX) or a
- * live domain, and each domain holds exactly the pages its p2m maps; every
+ * NUMEM_OWNER_HEAP, a reserved core owner (>= NUMEM_OWNER_SLAB, 0xfff0) or
+ * a live domain, and each domain holds exactly the pages its p2m maps; every
  * frame a p2m maps is in an allocated block owned by that domain and is
  * mapped once (over all domains); tot_pages and pages_on_node[] equal what
  * the p2m maps.  Needs the heap and the domains quiescent.  Returns the

@@ -6,7 +6,7 @@
  * past the block) and every domain's p2m once.  It proves, with the first
  * violation named:
  *   - every allocated block's owner is NUMEM_OWNER_HEAP, a reserved core
- *     owner (> NUMEM_OWNER_DOMAIN_MAX) or a live domain;
+ *     owner (>= NUMEM_OWNER_SLAB, 0xfff0) or a live domain;
  *   - every frame a p2m maps lies in an allocated block owned by that
  *     domain, whose head the p2m maps at the matching aligned guest frame,
  *     and no machine frame is mapped twice (by one domain or two);
@@ -48,6 +48,14 @@ static enum numem_err verify_frames(struct numem_domains *d, struct vscratch *v,
 				    "numem_domain_verify: the order-%u block at pfn "
 				    "0x%llx is owned by domain %u, which does not exist",
 				    order, (unsigned long long)pfn, owner);
+			if (owner > NUMEM_OWNER_DOMAIN_MAX && owner < NUMEM_OWNER_SLAB)
+				return numem__fail(
+				    diag, NUMEM_E_CORRUPT, 0, 0,
+				    "numem_domain_verify: the order-%u block at pfn "
+				    "0x%llx has owner 0x%x: neither the heap, a "
+				    "domain (1..0x%x) nor a reserved owner (>= 0x%x)",
+				    order, (unsigned long long)pfn, owner, NUMEM_OWNER_DOMAIN_MAX,
+				    NUMEM_OWNER_SLAB);
 			if (owner <= NUMEM_OWNER_DOMAIN_MAX)
 				v->held[owner] += 1ull << order;
 		}
