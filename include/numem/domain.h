@@ -57,7 +57,10 @@
  * nr_domains, the id bitmap and cursor, every domain's `refs`, and the vcpu
  * placement counters.  A domain's lock (numem_domain.lock) protects its
  * tot_pages, pages_on_node[], next_gpfn, the p2m root's entries and the
- * shape of its extents (splits); reservations take it for the whole call.
+ * shape of its extents (splits); reservations take it for the whole call
+ * (decrease_reservation_at for each extent, so concurrent callers
+ * interleave).  Leaf entries are written and exchanged under it too; being
+ * atomics they may also be read without it.
  * Order: the manager's lock and a domain's lock are never held together;
  * a domain's lock is taken before zone and slab locks (allocation and free
  * run under it), never after.
