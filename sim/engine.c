@@ -482,6 +482,7 @@ static void collect(struct engine *e)
 		memcpy(dr->pages_on_node, d->pages_on_node, sizeof(dr->pages_on_node));
 		for (uint32_t v = 0; v < d->nr_vcpus; v++)
 			dr->vcpus_on_node[d->vcpu[v].node]++;
+		dr->imbalance = numem_domain_imbalance(d, &dr->imbalance_node);
 	}
 	address_map(e);
 	r->ops = e->op;
@@ -565,10 +566,12 @@ static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, i
 			goto out;
 	sample(&e);
 	collect(&e);
-	/* Checks: the heap and the slab agree with themselves. */
+	/* Checks: the heap and the slab agree with themselves, and every
+	 * allocated block has a live owner that holds what its p2m maps. */
 	numem_heap_drain_all(&e.sys.heap);
 	if (numem_heap_verify(&e.sys.heap, &diag) != NUMEM_OK ||
-	    numem_slab_verify(e.slab, &diag) != NUMEM_OK)
+	    numem_slab_verify(e.slab, &diag) != NUMEM_OK ||
+	    numem_domain_verify(e.doms, &diag) != NUMEM_OK)
 		snprintf(r->error, sizeof(r->error), "%s", diag.msg);
 	rc = 0;
 out:

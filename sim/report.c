@@ -24,6 +24,12 @@ static const char *placement_name(const struct sim_scenario *sc, uint32_t i)
 	return names[sc->domain[i].placement];
 }
 
+/* A guest's distance from its balanced share, in % of its pages. */
+static double imbalance_pct(const struct sim_domain_result *d)
+{
+	return d->pages ? 100.0 * (double)d->imbalance / (double)d->pages : 0.0;
+}
+
 static void run_text(FILE *out, const struct sim_result *res, const struct sim_run *r)
 {
 	uint32_t nn = res->nr_nodes;
@@ -96,7 +102,8 @@ static void run_text(FILE *out, const struct sim_result *res, const struct sim_r
 	numem_report_slabinfo_header(out);
 	for (uint32_t i = 0; i < r->nr_slabinfo; i++)
 		numem_report_slabinfo_line(out, r->slabinfo[i].name, &r->slabinfo[i].info);
-	fprintf(out, "\nchecks: %s\n", r->error[0] ? r->error : "heap and slab verified");
+	fprintf(out, "\nchecks: %s\n",
+	        r->error[0] ? r->error : "heap and slab verified; domain ownership verified");
 }
 
 void sim_report_text(FILE *out, const struct sim_result *res)
@@ -121,6 +128,27 @@ void sim_report_text(FILE *out, const struct sim_result *res)
 		}
 		fprintf(out, "\n");
 	}
+	fprintf(out,
+	        "\nbalance: each guest's largest distance from its share of pages (the "
+	        "vcpus'\nnodes, or its vnodes), in pages and %% of the guest\n%-12s",
+	        "domain");
+	for (int s = 0; s < 2; s++)
+		fprintf(out, " %22s", res->run[s].strategy);
+	fprintf(out, "\n");
+	for (uint32_t i = 0; i < res->run[0].nr_domains; i++) {
+		fprintf(out, "%-12s", res->run[0].dom[i].name);
+		for (int s = 0; s < 2; s++) {
+			const struct sim_domain_result *d = &res->run[s].dom[i];
+			char cell[48];
+			if (d->alive)
+				snprintf(cell, sizeof(cell), "%llu (%.2f%%)",
+				         (unsigned long long)d->imbalance, imbalance_pct(d));
+			else
+				snprintf(cell, sizeof(cell), "(destroyed)");
+			fprintf(out, " %22s", cell);
+		}
+		fprintf(out, "\n");
+	}
 }
 
 static json_t *run_json(const struct sim_result *res, const struct sim_run *r)
@@ -136,12 +164,15 @@ static json_t *run_json(const struct sim_result *res, const struct sim_run *r)
 			if (numem_nodemask_test(&d->affinity, (numem_nid_t)n))
 				json_array_append_new(aff, json_integer(n));
 		}
+		char pct[32];
+		snprintf(pct, sizeof(pct), "%.4f", imbalance_pct(d));
 		json_array_append_new(
-		    doms, json_pack("{s:s, s:b, s:i, s:s, s:b, s:o, s:I, s:o, s:o}", "name",
-		                    d->name, "alive", d->alive, "id", d->id, "placement",
+		    doms, json_pack("{s:s, s:b, s:i, s:s, s:b, s:o, s:I, s:o, s:o, s:I, s:s}",
+		                    "name", d->name, "alive", d->alive, "id", d->id, "placement",
 		                    placement_name(&res->sc, i), "auto_placed", d->auto_placed,
 		                    "affinity", aff, "pages", (json_int_t)d->pages, "pages_on_node",
-		                    pn, "vcpus_on_node", vn));
+		                    pn, "vcpus_on_node", vn, "imbalance_pages",
+		                    (json_int_t)d->imbalance, "imbalance_pct", pct));
 	}
 	json_t *nodes = json_array();
 	for (uint32_t n = 0; n < nn; n++) {

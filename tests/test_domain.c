@@ -1,9 +1,15 @@
 /*
  * test_domain.c - domains: balanced and confined reservations, automatic
  * placement, vNUMA (with the guest's tables through iasl and numem's own
- * parser), ballooning, destruction returning every page, bad input.
+ * parser), ballooning, destruction returning every page, bad input; and
+ * the adversarial review's reproducers (issue 7): the p2m size limit, a
+ * memoryless node, a frame freed behind the domain's back, duplicate
+ * frames, owner-checked frees, id rotation and references, exact
+ * ballooning, balance under both heap strategies, two vcpus racing to give
+ * back the same frames.  numem_domain_verify runs after every test.
  */
 #include <numem/domain.h>
+#include <pthread.h>
 
 #include "helpers.h"
 #include "run_cmd.h"
@@ -14,13 +20,8 @@ static struct numem_domains *doms;
 static struct numem_cpu *cpu0;
 static struct numem_diag d;
 
-static void boot(const char *preset)
+static void start_domains(void)
 {
-	/* Poisoning off even in debug builds: these guests hold gigabytes, and
-	 * poisoning them on free would touch all of it. */
-	struct numem_system_opts o = {.back_memory = true, .heap.poison = -1};
-	if (numem_system_boot_preset(&sys, preset, &o, &d))
-		fail_msg("boot: %s", d.msg);
 	numem_host_set_log(sys.m.host, NULL, NUMEM_LOG_ERROR);
 	slab = calloc(1, sizeof(*slab));
 	doms = calloc(1, sizeof(*doms));
@@ -29,9 +30,54 @@ static void boot(const char *preset)
 	cpu0 = numem_heap_cpu(&sys.heap, 0);
 }
 
+static void boot_strategy(const char *preset, enum numem_strategy strategy)
+{
+	/* Poisoning off even in debug builds: these guests hold gigabytes, and
+	 * poisoning them on free would touch all of it. */
+	struct numem_system_opts o = {
+	    .back_memory = true, .heap.poison = -1, .heap.strategy = strategy};
+	if (numem_system_boot_preset(&sys, preset, &o, &d))
+		fail_msg("boot: %s", d.msg);
+	start_domains();
+}
+
+static void boot(const char *preset)
+{
+	boot_strategy(preset, NUMEM_STRATEGY_LINUX);
+}
+
+/* A machine from QEMU-style -numa arguments (NULL-terminated). */
+static void boot_numa(const char *const *args)
+{
+	struct numem_spec spec;
+	char err[256];
+	memset(&spec, 0, sizeof(spec));
+	for (; *args; args++)
+		if (numem_spec_add_numa_arg(&spec, *args, err, sizeof(err)))
+			fail_msg("-numa %s: %s", *args, err);
+	if (numem_spec_finish(&spec, err, sizeof(err)))
+		fail_msg("spec: %s", err);
+	struct numem_machine_src src;
+	if (numem_machine_src_spec(&src, &spec, err, sizeof(err)))
+		fail_msg("src: %s", err);
+	struct numem_system_opts o = {.back_memory = true, .heap.poison = -1};
+	if (numem_system_boot(&sys, &src, &o, &d))
+		fail_msg("boot: %s", d.msg);
+	start_domains();
+}
+
+static void verify(void)
+{
+	numem_heap_drain_all(&sys.heap);
+	if (numem_domain_verify(doms, &d))
+		fail_msg("numem_domain_verify: %s", d.msg);
+}
+
 static void shutdown(void)
 {
+	verify();
 	numem_domains_release(doms, cpu0);
+	verify();
 	for (uint32_t c = 0; c < sys.heap.nr_cpus; c++)
 		numem_slab_drain_cpu(slab, &sys.heap.cpu[c]);
 	assert_int_equal(numem_slab_verify(slab, &d), NUMEM_OK);
@@ -78,7 +124,7 @@ static void test_balanced_reservation(void **state)
 		assert_int_equal(
 		    numem_domain_increase_reservation(dom, cpu0, 77, 0, NULL, &done, &d), NUMEM_OK);
 		assert_int_equal(done, 77);
-		uint64_t n = dom->balance_total;
+		uint64_t n = dom->tot_pages;
 		/* Within one extent per node of the vcpu distribution. */
 		assert_true(llabs((long long)dom->pages_on_node[1] * 4 - (long long)n * 3) <= 4);
 		assert_true(llabs((long long)dom->pages_on_node[3] * 4 - (long long)n * 1) <= 4);
@@ -273,6 +319,387 @@ static void test_bad_input(void **state)
 	shutdown();
 }
 
+/* Issue 7.3: max_pages the p2m root cannot hold is refused with the limit;
+ * caller sums (vnode pages) cannot wrap. */
+static void test_p2m_limit(void **state)
+{
+	(void)state;
+	boot("x445");
+	struct numem_domain_config c = {.max_pages = UINT64_MAX, .nr_vcpus = 1};
+	snprintf(c.name, sizeof(c.name), "huge");
+	struct numem_domain *dom;
+	assert_int_equal(numem_domain_create(doms, &c, cpu0, &dom, &d), NUMEM_E_INVAL);
+	char limit[32];
+	snprintf(limit, sizeof(limit), "%llu", (unsigned long long)NUMEM_DOMAIN_MAX_PAGES);
+	assert_non_null(strstr(d.msg, limit));
+	c.max_pages = NUMEM_DOMAIN_MAX_PAGES + 1;
+	assert_int_equal(numem_domain_create(doms, &c, cpu0, &dom, &d), NUMEM_E_INVAL);
+	assert_int_equal(doms->nr_domains, 0);
+	/* The limit itself works, up to its last frame. */
+	c.max_pages = NUMEM_DOMAIN_MAX_PAGES;
+	assert_int_equal(numem_domain_create(doms, &c, cpu0, &dom, &d), NUMEM_OK);
+	uint64_t g = NUMEM_DOMAIN_MAX_PAGES - 1, done;
+	assert_int_equal(numem_domain_populate_physmap(dom, cpu0, &g, 1, 0, NULL, &done, &d),
+	                 NUMEM_OK);
+	assert_true(numem_domain_p2m(dom, g) != NUMEM_P2M_NONE);
+	verify();
+	assert_int_equal(numem_domain_destroy(doms, cpu0, dom->id, &d), NUMEM_OK);
+	/* vnode pages that wrap around to max_pages. */
+	struct numem_domain_config v = {.max_pages = 1, .nr_vcpus = 2, .nr_vnodes = 2};
+	snprintf(v.name, sizeof(v.name), "wrap");
+	v.vnode[0] = (struct numem_vnode_config){.pages = UINT64_MAX, .pnode = 0, .nr_vcpus = 1};
+	v.vnode[1] = (struct numem_vnode_config){.pages = 2, .pnode = 1, .nr_vcpus = 1};
+	assert_int_equal(numem_domain_create(doms, &v, cpu0, &dom, &d), NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "vnode 0"));
+	shutdown();
+}
+
+/* Issue 7.10a: NUMEM_RES_NODE on a memoryless node is refused, never served
+ * from its neighbour; a mask of memoryless or missing nodes likewise. */
+static void test_memoryless_node(void **state)
+{
+	(void)state;
+	static const char *const numa[] = {"node,nodeid=0,cpus=0-1,mem=1G",
+	                                   "node,nodeid=1,cpus=2-3", NULL};
+	boot_numa(numa);
+	assert_int_equal(sys.m.topo->node[1].ram_pages, 0);
+	struct numem_domain *dom = create("memless", 1024, 2, (const int32_t[]){2, 3});
+	uint64_t before = numem_heap_node_allocated(&sys.heap, 0), done = 99;
+	struct numem_res r = {.mode = NUMEM_RES_NODE, .node = 1};
+	assert_int_equal(numem_domain_increase_reservation(dom, cpu0, 4, 0, &r, &done, &d),
+	                 NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "node 1 has no memory"));
+	assert_int_equal(done, 0);
+	uint64_t g = 7;
+	assert_int_equal(numem_domain_populate_physmap(dom, cpu0, &g, 1, 0, &r, &done, &d),
+	                 NUMEM_E_INVAL);
+	struct numem_res m = {.mode = NUMEM_RES_MASK};
+	numem_nodemask_set(&m.nodes, 1);
+	assert_int_equal(numem_domain_increase_reservation(dom, cpu0, 4, 0, &m, &done, &d),
+	                 NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "no node in the mask has memory"));
+	numem_nodemask_set(&m.nodes, 5);
+	assert_int_equal(numem_domain_increase_reservation(dom, cpu0, 4, 0, &m, &done, &d),
+	                 NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "node 5"));
+	assert_int_equal(dom->tot_pages, 0);
+	assert_int_equal(numem_heap_node_allocated(&sys.heap, 0), before);
+	/* Balanced: the vcpus' node has no memory, its nearest with memory
+	 * serves (the documented rule for balancing). */
+	assert_int_equal(numem_domain_increase_reservation(dom, cpu0, 4, 0, NULL, &done, &d),
+	                 NUMEM_OK);
+	assert_int_equal(dom->pages_on_node[0], 4);
+	shutdown();
+}
+
+/* Issue 7.11: a frame freed behind the domain's back is reported, never
+ * walked past (the old walk went below gpfn 0 and crashed). */
+static void test_freed_behind_back(void **state)
+{
+	(void)state;
+	boot("opteron-2n");
+	struct numem_domain *dom = create("victim", 4096, 1, NULL);
+	uint64_t g = 0, done;
+	assert_int_equal(numem_domain_populate_physmap(dom, cpu0, &g, 1, 0, NULL, &done, &d),
+	                 NUMEM_OK);
+	uint64_t mfn = numem_domain_p2m(dom, 0);
+	assert_int_equal(numem_free_owned(cpu0, numem_pfn(mfn), 0, dom->id, &d), NUMEM_OK);
+	assert_int_equal(numem_domain_decrease_reservation(dom, cpu0, 1, 0, &done, &d),
+	                 NUMEM_E_CORRUPT);
+	assert_non_null(strstr(d.msg, "gpfn 0x0 maps"));
+	assert_int_equal(done, 0);
+	assert_int_equal(numem_domain_decrease_reservation_at(dom, cpu0, &g, 1, 0, &done, &d),
+	                 NUMEM_E_CORRUPT);
+	assert_int_equal(numem_domain_verify(doms, &d), NUMEM_E_CORRUPT);
+	/* An order-2 extent whose head went: a tail frame is reported too. */
+	g = 4;
+	assert_int_equal(numem_domain_populate_physmap(dom, cpu0, &g, 1, 2, NULL, &done, &d),
+	                 NUMEM_OK);
+	assert_int_equal(
+	    numem_free_owned(cpu0, numem_pfn(numem_domain_p2m(dom, 4)), 2, dom->id, &d), NUMEM_OK);
+	g = 6;
+	assert_int_equal(numem_domain_decrease_reservation_at(dom, cpu0, &g, 1, 0, &done, &d),
+	                 NUMEM_E_CORRUPT);
+	assert_non_null(strstr(d.msg, "gpfn 0x6"));
+	/* Destroy forgets what is not the domain's, frees nothing twice. */
+	assert_int_equal(numem_domain_destroy(doms, cpu0, dom->id, &d), NUMEM_E_CORRUPT);
+	assert_int_equal(doms->nr_domains, 0);
+	shutdown();
+}
+
+/* Issue 7.12: the same frame twice in one call, or a frame already
+ * populated, refuses the whole call and changes nothing. */
+static void test_populate_duplicates(void **state)
+{
+	(void)state;
+	boot("opteron-2n");
+	struct numem_domain *dom = create("dup", 4096, 1, NULL);
+	uint64_t before =
+	    numem_heap_node_allocated(&sys.heap, 0) + numem_heap_node_allocated(&sys.heap, 1);
+	uint64_t g[40], done = 99;
+	g[0] = g[1] = 4;
+	assert_int_equal(numem_domain_populate_physmap(dom, cpu0, g, 2, 0, NULL, &done, &d),
+	                 NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "frame 4 is named twice"));
+	assert_int_equal(done, 0);
+	assert_int_equal(dom->tot_pages, 0);
+	assert_int_equal(numem_domain_p2m(dom, 4), NUMEM_P2M_NONE);
+	/* Many frames (the sorted check), the duplicate far apart. */
+	for (int i = 0; i < 40; i++)
+		g[i] = (uint64_t)(40 - i) * 8;
+	g[39] = 160;
+	assert_int_equal(numem_domain_populate_physmap(dom, cpu0, g, 40, 3, NULL, &done, &d),
+	                 NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "frame 160 is named twice"));
+	/* One already populated: the others are not populated either. */
+	uint64_t one = 5;
+	assert_int_equal(numem_domain_populate_physmap(dom, cpu0, &one, 1, 0, NULL, &done, &d),
+	                 NUMEM_OK);
+	uint64_t pair[2] = {4, 5};
+	assert_int_equal(numem_domain_populate_physmap(dom, cpu0, pair, 2, 0, NULL, &done, &d),
+	                 NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "frame 5 (entry 1) is already populated"));
+	assert_int_equal(numem_domain_p2m(dom, 4), NUMEM_P2M_NONE);
+	assert_int_equal(dom->tot_pages, 1);
+	numem_heap_drain_all(&sys.heap);
+	uint64_t after =
+	    numem_heap_node_allocated(&sys.heap, 0) + numem_heap_node_allocated(&sys.heap, 1);
+	assert_true(after >= before + 1 && after <= before + 1 + 64); /* + one p2m leaf */
+	shutdown();
+}
+
+/* Issue 7.14: the heap's owner-0 free of a domain's frame is refused and
+ * the p2m still maps it. */
+static void test_owner_checked_free(void **state)
+{
+	(void)state;
+	boot("opteron-2n");
+	struct numem_domain *dom = create("owned", 4096, 1, NULL);
+	uint64_t done;
+	assert_int_equal(numem_domain_increase_reservation(dom, cpu0, 1, 9, NULL, &done, &d),
+	                 NUMEM_OK);
+	uint64_t mfn = numem_domain_p2m(dom, 0);
+	assert_int_equal(numem_free(cpu0, numem_pfn(mfn), 9, &d), NUMEM_E_OWNER);
+	assert_int_equal(numem_free_owned(cpu0, numem_pfn(mfn), 9, dom->id + 1, &d), NUMEM_E_OWNER);
+	assert_int_equal(numem_domain_p2m(dom, 0), mfn);
+	assert_int_equal(numem_domain_p2m(dom, 511), mfn + 511);
+	uint16_t owner;
+	assert_int_equal(numem_heap_pfn_owner(&sys.heap, numem_pfn(mfn + 100), &owner),
+	                 NUMEM_PS_ALLOCATED);
+	assert_int_equal(owner, dom->id);
+	verify();
+	shutdown();
+}
+
+/* Issue 7.15: ids rotate through 1..NUMEM_OWNER_DOMAIN_MAX, never 0, never
+ * a live domain's; a reference from find blocks destroy. */
+static void test_ids_and_refs(void **state)
+{
+	(void)state;
+	boot("opteron-2n");
+	uint16_t live[4];
+	uint32_t nlive = 0;
+	for (int i = 0; i < 3; i++)
+		live[nlive++] = create("resident", 16, 1, NULL)->id;
+	uint32_t wraps = 0;
+	uint16_t prev = live[2];
+	for (uint32_t i = 0; i < 70000; i++) {
+		struct numem_domain_config c = {.max_pages = 16, .nr_vcpus = 1};
+		struct numem_domain *dom;
+		if (numem_domain_create(doms, &c, cpu0, &dom, &d))
+			fail_msg("create %u: %s", i, d.msg);
+		uint16_t id = dom->id;
+		if (id < 1 || id > NUMEM_OWNER_DOMAIN_MAX)
+			fail_msg("create %u: id %u outside 1..%u", i, id, NUMEM_OWNER_DOMAIN_MAX);
+		for (uint32_t k = 0; k < nlive; k++)
+			if (live[k] == id)
+				fail_msg("create %u: id %u is a live domain's", i, id);
+		wraps += id < prev;
+		prev = id;
+		if (i == 40000) { /* one more resident, met by the next wrap */
+			live[nlive++] = id;
+			continue;
+		}
+		if (numem_domain_destroy(doms, cpu0, id, &d))
+			fail_msg("destroy %u (id %u): %s", i, id, d.msg);
+	}
+	assert_true(wraps >= 2);
+	assert_int_equal(doms->nr_domains, 4);
+	/* References. */
+	assert_null(numem_domain_find(doms, 0));
+	struct numem_domain *dom = numem_domain_find(doms, live[1]);
+	assert_non_null(dom);
+	assert_int_equal(dom->id, live[1]);
+	assert_int_equal(numem_domain_destroy(doms, cpu0, live[1], &d), NUMEM_E_BUSY);
+	assert_non_null(strstr(d.msg, "in use"));
+	assert_ptr_equal(numem_domain_find(doms, live[1]), dom);
+	numem_domain_put(dom);
+	assert_int_equal(numem_domain_destroy(doms, cpu0, live[1], &d), NUMEM_E_BUSY);
+	numem_domain_put(dom);
+	assert_int_equal(numem_domain_destroy(doms, cpu0, live[1], &d), NUMEM_OK);
+	assert_null(numem_domain_find(doms, live[1]));
+	shutdown();
+}
+
+/* Issue 7.16: ballooning is exact: a part of an extent goes back by
+ * splitting it. */
+static void test_balloon_exact(void **state)
+{
+	(void)state;
+	boot("opteron-2n");
+	struct numem_domain *dom = create("exact", 2048, 1, NULL);
+	uint64_t done;
+	assert_int_equal(numem_domain_increase_reservation(dom, cpu0, 2, 9, NULL, &done, &d),
+	                 NUMEM_OK);
+	assert_int_equal(numem_domain_set_target(dom, cpu0, 1023, &d), NUMEM_OK);
+	assert_int_equal(dom->tot_pages, 1023);
+	assert_int_equal(numem_domain_p2m(dom, 1023), NUMEM_P2M_NONE);
+	assert_true(numem_domain_p2m(dom, 1022) != NUMEM_P2M_NONE);
+	verify();
+	assert_int_equal(numem_domain_decrease_reservation(dom, cpu0, 1, 0, &done, &d), NUMEM_OK);
+	assert_int_equal(done, 1);
+	assert_int_equal(dom->tot_pages, 1022);
+	assert_int_equal(numem_domain_decrease_reservation(dom, cpu0, 1, 9, &done, &d), NUMEM_OK);
+	assert_int_equal(done, 1);
+	assert_int_equal(dom->tot_pages, 510);
+	assert_int_equal(dom->pages_on_node[0] + dom->pages_on_node[1], 510);
+	verify();
+	/* More than it holds: whole extents only, and it says how many. */
+	assert_int_equal(numem_domain_decrease_reservation(dom, cpu0, 5, 8, &done, &d), NUMEM_OK);
+	assert_int_equal(done, 1);
+	assert_int_equal(dom->tot_pages, 254);
+	assert_int_equal(numem_domain_set_target(dom, cpu0, 1500, &d), NUMEM_OK);
+	assert_int_equal(dom->tot_pages, 1500);
+	verify();
+	shutdown();
+}
+
+/* Issue 7.17: a 4-vcpu guest pinned one vcpu per node of an idle x445,
+ * 2 GiB in order-9 extents: under both strategies every node stays within
+ * one extent of its share (the Xen strategy used to give
+ * 147456/114688/147456/114688). */
+static void check_balance(enum numem_strategy strategy)
+{
+	boot_strategy("x445", strategy);
+	struct numem_domain *dom = create("pinned4", 1u << 19, 4, (const int32_t[]){0, 8, 16, 24});
+	uint64_t done;
+	for (uint32_t k = 0; k < 1024; k++) {
+		assert_int_equal(
+		    numem_domain_increase_reservation(dom, cpu0, 1, 9, NULL, &done, &d), NUMEM_OK);
+		numem_nid_t worst;
+		uint64_t dev = numem_domain_imbalance(dom, &worst);
+		if (dev > 512)
+			fail_msg("strategy %d, extent %u: node %u is %llu pages from its share",
+			         (int)strategy, k, worst, (unsigned long long)dev);
+	}
+	for (numem_nid_t n = 0; n < 4; n++)
+		assert_int_equal(dom->pages_on_node[n], 131072);
+	shutdown();
+}
+
+static void test_balance_both_strategies(void **state)
+{
+	(void)state;
+	check_balance(NUMEM_STRATEGY_LINUX);
+	check_balance(NUMEM_STRATEGY_XEN);
+}
+
+/* Issue 7.18: two vcpus give back the same frames at once; each frame is
+ * freed by exactly one of them. */
+struct racer {
+	struct numem_domain *dom;
+	struct numem_cpu *cpu;
+	const uint64_t *gpfn;
+	uint64_t nr, done;
+	enum numem_err err;
+	char msg[200];
+	pthread_barrier_t *go;
+};
+
+static void *race_thread(void *arg)
+{
+	struct racer *r = arg;
+	struct numem_diag rd;
+	pthread_barrier_wait(r->go); /* start together */
+	for (uint64_t i = 0; i < r->nr && !r->err; i += 8) {
+		uint64_t done = 0;
+		r->err = numem_domain_decrease_reservation_at(
+		    r->dom, r->cpu, r->gpfn + i, r->nr - i < 8 ? r->nr - i : 8, 0, &done, &rd);
+		if (r->err)
+			snprintf(r->msg, sizeof(r->msg), "%s", rd.msg);
+		r->done += done;
+		/* The domain lock is a plain spinlock: without a pause the
+		 * thread that just released it takes it again every time. */
+		for (volatile int k = 0; k < 2000; k++)
+			;
+	}
+	return NULL;
+}
+
+static void test_race_give_back(void **state)
+{
+	(void)state;
+	boot("opteron-2n");
+	enum { PAGES = 8192 };
+	/* Each racer gives back every frame, in its own random order, so
+	 * they meet on many frames and on extents the other is splitting. */
+	static uint64_t gpfn[2][PAGES];
+	uint64_t x = 88172645463325252ull;
+	for (int t = 0; t < 2; t++) {
+		for (uint64_t i = 0; i < PAGES; i++)
+			gpfn[t][i] = i;
+		for (uint64_t i = PAGES - 1; i > 0; i--) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			uint64_t j = x % (i + 1), tmp = gpfn[t][i];
+			gpfn[t][i] = gpfn[t][j];
+			gpfn[t][j] = tmp;
+		}
+	}
+	struct numem_domain *dom = create("racy", PAGES, 2, NULL);
+	for (int round = 0; round < 4; round++) {
+		uint64_t done;
+		/* Half in order-9 extents (split while racing), half order 0. */
+		assert_int_equal(
+		    numem_domain_increase_reservation(dom, cpu0, PAGES / 1024, 9, NULL, &done, &d),
+		    NUMEM_OK);
+		assert_int_equal(
+		    numem_domain_increase_reservation(dom, cpu0, PAGES / 2, 0, NULL, &done, &d),
+		    NUMEM_OK);
+		assert_int_equal(dom->tot_pages, PAGES);
+		struct racer r[2] = {
+		    {.dom = dom, .cpu = numem_heap_cpu(&sys.heap, 1), .gpfn = gpfn[0], .nr = PAGES},
+		    {.dom = dom,
+		     .cpu = numem_heap_cpu(&sys.heap, 0),
+		     .gpfn = gpfn[1],
+		     .nr = PAGES}};
+		pthread_t t[2];
+		pthread_barrier_t go;
+		pthread_barrier_init(&go, NULL, 2);
+		for (int i = 0; i < 2; i++) {
+			r[i].go = &go;
+			assert_int_equal(pthread_create(&t[i], NULL, race_thread, &r[i]), 0);
+		}
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&go);
+		if (getenv("NUMEM_TEST_VERBOSE"))
+			print_message("round %d: racer 0 gave back %llu pages, racer 1 %llu\n",
+			              round, (unsigned long long)r[0].done,
+			              (unsigned long long)r[1].done);
+		for (int i = 0; i < 2; i++)
+			if (r[i].err)
+				fail_msg("racer %d: %s", i, r[i].msg);
+		assert_int_equal(r[0].done + r[1].done, PAGES);
+		assert_int_equal(dom->tot_pages, 0);
+		assert_int_equal(dom->pages_on_node[0] + dom->pages_on_node[1], 0);
+		assert_int_equal(dom->next_gpfn, 0);
+		verify();
+	}
+	shutdown();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +709,15 @@ int main(void)
 	    cmocka_unit_test(test_vnuma),
 	    cmocka_unit_test(test_balloon),
 	    cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_p2m_limit),
+	    cmocka_unit_test(test_memoryless_node),
+	    cmocka_unit_test(test_freed_behind_back),
+	    cmocka_unit_test(test_populate_duplicates),
+	    cmocka_unit_test(test_owner_checked_free),
+	    cmocka_unit_test(test_ids_and_refs),
+	    cmocka_unit_test(test_balloon_exact),
+	    cmocka_unit_test(test_balance_both_strategies),
+	    cmocka_unit_test(test_race_give_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,6 +91,8 @@ static void test_deterministic_and_consistent(void **state)
 		fail_msg("sim: %s", err);
 	char *j1 = sim_report_json(&res1), *j2 = sim_report_json(&res2);
 	assert_string_equal(j1, j2);
+	assert_non_null(strstr(j1, "\"imbalance_pages\""));
+	assert_non_null(strstr(j1, "\"imbalance_pct\""));
 	free(j1);
 	free(j2);
 	for (int s = 0; s < 2; s++) {
@@ -119,6 +121,16 @@ static void test_deterministic_and_consistent(void **state)
 		assert_true(r->dom[0].pages > 0);
 		assert_true(r->dom[3].pages_on_node[0] > 0 && r->dom[3].pages_on_node[1] > 0);
 		assert_false(r->dom[4].alive); /* the hog was destroyed */
+		/* r->error is empty: numem_domain_verify passed at the end of the
+		 * run.  b is pinned to cpus 0 and 1 (nodes 0 and 1 of the
+		 * opteron-2n), so its share is half on each; the report says how
+		 * far it is (memory pressure pushes it off). */
+		const struct sim_domain_result *b = &r->dom[1];
+		uint64_t half = b->pages / 2, on0 = b->pages_on_node[0];
+		uint64_t off = on0 > half ? on0 - half : half - on0;
+		assert_true(b->imbalance == off || b->imbalance == off + 1);
+		for (uint32_t i = 0; i < r->nr_domains; i++)
+			assert_true(r->dom[i].imbalance <= r->dom[i].pages);
 		/* The p2m leaves of the live domains sit in kmalloc-2048. */
 		bool leaves = false;
 		for (uint32_t i = 0; i < r->nr_slabinfo; i++)

@@ -5,15 +5,26 @@
  *
  * Reservations.  increase_reservation() hands a domain `nr` extents of
  * 2^order pages at its next guest frames.  By default (NUMEM_RES_BALANCED)
- * the extents are spread over the nodes the domain's vcpus run on, in
- * proportion to the vcpus on each (the 2006 Xen NUMA patch's balancing): the
- * k-th extent goes to the node furthest behind its share, so after any
- * number of extents every node is within one extent of its share.  Each
- * extent prefers its node and falls back as the heap does.  With
- * NUMEM_RES_NODE the extents come from one node only (exact), with
- * NUMEM_RES_MASK from the given nodes only (bind): a guest can live entirely
- * within one node.  A vNUMA domain's frames come from the physical node that
- * backs the virtual node they belong to.
+ * the extents are spread over the nodes the domain's vcpus run on (each
+ * vcpu's node, or its nearest node with memory), in proportion to the vcpus
+ * on each (the 2006 Xen NUMA patch's balancing).  Balance is kept on what
+ * landed: the next extent goes to the node whose populated pages
+ * (pages_on_node[], where the frames really are) are furthest behind its
+ * share of tot_pages, and is taken from that node exactly when it has a
+ * block (either heap strategy), falling back as the heap does only when it
+ * has none.  So while no node runs out, every node is within one extent of
+ * its share.  With NUMEM_RES_NODE the extents come from that one node only
+ * (exact; a node without memory is refused, never silently replaced by its
+ * neighbour), with NUMEM_RES_MASK from the given nodes only (bind): a guest
+ * can live entirely within one node.  A vNUMA domain's frames come from the
+ * physical node that backs the virtual node they belong to.
+ *
+ * Giving back.  decrease_reservation() gives back exactly nr * 2^order
+ * pages from the domain's highest populated guest frames, splitting a
+ * larger extent (numem_heap_split) when only part of it is asked for;
+ * decrease_reservation_at() gives back the extents at given guest frames.
+ * Every page goes back with numem_free_owned(domain id): nothing else can
+ * free a domain's frames, and a domain cannot free anyone else's.
  *
  * Placement (numem_domain_create with no node affinity and no pinned
  * vcpus), the idea of xl's: for every node, the candidate set is that node
@@ -24,11 +35,40 @@
  *
  * The p2m is two-level: a root of pointers to leaves of 256 machine frame
  * numbers, both from the slab allocator, leaves allocated as frames are
- * populated, so a sparse or large guest costs what it uses.
+ * populated, so a sparse or large guest costs what it uses.  The root is at
+ * most one max-order block, so a domain has at most NUMEM_DOMAIN_MAX_PAGES
+ * guest frames.  Root and leaf entries are atomics: a lock-free reader
+ * (numem_domain_p2m) sees a frame or NUMEM_P2M_NONE, never a torn value, and
+ * a frame is taken out of the p2m with an atomic exchange whose caller alone
+ * frees what it returned, so two vcpus giving back the same frame cannot
+ * both free it.
+ *
+ * Ids and references.  Domain ids are 1..NUMEM_OWNER_DOMAIN_MAX (0 is the
+ * heap's own owner, ids above are reserved for core layers), handed out
+ * from the free ones in rotation, so an id is never that of a live domain
+ * and a destroyed domain's id is reused as late as possible.
+ * numem_domain_find() returns the domain with a reference held;
+ * numem_domain_put() drops it.  numem_domain_destroy() refuses with
+ * NUMEM_E_BUSY (and changes nothing) while any reference is held: it does
+ * not wait.  The pointer numem_domain_create() returns is the creator's and
+ * holds no reference; it is valid until the creator destroys the domain.
+ *
+ * Locks.  The manager's lock (numem_domains.lock) protects the domain list,
+ * nr_domains, the id bitmap and cursor, every domain's `refs`, and the vcpu
+ * placement counters.  A domain's lock (numem_domain.lock) protects its
+ * tot_pages, pages_on_node[], next_gpfn, the p2m root's entries and the
+ * shape of its extents (splits); reservations take it for the whole call
+ * (decrease_reservation_at for each extent, so concurrent callers
+ * interleave).  Leaf entries are written and exchanged under it too; being
+ * atomics they may also be read without it.
+ * Order: the manager's lock and a domain's lock are never held together;
+ * a domain's lock is taken before zone and slab locks (allocation and free
+ * run under it), never after.
  *
  * Bad input (an unknown domain, a reservation beyond max_pages, a node
- * outside the machine, a vcpu pinned to a missing cpu, a frame outside the
- * guest) gets a specific error and changes nothing.
+ * outside the machine or without memory, a vcpu pinned to a missing cpu, a
+ * frame outside the guest, a frame already populated or named twice) gets a
+ * specific error and changes nothing.
  */
 #ifndef NUMEM_DOMAIN_H
 #define NUMEM_DOMAIN_H
@@ -40,6 +80,10 @@
 #define NUMEM_MAX_VNODES 16
 #define NUMEM_P2M_LEAF   256 /* frames per p2m leaf */
 #define NUMEM_P2M_NONE   UINT64_MAX
+/* The p2m root is at most one max-order block (less the slab's header). */
+#define NUMEM_P2M_MAX_LEAVES                                                                       \
+	(((NUMEM_PAGE_SIZE << NUMEM_MAX_ORDER) - NUMEM_PAGE_SIZE) / sizeof(void *))
+#define NUMEM_DOMAIN_MAX_PAGES ((uint64_t)NUMEM_P2M_MAX_LEAVES * NUMEM_P2M_LEAF)
 
 struct numem_vnode_config {
 	uint64_t pages;                     /* guest memory of this virtual node */
@@ -68,24 +112,28 @@ struct numem_vcpu {
 	uint8_t vnode;    /* vNUMA: its virtual node */
 };
 
+/* A p2m leaf entry: a machine frame or NUMEM_P2M_NONE. */
+typedef _Atomic(uint64_t) numem_p2m_entry_t;
+
 struct numem_domain {
 	uint16_t id;
 	char name[32];
 	uint64_t max_pages;
-	uint64_t tot_pages; /* populated frames */
-	uint64_t pages_on_node[NUMEM_MAX_NODES];
+	uint64_t tot_pages;                      /* populated frames (lock) */
+	uint64_t pages_on_node[NUMEM_MAX_NODES]; /* populated frames per node (lock) */
 	uint32_t nr_vcpus;
 	struct numem_vcpu vcpu[NUMEM_MAX_VCPUS];
 	numem_nodemask_t node_affinity;
 	bool auto_placed;
 	uint32_t nr_vnodes;
 	struct numem_vnode_config vnode[NUMEM_MAX_VNODES];
-	uint64_t vnode_start[NUMEM_MAX_VNODES];  /* first gpfn of each virtual node */
-	uint64_t next_gpfn;                      /* where increase_reservation appends */
-	uint64_t **p2m;                          /* root: leaves of NUMEM_P2M_LEAF mfns */
-	uint64_t p2m_leaves;                     /* root entries */
-	uint64_t balance_given[NUMEM_MAX_NODES]; /* extents placed by balancing */
-	uint64_t balance_total;
+	uint64_t vnode_start[NUMEM_MAX_VNODES]; /* first gpfn of each virtual node */
+	uint64_t next_gpfn;                     /* where increase_reservation appends (lock) */
+	/* root: leaves of NUMEM_P2M_LEAF entries (root entries: lock to set) */
+	numem_p2m_entry_t *_Atomic *p2m;
+	uint64_t p2m_leaves; /* root entries */
+	uint32_t refs;       /* references from numem_domain_find (manager's lock) */
+	_Atomic int lock;    /* see "Locks" above */
 	struct numem_domain *next;
 	struct numem_domains *mgr;
 };
@@ -94,11 +142,12 @@ struct numem_domains {
 	struct numem_heap *heap;
 	struct numem_slab *slab;
 	struct numem_domain *list;
-	uint16_t next_id;
+	uint16_t next_id; /* where the search for a free id starts */
 	uint32_t nr_domains;
-	uint32_t vcpus_on_node[NUMEM_MAX_NODES]; /* placed vcpus, for placement */
-	uint32_t vcpus_on_cpu[4096];             /* for round-robin vcpu placement */
-	_Atomic int lock;                        /* the list and counters */
+	uint64_t id_used[NUMEM_OWNER_DOMAIN_MAX / 64 + 1]; /* bit i: id i is live */
+	uint32_t vcpus_on_node[NUMEM_MAX_NODES];           /* placed vcpus, for placement */
+	uint32_t vcpus_on_cpu[4096];                       /* for round-robin vcpu placement */
+	_Atomic int lock;                                  /* see "Locks" above */
 };
 
 /* Reservation modes. */
@@ -117,16 +166,29 @@ struct numem_res {
 
 enum numem_err numem_domains_init(struct numem_domains *d, struct numem_heap *heap,
                                   struct numem_slab *slab, struct numem_diag *diag);
-/* Destroys every domain left. */
+/* Destroys every domain left, references or not (the embedder is shutting
+ * the layer down: nobody may use a domain after this). */
 void numem_domains_release(struct numem_domains *d, struct numem_cpu *cpu);
 
 enum numem_err numem_domain_create(struct numem_domains *d, const struct numem_domain_config *cfg,
                                    struct numem_cpu *cpu, struct numem_domain **out,
                                    struct numem_diag *diag);
-/* Returns every page and the p2m. */
+/*
+ * Returns every page (numem_free_owned with the domain's id) and the p2m,
+ * and frees the id.  NUMEM_E_INVAL for an unknown id, NUMEM_E_BUSY while a
+ * reference from numem_domain_find() is held (nothing changed in either
+ * case).  NUMEM_E_CORRUPT when the p2m mapped a frame the domain no longer
+ * held (freed behind its back): the domain is destroyed all the same and the
+ * message names the first such frame.
+ */
 enum numem_err numem_domain_destroy(struct numem_domains *d, struct numem_cpu *cpu, uint16_t id,
                                     struct numem_diag *diag);
+/* The live domain with this id, with a reference held (drop it with
+ * numem_domain_put), or NULL. */
 struct numem_domain *numem_domain_find(struct numem_domains *d, uint16_t id);
+/* Drop a reference numem_domain_find() took; the pointer is not to be used
+ * after. */
+void numem_domain_put(struct numem_domain *dom);
 
 /*
  * Give the domain up to `nr` extents of 2^order pages at its next guest
@@ -138,11 +200,35 @@ enum numem_err numem_domain_increase_reservation(struct numem_domain *dom, struc
                                                  uint64_t nr, unsigned order,
                                                  const struct numem_res *res, uint64_t *done,
                                                  struct numem_diag *diag);
-/* Balloon out: free the extents at the domain's highest populated frames. */
+/*
+ * Balloon out: give back exactly min(nr, tot_pages >> order) * 2^order
+ * pages, from the domain's highest populated guest frames down, splitting
+ * an extent when only part of it goes; *done = extents' worth given back.
+ * NUMEM_E_INVAL for an order above NUMEM_MAX_ORDER; NUMEM_E_CORRUPT (with
+ * the gpfn and mfn) when the p2m maps a frame the domain no longer holds,
+ * *done saying how far it got.
+ */
 enum numem_err numem_domain_decrease_reservation(struct numem_domain *dom, struct numem_cpu *cpu,
                                                  uint64_t nr, unsigned order, uint64_t *done,
                                                  struct numem_diag *diag);
-/* Populate the given guest frames (extents of 2^order, aligned). */
+/*
+ * Give back the extents of 2^order guest frames at gpfn[0..nr) (aligned,
+ * inside max_pages: checked for the whole call first).  A frame that is not
+ * populated is skipped (another vcpu may have given it back first); *done =
+ * extents of which this call gave back at least one frame.  Safe against a
+ * concurrent call on the same frames: each frame is freed by exactly one.
+ */
+enum numem_err numem_domain_decrease_reservation_at(struct numem_domain *dom, struct numem_cpu *cpu,
+                                                    const uint64_t *gpfn, uint64_t nr,
+                                                    unsigned order, uint64_t *done,
+                                                    struct numem_diag *diag);
+/*
+ * Populate the given guest frames (extents of 2^order, aligned).  The
+ * whole call is checked first: a frame misaligned or beyond max_pages, one
+ * already populated, or two extents naming the same frames gets
+ * NUMEM_E_INVAL and nothing changes.  NUMEM_E_NO_PAGES when memory ran out
+ * part-way (*done extents populated, the rest untouched).
+ */
 enum numem_err numem_domain_populate_physmap(struct numem_domain *dom, struct numem_cpu *cpu,
                                              const uint64_t *gpfn, uint64_t nr, unsigned order,
                                              const struct numem_res *res, uint64_t *done,
@@ -151,8 +237,28 @@ enum numem_err numem_domain_populate_physmap(struct numem_domain *dom, struct nu
 enum numem_err numem_domain_set_target(struct numem_domain *dom, struct numem_cpu *cpu,
                                        uint64_t pages, struct numem_diag *diag);
 
-/* Machine frame of a guest frame, or NUMEM_P2M_NONE. */
+/* Machine frame of a guest frame, or NUMEM_P2M_NONE.  Lock-free. */
 uint64_t numem_domain_p2m(const struct numem_domain *dom, uint64_t gpfn);
+
+/*
+ * How far the domain is from its balanced share: the largest
+ * |pages_on_node[n] - share(n)| over the nodes, in pages, where share(n) is
+ * tot_pages split over its vcpus' nodes (nearest with memory) in proportion
+ * to the vcpus on each (vNUMA: the populated pages of each virtual node on
+ * its physical node).  *worst (if given) is that node.
+ */
+uint64_t numem_domain_imbalance(const struct numem_domain *dom, numem_nid_t *worst);
+
+/*
+ * The ownership invariant: every allocated block's owner is
+ * NUMEM_OWNER_HEAP, a reserved core owner (>= NUMEM_OWNER_SLAB, 0xfff0) or
+ * a live domain, and each domain holds exactly the pages its p2m maps; every
+ * frame a p2m maps is in an allocated block owned by that domain and is
+ * mapped once (over all domains); tot_pages and pages_on_node[] equal what
+ * the p2m maps.  Needs the heap and the domains quiescent.  Returns the
+ * first violation (the domain, gpfn, mfn, expected and found).
+ */
+enum numem_err numem_domain_verify(struct numem_domains *d, struct numem_diag *diag);
 
 /* The guest's own SRAT and SLIT for its vNUMA layout (malloc-free: into
  * caller buffers; lengths as the writers report them). */

@@ -94,6 +94,8 @@ struct sim_domain_result {
 	uint64_t pages;
 	uint64_t pages_on_node[NUMEM_MAX_NODES];
 	uint32_t vcpus_on_node[NUMEM_MAX_NODES];
+	uint64_t imbalance;         /* numem_domain_imbalance: pages from its share */
+	numem_nid_t imbalance_node; /* the node furthest from its share */
 };
 
 struct sim_run {
