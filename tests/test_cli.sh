@@ -62,9 +62,23 @@ expect_rc 2 "$numem" topo --numa-emulate 0
 # --numa descriptions, and their errors.
 expect_rc 0 "$numem" topo --numa node,nodeid=0,cpus=0-1,mem=1G --numa node,nodeid=1,cpus=2-3,mem=1G --numa dist,src=0,dst=1,val=25
 expect_grep "$tmp/out" "^  1:  25  10 $"
-expect_rc 2 "$numem" topo --numa node,mem=banana
+# A rejected description is invalid input (exit 1, docs/FORMATS.md).
+expect_rc 1 "$numem" topo --numa node,mem=banana
 expect_grep "$tmp/err" "bad mem"
-expect_rc 2 "$numem" topo --numa dist,src=0,dst=1,val=5
+expect_rc 1 "$numem" topo --numa dist,src=0,dst=1,val=5
+# A CPU id at the limit (only the count of ids used to be capped): every
+# command taking --numa rejects it before it indexes a cpumask.
+for c in topo info tables dump stress; do
+  expect_rc 1 "$numem" $c --numa node,nodeid=0,cpus=4096,mem=1G
+  expect_grep "$tmp/err" "cpu id 4096 is at or above the limit 4096"
+done
+expect_rc 1 "$numem" topo --numa node,nodeid=0,cpus=0-3,cpus=4095-4096,mem=1G
+expect_grep "$tmp/err" "cpu id 4096"
+expect_rc 0 "$numem" topo --numa node,nodeid=0,cpus=4095,mem=1G
+expect_rc 1 "$numem" topo --numa node,nodeid=-1,mem=1G
+expect_grep "$tmp/err" "nodeid"
+expect_rc 1 "$numem" topo --numa node,nodeid=0,mem=1G --numa dist,src=0,dst=1x,val=20
+expect_grep "$tmp/err" "dst"
 expect_rc 1 "$numem" topo --numa node,nodeid=0,cpus=0 --numa node,nodeid=1,mem=1G --numa dist,src=0,dst=4,val=30
 expect_grep "$tmp/err" "no -numa node defines"
 

@@ -229,5 +229,13 @@ void numem_format_ranges(char *out, size_t cap, const uint32_t *ids, size_t n);
 int numem_parse_ranges(const char *s, uint32_t *ids, size_t cap);
 /* Parse a size: "4G", "512M", "1T", "4096" (bytes). */
 int numem_parse_size(const char *s, uint64_t *out);
+/*
+ * Parse an unsigned number strictly: decimal digits, or "0x" and hex digits,
+ * and nothing else (no sign, no blanks, no trailing characters), in
+ * [min, max].  0 with *out set, or -1 with a message in err naming `field`,
+ * the text and the allowed range; *out is unchanged on failure.
+ */
+int numem_parse_uint(const char *field, const char *s, uint64_t min, uint64_t max, uint64_t *out,
+                     char *err, size_t errlen);
 
 #endif /* NUMEM_HOST_H */

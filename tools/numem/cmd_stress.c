@@ -129,6 +129,10 @@ int cmd_stress(int argc, char **argv)
 			}
 		} else {
 			int r = machine_args_take(&ma, argc, argv, &i);
+			if (r == MACHINE_ARGS_INVALID) {
+				machine_args_free(&ma);
+				return EXIT_INVALID;
+			}
 			if (r <= 0 || ma.json) {
 				if (r == 0)
 					cli_error("stress", "unknown option '%s' (see --help)", a);

@@ -88,7 +88,7 @@ int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i)
 		}
 		if (numem_spec_add_numa_arg(ma->numa, val, err, sizeof(err)) != 0) {
 			fprintf(stderr, "numem: %s\n", err);
-			return -1;
+			return MACHINE_ARGS_INVALID;
 		}
 	} else if (!strcmp(a, "--list-presets")) {
 		list_presets();
@@ -201,7 +201,7 @@ int machine_args_parse(struct machine_args *ma, int argc, char **argv, const cha
 		}
 		if (r < 0) {
 			machine_args_free(ma);
-			return EXIT_USAGE;
+			return r == MACHINE_ARGS_INVALID ? EXIT_INVALID : EXIT_USAGE;
 		}
 	}
 	return -1;
