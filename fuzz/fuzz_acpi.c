@@ -73,9 +73,8 @@ static void srat_roundtrip(const struct numem_platform *plat, const struct numem
 /* Boundary values for 32-bit counts; the last two are the review's HMAT
  * counts whose 64-bit byte total wraps to 88. */
 static const uint32_t fuzz_acpi_counts32[] = {
-    0,          1,          2,          0xff,       0x100,      0xffff,     0x10000,
-    0x3fffffff, 0x40000000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 4294705158u,
-    2147614722u};
+    0,          1,          2,          0xff,       0x100,      0xffff,      0x10000,    0x3fffffff,
+    0x40000000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 4294705158u, 2147614722u};
 #define FUZZ_ACPI_NCOUNTS (sizeof(fuzz_acpi_counts32) / sizeof(fuzz_acpi_counts32[0]))
 
 static uint32_t fuzz_acpi_rand(uint32_t *state)
@@ -127,9 +126,8 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 		fuzz_acpi_put32(t + 4, len);
 	uint32_t pick = fuzz_acpi_rand(&st);
 	if (kind == 1) {
-		uint64_t n = fuzz_acpi_rand(&st) % 2
-		                 ? fuzz_acpi_counts32[pick % FUZZ_ACPI_NCOUNTS]
-		                 : fuzz_acpi_size64(&st);
+		uint64_t n = fuzz_acpi_rand(&st) % 2 ? fuzz_acpi_counts32[pick % FUZZ_ACPI_NCOUNTS]
+		                                     : fuzz_acpi_size64(&st);
 		fuzz_acpi_put64(t + 36, n);
 		return size;
 	}
@@ -142,11 +140,12 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 			unsigned type = t[off];
 			if (slen == 0 || slen > len - off)
 				break;
-			bool hit = kind == 2 ? (type == 1 && slen >= 20) || (type == 2 && slen >= 32)
-			                     : type == 1 && slen >= 24;
+			bool hit = kind == 2
+			               ? (type == 1 && slen >= 20) || (type == 2 && slen >= 32)
+			               : type == 1 && slen >= 24;
 			if (hit && pass && n == want) {
-				uint32_t v = fuzz_acpi_counts32[fuzz_acpi_rand(&st) %
-				                                FUZZ_ACPI_NCOUNTS];
+				uint32_t v =
+				    fuzz_acpi_counts32[fuzz_acpi_rand(&st) % FUZZ_ACPI_NCOUNTS];
 				if (kind == 2 && type == 1) {
 					/* one count, the other, or both; and maybe stretch the
 					 * structure to the table's end so a wrapped byte total
@@ -161,11 +160,11 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 						                       FUZZ_ACPI_NCOUNTS]);
 					if (fuzz_acpi_rand(&st) % 2)
 						fuzz_acpi_put32(t + off + 4, len - off);
-				}
-				else if (kind == 2)
+				} else if (kind == 2)
 					t[off + 30] = (uint8_t)v, t[off + 31] = (uint8_t)(v >> 8);
 				else
-					fuzz_acpi_put64(t + off + (fuzz_acpi_rand(&st) % 3 ? 16 : 8),
+					fuzz_acpi_put64(t + off +
+					                    (fuzz_acpi_rand(&st) % 3 ? 16 : 8),
 					                fuzz_acpi_size64(&st));
 				return size;
 			}
