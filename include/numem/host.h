@@ -183,6 +183,15 @@ enum numem_err numem_system_boot(struct numem_system *s, struct numem_machine_sr
 /* Build the frame table and heap for an already loaded s->m. */
 enum numem_err numem_system_start(struct numem_system *s, const struct numem_system_opts *opts,
                                   struct numem_diag *diag);
+/*
+ * For views of an already loaded s->m that show no allocator: fill s->ft
+ * with numem_frametable_plan's figures (no tables: has_ft stays false) and
+ * free_pages[node] with the free pages numem_system_start would report
+ * (RAM less the frame-table reserve with opts->reserve_metadata).  Costs
+ * time and memory proportional to the topology, not to the RAM it declares.
+ */
+enum numem_err numem_system_plan(struct numem_system *s, const struct numem_system_opts *opts,
+                                 uint64_t *free_pages, struct numem_diag *diag);
 /* The same from a preset name. */
 enum numem_err numem_system_boot_preset(struct numem_system *s, const char *preset,
                                         const struct numem_system_opts *opts,
