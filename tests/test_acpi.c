@@ -410,6 +410,24 @@ static void test_hmat_lbi_count_overflow(void **state)
 	expect_hmat_lbi(88, 4, 4, NUMEM_E_TRUNCATE);
 	expect_hmat_lbi(88, 0, 14, NUMEM_OK);
 	expect_hmat_lbi(88, 0, 15, NUMEM_E_TRUNCATE);
+	/* The writer sized the same structure with the same wrapping sum: it
+	 * reported 128 bytes for the review's counts.  Now it refuses them. */
+	uint32_t ip[1] = {0}, tp[1] = {0};
+	uint16_t e[1] = {0};
+	struct numem_hmat_lbi l = {.nr_initiators = 4294705158u,
+	                           .nr_targets = 2147614722u,
+	                           .initiator_pxm = ip,
+	                           .target_pxm = tp,
+	                           .entry = e};
+	struct numem_hmat in = {.nr_lbi = 1, .lbi = &l};
+	size_t len = 0;
+	assert_int_equal(numem_hmat_write(&in, NULL, 0, &len), NUMEM_E_RANGE);
+	l.nr_initiators = 1u << 30;
+	l.nr_targets = 0;
+	assert_int_equal(numem_hmat_write(&in, NULL, 0, &len), NUMEM_E_RANGE);
+	l.nr_initiators = l.nr_targets = 1;
+	assert_int_equal(numem_hmat_write(&in, NULL, 0, &len), NUMEM_OK);
+	assert_int_equal(len, 40 + 32 + 4 + 4 + 2);
 }
 
 static void test_writer_nospace(void **state)
