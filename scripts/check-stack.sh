@@ -16,5 +16,5 @@ if [ -n "$over" ]; then
   echo "$over" >&2
   exit 1
 fi
-top=$(cat $files | sort -t$'\t' -k2 -n -r | head -1)
+top=$(cat $files | sort -t$'\t' -k2 -n -r | awk 'NR == 1') # awk reads all: no SIGPIPE under pipefail
 echo "check-stack: every core function within $limit bytes (largest: $(echo "$top" | awk -F'\t' '{print $2" bytes, "$1}'))"

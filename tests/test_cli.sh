@@ -79,6 +79,9 @@ expect_rc 1 "$numem" topo --numa node,nodeid=-1,mem=1G
 expect_grep "$tmp/err" "nodeid"
 expect_rc 1 "$numem" topo --numa node,nodeid=0,mem=1G --numa dist,src=0,dst=1x,val=20
 expect_grep "$tmp/err" "dst"
+# mem= sizes are summed before the layout (this used to run out of memory)
+expect_rc 1 timeout 60 "$numem" topo --numa node,mem=16383P --numa node,mem=16383P
+expect_grep "$tmp/err" "add up to more than"
 expect_rc 1 "$numem" topo --numa node,nodeid=0,cpus=0 --numa node,nodeid=1,mem=1G --numa dist,src=0,dst=4,val=30
 expect_grep "$tmp/err" "no -numa node defines"
 

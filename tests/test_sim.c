@@ -399,6 +399,18 @@ static void test_numa_spec_cpu_id_limit(void **state)
 	assert_int_equal(
 	    numem_spec_add_numa_arg(&spec, "node,nodeid=1,cpus=4095", err, sizeof(err)), 0);
 	assert_int_equal(spec.node[1].cpumask[63] >> 63, 1);
+	/* The nodes' memory is summed before it is laid out: two nodes of 2^63
+	 * bytes used to wrap to 0 ("no node has mem="), and 2 x 16383 PiB laid
+	 * RAM out past 2^64 until the OOM killer stopped it. */
+	memset(&spec, 0, sizeof(spec));
+	assert_int_equal(numem_spec_add_numa_arg(&spec, "node,mem=16383P", err, sizeof(err)), 0);
+	assert_int_equal(numem_spec_add_numa_arg(&spec, "node,mem=16383P", err, sizeof(err)), 0);
+	assert_int_equal(numem_spec_finish(&spec, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "add up to more than 4096 TiB"));
+	memset(&spec, 0, sizeof(spec));
+	assert_int_equal(numem_spec_add_numa_arg(&spec, "node,mem=2048T", err, sizeof(err)), 0);
+	assert_int_equal(numem_spec_add_numa_arg(&spec, "node,mem=2048T", err, sizeof(err)), 0);
+	assert_int_equal(numem_spec_finish(&spec, err, sizeof(err)), 0);
 }
 
 int main(void)

@@ -61,6 +61,8 @@ enum numem_cpu_kind {
 };
 
 #define NUMEM_SPEC_MAX_CPUS 4096
+/* Total mem= of a description: 4 PiB, a 52-bit physical address space. */
+#define NUMEM_SPEC_MAX_MEM (1ull << 52)
 
 struct numem_spec_node {
 	uint32_t pxm;

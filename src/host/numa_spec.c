@@ -289,6 +289,15 @@ int numem_spec_finish(struct numem_spec *spec, char *err, size_t errlen)
 		for (uint32_t w = 0; w < NUMEM_SPEC_MAX_CPUS / 64; w++)
 			spec->node[n].nr_cpus +=
 			    (uint32_t)__builtin_popcountll(spec->node[n].cpumask[w]);
+		/* Bound the sum before the layout adds addresses (a wrapped sum
+		 * laid RAM out past 2^64 and never finished). */
+		if (spec->node[n].mem_bytes > NUMEM_SPEC_MAX_MEM - mem) {
+			snprintf(err, errlen,
+			         "-numa: the nodes' mem= add up to more than %llu TiB (node %u "
+			         "brings it past the limit)",
+			         (unsigned long long)(NUMEM_SPEC_MAX_MEM >> 40), spec->node[n].pxm);
+			return -1;
+		}
 		mem += spec->node[n].mem_bytes;
 		if (!spec->node[n].defined) {
 			snprintf(err, errlen,
