@@ -58,6 +58,11 @@ expect_grep "$tmp/out" "^available: 3 nodes"
 expect_rc 0 "$numem" topo x445 --numa-emulate 8
 expect_grep "$tmp/out" "^available: 8 nodes (0-7)$"
 expect_rc 2 "$numem" topo --numa-emulate 0
+expect_grep "$tmp/err" "numa-emulate: 0 is out of range (want 1..64)"
+# numbers are read strictly: "-1" no longer wraps to 2^64 - 1 operations
+expect_rc 2 "$numem" stress x445 --ops -1
+expect_grep "$tmp/err" "ops"
+expect_rc 2 "$numem" sim --ops -1
 
 # --numa descriptions, and their errors.
 expect_rc 0 "$numem" topo --numa node,nodeid=0,cpus=0-1,mem=1G --numa node,nodeid=1,cpus=2-3,mem=1G --numa dist,src=0,dst=1,val=25

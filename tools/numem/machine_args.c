@@ -72,11 +72,11 @@ int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i)
 	else if (!strcmp(a, "--hide-memoryless"))
 		ma->opts.topo.flags |= NUMEM_TOPO_HIDE_MEMORYLESS;
 	else if (!strcmp(a, "--numa-emulate")) {
-		char *end;
-		unsigned long n = strtoul(val, &end, 10);
-		if (*end || n == 0 || n > NUMEM_MAX_NODES) {
-			fprintf(stderr, "numem: --numa-emulate wants 1..%u, not '%s'\n",
-			        (unsigned)NUMEM_MAX_NODES, val);
+		char msg[256];
+		uint64_t n;
+		if (numem_parse_uint("--numa-emulate", val, 1, NUMEM_MAX_NODES, &n, msg,
+		                     sizeof(msg))) {
+			fprintf(stderr, "numem: %s\n", msg);
 			return -1;
 		}
 		ma->opts.topo.emulate_nodes = (uint32_t)n;
