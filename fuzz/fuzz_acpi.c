@@ -11,12 +11,22 @@
  *     valid table unless no RAM exists) whose nodes, CPUs and ranges are
  *     consistent, and a frame table when the machine is small enough;
  *   - writing a parsed table and parsing it again gives the same entries.
+ *
+ * Random bytes almost never produce the counts that matter (an HMAT
+ * latency structure whose 2*ni*nt wraps, a SLIT count near 2^32, an SRAT
+ * range of 2^46 bytes), so a custom mutator runs libFuzzer's own mutation
+ * and then, half the time, walks the table's structures and patches a count
+ * or size field with a boundary value (and fixes the header length so the
+ * table gets past the header check).  fuzz/acpi.dict adds the signatures,
+ * structure types and big little-endian counts for the generic mutations.
  */
 #include <numem/host.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 
 static void check(bool cond)
 {
@@ -58,6 +68,114 @@ static void srat_roundtrip(const struct numem_platform *plat, const struct numem
 		      again.mem[i].length == s->mem[i].length);
 	numem_srat_release(plat, &again);
 	free(buf);
+}
+
+/* Boundary values for 32-bit counts; the last two are the review's HMAT
+ * counts whose 64-bit byte total wraps to 88. */
+static const uint32_t fuzz_acpi_counts32[] = {
+    0,          1,          2,          0xff,       0x100,      0xffff,      0x10000,    0x3fffffff,
+    0x40000000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 4294705158u, 2147614722u};
+#define FUZZ_ACPI_NCOUNTS (sizeof(fuzz_acpi_counts32) / sizeof(fuzz_acpi_counts32[0]))
+
+static uint32_t fuzz_acpi_rand(uint32_t *state)
+{
+	*state = *state * 1103515245u + 12345u;
+	return *state >> 8;
+}
+
+static void fuzz_acpi_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void fuzz_acpi_put64(uint8_t *p, uint64_t v)
+{
+	fuzz_acpi_put32(p, (uint32_t)v);
+	fuzz_acpi_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t fuzz_acpi_le32(const uint8_t *p)
+{
+	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* A big or boundary 64-bit size: 2^k or 2^k - 1 for k in 12..63. */
+static uint64_t fuzz_acpi_size64(uint32_t *st)
+{
+	uint64_t v = 1ull << (12 + fuzz_acpi_rand(st) % 52);
+	return fuzz_acpi_rand(st) & 1 ? v - 1 : v;
+}
+
+/*
+ * Structure-aware step: find the i-th structure of the selected table and
+ * patch its count or size field.  Offsets are those of the parsers
+ * (src/core/acpi): HMAT type 1 counts at +12/+16, type 2 handle count at
+ * +30; SLIT count at 36; SRAT memory affinity base/length at +8/+16.
+ */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+	size = LLVMFuzzerMutate(data, size, max_size);
+	uint32_t st = seed;
+	if (size < 1 + 48 || fuzz_acpi_rand(&st) % 2)
+		return size;
+	uint8_t *t = data + 1;
+	uint32_t len = (uint32_t)(size - 1);
+	unsigned kind = data[0] & 3;
+	if (fuzz_acpi_rand(&st) % 4)
+		fuzz_acpi_put32(t + 4, len);
+	uint32_t pick = fuzz_acpi_rand(&st);
+	if (kind == 1) {
+		uint64_t n = fuzz_acpi_rand(&st) % 2 ? fuzz_acpi_counts32[pick % FUZZ_ACPI_NCOUNTS]
+		                                     : fuzz_acpi_size64(&st);
+		fuzz_acpi_put64(t + 36, n);
+		return size;
+	}
+	/* Walk the structures; patch the (pick % count)-th matching one. */
+	uint32_t first = kind == 2 ? 40 : 48, hdr = kind == 2 ? 8 : 2, seen = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		uint32_t want = pass ? pick % (seen ? seen : 1) : 0, n = 0;
+		for (uint32_t off = first; off + hdr <= len;) {
+			uint32_t slen = kind == 2 ? fuzz_acpi_le32(t + off + 4) : t[off + 1];
+			unsigned type = t[off];
+			if (slen == 0 || slen > len - off)
+				break;
+			bool hit = kind == 2
+			               ? (type == 1 && slen >= 20) || (type == 2 && slen >= 32)
+			               : type == 1 && slen >= 24;
+			if (hit && pass && n == want) {
+				uint32_t v =
+				    fuzz_acpi_counts32[fuzz_acpi_rand(&st) % FUZZ_ACPI_NCOUNTS];
+				if (kind == 2 && type == 1) {
+					/* one count, the other, or both; and maybe stretch the
+					 * structure to the table's end so a wrapped byte total
+					 * has room to pass a broken check */
+					unsigned m = fuzz_acpi_rand(&st) % 3;
+					if (m != 1)
+						fuzz_acpi_put32(t + off + 12, v);
+					if (m != 0)
+						fuzz_acpi_put32(
+						    t + off + 16,
+						    fuzz_acpi_counts32[fuzz_acpi_rand(&st) %
+						                       FUZZ_ACPI_NCOUNTS]);
+					if (fuzz_acpi_rand(&st) % 2)
+						fuzz_acpi_put32(t + off + 4, len - off);
+				} else if (kind == 2)
+					t[off + 30] = (uint8_t)v, t[off + 31] = (uint8_t)(v >> 8);
+				else
+					fuzz_acpi_put64(t + off +
+					                    (fuzz_acpi_rand(&st) % 3 ? 16 : 8),
+					                fuzz_acpi_size64(&st));
+				return size;
+			}
+			n += hit;
+			off += slen;
+		}
+		seen = n;
+		if (!seen)
+			break;
+	}
+	return size;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

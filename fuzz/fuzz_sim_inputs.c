@@ -33,6 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rc == 0) {
 			check(sc.nr_domains <= SIM_MAX_DOMAINS && sc.nr_phases <= SIM_MAX_PHASES);
 			check(sc.nr_phases > 0);
+			/* both parsers end in the shared validation */
+			check(sim_scenario_validate(&sc, err, sizeof(err)) == 0);
 			for (uint32_t i = 0; i < sc.nr_domains; i++) {
 				check(memchr(sc.domain[i].name, 0, sizeof(sc.domain[i].name)) !=
 				      NULL);

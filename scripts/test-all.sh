@@ -40,40 +40,46 @@ CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNUMEM_SANI
 result "tsan" $?
 
 stage "libFuzzer smoke runs, ${fuzz_seconds}s each (build-fuzz/)"
+# Seeds live in fuzz/corpus/<target>/ and are copied to a scratch corpus (the
+# fuzzer writes new inputs into its first directory); the ASL tables are
+# compiled at build time and added as a second seed directory.  Each run
+# prints libFuzzer's final "cov:" (coverage points) and "ft:" (features);
+# fuzz_acpi must reach a coverage floor, which fails if the library loses
+# its coverage instrumentation (-fsanitize=fuzzer-no-link).
+fuzz_acpi_floor=${NUMEM_FUZZ_ACPI_FLOOR:-300}
+fuzz_run() { # target max_len dict-or-"" [extra seed dirs...]
+  local name=$1 maxlen=$2 dict=$3; shift 3
+  local work=build-fuzz/corpus-$name log=build-fuzz/$name.log
+  rm -rf "$work"; mkdir -p "$work"; cp fuzz/corpus/"$name"/* "$work"/
+  build-fuzz/fuzz/"$name" -max_total_time="$fuzz_seconds" -max_len="$maxlen" ${dict:+-dict="$dict"} \
+    -print_final_stats=1 "$work" "$@" >"$log" 2>&1
+  local rc=$? done_line
+  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
+  if [ "$rc" -ne 0 ] || [ -z "$done_line" ]; then
+    tail -40 "$log"; [ "$rc" -ne 0 ] || rc=1
+  else
+    echo "$name: ${done_line#*DONE }"
+    fuzz_cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$done_line")
+  fi
+  return "$rc"
+}
 if CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DNUMEM_FUZZ=ON -DNUMEM_TESTS=OFF \
      -DNUMEM_BENCH=OFF -DNUMEM_SANITIZE=address,undefined >/dev/null &&
    cmake --build build-fuzz -j"$jobs" --target fuzz_acpi fuzz_numa_spec fuzz_heap fuzz_sim_inputs >/dev/null; then
-  seeds=build-fuzz/seeds-acpi; rm -rf "$seeds"; mkdir -p "$seeds"
-  i=0
-  for f in ../shared/acpi-corpus/*/SRAT*.bin build/tests/asl/srat-*.aml; do
-    i=$((i + 1)); { printf '\x00'; cat "$f"; } > "$seeds/srat-$i"
-  done
-  for f in ../shared/acpi-corpus/*/SLIT.bin build/tests/asl/slit-*.aml; do
-    i=$((i + 1)); { printf '\x01'; cat "$f"; } > "$seeds/slit-$i"
-  done
-  for f in build/tests/asl/hmat-*.aml; do
-    i=$((i + 1)); { printf '\x02'; cat "$f"; } > "$seeds/hmat-$i"
-  done
-  build-fuzz/fuzz/fuzz_acpi -max_total_time="$fuzz_seconds" -max_len=8192 -print_final_stats=1 \
-    "$seeds" 2>&1 | tail -4
-  result "fuzz_acpi" "${PIPESTATUS[0]}"
-  nseeds=build-fuzz/seeds-numa; rm -rf "$nseeds"; mkdir -p "$nseeds"
-  printf 'node,nodeid=0,cpus=0-3,mem=4G\nnode,nodeid=1,cpus=4-7,mem=4G\ndist,src=0,dst=1,val=21\n' > "$nseeds/a"
-  printf 'node,cpus=0,cpus=5,mem=1G\nnode,nodeid=4,mem=512M\nnode,cpus=1-2\n' > "$nseeds/b"
-  build-fuzz/fuzz/fuzz_numa_spec -max_total_time="$fuzz_seconds" -max_len=512 -print_final_stats=1 \
-    "$nseeds" 2>&1 | tail -4
-  result "fuzz_numa_spec" "${PIPESTATUS[0]}"
-  hseeds=build-fuzz/seeds-heap; rm -rf "$hseeds"; mkdir -p "$hseeds"
-  head -c 4096 /dev/urandom > "$hseeds/random"
-  build-fuzz/fuzz/fuzz_heap -max_total_time="$fuzz_seconds" -max_len=2048 -print_final_stats=1 \
-    "$hseeds" 2>&1 | tail -4
-  result "fuzz_heap" "${PIPESTATUS[0]}"
-  sseeds=build-fuzz/seeds-sim; rm -rf "$sseeds"; mkdir -p "$sseeds"
-  { printf '\x00'; cat tests/scenarios/small.json; } > "$sseeds/json"
-  { printf '\x01'; cat tests/scenarios/small.cfg; } > "$sseeds/cfg"
-  build-fuzz/fuzz/fuzz_sim_inputs -max_total_time="$fuzz_seconds" -max_len=4096 \
-    -print_final_stats=1 "$sseeds" 2>&1 | tail -4
-  result "fuzz_sim_inputs" "${PIPESTATUS[0]}"
+  asl=build-fuzz/seeds-asl; rm -rf "$asl"; mkdir -p "$asl"
+  for f in build/tests/asl/srat-*.aml; do [ -f "$f" ] && { printf '\x00'; cat "$f"; } >"$asl/$(basename "$f")"; done
+  for f in build/tests/asl/slit-*.aml; do [ -f "$f" ] && { printf '\x01'; cat "$f"; } >"$asl/$(basename "$f")"; done
+  for f in build/tests/asl/hmat-*.aml; do [ -f "$f" ] && { printf '\x02'; cat "$f"; } >"$asl/$(basename "$f")"; done
+  fuzz_cov=0
+  fuzz_run fuzz_acpi 8192 fuzz/acpi.dict "$asl"; rc=$?
+  if [ "$rc" -eq 0 ] && [ "${fuzz_cov:-0}" -lt "$fuzz_acpi_floor" ]; then
+    echo "fuzz_acpi: coverage $fuzz_cov is below the floor $fuzz_acpi_floor (is the library instrumented?)"
+    rc=1
+  fi
+  result "fuzz_acpi" "$rc"
+  fuzz_run fuzz_numa_spec 512 fuzz/numa_spec.dict; result "fuzz_numa_spec" $?
+  fuzz_run fuzz_heap 2048 ""; result "fuzz_heap" $?
+  fuzz_run fuzz_sim_inputs 4096 fuzz/sim.dict; result "fuzz_sim_inputs" $?
 else
   result "fuzz build" 1
 fi

@@ -173,11 +173,14 @@ static int boot_domains(struct engine *e, char *err, size_t errlen)
 			res.node = s->node;
 		} else if (s->placement == SIM_PLACE_PINNED) {
 			c.pinned = true;
-			for (uint32_t v = 0; v < s->vcpus; v++)
+			/* vcpus <= NUMEM_MAX_VCPUS (sim_scenario_validate): both pin
+			 * arrays hold that many */
+			for (uint32_t v = 0; v < s->vcpus && v < NUMEM_MAX_VCPUS; v++)
 				c.pin[v] = s->pin[v];
 		} else if (s->placement == SIM_PLACE_VNUMA) {
-			c.nr_vnodes = s->nr_vnodes;
-			for (uint32_t v = 0; v < s->nr_vnodes; v++) {
+			c.nr_vnodes =
+			    s->nr_vnodes < NUMEM_MAX_VNODES ? s->nr_vnodes : NUMEM_MAX_VNODES;
+			for (uint32_t v = 0; v < c.nr_vnodes; v++) {
 				c.vnode[v].pages = s->vnode[v].mem_mb << (20 - NUMEM_PAGE_SHIFT);
 				c.vnode[v].pnode = s->vnode[v].pnode;
 				c.vnode[v].nr_vcpus = s->vnode[v].vcpus;
@@ -603,11 +606,11 @@ int sim_run(const struct sim_scenario *sc, const struct sim_opts *opts, struct s
             char *err, size_t errlen)
 {
 	memset(res, 0, sizeof(*res));
-	res->sc = *sc;
-	if (!sc->sample_every) {
-		snprintf(err, errlen, "scenario: sample_every must be > 0");
+	/* A scenario built in code (not parsed) gets the parsers' checks too:
+	 * the engine indexes pin[], vnode[], dom[] and phase[] by its counts. */
+	if (sim_scenario_validate(sc, err, errlen))
 		return -1;
-	}
+	res->sc = *sc;
 	for (int s = 0; s < 2; s++)
 		if (run_one(sc, opts, s, &res->run[s], res, err, errlen) < 0)
 			return -1;

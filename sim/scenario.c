@@ -59,22 +59,340 @@ static int fail(char *err, size_t n, const char *fmt, const char *what)
 	return -1;
 }
 
+static const char *const phase_names[] = {"boot",     "churn",   "balloon",
+                                          "pressure", "destroy", "replay"};
+
 static int phase_kind(const char *s, enum sim_phase_kind *k)
 {
-	static const char *const names[] = {"boot",     "churn",   "balloon",
-	                                    "pressure", "destroy", "replay"};
 	for (int i = 0; i < 6; i++)
-		if (!strcmp(s, names[i])) {
+		if (!strcmp(s, phase_names[i])) {
 			*k = (enum sim_phase_kind)i;
 			return 0;
 		}
 	return -1;
 }
 
+static int placement_of(const char *s, enum sim_placement *pl)
+{
+	static const char *const names[] = {"auto", "node", "pinned", "vnuma"};
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(s, names[i])) {
+			*pl = (enum sim_placement)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* Whether a fixed-size name field holds a terminated string. */
+static bool terminated(const char *s, size_t cap)
+{
+	return memchr(s, '\0', cap) != NULL;
+}
+
+#define RANGE_FAIL(what, field, val, lo, hi)                                                       \
+	do {                                                                                       \
+		snprintf(err, errlen, "scenario: %s: %s = %lld is out of range (want %lld..%lld)", \
+		         what, field, (long long)(val), (long long)(lo), (long long)(hi));         \
+		return -1;                                                                         \
+	} while (0)
+
+int sim_scenario_validate(const struct sim_scenario *sc, char *err, size_t errlen)
+{
+	if (!terminated(sc->name, sizeof(sc->name)) ||
+	    !terminated(sc->machine, sizeof(sc->machine)))
+		return fail(err, errlen, "scenario: %s or machine not terminated", "name");
+	if (sc->sample_every < 1 || sc->sample_every > SIM_MAX_SAMPLE_EVERY)
+		RANGE_FAIL("scenario", "sample_every", sc->sample_every, 1, SIM_MAX_SAMPLE_EVERY);
+	if (sc->nr_domains > SIM_MAX_DOMAINS)
+		RANGE_FAIL("scenario", "number of domains", sc->nr_domains, 0, SIM_MAX_DOMAINS);
+	if (sc->nr_phases < 1 || sc->nr_phases > SIM_MAX_PHASES)
+		RANGE_FAIL("scenario", "number of phases", sc->nr_phases, 1, SIM_MAX_PHASES);
+	for (uint32_t i = 0; i < sc->nr_domains; i++) {
+		const struct sim_domain_spec *d = &sc->domain[i];
+		char what[64];
+		if (!terminated(d->name, sizeof(d->name)) || !d->name[0]) {
+			snprintf(err, errlen, "scenario: domain %u has no name", i);
+			return -1;
+		}
+		snprintf(what, sizeof(what), "domain '%s'", d->name);
+		for (uint32_t j = 0; j < i; j++)
+			if (!strcmp(sc->domain[j].name, d->name))
+				return fail(err, errlen, "scenario: domain '%s' defined twice",
+				            d->name);
+		if (d->mem_mb < 1 || d->mem_mb > SIM_MAX_MEM_MB)
+			RANGE_FAIL(what, "memory_mb", d->mem_mb, 1, SIM_MAX_MEM_MB);
+		if (d->vcpus < 1 || d->vcpus > NUMEM_MAX_VCPUS)
+			RANGE_FAIL(what, "vcpus", d->vcpus, 1, NUMEM_MAX_VCPUS);
+		if ((unsigned)d->placement > SIM_PLACE_VNUMA)
+			RANGE_FAIL(what, "placement", d->placement, SIM_PLACE_AUTO,
+			           SIM_PLACE_VNUMA);
+		if (d->node >= NUMEM_MAX_NODES)
+			RANGE_FAIL(what, "node", d->node, 0, NUMEM_MAX_NODES - 1);
+		for (uint32_t v = 0; v < d->vcpus; v++)
+			if (d->pin[v] < -1)
+				RANGE_FAIL(what, "cpus entry", d->pin[v], -1, SIM_MAX_PIN);
+		if (d->nr_vnodes > NUMEM_MAX_VNODES)
+			RANGE_FAIL(what, "number of vnodes", d->nr_vnodes, 0, NUMEM_MAX_VNODES);
+		if (d->placement == SIM_PLACE_VNUMA && !d->nr_vnodes)
+			return fail(err, errlen, "scenario: %s: placement vnuma needs vnodes",
+			            what);
+		for (uint32_t v = 0; v < d->nr_vnodes; v++) {
+			if (d->vnode[v].mem_mb > SIM_MAX_MEM_MB)
+				RANGE_FAIL(what, "vnode memory_mb", d->vnode[v].mem_mb, 0,
+				           SIM_MAX_MEM_MB);
+			if (d->vnode[v].pnode >= NUMEM_MAX_NODES)
+				RANGE_FAIL(what, "vnode node", d->vnode[v].pnode, 0,
+				           NUMEM_MAX_NODES - 1);
+			if (d->vnode[v].vcpus > NUMEM_MAX_VCPUS)
+				RANGE_FAIL(what, "vnode vcpus", d->vnode[v].vcpus, 0,
+				           NUMEM_MAX_VCPUS);
+		}
+	}
+	for (uint32_t i = 0; i < sc->nr_phases; i++) {
+		const struct sim_phase *p = &sc->phase[i];
+		char what[32];
+		snprintf(what, sizeof(what), "phase %u", i + 1);
+		if ((unsigned)p->kind > SIM_REPLAY)
+			RANGE_FAIL(what, "kind", p->kind, SIM_BOOT, SIM_REPLAY);
+		if (!terminated(p->domain, sizeof(p->domain)) ||
+		    !terminated(p->file, sizeof(p->file)))
+			return fail(err, errlen, "scenario: %s: domain or file not terminated",
+			            what);
+		if (p->ops > SIM_MAX_OPS)
+			RANGE_FAIL(what, "ops", p->ops, 0, SIM_MAX_OPS);
+		if (p->percent > 100)
+			RANGE_FAIL(what, "percent", p->percent, 0, 100);
+		for (unsigned o = 0; o < NUMEM_NR_ORDERS; o++)
+			if (p->order_weight[o] > SIM_MAX_WEIGHT)
+				RANGE_FAIL(what, "orders entry", p->order_weight[o], 0,
+				           SIM_MAX_WEIGHT);
+	}
+	return 0;
+}
+
+/* A JSON integer member `key` of `obj` in [lo, hi]; absent: *out unchanged
+ * (or an error when required). */
+static int json_num(json_t *obj, const char *key, const char *what, bool required, int64_t lo,
+                    int64_t hi, int64_t *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v) {
+		if (!required)
+			return 0;
+		snprintf(err, errlen, "scenario: %s: %s is required", what, key);
+		return -1;
+	}
+	if (!json_is_integer(v)) {
+		snprintf(err, errlen, "scenario: %s: %s must be an integer (want %lld..%lld)", what,
+		         key, (long long)lo, (long long)hi);
+		return -1;
+	}
+	json_int_t x = json_integer_value(v);
+	if (x < lo || x > hi)
+		RANGE_FAIL(what, key, x, lo, hi);
+	*out = x;
+	return 0;
+}
+
+/* A JSON string member, copied into a fixed field; absent: unchanged. */
+static int json_str(json_t *obj, const char *key, const char *what, char *dst, size_t cap,
+                    char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	if (!json_is_string(v)) {
+		snprintf(err, errlen, "scenario: %s: %s must be a string", what, key);
+		return -1;
+	}
+	if (strlen(json_string_value(v)) >= cap) {
+		snprintf(err, errlen, "scenario: %s: %s is longer than %zu characters", what, key,
+		         cap - 1);
+		return -1;
+	}
+	snprintf(dst, cap, "%s", json_string_value(v));
+	return 0;
+}
+
+/* A JSON array member with at most `max` elements; absent or null: NULL. */
+static int json_arr(json_t *obj, const char *key, const char *what, size_t max, json_t **out,
+                    char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_array(v)) {
+		snprintf(err, errlen, "scenario: %s: %s must be an array", what, key);
+		return -1;
+	}
+	if (json_array_size(v) > max) {
+		snprintf(err, errlen, "scenario: %s: %s has %zu entries, at most %zu", what, key,
+		         json_array_size(v), max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int json_domain(json_t *d, size_t index, struct sim_domain_spec *ds, char *err,
+                       size_t errlen)
+{
+	char what[64];
+	int64_t x;
+	size_t k;
+	json_t *a, *e;
+	memset(ds, 0, sizeof(*ds));
+	snprintf(what, sizeof(what), "domain %zu", index + 1);
+	if (!json_is_object(d))
+		return fail(err, errlen, "scenario: %s is not an object", what);
+	if (!json_object_get(d, "name"))
+		return fail(err, errlen, "scenario: %s: name is required", what);
+	if (json_str(d, "name", what, ds->name, sizeof(ds->name), err, errlen))
+		return -1;
+	snprintf(what, sizeof(what), "domain '%s'", ds->name);
+	if (json_num(d, "memory_mb", what, true, 1, (int64_t)SIM_MAX_MEM_MB, &x, err, errlen))
+		return -1;
+	ds->mem_mb = (uint64_t)x;
+	x = 1;
+	if (json_num(d, "vcpus", what, false, 1, NUMEM_MAX_VCPUS, &x, err, errlen))
+		return -1;
+	ds->vcpus = (uint32_t)x;
+	x = 0;
+	if (json_num(d, "node", what, false, 0, NUMEM_MAX_NODES - 1, &x, err, errlen))
+		return -1;
+	ds->node = (numem_nid_t)x;
+	char place[16] = "auto";
+	if (json_str(d, "placement", what, place, sizeof(place), err, errlen))
+		return -1;
+	if (placement_of(place, &ds->placement))
+		return fail(err, errlen, "scenario: unknown placement '%s'", place);
+	if (json_arr(d, "cpus", what, NUMEM_MAX_VCPUS, &a, err, errlen))
+		return -1;
+	json_array_foreach(a, k, e)
+	{
+		if (!json_is_integer(e) || json_integer_value(e) < -1 ||
+		    json_integer_value(e) > SIM_MAX_PIN) {
+			snprintf(err, errlen,
+			         "scenario: %s: cpus entry %zu must be an integer in -1..%d", what,
+			         k, SIM_MAX_PIN);
+			return -1;
+		}
+		ds->pin[k] = (int32_t)json_integer_value(e);
+	}
+	if (json_arr(d, "vnodes", what, NUMEM_MAX_VNODES, &a, err, errlen))
+		return -1;
+	json_array_foreach(a, k, e)
+	{
+		char vw[96];
+		snprintf(vw, sizeof(vw), "%s vnode %zu", what, k);
+		int64_t vm, vp, vc;
+		if (!json_is_object(e))
+			return fail(err, errlen, "scenario: %s is not an object", vw);
+		if (json_num(e, "memory_mb", vw, true, 0, (int64_t)SIM_MAX_MEM_MB, &vm, err,
+		             errlen) ||
+		    json_num(e, "node", vw, true, 0, NUMEM_MAX_NODES - 1, &vp, err, errlen) ||
+		    json_num(e, "vcpus", vw, true, 0, NUMEM_MAX_VCPUS, &vc, err, errlen))
+			return -1;
+		ds->vnode[k].mem_mb = (uint64_t)vm;
+		ds->vnode[k].pnode = (numem_nid_t)vp;
+		ds->vnode[k].vcpus = (uint32_t)vc;
+		ds->nr_vnodes++;
+	}
+	return 0;
+}
+
+static int json_phase(json_t *p, size_t index, struct sim_phase *ph, char *err, size_t errlen)
+{
+	char what[32], kind[16] = "";
+	int64_t x;
+	size_t k;
+	json_t *a, *e;
+	memset(ph, 0, sizeof(*ph));
+	snprintf(what, sizeof(what), "phase %zu", index + 1);
+	if (!json_is_object(p))
+		return fail(err, errlen, "scenario: %s is not an object", what);
+	if (json_str(p, "kind", what, kind, sizeof(kind), err, errlen))
+		return -1;
+	if (phase_kind(kind, &ph->kind) != 0)
+		return fail(err, errlen, "scenario: unknown phase kind '%s'", kind);
+	x = 0;
+	if (json_num(p, "ops", what, false, 0, (int64_t)SIM_MAX_OPS, &x, err, errlen))
+		return -1;
+	ph->ops = (uint64_t)x;
+	x = 0;
+	if (json_num(p, "percent", what, false, 0, 100, &x, err, errlen))
+		return -1;
+	ph->percent = (uint32_t)x;
+	if (json_str(p, "domain", what, ph->domain, sizeof(ph->domain), err, errlen) ||
+	    json_str(p, "file", what, ph->file, sizeof(ph->file), err, errlen))
+		return -1;
+	if (json_arr(p, "orders", what, NUMEM_NR_ORDERS, &a, err, errlen))
+		return -1;
+	json_array_foreach(a, k, e)
+	{
+		if (!json_is_integer(e) || json_integer_value(e) < 0 ||
+		    json_integer_value(e) > SIM_MAX_WEIGHT) {
+			snprintf(err, errlen,
+			         "scenario: %s: orders entry %zu must be an integer in 0..%u", what,
+			         k, SIM_MAX_WEIGHT);
+			return -1;
+		}
+		ph->order_weight[k] = (uint32_t)json_integer_value(e);
+	}
+	return 0;
+}
+
 /* {"name", "machine", "seed", "sample_every",
  *  "domains": [{"name", "memory_mb", "vcpus", "placement": "auto"|"node"|"pinned"|"vnuma",
  *               "node", "cpus": [..], "vnodes": [{"memory_mb", "node", "vcpus"}]}],
- *  "phases": [{"kind", "ops", "domain", "percent"}]} */
+ *  "phases": [{"kind", "ops", "domain", "percent", "file", "orders": [..]}]} */
+static int parse_json(struct sim_scenario *sc, json_t *root, char *err, size_t errlen)
+{
+	sim_default_scenario(sc);
+	sc->nr_domains = sc->nr_phases = 0;
+	int64_t x;
+	json_t *a, *e;
+	size_t i;
+	if (!json_is_object(root))
+		return fail(err, errlen, "scenario: the top level is not an %s", "object");
+	if (json_str(root, "name", "scenario", sc->name, sizeof(sc->name), err, errlen) ||
+	    json_str(root, "machine", "scenario", sc->machine, sizeof(sc->machine), err, errlen))
+		return -1;
+	x = (int64_t)sc->seed;
+	if (json_num(root, "seed", "scenario", false, 0, INT64_MAX, &x, err, errlen))
+		return -1;
+	sc->seed = (uint64_t)x;
+	x = (int64_t)sc->sample_every;
+	if (json_num(root, "sample_every", "scenario", false, 1, (int64_t)SIM_MAX_SAMPLE_EVERY, &x,
+	             err, errlen))
+		return -1;
+	sc->sample_every = (uint64_t)x;
+	if (json_arr(root, "domains", "scenario", SIM_MAX_DOMAINS, &a, err, errlen))
+		return -1;
+	json_array_foreach(a, i, e)
+	{
+		if (json_domain(e, i, &sc->domain[i], err, errlen))
+			return -1;
+		sc->nr_domains++;
+	}
+	if (json_arr(root, "phases", "scenario", SIM_MAX_PHASES, &a, err, errlen))
+		return -1;
+	json_array_foreach(a, i, e)
+	{
+		if (json_phase(e, i, &sc->phase[i], err, errlen))
+			return -1;
+		sc->nr_phases++;
+	}
+	if (!sc->nr_phases)
+		return fail(err, errlen, "scenario: no %s", "phases");
+	return 0;
+}
+
+/*
+ * Parse into a scratch scenario, validate it, and only then copy it out:
+ * a rejected scenario leaves *sc as it was.
+ */
 int sim_scenario_from_json(struct sim_scenario *sc, const char *text, char *err, size_t errlen)
 {
 	json_error_t je;
@@ -84,102 +402,162 @@ int sim_scenario_from_json(struct sim_scenario *sc, const char *text, char *err,
 		         je.text);
 		return -1;
 	}
-	sim_default_scenario(sc);
-	sc->nr_domains = sc->nr_phases = 0;
-	int rc = 0;
-	const char *s;
-	if (json_unpack(root, "{s?s}", "name", &s) == 0 && json_object_get(root, "name"))
-		snprintf(sc->name, sizeof(sc->name), "%s", s);
-	if (json_unpack(root, "{s?s}", "machine", &s) == 0 && json_object_get(root, "machine"))
-		snprintf(sc->machine, sizeof(sc->machine), "%s", s);
-	json_t *v;
-	if ((v = json_object_get(root, "seed")) && json_is_integer(v))
-		sc->seed = (uint64_t)json_integer_value(v);
-	if ((v = json_object_get(root, "sample_every")) && json_is_integer(v) &&
-	    json_integer_value(v) > 0)
-		sc->sample_every = (uint64_t)json_integer_value(v);
-	json_t *doms = json_object_get(root, "domains"), *d;
-	size_t i;
-	json_array_foreach(doms, i, d)
-	{
-		if (i >= SIM_MAX_DOMAINS) {
-			rc = fail(err, errlen, "scenario: more than %s domains", "16");
-			break;
-		}
-		struct sim_domain_spec *ds = &sc->domain[sc->nr_domains++];
-		memset(ds, 0, sizeof(*ds));
-		const char *name = "", *place = "auto";
-		json_int_t mem = 0, vcpus = 1, node = 0;
-		if (json_unpack(d, "{s:s, s:I, s?I, s?s, s?I}", "name", &name, "memory_mb", &mem,
-		                "vcpus", &vcpus, "placement", &place, "node", &node) != 0 ||
-		    mem <= 0 || vcpus <= 0 || vcpus > NUMEM_MAX_VCPUS) {
-			rc = fail(err, errlen,
-			          "scenario: domain %s needs name, memory_mb > 0 and vcpus 1..256",
-			          name);
-			break;
-		}
-		snprintf(ds->name, sizeof(ds->name), "%s", name);
-		ds->mem_mb = (uint64_t)mem;
-		ds->vcpus = (uint32_t)vcpus;
-		ds->node = (numem_nid_t)node;
-		if (!strcmp(place, "auto"))
-			ds->placement = SIM_PLACE_AUTO;
-		else if (!strcmp(place, "node"))
-			ds->placement = SIM_PLACE_NODE;
-		else if (!strcmp(place, "pinned"))
-			ds->placement = SIM_PLACE_PINNED;
-		else if (!strcmp(place, "vnuma"))
-			ds->placement = SIM_PLACE_VNUMA;
-		else {
-			rc = fail(err, errlen, "scenario: unknown placement '%s'", place);
-			break;
-		}
-		json_t *cpus = json_object_get(d, "cpus"), *c;
-		size_t k;
-		json_array_foreach(cpus, k, c) if (k < NUMEM_MAX_VCPUS) ds->pin[k] =
-		    (int32_t)json_integer_value(c);
-		json_t *vn = json_object_get(d, "vnodes"), *x;
-		json_array_foreach(vn, k, x)
-		{
-			if (k >= NUMEM_MAX_VNODES)
-				break;
-			json_int_t vm = 0, vp = 0, vc = 0;
-			json_unpack(x, "{s:I, s:I, s:I}", "memory_mb", &vm, "node", &vp, "vcpus",
-			            &vc);
-			ds->vnode[k].mem_mb = (uint64_t)vm;
-			ds->vnode[k].pnode = (numem_nid_t)vp;
-			ds->vnode[k].vcpus = (uint32_t)vc;
-			ds->nr_vnodes++;
-		}
-	}
-	json_t *phases = json_object_get(root, "phases"), *p;
-	json_array_foreach(phases, i, p)
-	{
-		if (rc || i >= SIM_MAX_PHASES)
-			break;
-		struct sim_phase *ph = &sc->phase[sc->nr_phases++];
-		memset(ph, 0, sizeof(*ph));
-		const char *kind = "", *dom = "", *file = "";
-		json_int_t ops = 0, pct = 0;
-		json_unpack(p, "{s:s, s?I, s?s, s?I, s?s}", "kind", &kind, "ops", &ops, "domain",
-		            &dom, "percent", &pct, "file", &file);
-		snprintf(ph->file, sizeof(ph->file), "%s", file);
-		json_t *w = json_object_get(p, "orders"), *x;
-		size_t k;
-		json_array_foreach(w, k, x) if (k <= NUMEM_MAX_ORDER && json_integer_value(x) >= 0)
-		    ph->order_weight[k] = (uint32_t)json_integer_value(x);
-		if (phase_kind(kind, &ph->kind) != 0) {
-			rc = fail(err, errlen, "scenario: unknown phase kind '%s'", kind);
-			break;
-		}
-		ph->ops = (uint64_t)ops;
-		ph->percent = (uint32_t)pct;
-		snprintf(ph->domain, sizeof(ph->domain), "%s", dom);
-	}
+	struct sim_scenario *tmp = malloc(sizeof(*tmp));
+	int rc = tmp ? parse_json(tmp, root, err, errlen)
+	             : fail(err, errlen, "scenario: %s", "out of memory");
 	json_decref(root);
-	if (!rc && !sc->nr_phases)
-		rc = fail(err, errlen, "scenario: no %s", "phases");
+	if (!rc)
+		rc = sim_scenario_validate(tmp, err, errlen);
+	if (!rc)
+		*sc = *tmp;
+	free(tmp);
 	return rc;
+}
+
+/* A number of the xl.cfg text, strictly (numem_parse_uint): the message
+ * names the line and the key. */
+static int cfg_num(int lineno, const char *key, const char *val, uint64_t lo, uint64_t hi,
+                   uint64_t *out, char *err, size_t errlen)
+{
+	char field[96];
+	snprintf(field, sizeof(field), "scenario line %d: %s", lineno, key);
+	return numem_parse_uint(field, val, lo, hi, out, err, errlen);
+}
+
+/* Blanks off both ends, in place. */
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	for (char *e = s + strlen(s); e > s && (e[-1] == ' ' || e[-1] == '\t');)
+		*--e = '\0';
+	return s;
+}
+
+/* "boot, churn:200000, balloon:web:50, pressure:95, destroy:hog, replay:F" */
+static int cfg_phases(struct sim_scenario *sc, char *val, int lineno, char *err, size_t errlen)
+{
+	char *save;
+	uint64_t x;
+	for (char *ph = strtok_r(val, ",", &save); ph; ph = strtok_r(NULL, ",", &save)) {
+		ph = trim(ph);
+		if (sc->nr_phases == SIM_MAX_PHASES)
+			return fail(err, errlen, "scenario: more than %s phases", "16");
+		struct sim_phase *p = &sc->phase[sc->nr_phases];
+		memset(p, 0, sizeof(*p));
+		char *a = strchr(ph, ':'), *b = NULL;
+		if (a) {
+			*a++ = '\0';
+			b = strchr(a, ':');
+			if (b)
+				*b++ = '\0';
+		}
+		if (phase_kind(ph, &p->kind) != 0)
+			return fail(err, errlen, "scenario: unknown phase '%s'", ph);
+		char key[32];
+		snprintf(key, sizeof(key), "phase %s", ph);
+		if (p->kind == SIM_REPLAY && a) {
+			if (strlen(a) >= sizeof(p->file))
+				return fail(err, errlen, "scenario: replay file name '%s' too long",
+				            a);
+			snprintf(p->file, sizeof(p->file), "%s", a);
+		} else if (p->kind == SIM_CHURN && a) {
+			if (cfg_num(lineno, key, a, 0, SIM_MAX_OPS, &x, err, errlen))
+				return -1;
+			p->ops = x;
+		} else if (p->kind == SIM_PRESSURE && a) {
+			if (cfg_num(lineno, key, a, 0, 100, &x, err, errlen))
+				return -1;
+			p->percent = (uint32_t)x;
+		} else if (a) {
+			if (strlen(a) >= sizeof(p->domain))
+				return fail(err, errlen, "scenario: domain name '%s' too long", a);
+			snprintf(p->domain, sizeof(p->domain), "%s", a);
+		}
+		if (b) {
+			if (cfg_num(lineno, key, b, 0, 100, &x, err, errlen))
+				return -1;
+			p->percent = (uint32_t)x;
+		}
+		sc->nr_phases++;
+	}
+	return 0;
+}
+
+/* "2048@1:2, 2048@3:2": memory_mb@node:vcpus per virtual node. */
+static int cfg_vnodes(struct sim_domain_spec *ds, char *val, int lineno, char *err, size_t errlen)
+{
+	char *save;
+	for (char *v = strtok_r(val, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+		v = trim(v);
+		char *at = strchr(v, '@'), *colon = at ? strchr(at, ':') : NULL;
+		if (!at || !colon)
+			return fail(err, errlen, "scenario: bad vnode '%s' (want MB@NODE:VCPUS)",
+			            v);
+		if (ds->nr_vnodes == NUMEM_MAX_VNODES) {
+			snprintf(err, errlen, "scenario line %d: more than %u vnodes", lineno,
+			         (unsigned)NUMEM_MAX_VNODES);
+			return -1;
+		}
+		*at = *colon = '\0';
+		uint64_t mb, node, vc;
+		if (cfg_num(lineno, "vnode memory", v, 0, SIM_MAX_MEM_MB, &mb, err, errlen) ||
+		    cfg_num(lineno, "vnode node", at + 1, 0, NUMEM_MAX_NODES - 1, &node, err,
+		            errlen) ||
+		    cfg_num(lineno, "vnode vcpus", colon + 1, 0, NUMEM_MAX_VCPUS, &vc, err, errlen))
+			return -1;
+		ds->vnode[ds->nr_vnodes].mem_mb = mb;
+		ds->vnode[ds->nr_vnodes].pnode = (numem_nid_t)node;
+		ds->vnode[ds->nr_vnodes++].vcpus = (uint32_t)vc;
+	}
+	return 0;
+}
+
+static int cfg_domain_key(struct sim_domain_spec *ds, const char *key, char *val, int lineno,
+                          char *err, size_t errlen)
+{
+	uint64_t x;
+	if (!strcmp(key, "memory")) {
+		if (cfg_num(lineno, key, val, 1, SIM_MAX_MEM_MB, &x, err, errlen))
+			return -1;
+		ds->mem_mb = x;
+	} else if (!strcmp(key, "vcpus")) {
+		if (cfg_num(lineno, key, val, 1, NUMEM_MAX_VCPUS, &x, err, errlen))
+			return -1;
+		ds->vcpus = (uint32_t)x;
+	} else if (!strcmp(key, "node")) {
+		if (cfg_num(lineno, key, val, 0, NUMEM_MAX_NODES - 1, &x, err, errlen))
+			return -1;
+		ds->node = (numem_nid_t)x;
+	} else if (!strcmp(key, "placement")) {
+		if (placement_of(val, &ds->placement)) {
+			snprintf(
+			    err, errlen,
+			    "scenario line %d: placement '%s' unknown (want auto, node, pinned "
+			    "or vnuma)",
+			    lineno, val);
+			return -1;
+		}
+	} else if (!strcmp(key, "cpus")) {
+		uint32_t ids[NUMEM_MAX_VCPUS];
+		int n = numem_parse_ranges(val, ids, NUMEM_MAX_VCPUS);
+		if (n < 0)
+			return fail(err, errlen, "scenario: bad cpus '%s'", val);
+		for (int i = 0; i < n; i++) {
+			if (ids[i] > SIM_MAX_PIN) {
+				snprintf(err, errlen,
+				         "scenario line %d: cpus: %u is out of range (want 0..%d)",
+				         lineno, ids[i], SIM_MAX_PIN);
+				return -1;
+			}
+			ds->pin[i] = (int32_t)ids[i];
+		}
+	} else if (!strcmp(key, "vnodes")) {
+		return cfg_vnodes(ds, val, lineno, err, errlen);
+	} else {
+		return fail(err, errlen, "scenario: unknown domain key '%s'", key);
+	}
+	return 0;
 }
 
 /*
@@ -193,31 +571,32 @@ int sim_scenario_from_json(struct sim_scenario *sc, const char *text, char *err,
  *   node = 2
  *   cpus = 0,1,8,9          # pinned
  *   vnodes = 2048@1:2, 2048@3:2   # vnuma: memory_mb@node:vcpus
+ * Every number is read strictly (numem_parse_uint: no sign, no trailing
+ * characters, within the field's range).
  */
-int sim_scenario_from_xlcfg(struct sim_scenario *sc, const char *text, char *err, size_t errlen)
+static int parse_xlcfg(struct sim_scenario *sc, char *buf, char *err, size_t errlen)
 {
 	sim_default_scenario(sc);
 	sc->nr_domains = sc->nr_phases = 0;
-	char *buf = strdup(text);
-	if (!buf)
-		return fail(err, errlen, "scenario: %s", "out of memory");
 	struct sim_domain_spec *ds = NULL;
-	int rc = 0, lineno = 0;
-	for (char *line = strtok(buf, "\n"); line && !rc; line = strtok(NULL, "\n")) {
+	int lineno = 0;
+	uint64_t x;
+	for (char *next = buf, *line; next;) {
+		line = next;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
 		lineno++;
 		char *hash = strchr(line, '#');
 		if (hash)
 			*hash = '\0';
-		while (*line == ' ' || *line == '\t')
-			line++;
+		line = trim(line);
 		if (!*line)
 			continue;
 		if (*line == '[') {
 			char *end = strchr(line, ']');
-			if (!end || sc->nr_domains == SIM_MAX_DOMAINS) {
-				rc = fail(err, errlen, "scenario: bad section header '%s'", line);
-				break;
-			}
+			if (!end || sc->nr_domains == SIM_MAX_DOMAINS || end - line - 1 >= 32)
+				return fail(err, errlen, "scenario: bad section header '%s'", line);
 			*end = '\0';
 			ds = &sc->domain[sc->nr_domains++];
 			memset(ds, 0, sizeof(*ds));
@@ -226,116 +605,56 @@ int sim_scenario_from_xlcfg(struct sim_scenario *sc, const char *text, char *err
 			continue;
 		}
 		char *eq = strchr(line, '=');
-		if (!eq) {
-			rc = fail(err, errlen, "scenario: '%s' is not key = value", line);
-			break;
-		}
+		if (!eq)
+			return fail(err, errlen, "scenario: '%s' is not key = value", line);
 		*eq = '\0';
-		char *key = line, *val = eq + 1;
-		for (char *e = key + strlen(key); e > key && (e[-1] == ' ' || e[-1] == '\t');)
-			*--e = '\0';
+		char *key = trim(line), *val = eq + 1;
 		while (*val == ' ' || *val == '\t' || *val == '"')
 			val++;
 		for (char *e = val + strlen(val);
-		     e > val && (e[-1] == ' ' || e[-1] == '"' || e[-1] == '\r');)
+		     e > val && (e[-1] == ' ' || e[-1] == '"' || e[-1] == '\r' || e[-1] == '\t');)
 			*--e = '\0';
-		if (!ds) {
-			if (!strcmp(key, "machine"))
-				snprintf(sc->machine, sizeof(sc->machine), "%s", val);
-			else if (!strcmp(key, "name"))
-				snprintf(sc->name, sizeof(sc->name), "%s", val);
-			else if (!strcmp(key, "seed"))
-				sc->seed = strtoull(val, NULL, 0);
-			else if (!strcmp(key, "sample_every"))
-				sc->sample_every = strtoull(val, NULL, 0);
-			else if (!strcmp(key, "phases")) {
-				char *save;
-				for (char *ph = strtok_r(val, ",", &save); ph && !rc;
-				     ph = strtok_r(NULL, ",", &save)) {
-					while (*ph == ' ')
-						ph++;
-					if (sc->nr_phases == SIM_MAX_PHASES) {
-						rc = fail(err, errlen,
-						          "scenario: more than %s phases", "16");
-						break;
-					}
-					struct sim_phase *p = &sc->phase[sc->nr_phases++];
-					memset(p, 0, sizeof(*p));
-					char *a = strchr(ph, ':'), *b = NULL;
-					if (a) {
-						*a++ = '\0';
-						b = strchr(a, ':');
-						if (b)
-							*b++ = '\0';
-					}
-					if (phase_kind(ph, &p->kind) != 0 ||
-					    sc->nr_phases > SIM_MAX_PHASES) {
-						rc = fail(err, errlen,
-						          "scenario: unknown phase '%s'", ph);
-						break;
-					}
-					if (p->kind == SIM_REPLAY && a)
-						snprintf(p->file, sizeof(p->file), "%s", a);
-					else if (p->kind == SIM_CHURN && a)
-						p->ops = strtoull(a, NULL, 0);
-					else if (p->kind == SIM_PRESSURE && a)
-						p->percent = (uint32_t)strtoul(a, NULL, 0);
-					else if (a)
-						snprintf(p->domain, sizeof(p->domain), "%s", a);
-					if (b)
-						p->percent = (uint32_t)strtoul(b, NULL, 0);
-				}
-			} else {
-				rc = fail(err, errlen, "scenario: unknown key '%s'", key);
-			}
-			continue;
-		}
-		if (!strcmp(key, "memory"))
-			ds->mem_mb = strtoull(val, NULL, 0);
-		else if (!strcmp(key, "vcpus"))
-			ds->vcpus = (uint32_t)strtoul(val, NULL, 0);
-		else if (!strcmp(key, "node"))
-			ds->node = (numem_nid_t)strtoul(val, NULL, 0);
-		else if (!strcmp(key, "placement")) {
-			ds->placement = !strcmp(val, "node")     ? SIM_PLACE_NODE
-			                : !strcmp(val, "pinned") ? SIM_PLACE_PINNED
-			                : !strcmp(val, "vnuma")  ? SIM_PLACE_VNUMA
-			                                         : SIM_PLACE_AUTO;
-		} else if (!strcmp(key, "cpus")) {
-			uint32_t ids[NUMEM_MAX_VCPUS];
-			int n = numem_parse_ranges(val, ids, NUMEM_MAX_VCPUS);
-			for (int i = 0; i < n; i++)
-				ds->pin[i] = (int32_t)ids[i];
-			if (n < 0)
-				rc = fail(err, errlen, "scenario: bad cpus '%s'", val);
-		} else if (!strcmp(key, "vnodes")) {
-			char *save;
-			for (char *v = strtok_r(val, ",", &save);
-			     v && ds->nr_vnodes < NUMEM_MAX_VNODES;
-			     v = strtok_r(NULL, ",", &save)) {
-				unsigned long long mb;
-				unsigned node, vc;
-				if (sscanf(v, " %llu@%u:%u", &mb, &node, &vc) != 3) {
-					rc = fail(err, errlen,
-					          "scenario: bad vnode '%s' (want MB@NODE:VCPUS)",
-					          v);
-					break;
-				}
-				ds->vnode[ds->nr_vnodes].mem_mb = mb;
-				ds->vnode[ds->nr_vnodes].pnode = (numem_nid_t)node;
-				ds->vnode[ds->nr_vnodes++].vcpus = vc;
-			}
+		if (ds) {
+			if (cfg_domain_key(ds, key, val, lineno, err, errlen))
+				return -1;
+		} else if (!strcmp(key, "machine")) {
+			snprintf(sc->machine, sizeof(sc->machine), "%s", val);
+		} else if (!strcmp(key, "name")) {
+			snprintf(sc->name, sizeof(sc->name), "%s", val);
+		} else if (!strcmp(key, "seed")) {
+			if (cfg_num(lineno, key, val, 0, UINT64_MAX, &sc->seed, err, errlen))
+				return -1;
+		} else if (!strcmp(key, "sample_every")) {
+			if (cfg_num(lineno, key, val, 1, SIM_MAX_SAMPLE_EVERY, &x, err, errlen))
+				return -1;
+			sc->sample_every = x;
+		} else if (!strcmp(key, "phases")) {
+			if (cfg_phases(sc, val, lineno, err, errlen))
+				return -1;
 		} else {
-			rc = fail(err, errlen, "scenario: unknown domain key '%s'", key);
+			return fail(err, errlen, "scenario: unknown key '%s'", key);
 		}
 	}
+	for (uint32_t i = 0; i < sc->nr_domains; i++)
+		if (!sc->domain[i].mem_mb)
+			return fail(err, errlen, "scenario: domain %s needs memory and vcpus",
+			            sc->domain[i].name);
+	if (!sc->nr_phases)
+		return fail(err, errlen, "scenario: no %s", "phases");
+	return 0;
+}
+
+int sim_scenario_from_xlcfg(struct sim_scenario *sc, const char *text, char *err, size_t errlen)
+{
+	char *buf = strdup(text);
+	struct sim_scenario *tmp = malloc(sizeof(*tmp));
+	int rc = buf && tmp ? parse_xlcfg(tmp, buf, err, errlen)
+	                    : fail(err, errlen, "scenario: %s", "out of memory");
+	if (!rc)
+		rc = sim_scenario_validate(tmp, err, errlen);
+	if (!rc)
+		*sc = *tmp;
+	free(tmp);
 	free(buf);
-	(void)lineno;
-	for (uint32_t i = 0; !rc && i < sc->nr_domains; i++)
-		if (!sc->domain[i].mem_mb || !sc->domain[i].vcpus)
-			rc = fail(err, errlen, "scenario: domain %s needs memory and vcpus",
-			          sc->domain[i].name);
-	if (!rc && !sc->nr_phases)
-		rc = fail(err, errlen, "scenario: no %s", "phases");
 	return rc;
 }

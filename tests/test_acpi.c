@@ -346,6 +346,90 @@ static void test_hmat_roundtrip_and_errors(void **state)
 	free(t);
 }
 
+/*
+ * Issue 7, item 1: a 128-byte HMAT whose one latency/bandwidth structure
+ * (length 88) declares 4294705158 initiators and 2147614722 targets.  The
+ * naive 64-bit sum 32 + 4*ni + 4*nt + 2*ni*nt wraps to exactly 88, so the
+ * old check passed and the decoder read past the table and wrote ni*nt
+ * entries into a small block.  Each count must be bounded by the length
+ * before it is multiplied; the rejection names the counts' offset and
+ * allocates nothing.  Neighbouring counts (each alone too big, product just
+ * too big, exactly fitting) pin the bound from both sides.
+ */
+static uint8_t *hmat_one_lbi(uint32_t slen, uint32_t ni, uint32_t nt, size_t *len)
+{
+	*len = 40 + slen;
+	uint8_t *t = calloc(1, *len);
+	memcpy(t, "HMAT", 4);
+	put32(t + 4, (uint32_t)*len);
+	t[8] = 2; /* revision */
+	memcpy(t + 10, "NUMEMT", 6);
+	t[40] = NUMEM_HMAT_LBI;
+	put32(t + 44, slen);
+	put32(t + 52, ni);
+	put32(t + 56, nt);
+	fix_checksum(t, *len);
+	return t;
+}
+
+static void expect_hmat_lbi(uint32_t slen, uint32_t ni, uint32_t nt, enum numem_err want)
+{
+	size_t len;
+	uint8_t *t = hmat_one_lbi(slen, ni, nt, &len);
+	struct numem_hmat h;
+	struct numem_diag d = {0};
+	uint64_t before = numem_host_meta_bytes(test_host);
+	assert_int_equal(numem_hmat_parse(t, len, NUMEM_ACPI_STRICT, test_plat, &h, &d), want);
+	if (want == NUMEM_OK) {
+		assert_int_equal(h.nr_lbi, 1);
+		assert_int_equal(h.lbi[0].nr_initiators, ni);
+		assert_int_equal(h.lbi[0].nr_targets, nt);
+		numem_hmat_release(test_plat, &h);
+	} else {
+		assert_int_equal(d.code, want);
+		assert_string_equal(d.table, "HMAT");
+		assert_int_equal(d.offset, 40 + 12);
+		assert_non_null(strstr(d.msg, "initiators"));
+		assert_int_equal(numem_host_meta_bytes(test_host), before);
+	}
+	free(t);
+}
+
+static void test_hmat_lbi_count_overflow(void **state)
+{
+	(void)state;
+	/* the crafted table of the review: wraps to 88 in 64 bits */
+	assert_int_equal(
+	    32 + 4ull * 4294705158u + 4ull * 2147614722u + 2ull * 4294705158u * 2147614722u, 88);
+	expect_hmat_lbi(88, 4294705158u, 2147614722u, NUMEM_E_TRUNCATE);
+	expect_hmat_lbi(88, 0xffffffffu, 0xffffffffu, NUMEM_E_TRUNCATE);
+	expect_hmat_lbi(88, 0xffffffffu, 0, NUMEM_E_TRUNCATE);
+	expect_hmat_lbi(88, 0, 0x40000000u, NUMEM_E_TRUNCATE);
+	/* 32 + 4*4 + 4*3 + 2*12 = 84 fits in 88; 4 x 4 (96) does not */
+	expect_hmat_lbi(88, 4, 3, NUMEM_OK);
+	expect_hmat_lbi(88, 4, 4, NUMEM_E_TRUNCATE);
+	expect_hmat_lbi(88, 0, 14, NUMEM_OK);
+	expect_hmat_lbi(88, 0, 15, NUMEM_E_TRUNCATE);
+	/* The writer sized the same structure with the same wrapping sum: it
+	 * reported 128 bytes for the review's counts.  Now it refuses them. */
+	uint32_t ip[1] = {0}, tp[1] = {0};
+	uint16_t e[1] = {0};
+	struct numem_hmat_lbi l = {.nr_initiators = 4294705158u,
+	                           .nr_targets = 2147614722u,
+	                           .initiator_pxm = ip,
+	                           .target_pxm = tp,
+	                           .entry = e};
+	struct numem_hmat in = {.nr_lbi = 1, .lbi = &l};
+	size_t len = 0;
+	assert_int_equal(numem_hmat_write(&in, NULL, 0, &len), NUMEM_E_RANGE);
+	l.nr_initiators = 1u << 30;
+	l.nr_targets = 0;
+	assert_int_equal(numem_hmat_write(&in, NULL, 0, &len), NUMEM_E_RANGE);
+	l.nr_initiators = l.nr_targets = 1;
+	assert_int_equal(numem_hmat_write(&in, NULL, 0, &len), NUMEM_OK);
+	assert_int_equal(len, 40 + 32 + 4 + 4 + 2);
+}
+
 static void test_writer_nospace(void **state)
 {
 	(void)state;
@@ -384,6 +468,7 @@ int main(void)
 	    HOST_TEST(test_slit_parse),
 	    HOST_TEST(test_slit_padding_ignored),
 	    HOST_TEST(test_hmat_roundtrip_and_errors),
+	    HOST_TEST(test_hmat_lbi_count_overflow),
 	    HOST_TEST(test_writer_nospace),
 	    HOST_TEST(test_err_names),
 	};

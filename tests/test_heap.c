@@ -619,6 +619,52 @@ static void test_deferred_growth(void **state)
 	verify_and_shutdown();
 }
 
+/*
+ * Issue 7, item 8: on a machine declaring 128 TiB (two nodes of 64 TiB)
+ * with each node's frame-table bytes reserved at its start, the first
+ * 512 GiB of each node are reserve; the first helping used to initialise
+ * sections until each zone held 2 * high + 1024 free pages, i.e. all 4096
+ * all-reserved sections per node (8 GB of descriptors touched).  Now it is
+ * bounded whatever the tables declare, also with a huge min_free_kbytes,
+ * and the watermark shares do not overflow.
+ */
+static void test_deferred_first_helping_bounded(void **state)
+{
+	(void)state;
+	static const char *const big[] = {"node,nodeid=0,cpus=0,mem=64T",
+	                                  "node,nodeid=1,cpus=1,mem=64T"};
+	for (int k = 0; k < 2; k++) {
+		struct numem_system_opts o = {.heap.deferred = true, .reserve_metadata = true};
+		if (k)
+			o.heap.min_free_kbytes = UINT32_MAX; /* 4 TiB: not clamped when given */
+		boot_numa(big, 2, &o);
+		struct numem_heap *h = &sys.heap;
+		uint64_t touched = numem_host_touched_bytes(sys.m.host);
+		assert_true(sys.ft.init_sections <= 2u * 4 * (2 + 8)); /* of 1M sections */
+		if (touched >= 256ull << 20)
+			fail_msg("boot touched %llu MiB", (unsigned long long)(touched >> 20));
+		for (uint32_t i = 0; i < h->nr_zones; i++) {
+			const struct numem_zone *z = &h->zone[i];
+			assert_true(z->wmark_min <= z->present_pages - z->reserved_pages);
+			assert_true(z->wmark_min <= z->wmark_low && z->wmark_low <= z->wmark_high);
+		}
+		uint64_t sum = 0;
+		for (uint32_t i = 0; i < h->nr_zones; i++)
+			sum += h->zone[i].wmark_min;
+		/* default: Linux's clamp, 262144 KiB; given: the given share */
+		uint64_t want = k ? (uint64_t)UINT32_MAX >> 2 : 262144 >> 2;
+		assert_true(sum <= want && sum + h->nr_zones * 2 + (want >> 16) >= want);
+		/* Free memory still counts every deferred page. */
+		uint64_t reserved = 0;
+		for (unsigned t = 0; t < NUMEM_NR_ZONE_TYPES; t++)
+			reserved += numem_heap_zone(h, 1, (enum numem_zone_type)t)->reserved_pages;
+		assert_true(reserved > 0);
+		assert_int_equal(numem_heap_node_free(h, 1),
+		                 sys.m.topo->node[1].ram_pages - reserved);
+		numem_system_shutdown(&sys);
+	}
+}
+
 static void test_zonelist_orders(void **state)
 {
 	(void)state;
@@ -733,6 +779,7 @@ int main(void)
 	    cmocka_unit_test(test_owners),
 	    cmocka_unit_test(test_split),
 	    cmocka_unit_test(test_deferred_growth),
+	    cmocka_unit_test(test_deferred_first_helping_bounded),
 	    cmocka_unit_test(test_zonelist_orders),
 	    cmocka_unit_test(test_movable_zone),
 	    cmocka_unit_test(test_unusable_index),

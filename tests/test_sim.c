@@ -246,10 +246,192 @@ static void test_cli_trace(void **state)
 	assert_int_equal(run_cmd(cmd, NULL), 0);
 }
 
+/*
+ * Issue 7, item 7: the xl.cfg parser took vcpus unchecked ("4096", "-1",
+ * "99999999999999999999" via strtoul(val, NULL, 0)) and the engine then
+ * copied pin[v] for every vcpu past a 256-entry array.  Every number either
+ * parser reads is now read strictly and range-checked (naming the field),
+ * both parsers end in the one sim_scenario_validate, a rejected scenario
+ * leaves the caller's struct alone, and sim_run validates its input too.
+ */
+static void expect_cfg_error(const char *text, const char *needle)
+{
+	static struct sim_scenario sc, before;
+	char err[256] = "";
+	memset(&sc, 0x5a, sizeof(sc));
+	before = sc;
+	assert_int_equal(sim_scenario_from_xlcfg(&sc, text, err, sizeof(err)), -1);
+	if (!strstr(err, needle))
+		fail_msg("xl.cfg error '%s' does not name '%s'", err, needle);
+	assert_memory_equal(&sc, &before, sizeof(sc)); /* no state changed */
+}
+
+static void expect_json_error(const char *text, const char *needle)
+{
+	static struct sim_scenario sc, before;
+	char err[256] = "";
+	memset(&sc, 0x5a, sizeof(sc));
+	before = sc;
+	assert_int_equal(sim_scenario_from_json(&sc, text, err, sizeof(err)), -1);
+	if (!strstr(err, needle))
+		fail_msg("JSON error '%s' does not name '%s'", err, needle);
+	assert_memory_equal(&sc, &before, sizeof(sc));
+}
+
+#define CFG_DOM(keys) "phases = boot\n[d]\nmemory = 64\nplacement = pinned\n" keys
+#define JSON_DOM(keys)                                                                             \
+	"{\"phases\": [{\"kind\": \"boot\"}], \"domains\": [{\"name\": \"d\", \"memory_mb\": "     \
+	"64" keys "}]}"
+
+static void test_scenario_numbers_checked(void **state)
+{
+	(void)state;
+	/* the review's three vcpus values, and more sign/garbage/overflow */
+	expect_cfg_error(CFG_DOM("vcpus = 4096\n"), "vcpus: 4096 is out of range (want 1..256)");
+	expect_cfg_error(CFG_DOM("vcpus = -1\n"), "vcpus");
+	expect_cfg_error(CFG_DOM("vcpus = 99999999999999999999\n"), "vcpus");
+	expect_cfg_error(CFG_DOM("vcpus = 257\n"), "line 5: vcpus");
+	expect_cfg_error(CFG_DOM("vcpus = 4x\n"), "vcpus");
+	expect_cfg_error(CFG_DOM("vcpus = +4\n"), "vcpus");
+	expect_cfg_error(CFG_DOM("vcpus = 0\n"), "vcpus");
+	expect_cfg_error(CFG_DOM("memory = -1\n"), "memory");
+	expect_cfg_error(CFG_DOM("memory = 18446744073709551615\n"), "memory");
+	expect_cfg_error(CFG_DOM("node = 65536\n"), "node");
+	expect_cfg_error(CFG_DOM("node = 64\n"), "node");
+	expect_cfg_error(CFG_DOM("cpus = 0-2147483648\n"), "cpus");
+	expect_cfg_error(CFG_DOM("cpus = 4294967295\n"), "cpus");
+	expect_cfg_error(CFG_DOM("placement = everywhere\n"), "placement");
+	expect_cfg_error(CFG_DOM("vnodes = 64@-1:1\n"), "vnode node");
+	expect_cfg_error(CFG_DOM("vnodes = 64@0:4294967297\n"), "vnode vcpus");
+	expect_cfg_error(CFG_DOM("vnodes = 1@0:1,1@0:1,1@0:1,1@0:1,1@0:1,1@0:1,1@0:1,1@0:1,"
+	                         "1@0:1,1@0:1,1@0:1,1@0:1,1@0:1,1@0:1,1@0:1,1@0:1,1@0:1\n"),
+	                 "more than 16 vnodes");
+	expect_cfg_error("seed = -1\nphases = boot\n", "seed");
+	expect_cfg_error("sample_every = 0\nphases = boot\n", "sample_every");
+	expect_cfg_error("sample_every = 12abc\nphases = boot\n", "sample_every");
+	expect_cfg_error("phases = boot, churn:-5\n", "phase churn");
+	expect_cfg_error("phases = boot, churn:99999999999999999999\n", "phase churn");
+	expect_cfg_error("phases = boot, pressure:101\n", "phase pressure");
+	expect_cfg_error("phases = boot, balloon:d:-1\n", "phase balloon");
+	expect_cfg_error("phases = boot\n[d]\nmemory = 1\n[d]\nmemory = 1\n", "defined twice");
+
+	expect_json_error(JSON_DOM(", \"vcpus\": 4096"),
+	                  "vcpus = 4096 is out of range (want 1..256)");
+	expect_json_error(JSON_DOM(", \"vcpus\": -1"), "vcpus");
+	expect_json_error(JSON_DOM(", \"vcpus\": 4294967297"), "vcpus");
+	expect_json_error(JSON_DOM(", \"vcpus\": \"2\""), "vcpus");
+	expect_json_error(JSON_DOM(", \"node\": 70000"), "node");
+	expect_json_error(JSON_DOM(", \"cpus\": [0, -2]"), "cpus entry 1");
+	expect_json_error(JSON_DOM(", \"placement\": \"vnuma\", \"vnodes\": ["
+	                           "{\"memory_mb\": 64, \"node\": 0, \"vcpus\": -1}]"),
+	                  "vnode 0: vcpus");
+	expect_json_error("{\"seed\": -1, \"phases\": [{\"kind\": \"boot\"}]}", "seed");
+	expect_json_error("{\"phases\": [{\"kind\": \"churn\", \"ops\": -1}]}", "ops");
+	expect_json_error("{\"phases\": [{\"kind\": \"pressure\", \"percent\": 4294967396}]}",
+	                  "percent");
+	expect_json_error(
+	    "{\"phases\": [{\"kind\": \"churn\", \"orders\": [1,1,1,1,1,1,1,1,1,1,1,1]}]}",
+	    "orders has 12 entries");
+	/* in range at the edges: accepted */
+	struct sim_scenario sc;
+	char err[256];
+	assert_int_equal(
+	    sim_scenario_from_xlcfg(&sc, CFG_DOM("vcpus = 256\ncpus = 0-255\n"), err, sizeof(err)),
+	    0);
+	assert_int_equal(sc.domain[0].vcpus, 256);
+	assert_int_equal(sc.domain[0].pin[255], 255);
+	assert_int_equal(
+	    sim_scenario_from_json(&sc, JSON_DOM(", \"vcpus\": 256"), err, sizeof(err)), 0);
+	assert_int_equal(sc.domain[0].vcpus, 256);
+}
+
+static void test_scenario_validate_shared(void **state)
+{
+	(void)state;
+	static struct sim_scenario sc;
+	static struct sim_result r;
+	char err[256];
+	sim_default_scenario(&sc);
+	assert_int_equal(sim_scenario_validate(&sc, err, sizeof(err)), 0);
+	/* A scenario built in code with a vcpu count past pin[]: sim_run refuses
+	 * it before booting (it used to copy pin[0..4095] off a 256-entry array). */
+	sc.domain[1].vcpus = 4096;
+	assert_int_equal(sim_run(&sc, NULL, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "domain 'web': vcpus = 4096"));
+	sim_default_scenario(&sc);
+	sc.domain[3].nr_vnodes = NUMEM_MAX_VNODES + 1;
+	assert_int_equal(sim_scenario_validate(&sc, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "vnodes"));
+	sim_default_scenario(&sc);
+	sc.nr_domains = SIM_MAX_DOMAINS + 1;
+	assert_int_equal(sim_scenario_validate(&sc, err, sizeof(err)), -1);
+	sim_default_scenario(&sc);
+	sc.phase[2].percent = 101;
+	assert_int_equal(sim_scenario_validate(&sc, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "phase 3: percent"));
+	/* Both parsers reach the same check: duplicate names in either form. */
+	assert_int_equal(sim_scenario_from_json(&sc,
+	                                        "{\"phases\": [{\"kind\": \"boot\"}], \"domains\": "
+	                                        "[{\"name\": \"x\", \"memory_mb\": 1},"
+	                                        " {\"name\": \"x\", \"memory_mb\": 1}]}",
+	                                        err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "domain 'x' defined twice"));
+}
+
+/* The QEMU -numa parser behind every --numa: a CPU id at or past the
+ * cpumask's 4096 bits is rejected, naming the id and the limit, and the
+ * spec is unchanged (only the number of ids used to be capped). */
+static void test_numa_spec_cpu_id_limit(void **state)
+{
+	(void)state;
+	static struct numem_spec spec, before;
+	char err[256];
+	memset(&spec, 0, sizeof(spec));
+	assert_int_equal(
+	    numem_spec_add_numa_arg(&spec, "node,nodeid=0,cpus=0-1,mem=1G", err, sizeof(err)), 0);
+	before = spec;
+	const char *bad[] = {"node,nodeid=1,cpus=4096,mem=1G",
+	                     "node,nodeid=1,cpus=4000-4100",
+	                     "node,nodeid=1,cpus=2,cpus=4294967295",
+	                     "node,nodeid=1,cpus=2,cpus=2",
+	                     "node,nodeid=1,cpus=1",
+	                     "node,nodeid=-1",
+	                     "node,nodeid=1x",
+	                     "dist,src=0,dst=65535,val=20",
+	                     "dist,src=0,dst=+1,val=20"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(numem_spec_add_numa_arg(&spec, bad[i], err, sizeof(err)), -1);
+		assert_true(strlen(err) > 10);
+		assert_memory_equal(&spec, &before, sizeof(spec));
+	}
+	assert_int_equal(numem_spec_add_numa_arg(&spec, bad[0], err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cpu id 4096 is at or above the limit 4096"));
+	assert_int_equal(
+	    numem_spec_add_numa_arg(&spec, "node,nodeid=1,cpus=4095", err, sizeof(err)), 0);
+	assert_int_equal(spec.node[1].cpumask[63] >> 63, 1);
+	/* The nodes' memory is summed before it is laid out: two nodes of 2^63
+	 * bytes used to wrap to 0 ("no node has mem="), and 2 x 16383 PiB laid
+	 * RAM out past 2^64 until the OOM killer stopped it. */
+	memset(&spec, 0, sizeof(spec));
+	assert_int_equal(numem_spec_add_numa_arg(&spec, "node,mem=16383P", err, sizeof(err)), 0);
+	assert_int_equal(numem_spec_add_numa_arg(&spec, "node,mem=16383P", err, sizeof(err)), 0);
+	assert_int_equal(numem_spec_finish(&spec, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "add up to more than 4096 TiB"));
+	memset(&spec, 0, sizeof(spec));
+	assert_int_equal(numem_spec_add_numa_arg(&spec, "node,mem=2048T", err, sizeof(err)), 0);
+	assert_int_equal(numem_spec_add_numa_arg(&spec, "node,mem=2048T", err, sizeof(err)), 0);
+	assert_int_equal(numem_spec_finish(&spec, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_scenarios_parse_alike),
+	    cmocka_unit_test(test_scenario_numbers_checked),
+	    cmocka_unit_test(test_scenario_validate_shared),
+	    cmocka_unit_test(test_numa_spec_cpu_id_limit),
 	    cmocka_unit_test(test_deterministic_and_consistent),
 	    cmocka_unit_test(test_html_report_and_browser),
 	    cmocka_unit_test(test_cli_trace),

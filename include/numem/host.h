@@ -61,6 +61,8 @@ enum numem_cpu_kind {
 };
 
 #define NUMEM_SPEC_MAX_CPUS 4096
+/* Total mem= of a description: 4 PiB, a 52-bit physical address space. */
+#define NUMEM_SPEC_MAX_MEM (1ull << 52)
 
 struct numem_spec_node {
 	uint32_t pxm;
@@ -183,6 +185,15 @@ enum numem_err numem_system_boot(struct numem_system *s, struct numem_machine_sr
 /* Build the frame table and heap for an already loaded s->m. */
 enum numem_err numem_system_start(struct numem_system *s, const struct numem_system_opts *opts,
                                   struct numem_diag *diag);
+/*
+ * For views of an already loaded s->m that show no allocator: fill s->ft
+ * with numem_frametable_plan's figures (no tables: has_ft stays false) and
+ * free_pages[node] with the free pages numem_system_start would report
+ * (RAM less the frame-table reserve with opts->reserve_metadata).  Costs
+ * time and memory proportional to the topology, not to the RAM it declares.
+ */
+enum numem_err numem_system_plan(struct numem_system *s, const struct numem_system_opts *opts,
+                                 uint64_t *free_pages, struct numem_diag *diag);
 /* The same from a preset name. */
 enum numem_err numem_system_boot_preset(struct numem_system *s, const char *preset,
                                         const struct numem_system_opts *opts,
@@ -229,5 +240,13 @@ void numem_format_ranges(char *out, size_t cap, const uint32_t *ids, size_t n);
 int numem_parse_ranges(const char *s, uint32_t *ids, size_t cap);
 /* Parse a size: "4G", "512M", "1T", "4096" (bytes). */
 int numem_parse_size(const char *s, uint64_t *out);
+/*
+ * Parse an unsigned number strictly: decimal digits, or "0x" and hex digits,
+ * and nothing else (no sign, no blanks, no trailing characters), in
+ * [min, max].  0 with *out set, or -1 with a message in err naming `field`,
+ * the text and the allowed range; *out is unchanged on failure.
+ */
+int numem_parse_uint(const char *field, const char *s, uint64_t min, uint64_t max, uint64_t *out,
+                     char *err, size_t errlen);
 
 #endif /* NUMEM_HOST_H */

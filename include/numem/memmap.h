@@ -136,6 +136,20 @@ enum numem_err numem_frametable_init(const struct numem_platform *plat,
                                      const struct numem_frametable_opts *opts,
                                      struct numem_frametable *ft, struct numem_diag *diag);
 void numem_frametable_release(struct numem_frametable *ft);
+/*
+ * What numem_frametable_init would build for `topo`, without allocating or
+ * touching anything: ft gets the sizing and statistics fields (layout,
+ * pfn_section_shift, nr_sections, max_pfn, present_sections,
+ * descriptor_bytes, table_bytes, vmemmap_reserved) and no tables (it must
+ * not be looked up or released); node_bytes, when given, gets each node's
+ * descriptor bytes (NUMEM_MAX_NODES entries).  For views of a machine that
+ * need no frame table; the cost is proportional to the topology's ranges,
+ * not to the memory they declare.
+ */
+enum numem_err numem_frametable_plan(const struct numem_topo *topo,
+                                     const struct numem_frametable_opts *opts,
+                                     struct numem_frametable *ft, uint64_t *node_bytes,
+                                     struct numem_diag *diag);
 
 /* Write the descriptors of section `sec` (no-op if already written).
  * Returns NUMEM_E_RANGE for a section that is not present. */

@@ -72,9 +72,27 @@ struct sim_scenario {
 	struct sim_phase phase[SIM_MAX_PHASES];
 };
 
+/* Limits of the numbers a scenario holds; both parsers check each number as
+ * they read it, and sim_scenario_validate checks a whole scenario. */
+#define SIM_MAX_MEM_MB       (1ull << 30) /* MiB per domain or virtual node (1 PiB) */
+#define SIM_MAX_OPS          (1ull << 31) /* churn operations per phase (--ops scaling multiplies two) */
+#define SIM_MAX_SAMPLE_EVERY SIM_MAX_OPS
+#define SIM_MAX_WEIGHT       1000000u  /* a churn order's relative weight */
+#define SIM_MAX_PIN          INT32_MAX /* a pinned vcpu's physical CPU (-1: none) */
+
 /* The built-in default (the README's main job). */
 void sim_default_scenario(struct sim_scenario *sc);
-/* A scenario from JSON text (schema in docs/FORMATS.md).  0 or -1 with err. */
+/*
+ * Whether a scenario holds only values the engine can take: counts within
+ * their arrays (domains, phases, vcpus, virtual nodes), numbers within the
+ * SIM_MAX_* limits, placements and phase kinds known, names terminated.
+ * Both parsers call it on what they parsed, and sim_run on its input.
+ * 0, or -1 with a message naming the domain or phase, the field and the
+ * allowed range.
+ */
+int sim_scenario_validate(const struct sim_scenario *sc, char *err, size_t errlen);
+/* A scenario from JSON text (schema in docs/FORMATS.md).  0 or -1 with err;
+ * on failure *sc is left unchanged. */
 int sim_scenario_from_json(struct sim_scenario *sc, const char *text, char *err, size_t errlen);
 /* From xl.cfg-like `key = value` text: one domain per `[name]` section. */
 int sim_scenario_from_xlcfg(struct sim_scenario *sc, const char *text, char *err, size_t errlen);

@@ -31,11 +31,15 @@ static int find_or_add_node(struct numem_spec *spec, uint32_t pxm)
 	return (int)at;
 }
 
-static int parse_u32(const char *v, uint32_t *out)
+/* A number of a -numa argument, strictly (numem_parse_uint): the message
+ * names the argument and the key. */
+static int spec_uint(const char *arg, const char *key, const char *v, uint32_t max, uint32_t *out,
+                     char *err, size_t errlen)
 {
-	char *end;
-	unsigned long x = strtoul(v, &end, 10);
-	if (!*v || *end || x > 0xffffffffu)
+	char field[1100];
+	uint64_t x;
+	snprintf(field, sizeof(field), "-numa %s: %s", arg, key);
+	if (numem_parse_uint(field, v, 0, max, &x, err, errlen))
 		return -1;
 	*out = (uint32_t)x;
 	return 0;
@@ -60,10 +64,8 @@ static int add_node(struct numem_spec *spec, char *opts, const char *arg, char *
 		*eq = '\0';
 		const char *v = eq + 1;
 		if (!strcmp(kv, "nodeid")) {
-			if (parse_u32(v, &pxm) || pxm > 0xfffe) {
-				snprintf(err, errlen, "-numa %s: bad nodeid \"%s\"", arg, v);
+			if (spec_uint(arg, "nodeid", v, 0xfffe, &pxm, err, errlen))
 				return -1;
-			}
 		} else if (!strcmp(kv, "cpus")) {
 			int n = numem_parse_ranges(v, ids + nr_ids, NUMEM_SPEC_MAX_CPUS - nr_ids);
 			if (n < 0) {
@@ -72,6 +74,17 @@ static int add_node(struct numem_spec *spec, char *opts, const char *arg, char *
 				         arg, v, NUMEM_SPEC_MAX_CPUS);
 				return -1;
 			}
+			/* numem_parse_ranges caps how many ids, not their values:
+			 * each indexes the nodes' cpumask. */
+			for (int i = 0; i < n; i++)
+				if (ids[nr_ids + i] >= NUMEM_SPEC_MAX_CPUS) {
+					snprintf(err, errlen,
+					         "-numa %s: cpu id %u is at or above the limit %u "
+					         "(ids 0..%u)",
+					         arg, ids[nr_ids + i], NUMEM_SPEC_MAX_CPUS,
+					         NUMEM_SPEC_MAX_CPUS - 1);
+					return -1;
+				}
 			nr_ids += (uint32_t)n;
 		} else if (!strcmp(kv, "mem")) {
 			if (numem_parse_size(v, &mem) || (mem & 0xfff)) {
@@ -95,6 +108,22 @@ static int add_node(struct numem_spec *spec, char *opts, const char *arg, char *
 			snprintf(err, errlen, "-numa %s: node %u defined twice", arg, pxm);
 			return -1;
 		}
+	/* Validate everything before the spec changes. */
+	uint64_t seen[NUMEM_SPEC_MAX_CPUS / 64] = {0};
+	for (uint32_t i = 0; i < nr_ids; i++) {
+		uint32_t id = ids[i];
+		if (seen[id / 64] >> (id % 64) & 1) {
+			snprintf(err, errlen, "-numa %s: cpu %u listed twice", arg, id);
+			return -1;
+		}
+		seen[id / 64] |= 1ull << (id % 64);
+		for (uint32_t m = 0; m < spec->nr_nodes; m++)
+			if (spec->node[m].cpumask[id / 64] >> (id % 64) & 1) {
+				snprintf(err, errlen, "-numa %s: cpu %u is already in node %u", arg,
+				         id, spec->node[m].pxm);
+				return -1;
+			}
+	}
 	int n = find_or_add_node(spec, pxm);
 	if (n < 0) {
 		snprintf(err, errlen, "-numa %s: more than %u nodes", arg,
@@ -104,15 +133,8 @@ static int add_node(struct numem_spec *spec, char *opts, const char *arg, char *
 	spec->node[n].mem_bytes = mem;
 	spec->node[n].defined = true;
 	spec->mem_given[n] = has_mem;
-	for (uint32_t i = 0; i < nr_ids; i++) {
-		for (uint32_t m = 0; m < spec->nr_nodes; m++)
-			if (spec->node[m].cpumask[ids[i] / 64] >> (ids[i] % 64) & 1) {
-				snprintf(err, errlen, "-numa %s: cpu %u is already in node %u", arg,
-				         ids[i], spec->node[m].pxm);
-				return -1;
-			}
+	for (uint32_t i = 0; i < nr_ids; i++)
 		spec->node[n].cpumask[ids[i] / 64] |= 1ull << (ids[i] % 64);
-	}
 	return 0;
 }
 
@@ -129,10 +151,13 @@ static int add_dist(struct numem_spec *spec, char *opts, const char *arg, char *
 			       : !strcmp(kv, "val") ? &val
 			                            : NULL;
 		}
-		if (!slot || parse_u32(eq + 1, slot)) {
+		if (!slot) {
 			snprintf(err, errlen, "-numa %s: want dist,src=N,dst=M,val=D", arg);
 			return -1;
 		}
+		if (spec_uint(arg, kv, eq + 1, slot == &val ? UINT32_MAX - 1 : 0xfffe, slot, err,
+		              errlen))
+			return -1;
 	}
 	if (src == UINT32_MAX || dst == UINT32_MAX || !val) {
 		snprintf(err, errlen, "-numa %s: src, dst and val are all required", arg);
@@ -144,7 +169,20 @@ static int add_dist(struct numem_spec *spec, char *opts, const char *arg, char *
 		         val);
 		return -1;
 	}
-	int a = find_or_add_node(spec, src), b = find_or_add_node(spec, dst);
+	/* room for both ends before either is added */
+	uint32_t fresh = 0;
+	for (int k = 0; k < 2; k++) {
+		uint32_t pxm = k ? dst : src;
+		bool known = k && dst == src;
+		for (uint32_t i = 0; i < spec->nr_nodes && !known; i++)
+			known = spec->node[i].pxm == pxm;
+		fresh += !known;
+	}
+	int a = -1, b = -1;
+	if (spec->nr_nodes + fresh <= NUMEM_MAX_NODES) {
+		a = find_or_add_node(spec, src);
+		b = find_or_add_node(spec, dst);
+	}
 	if (a < 0 || b < 0) {
 		snprintf(err, errlen, "-numa %s: more than %u nodes", arg,
 		         (unsigned)NUMEM_MAX_NODES);
@@ -164,21 +202,26 @@ int numem_spec_add_numa_arg(struct numem_spec *spec, const char *arg, char *err,
 		return -1;
 	}
 	snprintf(buf, sizeof(buf), "%s", arg);
-	if (!spec->name[0]) {
-		snprintf(spec->name, sizeof(spec->name), "numa");
-		spec->pc_holes = true;
-		spec->explicit_cpus = true;
-	}
 	char *comma = strchr(buf, ',');
 	char *opts = comma ? comma + 1 : buf + strlen(buf);
 	if (comma)
 		*comma = '\0';
-	if (!strcmp(buf, "node"))
-		return add_node(spec, opts, arg, err, errlen);
-	if (!strcmp(buf, "dist"))
-		return add_dist(spec, opts, arg, err, errlen);
-	snprintf(err, errlen, "-numa %s: kind \"%s\" not supported (node and dist are)", arg, buf);
-	return -1;
+	int rc;
+	if (!strcmp(buf, "node")) {
+		rc = add_node(spec, opts, arg, err, errlen);
+	} else if (!strcmp(buf, "dist")) {
+		rc = add_dist(spec, opts, arg, err, errlen);
+	} else {
+		snprintf(err, errlen, "-numa %s: kind \"%s\" not supported (node and dist are)",
+		         arg, buf);
+		return -1;
+	}
+	if (rc == 0 && !spec->name[0]) { /* the first accepted argument */
+		snprintf(spec->name, sizeof(spec->name), "numa");
+		spec->pc_holes = true;
+		spec->explicit_cpus = true;
+	}
+	return rc;
 }
 
 int numem_spec_finish(struct numem_spec *spec, char *err, size_t errlen)
@@ -246,6 +289,15 @@ int numem_spec_finish(struct numem_spec *spec, char *err, size_t errlen)
 		for (uint32_t w = 0; w < NUMEM_SPEC_MAX_CPUS / 64; w++)
 			spec->node[n].nr_cpus +=
 			    (uint32_t)__builtin_popcountll(spec->node[n].cpumask[w]);
+		/* Bound the sum before the layout adds addresses (a wrapped sum
+		 * laid RAM out past 2^64 and never finished). */
+		if (spec->node[n].mem_bytes > NUMEM_SPEC_MAX_MEM - mem) {
+			snprintf(err, errlen,
+			         "-numa: the nodes' mem= add up to more than %llu TiB (node %u "
+			         "brings it past the limit)",
+			         (unsigned long long)(NUMEM_SPEC_MAX_MEM >> 40), spec->node[n].pxm);
+			return -1;
+		}
 		mem += spec->node[n].mem_bytes;
 		if (!spec->node[n].defined) {
 			snprintf(err, errlen,

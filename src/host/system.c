@@ -8,15 +8,11 @@
 #include "host_internal.h"
 
 /* Per node, the bytes of its frame-table sections, as reserved ranges at
- * the start of the node's largest RAM range. */
-static uint32_t metadata_ranges(const struct numem_system *s, struct numem_ram_range *out)
+ * the start of the node's largest RAM range.  out[] is indexed by range,
+ * node_of[] gives each range's node. */
+static uint32_t metadata_ranges_of(const struct numem_topo *t, const uint64_t *bytes,
+                                   struct numem_ram_range *out, numem_nid_t *node_of)
 {
-	const struct numem_topo *t = s->m.topo;
-	uint64_t bytes[NUMEM_MAX_NODES] = {0};
-	uint64_t per_section = (1ull << s->ft.pfn_section_shift) * sizeof(struct numem_page);
-	for (uint64_t sec = 0; sec < s->ft.nr_sections; sec++)
-		if (s->ft.section_state[sec] & NUMEM_SECTION_PRESENT)
-			bytes[s->ft.section_node[sec]] += per_section;
 	uint32_t n = 0;
 	for (numem_nid_t node = 0; node < t->nr_nodes; node++) {
 		const struct numem_mem_range *best = NULL;
@@ -26,10 +22,63 @@ static uint32_t metadata_ranges(const struct numem_system *s, struct numem_ram_r
 			    (!best || r->end - r->base > best->end - best->base))
 				best = r;
 		}
-		if (best && bytes[node] && bytes[node] < best->end - best->base)
+		if (best && bytes[node] && bytes[node] < best->end - best->base) {
+			node_of[n] = node;
 			out[n++] = (struct numem_ram_range){best->base, bytes[node]};
+		}
 	}
 	return n;
+}
+
+static uint32_t metadata_ranges(const struct numem_system *s, struct numem_ram_range *out)
+{
+	uint64_t bytes[NUMEM_MAX_NODES] = {0};
+	numem_nid_t node_of[NUMEM_MAX_NODES];
+	uint64_t per_section = (1ull << s->ft.pfn_section_shift) * sizeof(struct numem_page);
+	for (uint64_t sec = 0; sec < s->ft.nr_sections; sec++)
+		if (s->ft.section_state[sec] & NUMEM_SECTION_PRESENT)
+			bytes[s->ft.section_node[sec]] += per_section;
+	return metadata_ranges_of(s->m.topo, bytes, out, node_of);
+}
+
+enum numem_err numem_system_plan(struct numem_system *s, const struct numem_system_opts *opts,
+                                 uint64_t *free_pages, struct numem_diag *diag)
+{
+	static const struct numem_system_opts defaults;
+	if (!opts)
+		opts = &defaults;
+	const struct numem_topo *t = s->m.topo;
+	s->has_ft = s->has_heap = false;
+	uint64_t bytes[NUMEM_MAX_NODES];
+	enum numem_err err = numem_frametable_plan(t, &opts->ft, &s->ft, bytes, diag);
+	if (err)
+		return err;
+	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
+		free_pages[n] = t->node[n].ram_pages;
+	if (!opts->reserve_metadata)
+		return NUMEM_OK;
+	/* What the heap would reserve: the RAM pages of each metadata range
+	 * (heap init rounds the range out to whole pages). */
+	struct numem_ram_range meta[NUMEM_MAX_NODES];
+	numem_nid_t node_of[NUMEM_MAX_NODES];
+	uint32_t nm = metadata_ranges_of(t, bytes, meta, node_of);
+	for (uint32_t k = 0; k < nm; k++) {
+		uint64_t rs = meta[k].base >> NUMEM_PAGE_SHIFT;
+		uint64_t re =
+		    (meta[k].base + meta[k].length + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT;
+		for (uint32_t i = 0; i < t->nr_ranges; i++) {
+			const struct numem_mem_range *r = &t->range[i];
+			if (!(r->flags & NUMEM_RANGE_RAM))
+				continue;
+			uint64_t a = (r->base + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT;
+			uint64_t b = r->end >> NUMEM_PAGE_SHIFT;
+			a = a > rs ? a : rs;
+			b = b < re ? b : re;
+			if (a < b && free_pages[r->node] >= b - a)
+				free_pages[r->node] -= b - a;
+		}
+	}
+	return NUMEM_OK;
 }
 
 enum numem_err numem_system_start(struct numem_system *s, const struct numem_system_opts *opts,

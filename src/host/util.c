@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +108,45 @@ int numem_parse_ranges(const char *s, uint32_t *ids, size_t cap)
 			return -1;
 	}
 	return (int)n;
+}
+
+int numem_parse_uint(const char *field, const char *s, uint64_t min, uint64_t max, uint64_t *out,
+                     char *err, size_t errlen)
+{
+	unsigned base = 10;
+	const char *p = s;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	uint64_t v = 0;
+	bool overflow = false;
+	if (!*p)
+		goto bad;
+	for (; *p; p++) {
+		unsigned d;
+		if (isdigit((unsigned char)*p))
+			d = (unsigned)(*p - '0');
+		else if (base == 16 && isxdigit((unsigned char)*p))
+			d = (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
+		else
+			goto bad;
+		if (v > (UINT64_MAX - d) / base)
+			overflow = true;
+		else
+			v = v * base + d;
+	}
+	if (overflow || v < min || v > max) {
+		snprintf(err, errlen, "%s: %s is out of range (want %llu..%llu)", field, s,
+		         (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+bad:
+	snprintf(err, errlen, "%s: \"%s\" is not an unsigned number (want %llu..%llu)", field, s,
+	         (unsigned long long)min, (unsigned long long)max);
+	return -1;
 }
 
 int numem_parse_size(const char *s, uint64_t *out)

@@ -32,6 +32,28 @@ int boot_system(struct machine_args *ma, struct numem_system *sys,
 	return EXIT_OK;
 }
 
+int view_from_args(int argc, char **argv, const char *cmd, const char *help, bool json_ok,
+                   struct machine_args *ma, struct numem_system *sys, uint64_t *free_pages)
+{
+	int done = machine_args_parse(ma, argc, argv, cmd, help, json_ok);
+	if (done >= 0)
+		return done;
+	memset(sys, 0, sizeof(*sys));
+	int rc = machine_args_load(ma, &sys->m);
+	machine_args_free(ma);
+	if (rc)
+		return rc;
+	struct numem_system_opts o = {.reserve_metadata = true};
+	struct numem_diag d = {0};
+	if (numem_system_plan(sys, &o, free_pages, &d) != NUMEM_OK) {
+		fprintf(stderr, "numem: %s: %s (%s)\n", sys->m.src.name, d.msg,
+		        numem_err_name(d.code));
+		numem_system_shutdown(sys);
+		return EXIT_INVALID;
+	}
+	return -1;
+}
+
 int boot_from_args(int argc, char **argv, const char *cmd, const char *help, bool json_ok,
                    struct machine_args *ma, struct numem_system *sys)
 {

@@ -19,4 +19,13 @@ int boot_system(struct machine_args *ma, struct numem_system *sys,
 int boot_from_args(int argc, char **argv, const char *cmd, const char *help, bool json_ok,
                    struct machine_args *ma, struct numem_system *sys);
 
+/* For the views that show tables and topology only (topo, info): parse the
+ * machine options and load the machine, with no frame table and no heap;
+ * sys->ft holds the frame table's planned figures and free_pages what a
+ * boot would leave free (numem_system_plan).  So a table declaring 128 TiB
+ * costs what its ranges cost, not what it declares.  Returns -1 when the
+ * machine is loaded (numem_system_shutdown when done), else the exit code. */
+int view_from_args(int argc, char **argv, const char *cmd, const char *help, bool json_ok,
+                   struct machine_args *ma, struct numem_system *sys, uint64_t *free_pages);
+
 #endif

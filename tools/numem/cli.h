@@ -35,7 +35,9 @@ struct machine_args {
 };
 
 /* If argv[*i] is a machine option, consume it (and its value) and return 1;
- * 0 if not one; -1 on a usage error (message printed). */
+ * 0 if not one; -1 on a usage error, MACHINE_ARGS_INVALID when a --numa
+ * description was rejected (exit status 1; message printed either way). */
+#define MACHINE_ARGS_INVALID (-2)
 int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i);
 /* The argument loop of a command that takes only machine options (and
  * --json when json_ok): returns -1 to go on, else the exit code (help

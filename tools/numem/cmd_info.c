@@ -20,11 +20,10 @@ int cmd_info(int argc, char **argv)
 {
 	struct machine_args ma = {0};
 	struct numem_system sys;
-	int done = boot_from_args(argc, argv, "info", help, false, &ma, &sys);
+	uint64_t free_pages[NUMEM_MAX_NODES];
+	int done = view_from_args(argc, argv, "info", help, false, &ma, &sys, free_pages);
 	if (done >= 0)
 		return done;
-	uint64_t free_pages[NUMEM_MAX_NODES];
-	numem_report_free_pages(&sys.heap, free_pages);
 	numem_report_xl_info(stdout, sys.m.topo, free_pages, sys.m.has_srat ? &sys.m.srat : NULL);
 	numem_system_shutdown(&sys);
 	return EXIT_OK;

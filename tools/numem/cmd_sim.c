@@ -80,10 +80,11 @@ int cmd_sim(int argc, char **argv)
 		} else if (!strcmp(a, "--trace")) {
 			trace = argv[++i];
 		} else if (!strcmp(a, "--seed") || !strcmp(a, "--ops")) {
-			char *end;
-			uint64_t x = strtoull(v, &end, 0);
-			if (!*v || *end) {
-				cli_error("sim", "%s wants a number, not '%s'", a, v);
+			char msg[256];
+			uint64_t x;
+			if (numem_parse_uint(a, v, 0, a[2] == 's' ? UINT64_MAX : SIM_MAX_OPS, &x,
+			                     msg, sizeof(msg))) {
+				cli_error("sim", "%s", msg);
 				return EXIT_USAGE;
 			}
 			if (a[2] == 's') {

@@ -40,15 +40,14 @@ static const char *const policy_names[] = {
     "local",      "preferred",        "preferred-many",     "bind",
     "interleave", "interleave-index", "weighted-interleave"};
 
+/* Strictly (numem_parse_uint): "-1" used to wrap to 2^64 - 1. */
 static int parse_u64(const char *cmd, const char *opt, const char *v, uint64_t *out)
 {
-	char *end;
-	unsigned long long x = strtoull(v, &end, 0);
-	if (!*v || *end) {
-		cli_error(cmd, "%s wants a number, not '%s'", opt, v);
+	char msg[256];
+	if (numem_parse_uint(opt, v, 0, UINT64_MAX, out, msg, sizeof(msg))) {
+		cli_error(cmd, "%s", msg);
 		return -1;
 	}
-	*out = x;
 	return 0;
 }
 
@@ -129,6 +128,10 @@ int cmd_stress(int argc, char **argv)
 			}
 		} else {
 			int r = machine_args_take(&ma, argc, argv, &i);
+			if (r == MACHINE_ARGS_INVALID) {
+				machine_args_free(&ma);
+				return EXIT_INVALID;
+			}
 			if (r <= 0 || ma.json) {
 				if (r == 0)
 					cli_error("stress", "unknown option '%s' (see --help)", a);

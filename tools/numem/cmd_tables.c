@@ -53,7 +53,7 @@ int cmd_tables(int argc, char **argv)
 		int r = machine_args_take(&ma, argc, argv, &i);
 		if (r < 0) {
 			machine_args_free(&ma);
-			return EXIT_USAGE;
+			return r == MACHINE_ARGS_INVALID ? EXIT_INVALID : EXIT_USAGE;
 		}
 		if (r == 0 || ma.json) {
 			cli_error("tables", "unknown option '%s' (see --help)", argv[i]);

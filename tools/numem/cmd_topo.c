@@ -36,13 +36,12 @@ int cmd_topo(int argc, char **argv)
 {
 	struct machine_args ma = {0};
 	struct numem_system sys;
-	int done = boot_from_args(argc, argv, "topo", help, true, &ma, &sys);
+	uint64_t free_pages[NUMEM_MAX_NODES];
+	int done = view_from_args(argc, argv, "topo", help, true, &ma, &sys, free_pages);
 	if (done >= 0)
 		return done;
 	struct numem_machine m = sys.m;
-	struct numem_frametable ft = sys.ft;
-	uint64_t free_pages[NUMEM_MAX_NODES];
-	numem_report_free_pages(&sys.heap, free_pages);
+	struct numem_frametable ft = sys.ft; /* planned figures: no tables */
 	if (ma.json) {
 		json_t *o = json_pack("{s:s, s:s}", "machine", m.src.name, "source", m.src.origin);
 		json_object_set_new(o, "srat", m.has_srat ? numem_json_srat(&m.srat) : json_null());

@@ -72,11 +72,11 @@ int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i)
 	else if (!strcmp(a, "--hide-memoryless"))
 		ma->opts.topo.flags |= NUMEM_TOPO_HIDE_MEMORYLESS;
 	else if (!strcmp(a, "--numa-emulate")) {
-		char *end;
-		unsigned long n = strtoul(val, &end, 10);
-		if (*end || n == 0 || n > NUMEM_MAX_NODES) {
-			fprintf(stderr, "numem: --numa-emulate wants 1..%u, not '%s'\n",
-			        (unsigned)NUMEM_MAX_NODES, val);
+		char msg[256];
+		uint64_t n;
+		if (numem_parse_uint("--numa-emulate", val, 1, NUMEM_MAX_NODES, &n, msg,
+		                     sizeof(msg))) {
+			fprintf(stderr, "numem: %s\n", msg);
 			return -1;
 		}
 		ma->opts.topo.emulate_nodes = (uint32_t)n;
@@ -88,7 +88,7 @@ int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i)
 		}
 		if (numem_spec_add_numa_arg(ma->numa, val, err, sizeof(err)) != 0) {
 			fprintf(stderr, "numem: %s\n", err);
-			return -1;
+			return MACHINE_ARGS_INVALID;
 		}
 	} else if (!strcmp(a, "--list-presets")) {
 		list_presets();
@@ -201,7 +201,7 @@ int machine_args_parse(struct machine_args *ma, int argc, char **argv, const cha
 		}
 		if (r < 0) {
 			machine_args_free(ma);
-			return EXIT_USAGE;
+			return r == MACHINE_ARGS_INVALID ? EXIT_INVALID : EXIT_USAGE;
 		}
 	}
 	return -1;

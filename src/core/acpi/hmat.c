@@ -18,10 +18,23 @@
 
 #define HMAT_FIRST 40
 
-/* Bytes a type-1 structure needs for its counts, or 0 on overflow. */
-static uint64_t lbi_needed(uint32_t ni, uint32_t nt)
+/*
+ * Whether a type-1 structure of slen bytes (slen >= 32) holds ni initiators
+ * and nt targets: 32 + 4*ni + 4*nt + 2*ni*nt <= slen.  Each count is bounded
+ * by the room left before it is multiplied, so nothing can wrap (the naive
+ * 64-bit sum wraps for ni = 4294705158, nt = 2147614722).  *need gets the
+ * bytes the counts need, saturated at UINT64_MAX, for the message.
+ */
+static bool lbi_fits(uint32_t ni, uint32_t nt, uint32_t slen, uint64_t *need)
 {
-	return 32 + 4ull * ni + 4ull * nt + 2ull * ni * nt;
+	uint64_t room = slen - 32u;
+	uint64_t lists = 4ull * ni + 4ull * nt; /* < 2^35 */
+	uint64_t entries = (uint64_t)ni * nt;   /* < 2^64: two 32-bit factors */
+	*need = entries > (UINT64_MAX - 32 - lists) / 2 ? UINT64_MAX : 32 + lists + 2 * entries;
+	if (lists > room)
+		return false;
+	/* ni, nt <= room / 4 < 2^30 here, so 2 * entries cannot wrap */
+	return entries <= (room - lists) / 2;
 }
 
 static enum numem_err hmat_scan(const uint8_t *p, uint32_t len, struct numem_hmat *h, size_t *extra,
@@ -57,8 +70,8 @@ static enum numem_err hmat_scan(const uint8_t *p, uint32_t len, struct numem_hma
 			h->nr_mpda++;
 		} else if (type == NUMEM_HMAT_LBI) {
 			uint32_t ni = numem__le32(e + 12), nt = numem__le32(e + 16);
-			uint64_t want = lbi_needed(ni, nt);
-			if (want > slen)
+			uint64_t want;
+			if (!lbi_fits(ni, nt, slen, &want))
 				return numem__fail(
 				    diag, NUMEM_E_TRUNCATE, "HMAT", off + 12,
 				    "HMAT: latency/bandwidth structure at offset %u "
@@ -66,7 +79,7 @@ static enum numem_err hmat_scan(const uint8_t *p, uint32_t len, struct numem_hma
 				    "bytes, but has length %u",
 				    off, ni, nt, (unsigned long long)want, slen);
 			h->nr_lbi++;
-			*extra += (4ull * ni + 4ull * nt + 2ull * ni * nt + 3) & ~3ull;
+			*extra += (want - 32 + 3) & ~3ull; /* want <= slen: no wrap */
 		} else if (type == NUMEM_HMAT_CACHE) {
 			uint16_t ns = numem__le16(e + 30);
 			if (32u + 2u * ns > slen)

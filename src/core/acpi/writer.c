@@ -161,19 +161,25 @@ enum numem_err numem_slit_write(const struct numem_slit *slit, void *buf, size_t
 	return NUMEM_OK;
 }
 
-static size_t lbi_len(const struct numem_hmat_lbi *l)
+/* Bytes of a type-1 structure, or UINT64_MAX when its counts cannot fit a
+ * table: as in the parser, each count is bounded before it is multiplied
+ * (the plain 64-bit sum wraps, e.g. to 88 for 4294705158 x 2147614722). */
+static uint64_t lbi_len(const struct numem_hmat_lbi *l)
 {
-	size_t len = 32 + 4ull * l->nr_initiators + 4ull * l->nr_targets +
-	             2ull * l->nr_initiators * l->nr_targets;
-	return len;
+	if (l->nr_initiators >= (1u << 30) || l->nr_targets >= (1u << 30))
+		return UINT64_MAX;
+	return 32 + 4ull * l->nr_initiators + 4ull * l->nr_targets +
+	       2ull * l->nr_initiators * l->nr_targets; /* < 2^62 */
 }
 
 enum numem_err numem_hmat_write(const struct numem_hmat *hmat, void *buf, size_t cap,
                                 size_t *len_out)
 {
-	size_t len = 40 + 40ull * hmat->nr_mpda + 32ull * hmat->nr_cache;
-	for (uint32_t i = 0; i < hmat->nr_lbi; i++)
-		len += lbi_len(&hmat->lbi[i]);
+	uint64_t len = 40 + 40ull * hmat->nr_mpda + 32ull * hmat->nr_cache; /* < 2^38 */
+	for (uint32_t i = 0; i < hmat->nr_lbi && len <= 0xffffffffu; i++) {
+		uint64_t sl = lbi_len(&hmat->lbi[i]);
+		len = sl > 0xffffffffu ? sl : len + sl;
+	}
 	if (len > 0xffffffffu)
 		return NUMEM_E_RANGE;
 	*len_out = len;
@@ -193,7 +199,7 @@ enum numem_err numem_hmat_write(const struct numem_hmat *hmat, void *buf, size_t
 	}
 	for (uint32_t i = 0; i < hmat->nr_lbi; i++) {
 		const struct numem_hmat_lbi *l = &hmat->lbi[i];
-		size_t sl = lbi_len(l);
+		size_t sl = (size_t)lbi_len(l);
 		numem__put16(e, NUMEM_HMAT_LBI);
 		numem__put32(e + 4, (uint32_t)sl);
 		e[8] = l->flags;

@@ -19,11 +19,20 @@
  * Deferred initialisation: with opts.deferred, the frame table's sections
  * are initialised only as zones need them (numem__grow_zone), after a first
  * helping per zone at boot; a 64 TiB machine then boots touching only a few
- * sections per node.
+ * sections per node.  The first helping is bounded whatever the tables
+ * declare: free pages up to 2 * high + 1024 but at most BOOT_HELPING_PAGES
+ * (what Linux's clamped min_free_kbytes gives), and at most enough sections
+ * for that plus BOOT_HELPING_SLACK, however little they yield (on a huge
+ * machine a node's first sections can be all frame-table reserve, which
+ * used to make boot initialise terabytes of descriptors).
  */
 #include "heap_internal.h"
 
 #include <numem/trace.h>
+
+/* The first helping's bounds (see the top of the file). */
+#define BOOT_HELPING_PAGES (2 * (((262144u >> (NUMEM_PAGE_SHIFT - 10)) * 3) / 2) + 1024u)
+#define BOOT_HELPING_SLACK 8u /* sections beyond what the pages need */
 
 static const char *const zone_names[NUMEM_NR_ZONE_TYPES] = {"DMA", "DMA32", "Normal", "Movable"};
 
@@ -279,11 +288,17 @@ static void set_watermarks(struct numem_heap *h, uint32_t min_free_kbytes)
 		kb = NUMEM_MAX(kb, 128u);
 		kb = NUMEM_MIN(kb, 262144u);
 	}
-	uint64_t min_pages = kb >> (NUMEM_PAGE_SHIFT - 10);
+	uint64_t min_pages = kb >> (NUMEM_PAGE_SHIFT - 10); /* < 2^30 */
 	for (uint32_t i = 0; i < h->nr_zones; i++) {
 		struct numem_zone *z = &h->zone[i];
-		uint64_t managed = z->present_pages - z->reserved_pages;
-		z->wmark_min = total ? min_pages * managed / total : 0;
+		uint64_t managed = z->present_pages - z->reserved_pages, all = total;
+		/* min_pages * managed / total without overflow: a table may declare
+		 * up to 2^52 pages; scaling both keeps the ratio. */
+		while (managed > UINT32_MAX) {
+			managed >>= 1;
+			all >>= 1;
+		}
+		z->wmark_min = all ? min_pages * managed / all : 0;
 		z->wmark_low = z->wmark_min + z->wmark_min / 4;
 		z->wmark_high = z->wmark_min + z->wmark_min / 2;
 	}
@@ -444,9 +459,13 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 			if (ft->section_state[s] & NUMEM_SECTION_PRESENT)
 				numem__grow_section(h, s);
 	} else {
+		uint64_t sec_pages = 1ull << ft->pfn_section_shift;
 		for (uint32_t i = 0; i < h->nr_zones; i++) {
 			struct numem_zone *z = &h->zone[i];
-			while (z->populated && z->free_pages < 2 * z->wmark_high + 1024 &&
+			uint64_t want =
+			    NUMEM_MIN(2 * z->wmark_high + 1024, (uint64_t)BOOT_HELPING_PAGES);
+			uint64_t budget = (want + sec_pages - 1) / sec_pages + BOOT_HELPING_SLACK;
+			while (z->populated && z->free_pages < want && budget-- &&
 			       numem__grow_zone(h, z))
 				;
 		}

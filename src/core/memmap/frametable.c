@@ -214,6 +214,83 @@ enum numem_err numem_frametable_init_section(struct numem_frametable *ft, uint64
 	return NUMEM_OK;
 }
 
+/* Check the options and fill ft's sizing fields (shared by init and plan). */
+static enum numem_err size_table(const struct numem_topo *topo,
+                                 const struct numem_frametable_opts *opts,
+                                 struct numem_frametable *ft, struct numem_diag *diag)
+{
+	unsigned shift = opts->section_shift ? opts->section_shift : DEFAULT_SECTION_SHIFT;
+	if (shift < NUMEM_PAGE_SHIFT + 10 || shift > 40)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_frametable_init: section_shift %u outside [%u, 40] (a "
+		                   "section must hold a max-order block)",
+		                   shift, NUMEM_PAGE_SHIFT + 10);
+	if (opts->layout != NUMEM_FT_SECTIONS && opts->layout != NUMEM_FT_VMEMMAP)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_frametable_init: unknown layout %u",
+		                   (unsigned)opts->layout);
+	memset(ft, 0, sizeof(*ft));
+	ft->topo = topo;
+	ft->layout = opts->layout;
+	ft->pfn_section_shift = shift - NUMEM_PAGE_SHIFT;
+	ft->max_pfn = topo->max_pfn;
+	ft->nr_sections = (ft->max_pfn + section_pages(ft) - 1) >> ft->pfn_section_shift;
+	if (ft->nr_sections >= (1ull << NUMEM_PG_SECTION_BITS))
+		return numem__fail(diag, NUMEM_E_RANGE, 0, 0,
+		                   "frame table: %llu sections exceed the descriptor's %u-bit "
+		                   "section field; use larger sections",
+		                   (unsigned long long)ft->nr_sections, NUMEM_PG_SECTION_BITS);
+	return NUMEM_OK;
+}
+
+enum numem_err numem_frametable_plan(const struct numem_topo *topo,
+                                     const struct numem_frametable_opts *opts,
+                                     struct numem_frametable *ft, uint64_t *node_bytes,
+                                     struct numem_diag *diag)
+{
+	static const struct numem_frametable_opts defaults;
+	if (!opts)
+		opts = &defaults;
+	if (!topo || !ft)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_frametable_plan: topology and frame table are required");
+	struct numem_frametable f;
+	enum numem_err err = size_table(topo, opts, &f, diag);
+	if (err)
+		return err;
+	if (node_bytes)
+		memset(node_bytes, 0, NUMEM_MAX_NODES * sizeof(*node_bytes));
+	/* As scan_sections: ranges are sorted and disjoint, so the sections
+	 * they meet come in order and a section belongs to the first RAM range
+	 * that meets it. */
+	uint64_t next = 0; /* first section not yet counted */
+	for (uint32_t i = 0; i < topo->nr_ranges; i++) {
+		const struct numem_mem_range *r = &topo->range[i];
+		if (!(r->flags & NUMEM_RANGE_RAM))
+			continue;
+		uint64_t first = (r->base + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT;
+		uint64_t last = r->end >> NUMEM_PAGE_SHIFT;
+		if (first >= last)
+			continue;
+		uint64_t s0 = NUMEM_MAX(first >> f.pfn_section_shift, next);
+		uint64_t s1 = ((last - 1) >> f.pfn_section_shift) + 1;
+		if (s0 >= s1)
+			continue;
+		f.present_sections += s1 - s0;
+		if (node_bytes && r->node < NUMEM_MAX_NODES)
+			node_bytes[r->node] += (s1 - s0) * section_bytes(&f);
+		next = s1;
+	}
+	f.descriptor_bytes = f.present_sections * section_bytes(&f);
+	f.table_bytes = f.nr_sections + f.nr_sections * sizeof(*f.section_node);
+	if (f.layout == NUMEM_FT_SECTIONS)
+		f.table_bytes += f.nr_sections * sizeof(*f.section_map);
+	else
+		f.vmemmap_reserved = f.nr_sections * section_bytes(&f);
+	*ft = f;
+	return NUMEM_OK;
+}
+
 enum numem_err numem_frametable_init(const struct numem_platform *plat,
                                      const struct numem_topo *topo,
                                      const struct numem_frametable_opts *opts,
@@ -226,28 +303,12 @@ enum numem_err numem_frametable_init(const struct numem_platform *plat,
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "numem_frametable_init: platform with meta_alloc, topology and "
 		                   "frame table are required");
-	unsigned shift = opts->section_shift ? opts->section_shift : DEFAULT_SECTION_SHIFT;
-	if (shift < NUMEM_PAGE_SHIFT + 10 || shift > 40)
-		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-		                   "numem_frametable_init: section_shift %u outside [%u, 40] (a "
-		                   "section must hold a max-order block)",
-		                   shift, NUMEM_PAGE_SHIFT + 10);
-	if (opts->layout != NUMEM_FT_SECTIONS && opts->layout != NUMEM_FT_VMEMMAP)
-		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-		                   "numem_frametable_init: unknown layout %u",
-		                   (unsigned)opts->layout);
-	memset(ft, 0, sizeof(*ft));
+	struct numem_frametable sized;
+	enum numem_err err = size_table(topo, opts, &sized, diag);
+	if (err)
+		return err;
+	*ft = sized;
 	ft->plat = plat;
-	ft->topo = topo;
-	ft->layout = opts->layout;
-	ft->pfn_section_shift = shift - NUMEM_PAGE_SHIFT;
-	ft->max_pfn = topo->max_pfn;
-	ft->nr_sections = (ft->max_pfn + section_pages(ft) - 1) >> ft->pfn_section_shift;
-	if (ft->nr_sections >= (1ull << NUMEM_PG_SECTION_BITS))
-		return numem__fail(diag, NUMEM_E_RANGE, 0, 0,
-		                   "frame table: %llu sections exceed the descriptor's %u-bit "
-		                   "section field; use larger sections",
-		                   (unsigned long long)ft->nr_sections, NUMEM_PG_SECTION_BITS);
 
 	size_t n = (size_t)ft->nr_sections;
 	ft->section_state = numem__meta_alloc(plat, n, NUMEM_NID_NONE);
@@ -256,7 +317,6 @@ enum numem_err numem_frametable_init(const struct numem_platform *plat,
 		ft->section_map =
 		    numem__meta_alloc(plat, n * sizeof(*ft->section_map), NUMEM_NID_NONE);
 	ft->table_bytes = n + n * sizeof(*ft->section_node);
-	enum numem_err err = NUMEM_OK;
 	if (!ft->section_state || !ft->section_node ||
 	    (ft->layout == NUMEM_FT_SECTIONS && !ft->section_map))
 		err = numem__fail(diag, NUMEM_E_NOMEM, 0, 0,

@@ -241,8 +241,24 @@ static enum numem_err intersect_e820(struct numem_topo *t, const struct numem_to
 }
 
 /* Overlap check for e820 input: the embedder's list must be disjoint. */
+/* RAM ranges numem_topo_build accepts (a firmware map has a few hundred). */
+#define NUMEM_TOPO_MAX_RAM (1u << 20)
+
 static enum numem_err check_e820(const struct numem_topo_input *in, struct numem_diag *diag)
 {
+	/* range_cap below is 5 per RAM range in 32 bits: bound the count before
+	 * multiplying, and each range's end before comparing ends. */
+	if (in->nr_ram > NUMEM_TOPO_MAX_RAM)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_topo_build: %u RAM ranges, at most %u", in->nr_ram,
+		                   (unsigned)NUMEM_TOPO_MAX_RAM);
+	for (uint32_t i = 0; i < in->nr_ram; i++)
+		if (in->ram[i].length > UINT64_MAX - in->ram[i].base)
+			return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+			                   "RAM range %u at 0x%llx, length 0x%llx, wraps past the "
+			                   "top of the address space",
+			                   i, (unsigned long long)in->ram[i].base,
+			                   (unsigned long long)in->ram[i].length);
 	for (uint32_t i = 0; i < in->nr_ram; i++)
 		for (uint32_t j = i + 1; j < in->nr_ram; j++) {
 			uint64_t a0 = in->ram[i].base, a1 = a0 + in->ram[i].length;
@@ -359,17 +375,25 @@ enum numem_err numem_topo_build(const struct numem_platform *plat,
 	if (err)
 		return err;
 
+	uint32_t srat_cpus = in->srat ? in->srat->nr_cpu : 0;
+	uint32_t srat_mems = in->srat ? in->srat->nr_mem : 0;
+	/* e820 ∩ SRAT gives at most nr_ram + nr_mem pieces, plus the kept
+	 * non-RAM parts, plus the SRAT copy at the top, plus emulation cuts. */
+	uint64_t range_cap = 5ull * srat_mems + 5ull * in->nr_ram + 2ull * opts->emulate_nodes + 8;
+	if (range_cap > UINT32_MAX / sizeof(struct numem_mem_range)) {
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_topo_build: %u SRAT memory entries and %u RAM ranges "
+		                   "need %llu ranges, too many",
+		                   srat_mems, in->nr_ram, (unsigned long long)range_cap);
+	}
+
 	struct numem_topo *t = numem__meta_alloc(plat, sizeof(*t), NUMEM_NID_NONE);
 	if (!t)
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0, "no metadata memory for topology");
 	memset(t, 0, sizeof(*t));
 	t->plat = plat;
-	uint32_t srat_cpus = in->srat ? in->srat->nr_cpu : 0;
-	uint32_t srat_mems = in->srat ? in->srat->nr_mem : 0;
 	t->cpu_cap = NUMEM_MAX(NUMEM_MAX(srat_cpus, in->nr_cpus), 1u);
-	/* e820 ∩ SRAT gives at most nr_ram + nr_mem pieces, plus the kept
-	 * non-RAM parts, plus the SRAT copy at the top, plus emulation cuts. */
-	t->range_cap = 5 * srat_mems + 5 * in->nr_ram + 2 * opts->emulate_nodes + 8;
+	t->range_cap = (uint32_t)range_cap;
 	t->cpu = numem__meta_alloc(plat, (size_t)t->cpu_cap * sizeof(*t->cpu), NUMEM_NID_NONE);
 	t->range =
 	    numem__meta_alloc(plat, (size_t)t->range_cap * sizeof(*t->range), NUMEM_NID_NONE);
