@@ -315,6 +315,34 @@ enum numem_err numem_heap_split(struct numem_heap *heap, numem_pfn_t pfn, unsign
 enum numem_err numem_heap_set_owner(struct numem_heap *heap, numem_pfn_t pfn, unsigned order,
                                     uint16_t from, uint16_t to, struct numem_diag *diag);
 
+/*
+ * The block covering a pfn, as its head descriptor says now: returns the
+ * block's state (FREE, PCP or ALLOCATED) and fills *out, or returns the
+ * page's own state (HOLE for a pfn outside RAM, RESERVED, UNINIT) and
+ * leaves *out zeroed.  A layer that keeps an in-band header in its blocks
+ * asks this before trusting the header (the slab: "is this pfn the head of
+ * a block I own?").  Lock-free; the answer is exact for a block the caller
+ * holds and may be stale for any other.
+ */
+struct numem_heap_block {
+	numem_pfn_t head; /* first pfn of the block */
+	unsigned order;
+	uint16_t owner;   /* ALLOCATED: who holds it */
+	uint64_t private; /* ALLOCATED: the head descriptor's owner word */
+};
+enum numem_page_state numem_heap_block_of(const struct numem_heap *heap, numem_pfn_t pfn,
+                                          struct numem_heap_block *out);
+
+/*
+ * Set the owner word (`private`) of an allocated block's head descriptor,
+ * checking first that `owner` holds a block of `order` at pfn (the errors
+ * of numem_free_owned()).  The slab keeps its header's address there, so a
+ * header can be checked against the descriptor.  numem_heap_split() copies
+ * the word to every new head.
+ */
+enum numem_err numem_heap_set_private(struct numem_heap *heap, numem_pfn_t pfn, unsigned order,
+                                      uint16_t owner, uint64_t value, struct numem_diag *diag);
+
 /* Give this CPU's cached pages back to the buddy lists. */
 void numem_heap_drain_cpu(struct numem_cpu *cpu);
 /* Every CPU's; the CPUs must be quiescent. */
