@@ -50,8 +50,10 @@
 #ifndef NUMEM_MAX_ORDER
 #define NUMEM_MAX_ORDER 10 /* largest block: 2^10 pages = 4 MiB */
 #endif
-#define NUMEM_PCP_MAX_ORDER 3 /* per-CPU caches hold orders 0..3 */
-#define NUMEM_NR_ORDERS     (NUMEM_MAX_ORDER + 1)
+#define NUMEM_PCP_MAX_ORDER  3          /* per-CPU caches hold orders 0..3 */
+#define NUMEM_HEAP_MAX_CPUS  65536u     /* opts.nr_cpus at most */
+#define NUMEM_HEAP_MAX_TRACE (1u << 24) /* opts.trace_entries at most (per CPU) */
+#define NUMEM_NR_ORDERS      (NUMEM_MAX_ORDER + 1)
 
 enum numem_zone_type {
 	NUMEM_ZONE_DMA = 0,
@@ -185,10 +187,11 @@ struct numem_heap_opts {
 	bool zone_order;          /* zonelists in zone order instead of node order */
 	uint64_t movable_pages;   /* per node: top pages that form ZONE_MOVABLE */
 	uint32_t min_free_kbytes; /* 0: Linux's sqrt(16 * lowmem_kbytes) */
-	uint32_t nr_cpus;         /* 0: the topology's */
+	uint32_t nr_cpus;         /* 0: the topology's; at most NUMEM_HEAP_MAX_CPUS */
 	uint32_t pcp_high;        /* 0: 6 * batch */
 	uint32_t pcp_batch;       /* 0: 31 pages */
-	uint32_t trace_entries;   /* per CPU, power of two; 0: no tracing */
+	uint32_t trace_entries;   /* per CPU, power of two up to NUMEM_HEAP_MAX_TRACE;
+				    * 0: no tracing */
 	bool deferred;            /* initialise sections on demand (frame table
 				    * built with deferred = true) */
 	int poison;               /* poison freed pages and check on allocation (needs
@@ -231,7 +234,12 @@ struct numem_heap {
 /*
  * Bring up a heap over a topology and frame table: zones, watermarks,
  * zonelists, CPU handles; every RAM page not in opts->reserved is freed into
- * the buddy lists (or left for deferred initialisation).
+ * the buddy lists (or left for deferred initialisation).  Options are
+ * checked before anything is allocated: NUMEM_E_INVAL (naming the option
+ * and its limit) for an unknown strategy, trace_entries not a power of two
+ * or above NUMEM_HEAP_MAX_TRACE, nr_cpus above NUMEM_HEAP_MAX_CPUS, a
+ * reserved range whose base + length wraps, or metadata whose size
+ * overflows a size_t.
  */
 enum numem_err numem_heap_init(struct numem_heap *heap, const struct numem_platform *plat,
                                const struct numem_topo *topo, struct numem_frametable *ft,

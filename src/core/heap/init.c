@@ -314,6 +314,65 @@ static void set_movable(struct numem_heap *h, uint64_t pages)
 	}
 }
 
+/* Checked size arithmetic: each step clears *ok on overflow (and then
+ * returns 0), so a chain is checked once at its end. */
+static size_t sz_mul(bool *ok, size_t a, size_t b)
+{
+	size_t r;
+	if (!numem__mul_ok(a, b, &r))
+		*ok = false;
+	return *ok ? r : 0;
+}
+
+static size_t sz_add(bool *ok, size_t a, size_t b)
+{
+	size_t r;
+	if (!numem__add_ok(a, b, &r))
+		*ok = false;
+	return *ok ? r : 0;
+}
+
+static size_t sz_align(bool *ok, size_t v, size_t a)
+{
+	return sz_add(ok, v, a - 1) & ~(a - 1);
+}
+
+/* The parts of the one metadata block (see numem_heap_init), from the
+ * caller's counts; false if any size overflows a size_t. */
+struct meta_layout {
+	size_t trace, per_cpu, zones, zonelists, reserved, cpus, total;
+};
+
+static bool meta_layout(const struct numem_heap *h, const struct numem_topo *topo,
+                        const struct numem_heap_opts *opts, struct meta_layout *l)
+{
+	bool ok = true;
+	l->trace = opts->trace_entries
+	               ? sz_add(&ok, sizeof(struct numem_trace_ring),
+	                        sz_mul(&ok, opts->trace_entries, sizeof(struct numem_trace_event)))
+	               : 0;
+	l->per_cpu =
+	    sz_add(&ok,
+	           sz_add(&ok, sz_align(&ok, sz_mul(&ok, h->nr_zones, sizeof(struct numem_pcp)), 8),
+	                  sz_mul(&ok, topo->nr_nodes, sizeof(uint64_t[NUMEM_NR_STATS]))),
+	           sz_align(&ok, l->trace, 8));
+	l->per_cpu = sz_align(&ok, l->per_cpu, 64);
+	l->zones = sz_align(&ok, sz_mul(&ok, h->nr_zones, sizeof(struct numem_zone)), 64);
+	l->zonelists = sz_align(
+	    &ok,
+	    sz_mul(&ok, sz_mul(&ok, (size_t)topo->nr_nodes * NUMEM_NR_ZONE_TYPES, h->zonelist_len),
+	           sizeof(uint16_t)),
+	    64);
+	l->reserved =
+	    sz_align(&ok, sz_mul(&ok, opts->nr_reserved, sizeof(struct numem_ram_range)), 64);
+	l->cpus = sz_align(&ok, sz_mul(&ok, h->nr_cpus, sizeof(struct numem_cpu)), 64);
+	l->total = sz_add(&ok, l->zones, l->zonelists);
+	l->total = sz_add(&ok, l->total, l->reserved);
+	l->total = sz_add(&ok, l->total, l->cpus);
+	l->total = sz_add(&ok, l->total, sz_mul(&ok, h->nr_cpus, l->per_cpu));
+	return ok;
+}
+
 static int cmp_range(const void *a, const void *b, void *arg)
 {
 	const struct numem_ram_range *x = a, *y = b;
@@ -340,10 +399,30 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "numem_heap_init: trace_entries %u is not a power of two",
 		                   opts->trace_entries);
+	if (opts->trace_entries > NUMEM_HEAP_MAX_TRACE)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_heap_init: trace_entries %u above the limit %u per CPU",
+		                   opts->trace_entries, NUMEM_HEAP_MAX_TRACE);
+	if (opts->nr_cpus > NUMEM_HEAP_MAX_CPUS)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_heap_init: nr_cpus %u above the limit %u", opts->nr_cpus,
+		                   NUMEM_HEAP_MAX_CPUS);
 	if (opts->nr_reserved && !opts->reserved)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "numem_heap_init: %u reserved ranges but no array",
 		                   opts->nr_reserved);
+	for (uint32_t i = 0; i < opts->nr_reserved; i++) {
+		uint64_t end;
+		if (__builtin_add_overflow(opts->reserved[i].base, opts->reserved[i].length,
+		                           &end) ||
+		    end > UINT64_MAX - (NUMEM_PAGE_SIZE - 1))
+			return numem__fail(
+			    diag, NUMEM_E_INVAL, 0, 0,
+			    "numem_heap_init: reserved range %u: base 0x%llx + length "
+			    "0x%llx wraps past the end of the address space",
+			    i, (unsigned long long)opts->reserved[i].base,
+			    (unsigned long long)opts->reserved[i].length);
+	}
 	memset(h, 0, sizeof(*h));
 	h->plat = plat;
 	h->topo = topo;
@@ -363,21 +442,18 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 	h->nr_reserved = opts->nr_reserved;
 
 	/* One metadata block: zones, zonelists, reserved copy, CPU handles;
-	 * per-CPU parts (caches, counters, rings) follow each handle. */
-	size_t trace_bytes = opts->trace_entries
-	                         ? sizeof(struct numem_trace_ring) +
-	                               opts->trace_entries * sizeof(struct numem_trace_event)
-	                         : 0;
-	size_t per_cpu = numem__align_up(h->nr_zones * sizeof(struct numem_pcp), 8) +
-	                 topo->nr_nodes * sizeof(uint64_t[NUMEM_NR_STATS]) +
-	                 numem__align_up(trace_bytes, 8);
-	size_t bytes = numem__align_up(h->nr_zones * sizeof(struct numem_zone), 64) +
-	               numem__align_up((size_t)topo->nr_nodes * NUMEM_NR_ZONE_TYPES *
-	                                   h->zonelist_len * sizeof(uint16_t),
-	                               64) +
-	               numem__align_up(opts->nr_reserved * sizeof(struct numem_ram_range), 64) +
-	               numem__align_up(h->nr_cpus * sizeof(struct numem_cpu), 64) +
-	               h->nr_cpus * numem__align_up(per_cpu, 64);
+	 * per-CPU parts (caches, counters, rings) follow each handle.  Every
+	 * size is computed with overflow checks (the counts are the caller's). */
+	struct meta_layout l;
+	if (!meta_layout(h, topo, opts, &l)) {
+		uint32_t nr_cpus = h->nr_cpus;
+		memset(h, 0, sizeof(*h));
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_heap_init: metadata for %u CPUs, %u trace entries each "
+		                   "and %u reserved ranges overflows a size_t",
+		                   nr_cpus, opts->trace_entries, opts->nr_reserved);
+	}
+	size_t trace_bytes = l.trace, per_cpu = l.per_cpu, bytes = l.total;
 	uint8_t *p = numem__meta_alloc(plat, bytes, NUMEM_NID_NONE);
 	if (!p)
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
@@ -386,16 +462,16 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 	h->alloc_block = p;
 	h->alloc_bytes = bytes;
 	h->zone = (struct numem_zone *)p;
-	p += numem__align_up(h->nr_zones * sizeof(struct numem_zone), 64);
+	p += l.zones;
 	h->zonelist = (uint16_t *)p;
-	p += numem__align_up(
-	    (size_t)topo->nr_nodes * NUMEM_NR_ZONE_TYPES * h->zonelist_len * sizeof(uint16_t), 64);
+	p += l.zonelists;
 	struct numem_ram_range *res = (struct numem_ram_range *)p;
-	p += numem__align_up(opts->nr_reserved * sizeof(struct numem_ram_range), 64);
+	p += l.reserved;
 	h->cpu = (struct numem_cpu *)p;
-	p += numem__align_up(h->nr_cpus * sizeof(struct numem_cpu), 64);
+	p += l.cpus;
 
-	/* Reserved ranges, in pages (rounded outward), sorted. */
+	/* Reserved ranges, in pages (rounded outward), sorted.  The ends were
+	 * checked above: base + length + NUMEM_PAGE_SIZE - 1 does not wrap. */
 	for (uint32_t i = 0; i < opts->nr_reserved; i++) {
 		uint64_t s = opts->reserved[i].base >> NUMEM_PAGE_SHIFT;
 		uint64_t e =
@@ -434,7 +510,7 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 			cpu->trace = (struct numem_trace_ring *)q;
 			cpu->trace->mask = opts->trace_entries - 1;
 		}
-		p += numem__align_up(per_cpu, 64);
+		p += per_cpu;
 		numem__cpu_fast_path(cpu);
 	}
 
