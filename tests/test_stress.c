@@ -4,6 +4,9 @@
  * periodically and at the end.  NUMEM_STRESS_OPS scales the runs (the TSan
  * build runs fewer).
  */
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "helpers.h"
 
 static uint64_t scaled(uint64_t ops)
@@ -87,12 +90,97 @@ static void test_stress_deferred(void **state)
 	run("epyc-2s8n", &so, &o);
 }
 
+/* ---- issue 7 item 20: section state read lock-free while sections come
+ * online.  Run under TSan: the OR that set ONLINE used to be a plain
+ * read-modify-write of a byte every lookup reads, and lookups read the
+ * descriptors deferred init was still writing. */
+
+struct grower {
+	struct numem_system *sys;
+	_Atomic int done;
+	uint64_t first_pfn, last_pfn;
+	uint64_t lookups;
+};
+
+static void *grow_thread(void *arg)
+{
+	struct grower *g = arg;
+	struct numem_cpu *cpu = numem_heap_cpu(&g->sys->heap, 40); /* node 1 */
+	static numem_pfn_t got[512];
+	int n = 0;
+	for (; n < 512; n++)
+		if (numem_alloc(cpu, NUMEM_MAX_ORDER, 0, NULL, &got[n], NULL))
+			break;
+	for (int i = 0; i < n; i++)
+		numem_free(cpu, got[i], NUMEM_MAX_ORDER, NULL);
+	atomic_store(&g->done, 1);
+	return NULL;
+}
+
+static void *lookup_thread(void *arg)
+{
+	struct grower *g = arg;
+	struct numem_cpu *cpu = numem_heap_cpu(&g->sys->heap, 41);
+	uint64_t step = 1ull << 12;
+	while (!atomic_load(&g->done)) {
+		for (uint64_t p = g->first_pfn; p < g->last_pfn && !atomic_load(&g->done);
+		     p += step) {
+			uint16_t owner;
+			struct numem_heap_block b;
+			numem_heap_pfn_owner(&g->sys->heap, numem_pfn(p), &owner);
+			numem_heap_block_of(&g->sys->heap, numem_pfn(p + 1), &b);
+			/* A stray free of a pfn nobody holds: refused, nothing read
+			 * of a section still being written. */
+			if (numem_free(cpu, numem_pfn(p + 2), 0, NULL) == NUMEM_OK)
+				fail_msg("stray free of pfn 0x%llx accepted",
+				         (unsigned long long)(p + 2));
+			g->lookups++;
+		}
+	}
+	return NULL;
+}
+
+static void test_section_online_vs_lookups(void **state)
+{
+	(void)state;
+	struct numem_system sys;
+	struct numem_system_opts so = {.heap.deferred = true};
+	struct numem_diag d = {0};
+	if (numem_system_boot_preset(&sys, "epyc-2s8n", &so, &d))
+		fail_msg("boot: %s", d.msg);
+	struct grower g = {.sys = &sys};
+	/* Node 1's span. */
+	g.first_pfn = UINT64_MAX;
+	for (uint32_t i = 0; i < sys.m.topo->nr_ranges; i++) {
+		const struct numem_mem_range *r = &sys.m.topo->range[i];
+		if (r->node != 1 || !(r->flags & NUMEM_RANGE_RAM))
+			continue;
+		if (r->base >> 12 < g.first_pfn)
+			g.first_pfn = r->base >> 12;
+		if (r->end >> 12 > g.last_pfn)
+			g.last_pfn = r->end >> 12;
+	}
+	uint64_t before = sys.ft.init_sections;
+	pthread_t a, b;
+	pthread_create(&b, NULL, lookup_thread, &g);
+	pthread_create(&a, NULL, grow_thread, &g);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	assert_true(sys.ft.init_sections >= before + 16);
+	assert_true(g.lookups > 0);
+	numem_heap_drain_all(&sys.heap);
+	if (numem_heap_verify(&sys.heap, &d))
+		fail_msg("verify: %s", d.msg);
+	numem_system_shutdown(&sys);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_stress_x445_mixed),
 	    cmocka_unit_test(test_stress_pressure_xen),
 	    cmocka_unit_test(test_stress_deferred),
+	    cmocka_unit_test(test_section_online_vs_lookups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,7 +93,15 @@ enum numem_ft_layout {
 	NUMEM_FT_VMEMMAP = 1,
 };
 
-/* Section table states. */
+/*
+ * Section table states.  PRESENT is written by numem_frametable_init()
+ * before the table is used and never changes.  INIT and ONLINE are each
+ * set once, later, by deferred initialisation (under the heap's grow lock)
+ * while other CPUs read the byte lock-free in every lookup: they are set
+ * with an atomic OR that releases the descriptor writes before it, and read
+ * with atomic loads (numem_section_state(); numem_section_online() acquires,
+ * for a reader that goes on to read the section's descriptors).
+ */
 #define NUMEM_SECTION_PRESENT 0x1u /* holds RAM: has descriptors */
 #define NUMEM_SECTION_INIT    0x2u /* descriptors written */
 #define NUMEM_SECTION_ONLINE  0x4u /* the heap has taken its pages (heap.h) */
@@ -141,6 +149,27 @@ void numem_frametable_release(struct numem_frametable *ft);
  * Returns NUMEM_E_RANGE for a section that is not present. */
 enum numem_err numem_frametable_init_section(struct numem_frametable *ft, uint64_t sec);
 
+/* A section's state bits.  Relaxed: enough for PRESENT (fixed before the
+ * table is shared) and for a reader that holds the grow lock. */
+static inline uint8_t numem_section_state(const struct numem_frametable *ft, uint64_t sec)
+{
+	return __atomic_load_n(&ft->section_state[sec], __ATOMIC_RELAXED);
+}
+
+/* Is the section online?  Acquire: a true answer makes the descriptors
+ * written before the section went online visible to the caller. */
+static inline bool numem_section_online(const struct numem_frametable *ft, uint64_t sec)
+{
+	return __atomic_load_n(&ft->section_state[sec], __ATOMIC_ACQUIRE) & NUMEM_SECTION_ONLINE;
+}
+
+/* Set state bits of a section (release: what the caller wrote before is
+ * visible to whoever sees the bits with an acquire load). */
+static inline void numem_section_set(struct numem_frametable *ft, uint64_t sec, uint8_t bits)
+{
+	__atomic_fetch_or(&ft->section_state[sec], bits, __ATOMIC_RELEASE);
+}
+
 /* Section number of a pfn. */
 static inline uint64_t numem_pfn_to_section(const struct numem_frametable *ft, numem_pfn_t pfn)
 {
@@ -173,7 +202,7 @@ static inline struct numem_page *numem_frametable_lookup(const struct numem_fram
 {
 	if (pfn.v >= ft->max_pfn)
 		return 0;
-	if (!(ft->section_state[pfn.v >> ft->pfn_section_shift] & NUMEM_SECTION_PRESENT))
+	if (!(numem_section_state(ft, pfn.v >> ft->pfn_section_shift) & NUMEM_SECTION_PRESENT))
 		return 0;
 	return numem_pfn_to_page(ft, pfn);
 }

@@ -380,12 +380,20 @@ struct numem_page *numem__check_allocated(struct numem_heap *h, const char *who,
 		                   (unsigned long long)pfn.v, order, NUMEM_MAX_ORDER);
 		return 0;
 	}
-	struct numem_page *pg = numem_frametable_lookup(h->ft, pfn);
-	if (!pg) {
+	enum numem_page_state where;
+	struct numem_page *pg = numem__lookup_online(h->ft, pfn, &where);
+	if (!pg && where == NUMEM_PS_HOLE) {
 		*err =
 		    numem__fail(diag, NUMEM_E_RANGE, 0, 0,
 		                "%s: pfn 0x%llx is not RAM of this machine (max_pfn 0x%llx)", who,
 		                (unsigned long long)pfn.v, (unsigned long long)h->ft->max_pfn);
+		return 0;
+	}
+	if (!pg) {
+		*err = numem__fail(diag, NUMEM_E_NOT_ALLOCATED, 0, 0,
+		                   "%s: pfn 0x%llx is in a section not initialised yet (deferred): "
+		                   "never allocated",
+		                   who, (unsigned long long)pfn.v);
 		return 0;
 	}
 	if (pfn.v & ((1ull << order) - 1)) {
@@ -503,13 +511,17 @@ enum numem_err numem_alloc_owned(struct numem_cpu *cpu, unsigned order, unsigned
 }
 
 /* The free fast path: one load of the head descriptor checks state, order
- * and owner at once (a constant mask); the store clears the owner. */
+ * and owner at once (a constant mask); the store clears the owner.  The
+ * lookup reads the section's state once (acquire): a pfn of a section not
+ * yet online, whose descriptors deferred init may be writing, is left to
+ * the slow path, which rejects it without reading them. */
 static inline __attribute__((always_inline)) enum numem_err
 free_fast(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint16_t owner,
           struct numem_diag *diag)
 {
 	if (__builtin_expect(cpu && order <= NUMEM_PCP_MAX_ORDER, 1)) {
-		struct numem_page *pg = numem_frametable_lookup(cpu->ft, pfn);
+		enum numem_page_state where;
+		struct numem_page *pg = numem__lookup_online(cpu->ft, pfn, &where);
 		const uint64_t want = (uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |
 		                      (uint64_t)order << NUMEM_PG_ORDER_SHIFT |
 		                      (uint64_t)owner << NUMEM_PG_OWNER_SHIFT;

@@ -103,6 +103,27 @@ static inline uint32_t numem__zone_index(const struct numem_heap *h, const struc
 	return (uint32_t)(z - h->zone);
 }
 
+/*
+ * The descriptor of an arbitrary pfn for a lookup that may run beside
+ * deferred initialisation (a free's checks, the owner queries): NULL with
+ * *st = HOLE when no RAM section covers it, NULL with *st = UNINIT when its
+ * section is not online yet (its descriptors may be being written).  The
+ * acquire in numem_section_online() pairs with the release that set ONLINE,
+ * so the descriptors returned are the initialised ones.
+ */
+static inline struct numem_page *numem__lookup_online(const struct numem_frametable *ft,
+                                                      numem_pfn_t pfn, enum numem_page_state *st)
+{
+	uint8_t ss = 0;
+	if (pfn.v < ft->max_pfn) /* one load tests PRESENT and ONLINE */
+		ss = __atomic_load_n(&ft->section_state[numem_pfn_to_section(ft, pfn)],
+		                     __ATOMIC_ACQUIRE);
+	*st = ss & NUMEM_SECTION_PRESENT ? NUMEM_PS_UNINIT : NUMEM_PS_HOLE;
+	if (!(ss & NUMEM_SECTION_ONLINE))
+		return 0;
+	return numem_pfn_to_page(ft, pfn);
+}
+
 /* ---- buddy lists (zone lock held) --------------------------------------- */
 
 static inline void numem__list_add(struct numem_page **head, struct numem_page *pg)

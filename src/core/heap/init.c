@@ -153,7 +153,7 @@ void numem__count_deferred(struct numem_heap *h, uint64_t *deferred, uint64_t *r
 	memset(deferred, 0, h->nr_zones * sizeof(*deferred));
 	memset(reserved, 0, h->nr_zones * sizeof(*reserved));
 	for (uint64_t s = 0; s < ft->nr_sections; s++)
-		if ((ft->section_state[s] & (NUMEM_SECTION_PRESENT | NUMEM_SECTION_ONLINE)) ==
+		if ((numem_section_state(ft, s) & (NUMEM_SECTION_PRESENT | NUMEM_SECTION_ONLINE)) ==
 		    NUMEM_SECTION_PRESENT) {
 			uint64_t lo = s << ft->pfn_section_shift;
 			for_each_run(h, lo, lo + (1ull << ft->pfn_section_shift), count_uninit,
@@ -186,10 +186,13 @@ static void free_run(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64_
 void numem__grow_section(struct numem_heap *h, uint64_t sec)
 {
 	struct numem_frametable *ft = h->ft;
-	if (ft->section_state[sec] & NUMEM_SECTION_ONLINE)
+	/* Called at init (one CPU) or with the grow lock held: only this CPU
+	 * sets bits now, so a relaxed read of its own writes is enough. */
+	if (numem_section_state(ft, sec) & NUMEM_SECTION_ONLINE)
 		return;
 	numem_frametable_init_section(ft, sec);
-	ft->section_state[sec] |= NUMEM_SECTION_ONLINE;
+	/* Release: a lookup that sees ONLINE (acquire) sees the descriptors. */
+	numem_section_set(ft, sec, NUMEM_SECTION_ONLINE);
 	uint64_t lo = sec << ft->pfn_section_shift;
 	for_each_run(h, lo, lo + (1ull << ft->pfn_section_shift), free_run, 0);
 }
@@ -225,7 +228,7 @@ bool numem__grow_zone(struct numem_heap *h, struct numem_zone *z)
 		z->grow_cursor = z->start_pfn >> ft->pfn_section_shift;
 	for (; z->grow_cursor <= last && !grew; z->grow_cursor++) {
 		uint64_t s = z->grow_cursor;
-		if ((ft->section_state[s] & (NUMEM_SECTION_PRESENT | NUMEM_SECTION_ONLINE)) !=
+		if ((numem_section_state(ft, s) & (NUMEM_SECTION_PRESENT | NUMEM_SECTION_ONLINE)) !=
 		        NUMEM_SECTION_PRESENT ||
 		    !section_has_zone(h, s, z))
 			continue;
@@ -517,7 +520,7 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 	/* Give RAM to the buddy lists: all of it, or a first helping per zone. */
 	if (!opts->deferred) {
 		for (uint64_t s = 0; s < ft->nr_sections; s++)
-			if (ft->section_state[s] & NUMEM_SECTION_PRESENT)
+			if (numem_section_state(ft, s) & NUMEM_SECTION_PRESENT)
 				numem__grow_section(h, s);
 	} else {
 		for (uint32_t i = 0; i < h->nr_zones; i++) {

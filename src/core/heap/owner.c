@@ -86,9 +86,10 @@ enum numem_page_state numem_heap_block_of(const struct numem_heap *h, numem_pfn_
                                           struct numem_heap_block *out)
 {
 	memset(out, 0, sizeof(*out));
-	struct numem_page *pg = h ? numem_frametable_lookup(h->ft, pfn) : 0;
+	enum numem_page_state where = NUMEM_PS_HOLE;
+	struct numem_page *pg = h ? numem__lookup_online(h->ft, pfn, &where) : 0;
 	if (!pg)
-		return NUMEM_PS_HOLE;
+		return where;
 	uint64_t head = pfn.v;
 	enum numem_page_state st = numem__pg_state(pg);
 	if (st == NUMEM_PS_FREE_TAIL || st == NUMEM_PS_ALLOC_TAIL || st == NUMEM_PS_RESERVED) {
