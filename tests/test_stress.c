@@ -5,7 +5,10 @@
  * build runs fewer).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
@@ -174,6 +177,157 @@ static void test_section_online_vs_lookups(void **state)
 	numem_system_shutdown(&sys);
 }
 
+/* ---- issue 7 item 19: shrinkers run with no heap lock held.  A shrinker
+ * that takes its own lock and allocates (NORECLAIM), two threads allocating
+ * under pressure so it runs on both at once, and a third thread that holds
+ * the shrinker's lock while it registers and unregisters another shrinker:
+ * with the shrinker lock held across scans (the old code) that is an AB-BA
+ * deadlock (scan: shrinker lock -> pool lock; registrar: pool lock ->
+ * shrinker lock).  A watchdog turns a deadlock into a failure. */
+
+struct pool {
+	pthread_mutex_t lock;
+	numem_pfn_t pfn[8192];
+	uint32_t n;
+	_Atomic uint64_t scans, self_allocs;
+};
+
+static uint64_t pool_scan(void *ctx, struct numem_cpu *cpu, numem_nid_t node, uint64_t pages)
+{
+	struct pool *p = ctx;
+	(void)node;
+	uint64_t got = 0;
+	pthread_mutex_lock(&p->lock);
+	numem_pfn_t tmp;
+	if (numem_alloc(cpu, 0, NUMEM_ALLOC_NORECLAIM, NULL, &tmp, NULL) == NUMEM_OK) {
+		atomic_fetch_add(&p->self_allocs, 1);
+		numem_free(cpu, tmp, 0, NULL);
+	}
+	while (got < pages && p->n)
+		if (numem_free(cpu, p->pfn[--p->n], 0, NULL) == NUMEM_OK)
+			got++;
+	pthread_mutex_unlock(&p->lock);
+	atomic_fetch_add(&p->scans, 1);
+	return got;
+}
+
+static uint64_t idle_scan(void *ctx, struct numem_cpu *cpu, numem_nid_t node, uint64_t pages)
+{
+	(void)ctx;
+	(void)cpu;
+	(void)node;
+	(void)pages;
+	return 0;
+}
+
+struct pressure {
+	struct numem_system *sys;
+	struct pool *pool;
+	uint32_t cpu;
+	int rounds;
+	_Atomic int *stop;
+	uint64_t allocs;
+};
+
+static void *pressure_thread(void *arg)
+{
+	struct pressure *w = arg;
+	struct numem_cpu *cpu = numem_heap_cpu(&w->sys->heap, w->cpu);
+	numem_pfn_t *held = malloc(sizeof(numem_pfn_t) << 18);
+	for (int r = 0; r < w->rounds; r++) {
+		size_t n = 0;
+		while (n < (1u << 18) && numem_alloc(cpu, 0, 0, NULL, &held[n], NULL) == NUMEM_OK)
+			n++;
+		w->allocs += n;
+		/* Refill the shrinker's pool from what we hold, free the rest. */
+		pthread_mutex_lock(&w->pool->lock);
+		while (n && w->pool->n < 4096)
+			w->pool->pfn[w->pool->n++] = held[--n];
+		pthread_mutex_unlock(&w->pool->lock);
+		while (n)
+			numem_free(cpu, held[--n], 0, NULL);
+		numem_heap_drain_cpu(cpu);
+	}
+	free(held);
+	return NULL;
+}
+
+static void *registrar_thread(void *arg)
+{
+	struct pressure *w = arg;
+	struct numem_shrinker idle = {.scan = idle_scan};
+	while (!atomic_load(w->stop)) {
+		pthread_mutex_lock(&w->pool->lock);
+		numem_heap_register_shrinker(&w->sys->heap, &idle);
+		pthread_mutex_unlock(&w->pool->lock);
+		sched_yield();
+		pthread_mutex_lock(&w->pool->lock);
+		numem_heap_unregister_shrinker(&w->sys->heap, &idle);
+		pthread_mutex_unlock(&w->pool->lock);
+		w->allocs++;
+	}
+	return NULL;
+}
+
+static void *watchdog_thread(void *arg)
+{
+	_Atomic int *stop = arg;
+	for (int i = 0; i < 600 && !atomic_load(stop); i++)
+		usleep(200000);
+	if (!atomic_load(stop)) {
+		fprintf(stderr, "test_shrinkers_concurrent: deadlock (not done after 120 s)\n");
+		abort();
+	}
+	return NULL;
+}
+
+static void test_shrinkers_concurrent(void **state)
+{
+	(void)state;
+	struct numem_system sys;
+	struct numem_system_opts so = {.heap.nr_cpus = 3};
+	struct numem_diag d = {0};
+	if (numem_system_boot_preset(&sys, "p4", &so, &d)) /* 1 GiB */
+		fail_msg("boot: %s", d.msg);
+	static struct pool pool;
+	memset(&pool, 0, sizeof(pool));
+	pthread_mutex_init(&pool.lock, NULL);
+	struct numem_shrinker sh = {.scan = pool_scan, .ctx = &pool};
+	numem_heap_register_shrinker(&sys.heap, &sh);
+	_Atomic int stop = 0;
+	int rounds = (int)(scaled(10000000) / 1000000) + 2;
+	struct pressure w[3] = {{&sys, &pool, 0, rounds, &stop, 0},
+	                        {&sys, &pool, 1, rounds, &stop, 0},
+	                        {&sys, &pool, 2, 0, &stop, 0}};
+	pthread_t t[3], dog;
+	pthread_create(&dog, NULL, watchdog_thread, &stop);
+	pthread_create(&t[2], NULL, registrar_thread, &w[2]);
+	pthread_create(&t[0], NULL, pressure_thread, &w[0]);
+	pthread_create(&t[1], NULL, pressure_thread, &w[1]);
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	atomic_store(&stop, 1);
+	pthread_join(t[2], NULL);
+	pthread_join(dog, NULL);
+	numem_heap_unregister_shrinker(&sys.heap, &sh);
+	print_message("shrinkers: %llu scans (%llu allocated inside), %llu + %llu pages taken, "
+	              "%llu register/unregister pairs\n",
+	              (unsigned long long)atomic_load(&pool.scans),
+	              (unsigned long long)atomic_load(&pool.self_allocs),
+	              (unsigned long long)w[0].allocs, (unsigned long long)w[1].allocs,
+	              (unsigned long long)w[2].allocs);
+	assert_true(atomic_load(&pool.scans) >= 2);
+	assert_int_equal(sh.calls, atomic_load(&pool.scans));
+	while (pool.n)
+		assert_int_equal(numem_free(&sys.heap.cpu[0], pool.pfn[--pool.n], 0, &d), NUMEM_OK);
+	numem_heap_drain_all(&sys.heap);
+	if (numem_heap_verify(&sys.heap, &d))
+		fail_msg("verify: %s", d.msg);
+	for (numem_nid_t n = 0; n < sys.m.topo->nr_nodes; n++)
+		assert_int_equal(numem_heap_node_allocated(&sys.heap, n), 0);
+	numem_system_shutdown(&sys);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +335,7 @@ int main(void)
 	    cmocka_unit_test(test_stress_pressure_xen),
 	    cmocka_unit_test(test_stress_deferred),
 	    cmocka_unit_test(test_section_online_vs_lookups),
+	    cmocka_unit_test(test_shrinkers_concurrent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

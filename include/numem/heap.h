@@ -33,10 +33,28 @@
  * (allocated on the allocating CPU's node), other_node.  They are per-CPU
  * and folded on read.
  *
- * Lock order (the only place it is written): a zone lock is never held
- * while taking another zone lock, the shrinker lock, or calling out; the
- * verifier and numem_heap_drain_all() take all zone locks in zone-index
- * order and need the CPUs quiescent (the owner alone touches its caches).
+ * Lock order.  This is the only place it is written; every spinlock of
+ * the core is here (grep numem__lock), outermost first.  "A -> B" means B
+ * may be taken while A is held; no other nesting exists.
+ *   1. domain manager lock (struct numem_domains.lock): taken with no other
+ *      lock held; nothing below is taken under it (no heap or slab call).
+ *   2. grow lock (heap->grow_lock, deferred section initialisation):
+ *      grow lock -> zone lock, one zone lock at a time.
+ *   3. zone locks (zone->lock): a leaf.  Never held while taking another
+ *      zone lock, the grow lock, the shrinker lock or a slab lock, nor while
+ *      calling out (shrinkers, the platform).  Exception: the verifier and
+ *      numem_heap_drain_all() hold all zone locks at once, taken in
+ *      zone-index order, and need the CPUs quiescent.
+ *   4. shrinker lock (heap->shrinker_lock): a leaf.  Guards the shrinker
+ *      list and each shrinker's counters; it is NOT held while a shrinker
+ *      runs (see struct numem_shrinker), so a shrinker may take its own
+ *      locks and allocate.
+ *   5. slab node-cache locks (numem_cache_node.lock): leaves.  The slab
+ *      calls the heap with none held, and takes one at a time.
+ * A shrinker's or embedder's own locks sit outside all of these: they may
+ * be held while calling the heap or the slab, never taken under a core
+ * lock.  Debug builds (NUMEM_DEBUG) check "held" where a function needs
+ * its lock (numem__assert_held, lib/spinlock.h).
  */
 #ifndef NUMEM_HEAP_H
 #define NUMEM_HEAP_H
@@ -171,15 +189,26 @@ struct numem_zone {
 	uint64_t splits; /* blocks split to serve smaller requests */
 };
 
+/*
+ * A shrinker.  The contract:
+ *  - scan() runs on an allocating CPU whose request fell below the low
+ *    watermark, with NO heap lock held (no zone, grow or shrinker lock): it
+ *    may take its own locks, and several CPUs may run it at once.
+ *  - It gives back up to `pages` pages, preferably on `node`, freeing with
+ *    `cpu` (the allocator drains that CPU's cache afterwards), and returns
+ *    the number freed.  It allocates, if at all, with NUMEM_ALLOC_NORECLAIM.
+ *  - numem_heap_unregister_shrinker() waits until no scan of that shrinker
+ *    runs, so it must not be called from the shrinker's own scan nor while
+ *    holding a lock the scan takes; after it returns the struct may go.
+ * The fields below `ctx` are the heap's (guarded by the shrinker lock).
+ */
 struct numem_shrinker {
-	/* Give back up to `pages` pages, preferably on `node`.  Returns pages
-	 * freed.  Runs on the allocating CPU: free with `cpu` (the allocator
-	 * then drains that CPU's cache) and allocate, if at all, with
-	 * NUMEM_ALLOC_NORECLAIM.  Called with no zone lock held. */
 	uint64_t (*scan)(void *ctx, struct numem_cpu *cpu, numem_nid_t node, uint64_t pages);
 	void *ctx;
 	struct numem_shrinker *next;
 	uint64_t calls, freed; /* statistics */
+	uint32_t running;      /* scans in progress */
+	bool linked;           /* on the heap's list */
 };
 
 struct numem_heap_opts {
@@ -356,6 +385,9 @@ void numem_heap_drain_cpu(struct numem_cpu *cpu);
 /* Every CPU's; the CPUs must be quiescent. */
 void numem_heap_drain_all(struct numem_heap *heap);
 
+/* Add a shrinker (scan and ctx set; a shrinker already registered is left
+ * as it is).  Remove one: waits for its running scans (see the contract at
+ * struct numem_shrinker); one not registered is ignored. */
 void numem_heap_register_shrinker(struct numem_heap *heap, struct numem_shrinker *s);
 void numem_heap_unregister_shrinker(struct numem_heap *heap, struct numem_shrinker *s);
 

@@ -26,8 +26,9 @@
  * inside that span is checked through the header it would have (in mapped
  * memory, since the span lies in the platform's physical-memory mapping).
  *
- * Lock order: a node cache's lock is taken with no zone lock held; the heap
- * is called (for slab pages) with no node cache lock held.
+ * Locks: one node cache lock at a time, never with a heap lock held; the
+ * heap is called (for slab pages) with none held.  The whole order is
+ * written once, in heap.h ("Lock order").
  */
 #ifndef NUMEM_SLAB_H
 #define NUMEM_SLAB_H

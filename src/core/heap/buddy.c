@@ -19,6 +19,7 @@ void numem__buddy_free(struct numem_heap *h, struct numem_zone *z, uint64_t pfn,
 {
 	const struct numem_frametable *ft = h->ft;
 	const uint32_t zi = numem__zone_index(h, z);
+	numem__assert_held(&z->lock);
 	struct numem_page *pg = numem_pfn_to_page(ft, numem_pfn(pfn));
 	z->free_pages += 1ull << order;
 	while (order < NUMEM_MAX_ORDER) {
@@ -48,6 +49,7 @@ struct numem_page *numem__buddy_take(struct numem_heap *h, struct numem_zone *z,
                                      bool exact)
 {
 	unsigned top = exact ? order : NUMEM_MAX_ORDER;
+	numem__assert_held(&z->lock);
 	for (unsigned o = order; o <= top; o++) {
 		struct numem_page *pg = z->area[o].head;
 		if (!pg)

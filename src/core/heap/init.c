@@ -584,8 +584,15 @@ enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask
 void numem_heap_register_shrinker(struct numem_heap *h, struct numem_shrinker *s)
 {
 	numem__lock(&h->shrinker_lock);
-	s->next = h->shrinkers;
-	h->shrinkers = s;
+	bool known = false;
+	for (struct numem_shrinker *t = h->shrinkers; t && !known; t = t->next)
+		known = t == s;
+	if (!known) {
+		s->next = h->shrinkers;
+		s->linked = true;
+		s->running = 0;
+		h->shrinkers = s;
+	}
 	numem__unlock(&h->shrinker_lock);
 }
 
@@ -595,7 +602,14 @@ void numem_heap_unregister_shrinker(struct numem_heap *h, struct numem_shrinker 
 	for (struct numem_shrinker **pp = &h->shrinkers; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
+			s->linked = false;
 			break;
 		}
+	/* Wait for scans that started before it left the list. */
+	while (s->running) {
+		numem__unlock(&h->shrinker_lock);
+		numem__cpu_relax();
+		numem__lock(&h->shrinker_lock);
+	}
 	numem__unlock(&h->shrinker_lock);
 }

@@ -34,4 +34,21 @@ static inline void numem__unlock(_Atomic int *l)
 	atomic_store_explicit(l, 0, memory_order_release);
 }
 
+/*
+ * Debug builds: a function that needs a lock held checks that it is (the
+ * lock word is the holder flag; it cannot tell which CPU holds it, so it
+ * catches "nobody took it", the common mistake).  A trap, not a message:
+ * this is internal corruption, never input.  To be switched to the core's
+ * assertion macro (lib/assert.h) when that lands.
+ */
+#ifdef NUMEM_DEBUG
+#define numem__assert_held(l)                                                                      \
+	do {                                                                                       \
+		if (!atomic_load_explicit((l), memory_order_relaxed))                              \
+			__builtin_trap();                                                          \
+	} while (0)
+#else
+#define numem__assert_held(l) ((void)0)
+#endif
+
 #endif /* NUMEM_CORE_SPINLOCK_H */

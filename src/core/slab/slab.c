@@ -312,6 +312,7 @@ static bool refill(struct numem_slab *s, struct numem_cpu *cpu, struct numem_cac
 static struct numem_slab_hdr *put_back(struct numem_cache *c, struct numem_cache_node *cn,
                                        struct numem_slab_hdr *hd, void *o)
 {
+	numem__assert_held(&cn->lock);
 	uint32_t i = obj_index(c, hd, o);
 	bool was_full = hd->free_head == NO_OBJ;
 	*next_of(o) = hd->free_head;
