@@ -34,6 +34,14 @@ CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNUMEM_SANI
   (cd build-tsan && TSAN_OPTIONS=halt_on_error=1 NUMEM_STRESS_OPS=1000000 ./tests/test_stress &&
     TSAN_OPTIONS=halt_on_error=1 ./tests/test_slab)
 result "tsan" $?
+# Racing frees of one block need the free's compare-and-swap, which release
+# builds leave to debug builds (heap.h): a TSan build with it forced on.
+CC=clang cmake -S . -B build-tsan-cas -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNUMEM_SANITIZE=thread \
+  -DNUMEM_BENCH=OFF -DCMAKE_C_FLAGS=-DNUMEM_FREE_CAS >/dev/null &&
+  cmake --build build-tsan-cas -j"$jobs" --target test_stress >/dev/null &&
+  (cd build-tsan-cas && TSAN_OPTIONS=halt_on_error=1 NUMEM_TEST_FILTER=test_racing_frees \
+    ./tests/test_stress)
+result "tsan (free CAS)" $?
 
 stage "libFuzzer smoke runs, ${fuzz_seconds}s each (build-fuzz/)"
 if CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DNUMEM_FUZZ=ON -DNUMEM_TESTS=OFF \

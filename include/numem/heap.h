@@ -327,9 +327,17 @@ enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags
  * Two CPUs freeing the same block at the same moment is the caller's bug
  * (as with free(3)); layers that let guests free (domains) make it
  * impossible by taking the frame out of their own map atomically first.
+ * Builds where numem_heap_free_is_atomic() is true (debug builds, and the
+ * NUMEM_FREE_CAS build option) catch it: the free claims the block with a
+ * compare-and-swap of its head, so exactly one of the two succeeds and the
+ * other gets NUMEM_E_DOUBLE_FREE.  Release builds leave it out of the
+ * fast path (its cost: docs/PERFORMANCE.md) and may then corrupt the lists.
  */
 enum numem_err numem_free_owned(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
                                 uint16_t owner, struct numem_diag *diag);
+/* Does this build's free claim blocks atomically (see numem_free_owned)? */
+bool numem_heap_free_is_atomic(void);
+
 /* numem_free_owned() for NUMEM_OWNER_HEAP. */
 enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
                           struct numem_diag *diag);
@@ -369,6 +377,34 @@ struct numem_heap_block {
 };
 enum numem_page_state numem_heap_block_of(const struct numem_heap *heap, numem_pfn_t pfn,
                                           struct numem_heap_block *out);
+
+/*
+ * The fast form of numem_heap_block_of() for a layer checking one of its
+ * own blocks (the slab's numem_kfree): true when pfn, in an online section,
+ * heads an allocated block held by `owner` whose owner word is `word`; then
+ * *order is the block's order.  Inline: a bounds check, two loads of the
+ * section byte and the descriptor, and compares.
+ */
+static inline bool numem_heap_holds(const struct numem_heap *heap, numem_pfn_t pfn, uint16_t owner,
+                                    uint64_t word, unsigned *order)
+{
+	const struct numem_frametable *ft = heap->ft;
+	if (pfn.v >= ft->max_pfn ||
+	    !(__atomic_load_n(&ft->section_state[pfn.v >> ft->pfn_section_shift],
+	                      __ATOMIC_ACQUIRE) &
+	      NUMEM_SECTION_ONLINE))
+		return false;
+	const struct numem_page *pg = numem_pfn_to_page(ft, pfn);
+	uint64_t f = __atomic_load_n(&pg->flags, __ATOMIC_RELAXED);
+	const uint64_t mask = NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT |
+	                      NUMEM_PG_OWNER_MASK << NUMEM_PG_OWNER_SHIFT;
+	if ((f & mask) != ((uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |
+	                   (uint64_t)owner << NUMEM_PG_OWNER_SHIFT) ||
+	    __atomic_load_n(&pg->private, __ATOMIC_RELAXED) != word)
+		return false;
+	*order = (unsigned)((f >> NUMEM_PG_ORDER_SHIFT) & NUMEM_PG_ORDER_MASK);
+	return true;
+}
 
 /*
  * Set the owner word (`private`) of an allocated block's head descriptor,

@@ -65,7 +65,9 @@ enum numem_page_state {
 #define NUMEM_PG_SECTION_SHIFT 42
 #define NUMEM_PG_SECTION_BITS  22
 
-/* A page descriptor: 32 bytes. */
+/* A page descriptor: 32 bytes.  Once the heap runs, `flags` is read and
+ * written with (relaxed) atomic accesses only, as the accessors below do:
+ * other CPUs look at a head while its holder changes it. */
 struct numem_page {
 	uint64_t flags;          /* see above */
 	uint64_t private;        /* owner's word (a guest pfn, a tmem handle, ...) */
@@ -75,17 +77,22 @@ struct numem_page {
 
 static inline enum numem_page_state numem_page_state(const struct numem_page *pg)
 {
-	return (enum numem_page_state)((pg->flags >> NUMEM_PG_STATE_SHIFT) & NUMEM_PG_STATE_MASK);
+	return (enum numem_page_state)(
+	    (__atomic_load_n(&pg->flags, __ATOMIC_RELAXED) >> NUMEM_PG_STATE_SHIFT) &
+	    NUMEM_PG_STATE_MASK);
 }
 
 static inline unsigned numem_page_order(const struct numem_page *pg)
 {
-	return (unsigned)((pg->flags >> NUMEM_PG_ORDER_SHIFT) & NUMEM_PG_ORDER_MASK);
+	return (unsigned)((__atomic_load_n(&pg->flags, __ATOMIC_RELAXED) >> NUMEM_PG_ORDER_SHIFT) &
+	                  NUMEM_PG_ORDER_MASK);
 }
 
 static inline numem_nid_t numem_page_node(const struct numem_page *pg)
 {
-	return (numem_nid_t)((pg->flags >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK);
+	return (
+	    numem_nid_t)((__atomic_load_n(&pg->flags, __ATOMIC_RELAXED) >> NUMEM_PG_NODE_SHIFT) &
+	                 NUMEM_PG_NODE_MASK);
 }
 
 enum numem_ft_layout {
@@ -192,7 +199,7 @@ static inline numem_pfn_t numem_page_to_pfn(const struct numem_frametable *ft,
 {
 	if (ft->layout == NUMEM_FT_VMEMMAP)
 		return numem_pfn((uint64_t)(pg - ft->vmemmap));
-	uint64_t sec = pg->flags >> NUMEM_PG_SECTION_SHIFT;
+	uint64_t sec = __atomic_load_n(&pg->flags, __ATOMIC_RELAXED) >> NUMEM_PG_SECTION_SHIFT;
 	return numem_pfn((uint64_t)(pg - ft->section_map[sec]));
 }
 

@@ -450,6 +450,50 @@ struct numem_page *numem__check_allocated(struct numem_heap *h, const char *who,
 	return pg;
 }
 
+/*
+ * Racing frees.  With NUMEM_FREE_CAS (on in debug builds, or by the build
+ * option of that name) a free claims the block with one compare-and-swap
+ * of its head descriptor, ALLOCATED (this order, this owner) -> PCP, before
+ * it touches anything else, so of two CPUs freeing one block at the same
+ * moment exactly one wins and the other gets NUMEM_E_DOUBLE_FREE
+ * (mimalloc's cross-thread free works the same way).  Without it the check
+ * and the store are separate (a plain store after a load): the caller's
+ * bug goes unseen; docs/PERFORMANCE.md has what the CAS costs.
+ */
+#if defined(NUMEM_DEBUG) && !defined(NUMEM_FREE_CAS)
+#define NUMEM_FREE_CAS 1
+#endif
+
+bool numem_heap_free_is_atomic(void)
+{
+#ifdef NUMEM_FREE_CAS
+	return true;
+#else
+	return false;
+#endif
+}
+
+/* The descriptor bits an allocated head of `order` held by `owner` has. */
+#define FREE_WANT(order, owner)                                                                    \
+	((uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |                                    \
+	 (uint64_t)(order) << NUMEM_PG_ORDER_SHIFT | (uint64_t)(owner) << NUMEM_PG_OWNER_SHIFT)
+#define FREE_MASK                                                                                  \
+	(NUMEM__PG_STATE_BITS | NUMEM__PG_OWNER_BITS | NUMEM_PG_ORDER_MASK << NUMEM_PG_ORDER_SHIFT)
+
+/* Take a head whose flags were `f` (checked: allocated, order, owner) from
+ * ALLOCATED to PCP with the owner cleared.  False: another CPU changed it
+ * first (only with NUMEM_FREE_CAS; otherwise it always succeeds). */
+static inline __attribute__((always_inline)) bool free_claim(struct numem_page *pg, uint64_t f)
+{
+#ifdef NUMEM_FREE_CAS
+	return __atomic_compare_exchange_n(&pg->flags, &f, numem__pg_with(f, NUMEM_PS_PCP, 0),
+	                                   false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+#else
+	numem__pg_store(pg, numem__pg_with(f, NUMEM_PS_PCP, 0));
+	return true;
+#endif
+}
+
 __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu, numem_pfn_t pfn,
                                                           unsigned order, uint16_t owner,
                                                           struct numem_diag *diag)
@@ -462,13 +506,21 @@ __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu,
 	    numem__check_allocated(h, "numem_free", pfn, order, owner, &err, diag);
 	if (!pg)
 		return err;
+	/* Claim it (PCP, owner cleared) before anything else is written; a
+	 * merge never takes a PCP head, so the block is ours until it goes on
+	 * a list.  The flags must still be the ones just checked. */
+	uint64_t f = numem__pg_flags(pg);
+	if ((f & FREE_MASK) != FREE_WANT(order, owner) || !free_claim(pg, f))
+		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
+		                   "numem_free: pfn 0x%llx (order %u) was freed by another CPU at "
+		                   "the same moment",
+		                   (unsigned long long)pfn.v, order);
 	if (h->poison)
 		numem__poison_block(h, pfn.v, order);
 	uint32_t zi = numem__pg_zone_index(pg);
 	numem__trace(cpu, NUMEM_EV_FREE, pfn.v, order, numem_page_node(pg));
 	if (order <= NUMEM_PCP_MAX_ORDER) {
 		struct numem_pcp *pcp = &cpu->pcp[zi];
-		numem__pg_set_state_owner(pg, NUMEM_PS_PCP, 0);
 		pg->next = pcp->list[order];
 		pcp->list[order] = pg;
 		pcp->count[order]++;
@@ -538,19 +590,14 @@ free_fast(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint16_t owner
 	if (__builtin_expect(cpu && order <= NUMEM_PCP_MAX_ORDER, 1)) {
 		enum numem_page_state where;
 		struct numem_page *pg = numem__lookup_online(cpu->ft, pfn, &where);
-		const uint64_t want = (uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |
-		                      (uint64_t)order << NUMEM_PG_ORDER_SHIFT |
-		                      (uint64_t)owner << NUMEM_PG_OWNER_SHIFT;
-		const uint64_t mask = NUMEM__PG_STATE_BITS | NUMEM__PG_OWNER_BITS |
-		                      NUMEM_PG_ORDER_MASK << NUMEM_PG_ORDER_SHIFT;
 		uint64_t f;
 		if (pg && !(pfn.v & ((1u << order) - 1)) &&
-		    ((f = numem__pg_flags(pg)) & mask) == want && cpu->fast_free) {
+		    ((f = numem__pg_flags(pg)) & FREE_MASK) == FREE_WANT(order, owner) &&
+		    cpu->fast_free && free_claim(pg, f)) {
 			uint32_t zi = (uint32_t)((f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK) *
 			                  NUMEM_NR_ZONE_TYPES +
 			              (uint32_t)((f >> NUMEM_PG_ZONE_SHIFT) & NUMEM_PG_ZONE_MASK);
 			struct numem_pcp *pcp = &cpu->pcp[zi];
-			numem__pg_store(pg, numem__pg_with(f, NUMEM_PS_PCP, 0));
 			pg->next = pcp->list[order];
 			pcp->list[order] = pg;
 			pcp->count[order]++;

@@ -421,31 +421,33 @@ void *numem_kmalloc(struct numem_slab *s, struct numem_cpu *cpu, size_t size,
  * inside its own memory names either a pfn that is not such a head or one
  * whose word is another address.  Reads only; diag says what failed.
  */
-static enum numem_err header_ok(struct numem_slab *s, const void *ptr,
-                                const struct numem_slab_hdr *hd, uint16_t owner,
-                                struct numem_diag *diag)
+static inline __attribute__((always_inline)) bool
+header_ok(struct numem_slab *s, const struct numem_slab_hdr *hd, uint16_t owner, unsigned *order)
 {
-	struct numem_heap_block b;
+	return numem_heap_holds(s->heap, numem_pfn(hd->pfn), owner, (uintptr_t)hd, order) &&
+	       (owner == NUMEM_OWNER_SLAB ? *order == NUMEM_SLAB_ORDER
+	                                  : *order >= NUMEM_SLAB_ORDER);
+}
+
+/* header_ok() said no: ask the heap in full, to say what the pfn is. */
+__attribute__((noinline, cold)) static enum numem_err
+header_refused(struct numem_slab *s, const void *ptr, const struct numem_slab_hdr *hd,
+               uint16_t owner, struct numem_diag *diag)
+{
 	uint64_t pfn = hd->pfn;
+	struct numem_heap_block b;
 	enum numem_page_state st = numem_heap_block_of(s->heap, numem_pfn(pfn), &b);
 	const char *what = owner == NUMEM_OWNER_SLAB ? "slab" : "large allocation";
 	if ((st == NUMEM_PS_FREE || st == NUMEM_PS_PCP) && b.head.v == pfn)
 		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
 		                   "numem_kfree: %p: the %s at pfn 0x%llx is already free", ptr,
 		                   what, (unsigned long long)pfn);
-	if (st != NUMEM_PS_ALLOCATED || b.head.v != pfn || b.owner != owner ||
-	    b.private != (uintptr_t)hd ||
-	    (owner == NUMEM_OWNER_SLAB ? b.order != NUMEM_SLAB_ORDER
-	                               : b.order < NUMEM_SLAB_ORDER)) {
-		return numem__fail(
-		    diag, NUMEM_E_INVAL, 0, 0,
-		    "numem_kfree: %p: forged or stale header at %p: pfn 0x%llx heads "
-		    "no %s block with it (state %u, order %u, owner 0x%x); nothing "
-		    "freed",
-		    ptr, (const void *)hd, (unsigned long long)pfn, what, (unsigned)st, b.order,
-		    b.owner);
-	}
-	return NUMEM_OK;
+	return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+	                   "numem_kfree: %p: forged or stale header at %p: pfn 0x%llx heads "
+	                   "no %s block with it (state %u, order %u, owner 0x%x); nothing "
+	                   "freed",
+	                   ptr, (const void *)hd, (unsigned long long)pfn, what, (unsigned)st,
+	                   b.order, b.owner);
 }
 
 /* A large allocation: every check, then the writes (header, counter),
@@ -459,15 +461,13 @@ static enum numem_err large_free(struct numem_slab *s, struct numem_cpu *cpu, vo
 		                   "numem_kfree: %p points inside a large allocation (it starts "
 		                   "at %p)",
 		                   ptr, (void *)((uint8_t *)hd + LARGE_HDR));
-	enum numem_err err = header_ok(s, ptr, hd, NUMEM_OWNER_SLAB_LARGE, diag);
-	if (err)
-		return err;
-	struct numem_heap_block b;
+	unsigned order; /* the heap's, not the header's */
+	if (!header_ok(s, hd, NUMEM_OWNER_SLAB_LARGE, &order))
+		return header_refused(s, ptr, hd, NUMEM_OWNER_SLAB_LARGE, diag);
 	numem_pfn_t pfn = numem_pfn(hd->pfn);
-	numem_heap_block_of(s->heap, pfn, &b); /* the order: the heap's, not the header's */
 	hd->magic = 0;
 	atomic_fetch_sub(&s->large_blocks, 1);
-	err = numem_free_owned(cpu, pfn, b.order, NUMEM_OWNER_SLAB_LARGE, diag);
+	enum numem_err err = numem_free_owned(cpu, pfn, order, NUMEM_OWNER_SLAB_LARGE, diag);
 	if (err) {
 		hd->magic = LARGE_MAGIC;
 		atomic_fetch_add(&s->large_blocks, 1);
@@ -494,9 +494,9 @@ enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *pt
 		                   ptr);
 	if (hd->magic == LARGE_MAGIC)
 		return large_free(s, cpu, ptr, hd, diag);
-	enum numem_err err = header_ok(s, ptr, hd, NUMEM_OWNER_SLAB, diag);
-	if (err)
-		return err;
+	unsigned order;
+	if (__builtin_expect(!header_ok(s, hd, NUMEM_OWNER_SLAB, &order), 0))
+		return header_refused(s, ptr, hd, NUMEM_OWNER_SLAB, diag);
 	struct numem_cache *c = hd->cache;
 	if (c < s->cache || c >= s->cache + s->nr_caches)
 		return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
