@@ -14,6 +14,7 @@
 #include <numem/heap.h>
 
 #include "../lib/internal.h"
+#include "../lib/list.h"
 #include "../lib/spinlock.h"
 
 /* ---- descriptors -------------------------------------------------------- */
@@ -125,26 +126,6 @@ static inline struct numem_page *numem__lookup_online(const struct numem_frameta
 }
 
 /* ---- buddy lists (zone lock held) --------------------------------------- */
-
-static inline void numem__list_add(struct numem_page **head, struct numem_page *pg)
-{
-	pg->prev = 0;
-	pg->next = *head;
-	if (*head)
-		(*head)->prev = pg;
-	*head = pg;
-}
-
-static inline void numem__list_del(struct numem_page **head, struct numem_page *pg)
-{
-	if (pg->prev)
-		pg->prev->next = pg->next;
-	else
-		*head = pg->next;
-	if (pg->next)
-		pg->next->prev = pg->prev;
-	pg->next = pg->prev = 0;
-}
 
 /* Put a free block into the buddy lists, merging with free buddies.
  * The block's pages must belong to `z`. */

@@ -26,6 +26,7 @@
 #include <numem/slab.h>
 
 #include "../lib/internal.h"
+#include "../lib/list.h"
 #include "../lib/spinlock.h"
 
 #define SLAB_MAGIC  0x534c4142u /* "SLAB" */
@@ -76,26 +77,6 @@ static inline uint32_t obj_index(const struct numem_cache *c, const struct numem
 {
 	uint64_t off = (uint64_t)((const uint8_t *)o - (const uint8_t *)hd - c->offset);
 	return (uint32_t)((off * c->recip) >> 32);
-}
-
-static void list_add(struct numem_slab_hdr **head, struct numem_slab_hdr *h)
-{
-	h->prev = 0;
-	h->next = *head;
-	if (*head)
-		(*head)->prev = h;
-	*head = h;
-}
-
-static void list_del(struct numem_slab_hdr **head, struct numem_slab_hdr *h)
-{
-	if (h->prev)
-		h->prev->next = h->next;
-	else
-		*head = h->next;
-	if (h->next)
-		h->next->prev = h->prev;
-	h->next = h->prev = 0;
 }
 
 static struct numem_slab_mag *mag_of(struct numem_slab *s, const struct numem_cpu *cpu,
@@ -273,9 +254,9 @@ static bool refill(struct numem_slab *s, struct numem_cpu *cpu, struct numem_cac
 			if (!hd)
 				break;
 			if (hd == cn->empty) {
-				list_del(&cn->empty, hd);
+				numem__list_del(&cn->empty, hd);
 				cn->nr_empty--;
-				list_add(&cn->partial, hd);
+				numem__list_add(&cn->partial, hd);
 			}
 			while (m->n < want && hd->free_head != NO_OBJ) {
 				void *o = obj_at(c, hd, hd->free_head);
@@ -285,8 +266,8 @@ static bool refill(struct numem_slab *s, struct numem_cpu *cpu, struct numem_cac
 				m->obj[m->n++] = o;
 			}
 			if (hd->free_head == NO_OBJ) {
-				list_del(&cn->partial, hd);
-				list_add(&cn->full, hd);
+				numem__list_del(&cn->partial, hd);
+				numem__list_add(&cn->full, hd);
 			}
 		}
 		c->allocs_slow++;
@@ -298,7 +279,7 @@ static bool refill(struct numem_slab *s, struct numem_cpu *cpu, struct numem_cac
 			return false;
 		cn = &c->node[hd->node];
 		numem__lock(&cn->lock);
-		list_add(&cn->partial, hd);
+		numem__list_add(&cn->partial, hd);
 		cn->nr_slabs++;
 		c->slabs_created++;
 		numem__unlock(&cn->lock);
@@ -320,13 +301,13 @@ static struct numem_slab_hdr *put_back(struct numem_cache *c, struct numem_cache
 	hd->inuse--;
 	cn->objs_in_slabs--;
 	if (was_full) {
-		list_del(&cn->full, hd);
-		list_add(&cn->partial, hd);
+		numem__list_del(&cn->full, hd);
+		numem__list_add(&cn->partial, hd);
 	}
 	if (hd->inuse == 0) {
-		list_del(&cn->partial, hd);
+		numem__list_del(&cn->partial, hd);
 		if (cn->nr_empty < NUMEM_SLAB_KEEP) {
-			list_add(&cn->empty, hd);
+			numem__list_add(&cn->empty, hd);
 			cn->nr_empty++;
 		} else {
 			cn->nr_slabs--;
@@ -538,7 +519,7 @@ uint64_t numem_slab_shrink(struct numem_slab *s, struct numem_cpu *cpu)
 				numem__lock(&cn->lock);
 				struct numem_slab_hdr *hd = cn->empty;
 				if (hd) {
-					list_del(&cn->empty, hd);
+					numem__list_del(&cn->empty, hd);
 					cn->nr_empty--;
 					cn->nr_slabs--;
 					c->slabs_freed++;
