@@ -8,7 +8,7 @@
  * numem_free at the end of this file).  Otherwise the walk:
  *
  *   1. zonelist: the local policy uses the node's precomputed list; other
- *      policies build one from their node order (policy.c);
+ *      policies build one from their node order (policy.c, zonelist.c);
  *   2. pass "exact" (Xen strategy only): every zone in order, a block of
  *      exactly the order, per-CPU cache or buddy list, above the low mark;
  *   3. pass "split": every zone in order, any block of the order or larger;
@@ -32,32 +32,6 @@ static unsigned zone_limit(unsigned flags)
 	default:
 		return flags & NUMEM_ALLOC_MOVABLE ? NUMEM_ZONE_MOVABLE : NUMEM_ZONE_NORMAL;
 	}
-}
-
-/* Build a zonelist for a plan (non-local policies). */
-static uint32_t plan_zonelist(const struct numem_heap *h, const struct numem__plan *plan,
-                              unsigned limit, uint16_t *zl)
-{
-	uint32_t k = 0;
-	if (!h->zone_order) {
-		for (uint32_t i = 0; i < plan->nr_nodes; i++)
-			for (int t = (int)limit; t >= 0; t--) {
-				const struct numem_zone *z =
-				    numem_heap_zone(h, plan->node[i], (enum numem_zone_type)t);
-				if (z->populated)
-					zl[k++] = (uint16_t)numem__zone_index(h, z);
-			}
-	} else {
-		for (int t = (int)limit; t >= 0; t--)
-			for (uint32_t i = 0; i < plan->nr_nodes; i++) {
-				const struct numem_zone *z =
-				    numem_heap_zone(h, plan->node[i], (enum numem_zone_type)t);
-				if (z->populated)
-					zl[k++] = (uint16_t)numem__zone_index(h, z);
-			}
-	}
-	zl[k] = UINT16_MAX;
-	return k;
 }
 
 static inline bool watermark_ok(const struct numem_zone *z, unsigned order, uint64_t mark)
@@ -299,7 +273,7 @@ alloc_slow(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 			numem__trace(cpu, NUMEM_EV_ALLOC_FAIL, order, flags, cpu->mem_node);
 			return err;
 		}
-		plan_zonelist(h, &plan, limit, dyn);
+		numem__zonelist_build(h, plan.node, plan.nr_nodes, limit, dyn);
 		zl = dyn;
 		intended = plan.intended;
 		il = plan.interleave;

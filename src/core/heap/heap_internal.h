@@ -181,6 +181,19 @@ struct numem_page *numem__check_allocated(struct numem_heap *h, const char *who,
                                           unsigned order, uint16_t owner, enum numem_err *err,
                                           struct numem_diag *diag);
 
+/*
+ * Write into zl the zones of `nodes` (in that order) up to zone type
+ * `limit`, best first, as the heap's order says (node order: each node's
+ * zones high to low; zone order: each zone type high to low over the
+ * nodes); only populated zones; UINT16_MAX after the last.  zl needs
+ * nr * NUMEM_NR_ZONE_TYPES + 1 entries.  Returns the count.  The one
+ * builder: init's per-node lists and the policy path both use it.
+ */
+uint32_t numem__zonelist_build(const struct numem_heap *h, const numem_nid_t *nodes, uint32_t nr,
+                               unsigned limit, uint16_t *zl);
+/* The precomputed local zonelists, per node and zone limit (init). */
+void numem__build_zonelists(struct numem_heap *h);
+
 /* Recompute a CPU's fast-path answers (after init or a cpuset change). */
 void numem__cpu_fast_path(struct numem_cpu *cpu);
 

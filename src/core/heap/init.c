@@ -11,10 +11,7 @@
  * KiB), clamped to [128, 262144], shared among zones in proportion to their
  * pages; low = min * 5/4, high = min * 3/2.
  *
- * Zonelists (for the local policy, precomputed per node and zone limit):
- * node order = for each node in the node's fallback order (distance, then
- * id), its zones from MOVABLE/NORMAL down to DMA; zone order = for each zone
- * type from high to low, the nodes in fallback order.
+ * Zonelists: zonelist.c.
  *
  * Deferred initialisation: with opts.deferred, the frame table's sections
  * are initialised only as zones need them (numem__grow_zone), after a first
@@ -237,38 +234,6 @@ bool numem__grow_zone(struct numem_heap *h, struct numem_zone *z)
 	}
 	numem__unlock(&h->grow_lock);
 	return grew;
-}
-
-static void build_zonelists(struct numem_heap *h)
-{
-	const struct numem_topo *t = h->topo;
-	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
-		for (unsigned limit = 0; limit < NUMEM_NR_ZONE_TYPES; limit++) {
-			uint16_t *zl = &h->zonelist[((size_t)n * NUMEM_NR_ZONE_TYPES + limit) *
-			                            h->zonelist_len];
-			uint32_t k = 0;
-			const struct numem_node *node = &t->node[n];
-			if (!h->zone_order) {
-				for (uint32_t i = 0; i < node->nr_fallback; i++)
-					for (int type = (int)limit; type >= 0; type--) {
-						struct numem_zone *z =
-						    numem_heap_zone(h, node->fallback[i],
-						                    (enum numem_zone_type)type);
-						if (z->populated)
-							zl[k++] = (uint16_t)numem__zone_index(h, z);
-					}
-			} else {
-				for (int type = (int)limit; type >= 0; type--)
-					for (uint32_t i = 0; i < node->nr_fallback; i++) {
-						struct numem_zone *z =
-						    numem_heap_zone(h, node->fallback[i],
-						                    (enum numem_zone_type)type);
-						if (z->populated)
-							zl[k++] = (uint16_t)numem__zone_index(h, z);
-					}
-			}
-			zl[k] = UINT16_MAX;
-		}
 }
 
 static void set_watermarks(struct numem_heap *h, uint32_t min_free_kbytes)
@@ -494,7 +459,7 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 	set_movable(h, opts->movable_pages);
 	for_each_run(h, 0, UINT64_MAX, count_run, 0);
 	set_watermarks(h, opts->min_free_kbytes);
-	build_zonelists(h);
+	numem__build_zonelists(h);
 
 	for (uint32_t c = 0; c < h->nr_cpus; c++) {
 		struct numem_cpu *cpu = &h->cpu[c];
