@@ -153,39 +153,6 @@ static struct numem_page *walk(struct numem_cpu *cpu, const uint16_t *zl, unsign
 	return 0;
 }
 
-/*
- * Ask the shrinkers for `pages` pages, in list order, until they gave
- * enough.  The list is read under the shrinker lock, but each scan runs
- * with no lock held: the shrinker is pinned by its `running` count, which
- * numem_heap_unregister_shrinker() waits on.  A shrinker unregistered while
- * it ran ends the round (its `next` may be gone).  Returns whether any ran.
- */
-static bool run_shrinkers(struct numem_cpu *cpu, numem_nid_t node, uint64_t pages)
-{
-	struct numem_heap *h = cpu->heap;
-	bool ran = false;
-	numem__lock(&h->shrinker_lock);
-	struct numem_shrinker *s = h->shrinkers;
-	while (s) {
-		s->running++;
-		numem__unlock(&h->shrinker_lock);
-		uint64_t got = s->scan(s->ctx, cpu, node, pages);
-		ran = true;
-		numem__trace(cpu, NUMEM_EV_SHRINK, node, pages, got);
-		numem__lock(&h->shrinker_lock);
-		s->calls++;
-		s->freed += got;
-		struct numem_shrinker *next = s->linked ? s->next : 0;
-		s->running--; /* s may be freed from here on */
-		if (got >= pages)
-			break;
-		pages -= got;
-		s = next;
-	}
-	numem__unlock(&h->shrinker_lock);
-	return ran;
-}
-
 static void account(struct numem_cpu *cpu, numem_nid_t node, numem_nid_t intended, bool il,
                     uint32_t step, unsigned order)
 {
@@ -283,7 +250,7 @@ alloc_slow(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 	struct numem_page *pg = walk(cpu, zl, order, flags, owner, 0, 0, &step);
 	if (!pg) {
 		if (!(flags & NUMEM_ALLOC_NORECLAIM) &&
-		    run_shrinkers(cpu, intended, NUMEM_MAX(32ull, 1ull << order)))
+		    numem__run_shrinkers(cpu, intended, NUMEM_MAX(32ull, 1ull << order)))
 			numem_heap_drain_cpu(cpu); /* shrinkers' frees may sit in our caches */
 		pg = walk(cpu, zl, order, flags, owner, 1, 1, &step);
 		if (!pg && (flags & NUMEM_ALLOC_HIGH))

@@ -140,6 +140,20 @@ struct numem_page *numem__buddy_take(struct numem_heap *h, struct numem_zone *z,
 enum numem_zone_type numem__zone_type_of(const struct numem_heap *h, numem_nid_t node,
                                          uint64_t pfn);
 
+/* The zone geometry init.c computes, for deferred.c: call fn for each run
+ * of RAM pfns of one zone type inside [lo, hi), reserved ranges cut out;
+ * the zone of a pfn; the next pfn where the zone type may change. */
+typedef void (*numem__run_fn)(struct numem_heap *h, numem_nid_t node, uint64_t start, uint64_t end,
+                              bool reserved, void *arg);
+void numem__for_each_run(struct numem_heap *h, uint64_t lo, uint64_t hi, numem__run_fn fn,
+                         void *arg);
+struct numem_zone *numem__zone_of(struct numem_heap *h, numem_nid_t node, uint64_t pfn);
+uint64_t numem__zone_boundary_after(const struct numem_heap *h, numem_nid_t node, uint64_t pfn);
+
+/* Ask the shrinkers for `pages` pages (reclaim.c); whether any ran.  No
+ * heap lock may be held. */
+bool numem__run_shrinkers(struct numem_cpu *cpu, numem_nid_t node, uint64_t pages);
+
 /* Initialise one deferred section and free its RAM into the zones.
  * Takes zone locks one at a time; the caller holds none. */
 void numem__grow_section(struct numem_heap *h, uint64_t sec);

@@ -1,6 +1,8 @@
 /*
- * init.c - bringing a heap up: zones, watermarks, zonelists, CPU handles,
- * and giving RAM to the buddy lists (now, or section by section on demand).
+ * init.c - bringing a heap up: zones, watermarks, the metadata block, CPU
+ * handles, and giving RAM to the buddy lists (now, or a first helping per
+ * zone with the rest section by section on demand: deferred.c).  The zone
+ * geometry here (for_each_run, zone_of) is shared with deferred.c.
  *
  * Zones: a node's RAM below 16 MiB is DMA, below 4 GiB DMA32, the rest
  * NORMAL, except its top `movable_pages`, which are MOVABLE.  A node with no
@@ -11,7 +13,8 @@
  * KiB), clamped to [128, 262144], shared among zones in proportion to their
  * pages; low = min * 5/4, high = min * 3/2.
  *
- * Zonelists: zonelist.c.
+ * Elsewhere: zonelists (zonelist.c), CPU handles' fast-path answers and
+ * cpusets (cpu.c), shrinkers (reclaim.c), deferred growth (deferred.c).
  *
  * Deferred initialisation: with opts.deferred, the frame table's sections
  * are initialised only as zones need them (numem__grow_zone), after a first
@@ -44,7 +47,7 @@ enum numem_zone_type numem__zone_type_of(const struct numem_heap *h, numem_nid_t
 }
 
 /* Next pfn > pfn where the zone type may change on this node. */
-static uint64_t zone_boundary_after(const struct numem_heap *h, numem_nid_t node, uint64_t pfn)
+uint64_t numem__zone_boundary_after(const struct numem_heap *h, numem_nid_t node, uint64_t pfn)
 {
 	uint64_t b = UINT64_MAX;
 	if (pfn < DMA_END_PFN)
@@ -73,12 +76,8 @@ static uint64_t isqrt(uint64_t v)
 	return r;
 }
 
-/* Call fn(h, node, start, end, arg) for each run of RAM pfns of one zone
- * type inside [lo, hi), reserved ranges cut out. */
-typedef void (*run_fn)(struct numem_heap *h, numem_nid_t node, uint64_t start, uint64_t end,
-                       bool reserved, void *arg);
-
-static void for_each_run(struct numem_heap *h, uint64_t lo, uint64_t hi, run_fn fn, void *arg)
+void numem__for_each_run(struct numem_heap *h, uint64_t lo, uint64_t hi, numem__run_fn fn,
+                         void *arg)
 {
 	const struct numem_topo *t = h->topo;
 	for (uint32_t i = 0; i < t->nr_ranges; i++) {
@@ -90,7 +89,7 @@ static void for_each_run(struct numem_heap *h, uint64_t lo, uint64_t hi, run_fn 
 		s = NUMEM_MAX(s, lo);
 		e = NUMEM_MIN(e, hi);
 		while (s < e) {
-			uint64_t cut = NUMEM_MIN(e, zone_boundary_after(h, r->node, s));
+			uint64_t cut = NUMEM_MIN(e, numem__zone_boundary_after(h, r->node, s));
 			/* Cut out reserved ranges (sorted, in pages). */
 			bool res = false;
 			uint64_t end = cut;
@@ -111,7 +110,7 @@ static void for_each_run(struct numem_heap *h, uint64_t lo, uint64_t hi, run_fn 
 	}
 }
 
-static struct numem_zone *zone_of(struct numem_heap *h, numem_nid_t node, uint64_t pfn)
+struct numem_zone *numem__zone_of(struct numem_heap *h, numem_nid_t node, uint64_t pfn)
 {
 	return numem_heap_zone(h, node, numem__zone_type_of(h, node, pfn));
 }
@@ -120,7 +119,7 @@ static void count_run(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64
                       void *arg)
 {
 	(void)arg;
-	struct numem_zone *z = zone_of(h, node, s);
+	struct numem_zone *z = numem__zone_of(h, node, s);
 	if (!z->populated || s < z->start_pfn)
 		z->start_pfn = s;
 	if (!z->populated || e > z->end_pfn)
@@ -131,109 +130,6 @@ static void count_run(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64
 		z->reserved_pages += e - s;
 	else
 		z->deferred_pages += e - s; /* until freed */
-}
-
-/* For the verifier: per zone, non-reserved and reserved RAM pages in
- * sections not yet initialised. */
-static void count_uninit(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64_t e, bool res,
-                         void *arg)
-{
-	uint64_t **out = arg;
-	uint32_t zi = numem__zone_index(h, zone_of(h, node, s));
-	out[res ? 1 : 0][zi] += e - s;
-}
-
-void numem__count_deferred(struct numem_heap *h, uint64_t *deferred, uint64_t *reserved)
-{
-	const struct numem_frametable *ft = h->ft;
-	uint64_t *out[2] = {deferred, reserved};
-	memset(deferred, 0, h->nr_zones * sizeof(*deferred));
-	memset(reserved, 0, h->nr_zones * sizeof(*reserved));
-	for (uint64_t s = 0; s < ft->nr_sections; s++)
-		if ((numem_section_state(ft, s) & (NUMEM_SECTION_PRESENT | NUMEM_SECTION_ONLINE)) ==
-		    NUMEM_SECTION_PRESENT) {
-			uint64_t lo = s << ft->pfn_section_shift;
-			for_each_run(h, lo, lo + (1ull << ft->pfn_section_shift), count_uninit,
-			             out);
-		}
-}
-
-/* Free [s, e) into its zone in maximal aligned blocks. */
-static void free_run(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64_t e, bool res,
-                     void *arg)
-{
-	(void)arg;
-	if (res)
-		return;
-	struct numem_zone *z = zone_of(h, node, s);
-	numem__lock(&z->lock);
-	z->deferred_pages -= e - s;
-	while (s < e) {
-		unsigned order = s ? (unsigned)__builtin_ctzll(s) : NUMEM_MAX_ORDER;
-		if (order > NUMEM_MAX_ORDER)
-			order = NUMEM_MAX_ORDER;
-		while (s + (1ull << order) > e)
-			order--;
-		numem__buddy_free(h, z, s, order);
-		s += 1ull << order;
-	}
-	numem__unlock(&z->lock);
-}
-
-void numem__grow_section(struct numem_heap *h, uint64_t sec)
-{
-	struct numem_frametable *ft = h->ft;
-	/* Called at init (one CPU) or with the grow lock held: only this CPU
-	 * sets bits now, so a relaxed read of its own writes is enough. */
-	if (numem_section_state(ft, sec) & NUMEM_SECTION_ONLINE)
-		return;
-	numem_frametable_init_section(ft, sec);
-	/* Release: a lookup that sees ONLINE (acquire) sees the descriptors. */
-	numem_section_set(ft, sec, NUMEM_SECTION_ONLINE);
-	uint64_t lo = sec << ft->pfn_section_shift;
-	for_each_run(h, lo, lo + (1ull << ft->pfn_section_shift), free_run, 0);
-}
-
-/* Does section `sec` hold RAM of zone z? */
-static bool section_has_zone(struct numem_heap *h, uint64_t sec, const struct numem_zone *z)
-{
-	const struct numem_topo *t = h->topo;
-	uint64_t lo = sec << h->ft->pfn_section_shift, hi = lo + (1ull << h->ft->pfn_section_shift);
-	lo = NUMEM_MAX(lo, z->start_pfn);
-	hi = NUMEM_MIN(hi, z->end_pfn);
-	for (uint32_t i = 0; i < t->nr_ranges && lo < hi; i++) {
-		const struct numem_mem_range *r = &t->range[i];
-		uint64_t s = NUMEM_MAX((r->base + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT, lo);
-		uint64_t e = NUMEM_MIN(r->end >> NUMEM_PAGE_SHIFT, hi);
-		if ((r->flags & NUMEM_RANGE_RAM) && r->node == z->node && s < e)
-			for (uint64_t p = s; p < e; p = zone_boundary_after(h, r->node, p))
-				if (numem__zone_type_of(h, r->node, p) == z->type)
-					return true;
-	}
-	return false;
-}
-
-bool numem__grow_zone(struct numem_heap *h, struct numem_zone *z)
-{
-	if (!z->deferred_pages)
-		return false;
-	struct numem_frametable *ft = h->ft;
-	bool grew = false;
-	numem__lock(&h->grow_lock);
-	uint64_t last = (z->end_pfn - 1) >> ft->pfn_section_shift;
-	if (z->grow_cursor < (z->start_pfn >> ft->pfn_section_shift))
-		z->grow_cursor = z->start_pfn >> ft->pfn_section_shift;
-	for (; z->grow_cursor <= last && !grew; z->grow_cursor++) {
-		uint64_t s = z->grow_cursor;
-		if ((numem_section_state(ft, s) & (NUMEM_SECTION_PRESENT | NUMEM_SECTION_ONLINE)) !=
-		        NUMEM_SECTION_PRESENT ||
-		    !section_has_zone(h, s, z))
-			continue;
-		numem__grow_section(h, s);
-		grew = true;
-	}
-	numem__unlock(&h->grow_lock);
-	return grew;
 }
 
 static void set_watermarks(struct numem_heap *h, uint32_t min_free_kbytes)
@@ -457,7 +353,7 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 			z->type = (uint8_t)t;
 		}
 	set_movable(h, opts->movable_pages);
-	for_each_run(h, 0, UINT64_MAX, count_run, 0);
+	numem__for_each_run(h, 0, UINT64_MAX, count_run, 0);
 	set_watermarks(h, opts->min_free_kbytes);
 	numem__build_zonelists(h);
 
@@ -504,77 +400,4 @@ void numem_heap_release(struct numem_heap *h)
 		return;
 	numem__meta_free(h->plat, h->alloc_block, h->alloc_bytes);
 	memset(h, 0, sizeof(*h));
-}
-
-void numem_policy_init(struct numem_policy *p, enum numem_policy_mode mode)
-{
-	memset(p, 0, sizeof(*p));
-	p->mode = mode;
-	atomic_init(&p->next, 0);
-}
-
-void numem__cpu_fast_path(struct numem_cpu *cpu)
-{
-	struct numem_heap *h = cpu->heap;
-	const uint16_t *zl =
-	    &h->zonelist[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
-	                 h->zonelist_len];
-	cpu->fast_zone = UINT16_MAX;
-	cpu->fast_free = !h->poison;
-	cpu->pcp_high = h->pcp_high;
-	cpu->ft = h->ft;
-	if (h->poison || zl[0] == UINT16_MAX || h->zone[zl[0]].node != cpu->mem_node ||
-	    !numem_nodemask_test(&cpu->allowed, cpu->mem_node))
-		return;
-	cpu->fast_zone = zl[0];
-	cpu->fast_node = cpu->mem_node;
-	cpu->fast_stat = cpu->mem_node == cpu->node ? NUMEM_STAT_LOCAL_NODE : NUMEM_STAT_OTHER_NODE;
-}
-
-enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask_t *mask,
-                                     struct numem_diag *diag)
-{
-	const struct numem_topo *t = cpu->heap->topo;
-	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
-		if (numem_nodemask_test(mask, n) && t->node[n].ram_pages) {
-			cpu->allowed = *mask;
-			numem__cpu_fast_path(cpu);
-			return NUMEM_OK;
-		}
-	return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-	                   "numem_cpu_set_allowed: cpu %u: the mask holds no node with memory",
-	                   cpu->id);
-}
-
-void numem_heap_register_shrinker(struct numem_heap *h, struct numem_shrinker *s)
-{
-	numem__lock(&h->shrinker_lock);
-	bool known = false;
-	for (struct numem_shrinker *t = h->shrinkers; t && !known; t = t->next)
-		known = t == s;
-	if (!known) {
-		s->next = h->shrinkers;
-		s->linked = true;
-		s->running = 0;
-		h->shrinkers = s;
-	}
-	numem__unlock(&h->shrinker_lock);
-}
-
-void numem_heap_unregister_shrinker(struct numem_heap *h, struct numem_shrinker *s)
-{
-	numem__lock(&h->shrinker_lock);
-	for (struct numem_shrinker **pp = &h->shrinkers; *pp; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			s->linked = false;
-			break;
-		}
-	/* Wait for scans that started before it left the list. */
-	while (s->running) {
-		numem__unlock(&h->shrinker_lock);
-		numem__cpu_relax();
-		numem__lock(&h->shrinker_lock);
-	}
-	numem__unlock(&h->shrinker_lock);
 }
