@@ -170,6 +170,17 @@ void numem__poison_block(struct numem_heap *h, uint64_t pfn, unsigned order);
 enum numem_err numem__check_poison(struct numem_heap *h, uint64_t pfn, unsigned order,
                                    struct numem_diag *diag);
 
+/* Would taking 2^order pages leave the zone at least `mark` free pages? */
+static inline bool numem__watermark_ok(const struct numem_zone *z, unsigned order, uint64_t mark)
+{
+	return z->free_pages >= mark + (1ull << order);
+}
+
+/* Per-CPU cache: take up to a batch of `order` blocks from the zone's
+ * buddy lists while it stays above `mark` (pcp.c).  Returns blocks added. */
+uint32_t numem__pcp_refill(struct numem_cpu *cpu, struct numem_zone *z, uint32_t zi, unsigned order,
+                           uint64_t mark, bool exact);
+
 /* Per-CPU cache: give `count` blocks of `order` back to the zone. */
 void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zone_index, unsigned order, uint32_t count);
 
