@@ -759,6 +759,74 @@ static void test_trace_ring(void **state)
 	verify_and_shutdown();
 }
 
+/* A platform that counts meta_alloc calls (and forwards them). */
+static const struct numem_platform *counted_base;
+static unsigned counted_allocs;
+
+static void *counted_meta_alloc(void *ctx, size_t bytes, size_t align, numem_nid_t nid)
+{
+	counted_allocs++;
+	return counted_base->meta_alloc(ctx, bytes, align, nid);
+}
+
+/* Issue 7 item 4: sizes computed from the caller's numbers (trace_entries,
+ * nr_cpus, reserved ranges) are checked before anything is allocated. */
+static void test_init_rejects_overflowing_sizes(void **state)
+{
+	(void)state;
+	boot("x445", NULL);
+	counted_base = sys.heap.plat;
+	struct numem_platform plat = *sys.heap.plat;
+	plat.meta_alloc = counted_meta_alloc;
+	static struct numem_heap h2;
+	struct numem_heap_opts o;
+	uint64_t meta = numem_host_meta_bytes(sys.m.host);
+
+	memset(&o, 0, sizeof(o));
+	o.trace_entries = 1u << 31; /* a power of two: 64 GiB per CPU */
+	counted_allocs = 0;
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(numem_heap_init(&h2, &plat, sys.m.topo, &sys.ft, &o, &d), NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "trace_entries 2147483648"));
+	assert_int_equal(counted_allocs, 0);
+
+	memset(&o, 0, sizeof(o));
+	o.nr_cpus = UINT32_MAX;
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(numem_heap_init(&h2, &plat, sys.m.topo, &sys.ft, &o, &d), NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "nr_cpus 4294967295"));
+	assert_int_equal(counted_allocs, 0);
+
+	/* Both at their limits: fine on 64 bits only if the total fits. */
+	memset(&o, 0, sizeof(o));
+	o.nr_cpus = NUMEM_HEAP_MAX_CPUS;
+	o.trace_entries = NUMEM_HEAP_MAX_TRACE;
+	memset(&d, 0, sizeof(d));
+	if (sizeof(size_t) < 8) {
+		assert_int_equal(numem_heap_init(&h2, &plat, sys.m.topo, &sys.ft, &o, &d),
+		                 NUMEM_E_INVAL);
+		assert_non_null(strstr(d.msg, "overflows"));
+		assert_int_equal(counted_allocs, 0);
+	}
+
+	struct numem_ram_range wrap[2] = {{.base = 1ull << 20, .length = 4096},
+	                                  {.base = UINT64_MAX - 4095, .length = 8192}};
+	memset(&o, 0, sizeof(o));
+	o.reserved = wrap;
+	o.nr_reserved = 2;
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(numem_heap_init(&h2, &plat, sys.m.topo, &sys.ft, &o, &d), NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "reserved range 1"));
+	assert_non_null(strstr(d.msg, "wraps"));
+	assert_int_equal(counted_allocs, 0);
+	/* One whose end only wraps when rounded up to a page. */
+	wrap[1] = (struct numem_ram_range){.base = UINT64_MAX - 4095, .length = 4095};
+	assert_int_equal(numem_heap_init(&h2, &plat, sys.m.topo, &sys.ft, &o, &d), NUMEM_E_INVAL);
+	assert_int_equal(counted_allocs, 0);
+	assert_int_equal(numem_host_meta_bytes(sys.m.host), meta);
+	verify_and_shutdown();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -784,6 +852,7 @@ int main(void)
 	    cmocka_unit_test(test_movable_zone),
 	    cmocka_unit_test(test_unusable_index),
 	    cmocka_unit_test(test_trace_ring),
+	    cmocka_unit_test(test_init_rejects_overflowing_sizes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
  * run checked against the objects' own contents.
  */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 
 #include <numem/slab.h>
 
@@ -139,6 +141,149 @@ static void test_bad_kfree(void **state)
 	shutdown();
 }
 
+/* Issue 7 item 2: a size beyond the largest block is refused before any
+ * rounding: SIZE_MAX used to wrap to a 16-byte object and SIZE_MAX - 40 to a
+ * 16 KiB block. */
+static void test_kmalloc_limits(void **state)
+{
+	(void)state;
+	boot("p4");
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
+	const size_t largest = ((size_t)NUMEM_PAGE_SIZE << NUMEM_MAX_ORDER) - 64;
+	assert_int_equal(NUMEM_KMALLOC_MAX, largest);
+	size_t bad[] = {SIZE_MAX, SIZE_MAX - 40, SIZE_MAX - 15, largest + 1};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&d, 0, sizeof(d));
+		void *p = numem_kmalloc(slab, cpu, bad[i], &d);
+		if (p)
+			numem_kfree(slab, cpu, p, NULL);
+		assert_null(p);
+		assert_int_equal(d.code, NUMEM_E_INVAL);
+		char want[64];
+		snprintf(want, sizeof(want), "%zu bytes", bad[i]);
+		assert_non_null(strstr(d.msg, want));
+		snprintf(want, sizeof(want), "largest allocation, %zu", largest);
+		assert_non_null(strstr(d.msg, want));
+	}
+	assert_int_equal(atomic_load(&slab->large_blocks), 0);
+	uint8_t *big = numem_kmalloc(slab, cpu, largest, &d);
+	assert_non_null(big);
+	big[0] = 1;
+	big[largest - 1] = 2;
+	assert_int_equal(atomic_load(&slab->large_blocks), 1);
+	assert_int_equal(numem_kfree(slab, cpu, big, &d), NUMEM_OK);
+	/* Size 0: the smallest object, which kfree takes back. */
+	void *zero = numem_kmalloc(slab, cpu, 0, &d);
+	assert_non_null(zero);
+	assert_int_equal(numem_kfree(slab, cpu, zero, &d), NUMEM_OK);
+	shutdown();
+}
+
+/* The header layout slab.c writes at a large block's start (mirrored here
+ * to forge one). */
+struct forged_hdr {
+	uint32_t magic;
+	numem_nid_t node;
+	uint16_t order;
+	void *cache;
+	uint64_t pfn;
+};
+#define LARGE_MAGIC_FOR_TEST 0x4c415247u
+
+static uint64_t pfn_of_large(void *p)
+{
+	return ((struct forged_hdr *)((uint8_t *)p - 64))->pfn;
+}
+
+/* Issue 7 item 5: a header forged inside the caller's own large block used
+ * to free any pfn and order it named (here: another live large block). */
+static void test_forged_large_header(void **state)
+{
+	(void)state;
+	boot("p4");
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
+	uint8_t *a = numem_kmalloc(slab, cpu, 100000, &d); /* order 5 */
+	uint8_t *victim = numem_kmalloc(slab, cpu, 100000, &d);
+	assert_non_null(a);
+	assert_non_null(victim);
+	memset(victim, 0x5a, 100000);
+	uint64_t vpfn = pfn_of_large(victim);
+	uint16_t owner;
+	assert_int_equal(numem_heap_pfn_owner(&sys.heap, numem_pfn(vpfn), &owner),
+	                 NUMEM_PS_ALLOCATED);
+	/* A forged header at the 16 KiB boundary inside a. */
+	struct forged_hdr *f = (struct forged_hdr *)(a - 64 + 16384);
+	*f = (struct forged_hdr){.magic = LARGE_MAGIC_FOR_TEST, .order = 5, .pfn = vpfn};
+	uint64_t blocks = atomic_load(&slab->large_blocks);
+	uint64_t allocated = numem_heap_node_allocated(&sys.heap, 0);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(numem_kfree(slab, cpu, (uint8_t *)f + 64, &d), NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "forged or stale"));
+	assert_int_equal(f->magic, LARGE_MAGIC_FOR_TEST); /* nothing written */
+	assert_int_equal(atomic_load(&slab->large_blocks), blocks);
+	assert_int_equal(numem_heap_node_allocated(&sys.heap, 0), allocated);
+	assert_int_equal(numem_heap_pfn_owner(&sys.heap, numem_pfn(vpfn), &owner),
+	                 NUMEM_PS_ALLOCATED);
+	assert_int_equal(owner, NUMEM_OWNER_SLAB_LARGE);
+	/* The forged header naming its own (tail) pfn is refused too. */
+	f->pfn = pfn_of_large(a) + 4;
+	assert_int_equal(numem_kfree(slab, cpu, (uint8_t *)f + 64, &d), NUMEM_E_INVAL);
+	/* A forged slab header inside a (a fake cache object) is refused. */
+	f->magic = 0x534c4142u;
+	f->pfn = pfn_of_large(a);
+	assert_int_equal(numem_kfree(slab, cpu, (uint8_t *)f + 2048, &d), NUMEM_E_INVAL);
+	f->magic = 0;
+	numem_heap_drain_all(&sys.heap);
+	assert_int_equal(numem_heap_verify(&sys.heap, &d), NUMEM_OK);
+	assert_int_equal(victim[99999], 0x5a);
+	assert_int_equal(numem_kfree(slab, cpu, victim, &d), NUMEM_OK);
+	assert_int_equal(numem_kfree(slab, cpu, a, &d), NUMEM_OK);
+	assert_int_equal(atomic_load(&slab->large_blocks), 0);
+	shutdown();
+}
+
+/* A forged large header at the start of a numem_alloc'd block (owner: the
+ * heap's user) used to clear the header and the counter before the heap
+ * refused the free. */
+static void test_forged_header_on_heap_page(void **state)
+{
+	(void)state;
+	boot("p4");
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
+	numem_pfn_t pfn;
+	assert_int_equal(numem_alloc(cpu, 5, 0, NULL, &pfn, &d), NUMEM_OK);
+	const struct numem_platform *plat = numem_host_platform(sys.m.host);
+	uint8_t *raw = plat->phys_to_virt(plat->ctx, numem_pfn_to_paddr(pfn));
+	/* Large allocations around it, until the slab's address span covers
+	 * it (so kfree reads the forged header rather than refusing early). */
+	static void *keep[256];
+	int nkeep = 0;
+	while (nkeep < 256 && ((uintptr_t)raw < atomic_load(&slab->lo) ||
+	                       (uintptr_t)raw >= atomic_load(&slab->hi)))
+		assert_non_null(keep[nkeep++] = numem_kmalloc(slab, cpu, 100000, &d));
+	assert_true(nkeep < 256);
+	struct forged_hdr *f = (struct forged_hdr *)raw;
+	*f = (struct forged_hdr){.magic = LARGE_MAGIC_FOR_TEST, .order = 5, .pfn = pfn.v};
+	uint64_t blocks = atomic_load(&slab->large_blocks);
+	memset(&d, 0, sizeof(d));
+	enum numem_err err = numem_kfree(slab, cpu, raw + 64, &d);
+	assert_int_equal(err, NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "forged or stale"));
+	assert_int_equal(f->magic, LARGE_MAGIC_FOR_TEST);
+	assert_int_equal(atomic_load(&slab->large_blocks), blocks);
+	uint16_t owner;
+	assert_int_equal(numem_heap_pfn_owner(&sys.heap, pfn, &owner), NUMEM_PS_ALLOCATED);
+	assert_int_equal(owner, NUMEM_OWNER_HEAP);
+	assert_int_equal(numem_free(cpu, pfn, 5, &d), NUMEM_OK);
+	for (int i = 0; i < nkeep; i++)
+		assert_int_equal(numem_kfree(slab, cpu, keep[i], &d), NUMEM_OK);
+	/* A large allocation freed twice is a double free. */
+	void *twice = numem_kmalloc(slab, cpu, 20000, &d);
+	assert_int_equal(numem_kfree(slab, cpu, twice, &d), NUMEM_OK);
+	assert_int_not_equal(numem_kfree(slab, cpu, twice, &d), NUMEM_OK);
+	shutdown();
+}
+
 static void test_shrink_under_pressure(void **state)
 {
 	(void)state;
@@ -244,9 +389,14 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_kmalloc_classes), cmocka_unit_test(test_named_cache_and_info),
-	    cmocka_unit_test(test_bad_kfree),       cmocka_unit_test(test_shrink_under_pressure),
+	    cmocka_unit_test(test_kmalloc_classes),
+	    cmocka_unit_test(test_named_cache_and_info),
+	    cmocka_unit_test(test_bad_kfree),
+	    cmocka_unit_test(test_shrink_under_pressure),
 	    cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_kmalloc_limits),
+	    cmocka_unit_test(test_forged_large_header),
+	    cmocka_unit_test(test_forged_header_on_heap_page),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

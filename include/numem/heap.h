@@ -33,10 +33,28 @@
  * (allocated on the allocating CPU's node), other_node.  They are per-CPU
  * and folded on read.
  *
- * Lock order (the only place it is written): a zone lock is never held
- * while taking another zone lock, the shrinker lock, or calling out; the
- * verifier and numem_heap_drain_all() take all zone locks in zone-index
- * order and need the CPUs quiescent (the owner alone touches its caches).
+ * Lock order.  This is the only place it is written; every spinlock of
+ * the core is here (grep numem__lock), outermost first.  "A -> B" means B
+ * may be taken while A is held; no other nesting exists.
+ *   1. domain manager lock (struct numem_domains.lock): taken with no other
+ *      lock held; nothing below is taken under it (no heap or slab call).
+ *   2. grow lock (heap->grow_lock, deferred section initialisation):
+ *      grow lock -> zone lock, one zone lock at a time.
+ *   3. zone locks (zone->lock): a leaf.  Never held while taking another
+ *      zone lock, the grow lock, the shrinker lock or a slab lock, nor while
+ *      calling out (shrinkers, the platform).  Exception: the verifier and
+ *      numem_heap_drain_all() hold all zone locks at once, taken in
+ *      zone-index order, and need the CPUs quiescent.
+ *   4. shrinker lock (heap->shrinker_lock): a leaf.  Guards the shrinker
+ *      list and each shrinker's counters; it is NOT held while a shrinker
+ *      runs (see struct numem_shrinker), so a shrinker may take its own
+ *      locks and allocate.
+ *   5. slab node-cache locks (numem_cache_node.lock): leaves.  The slab
+ *      calls the heap with none held, and takes one at a time.
+ * A shrinker's or embedder's own locks sit outside all of these: they may
+ * be held while calling the heap or the slab, never taken under a core
+ * lock.  Debug builds (NUMEM_DEBUG) check "held" where a function needs
+ * its lock (numem__assert_held, lib/spinlock.h).
  */
 #ifndef NUMEM_HEAP_H
 #define NUMEM_HEAP_H
@@ -50,8 +68,10 @@
 #ifndef NUMEM_MAX_ORDER
 #define NUMEM_MAX_ORDER 10 /* largest block: 2^10 pages = 4 MiB */
 #endif
-#define NUMEM_PCP_MAX_ORDER 3 /* per-CPU caches hold orders 0..3 */
-#define NUMEM_NR_ORDERS     (NUMEM_MAX_ORDER + 1)
+#define NUMEM_PCP_MAX_ORDER  3          /* per-CPU caches hold orders 0..3 */
+#define NUMEM_HEAP_MAX_CPUS  65536u     /* opts.nr_cpus at most */
+#define NUMEM_HEAP_MAX_TRACE (1u << 24) /* opts.trace_entries at most (per CPU) */
+#define NUMEM_NR_ORDERS      (NUMEM_MAX_ORDER + 1)
 
 enum numem_zone_type {
 	NUMEM_ZONE_DMA = 0,
@@ -169,15 +189,26 @@ struct numem_zone {
 	uint64_t splits; /* blocks split to serve smaller requests */
 };
 
+/*
+ * A shrinker.  The contract:
+ *  - scan() runs on an allocating CPU whose request fell below the low
+ *    watermark, with NO heap lock held (no zone, grow or shrinker lock): it
+ *    may take its own locks, and several CPUs may run it at once.
+ *  - It gives back up to `pages` pages, preferably on `node`, freeing with
+ *    `cpu` (the allocator drains that CPU's cache afterwards), and returns
+ *    the number freed.  It allocates, if at all, with NUMEM_ALLOC_NORECLAIM.
+ *  - numem_heap_unregister_shrinker() waits until no scan of that shrinker
+ *    runs, so it must not be called from the shrinker's own scan nor while
+ *    holding a lock the scan takes; after it returns the struct may go.
+ * The fields below `ctx` are the heap's (guarded by the shrinker lock).
+ */
 struct numem_shrinker {
-	/* Give back up to `pages` pages, preferably on `node`.  Returns pages
-	 * freed.  Runs on the allocating CPU: free with `cpu` (the allocator
-	 * then drains that CPU's cache) and allocate, if at all, with
-	 * NUMEM_ALLOC_NORECLAIM.  Called with no zone lock held. */
 	uint64_t (*scan)(void *ctx, struct numem_cpu *cpu, numem_nid_t node, uint64_t pages);
 	void *ctx;
 	struct numem_shrinker *next;
 	uint64_t calls, freed; /* statistics */
+	uint32_t running;      /* scans in progress */
+	bool linked;           /* on the heap's list */
 };
 
 struct numem_heap_opts {
@@ -185,10 +216,11 @@ struct numem_heap_opts {
 	bool zone_order;          /* zonelists in zone order instead of node order */
 	uint64_t movable_pages;   /* per node: top pages that form ZONE_MOVABLE */
 	uint32_t min_free_kbytes; /* 0: Linux's sqrt(16 * lowmem_kbytes) */
-	uint32_t nr_cpus;         /* 0: the topology's */
+	uint32_t nr_cpus;         /* 0: the topology's; at most NUMEM_HEAP_MAX_CPUS */
 	uint32_t pcp_high;        /* 0: 6 * batch */
 	uint32_t pcp_batch;       /* 0: 31 pages */
-	uint32_t trace_entries;   /* per CPU, power of two; 0: no tracing */
+	uint32_t trace_entries;   /* per CPU, power of two up to NUMEM_HEAP_MAX_TRACE;
+				    * 0: no tracing */
 	bool deferred;            /* initialise sections on demand (frame table
 				    * built with deferred = true) */
 	int poison;               /* poison freed pages and check on allocation (needs
@@ -231,7 +263,12 @@ struct numem_heap {
 /*
  * Bring up a heap over a topology and frame table: zones, watermarks,
  * zonelists, CPU handles; every RAM page not in opts->reserved is freed into
- * the buddy lists (or left for deferred initialisation).
+ * the buddy lists (or left for deferred initialisation).  Options are
+ * checked before anything is allocated: NUMEM_E_INVAL (naming the option
+ * and its limit) for an unknown strategy, trace_entries not a power of two
+ * or above NUMEM_HEAP_MAX_TRACE, nr_cpus above NUMEM_HEAP_MAX_CPUS, a
+ * reserved range whose base + length wraps, or metadata whose size
+ * overflows a size_t.
  */
 enum numem_err numem_heap_init(struct numem_heap *heap, const struct numem_platform *plat,
                                const struct numem_topo *topo, struct numem_frametable *ft,
@@ -290,9 +327,17 @@ enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags
  * Two CPUs freeing the same block at the same moment is the caller's bug
  * (as with free(3)); layers that let guests free (domains) make it
  * impossible by taking the frame out of their own map atomically first.
+ * Builds where numem_heap_free_is_atomic() is true (debug builds, and the
+ * NUMEM_FREE_CAS build option) catch it: the free claims the block with a
+ * compare-and-swap of its head, so exactly one of the two succeeds and the
+ * other gets NUMEM_E_DOUBLE_FREE.  Release builds leave it out of the
+ * fast path (its cost: docs/PERFORMANCE.md) and may then corrupt the lists.
  */
 enum numem_err numem_free_owned(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
                                 uint16_t owner, struct numem_diag *diag);
+/* Does this build's free claim blocks atomically (see numem_free_owned)? */
+bool numem_heap_free_is_atomic(void);
+
 /* numem_free_owned() for NUMEM_OWNER_HEAP. */
 enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
                           struct numem_diag *diag);
@@ -315,11 +360,70 @@ enum numem_err numem_heap_split(struct numem_heap *heap, numem_pfn_t pfn, unsign
 enum numem_err numem_heap_set_owner(struct numem_heap *heap, numem_pfn_t pfn, unsigned order,
                                     uint16_t from, uint16_t to, struct numem_diag *diag);
 
+/*
+ * The block covering a pfn, as its head descriptor says now: returns the
+ * block's state (FREE, PCP or ALLOCATED) and fills *out, or returns the
+ * page's own state (HOLE for a pfn outside RAM, RESERVED, UNINIT) and
+ * leaves *out zeroed.  A layer that keeps an in-band header in its blocks
+ * asks this before trusting the header (the slab: "is this pfn the head of
+ * a block I own?").  Lock-free; the answer is exact for a block the caller
+ * holds and may be stale for any other.
+ */
+struct numem_heap_block {
+	numem_pfn_t head; /* first pfn of the block */
+	unsigned order;
+	uint16_t owner;   /* ALLOCATED: who holds it */
+	uint64_t private; /* ALLOCATED: the head descriptor's owner word */
+};
+enum numem_page_state numem_heap_block_of(const struct numem_heap *heap, numem_pfn_t pfn,
+                                          struct numem_heap_block *out);
+
+/*
+ * The fast form of numem_heap_block_of() for a layer checking one of its
+ * own blocks (the slab's numem_kfree): true when pfn, in an online section,
+ * heads an allocated block held by `owner` whose owner word is `word`; then
+ * *order is the block's order.  Inline: a bounds check, two loads of the
+ * section byte and the descriptor, and compares.
+ */
+static inline bool numem_heap_holds(const struct numem_heap *heap, numem_pfn_t pfn, uint16_t owner,
+                                    uint64_t word, unsigned *order)
+{
+	const struct numem_frametable *ft = heap->ft;
+	if (pfn.v >= ft->max_pfn ||
+	    !(__atomic_load_n(&ft->section_state[pfn.v >> ft->pfn_section_shift],
+	                      __ATOMIC_ACQUIRE) &
+	      NUMEM_SECTION_ONLINE))
+		return false;
+	const struct numem_page *pg = numem_pfn_to_page(ft, pfn);
+	uint64_t f = __atomic_load_n(&pg->flags, __ATOMIC_RELAXED);
+	const uint64_t mask = NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT |
+	                      NUMEM_PG_OWNER_MASK << NUMEM_PG_OWNER_SHIFT;
+	if ((f & mask) != ((uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |
+	                   (uint64_t)owner << NUMEM_PG_OWNER_SHIFT) ||
+	    __atomic_load_n(&pg->private, __ATOMIC_RELAXED) != word)
+		return false;
+	*order = (unsigned)((f >> NUMEM_PG_ORDER_SHIFT) & NUMEM_PG_ORDER_MASK);
+	return true;
+}
+
+/*
+ * Set the owner word (`private`) of an allocated block's head descriptor,
+ * checking first that `owner` holds a block of `order` at pfn (the errors
+ * of numem_free_owned()).  The slab keeps its header's address there, so a
+ * header can be checked against the descriptor.  numem_heap_split() copies
+ * the word to every new head.
+ */
+enum numem_err numem_heap_set_private(struct numem_heap *heap, numem_pfn_t pfn, unsigned order,
+                                      uint16_t owner, uint64_t value, struct numem_diag *diag);
+
 /* Give this CPU's cached pages back to the buddy lists. */
 void numem_heap_drain_cpu(struct numem_cpu *cpu);
 /* Every CPU's; the CPUs must be quiescent. */
 void numem_heap_drain_all(struct numem_heap *heap);
 
+/* Add a shrinker (scan and ctx set; a shrinker already registered is left
+ * as it is).  Remove one: waits for its running scans (see the contract at
+ * struct numem_shrinker); one not registered is ignored. */
 void numem_heap_register_shrinker(struct numem_heap *heap, struct numem_shrinker *s);
 void numem_heap_unregister_shrinker(struct numem_heap *heap, struct numem_shrinker *s);
 

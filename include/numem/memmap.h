@@ -65,7 +65,10 @@ enum numem_page_state {
 #define NUMEM_PG_SECTION_SHIFT 42
 #define NUMEM_PG_SECTION_BITS  22
 
-/* A page descriptor: 32 bytes (24 on 32-bit targets). */
+/* A page descriptor: 32 bytes (24 on 32-bit targets).  Once the heap runs,
+ * `flags` is read and written with (relaxed) atomic accesses only, as the
+ * accessors below do: other CPUs look at a head while its holder changes
+ * it. */
 struct numem_page {
 	_Alignas(8) uint64_t flags; /* see above; 8-aligned for 64-bit atomics on i686 */
 	uint64_t private;           /* owner's word (a guest pfn, a tmem handle, ...) */
@@ -75,17 +78,22 @@ struct numem_page {
 
 static inline enum numem_page_state numem_page_state(const struct numem_page *pg)
 {
-	return (enum numem_page_state)((pg->flags >> NUMEM_PG_STATE_SHIFT) & NUMEM_PG_STATE_MASK);
+	return (enum numem_page_state)(
+	    (__atomic_load_n(&pg->flags, __ATOMIC_RELAXED) >> NUMEM_PG_STATE_SHIFT) &
+	    NUMEM_PG_STATE_MASK);
 }
 
 static inline unsigned numem_page_order(const struct numem_page *pg)
 {
-	return (unsigned)((pg->flags >> NUMEM_PG_ORDER_SHIFT) & NUMEM_PG_ORDER_MASK);
+	return (unsigned)((__atomic_load_n(&pg->flags, __ATOMIC_RELAXED) >> NUMEM_PG_ORDER_SHIFT) &
+	                  NUMEM_PG_ORDER_MASK);
 }
 
 static inline numem_nid_t numem_page_node(const struct numem_page *pg)
 {
-	return (numem_nid_t)((pg->flags >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK);
+	return (
+	    numem_nid_t)((__atomic_load_n(&pg->flags, __ATOMIC_RELAXED) >> NUMEM_PG_NODE_SHIFT) &
+	                 NUMEM_PG_NODE_MASK);
 }
 
 enum numem_ft_layout {
@@ -93,7 +101,15 @@ enum numem_ft_layout {
 	NUMEM_FT_VMEMMAP = 1,
 };
 
-/* Section table states. */
+/*
+ * Section table states.  PRESENT is written by numem_frametable_init()
+ * before the table is used and never changes.  INIT and ONLINE are each
+ * set once, later, by deferred initialisation (under the heap's grow lock)
+ * while other CPUs read the byte lock-free in every lookup: they are set
+ * with an atomic OR that releases the descriptor writes before it, and read
+ * with atomic loads (numem_section_state(); numem_section_online() acquires,
+ * for a reader that goes on to read the section's descriptors).
+ */
 #define NUMEM_SECTION_PRESENT 0x1u /* holds RAM: has descriptors */
 #define NUMEM_SECTION_INIT    0x2u /* descriptors written */
 #define NUMEM_SECTION_ONLINE  0x4u /* the heap has taken its pages (heap.h) */
@@ -155,6 +171,27 @@ enum numem_err numem_frametable_plan(const struct numem_topo *topo,
  * Returns NUMEM_E_RANGE for a section that is not present. */
 enum numem_err numem_frametable_init_section(struct numem_frametable *ft, uint64_t sec);
 
+/* A section's state bits.  Relaxed: enough for PRESENT (fixed before the
+ * table is shared) and for a reader that holds the grow lock. */
+static inline uint8_t numem_section_state(const struct numem_frametable *ft, uint64_t sec)
+{
+	return __atomic_load_n(&ft->section_state[sec], __ATOMIC_RELAXED);
+}
+
+/* Is the section online?  Acquire: a true answer makes the descriptors
+ * written before the section went online visible to the caller. */
+static inline bool numem_section_online(const struct numem_frametable *ft, uint64_t sec)
+{
+	return __atomic_load_n(&ft->section_state[sec], __ATOMIC_ACQUIRE) & NUMEM_SECTION_ONLINE;
+}
+
+/* Set state bits of a section (release: what the caller wrote before is
+ * visible to whoever sees the bits with an acquire load). */
+static inline void numem_section_set(struct numem_frametable *ft, uint64_t sec, uint8_t bits)
+{
+	__atomic_fetch_or(&ft->section_state[sec], bits, __ATOMIC_RELEASE);
+}
+
 /* Section number of a pfn. */
 static inline uint64_t numem_pfn_to_section(const struct numem_frametable *ft, numem_pfn_t pfn)
 {
@@ -177,7 +214,7 @@ static inline numem_pfn_t numem_page_to_pfn(const struct numem_frametable *ft,
 {
 	if (ft->layout == NUMEM_FT_VMEMMAP)
 		return numem_pfn((uint64_t)(pg - ft->vmemmap));
-	uint64_t sec = pg->flags >> NUMEM_PG_SECTION_SHIFT;
+	uint64_t sec = __atomic_load_n(&pg->flags, __ATOMIC_RELAXED) >> NUMEM_PG_SECTION_SHIFT;
 	return numem_pfn((uint64_t)(pg - ft->section_map[sec]));
 }
 
@@ -187,7 +224,7 @@ static inline struct numem_page *numem_frametable_lookup(const struct numem_fram
 {
 	if (pfn.v >= ft->max_pfn)
 		return 0;
-	if (!(ft->section_state[pfn.v >> ft->pfn_section_shift] & NUMEM_SECTION_PRESENT))
+	if (!(numem_section_state(ft, pfn.v >> ft->pfn_section_shift) & NUMEM_SECTION_PRESENT))
 		return 0;
 	return numem_pfn_to_page(ft, pfn);
 }

@@ -26,8 +26,9 @@
  * inside that span is checked through the header it would have (in mapped
  * memory, since the span lies in the platform's physical-memory mapping).
  *
- * Lock order: a node cache's lock is taken with no zone lock held; the heap
- * is called (for slab pages) with no node cache lock held.
+ * Locks: one node cache lock at a time, never with a heap lock held; the
+ * heap is called (for slab pages) with none held.  The whole order is
+ * written once, in heap.h ("Lock order").
  */
 #ifndef NUMEM_SLAB_H
 #define NUMEM_SLAB_H
@@ -35,12 +36,15 @@
 #include <numem/heap.h>
 #include <numem/types.h>
 
-#define NUMEM_SLAB_ORDER    2
-#define NUMEM_SLAB_BYTES    (NUMEM_PAGE_SIZE << NUMEM_SLAB_ORDER) /* 16 KiB */
-#define NUMEM_SLAB_MAG      32                                    /* objects per per-CPU magazine */
-#define NUMEM_SLAB_CACHES   48 /* caches per allocator, size classes included */
-#define NUMEM_SLAB_KEEP     2  /* empty slabs kept per node before giving back */
-#define NUMEM_SLAB_MAX_OBJS 1024
+#define NUMEM_SLAB_ORDER     2
+#define NUMEM_SLAB_BYTES     (NUMEM_PAGE_SIZE << NUMEM_SLAB_ORDER) /* 16 KiB */
+#define NUMEM_SLAB_MAG       32 /* objects per per-CPU magazine */
+#define NUMEM_SLAB_CACHES    48 /* caches per allocator, size classes included */
+#define NUMEM_SLAB_KEEP      2  /* empty slabs kept per node before giving back */
+#define NUMEM_SLAB_MAX_OBJS  1024
+#define NUMEM_SLAB_LARGE_HDR 64u /* bytes before a large allocation's user pointer */
+/* The largest numem_kmalloc(): a max-order block less the header. */
+#define NUMEM_KMALLOC_MAX (((size_t)NUMEM_PAGE_SIZE << NUMEM_MAX_ORDER) - NUMEM_SLAB_LARGE_HDR)
 
 struct numem_slab_hdr;
 struct numem_slab;
@@ -103,12 +107,18 @@ struct numem_cache *numem_cache_create(struct numem_slab *s, const char *name, s
 
 /* NULL when no memory is left (diag says why). */
 void *numem_cache_alloc(struct numem_cpu *cpu, struct numem_cache *c, struct numem_diag *diag);
-/* Any size: a size class, or whole blocks above 4032 bytes. */
+/* Any size up to NUMEM_KMALLOC_MAX: a size class, or whole blocks above
+ * 4032 bytes.  A larger size is NULL with NUMEM_E_INVAL (diag names the size
+ * and the limit), checked before any rounding.  Size 0 gets the smallest
+ * object (like malloc(0), a unique pointer numem_kfree() takes back). */
 void *numem_kmalloc(struct numem_slab *s, struct numem_cpu *cpu, size_t size,
                     struct numem_diag *diag);
 /* Frees what numem_cache_alloc or numem_kmalloc returned.  NUMEM_E_INVAL
- * for a pointer into no slab or not at an object's start,
- * NUMEM_E_DOUBLE_FREE for an object already free. */
+ * for a pointer into no slab or not at an object's start, or whose in-band
+ * header the heap does not confirm (a header forged inside a caller's own
+ * block names a pfn that is not the head of a slab block with that header);
+ * NUMEM_E_DOUBLE_FREE for an object already free.  Nothing changes on
+ * error. */
 enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *ptr,
                            struct numem_diag *diag);
 

@@ -14,6 +14,7 @@
 #include <numem/heap.h>
 
 #include "../lib/internal.h"
+#include "../lib/list.h"
 #include "../lib/spinlock.h"
 
 /* ---- descriptors -------------------------------------------------------- */
@@ -103,27 +104,28 @@ static inline uint32_t numem__zone_index(const struct numem_heap *h, const struc
 	return (uint32_t)(z - h->zone);
 }
 
+/*
+ * The descriptor of an arbitrary pfn for a lookup that may run beside
+ * deferred initialisation (a free's checks, the owner queries): NULL with
+ * *st = HOLE when no RAM section covers it, NULL with *st = UNINIT when its
+ * section is not online yet (its descriptors may be being written).  The
+ * acquire in numem_section_online() pairs with the release that set ONLINE,
+ * so the descriptors returned are the initialised ones.
+ */
+static inline struct numem_page *numem__lookup_online(const struct numem_frametable *ft,
+                                                      numem_pfn_t pfn, enum numem_page_state *st)
+{
+	uint8_t ss = 0;
+	if (pfn.v < ft->max_pfn) /* one load tests PRESENT and ONLINE */
+		ss = __atomic_load_n(&ft->section_state[numem_pfn_to_section(ft, pfn)],
+		                     __ATOMIC_ACQUIRE);
+	*st = ss & NUMEM_SECTION_PRESENT ? NUMEM_PS_UNINIT : NUMEM_PS_HOLE;
+	if (!(ss & NUMEM_SECTION_ONLINE))
+		return 0;
+	return numem_pfn_to_page(ft, pfn);
+}
+
 /* ---- buddy lists (zone lock held) --------------------------------------- */
-
-static inline void numem__list_add(struct numem_page **head, struct numem_page *pg)
-{
-	pg->prev = 0;
-	pg->next = *head;
-	if (*head)
-		(*head)->prev = pg;
-	*head = pg;
-}
-
-static inline void numem__list_del(struct numem_page **head, struct numem_page *pg)
-{
-	if (pg->prev)
-		pg->prev->next = pg->next;
-	else
-		*head = pg->next;
-	if (pg->next)
-		pg->next->prev = pg->prev;
-	pg->next = pg->prev = 0;
-}
 
 /* Put a free block into the buddy lists, merging with free buddies.
  * The block's pages must belong to `z`. */
@@ -137,6 +139,20 @@ struct numem_page *numem__buddy_take(struct numem_heap *h, struct numem_zone *z,
 /* Zone type of a pfn on a node (by address and the node's movable start). */
 enum numem_zone_type numem__zone_type_of(const struct numem_heap *h, numem_nid_t node,
                                          uint64_t pfn);
+
+/* The zone geometry init.c computes, for deferred.c: call fn for each run
+ * of RAM pfns of one zone type inside [lo, hi), reserved ranges cut out;
+ * the zone of a pfn; the next pfn where the zone type may change. */
+typedef void (*numem__run_fn)(struct numem_heap *h, numem_nid_t node, uint64_t start, uint64_t end,
+                              bool reserved, void *arg);
+void numem__for_each_run(struct numem_heap *h, uint64_t lo, uint64_t hi, numem__run_fn fn,
+                         void *arg);
+struct numem_zone *numem__zone_of(struct numem_heap *h, numem_nid_t node, uint64_t pfn);
+uint64_t numem__zone_boundary_after(const struct numem_heap *h, numem_nid_t node, uint64_t pfn);
+
+/* Ask the shrinkers for `pages` pages (reclaim.c); whether any ran.  No
+ * heap lock may be held. */
+bool numem__run_shrinkers(struct numem_cpu *cpu, numem_nid_t node, uint64_t pages);
 
 /* Initialise one deferred section and free its RAM into the zones.
  * Takes zone locks one at a time; the caller holds none. */
@@ -153,6 +169,17 @@ void numem__count_deferred(struct numem_heap *h, uint64_t *deferred, uint64_t *r
 void numem__poison_block(struct numem_heap *h, uint64_t pfn, unsigned order);
 enum numem_err numem__check_poison(struct numem_heap *h, uint64_t pfn, unsigned order,
                                    struct numem_diag *diag);
+
+/* Would taking 2^order pages leave the zone at least `mark` free pages? */
+static inline bool numem__watermark_ok(const struct numem_zone *z, unsigned order, uint64_t mark)
+{
+	return z->free_pages >= mark + (1ull << order);
+}
+
+/* Per-CPU cache: take up to a batch of `order` blocks from the zone's
+ * buddy lists while it stays above `mark` (pcp.c).  Returns blocks added. */
+uint32_t numem__pcp_refill(struct numem_cpu *cpu, struct numem_zone *z, uint32_t zi, unsigned order,
+                           uint64_t mark, bool exact);
 
 /* Per-CPU cache: give `count` blocks of `order` back to the zone. */
 void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zone_index, unsigned order, uint32_t count);
@@ -178,6 +205,19 @@ static inline void numem__trace(struct numem_cpu *cpu, unsigned event, uint64_t 
 struct numem_page *numem__check_allocated(struct numem_heap *h, const char *who, numem_pfn_t pfn,
                                           unsigned order, uint16_t owner, enum numem_err *err,
                                           struct numem_diag *diag);
+
+/*
+ * Write into zl the zones of `nodes` (in that order) up to zone type
+ * `limit`, best first, as the heap's order says (node order: each node's
+ * zones high to low; zone order: each zone type high to low over the
+ * nodes); only populated zones; UINT16_MAX after the last.  zl needs
+ * nr * NUMEM_NR_ZONE_TYPES + 1 entries.  Returns the count.  The one
+ * builder: init's per-node lists and the policy path both use it.
+ */
+uint32_t numem__zonelist_build(const struct numem_heap *h, const numem_nid_t *nodes, uint32_t nr,
+                               unsigned limit, uint16_t *zl);
+/* The precomputed local zonelists, per node and zone limit (init). */
+void numem__build_zonelists(struct numem_heap *h);
 
 /* Recompute a CPU's fast-path answers (after init or a cpuset change). */
 void numem__cpu_fast_path(struct numem_cpu *cpu);

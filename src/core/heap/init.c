@@ -1,6 +1,8 @@
 /*
- * init.c - bringing a heap up: zones, watermarks, zonelists, CPU handles,
- * and giving RAM to the buddy lists (now, or section by section on demand).
+ * init.c - bringing a heap up: zones, watermarks, the metadata block, CPU
+ * handles, and giving RAM to the buddy lists (now, or a first helping per
+ * zone with the rest section by section on demand: deferred.c).  The zone
+ * geometry here (for_each_run, zone_of) is shared with deferred.c.
  *
  * Zones: a node's RAM below 16 MiB is DMA, below 4 GiB DMA32, the rest
  * NORMAL, except its top `movable_pages`, which are MOVABLE.  A node with no
@@ -11,10 +13,8 @@
  * KiB), clamped to [128, 262144], shared among zones in proportion to their
  * pages; low = min * 5/4, high = min * 3/2.
  *
- * Zonelists (for the local policy, precomputed per node and zone limit):
- * node order = for each node in the node's fallback order (distance, then
- * id), its zones from MOVABLE/NORMAL down to DMA; zone order = for each zone
- * type from high to low, the nodes in fallback order.
+ * Elsewhere: zonelists (zonelist.c), CPU handles' fast-path answers and
+ * cpusets (cpu.c), shrinkers (reclaim.c), deferred growth (deferred.c).
  *
  * Deferred initialisation: with opts.deferred, the frame table's sections
  * are initialised only as zones need them (numem__grow_zone), after a first
@@ -56,7 +56,7 @@ enum numem_zone_type numem__zone_type_of(const struct numem_heap *h, numem_nid_t
 }
 
 /* Next pfn > pfn where the zone type may change on this node. */
-static uint64_t zone_boundary_after(const struct numem_heap *h, numem_nid_t node, uint64_t pfn)
+uint64_t numem__zone_boundary_after(const struct numem_heap *h, numem_nid_t node, uint64_t pfn)
 {
 	uint64_t b = UINT64_MAX;
 	if (pfn < DMA_END_PFN)
@@ -85,12 +85,8 @@ static uint64_t isqrt(uint64_t v)
 	return r;
 }
 
-/* Call fn(h, node, start, end, arg) for each run of RAM pfns of one zone
- * type inside [lo, hi), reserved ranges cut out. */
-typedef void (*run_fn)(struct numem_heap *h, numem_nid_t node, uint64_t start, uint64_t end,
-                       bool reserved, void *arg);
-
-static void for_each_run(struct numem_heap *h, uint64_t lo, uint64_t hi, run_fn fn, void *arg)
+void numem__for_each_run(struct numem_heap *h, uint64_t lo, uint64_t hi, numem__run_fn fn,
+                         void *arg)
 {
 	const struct numem_topo *t = h->topo;
 	for (uint32_t i = 0; i < t->nr_ranges; i++) {
@@ -102,7 +98,7 @@ static void for_each_run(struct numem_heap *h, uint64_t lo, uint64_t hi, run_fn 
 		s = NUMEM_MAX(s, lo);
 		e = NUMEM_MIN(e, hi);
 		while (s < e) {
-			uint64_t cut = NUMEM_MIN(e, zone_boundary_after(h, r->node, s));
+			uint64_t cut = NUMEM_MIN(e, numem__zone_boundary_after(h, r->node, s));
 			/* Cut out reserved ranges (sorted, in pages). */
 			bool res = false;
 			uint64_t end = cut;
@@ -123,7 +119,7 @@ static void for_each_run(struct numem_heap *h, uint64_t lo, uint64_t hi, run_fn 
 	}
 }
 
-static struct numem_zone *zone_of(struct numem_heap *h, numem_nid_t node, uint64_t pfn)
+struct numem_zone *numem__zone_of(struct numem_heap *h, numem_nid_t node, uint64_t pfn)
 {
 	return numem_heap_zone(h, node, numem__zone_type_of(h, node, pfn));
 }
@@ -132,7 +128,7 @@ static void count_run(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64
                       void *arg)
 {
 	(void)arg;
-	struct numem_zone *z = zone_of(h, node, s);
+	struct numem_zone *z = numem__zone_of(h, node, s);
 	if (!z->populated || s < z->start_pfn)
 		z->start_pfn = s;
 	if (!z->populated || e > z->end_pfn)
@@ -143,138 +139,6 @@ static void count_run(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64
 		z->reserved_pages += e - s;
 	else
 		z->deferred_pages += e - s; /* until freed */
-}
-
-/* For the verifier: per zone, non-reserved and reserved RAM pages in
- * sections not yet initialised. */
-static void count_uninit(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64_t e, bool res,
-                         void *arg)
-{
-	uint64_t **out = arg;
-	uint32_t zi = numem__zone_index(h, zone_of(h, node, s));
-	out[res ? 1 : 0][zi] += e - s;
-}
-
-void numem__count_deferred(struct numem_heap *h, uint64_t *deferred, uint64_t *reserved)
-{
-	const struct numem_frametable *ft = h->ft;
-	uint64_t *out[2] = {deferred, reserved};
-	memset(deferred, 0, h->nr_zones * sizeof(*deferred));
-	memset(reserved, 0, h->nr_zones * sizeof(*reserved));
-	for (uint64_t s = 0; s < ft->nr_sections; s++)
-		if ((ft->section_state[s] & (NUMEM_SECTION_PRESENT | NUMEM_SECTION_ONLINE)) ==
-		    NUMEM_SECTION_PRESENT) {
-			uint64_t lo = s << ft->pfn_section_shift;
-			for_each_run(h, lo, lo + (1ull << ft->pfn_section_shift), count_uninit,
-			             out);
-		}
-}
-
-/* Free [s, e) into its zone in maximal aligned blocks. */
-static void free_run(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64_t e, bool res,
-                     void *arg)
-{
-	(void)arg;
-	if (res)
-		return;
-	struct numem_zone *z = zone_of(h, node, s);
-	numem__lock(&z->lock);
-	z->deferred_pages -= e - s;
-	while (s < e) {
-		unsigned order = s ? (unsigned)__builtin_ctzll(s) : NUMEM_MAX_ORDER;
-		if (order > NUMEM_MAX_ORDER)
-			order = NUMEM_MAX_ORDER;
-		while (s + (1ull << order) > e)
-			order--;
-		numem__buddy_free(h, z, s, order);
-		s += 1ull << order;
-	}
-	numem__unlock(&z->lock);
-}
-
-void numem__grow_section(struct numem_heap *h, uint64_t sec)
-{
-	struct numem_frametable *ft = h->ft;
-	if (ft->section_state[sec] & NUMEM_SECTION_ONLINE)
-		return;
-	numem_frametable_init_section(ft, sec);
-	ft->section_state[sec] |= NUMEM_SECTION_ONLINE;
-	uint64_t lo = sec << ft->pfn_section_shift;
-	for_each_run(h, lo, lo + (1ull << ft->pfn_section_shift), free_run, 0);
-}
-
-/* Does section `sec` hold RAM of zone z? */
-static bool section_has_zone(struct numem_heap *h, uint64_t sec, const struct numem_zone *z)
-{
-	const struct numem_topo *t = h->topo;
-	uint64_t lo = sec << h->ft->pfn_section_shift, hi = lo + (1ull << h->ft->pfn_section_shift);
-	lo = NUMEM_MAX(lo, z->start_pfn);
-	hi = NUMEM_MIN(hi, z->end_pfn);
-	for (uint32_t i = 0; i < t->nr_ranges && lo < hi; i++) {
-		const struct numem_mem_range *r = &t->range[i];
-		uint64_t s = NUMEM_MAX((r->base + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT, lo);
-		uint64_t e = NUMEM_MIN(r->end >> NUMEM_PAGE_SHIFT, hi);
-		if ((r->flags & NUMEM_RANGE_RAM) && r->node == z->node && s < e)
-			for (uint64_t p = s; p < e; p = zone_boundary_after(h, r->node, p))
-				if (numem__zone_type_of(h, r->node, p) == z->type)
-					return true;
-	}
-	return false;
-}
-
-bool numem__grow_zone(struct numem_heap *h, struct numem_zone *z)
-{
-	if (!z->deferred_pages)
-		return false;
-	struct numem_frametable *ft = h->ft;
-	bool grew = false;
-	numem__lock(&h->grow_lock);
-	uint64_t last = (z->end_pfn - 1) >> ft->pfn_section_shift;
-	if (z->grow_cursor < (z->start_pfn >> ft->pfn_section_shift))
-		z->grow_cursor = z->start_pfn >> ft->pfn_section_shift;
-	for (; z->grow_cursor <= last && !grew; z->grow_cursor++) {
-		uint64_t s = z->grow_cursor;
-		if ((ft->section_state[s] & (NUMEM_SECTION_PRESENT | NUMEM_SECTION_ONLINE)) !=
-		        NUMEM_SECTION_PRESENT ||
-		    !section_has_zone(h, s, z))
-			continue;
-		numem__grow_section(h, s);
-		grew = true;
-	}
-	numem__unlock(&h->grow_lock);
-	return grew;
-}
-
-static void build_zonelists(struct numem_heap *h)
-{
-	const struct numem_topo *t = h->topo;
-	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
-		for (unsigned limit = 0; limit < NUMEM_NR_ZONE_TYPES; limit++) {
-			uint16_t *zl = &h->zonelist[((size_t)n * NUMEM_NR_ZONE_TYPES + limit) *
-			                            h->zonelist_len];
-			uint32_t k = 0;
-			const struct numem_node *node = &t->node[n];
-			if (!h->zone_order) {
-				for (uint32_t i = 0; i < node->nr_fallback; i++)
-					for (int type = (int)limit; type >= 0; type--) {
-						struct numem_zone *z =
-						    numem_heap_zone(h, node->fallback[i],
-						                    (enum numem_zone_type)type);
-						if (z->populated)
-							zl[k++] = (uint16_t)numem__zone_index(h, z);
-					}
-			} else {
-				for (int type = (int)limit; type >= 0; type--)
-					for (uint32_t i = 0; i < node->nr_fallback; i++) {
-						struct numem_zone *z =
-						    numem_heap_zone(h, node->fallback[i],
-						                    (enum numem_zone_type)type);
-						if (z->populated)
-							zl[k++] = (uint16_t)numem__zone_index(h, z);
-					}
-			}
-			zl[k] = UINT16_MAX;
-		}
 }
 
 static void set_watermarks(struct numem_heap *h, uint32_t min_free_kbytes)
@@ -329,6 +193,65 @@ static void set_movable(struct numem_heap *h, uint64_t pages)
 	}
 }
 
+/* Checked size arithmetic: each step clears *ok on overflow (and then
+ * returns 0), so a chain is checked once at its end. */
+static size_t sz_mul(bool *ok, size_t a, size_t b)
+{
+	size_t r;
+	if (!numem__mul_ok(a, b, &r))
+		*ok = false;
+	return *ok ? r : 0;
+}
+
+static size_t sz_add(bool *ok, size_t a, size_t b)
+{
+	size_t r;
+	if (!numem__add_ok(a, b, &r))
+		*ok = false;
+	return *ok ? r : 0;
+}
+
+static size_t sz_align(bool *ok, size_t v, size_t a)
+{
+	return sz_add(ok, v, a - 1) & ~(a - 1);
+}
+
+/* The parts of the one metadata block (see numem_heap_init), from the
+ * caller's counts; false if any size overflows a size_t. */
+struct meta_layout {
+	size_t trace, per_cpu, zones, zonelists, reserved, cpus, total;
+};
+
+static bool meta_layout(const struct numem_heap *h, const struct numem_topo *topo,
+                        const struct numem_heap_opts *opts, struct meta_layout *l)
+{
+	bool ok = true;
+	l->trace = opts->trace_entries
+	               ? sz_add(&ok, sizeof(struct numem_trace_ring),
+	                        sz_mul(&ok, opts->trace_entries, sizeof(struct numem_trace_event)))
+	               : 0;
+	l->per_cpu =
+	    sz_add(&ok,
+	           sz_add(&ok, sz_align(&ok, sz_mul(&ok, h->nr_zones, sizeof(struct numem_pcp)), 8),
+	                  sz_mul(&ok, topo->nr_nodes, sizeof(uint64_t[NUMEM_NR_STATS]))),
+	           sz_align(&ok, l->trace, 8));
+	l->per_cpu = sz_align(&ok, l->per_cpu, 64);
+	l->zones = sz_align(&ok, sz_mul(&ok, h->nr_zones, sizeof(struct numem_zone)), 64);
+	l->zonelists = sz_align(
+	    &ok,
+	    sz_mul(&ok, sz_mul(&ok, (size_t)topo->nr_nodes * NUMEM_NR_ZONE_TYPES, h->zonelist_len),
+	           sizeof(uint16_t)),
+	    64);
+	l->reserved =
+	    sz_align(&ok, sz_mul(&ok, opts->nr_reserved, sizeof(struct numem_ram_range)), 64);
+	l->cpus = sz_align(&ok, sz_mul(&ok, h->nr_cpus, sizeof(struct numem_cpu)), 64);
+	l->total = sz_add(&ok, l->zones, l->zonelists);
+	l->total = sz_add(&ok, l->total, l->reserved);
+	l->total = sz_add(&ok, l->total, l->cpus);
+	l->total = sz_add(&ok, l->total, sz_mul(&ok, h->nr_cpus, l->per_cpu));
+	return ok;
+}
+
 static int cmp_range(const void *a, const void *b, void *arg)
 {
 	const struct numem_ram_range *x = a, *y = b;
@@ -355,10 +278,30 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "numem_heap_init: trace_entries %u is not a power of two",
 		                   opts->trace_entries);
+	if (opts->trace_entries > NUMEM_HEAP_MAX_TRACE)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_heap_init: trace_entries %u above the limit %u per CPU",
+		                   opts->trace_entries, NUMEM_HEAP_MAX_TRACE);
+	if (opts->nr_cpus > NUMEM_HEAP_MAX_CPUS)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_heap_init: nr_cpus %u above the limit %u", opts->nr_cpus,
+		                   NUMEM_HEAP_MAX_CPUS);
 	if (opts->nr_reserved && !opts->reserved)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "numem_heap_init: %u reserved ranges but no array",
 		                   opts->nr_reserved);
+	for (uint32_t i = 0; i < opts->nr_reserved; i++) {
+		uint64_t end;
+		if (__builtin_add_overflow(opts->reserved[i].base, opts->reserved[i].length,
+		                           &end) ||
+		    end > UINT64_MAX - (NUMEM_PAGE_SIZE - 1))
+			return numem__fail(
+			    diag, NUMEM_E_INVAL, 0, 0,
+			    "numem_heap_init: reserved range %u: base 0x%llx + length "
+			    "0x%llx wraps past the end of the address space",
+			    i, (unsigned long long)opts->reserved[i].base,
+			    (unsigned long long)opts->reserved[i].length);
+	}
 	memset(h, 0, sizeof(*h));
 	h->plat = plat;
 	h->topo = topo;
@@ -378,21 +321,18 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 	h->nr_reserved = opts->nr_reserved;
 
 	/* One metadata block: zones, zonelists, reserved copy, CPU handles;
-	 * per-CPU parts (caches, counters, rings) follow each handle. */
-	size_t trace_bytes = opts->trace_entries
-	                         ? sizeof(struct numem_trace_ring) +
-	                               opts->trace_entries * sizeof(struct numem_trace_event)
-	                         : 0;
-	size_t per_cpu = numem__align_up(h->nr_zones * sizeof(struct numem_pcp), 8) +
-	                 topo->nr_nodes * sizeof(uint64_t[NUMEM_NR_STATS]) +
-	                 numem__align_up(trace_bytes, 8);
-	size_t bytes = numem__align_up(h->nr_zones * sizeof(struct numem_zone), 64) +
-	               numem__align_up((size_t)topo->nr_nodes * NUMEM_NR_ZONE_TYPES *
-	                                   h->zonelist_len * sizeof(uint16_t),
-	                               64) +
-	               numem__align_up(opts->nr_reserved * sizeof(struct numem_ram_range), 64) +
-	               numem__align_up(h->nr_cpus * sizeof(struct numem_cpu), 64) +
-	               h->nr_cpus * numem__align_up(per_cpu, 64);
+	 * per-CPU parts (caches, counters, rings) follow each handle.  Every
+	 * size is computed with overflow checks (the counts are the caller's). */
+	struct meta_layout l;
+	if (!meta_layout(h, topo, opts, &l)) {
+		uint32_t nr_cpus = h->nr_cpus;
+		memset(h, 0, sizeof(*h));
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_heap_init: metadata for %u CPUs, %u trace entries each "
+		                   "and %u reserved ranges overflows a size_t",
+		                   nr_cpus, opts->trace_entries, opts->nr_reserved);
+	}
+	size_t trace_bytes = l.trace, per_cpu = l.per_cpu, bytes = l.total;
 	uint8_t *p = numem__meta_alloc(plat, bytes, NUMEM_NID_NONE);
 	if (!p)
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
@@ -401,16 +341,16 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 	h->alloc_block = p;
 	h->alloc_bytes = bytes;
 	h->zone = (struct numem_zone *)p;
-	p += numem__align_up(h->nr_zones * sizeof(struct numem_zone), 64);
+	p += l.zones;
 	h->zonelist = (uint16_t *)p;
-	p += numem__align_up(
-	    (size_t)topo->nr_nodes * NUMEM_NR_ZONE_TYPES * h->zonelist_len * sizeof(uint16_t), 64);
+	p += l.zonelists;
 	struct numem_ram_range *res = (struct numem_ram_range *)p;
-	p += numem__align_up(opts->nr_reserved * sizeof(struct numem_ram_range), 64);
+	p += l.reserved;
 	h->cpu = (struct numem_cpu *)p;
-	p += numem__align_up(h->nr_cpus * sizeof(struct numem_cpu), 64);
+	p += l.cpus;
 
-	/* Reserved ranges, in pages (rounded outward), sorted. */
+	/* Reserved ranges, in pages (rounded outward), sorted.  The ends were
+	 * checked above: base + length + NUMEM_PAGE_SIZE - 1 does not wrap. */
 	for (uint32_t i = 0; i < opts->nr_reserved; i++) {
 		uint64_t s = opts->reserved[i].base >> NUMEM_PAGE_SHIFT;
 		uint64_t e =
@@ -428,9 +368,9 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 			z->type = (uint8_t)t;
 		}
 	set_movable(h, opts->movable_pages);
-	for_each_run(h, 0, UINT64_MAX, count_run, 0);
+	numem__for_each_run(h, 0, UINT64_MAX, count_run, 0);
 	set_watermarks(h, opts->min_free_kbytes);
-	build_zonelists(h);
+	numem__build_zonelists(h);
 
 	for (uint32_t c = 0; c < h->nr_cpus; c++) {
 		struct numem_cpu *cpu = &h->cpu[c];
@@ -449,14 +389,14 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 			cpu->trace = (struct numem_trace_ring *)q;
 			cpu->trace->mask = opts->trace_entries - 1;
 		}
-		p += numem__align_up(per_cpu, 64);
+		p += per_cpu;
 		numem__cpu_fast_path(cpu);
 	}
 
 	/* Give RAM to the buddy lists: all of it, or a first helping per zone. */
 	if (!opts->deferred) {
 		for (uint64_t s = 0; s < ft->nr_sections; s++)
-			if (ft->section_state[s] & NUMEM_SECTION_PRESENT)
+			if (numem_section_state(ft, s) & NUMEM_SECTION_PRESENT)
 				numem__grow_section(h, s);
 	} else {
 		uint64_t sec_pages = 1ull << ft->pfn_section_shift;
@@ -479,63 +419,4 @@ void numem_heap_release(struct numem_heap *h)
 		return;
 	numem__meta_free(h->plat, h->alloc_block, h->alloc_bytes);
 	memset(h, 0, sizeof(*h));
-}
-
-void numem_policy_init(struct numem_policy *p, enum numem_policy_mode mode)
-{
-	memset(p, 0, sizeof(*p));
-	p->mode = mode;
-	atomic_init(&p->next, 0);
-}
-
-void numem__cpu_fast_path(struct numem_cpu *cpu)
-{
-	struct numem_heap *h = cpu->heap;
-	const uint16_t *zl =
-	    &h->zonelist[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
-	                 h->zonelist_len];
-	cpu->fast_zone = UINT16_MAX;
-	cpu->fast_free = !h->poison;
-	cpu->pcp_high = h->pcp_high;
-	cpu->ft = h->ft;
-	if (h->poison || zl[0] == UINT16_MAX || h->zone[zl[0]].node != cpu->mem_node ||
-	    !numem_nodemask_test(&cpu->allowed, cpu->mem_node))
-		return;
-	cpu->fast_zone = zl[0];
-	cpu->fast_node = cpu->mem_node;
-	cpu->fast_stat = cpu->mem_node == cpu->node ? NUMEM_STAT_LOCAL_NODE : NUMEM_STAT_OTHER_NODE;
-}
-
-enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask_t *mask,
-                                     struct numem_diag *diag)
-{
-	const struct numem_topo *t = cpu->heap->topo;
-	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
-		if (numem_nodemask_test(mask, n) && t->node[n].ram_pages) {
-			cpu->allowed = *mask;
-			numem__cpu_fast_path(cpu);
-			return NUMEM_OK;
-		}
-	return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-	                   "numem_cpu_set_allowed: cpu %u: the mask holds no node with memory",
-	                   cpu->id);
-}
-
-void numem_heap_register_shrinker(struct numem_heap *h, struct numem_shrinker *s)
-{
-	numem__lock(&h->shrinker_lock);
-	s->next = h->shrinkers;
-	h->shrinkers = s;
-	numem__unlock(&h->shrinker_lock);
-}
-
-void numem_heap_unregister_shrinker(struct numem_heap *h, struct numem_shrinker *s)
-{
-	numem__lock(&h->shrinker_lock);
-	for (struct numem_shrinker **pp = &h->shrinkers; *pp; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			break;
-		}
-	numem__unlock(&h->shrinker_lock);
 }

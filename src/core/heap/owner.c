@@ -81,3 +81,58 @@ enum numem_err numem_heap_set_owner(struct numem_heap *h, numem_pfn_t pfn, unsig
 	numem__pg_set_state_owner(pg, NUMEM_PS_ALLOCATED, to);
 	return NUMEM_OK;
 }
+
+enum numem_page_state numem_heap_block_of(const struct numem_heap *h, numem_pfn_t pfn,
+                                          struct numem_heap_block *out)
+{
+	memset(out, 0, sizeof(*out));
+	enum numem_page_state where = NUMEM_PS_HOLE;
+	struct numem_page *pg = h ? numem__lookup_online(h->ft, pfn, &where) : 0;
+	if (!pg)
+		return where;
+	uint64_t head = pfn.v;
+	enum numem_page_state st = numem__pg_state(pg);
+	if (st == NUMEM_PS_FREE_TAIL || st == NUMEM_PS_ALLOC_TAIL || st == NUMEM_PS_RESERVED) {
+		/* A tail: the head is pfn rounded down to some order, whose
+		 * order reaches pfn. */
+		for (unsigned o = 1; o <= NUMEM_MAX_ORDER; o++) {
+			uint64_t hpfn = pfn.v & ~((1ull << o) - 1);
+			struct numem_page *hp = numem_frametable_lookup(h->ft, numem_pfn(hpfn));
+			if (!hp)
+				break;
+			enum numem_page_state hs = numem__pg_state(hp);
+			if ((hs == NUMEM_PS_FREE || hs == NUMEM_PS_PCP ||
+			     hs == NUMEM_PS_ALLOCATED) &&
+			    numem__pg_order(hp) >= o) {
+				pg = hp;
+				st = hs;
+				head = hpfn;
+				break;
+			}
+		}
+	}
+	if (st != NUMEM_PS_FREE && st != NUMEM_PS_PCP && st != NUMEM_PS_ALLOCATED)
+		return st;
+	uint64_t f = numem__pg_flags(pg);
+	out->head = numem_pfn(head);
+	out->order = (unsigned)((f >> NUMEM_PG_ORDER_SHIFT) & NUMEM_PG_ORDER_MASK);
+	if (st == NUMEM_PS_ALLOCATED) {
+		out->owner = (uint16_t)((f >> NUMEM_PG_OWNER_SHIFT) & NUMEM_PG_OWNER_MASK);
+		out->private = __atomic_load_n(&pg->private, __ATOMIC_RELAXED);
+	}
+	return st;
+}
+
+enum numem_err numem_heap_set_private(struct numem_heap *h, numem_pfn_t pfn, unsigned order,
+                                      uint16_t owner, uint64_t value, struct numem_diag *diag)
+{
+	if (!h)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_heap_set_private: no heap");
+	enum numem_err err;
+	struct numem_page *pg =
+	    numem__check_allocated(h, "numem_heap_set_private", pfn, order, owner, &err, diag);
+	if (!pg)
+		return err;
+	__atomic_store_n(&pg->private, value, __ATOMIC_RELAXED);
+	return NUMEM_OK;
+}

@@ -159,3 +159,10 @@ enum numem_err numem__policy_nodes(struct numem_cpu *cpu, struct numem_policy *p
 	}
 	return NUMEM_OK;
 }
+
+void numem_policy_init(struct numem_policy *p, enum numem_policy_mode mode)
+{
+	memset(p, 0, sizeof(*p));
+	p->mode = mode;
+	atomic_init(&p->next, 0);
+}

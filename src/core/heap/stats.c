@@ -70,30 +70,8 @@ uint32_t numem_zone_unusable_index(const struct numem_zone *z, unsigned order)
 enum numem_page_state numem_heap_pfn_owner(const struct numem_heap *h, numem_pfn_t pfn,
                                            uint16_t *owner)
 {
-	*owner = 0;
-	struct numem_page *pg = numem_frametable_lookup(h->ft, pfn);
-	if (!pg)
-		return NUMEM_PS_HOLE;
-	enum numem_page_state st = numem__pg_state(pg);
-	if (st == NUMEM_PS_FREE_TAIL || st == NUMEM_PS_RESERVED || st == NUMEM_PS_ALLOC_TAIL) {
-		/* A tail, or a reserved page: look for a head covering it. */
-		for (unsigned o = 1; o <= NUMEM_MAX_ORDER; o++) {
-			struct numem_page *hp =
-			    numem_frametable_lookup(h->ft, numem_pfn(pfn.v & ~((1ull << o) - 1)));
-			if (!hp)
-				break;
-			enum numem_page_state hs = numem__pg_state(hp);
-			if ((hs == NUMEM_PS_FREE || hs == NUMEM_PS_PCP ||
-			     hs == NUMEM_PS_ALLOCATED) &&
-			    numem__pg_order(hp) >= o) {
-				pg = hp;
-				st = hs;
-				break;
-			}
-		}
-	}
-	if (st == NUMEM_PS_ALLOCATED)
-		*owner =
-		    (uint16_t)((numem__pg_flags(pg) >> NUMEM_PG_OWNER_SHIFT) & NUMEM_PG_OWNER_MASK);
+	struct numem_heap_block b;
+	enum numem_page_state st = numem_heap_block_of(h, pfn, &b);
+	*owner = b.owner;
 	return st;
 }

@@ -123,7 +123,7 @@ static enum numem_err walk_pfns(struct numem_heap *h, struct zone_count *cnt,
 {
 	const struct numem_frametable *ft = h->ft;
 	for (uint64_t s = 0; s < ft->nr_sections; s++) {
-		if (!(ft->section_state[s] & NUMEM_SECTION_ONLINE))
+		if (!(numem_section_state(ft, s) & NUMEM_SECTION_ONLINE))
 			continue;
 		uint64_t pfn = s << ft->pfn_section_shift;
 		uint64_t end = NUMEM_MIN(pfn + (1ull << ft->pfn_section_shift), ft->max_pfn);

@@ -79,7 +79,9 @@ void numem__log(const struct numem_platform *plat, enum numem_log_level level, c
 void numem__sort(void *base, size_t n, size_t size,
                  int (*cmp)(const void *a, const void *b, void *arg), void *arg);
 
-/* Metadata through the platform, with overflow-safe sizes. */
+/* Metadata through the platform (0 bytes or no meta_alloc: NULL).  A size
+ * computed from a caller's counts must come from the checked helpers below
+ * (numem__mul_ok, numem__add_ok): these functions cannot see an overflow. */
 void *numem__meta_alloc(const struct numem_platform *plat, size_t bytes, numem_nid_t nid);
 void numem__meta_free(const struct numem_platform *plat, void *ptr, size_t bytes);
 

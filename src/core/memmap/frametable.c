@@ -152,9 +152,9 @@ static enum numem_err map_sections(struct numem_frametable *ft, struct numem_dia
 
 enum numem_err numem_frametable_init_section(struct numem_frametable *ft, uint64_t sec)
 {
-	if (sec >= ft->nr_sections || !(ft->section_state[sec] & NUMEM_SECTION_PRESENT))
+	if (sec >= ft->nr_sections || !(numem_section_state(ft, sec) & NUMEM_SECTION_PRESENT))
 		return NUMEM_E_RANGE;
-	if (ft->section_state[sec] & NUMEM_SECTION_INIT)
+	if (numem_section_state(ft, sec) & NUMEM_SECTION_INIT)
 		return NUMEM_OK;
 	/* A present section always has descriptor memory (map_sections gave
 	 * it or init failed): writing through a missing one scribbles over
@@ -209,7 +209,7 @@ enum numem_err numem_frametable_init_section(struct numem_frametable *ft, uint64
 	}
 	if (pos < end)
 		fill(map + (pos - start), end - pos, page_flags(NUMEM_PS_HOLE, snode, sec));
-	ft->section_state[sec] |= NUMEM_SECTION_INIT;
+	numem_section_set(ft, sec, NUMEM_SECTION_INIT);
 	ft->init_sections++;
 	return NUMEM_OK;
 }

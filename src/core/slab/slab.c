@@ -11,11 +11,22 @@
  *
  * A large allocation (above the biggest class) is a block of 2^k pages,
  * k >= 2, with a small header of the same magic layout at its start; the
- * user's pointer is just past it.
+ * user's pointer is just past it.  The largest is a max-order block less
+ * the header (NUMEM_KMALLOC_MAX); a larger size is refused before any
+ * arithmetic on it.
+ *
+ * Page type (Linux's PageSlab): slab pages are heap blocks owned by
+ * NUMEM_OWNER_SLAB, large allocations blocks owned by NUMEM_OWNER_SLAB_LARGE,
+ * and the head descriptor's owner word holds the header's address.  A
+ * header is in-band, where a caller can write, so numem_kfree() trusts one
+ * only after the heap says that the pfn it names heads an allocated block
+ * of that owner whose owner word is that very header (header_ok()); every
+ * check comes before the first write.
  */
 #include <numem/slab.h>
 
 #include "../lib/internal.h"
+#include "../lib/list.h"
 #include "../lib/spinlock.h"
 
 #define SLAB_MAGIC  0x534c4142u /* "SLAB" */
@@ -37,7 +48,9 @@ struct numem_slab_hdr {
 	uint8_t held[NUMEM_SLAB_MAX_OBJS];
 };
 
-#define LARGE_HDR 64u /* bytes before a large allocation's user pointer */
+#define LARGE_HDR NUMEM_SLAB_LARGE_HDR
+_Static_assert(sizeof(struct numem_slab_hdr) - NUMEM_SLAB_MAX_OBJS <= LARGE_HDR,
+               "a large allocation's header fits before its user pointer");
 
 static const uint16_t class_sizes[] = {16,  32,  48,  64,   96,   128,  192,  256,
                                        384, 512, 768, 1024, 1536, 2048, 3072, 4032};
@@ -64,26 +77,6 @@ static inline uint32_t obj_index(const struct numem_cache *c, const struct numem
 {
 	uint64_t off = (uint64_t)((const uint8_t *)o - (const uint8_t *)hd - c->offset);
 	return (uint32_t)((off * c->recip) >> 32);
-}
-
-static void list_add(struct numem_slab_hdr **head, struct numem_slab_hdr *h)
-{
-	h->prev = 0;
-	h->next = *head;
-	if (*head)
-		(*head)->prev = h;
-	*head = h;
-}
-
-static void list_del(struct numem_slab_hdr **head, struct numem_slab_hdr *h)
-{
-	if (h->prev)
-		h->prev->next = h->next;
-	else
-		*head = h->next;
-	if (h->next)
-		h->next->prev = h->prev;
-	h->next = h->prev = 0;
 }
 
 static struct numem_slab_mag *mag_of(struct numem_slab *s, const struct numem_cpu *cpu,
@@ -125,7 +118,13 @@ enum numem_err numem_slab_init(struct numem_slab *s, struct numem_heap *heap,
 		                   "to reach page contents");
 	memset(s, 0, sizeof(*s));
 	s->heap = heap;
-	s->mag_bytes = (size_t)heap->nr_cpus * NUMEM_SLAB_CACHES * sizeof(struct numem_slab_mag);
+	if (!numem__mul_ok((size_t)heap->nr_cpus, NUMEM_SLAB_CACHES * sizeof(struct numem_slab_mag),
+	                   &s->mag_bytes)) {
+		s->heap = 0;
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_slab_init: %u CPUs' magazines overflow a size_t",
+		                   heap->nr_cpus);
+	}
 	s->mag = numem__meta_alloc(heap->plat, s->mag_bytes, NUMEM_NID_NONE);
 	if (!s->mag)
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
@@ -194,6 +193,29 @@ static void note_span(struct numem_slab *s, const void *block, size_t bytes)
 		;
 }
 
+/*
+ * The address of a block just allocated for `owner`, recorded in its head
+ * descriptor's owner word.  A block the platform cannot map (phys_to_virt
+ * gives NULL) or whose word cannot be set goes back to the heap: NULL with
+ * diag filled.
+ */
+static void *map_block(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint16_t owner,
+                       struct numem_diag *diag)
+{
+	struct numem_heap *h = cpu->heap;
+	void *v = h->plat->phys_to_virt(h->plat->ctx, numem_pfn_to_paddr(pfn));
+	enum numem_err err =
+	    v ? numem_heap_set_private(h, pfn, order, owner, (uintptr_t)v, diag)
+	      : numem__fail(diag, NUMEM_E_UNSUPPORTED, 0, 0,
+	                    "slab: pfn 0x%llx (order %u) has no mapping (phys_to_virt gave NULL)",
+	                    (unsigned long long)pfn.v, order);
+	if (err) {
+		numem_free_owned(cpu, pfn, order, owner, 0);
+		return 0;
+	}
+	return v;
+}
+
 /* A fresh slab from the heap on the CPU's node (falling back as the heap
  * does).  Called with no lock held. */
 static struct numem_slab_hdr *slab_new(struct numem_cpu *cpu, struct numem_cache *c,
@@ -204,7 +226,9 @@ static struct numem_slab_hdr *slab_new(struct numem_cpu *cpu, struct numem_cache
 	if (numem_alloc_owned(cpu, NUMEM_SLAB_ORDER, 0, NULL, NUMEM_OWNER_SLAB, &pfn, diag) !=
 	    NUMEM_OK)
 		return 0;
-	struct numem_slab_hdr *hd = h->plat->phys_to_virt(h->plat->ctx, numem_pfn_to_paddr(pfn));
+	struct numem_slab_hdr *hd = map_block(cpu, pfn, NUMEM_SLAB_ORDER, NUMEM_OWNER_SLAB, diag);
+	if (!hd)
+		return 0;
 	memset(hd, 0, sizeof(*hd));
 	hd->magic = SLAB_MAGIC;
 	hd->cache = c;
@@ -230,9 +254,9 @@ static bool refill(struct numem_slab *s, struct numem_cpu *cpu, struct numem_cac
 			if (!hd)
 				break;
 			if (hd == cn->empty) {
-				list_del(&cn->empty, hd);
+				numem__list_del(&cn->empty, hd);
 				cn->nr_empty--;
-				list_add(&cn->partial, hd);
+				numem__list_add(&cn->partial, hd);
 			}
 			while (m->n < want && hd->free_head != NO_OBJ) {
 				void *o = obj_at(c, hd, hd->free_head);
@@ -242,8 +266,8 @@ static bool refill(struct numem_slab *s, struct numem_cpu *cpu, struct numem_cac
 				m->obj[m->n++] = o;
 			}
 			if (hd->free_head == NO_OBJ) {
-				list_del(&cn->partial, hd);
-				list_add(&cn->full, hd);
+				numem__list_del(&cn->partial, hd);
+				numem__list_add(&cn->full, hd);
 			}
 		}
 		c->allocs_slow++;
@@ -255,7 +279,7 @@ static bool refill(struct numem_slab *s, struct numem_cpu *cpu, struct numem_cac
 			return false;
 		cn = &c->node[hd->node];
 		numem__lock(&cn->lock);
-		list_add(&cn->partial, hd);
+		numem__list_add(&cn->partial, hd);
 		cn->nr_slabs++;
 		c->slabs_created++;
 		numem__unlock(&cn->lock);
@@ -269,6 +293,7 @@ static bool refill(struct numem_slab *s, struct numem_cpu *cpu, struct numem_cac
 static struct numem_slab_hdr *put_back(struct numem_cache *c, struct numem_cache_node *cn,
                                        struct numem_slab_hdr *hd, void *o)
 {
+	numem__lock_assert_held(0, &cn->lock);
 	uint32_t i = obj_index(c, hd, o);
 	bool was_full = hd->free_head == NO_OBJ;
 	*next_of(o) = hd->free_head;
@@ -276,13 +301,13 @@ static struct numem_slab_hdr *put_back(struct numem_cache *c, struct numem_cache
 	hd->inuse--;
 	cn->objs_in_slabs--;
 	if (was_full) {
-		list_del(&cn->full, hd);
-		list_add(&cn->partial, hd);
+		numem__list_del(&cn->full, hd);
+		numem__list_add(&cn->partial, hd);
 	}
 	if (hd->inuse == 0) {
-		list_del(&cn->partial, hd);
+		numem__list_del(&cn->partial, hd);
 		if (cn->nr_empty < NUMEM_SLAB_KEEP) {
-			list_add(&cn->empty, hd);
+			numem__list_add(&cn->empty, hd);
 			cn->nr_empty++;
 		} else {
 			cn->nr_slabs--;
@@ -331,21 +356,17 @@ void *numem_cache_alloc(struct numem_cpu *cpu, struct numem_cache *c, struct num
 static void *large_alloc(struct numem_slab *s, struct numem_cpu *cpu, size_t size,
                          struct numem_diag *diag)
 {
-	struct numem_heap *h = s->heap;
+	/* size <= NUMEM_KMALLOC_MAX (numem_kmalloc checked): no overflow. */
 	size_t bytes = size + LARGE_HDR;
 	unsigned order = NUMEM_SLAB_ORDER;
-	while ((NUMEM_PAGE_SIZE << order) < bytes) {
-		if (++order > NUMEM_MAX_ORDER) {
-			numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-			            "numem_kmalloc: %zu bytes is more than a max-order block",
-			            size);
-			return 0;
-		}
-	}
+	while (((size_t)NUMEM_PAGE_SIZE << order) < bytes)
+		order++;
 	numem_pfn_t pfn;
 	if (numem_alloc_owned(cpu, order, 0, NULL, NUMEM_OWNER_SLAB_LARGE, &pfn, diag) != NUMEM_OK)
 		return 0;
-	struct numem_slab_hdr *hd = h->plat->phys_to_virt(h->plat->ctx, numem_pfn_to_paddr(pfn));
+	struct numem_slab_hdr *hd = map_block(cpu, pfn, order, NUMEM_OWNER_SLAB_LARGE, diag);
+	if (!hd)
+		return 0;
 	note_span(s, hd, NUMEM_PAGE_SIZE << order);
 	hd->magic = LARGE_MAGIC;
 	hd->order = (uint16_t)order;
@@ -357,10 +378,82 @@ static void *large_alloc(struct numem_slab *s, struct numem_cpu *cpu, size_t siz
 void *numem_kmalloc(struct numem_slab *s, struct numem_cpu *cpu, size_t size,
                     struct numem_diag *diag)
 {
-	size_t q = (size + 15) / 16;
-	if (__builtin_expect(q < 256 && s->class_of[q] != 0xff, 1))
-		return numem_cache_alloc(cpu, &s->cache[s->class_of[q]], diag);
+	/* Below 256 * 16 - 15 bytes, (size + 15) / 16 < 256 cannot wrap. */
+	if (__builtin_expect(size < 256 * 16 - 15, 1)) {
+		uint8_t c = s->class_of[(size + 15) / 16];
+		if (c != 0xff)
+			return numem_cache_alloc(cpu, &s->cache[c], diag);
+	}
+	if (size > NUMEM_KMALLOC_MAX) {
+		numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		            "numem_kmalloc: %zu bytes is more than the largest allocation, %zu "
+		            "(a max-order block of %zu bytes less the %u-byte header)",
+		            size, (size_t)NUMEM_KMALLOC_MAX,
+		            (size_t)NUMEM_PAGE_SIZE << NUMEM_MAX_ORDER, LARGE_HDR);
+		return 0;
+	}
 	return large_alloc(s, cpu, size, diag);
+}
+
+/*
+ * May the in-band header `hd` be trusted?  Only when the heap says that the
+ * pfn it names heads an allocated block held by `owner` (of the slab order
+ * for a slab) whose owner word is `hd` itself: a header a caller forged
+ * inside its own memory names either a pfn that is not such a head or one
+ * whose word is another address.  Reads only; diag says what failed.
+ */
+static inline __attribute__((always_inline)) bool
+header_ok(struct numem_slab *s, const struct numem_slab_hdr *hd, uint16_t owner, unsigned *order)
+{
+	return numem_heap_holds(s->heap, numem_pfn(hd->pfn), owner, (uintptr_t)hd, order) &&
+	       (owner == NUMEM_OWNER_SLAB ? *order == NUMEM_SLAB_ORDER
+	                                  : *order >= NUMEM_SLAB_ORDER);
+}
+
+/* header_ok() said no: ask the heap in full, to say what the pfn is. */
+__attribute__((noinline, cold)) static enum numem_err
+header_refused(struct numem_slab *s, const void *ptr, const struct numem_slab_hdr *hd,
+               uint16_t owner, struct numem_diag *diag)
+{
+	uint64_t pfn = hd->pfn;
+	struct numem_heap_block b;
+	enum numem_page_state st = numem_heap_block_of(s->heap, numem_pfn(pfn), &b);
+	const char *what = owner == NUMEM_OWNER_SLAB ? "slab" : "large allocation";
+	if ((st == NUMEM_PS_FREE || st == NUMEM_PS_PCP) && b.head.v == pfn)
+		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
+		                   "numem_kfree: %p: the %s at pfn 0x%llx is already free", ptr,
+		                   what, (unsigned long long)pfn);
+	return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+	                   "numem_kfree: %p: forged or stale header at %p: pfn 0x%llx heads "
+	                   "no %s block with it (state %u, order %u, owner 0x%x); nothing "
+	                   "freed",
+	                   ptr, (const void *)hd, (unsigned long long)pfn, what, (unsigned)st,
+	                   b.order, b.owner);
+}
+
+/* A large allocation: every check, then the writes (header, counter),
+ * then the heap's free, which can no longer refuse; if it does (a racing
+ * free of the same block, the caller's bug) the writes are undone. */
+static enum numem_err large_free(struct numem_slab *s, struct numem_cpu *cpu, void *ptr,
+                                 struct numem_slab_hdr *hd, struct numem_diag *diag)
+{
+	if ((uint8_t *)ptr != (uint8_t *)hd + LARGE_HDR)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_kfree: %p points inside a large allocation (it starts "
+		                   "at %p)",
+		                   ptr, (void *)((uint8_t *)hd + LARGE_HDR));
+	unsigned order; /* the heap's, not the header's */
+	if (!header_ok(s, hd, NUMEM_OWNER_SLAB_LARGE, &order))
+		return header_refused(s, ptr, hd, NUMEM_OWNER_SLAB_LARGE, diag);
+	numem_pfn_t pfn = numem_pfn(hd->pfn);
+	hd->magic = 0;
+	atomic_fetch_sub(&s->large_blocks, 1);
+	enum numem_err err = numem_free_owned(cpu, pfn, order, NUMEM_OWNER_SLAB_LARGE, diag);
+	if (err) {
+		hd->magic = LARGE_MAGIC;
+		atomic_fetch_add(&s->large_blocks, 1);
+	}
+	return err;
 }
 
 enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *ptr,
@@ -380,16 +473,11 @@ enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *pt
 		                   "numem_kfree: %p is not an object of a slab or a large "
 		                   "allocation",
 		                   ptr);
-	if (hd->magic == LARGE_MAGIC) {
-		if ((uint8_t *)ptr != (uint8_t *)hd + LARGE_HDR)
-			return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-			                   "numem_kfree: %p points inside a large allocation", ptr);
-		unsigned order = hd->order;
-		hd->magic = 0;
-		atomic_fetch_sub(&s->large_blocks, 1);
-		return numem_free_owned(cpu, numem_pfn(hd->pfn), order, NUMEM_OWNER_SLAB_LARGE,
-		                        diag);
-	}
+	if (hd->magic == LARGE_MAGIC)
+		return large_free(s, cpu, ptr, hd, diag);
+	unsigned order;
+	if (__builtin_expect(!header_ok(s, hd, NUMEM_OWNER_SLAB, &order), 0))
+		return header_refused(s, ptr, hd, NUMEM_OWNER_SLAB, diag);
 	struct numem_cache *c = hd->cache;
 	if (c < s->cache || c >= s->cache + s->nr_caches)
 		return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
@@ -431,7 +519,7 @@ uint64_t numem_slab_shrink(struct numem_slab *s, struct numem_cpu *cpu)
 				numem__lock(&cn->lock);
 				struct numem_slab_hdr *hd = cn->empty;
 				if (hd) {
-					list_del(&cn->empty, hd);
+					numem__list_del(&cn->empty, hd);
 					cn->nr_empty--;
 					cn->nr_slabs--;
 					c->slabs_freed++;
@@ -487,6 +575,14 @@ static enum numem_err verify_slab(const struct numem_cache *c, struct numem_slab
 		            "0x%x %p %u",
 		            c->name, (void *)hd, hd->magic, (void *)hd->cache, hd->node, SLAB_MAGIC,
 		            (const void *)c, node);
+	struct numem_heap_block b;
+	if (numem_heap_block_of(c->slab->heap, numem_pfn(hd->pfn), &b) != NUMEM_PS_ALLOCATED ||
+	    b.head.v != hd->pfn || b.order != NUMEM_SLAB_ORDER || b.owner != NUMEM_OWNER_SLAB ||
+	    b.private != (uintptr_t)hd)
+		return FAIL("slab_verify: %s: slab %p names pfn 0x%llx, which the heap does not "
+		            "hold for the slab with this header (head 0x%llx order %u owner 0x%x)",
+		            c->name, (void *)hd, (unsigned long long)hd->pfn,
+		            (unsigned long long)b.head.v, b.order, b.owner);
 	uint32_t free = 0;
 	uint64_t seen[NUMEM_SLAB_MAX_OBJS / 64] = {0};
 	for (uint32_t i = hd->free_head; i != NO_OBJ; i = *next_of(obj_at(c, hd, i))) {

@@ -1,0 +1,43 @@
+/*
+ * cpu.c - CPU handles: the fast path's precomputed answers and the cpuset.
+ *
+ * Each struct numem_cpu carries what its owner's fast path needs without a
+ * lookup: the first zone of its local zonelist (if that zone is on its
+ * nearest node with memory and inside the cpuset), that node, and the
+ * numastat counter a local hit bumps.  They are recomputed when the cpuset
+ * changes; poisoning turns the fast paths off (every allocation checks).
+ */
+#include "heap_internal.h"
+
+void numem__cpu_fast_path(struct numem_cpu *cpu)
+{
+	struct numem_heap *h = cpu->heap;
+	const uint16_t *zl =
+	    &h->zonelist[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
+	                 h->zonelist_len];
+	cpu->fast_zone = UINT16_MAX;
+	cpu->fast_free = !h->poison;
+	cpu->pcp_high = h->pcp_high;
+	cpu->ft = h->ft;
+	if (h->poison || zl[0] == UINT16_MAX || h->zone[zl[0]].node != cpu->mem_node ||
+	    !numem_nodemask_test(&cpu->allowed, cpu->mem_node))
+		return;
+	cpu->fast_zone = zl[0];
+	cpu->fast_node = cpu->mem_node;
+	cpu->fast_stat = cpu->mem_node == cpu->node ? NUMEM_STAT_LOCAL_NODE : NUMEM_STAT_OTHER_NODE;
+}
+
+enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask_t *mask,
+                                     struct numem_diag *diag)
+{
+	const struct numem_topo *t = cpu->heap->topo;
+	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
+		if (numem_nodemask_test(mask, n) && t->node[n].ram_pages) {
+			cpu->allowed = *mask;
+			numem__cpu_fast_path(cpu);
+			return NUMEM_OK;
+		}
+	return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+	                   "numem_cpu_set_allowed: cpu %u: the mask holds no node with memory",
+	                   cpu->id);
+}

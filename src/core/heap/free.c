@@ -1,0 +1,258 @@
+/*
+ * free.c - numem_free(): the checks every operation on an allocated block
+ * makes (numem__check_allocated, shared with split and hand-over in
+ * owner.c), the free fast path and the slow path that validates and
+ * explains, and the optional compare-and-swap that catches two CPUs
+ * freeing one block at once.
+ *
+ * Fast path: a small block whose head descriptor says "allocated, this
+ * order, this owner" (one load, one masked compare) goes on the CPU's cache
+ * of its zone.  Anything else, and every error, takes the slow path.
+ */
+#include "heap_internal.h"
+
+#include <numem/trace.h>
+
+static const char *const state_names[] = {"uninitialised",
+                                          "a hole",
+                                          "reserved",
+                                          "free",
+                                          "inside a free block",
+                                          "allocated",
+                                          "inside an allocated block",
+                                          "free (per-CPU cache)"};
+
+/*
+ * A pfn that heads no allocated block: find the block that covers it (a
+ * head at pfn rounded down to some order, whose order reaches pfn) to tell
+ * a double free (inside a free block) from a stray pfn.  Error path only.
+ */
+static enum numem_err reject_not_head(struct numem_heap *h, const char *who, uint64_t pfn,
+                                      enum numem_page_state st, struct numem_diag *diag)
+{
+	if (st == NUMEM_PS_HOLE)
+		return numem__fail(diag, NUMEM_E_RANGE, 0, 0,
+		                   "%s: pfn 0x%llx is in a hole (no RAM at that address)", who,
+		                   (unsigned long long)pfn);
+	for (unsigned o = 1; o <= NUMEM_MAX_ORDER; o++) {
+		uint64_t head = pfn & ~((1ull << o) - 1);
+		struct numem_page *hp = numem_frametable_lookup(h->ft, numem_pfn(head));
+		if (!hp)
+			break;
+		enum numem_page_state hs = numem__pg_state(hp);
+		if ((hs != NUMEM_PS_FREE && hs != NUMEM_PS_PCP && hs != NUMEM_PS_ALLOCATED) ||
+		    numem__pg_order(hp) < o)
+			continue;
+		if (hs == NUMEM_PS_ALLOCATED)
+			return numem__fail(diag, NUMEM_E_NOT_ALLOCATED, 0, 0,
+			                   "%s: pfn 0x%llx lies inside the allocated block "
+			                   "0x%llx of order %u; name that block",
+			                   who, (unsigned long long)pfn, (unsigned long long)head,
+			                   numem__pg_order(hp));
+		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
+		                   "%s: pfn 0x%llx is already free (inside the free block "
+		                   "0x%llx of order %u)",
+		                   who, (unsigned long long)pfn, (unsigned long long)head,
+		                   numem__pg_order(hp));
+	}
+	return numem__fail(diag, NUMEM_E_NOT_ALLOCATED, 0, 0,
+	                   "%s: pfn 0x%llx is not the head of an allocated block (it is %s)", who,
+	                   (unsigned long long)pfn, state_names[st]);
+}
+
+struct numem_page *numem__check_allocated(struct numem_heap *h, const char *who, numem_pfn_t pfn,
+                                          unsigned order, uint16_t owner, enum numem_err *err,
+                                          struct numem_diag *diag)
+{
+	if (order > NUMEM_MAX_ORDER) {
+		*err = numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "%s: pfn 0x%llx: order %u above NUMEM_MAX_ORDER %u", who,
+		                   (unsigned long long)pfn.v, order, NUMEM_MAX_ORDER);
+		return 0;
+	}
+	enum numem_page_state where;
+	struct numem_page *pg = numem__lookup_online(h->ft, pfn, &where);
+	if (!pg && where == NUMEM_PS_HOLE) {
+		*err =
+		    numem__fail(diag, NUMEM_E_RANGE, 0, 0,
+		                "%s: pfn 0x%llx is not RAM of this machine (max_pfn 0x%llx)", who,
+		                (unsigned long long)pfn.v, (unsigned long long)h->ft->max_pfn);
+		return 0;
+	}
+	if (!pg) {
+		*err = numem__fail(diag, NUMEM_E_NOT_ALLOCATED, 0, 0,
+		                   "%s: pfn 0x%llx is in a section not initialised yet (deferred): "
+		                   "never allocated",
+		                   who, (unsigned long long)pfn.v);
+		return 0;
+	}
+	if (pfn.v & ((1ull << order) - 1)) {
+		*err = numem__fail(diag, NUMEM_E_MISALIGNED, 0, 0,
+		                   "%s: pfn 0x%llx is not aligned to order %u", who,
+		                   (unsigned long long)pfn.v, order);
+		return 0;
+	}
+	uint64_t f = numem__pg_flags(pg);
+	enum numem_page_state st = (enum numem_page_state)(f & NUMEM_PG_STATE_MASK);
+	if (st == NUMEM_PS_FREE || st == NUMEM_PS_PCP) {
+		*err = numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
+		                   "%s: pfn 0x%llx (order %u) is already free", who,
+		                   (unsigned long long)pfn.v, order);
+		return 0;
+	}
+	if (st != NUMEM_PS_ALLOCATED) {
+		*err = reject_not_head(h, who, pfn.v, st, diag);
+		return 0;
+	}
+	unsigned got = (unsigned)((f >> NUMEM_PG_ORDER_SHIFT) & NUMEM_PG_ORDER_MASK);
+	if (got != order) {
+		*err = numem__fail(diag, NUMEM_E_BAD_ORDER, 0, 0,
+		                   "%s: pfn 0x%llx was allocated with order %u, not order %u", who,
+		                   (unsigned long long)pfn.v, got, order);
+		return 0;
+	}
+	uint16_t holder = (uint16_t)((f >> NUMEM_PG_OWNER_SHIFT) & NUMEM_PG_OWNER_MASK);
+	if (holder != owner) {
+		char a[24], b[24];
+		*err = numem__fail(
+		    diag, NUMEM_E_OWNER, 0, 0, "%s: pfn 0x%llx (order %u) belongs to %s, not to %s",
+		    who, (unsigned long long)pfn.v, order, numem_owner_name(holder, a, sizeof(a)),
+		    numem_owner_name(owner, b, sizeof(b)));
+		return 0;
+	}
+	*err = NUMEM_OK;
+	return pg;
+}
+
+/*
+ * Racing frees.  With NUMEM_FREE_CAS (on in debug builds, or by the build
+ * option of that name) a free claims the block with one compare-and-swap
+ * of its head descriptor, ALLOCATED (this order, this owner) -> PCP, before
+ * it touches anything else, so of two CPUs freeing one block at the same
+ * moment exactly one wins and the other gets NUMEM_E_DOUBLE_FREE
+ * (mimalloc's cross-thread free works the same way).  Without it the check
+ * and the store are separate (a plain store after a load): the caller's
+ * bug goes unseen; docs/PERFORMANCE.md has what the CAS costs.
+ */
+#if defined(NUMEM_DEBUG) && !defined(NUMEM_FREE_CAS)
+#define NUMEM_FREE_CAS 1
+#endif
+
+bool numem_heap_free_is_atomic(void)
+{
+#ifdef NUMEM_FREE_CAS
+	return true;
+#else
+	return false;
+#endif
+}
+
+/* The descriptor bits an allocated head of `order` held by `owner` has. */
+#define FREE_WANT(order, owner)                                                                    \
+	((uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |                                    \
+	 (uint64_t)(order) << NUMEM_PG_ORDER_SHIFT | (uint64_t)(owner) << NUMEM_PG_OWNER_SHIFT)
+#define FREE_MASK                                                                                  \
+	(NUMEM__PG_STATE_BITS | NUMEM__PG_OWNER_BITS | NUMEM_PG_ORDER_MASK << NUMEM_PG_ORDER_SHIFT)
+
+/* Take a head whose flags were `f` (checked: allocated, order, owner) from
+ * ALLOCATED to PCP with the owner cleared.  False: another CPU changed it
+ * first (only with NUMEM_FREE_CAS; otherwise it always succeeds). */
+static inline __attribute__((always_inline)) bool free_claim(struct numem_page *pg, uint64_t f)
+{
+#ifdef NUMEM_FREE_CAS
+	return __atomic_compare_exchange_n(&pg->flags, &f, numem__pg_with(f, NUMEM_PS_PCP, 0),
+	                                   false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+#else
+	numem__pg_store(pg, numem__pg_with(f, NUMEM_PS_PCP, 0));
+	return true;
+#endif
+}
+
+__attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu, numem_pfn_t pfn,
+                                                          unsigned order, uint16_t owner,
+                                                          struct numem_diag *diag)
+{
+	if (!cpu)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_free: no cpu");
+	struct numem_heap *h = cpu->heap;
+	enum numem_err err;
+	struct numem_page *pg =
+	    numem__check_allocated(h, "numem_free", pfn, order, owner, &err, diag);
+	if (!pg)
+		return err;
+	/* Claim it (PCP, owner cleared) before anything else is written; a
+	 * merge never takes a PCP head, so the block is ours until it goes on
+	 * a list.  The flags must still be the ones just checked. */
+	uint64_t f = numem__pg_flags(pg);
+	if ((f & FREE_MASK) != FREE_WANT(order, owner) || !free_claim(pg, f))
+		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
+		                   "numem_free: pfn 0x%llx (order %u) was freed by another CPU at "
+		                   "the same moment",
+		                   (unsigned long long)pfn.v, order);
+	if (h->poison)
+		numem__poison_block(h, pfn.v, order);
+	uint32_t zi = numem__pg_zone_index(pg);
+	numem__trace(cpu, NUMEM_EV_FREE, pfn.v, order, numem_page_node(pg));
+	if (order <= NUMEM_PCP_MAX_ORDER) {
+		struct numem_pcp *pcp = &cpu->pcp[zi];
+		pg->next = pcp->list[order];
+		pcp->list[order] = pg;
+		pcp->count[order]++;
+		pcp->pages += 1u << order;
+		if (pcp->pages > h->pcp_high)
+			numem__pcp_drain(cpu, zi, order, NUMEM_MAX(1u, h->pcp_batch >> order));
+		return NUMEM_OK;
+	}
+	struct numem_zone *z = &h->zone[zi];
+	numem__lock(&z->lock);
+	numem__buddy_free(h, z, pfn.v, order);
+	numem__unlock(&z->lock);
+	return NUMEM_OK;
+}
+
+/* The free fast path: one load of the head descriptor checks state, order
+ * and owner at once (a constant mask); the store clears the owner.  The
+ * lookup reads the section's state once (acquire): a pfn of a section not
+ * yet online, whose descriptors deferred init may be writing, is left to
+ * the slow path, which rejects it without reading them. */
+static inline __attribute__((always_inline)) enum numem_err
+free_fast(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint16_t owner,
+          struct numem_diag *diag)
+{
+	if (__builtin_expect(cpu && order <= NUMEM_PCP_MAX_ORDER, 1)) {
+		enum numem_page_state where;
+		struct numem_page *pg = numem__lookup_online(cpu->ft, pfn, &where);
+		uint64_t f;
+		if (pg && !(pfn.v & ((1u << order) - 1)) &&
+		    ((f = numem__pg_flags(pg)) & FREE_MASK) == FREE_WANT(order, owner) &&
+		    cpu->fast_free && free_claim(pg, f)) {
+			uint32_t zi = (uint32_t)((f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK) *
+			                  NUMEM_NR_ZONE_TYPES +
+			              (uint32_t)((f >> NUMEM_PG_ZONE_SHIFT) & NUMEM_PG_ZONE_MASK);
+			struct numem_pcp *pcp = &cpu->pcp[zi];
+			pg->next = pcp->list[order];
+			pcp->list[order] = pg;
+			pcp->count[order]++;
+			pcp->pages += 1u << order;
+			numem__trace(cpu, NUMEM_EV_FREE, pfn.v, order,
+			             (f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK);
+			if (__builtin_expect(pcp->pages > cpu->pcp_high, 0))
+				numem__pcp_drain(cpu, zi, order,
+				                 NUMEM_MAX(1u, cpu->heap->pcp_batch >> order));
+			return NUMEM_OK;
+		}
+	}
+	return free_slow(cpu, pfn, order, owner, diag);
+}
+
+enum numem_err numem_free(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
+                          struct numem_diag *diag)
+{
+	return free_fast(cpu, pfn, order, NUMEM_OWNER_HEAP, diag);
+}
+
+enum numem_err numem_free_owned(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order,
+                                uint16_t owner, struct numem_diag *diag)
+{
+	return free_fast(cpu, pfn, order, owner, diag);
+}

@@ -1,0 +1,79 @@
+/*
+ * pcp.c - per-CPU page caches: refilling one from the buddy lists and
+ * draining them back.
+ *
+ * A CPU's cache (struct numem_pcp, per zone, orders 0..NUMEM_PCP_MAX_ORDER)
+ * is touched by its owner alone; refill and drain move a batch of
+ * pcp_batch pages (scaled by order) under the zone's lock, so the lock is
+ * taken once per batch instead of once per page.  Cached blocks have state
+ * PCP in their head descriptor: they are free, never merged, and counted
+ * as cached by the verifier.
+ */
+#include "heap_internal.h"
+
+#include <numem/trace.h>
+
+/* Refill a per-CPU list from the buddy lists: up to `batch` blocks while the
+ * zone stays above `mark`.  Returns blocks added. */
+uint32_t numem__pcp_refill(struct numem_cpu *cpu, struct numem_zone *z, uint32_t zi, unsigned order,
+                           uint64_t mark, bool exact)
+{
+	struct numem_heap *h = cpu->heap;
+	struct numem_pcp *pcp = &cpu->pcp[zi];
+	uint32_t want = NUMEM_MAX(1u, h->pcp_batch >> order), got = 0;
+	numem__lock(&z->lock);
+	while (got < want && numem__watermark_ok(z, order, mark)) {
+		struct numem_page *pg = numem__buddy_take(h, z, order, exact);
+		if (!pg)
+			break;
+		numem__pg_set_state_owner(pg, NUMEM_PS_PCP, 0);
+		pg->next = pcp->list[order];
+		pcp->list[order] = pg;
+		got++;
+	}
+	numem__unlock(&z->lock);
+	pcp->count[order] += got;
+	pcp->pages += got << order;
+	if (got)
+		numem__trace(cpu, NUMEM_EV_PCP_REFILL, zi, order, got);
+	return got;
+}
+
+void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zi, unsigned order, uint32_t count)
+{
+	struct numem_heap *h = cpu->heap;
+	struct numem_pcp *pcp = &cpu->pcp[zi];
+	struct numem_zone *z = &h->zone[zi];
+	uint32_t done = 0;
+	numem__lock(&z->lock);
+	while (done < count && pcp->list[order]) {
+		struct numem_page *pg = pcp->list[order];
+		pcp->list[order] = pg->next;
+		pg->next = 0;
+		numem__buddy_free(h, z, numem_page_to_pfn(h->ft, pg).v, order);
+		done++;
+	}
+	numem__unlock(&z->lock);
+	pcp->count[order] -= done;
+	pcp->pages -= done << order;
+	if (done)
+		numem__trace(cpu, NUMEM_EV_PCP_DRAIN, zi, order, done);
+}
+
+void numem_heap_drain_cpu(struct numem_cpu *cpu)
+{
+	struct numem_heap *h = cpu->heap;
+	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
+		if (!cpu->pcp[zi].pages)
+			continue;
+		for (unsigned o = 0; o <= NUMEM_PCP_MAX_ORDER; o++)
+			if (cpu->pcp[zi].count[o])
+				numem__pcp_drain(cpu, zi, o, cpu->pcp[zi].count[o]);
+	}
+}
+
+void numem_heap_drain_all(struct numem_heap *h)
+{
+	for (uint32_t c = 0; c < h->nr_cpus; c++)
+		numem_heap_drain_cpu(&h->cpu[c]);
+}
