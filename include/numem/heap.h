@@ -36,8 +36,13 @@
  * Lock order.  This is the only place it is written; every spinlock of
  * the core is here (grep numem__lock), outermost first.  "A -> B" means B
  * may be taken while A is held; no other nesting exists.
- *   1. domain manager lock (struct numem_domains.lock): taken with no other
- *      lock held; nothing below is taken under it (no heap or slab call).
+ *   1. domain locks.  The manager's lock (struct numem_domains.lock) is
+ *      taken with no other lock held, and nothing is taken under it (no
+ *      heap or slab call).  A domain's own lock (struct numem_domain.lock)
+ *      is never held with the manager's; allocation and free for the guest
+ *      run under it, so it comes before everything below, and shrinkers
+ *      may run while some CPU holds it: a shrinker must never take a
+ *      domain's lock or call numem_domain_*().
  *   2. grow lock (heap->grow_lock, deferred section initialisation):
  *      grow lock -> zone lock, one zone lock at a time.
  *   3. zone locks (zone->lock): a leaf.  Never held while taking another
@@ -193,7 +198,9 @@ struct numem_zone {
  * A shrinker.  The contract:
  *  - scan() runs on an allocating CPU whose request fell below the low
  *    watermark, with NO heap lock held (no zone, grow or shrinker lock): it
- *    may take its own locks, and several CPUs may run it at once.
+ *    may take its own locks, and several CPUs may run it at once.  The
+ *    allocating CPU may hold a domain's lock (guest allocations run under
+ *    it), so scan() never takes a domain's lock nor calls numem_domain_*().
  *  - It gives back up to `pages` pages, preferably on `node`, freeing with
  *    `cpu` (the allocator drains that CPU's cache afterwards), and returns
  *    the number freed.  It allocates, if at all, with NUMEM_ALLOC_NORECLAIM.

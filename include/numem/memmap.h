@@ -168,7 +168,8 @@ enum numem_err numem_frametable_plan(const struct numem_topo *topo,
                                      struct numem_diag *diag);
 
 /* Write the descriptors of section `sec` (no-op if already written).
- * Returns NUMEM_E_RANGE for a section that is not present. */
+ * Returns NUMEM_E_RANGE for a section that is not present.  Calls are
+ * serialised by the caller (one CPU at boot; the heap's grow lock after). */
 enum numem_err numem_frametable_init_section(struct numem_frametable *ft, uint64_t sec);
 
 /* A section's state bits.  Relaxed: enough for PRESENT (fixed before the
@@ -186,10 +187,14 @@ static inline bool numem_section_online(const struct numem_frametable *ft, uint6
 }
 
 /* Set state bits of a section (release: what the caller wrote before is
- * visible to whoever sees the bits with an acquire load). */
+ * visible to whoever sees the bits with an acquire load).  Writers are
+ * serialised (boot, or the heap's grow lock), so a load and a release
+ * store suffice: no read-modify-write atomic, which some targets (riscv64
+ * before GCC 13) have only as a library call for bytes. */
 static inline void numem_section_set(struct numem_frametable *ft, uint64_t sec, uint8_t bits)
 {
-	__atomic_fetch_or(&ft->section_state[sec], bits, __ATOMIC_RELEASE);
+	uint8_t old = __atomic_load_n(&ft->section_state[sec], __ATOMIC_RELAXED);
+	__atomic_store_n(&ft->section_state[sec], (uint8_t)(old | bits), __ATOMIC_RELEASE);
 }
 
 /* Section number of a pfn. */
