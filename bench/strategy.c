@@ -81,8 +81,8 @@ static void churn(enum numem_strategy strat, uint64_t ops, struct outcome *out)
 	for (numem_nid_t n = 0; n < sys.m.topo->nr_nodes; n++) {
 		uint64_t st[NUMEM_NR_STATS];
 		numem_heap_node_stats(h, n, st);
-		local += st[NUMEM_STAT_LOCAL_NODE];
-		other += st[NUMEM_STAT_OTHER_NODE];
+		local += st[NUMEM_STAT_LOCAL_PAGES];
+		other += st[NUMEM_STAT_OTHER_PAGES];
 		hit += st[NUMEM_STAT_NUMA_HIT];
 		miss += st[NUMEM_STAT_NUMA_MISS];
 	}

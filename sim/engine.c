@@ -96,8 +96,8 @@ static void sample(struct engine *e)
 		s->free_pages[n] = numem_heap_node_free(&e->sys.heap, n);
 		uint64_t st[NUMEM_NR_STATS];
 		numem_heap_node_stats(&e->sys.heap, n, st);
-		local += st[NUMEM_STAT_LOCAL_NODE];
-		other += st[NUMEM_STAT_OTHER_NODE];
+		local += st[NUMEM_STAT_LOCAL_PAGES];
+		other += st[NUMEM_STAT_OTHER_PAGES];
 	}
 	s->local_pct = local + other ? 100.0 * (double)local / (double)(local + other) : 100.0;
 	drain_trace(e);
@@ -444,8 +444,8 @@ static void collect(struct engine *e)
 	uint64_t local = 0, other = 0;
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++) {
 		numem_heap_node_stats(h, n, r->stat[n]);
-		local += r->stat[n][NUMEM_STAT_LOCAL_NODE];
-		other += r->stat[n][NUMEM_STAT_OTHER_NODE];
+		local += r->stat[n][NUMEM_STAT_LOCAL_PAGES];
+		other += r->stat[n][NUMEM_STAT_OTHER_PAGES];
 		r->free_pages[n] = numem_heap_node_free(h, n);
 		r->present_pages[n] = t->node[n].ram_pages;
 		uint64_t area[NUMEM_NR_ORDERS] = {0};

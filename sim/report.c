@@ -73,7 +73,7 @@ static void run_text(FILE *out, const struct sim_result *res, const struct sim_r
 		fprintf(out, "%16s", h);
 	}
 	fprintf(out, "\n");
-	for (unsigned s = 0; s < NUMEM_NR_STATS; s++) {
+	for (unsigned s = 0; s < NUMEM_NR_NUMASTAT; s++) {
 		fprintf(out, "%-16s", numem_stat_name((enum numem_stat)s));
 		for (uint32_t n = 0; n < nn; n++)
 			fprintf(out, "%16llu", (unsigned long long)r->stat[n][s]);

@@ -128,7 +128,11 @@ struct numem_policy {
 
 void numem_policy_init(struct numem_policy *p, enum numem_policy_mode mode);
 
-/* numastat counters. */
+/* numastat counters.  Like Linux's (zone_statistics() counts one per
+ * allocation, whatever its order), each allocation counts once: numa_hit,
+ * numa_miss, numa_foreign, interleave_hit, local_node and other_node are
+ * allocations, not pages.  Two page-weighted counters follow them for views
+ * that show pages (the simulator's local %). */
 enum numem_stat {
 	NUMEM_STAT_NUMA_HIT = 0,
 	NUMEM_STAT_NUMA_MISS,
@@ -136,6 +140,11 @@ enum numem_stat {
 	NUMEM_STAT_INTERLEAVE_HIT,
 	NUMEM_STAT_LOCAL_NODE,
 	NUMEM_STAT_OTHER_NODE,
+	NUMEM_NR_NUMASTAT, /* the six above count allocations, as Linux's do */
+	/* Page-weighted: pages allocated on the allocating CPU's node / on
+	 * another node (each allocation adds 2^order).  Not numastat. */
+	NUMEM_STAT_LOCAL_PAGES = NUMEM_NR_NUMASTAT,
+	NUMEM_STAT_OTHER_PAGES,
 	NUMEM_NR_STATS
 };
 const char *numem_stat_name(enum numem_stat s);

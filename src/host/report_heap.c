@@ -19,7 +19,7 @@ void numem_report_numastat(FILE *out, const struct numem_heap *h)
 	uint64_t st[NUMEM_MAX_NODES][NUMEM_NR_STATS];
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
 		numem_heap_node_stats(h, n, st[n]);
-	for (unsigned s = 0; s < NUMEM_NR_STATS; s++) {
+	for (unsigned s = 0; s < NUMEM_NR_NUMASTAT; s++) {
 		fprintf(out, "%-16s", numem_stat_name((enum numem_stat)s));
 		for (numem_nid_t n = 0; n < t->nr_nodes; n++)
 			fprintf(out, "%16llu", (unsigned long long)st[n][s]);

@@ -127,16 +127,17 @@ static void account(struct numem_cpu *cpu, numem_nid_t node, numem_nid_t intende
                     uint32_t step, unsigned order)
 {
 	uint64_t(*st)[NUMEM_NR_STATS] = cpu->stat;
-	uint64_t n = 1ull << order;
 	if (node == intended) {
-		st[node][NUMEM_STAT_NUMA_HIT] += n;
+		st[node][NUMEM_STAT_NUMA_HIT]++;
 		if (il)
-			st[node][NUMEM_STAT_INTERLEAVE_HIT] += n;
+			st[node][NUMEM_STAT_INTERLEAVE_HIT]++;
 	} else {
-		st[node][NUMEM_STAT_NUMA_MISS] += n;
-		st[intended][NUMEM_STAT_NUMA_FOREIGN] += n;
+		st[node][NUMEM_STAT_NUMA_MISS]++;
+		st[intended][NUMEM_STAT_NUMA_FOREIGN]++;
 	}
-	st[node][node == cpu->node ? NUMEM_STAT_LOCAL_NODE : NUMEM_STAT_OTHER_NODE] += n;
+	bool local = node == cpu->node;
+	st[node][local ? NUMEM_STAT_LOCAL_NODE : NUMEM_STAT_OTHER_NODE]++;
+	st[node][local ? NUMEM_STAT_LOCAL_PAGES : NUMEM_STAT_OTHER_PAGES] += 1ull << order;
 	cpu->fallback_steps += step;
 }
 
@@ -267,9 +268,11 @@ alloc_fast(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 		struct numem_page *pg = pcp_pop(&cpu->pcp[cpu->fast_zone], order, owner);
 		if (pg) {
 			*pfn = numem_page_to_pfn(cpu->ft, pg);
-			uint64_t n = 1ull << order;
-			cpu->stat[cpu->fast_node][NUMEM_STAT_NUMA_HIT] += n;
-			cpu->stat[cpu->fast_node][cpu->fast_stat] += n;
+			uint64_t *st = cpu->stat[cpu->fast_node];
+			st[NUMEM_STAT_NUMA_HIT]++;
+			st[cpu->fast_stat]++; /* local_node or other_node */
+			st[cpu->fast_stat + (NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE)] +=
+			    1ull << order;
 			numem__trace(cpu, NUMEM_EV_ALLOC, pfn->v, order,
 			             cpu->fast_node | (uint64_t)cpu->fast_node << 16);
 			return NUMEM_OK;

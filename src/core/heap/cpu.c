@@ -25,6 +25,10 @@ void numem__cpu_fast_path(struct numem_cpu *cpu)
 	cpu->fast_zone = zl[0];
 	cpu->fast_node = cpu->mem_node;
 	cpu->fast_stat = cpu->mem_node == cpu->node ? NUMEM_STAT_LOCAL_NODE : NUMEM_STAT_OTHER_NODE;
+	/* The fast path adds the page-weighted twin at the same distance. */
+	_Static_assert(NUMEM_STAT_OTHER_PAGES - NUMEM_STAT_OTHER_NODE ==
+	                   NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE,
+	               "page counters mirror local_node/other_node");
 }
 
 enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask_t *mask,

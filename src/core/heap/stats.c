@@ -9,7 +9,8 @@
 #include "heap_internal.h"
 
 static const char *const stat_names[NUMEM_NR_STATS] = {
-    "numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node",
+    "numa_hit",   "numa_miss",  "numa_foreign", "interleave_hit",
+    "local_node", "other_node", "local_pages",  "other_pages",
 };
 
 const char *numem_stat_name(enum numem_stat s)
