@@ -194,5 +194,11 @@ expect_grep "$tmp/out" "^node 0 size: 67108864 MB"
 expect_rc 0 timeout 60 "$numem" dump --srat "$big"
 expect_grep "$tmp/out" "^node 1: present 17179869184 pages"
 
+# The frame table is placed top-down (as Linux's memblock allocates): on the
+# small Opteron it used to take all but 160 of ZONE_DMA's 4000 pages.
+expect_rc 0 "$numem" dump opteron-2n
+expect_grep "$tmp/out" "zone DMA     pfn \[0x0-0x1000) present 4000 free 4000 "
+expect_grep "$tmp/out" "^node 0: present 524192 pages, free 520096, allocated 0, reserved 4096"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

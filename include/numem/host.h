@@ -176,7 +176,9 @@ struct numem_system_opts {
 	struct numem_heap_opts heap;
 	bool back_memory;      /* simulated physical memory behind phys_to_virt */
 	bool reserve_metadata; /* keep each node's frame-table bytes out of its
-				* RAM, as a boot allocator would */
+				* RAM, as a boot allocator would: at the top of
+				* the node's highest RAM range that holds them
+				* (top-down, like Linux's memblock) */
 };
 
 /* Load src (ownership taken), build the frame table and the heap. */

@@ -7,24 +7,29 @@
 
 #include "host_internal.h"
 
-/* Per node, the bytes of its frame-table sections, as reserved ranges at
- * the start of the node's largest RAM range.  out[] is indexed by range,
- * node_of[] gives each range's node. */
+/* Per node, the bytes of its frame-table sections, as a reserved range at
+ * the top of the node's highest RAM range that holds them: top-down, as
+ * Linux's memblock allocates, so boot metadata stays out of ZONE_DMA and
+ * ZONE_DMA32 whenever the node has memory above them.  out[] is indexed by
+ * range, node_of[] gives each range's node. */
 static uint32_t metadata_ranges_of(const struct numem_topo *t, const uint64_t *bytes,
                                    struct numem_ram_range *out, numem_nid_t *node_of)
 {
 	uint32_t n = 0;
 	for (numem_nid_t node = 0; node < t->nr_nodes; node++) {
+		if (!bytes[node])
+			continue;
 		const struct numem_mem_range *best = NULL;
 		for (uint32_t i = 0; i < t->nr_ranges; i++) {
 			const struct numem_mem_range *r = &t->range[i];
 			if (r->node == node && (r->flags & NUMEM_RANGE_RAM) &&
-			    (!best || r->end - r->base > best->end - best->base))
+			    bytes[node] < r->end - r->base && (!best || r->end > best->end))
 				best = r;
 		}
-		if (best && bytes[node] && bytes[node] < best->end - best->base) {
+		if (best) {
+			uint64_t base = (best->end - bytes[node]) & ~(NUMEM_PAGE_SIZE - 1);
 			node_of[n] = node;
-			out[n++] = (struct numem_ram_range){best->base, bytes[node]};
+			out[n++] = (struct numem_ram_range){base, bytes[node]};
 		}
 	}
 	return n;
