@@ -106,9 +106,24 @@ cp "$asl/srat-memoryless.aml" "$tmp/cks.aml"
 printf '\x77' | dd of="$tmp/cks.aml" bs=1 seek=9 conv=notrunc 2>/dev/null
 expect_rc 0 "$numem" topo --srat "$tmp/cks.aml" --json
 expect_grep "$tmp/out" '"SRAT": false'
+# Issue 9 item 2: the warning reaches stderr in every mode, as Linux warns.
+expect_grep "$tmp/err" "SRAT table, offset 9: invalid checksum 0x77"
+expect_rc 0 "$numem" topo --srat "$tmp/cks.aml"
+expect_grep "$tmp/err" "warning: .*SRAT table, offset 9: invalid checksum 0x77, should be 0x"
+expect_rc 0 "$numem" info --srat "$tmp/cks.aml"
+expect_grep "$tmp/err" "invalid checksum"
+expect_rc 0 "$numem" topo --srat "$asl/srat-memoryless.aml"
+[ ! -s "$tmp/err" ] && ok || bad "a good checksum warned: $(head -c 300 "$tmp/err")"
 expect_rc 1 "$numem" topo --srat "$tmp/cks.aml" --strict --json
 expect_grep "$tmp/out" '"error": "checksum"'
 expect_grep "$tmp/out" '"error_offset": 9'
+# Issue 9 item 3: each single-node reason has its own name.
+expect_rc 0 "$numem" topo p4 --json
+expect_grep "$tmp/out" '"single_node_reason": "no-srat"'
+expect_rc 0 "$numem" topo x445 --numa-off --json
+expect_grep "$tmp/out" '"single_node_reason": "numa-off"'
+expect_rc 0 "$numem" topo --srat "$asl/srat-overlap.aml" --json
+expect_grep "$tmp/out" '"single_node_reason": "overlap"'
 # An invalid SRAT: one node by default, an error with --strict.
 expect_rc 0 "$numem" topo --srat "$asl/srat-overlap.aml"
 expect_grep "$tmp/out" "NUMA turned off, one node"
@@ -123,8 +138,24 @@ for m in x445 cxl epyc-2s8n p4 "$corpus/supermicro-h8qg6-a"; do
   "$numem" topo "$tmp/t" | sed -n '1,/^$/p' | grep -v free > "$tmp/b"
   cmp -s "$tmp/a" "$tmp/b" && ok || bad "tables for $m read back differently: $(diff "$tmp/a" "$tmp/b" | head -5)"
 done
-expect_rc 0 "$numem" tables --numa node,cpus=0-1,mem=2G --numa node,cpus=2-3,mem=2G -o "$tmp/q"
+expect_rc 0 "$numem" tables --numa node,cpus=0-1,mem=2G --numa node,cpus=2-3,mem=2G \
+  --numa dist,src=0,dst=1,val=21 -o "$tmp/q"
 [ -s "$tmp/q/SRAT.bin" ] && [ -s "$tmp/q/SLIT.bin" ] && ok || bad "tables --numa wrote nothing"
+expect_rc 0 "$numem" topo "$tmp/q" --json
+expect_grep "$tmp/out" '"distances_from_slit": true'
+# Issue 9 item 5: a machine without a SLIT gets none written, and read back
+# it does not claim SLIT distances.
+rm -rf "$tmp/q"
+expect_rc 0 "$numem" tables --numa node,cpus=0-1,mem=2G --numa node,cpus=2-3,mem=2G -o "$tmp/q"
+[ -s "$tmp/q/SRAT.bin" ] && [ ! -e "$tmp/q/SLIT.bin" ] && ok || bad "tables wrote a SLIT for a machine without one"
+expect_rc 0 "$numem" topo "$tmp/q" --json
+expect_grep "$tmp/out" '"distances_from_slit": false'
+rm -rf "$tmp/q"
+expect_rc 0 "$numem" tables "$corpus/hp-proliant-dl380e-gen8" -o "$tmp/q"
+[ ! -e "$tmp/q/SLIT.bin" ] && ok || bad "tables wrote a SLIT for hp-proliant-dl380e-gen8 (none)"
+rm -rf "$tmp/q"
+expect_rc 0 "$numem" tables "$corpus/supermicro-h8qg6-a" -o "$tmp/q"
+[ -s "$tmp/q/SLIT.bin" ] && ok || bad "tables dropped the SLIT of a machine that has one"
 
 # stress and dump.
 expect_rc 0 "$numem" stress --help

@@ -18,6 +18,9 @@ void numem_machine_src_free(struct numem_machine_src *src)
 	free(src->srat);
 	free(src->slit);
 	free(src->hmat);
+	free(src->madt);
+	free(src->pptt);
+	free(src->cpu_topo);
 	free(src->ram);
 	memset(src, 0, sizeof(*src));
 }
@@ -58,9 +61,22 @@ static bool exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+int numem_machine_src_cpu_tables(struct numem_machine_src *src, const char *madt, const char *pptt,
+                                 char *err, size_t errlen)
+{
+	if ((madt && load_one(madt, &src->madt, &src->madt_len, err, errlen)) ||
+	    (pptt && load_one(pptt, &src->pptt, &src->pptt_len, err, errlen))) {
+		numem_machine_src_free(src);
+		return -1;
+	}
+	return 0;
+}
+
 int numem_machine_src_dir(struct numem_machine_src *src, const char *dir, char *err, size_t errlen)
 {
-	char srat[4096], slit[4096], hmat[4096];
+	char srat[4096], slit[4096], hmat[4096], madt[4096], pptt[4096];
+	snprintf(madt, sizeof(madt), "%s/APIC.bin", dir);
+	snprintf(pptt, sizeof(pptt), "%s/PPTT.bin", dir);
 	snprintf(srat, sizeof(srat), "%s/SRAT.bin", dir);
 	snprintf(slit, sizeof(slit), "%s/SLIT.bin", dir);
 	snprintf(hmat, sizeof(hmat), "%s/HMAT.bin", dir);
@@ -70,6 +86,9 @@ int numem_machine_src_dir(struct numem_machine_src *src, const char *dir, char *
 	}
 	int rc = numem_machine_src_files(src, srat, exists(slit) ? slit : NULL,
 	                                 exists(hmat) ? hmat : NULL, err, errlen);
+	if (!rc)
+		rc = numem_machine_src_cpu_tables(src, exists(madt) ? madt : NULL,
+		                                  exists(pptt) ? pptt : NULL, err, errlen);
 	if (!rc) {
 		const char *base = strrchr(dir, '/');
 		while (base && !base[1] && base > dir) { /* trailing slash */
@@ -84,6 +103,44 @@ int numem_machine_src_dir(struct numem_machine_src *src, const char *dir, char *
 			*slash = '\0';
 	}
 	return rc;
+}
+
+/* Linux accepts a table whose bytes do not sum to zero and warns; so does
+ * numem, unless NUMEM_ACPI_STRICT made it an error. */
+static void warn_checksum(const struct numem_platform *plat, const char *name,
+                          const struct numem_acpi_header *h, bool ok, const uint8_t *bytes)
+{
+	if (ok || !plat->log)
+		return;
+	uint8_t sum = 0;
+	for (uint32_t i = 0; i < h->length; i++)
+		sum = (uint8_t)(sum + bytes[i]);
+	char line[256];
+	snprintf(line, sizeof(line),
+	         "%s: %s table, offset 9: invalid checksum 0x%02x, should be 0x%02x; the table "
+	         "is used, as Linux does (--strict rejects it)",
+	         name, h->signature, h->checksum, (uint8_t)(h->checksum - sum));
+	plat->log(plat->ctx, NUMEM_LOG_WARN, line);
+}
+
+/* A placed CPU as the host's sysfs says (hw_id = the host's cpu number). */
+static void apply_host_cpu_topo(struct numem_topo *t, const struct numem_machine_src *src)
+{
+	bool any = false;
+	for (uint32_t c = 0; c < t->nr_cpus; c++)
+		for (uint32_t i = 0; i < src->nr_cpu_topo; i++) {
+			const struct numem_host_cpu_topo *h = &src->cpu_topo[i];
+			if (h->cpu != t->cpu[c].hw_id)
+				continue;
+			t->cpu[c].socket = h->socket;
+			t->cpu[c].cluster = h->cluster;
+			t->cpu[c].core = h->core;
+			t->cpu[c].thread = h->thread;
+			any = true;
+			break;
+		}
+	if (any)
+		t->cpu_topo_source = NUMEM_CPU_TOPO_HOST;
 }
 
 enum numem_err numem_machine_load(struct numem_machine *m, struct numem_machine_src *src,
@@ -119,6 +176,29 @@ enum numem_err numem_machine_load(struct numem_machine *m, struct numem_machine_
 		                       &m->hmat, diag);
 		m->has_hmat = !err;
 	}
+	if (!err && m->src.madt) {
+		err = numem_madt_parse(m->src.madt, m->src.madt_len, opts->acpi_flags, plat,
+		                       &m->madt, diag);
+		m->has_madt = !err;
+	}
+	if (!err && m->src.pptt) {
+		err = numem_pptt_parse(m->src.pptt, m->src.pptt_len, opts->acpi_flags, plat,
+		                       &m->pptt, diag);
+		m->has_pptt = !err;
+	}
+	if (!err) {
+		const char *nm = m->src.name;
+		if (m->has_srat)
+			warn_checksum(plat, nm, &m->srat.header, m->srat.checksum_ok, m->src.srat);
+		if (m->has_slit)
+			warn_checksum(plat, nm, &m->slit.header, m->slit.checksum_ok, m->src.slit);
+		if (m->has_hmat)
+			warn_checksum(plat, nm, &m->hmat.header, m->hmat.checksum_ok, m->src.hmat);
+		if (m->has_madt)
+			warn_checksum(plat, nm, &m->madt.header, m->madt.checksum_ok, m->src.madt);
+		if (m->has_pptt)
+			warn_checksum(plat, nm, &m->pptt.header, m->pptt.checksum_ok, m->src.pptt);
+	}
 	if (!err) {
 		struct numem_topo_input in = {
 		    .srat = m->has_srat ? &m->srat : NULL,
@@ -126,6 +206,8 @@ enum numem_err numem_machine_load(struct numem_machine *m, struct numem_machine_
 		    .ram = m->src.ram,
 		    .nr_ram = m->src.nr_ram,
 		    .nr_cpus = m->src.nr_cpus,
+		    .madt = m->has_madt ? &m->madt : NULL,
+		    .pptt = m->has_pptt ? &m->pptt : NULL,
 		};
 		err = numem_topo_build(plat, &in, &opts->topo, &m->topo, diag);
 	}
@@ -133,11 +215,18 @@ enum numem_err numem_machine_load(struct numem_machine *m, struct numem_machine_
 		numem_machine_unload(m);
 		return err;
 	}
-	if (m->src.cpus_per_socket)
+	/* A table's topology first; else the host's; else the description's
+	 * explicit cpus_per_socket (one thread per core); else unknown. */
+	if (m->topo->cpu_topo_source == NUMEM_CPU_TOPO_NONE && m->src.cpu_topo)
+		apply_host_cpu_topo(m->topo, &m->src);
+	if (m->topo->cpu_topo_source == NUMEM_CPU_TOPO_NONE && m->src.cpus_per_socket) {
 		for (uint32_t c = 0; c < m->topo->nr_cpus; c++) {
 			m->topo->cpu[c].socket = c / m->src.cpus_per_socket;
 			m->topo->cpu[c].core = c % m->src.cpus_per_socket;
+			m->topo->cpu[c].thread = 0;
 		}
+		m->topo->cpu_topo_source = NUMEM_CPU_TOPO_SPEC;
+	}
 	return NUMEM_OK;
 }
 
@@ -206,6 +295,18 @@ int numem_machine_export_tables(const struct numem_machine *m, uint8_t **srat, s
 	if (numem__write_srat(&s, srat, srat_len))
 		goto out;
 
+	/* A SLIT only when the distances came from one (or, for an emulated
+	 * machine, are not the defaults): a machine without a SLIT read back
+	 * must not claim SLIT distances. */
+	bool defaults = true;
+	for (numem_nid_t a = 0; a < t->nr_nodes; a++)
+		for (numem_nid_t b = 0; b < t->nr_nodes; b++)
+			defaults &= t->distance[a][b] ==
+			            (a == b ? NUMEM_LOCAL_DISTANCE : NUMEM_REMOTE_DISTANCE);
+	if (!t->distance_from_slit && !(t->emulated_from && !defaults)) {
+		rc = 0;
+		goto hmat;
+	}
 	uint32_t nl = 0;
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
 		if (export_pxm(t, n) + 1 > nl)
@@ -225,6 +326,7 @@ int numem_machine_export_tables(const struct numem_machine *m, uint8_t **srat, s
 			sl.matrix[export_pxm(t, a) * nl + export_pxm(t, b)] = t->distance[a][b];
 	rc = numem__write_slit(&sl, slit, slit_len);
 	free(sl.matrix);
+hmat:
 	if (!rc && m->has_hmat && !t->emulated_from)
 		rc = numem__write_hmat(&m->hmat, hmat, hmat_len);
 out:

@@ -32,7 +32,9 @@ static int read_text(const char *path, char *buf, size_t cap)
 
 static int try_acpi(struct numem_machine_src *src, const char *root, char *err, size_t errlen)
 {
-	char srat[512], slit[512], hmat[512];
+	char srat[512], slit[512], hmat[512], madt[512], pptt[512];
+	snprintf(madt, sizeof(madt), "%s/firmware/acpi/tables/APIC", root);
+	snprintf(pptt, sizeof(pptt), "%s/firmware/acpi/tables/PPTT", root);
 	snprintf(srat, sizeof(srat), "%s/firmware/acpi/tables/SRAT", root);
 	snprintf(slit, sizeof(slit), "%s/firmware/acpi/tables/SLIT", root);
 	snprintf(hmat, sizeof(hmat), "%s/firmware/acpi/tables/HMAT", root);
@@ -40,6 +42,10 @@ static int try_acpi(struct numem_machine_src *src, const char *root, char *err, 
 		return 1;
 	int rc = numem_machine_src_files(src, srat, access(slit, R_OK) == 0 ? slit : NULL,
 	                                 access(hmat, R_OK) == 0 ? hmat : NULL, err, errlen);
+	if (!rc)
+		rc = numem_machine_src_cpu_tables(src, access(madt, R_OK) == 0 ? madt : NULL,
+		                                  access(pptt, R_OK) == 0 ? pptt : NULL, err,
+		                                  errlen);
 	if (!rc) {
 		snprintf(src->name, sizeof(src->name), "host");
 		snprintf(src->origin, sizeof(src->origin), "host-acpi");
@@ -92,6 +98,61 @@ static int list_blocks(const char *dir, struct blocks *b)
 	closedir(d);
 	qsort(b->id, b->n, sizeof(*b->id), cmp_u64);
 	return 0;
+}
+
+static int read_u32(const char *path, uint32_t *out)
+{
+	char text[64], *end;
+	if (read_text(path, text, sizeof(text)) != 0 || !text[0])
+		return -1;
+	long v = strtol(text, &end, 10);
+	if (*end || v < 0 || v > 0x7fffffff)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* <root>/devices/system/cpu/cpuN/topology for the CPUs the source names by
+ * their host cpu number N: package, cluster, core, and the position of N in
+ * its thread siblings.  Absent files leave the figures unknown (no list:
+ * nothing at all). */
+static void read_cpu_topology(struct numem_machine_src *src, const char *root,
+                              const struct numem_srat *s)
+{
+	src->cpu_topo = calloc(s->nr_cpu ? s->nr_cpu : 1, sizeof(*src->cpu_topo));
+	if (!src->cpu_topo)
+		return;
+	char path[512], text[4096];
+	for (uint32_t i = 0; i < s->nr_cpu; i++) {
+		uint32_t n = s->cpu[i].id;
+		struct numem_host_cpu_topo h = {.cpu = n,
+		                                .socket = NUMEM_CPU_UNKNOWN,
+		                                .cluster = NUMEM_CPU_UNKNOWN,
+		                                .core = NUMEM_CPU_UNKNOWN,
+		                                .thread = NUMEM_CPU_UNKNOWN};
+		snprintf(path, sizeof(path),
+		         "%s/devices/system/cpu/cpu%u/topology/physical_package_id", root, n);
+		if (read_u32(path, &h.socket) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%u/topology/core_id", root,
+		         n);
+		if (read_u32(path, &h.core) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%u/topology/cluster_id",
+		         root, n);
+		if (read_u32(path, &h.cluster) != 0)
+			h.cluster = NUMEM_CPU_UNKNOWN;
+		snprintf(path, sizeof(path),
+		         "%s/devices/system/cpu/cpu%u/topology/thread_siblings_list", root, n);
+		static uint32_t sib[NUMEM_SPEC_MAX_CPUS];
+		int ns = read_text(path, text, sizeof(text)) == 0
+		             ? numem_parse_ranges(text, sib, NUMEM_SPEC_MAX_CPUS)
+		             : -1;
+		for (int k = 0; k < ns; k++)
+			if (sib[k] == n)
+				h.thread = (uint32_t)k;
+		src->cpu_topo[src->nr_cpu_topo++] = h;
+	}
 }
 
 int numem_machine_src_host(struct numem_machine_src *src, const char *root, char *err,
@@ -212,6 +273,7 @@ int numem_machine_src_host(struct numem_machine_src *src, const char *root, char
 	}
 	if (numem__write_srat(&s, &src->srat, &src->srat_len) != 0)
 		goto out;
+	read_cpu_topology(src, root, &s);
 	uint32_t nl = 0;
 	for (uint32_t i = 0; i < nr_nodes; i++)
 		nl = pxms[i] + 1 > nl ? pxms[i] + 1 : nl;
