@@ -156,9 +156,11 @@ struct numem_topo_input {
 	 * for ids 0..nr_cpus-1. */
 	uint32_t nr_cpus;
 	const uint32_t *cpu_ids;
-	/* Optional: the MADT adds enabled CPUs the SRAT does not name (on the
-	 * first node, as Linux does) and gives ACPI processor UIDs; with it the
-	 * PPTT gives sockets, clusters, cores and threads. */
+	/* Optional.  With an MADT the CPUs are its enabled processors in MADT
+	 * order, as Linux numbers them; the SRAT gives only their nodes, and
+	 * a processor no SRAT entry names is on the first node, as in Linux.
+	 * The MADT also gives ACPI processor UIDs, through which the PPTT
+	 * gives sockets, clusters, cores and threads. */
 	const struct numem_madt *madt;
 	const struct numem_pptt *pptt;
 };

@@ -63,12 +63,16 @@ static uint8_t madt_srat_type(uint8_t madt_type)
 	                                              : NUMEM_SRAT_GICC;
 }
 
-/* Enabled MADT processors that no SRAT entry names join the first node, as
- * Linux leaves CPUs without affinity on node 0.  Disabled ones that are
- * online-capable are only counted (possible, not present, CPUs). */
-static void add_madt_cpus(struct numem_topo *t, const struct numem_madt *madt)
+/* With an MADT the CPUs are its enabled processors, in MADT order (Linux's
+ * logical CPU order); the SRAT only gives their nodes, and its entries for
+ * processors the MADT lacks make no CPU.  A processor no enabled SRAT entry
+ * names joins the first node, as Linux leaves CPUs without affinity on node
+ * 0; `srat` NULL puts every CPU there.  Disabled online-capable processors
+ * are counted (possible, not present, CPUs). */
+static void add_madt_cpus(struct numem_topo *t, const struct numem_madt *madt,
+                          const struct numem_srat *srat)
 {
-	for (uint32_t i = 0; madt && i < madt->nr_cpu; i++) {
+	for (uint32_t i = 0; i < madt->nr_cpu; i++) {
 		const struct numem_madt_cpu *c = &madt->cpu[i];
 		uint8_t type = madt_srat_type(c->type);
 		if (!c->enabled) {
@@ -79,10 +83,25 @@ static void add_madt_cpus(struct numem_topo *t, const struct numem_madt *madt)
 		if ((c->type == NUMEM_MADT_LOCAL_APIC && c->id == 0xff) ||
 		    (c->type == NUMEM_MADT_LOCAL_X2APIC && c->id == 0xffffffffu))
 			continue;
-		if (cpu_seen(t, type, c->id))
+		if (cpu_seen(t, type, c->id)) {
+			numem__log(t->plat, NUMEM_LOG_WARN,
+			           "MADT: processor id %u at offset %u appears again; ignored",
+			           c->id, c->offset);
 			continue;
-		add_cpu(t, type, c->id, 0);
-		t->nr_madt_cpus++;
+		}
+		int node = -1;
+		bool apic = type != NUMEM_SRAT_GICC;
+		for (uint32_t k = 0; srat && k < srat->nr_cpu && node < 0; k++) {
+			const struct numem_srat_cpu *sc = &srat->cpu[k];
+			bool sapic = sc->type == NUMEM_SRAT_APIC || sc->type == NUMEM_SRAT_X2APIC;
+			if (sc->enabled && sc->id == c->id && sapic == apic)
+				node = pxm_to_node(t, sc->pxm, false);
+		}
+		if (node < 0) {
+			node = 0;
+			t->nr_madt_cpus++;
+		}
+		add_cpu(t, type, c->id, (numem_nid_t)node);
 	}
 }
 
@@ -427,8 +446,10 @@ static enum numem_err build_numa(struct numem_topo *t, const struct numem_topo_i
 	enum numem_err err = assign_nodes(t, s, diag);
 	if (err)
 		return err;
-	collect_cpus(t, s);
-	add_madt_cpus(t, in->madt);
+	if (in->madt)
+		add_madt_cpus(t, in->madt, s);
+	else
+		collect_cpus(t, s);
 	err = collect_srat_ranges(t, s, in, diag);
 	if (err)
 		return err;
@@ -445,19 +466,21 @@ static enum numem_err build_single(struct numem_topo *t, const struct numem_topo
 	t->nr_nodes = 1;
 	memset(&t->node[0], 0, sizeof(t->node[0]));
 	t->nr_cpus = 0;
+	t->nr_madt_cpus = t->nr_online_capable = 0;
 	t->nr_ranges = 0;
-	if (in->srat && in->srat->nr_cpu) {
+	if (in->madt) {
+		add_madt_cpus(t, in->madt, NULL);
+		t->nr_madt_cpus = 0; /* one node: every CPU is on it anyway */
+	} else if (in->srat && in->srat->nr_cpu) {
 		for (uint32_t i = 0; i < in->srat->nr_cpu; i++) {
 			const struct numem_srat_cpu *c = &in->srat->cpu[i];
 			if (c->enabled && !cpu_seen(t, c->type, c->id))
 				add_cpu(t, c->type, c->id, 0);
 		}
-	} else if (!in->madt) {
+	} else {
 		for (uint32_t i = 0; i < in->nr_cpus; i++)
 			add_cpu(t, NUMEM_SRAT_APIC, in->cpu_ids ? in->cpu_ids[i] : i, 0);
 	}
-	t->nr_madt_cpus = t->nr_online_capable = 0;
-	add_madt_cpus(t, in->madt);
 	if (in->ram) {
 		for (uint32_t i = 0; i < in->nr_ram; i++)
 			if (in->ram[i].length)
