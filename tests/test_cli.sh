@@ -129,6 +129,59 @@ expect_rc 0 "$numem" topo --srat "$asl/srat-overlap.aml"
 expect_grep "$tmp/out" "NUMA turned off, one node"
 expect_rc 1 "$numem" topo --srat "$asl/srat-overlap.aml" --strict
 
+# Issue 9 item 1: QEMU's SRAT with an NVDIMM inside the hot-plug window
+# keeps both nodes (Linux's rule), and says which ranges overlap.
+expect_rc 0 "$numem" topo --srat "$asl/srat-qemu-nvdimm.aml" --strict
+expect_grep "$tmp/out" "^available: 2 nodes (0-1)$"
+expect_grep "$tmp/out" "non-volatile overlaps another node's range"
+expect_grep "$tmp/out" "hotpluggable overlaps another node's range"
+expect_grep "$tmp/out" "^note: 2 non-RAM range(s) overlap ranges of other nodes"
+expect_rc 0 "$numem" topo --srat "$asl/srat-qemu-nvdimm.aml" --json
+expect_grep "$tmp/out" '"overlapping_ranges": 2'
+expect_grep "$tmp/out" '"overlap": true'
+grep -q single_node_reason "$tmp/out" && bad "QEMU nvdimm SRAT fell back to one node" || ok
+
+# Issue 9 item 6: CPU topology from the MADT and the PPTT; unknown without.
+expect_rc 0 "$numem" info --srat "$asl/srat-2s-ht.aml" --madt "$asl/madt-2s-ht.aml" --pptt "$asl/pptt-2s-ht.aml"
+expect_grep "$tmp/out" "^nr_cpus                : 40$"
+expect_grep "$tmp/out" "^cores_per_socket       : 10$"
+expect_grep "$tmp/out" "^threads_per_core       : 2$"
+expect_grep "$tmp/out" "^ 10:       0        1        1$"
+expect_grep "$tmp/out" "^ 20:       0        0        0$"
+expect_rc 0 "$numem" info --srat "$asl/srat-2s-ht.aml" --madt "$asl/madt-2s-ht.aml"
+expect_grep "$tmp/out" "^cores_per_socket       : unknown$"
+expect_grep "$tmp/out" "^threads_per_core       : unknown$"
+expect_grep "$tmp/out" "^  0:    unknown     unknown        0$"
+expect_rc 0 "$numem" topo --srat "$asl/srat-2s-ht.aml" --madt "$asl/madt-2s-ht.aml" --pptt "$asl/pptt-2s-ht.aml" --json
+expect_grep "$tmp/out" '"threads_per_core": 2'
+expect_grep "$tmp/out" '"source": "pptt"'
+expect_rc 0 "$numem" topo --srat "$asl/srat-2s-nocpu.aml" --madt "$asl/madt-2s-ht.aml"
+expect_grep "$tmp/out" "^MADT: 40 CPU(s) no SRAT entry names (on node 0), 2 online-capable$"
+expect_rc 0 "$numem" topo --srat "$asl/srat-arm64.aml" --madt "$asl/madt-arm64.aml" --pptt "$asl/pptt-arm64.aml"
+expect_grep "$tmp/out" "^cpu topology (pptt): 1 socket(s), 8 core(s) per socket, 1 thread(s) per core$"
+expect_rc 2 "$numem" topo --madt "$asl/madt-2s-ht.aml"
+expect_rc 3 "$numem" topo --srat "$asl/srat-2s-ht.aml" --madt /nonexistent/APIC.bin
+cp "$asl/madt-h8qg6.aml" "$tmp/madt.aml"
+printf '\x00' | dd of="$tmp/madt.aml" bs=1 seek=53 conv=notrunc 2>/dev/null
+expect_rc 1 "$numem" topo --srat "$asl/srat-2s-ht.aml" --madt "$tmp/madt.aml" --json
+expect_grep "$tmp/err" "APIC table, offset 52"
+expect_grep "$tmp/out" '"error_table": "APIC"'
+# A corpus machine's directory with APIC.bin and PPTT.bin beside its tables:
+# the Supermicro H8QG6 is 4 packages of 12 cores, not 8 sockets.
+mkdir -p "$tmp/h8"
+cp "$corpus/supermicro-h8qg6-a/SRAT.bin" "$corpus/supermicro-h8qg6-a/SLIT.bin" "$tmp/h8/"
+cp "$asl/madt-h8qg6.aml" "$tmp/h8/APIC.bin"
+cp "$asl/pptt-h8qg6.aml" "$tmp/h8/PPTT.bin"
+expect_rc 0 "$numem" info "$tmp/h8"
+expect_grep "$tmp/out" "^nr_cpus                : 48$"
+expect_grep "$tmp/out" "^cores_per_socket       : 12$"
+expect_grep "$tmp/out" "^ 47:      11        3        7$"
+expect_rc 0 "$numem" info "$corpus/supermicro-h8qg6-a"
+expect_grep "$tmp/out" "^cores_per_socket       : unknown$"
+# A preset's explicit cpus_per_socket is kept.
+expect_rc 0 "$numem" info epyc-2s8n
+expect_grep "$tmp/out" "^cores_per_socket       : 128$"
+
 # tables: write, disassemble, read back the same numactl view.
 for m in x445 cxl epyc-2s8n p4 "$corpus/supermicro-h8qg6-a"; do
   rm -rf "$tmp/t"
@@ -193,6 +246,30 @@ expect_rc 2 "$numem" trace
 # --host works on this machine, whatever it is.
 expect_rc 0 "$numem" topo --host
 expect_grep "$tmp/out" "^available: "
+# --host takes the CPU topology from sysfs: a fake tree, 1 package of 2
+# cores x 2 threads (Linux numbers the siblings 0,2 and 1,3).
+fs="$tmp/sysfs"
+mkdir -p "$fs/devices/system/node/node0/memory0" "$fs/devices/system/node/node0/memory1" \
+  "$fs/devices/system/memory"
+echo 8000000 > "$fs/devices/system/memory/block_size_bytes"
+echo 0-3 > "$fs/devices/system/node/node0/cpulist"
+echo 10 > "$fs/devices/system/node/node0/distance"
+for c in 0 1 2 3; do
+  d="$fs/devices/system/cpu/cpu$c/topology"
+  mkdir -p "$d"
+  echo 0 > "$d/physical_package_id"
+  echo $((c % 2)) > "$d/core_id"
+  echo "$((c % 2)),$((c % 2 + 2))" > "$d/thread_siblings_list"
+done
+expect_rc 0 "$numem" info --host --sysfs "$fs"
+expect_grep "$tmp/out" "^cores_per_socket       : 2$"
+expect_grep "$tmp/out" "^threads_per_core       : 2$"
+expect_grep "$tmp/out" "^  3:       1        0        0$"
+expect_rc 0 "$numem" topo --host --sysfs "$fs" --json
+expect_grep "$tmp/out" '"source": "sysfs"'
+rm -rf "$fs/devices/system/cpu"
+expect_rc 0 "$numem" info --host --sysfs "$fs"
+expect_grep "$tmp/out" "^threads_per_core       : unknown$"
 
 # Issue 7 item 8: an SRAT declaring 128 TiB (two nodes of 64 TiB, 160
 # bytes).  Boot must touch memory in proportion to what is needed, not to
