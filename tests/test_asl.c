@@ -213,6 +213,49 @@ static void test_cpu_arm64(void **state)
 	unload();
 }
 
+/* The MADT and PPTT writers are the parsers' inverse for what the parsers
+ * keep (PPTT: caches are not written, so offsets change but parents,
+ * flags and ids do not). */
+static void test_cpu_tables_write(void **state)
+{
+	(void)state;
+	load_cpu("srat-2s-ht", NULL, "madt-2s-ht", "pptt-2s-ht");
+	size_t len;
+	assert_int_equal(numem_madt_write(&m.madt, NULL, 0, &len), NUMEM_OK);
+	uint8_t *buf = malloc(len);
+	assert_int_equal(numem_madt_write(&m.madt, buf, len - 1, &len), NUMEM_E_NOSPACE);
+	assert_int_equal(numem_madt_write(&m.madt, buf, len, &len), NUMEM_OK);
+	struct numem_madt md;
+	assert_int_equal(
+	    numem_madt_parse(buf, len, NUMEM_ACPI_STRICT, numem_host_platform(m.host), &md, NULL),
+	    NUMEM_OK);
+	assert_int_equal(md.nr_cpu, m.madt.nr_cpu);
+	for (uint32_t i = 0; i < md.nr_cpu; i++) {
+		assert_int_equal(md.cpu[i].type, m.madt.cpu[i].type);
+		assert_int_equal(md.cpu[i].id, m.madt.cpu[i].id);
+		assert_int_equal(md.cpu[i].uid, m.madt.cpu[i].uid);
+		assert_int_equal(md.cpu[i].enabled, m.madt.cpu[i].enabled);
+		assert_int_equal(md.cpu[i].online_capable, m.madt.cpu[i].online_capable);
+	}
+	free(buf);
+	assert_int_equal(numem_pptt_write(&m.pptt, NULL, 0, &len), NUMEM_OK);
+	buf = malloc(len);
+	assert_int_equal(numem_pptt_write(&m.pptt, buf, len, &len), NUMEM_OK);
+	struct numem_pptt pt;
+	assert_int_equal(
+	    numem_pptt_parse(buf, len, NUMEM_ACPI_STRICT, numem_host_platform(m.host), &pt, NULL),
+	    NUMEM_OK);
+	assert_int_equal(pt.nr_node, m.pptt.nr_node);
+	assert_int_equal(pt.nr_cache, 0);
+	for (uint32_t i = 0; i < pt.nr_node; i++) {
+		assert_int_equal(pt.node[i].flags, m.pptt.node[i].flags);
+		assert_int_equal(pt.node[i].parent, m.pptt.node[i].parent);
+		assert_int_equal(pt.node[i].acpi_id, m.pptt.node[i].acpi_id);
+	}
+	free(buf);
+	unload();
+}
+
 /* Malformed MADT and PPTT variants: each its own error, table name and
  * offset, and nothing left allocated. */
 static void test_malformed_cpu_tables(void **state)
@@ -526,6 +569,7 @@ int main(void)
 	    cmocka_unit_test(test_cpu_from_madt),
 	    cmocka_unit_test(test_cpu_h8qg6),
 	    cmocka_unit_test(test_cpu_arm64),
+	    cmocka_unit_test(test_cpu_tables_write),
 	    HOST_TEST(test_malformed_cpu_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -191,6 +191,26 @@ for m in x445 cxl epyc-2s8n p4 "$corpus/supermicro-h8qg6-a"; do
   "$numem" topo "$tmp/t" | sed -n '1,/^$/p' | grep -v free > "$tmp/b"
   cmp -s "$tmp/a" "$tmp/b" && ok || bad "tables for $m read back differently: $(diff "$tmp/a" "$tmp/b" | head -5)"
 done
+# The MADT and the PPTT written by `tables` disassemble cleanly and read
+# back to the same CPUs, nodes and CPU topology (`numem info`).
+for args in "--srat $asl/srat-2s-ht.aml --madt $asl/madt-2s-ht.aml --pptt $asl/pptt-2s-ht.aml" \
+            "--srat $asl/srat-arm64.aml --madt $asl/madt-arm64.aml --pptt $asl/pptt-arm64.aml" \
+            "--srat $corpus/supermicro-h8qg6-a/SRAT.bin --slit $corpus/supermicro-h8qg6-a/SLIT.bin --madt $asl/madt-h8qg6.aml --pptt $asl/pptt-h8qg6.aml" \
+            "epyc-2s8n"; do
+  rm -rf "$tmp/c"
+  expect_rc 0 "$numem" tables $args -o "$tmp/c"
+  [ -s "$tmp/c/APIC.bin" ] && [ -s "$tmp/c/PPTT.bin" ] && ok || bad "tables $args: no APIC.bin/PPTT.bin"
+  (cd "$tmp/c" && iasl -d APIC.bin PPTT.bin >/dev/null 2>&1 && ! grep -qi "warning\|error" APIC.dsl PPTT.dsl) &&
+    ok || bad "iasl -d complains about the MADT/PPTT of $args"
+  "$numem" info $args | grep -v free > "$tmp/a"
+  "$numem" info "$tmp/c" | grep -v free > "$tmp/b"
+  cmp -s "$tmp/a" "$tmp/b" && ok || bad "info for $args read back differently: $(diff "$tmp/a" "$tmp/b" | head -5)"
+done
+# No topology known: a MADT but no PPTT (numem writes no guess).
+rm -rf "$tmp/c"
+expect_rc 0 "$numem" tables --srat "$asl/srat-2s-ht.aml" --madt "$asl/madt-2s-ht.aml" -o "$tmp/c"
+[ -s "$tmp/c/APIC.bin" ] && [ ! -e "$tmp/c/PPTT.bin" ] && ok || bad "tables wrote a PPTT without a known topology"
+
 expect_rc 0 "$numem" tables --numa node,cpus=0-1,mem=2G --numa node,cpus=2-3,mem=2G \
   --numa dist,src=0,dst=1,val=21 -o "$tmp/q"
 [ -s "$tmp/q/SRAT.bin" ] && [ -s "$tmp/q/SLIT.bin" ] && ok || bad "tables --numa wrote nothing"

@@ -306,5 +306,16 @@ enum numem_err numem_slit_write(const struct numem_slit *slit, void *buf, size_t
                                 size_t *len_out);
 enum numem_err numem_hmat_write(const struct numem_hmat *hmat, void *buf, size_t cap,
                                 size_t *len_out);
+/* A MADT of the processor entries only (local APIC 8 bytes, x2APIC 16, GICC
+ * 80), revision 5; other interrupt controllers are not written.  An entry of
+ * another type: NUMEM_E_INVAL. */
+enum numem_err numem_madt_write(const struct numem_madt *madt, void *buf, size_t cap,
+                                size_t *len_out);
+/* A PPTT of processor hierarchy nodes only (20 bytes each, no private
+ * resources), revision 2, in array order; each node's parent is written as
+ * the byte offset of node[parent] (-1: 0).  A parent index out of range or
+ * naming the node itself: NUMEM_E_INVAL. */
+enum numem_err numem_pptt_write(const struct numem_pptt *pptt, void *buf, size_t cap,
+                                size_t *len_out);
 
 #endif /* NUMEM_ACPI_H */

@@ -185,6 +185,19 @@ void numem_machine_unload(struct numem_machine *m);
 int numem_machine_export_tables(const struct numem_machine *m, uint8_t **srat, size_t *srat_len,
                                 uint8_t **slit, size_t *slit_len, uint8_t **hmat, size_t *hmat_len);
 
+/* The machine's CPUs as a MADT (APIC.bin): one processor entry per logical
+ * CPU in CPU order (local APIC below id 255, x2APIC from 255 on, GICC for
+ * Arm), UIDs from the firmware's MADT when known, else the CPU number; plus
+ * the firmware MADT's disabled online-capable entries.  Read back with the
+ * SRAT it gives the same CPUs in the same order.  Malloc'd; 0 on success. */
+int numem_machine_export_madt(const struct numem_machine *m, uint8_t **madt, size_t *madt_len);
+/* The machine's CPU topology as a PPTT (PPTT.bin): a package per socket,
+ * a cluster node where clusters are known, a core per core, and thread
+ * leaves when some core has more than one thread; leaves carry the UIDs
+ * numem_machine_export_madt writes.  *pptt stays NULL (and 0 is returned)
+ * when some CPU's socket or core is unknown: numem writes no guess. */
+int numem_machine_export_pptt(const struct numem_machine *m, uint8_t **pptt, size_t *pptt_len);
+
 /* ---- A booted system: machine, frame table, heap ------------------------- */
 
 struct numem_system {

@@ -341,3 +341,130 @@ out:
 	}
 	return rc;
 }
+
+/* The UID the exported MADT and PPTT give logical CPU c. */
+static uint32_t export_uid(const struct numem_cpu_desc *cd, uint32_t c)
+{
+	if (cd->type == NUMEM_SRAT_GICC || cd->type == NUMEM_SRAT_RINTC)
+		return cd->hw_id;
+	return cd->uid != NUMEM_CPU_UNKNOWN ? cd->uid : c;
+}
+
+int numem_machine_export_madt(const struct numem_machine *m, uint8_t **madt, size_t *madt_len)
+{
+	const struct numem_topo *t = m->topo;
+	*madt = NULL;
+	*madt_len = 0;
+	uint32_t spares = 0;
+	for (uint32_t i = 0; m->has_madt && i < m->madt.nr_cpu; i++)
+		spares += !m->madt.cpu[i].enabled && m->madt.cpu[i].online_capable;
+	struct numem_madt md = {.local_apic_address =
+	                            m->has_madt ? m->madt.local_apic_address : 0xfee00000u,
+	                        .flags = m->has_madt ? m->madt.flags : 1};
+	md.cpu = calloc((size_t)t->nr_cpus + spares + 1, sizeof(*md.cpu));
+	if (!md.cpu)
+		return -1;
+	bool arm = false;
+	for (uint32_t c = 0; c < t->nr_cpus; c++) {
+		const struct numem_cpu_desc *cd = &t->cpu[c];
+		struct numem_madt_cpu *e = &md.cpu[md.nr_cpu++];
+		e->enabled = true;
+		e->id = cd->hw_id;
+		e->uid = export_uid(cd, c);
+		if (cd->type == NUMEM_SRAT_GICC || cd->type == NUMEM_SRAT_RINTC) {
+			e->type = NUMEM_MADT_GICC;
+			e->uid = cd->hw_id;
+			arm = true;
+		} else {
+			e->type = cd->type != NUMEM_SRAT_X2APIC && cd->hw_id < 255 && e->uid < 256
+			              ? NUMEM_MADT_LOCAL_APIC
+			              : NUMEM_MADT_LOCAL_X2APIC;
+		}
+		for (uint32_t i = 0; m->has_madt && i < m->madt.nr_cpu; i++)
+			if (m->madt.cpu[i].type == NUMEM_MADT_GICC &&
+			    m->madt.cpu[i].uid == e->uid && e->type == NUMEM_MADT_GICC)
+				e->mpidr = m->madt.cpu[i].mpidr;
+	}
+	for (uint32_t i = 0; m->has_madt && i < m->madt.nr_cpu; i++)
+		if (!m->madt.cpu[i].enabled && m->madt.cpu[i].online_capable)
+			md.cpu[md.nr_cpu++] = m->madt.cpu[i];
+	if (arm)
+		md.local_apic_address = 0, md.flags = 0;
+	int rc = numem__write_madt(&md, madt, madt_len);
+	free(md.cpu);
+	return rc;
+}
+
+int numem_machine_export_pptt(const struct numem_machine *m, uint8_t **pptt, size_t *pptt_len)
+{
+	const struct numem_topo *t = m->topo;
+	*pptt = NULL;
+	*pptt_len = 0;
+	bool threads = false, clusters = false;
+	for (uint32_t c = 0; c < t->nr_cpus; c++) {
+		const struct numem_cpu_desc *cd = &t->cpu[c];
+		if (cd->socket == NUMEM_CPU_UNKNOWN || cd->core == NUMEM_CPU_UNKNOWN)
+			return 0;
+		threads |= cd->thread != NUMEM_CPU_UNKNOWN && cd->thread > 0;
+		clusters |= cd->cluster != NUMEM_CPU_UNKNOWN;
+	}
+	/* Per CPU: the index of its package, cluster and core node, found by
+	 * looking for an earlier CPU with the same ids (O(cpus^2), at export). */
+	size_t n = t->nr_cpus;
+	struct numem_pptt p = {0};
+	p.node = calloc(4 * n + 1, sizeof(*p.node));
+	int32_t *idx = calloc(3 * n + 1, sizeof(*idx));
+	int rc = -1;
+	if (!p.node || !idx)
+		goto out;
+	int32_t *pkg = idx, *cl = idx + n, *core = idx + 2 * n;
+	for (uint32_t c = 0; c < n; c++) {
+		const struct numem_cpu_desc *cd = &t->cpu[c];
+		pkg[c] = cl[c] = core[c] = -1;
+		for (uint32_t d = 0; d < c; d++) {
+			const struct numem_cpu_desc *o = &t->cpu[d];
+			if (o->socket != cd->socket)
+				continue;
+			pkg[c] = pkg[d];
+			if (o->cluster == cd->cluster)
+				cl[c] = cl[d];
+			if (o->cluster == cd->cluster && o->core == cd->core)
+				core[c] = core[d];
+		}
+		if (pkg[c] < 0) {
+			pkg[c] = (int32_t)p.nr_node;
+			p.node[p.nr_node++] = (struct numem_pptt_node){
+			    .flags = NUMEM_PPTT_PHYSICAL_PACKAGE | NUMEM_PPTT_ID_VALID,
+			    .parent = -1,
+			    .acpi_id = cd->socket};
+		}
+		if (clusters && cd->cluster != NUMEM_CPU_UNKNOWN && cl[c] < 0) {
+			cl[c] = (int32_t)p.nr_node;
+			p.node[p.nr_node++] = (struct numem_pptt_node){
+			    .flags = NUMEM_PPTT_ID_VALID, .parent = pkg[c], .acpi_id = cd->cluster};
+		}
+		int32_t up = cl[c] >= 0 ? cl[c] : pkg[c];
+		uint32_t uid = export_uid(cd, c);
+		if (!threads) {
+			p.node[p.nr_node++] =
+			    (struct numem_pptt_node){.flags = NUMEM_PPTT_LEAF | NUMEM_PPTT_ID_VALID,
+			                             .parent = up,
+			                             .acpi_id = uid};
+			continue;
+		}
+		if (core[c] < 0) {
+			core[c] = (int32_t)p.nr_node;
+			p.node[p.nr_node++] =
+			    (struct numem_pptt_node){.flags = 0, .parent = up, .acpi_id = cd->core};
+		}
+		p.node[p.nr_node++] = (struct numem_pptt_node){
+		    .flags = NUMEM_PPTT_THREAD | NUMEM_PPTT_LEAF | NUMEM_PPTT_ID_VALID,
+		    .parent = core[c],
+		    .acpi_id = uid};
+	}
+	rc = numem__write_pptt(&p, pptt, pptt_len);
+out:
+	free(p.node);
+	free(idx);
+	return rc;
+}
