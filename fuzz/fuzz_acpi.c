@@ -73,6 +73,40 @@ static void srat_roundtrip(const struct numem_platform *plat, const struct numem
 	free(buf);
 }
 
+/* Writing a parsed MADT / PPTT and parsing it again keeps the entries. */
+static void cpu_tables_roundtrip(const struct numem_platform *plat, const struct numem_madt *m,
+                                 const struct numem_pptt *p)
+{
+	size_t len;
+	if (m && numem_madt_write(m, NULL, 0, &len) == NUMEM_OK) {
+		uint8_t *buf = malloc(len);
+		struct numem_madt again;
+		check(numem_madt_write(m, buf, len, &len) == NUMEM_OK);
+		check(numem_madt_parse(buf, len, NUMEM_ACPI_STRICT, plat, &again, NULL) ==
+		      NUMEM_OK);
+		check(again.nr_cpu == m->nr_cpu);
+		for (uint32_t i = 0; i < m->nr_cpu; i++)
+			check(again.cpu[i].id == m->cpu[i].id &&
+			      again.cpu[i].enabled == m->cpu[i].enabled &&
+			      again.cpu[i].online_capable == m->cpu[i].online_capable);
+		numem_madt_release(plat, &again);
+		free(buf);
+	}
+	if (p && numem_pptt_write(p, NULL, 0, &len) == NUMEM_OK) {
+		uint8_t *buf = malloc(len);
+		struct numem_pptt again;
+		check(numem_pptt_write(p, buf, len, &len) == NUMEM_OK);
+		check(numem_pptt_parse(buf, len, NUMEM_ACPI_STRICT, plat, &again, NULL) ==
+		      NUMEM_OK);
+		check(again.nr_node == p->nr_node);
+		for (uint32_t i = 0; i < p->nr_node; i++)
+			check(again.node[i].parent == p->node[i].parent &&
+			      again.node[i].flags == p->node[i].flags);
+		numem_pptt_release(plat, &again);
+		free(buf);
+	}
+}
+
 /* MADT, PPTT, or both: a rejected table allocates nothing; accepted ones
  * give a topology whose CPUs are on its node and whose socket/core/thread
  * figures are unknown or within the CPU count. */
@@ -96,6 +130,7 @@ static void fuzz_cpu_tables(const struct numem_platform *plat, uint8_t *t, size_
 	for (uint32_t i = 0; has_pptt && i < pptt.nr_node; i++)
 		check(pptt.node[i].parent < (int32_t)pptt.nr_node &&
 		      (pptt.node[i].parent < 0) == (pptt.node[i].parent_offset == 0));
+	cpu_tables_roundtrip(plat, has_madt ? &madt : NULL, has_pptt ? &pptt : NULL);
 	if (cpu_kind == 3) {
 		struct numem_ram_range ram = {0, 64ull << 20};
 		struct numem_topo_input in = {
