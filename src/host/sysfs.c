@@ -30,6 +30,8 @@ static int read_text(const char *path, char *buf, size_t cap)
 	return 0;
 }
 
+static void read_cpu_topology_apic(struct numem_machine_src *src, const char *root);
+
 static int try_acpi(struct numem_machine_src *src, const char *root, char *err, size_t errlen)
 {
 	char srat[512], slit[512], hmat[512], madt[512], pptt[512];
@@ -49,6 +51,7 @@ static int try_acpi(struct numem_machine_src *src, const char *root, char *err, 
 	if (!rc) {
 		snprintf(src->name, sizeof(src->name), "host");
 		snprintf(src->origin, sizeof(src->origin), "host-acpi");
+		read_cpu_topology_apic(src, root);
 	}
 	return rc;
 }
@@ -112,47 +115,81 @@ static int read_u32(const char *path, uint32_t *out)
 	return 0;
 }
 
-/* <root>/devices/system/cpu/cpuN/topology for the CPUs the source names by
- * their host cpu number N: package, cluster, core, and the position of N in
- * its thread siblings.  Absent files leave the figures unknown (no list:
- * nothing at all). */
+/* <root>/devices/system/cpu/cpuN/topology of host CPU N, recorded under
+ * hardware id `hw` (what the machine source calls the CPU): package,
+ * cluster, core, and the position of N in its thread siblings.  Absent
+ * files leave the CPU out (its topology stays unknown). */
+static void read_one_cpu_topology(struct numem_machine_src *src, const char *root, uint32_t n,
+                                  uint32_t hw)
+{
+	char path[512], text[4096];
+	struct numem_host_cpu_topo h = {.cpu = hw,
+	                                .socket = NUMEM_CPU_UNKNOWN,
+	                                .cluster = NUMEM_CPU_UNKNOWN,
+	                                .core = NUMEM_CPU_UNKNOWN,
+	                                .thread = NUMEM_CPU_UNKNOWN};
+	snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%u/topology/physical_package_id",
+	         root, n);
+	if (read_u32(path, &h.socket) != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%u/topology/core_id", root, n);
+	if (read_u32(path, &h.core) != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%u/topology/cluster_id", root, n);
+	if (read_u32(path, &h.cluster) != 0)
+		h.cluster = NUMEM_CPU_UNKNOWN;
+	snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%u/topology/thread_siblings_list",
+	         root, n);
+	static uint32_t sib[NUMEM_SPEC_MAX_CPUS];
+	int ns = read_text(path, text, sizeof(text)) == 0
+	             ? numem_parse_ranges(text, sib, NUMEM_SPEC_MAX_CPUS)
+	             : -1;
+	for (int k = 0; k < ns; k++)
+		if (sib[k] == n)
+			h.thread = (uint32_t)k;
+	src->cpu_topo[src->nr_cpu_topo++] = h;
+}
+
+/* The sysfs source names CPUs by their host number. */
 static void read_cpu_topology(struct numem_machine_src *src, const char *root,
                               const struct numem_srat *s)
 {
 	src->cpu_topo = calloc(s->nr_cpu ? s->nr_cpu : 1, sizeof(*src->cpu_topo));
-	if (!src->cpu_topo)
+	for (uint32_t i = 0; src->cpu_topo && i < s->nr_cpu; i++)
+		read_one_cpu_topology(src, root, s->cpu[i].id, s->cpu[i].id);
+}
+
+/* The firmware-table source names x86 CPUs by APIC id: /proc/cpuinfo maps
+ * host CPU numbers to APIC ids (only for the real /sys, whose /proc is
+ * this one).  Used when the tables have no PPTT. */
+static void read_cpu_topology_apic(struct numem_machine_src *src, const char *root)
+{
+	if (strcmp(root, "/sys") != 0)
 		return;
-	char path[512], text[4096];
-	for (uint32_t i = 0; i < s->nr_cpu; i++) {
-		uint32_t n = s->cpu[i].id;
-		struct numem_host_cpu_topo h = {.cpu = n,
-		                                .socket = NUMEM_CPU_UNKNOWN,
-		                                .cluster = NUMEM_CPU_UNKNOWN,
-		                                .core = NUMEM_CPU_UNKNOWN,
-		                                .thread = NUMEM_CPU_UNKNOWN};
-		snprintf(path, sizeof(path),
-		         "%s/devices/system/cpu/cpu%u/topology/physical_package_id", root, n);
-		if (read_u32(path, &h.socket) != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%u/topology/core_id", root,
-		         n);
-		if (read_u32(path, &h.core) != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%u/topology/cluster_id",
-		         root, n);
-		if (read_u32(path, &h.cluster) != 0)
-			h.cluster = NUMEM_CPU_UNKNOWN;
-		snprintf(path, sizeof(path),
-		         "%s/devices/system/cpu/cpu%u/topology/thread_siblings_list", root, n);
-		static uint32_t sib[NUMEM_SPEC_MAX_CPUS];
-		int ns = read_text(path, text, sizeof(text)) == 0
-		             ? numem_parse_ranges(text, sib, NUMEM_SPEC_MAX_CPUS)
-		             : -1;
-		for (int k = 0; k < ns; k++)
-			if (sib[k] == n)
-				h.thread = (uint32_t)k;
-		src->cpu_topo[src->nr_cpu_topo++] = h;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	if (!f)
+		return;
+	char line[512];
+	long cpu = -1;
+	size_t cap = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long v;
+		if (sscanf(line, "processor : %lu", &v) == 1) {
+			cpu = (long)v;
+		} else if (cpu >= 0 && sscanf(line, "apicid : %lu", &v) == 1 && v <= 0xffffffffu) {
+			if (src->nr_cpu_topo == cap) {
+				size_t ncap = cap ? 2 * cap : 64;
+				void *p = realloc(src->cpu_topo, ncap * sizeof(*src->cpu_topo));
+				if (!p)
+					break;
+				src->cpu_topo = p;
+				cap = ncap;
+			}
+			read_one_cpu_topology(src, root, (uint32_t)cpu, (uint32_t)v);
+			cpu = -1;
+		}
 	}
+	fclose(f);
 }
 
 int numem_machine_src_host(struct numem_machine_src *src, const char *root, char *err,
