@@ -5,18 +5,23 @@
  *   1. Node ids.  Proximity domains get dense node ids in order of first
  *      appearance, in Linux's pass order: enabled processor entries, then
  *      enabled memory entries, then enabled generic initiators/ports.
- *   2. CPUs.  Each enabled processor entry is one logical CPU, numbered in
- *      table order; a repeated hardware id is ignored (with a warning).
- *   3. Memory.  Enabled memory entries, sorted and merged per node.  Ranges
- *      of different nodes that overlap make the SRAT invalid.  RAM is the
- *      e820 list intersected with these ranges (every RAM byte must be
- *      covered), or, without an e820 list, the ranges that are neither
- *      hot-pluggable nor non-volatile.
+ *   2. CPUs.  With a MADT: its enabled processors in MADT order, each on
+ *      the node of the SRAT entry naming it, else on the first node (as
+ *      Linux).  Without: each enabled SRAT processor entry, in table order.
+ *      A repeated hardware id is ignored (with a warning).
+ *   3. Memory.  Enabled memory entries, sorted and merged per node.  As in
+ *      Linux, only ranges of different nodes that both hold RAM and overlap
+ *      make the SRAT invalid; overlapping ranges without RAM are kept,
+ *      flagged NUMEM_RANGE_OVERLAP, the overlapped bytes given to one of
+ *      them.  RAM is the e820 list intersected with these ranges (every RAM
+ *      byte must be covered), or, without an e820 list, the ranges that are
+ *      neither hot-pluggable nor non-volatile.
  *   4. Validation failures (overlap, uncovered RAM, too many domains, no
  *      memory entry) are errors in strict mode; otherwise the machine
  *      becomes one node with all CPUs and RAM and the reason is recorded.
  *   5. Distances (distance.c), hiding memoryless nodes and NUMA emulation
- *      (transform.c), then per-node summaries (distance.c).
+ *      (transform.c), then per-node summaries (distance.c), then UIDs and
+ *      sockets/clusters/cores/threads from the MADT and PPTT (cpu.c).
  */
 #include "topo_internal.h"
 

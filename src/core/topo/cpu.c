@@ -45,8 +45,8 @@ void numem__topo_cpu_topology(struct numem_topo *t, const struct numem_madt *mad
 {
 	for (uint32_t c = 0; c < t->nr_cpus; c++)
 		t->cpu[c].uid = cpu_uid(&t->cpu[c], madt);
-	if (!pptt || !pptt->nr_node || !madt)
-		return;
+	if (!pptt || !pptt->nr_node)
+		return; /* without a MADT only GICC/RINTC CPUs (UID = hw id) match */
 	/* map[node]: the dense index given to a PPTT node; next[node]: the next
 	 * thread index of a core node; per-socket counters of cores and
 	 * clusters. */
