@@ -114,6 +114,12 @@ expect_rc 0 "$numem" info --srat "$tmp/cks.aml"
 expect_grep "$tmp/err" "invalid checksum"
 expect_rc 0 "$numem" topo --srat "$asl/srat-memoryless.aml"
 [ ! -s "$tmp/err" ] && ok || bad "a good checksum warned: $(head -c 300 "$tmp/err")"
+cp "$asl/madt-2s-ht.aml" "$tmp/cks-madt.aml"
+printf '\x77' | dd of="$tmp/cks-madt.aml" bs=1 seek=9 conv=notrunc 2>/dev/null
+expect_rc 0 "$numem" info --srat "$asl/srat-2s-ht.aml" --madt "$tmp/cks-madt.aml"
+expect_grep "$tmp/err" "APIC table, offset 9: invalid checksum 0x77"
+expect_rc 1 "$numem" info --srat "$asl/srat-2s-ht.aml" --madt "$tmp/cks-madt.aml" --strict
+expect_grep "$tmp/err" "APIC table, offset 9"
 expect_rc 1 "$numem" topo --srat "$tmp/cks.aml" --strict --json
 expect_grep "$tmp/out" '"error": "checksum"'
 expect_grep "$tmp/out" '"error_offset": 9'
