@@ -173,12 +173,24 @@ expect_rc 1 "$numem" topo --srat "$asl/srat-2s-ht.aml" --madt "$tmp/madt.aml" --
 expect_grep "$tmp/err" "APIC table, offset 52"
 expect_grep "$tmp/out" '"error_table": "APIC"'
 # A corpus machine's directory with APIC.bin and PPTT.bin beside its tables:
-# the Supermicro H8QG6 is 4 packages of 12 cores, not 8 sockets.
+# the Supermicro H8QG6 (its real MADT, an ASL PPTT) is 4 packages of 16
+# cores, not 8 sockets.
+tables_dir="$(dirname "$0")/tables"
 mkdir -p "$tmp/h8"
 cp "$corpus/supermicro-h8qg6-a/SRAT.bin" "$corpus/supermicro-h8qg6-a/SLIT.bin" "$tmp/h8/"
-cp "$asl/madt-h8qg6.aml" "$tmp/h8/APIC.bin"
-cp "$asl/pptt-h8qg6.aml" "$tmp/h8/PPTT.bin"
+cp "$tables_dir/supermicro-h8qg6-a-APIC.bin" "$tmp/h8/APIC.bin"
+cp "$asl/pptt-h8qg6-6200.aml" "$tmp/h8/PPTT.bin"
 expect_rc 0 "$numem" info "$tmp/h8"
+expect_grep "$tmp/out" "^nr_cpus                : 64$"
+expect_grep "$tmp/out" "^cores_per_socket       : 16$"
+expect_grep "$tmp/out" "^threads_per_core       : 1$"
+expect_grep "$tmp/out" "^ 63:      15        3        7$"
+rm "$tmp/h8/PPTT.bin"
+expect_rc 0 "$numem" info "$tmp/h8"
+expect_grep "$tmp/out" "^nr_cpus                : 64$"
+expect_grep "$tmp/out" "^cores_per_socket       : unknown$"
+# The 48-core Opteron 6100 variant written in ASL.
+expect_rc 0 "$numem" info --srat "$corpus/supermicro-h8qg6-a/SRAT.bin" --madt "$asl/madt-h8qg6.aml" --pptt "$asl/pptt-h8qg6.aml"
 expect_grep "$tmp/out" "^nr_cpus                : 48$"
 expect_grep "$tmp/out" "^cores_per_socket       : 12$"
 expect_grep "$tmp/out" "^ 47:      11        3        7$"

@@ -93,10 +93,11 @@ static void test_machine(void **state)
 }
 
 /* Corpus machines with a MADT and a PPTT beside their SRAT/SLIT (issue 9
- * item 6).  The corpus has no MADT dumps, so these are the ASL tables of
- * tests/asl written for the machine (the build compiles them into ASL_DIR):
- * the SRAT parse still matches expected.json, and the CPU topology is the
- * tables', not one invented from nodes. */
+ * item 6): the machine's real MADT where its acpidump has one
+ * (tests/tables/, see its README), else an ASL one of tests/asl; the PPTTs
+ * are ASL (these firmwares have none).  The SRAT parse still matches
+ * expected.json, and the CPU topology is the tables', not one invented
+ * from nodes. */
 static void test_cpu_tables(void **state)
 {
 	(void)state;
@@ -104,16 +105,22 @@ static void test_cpu_tables(void **state)
 		const char *machine, *madt, *pptt;
 		int cpus, sockets, cores_per_socket, threads_per_core;
 	} cases[] = {
+	    {"supermicro-h8qg6-a", TABLES_DIR "/supermicro-h8qg6-a-APIC.bin", "pptt-h8qg6-6200", 64,
+	     4, 16, 1},
 	    {"supermicro-h8qg6-a", "madt-h8qg6", "pptt-h8qg6", 48, 4, 12, 1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char dir[512], args[2048], exp[600];
 		snprintf(dir, sizeof(dir), "%s/%s", CORPUS_DIR, cases[i].machine);
 		snprintf(exp, sizeof(exp), "%s/expected.json", dir);
+		char madt[600];
+		if (cases[i].madt[0] == '/')
+			snprintf(madt, sizeof(madt), "%s", cases[i].madt);
+		else
+			snprintf(madt, sizeof(madt), "%s/%s.aml", ASL_DIR, cases[i].madt);
 		snprintf(args, sizeof(args),
-		         "--srat '%s/SRAT.bin' --slit '%s/SLIT.bin' --madt '%s/%s.aml' --pptt "
-		         "'%s/%s.aml'",
-		         dir, dir, ASL_DIR, cases[i].madt, ASL_DIR, cases[i].pptt);
+		         "--srat '%s/SRAT.bin' --slit '%s/SLIT.bin' --madt '%s' --pptt '%s/%s.aml'",
+		         dir, dir, madt, ASL_DIR, cases[i].pptt);
 		check_one(cases[i].machine, args, exp);
 		int status;
 		json_t *got = run_json(args, &status);

@@ -180,9 +180,11 @@ def two_socket_ht():
 
 
 def h8qg6():
-    """Supermicro H8QG6 (corpus supermicro-h8qg6-a): 4 Opteron 6100 packages
-    of 2 dies of 6 cores; each die is a node whose SRAT lists APIC ids
-    base..base+7, of which the 6 cores base..base+5 exist."""
+    """A 4-package Opteron 6100 machine like the corpus Supermicro H8QG6: 2
+    dies of 6 cores per package; each die is a node whose SRAT (the corpus
+    one) lists APIC ids base..base+7, of which the 6 cores base..base+5
+    exist here.  (The corpus board itself has Opteron 6200s, 8 cores per
+    die: its real MADT is tests/tables/supermicro-h8qg6-a-APIC.bin.)"""
     bases = [32, 40, 64, 72, 96, 104, 128, 136]
     madt = madt_header("MADT: Supermicro H8QG6, 4 packages x 2 dies x 6 cores, local APIC",
                        "H8QG6")
@@ -202,6 +204,25 @@ def h8qg6():
                 p.node(LEAF | ID_VALID, die, uid)
                 uid += 1
     return madt, p.text
+
+
+def h8qg6_6200():
+    """The PPTT the corpus Supermicro H8QG6 would have with its real MADT
+    (tests/tables/supermicro-h8qg6-a-APIC.bin: 64 enabled local APICs, UIDs
+    1..64, APIC ids 0x20-0x2F, 0x40-0x4F, 0x60-0x6F, 0x80-0x8F, one die of 8
+    per SRAT node): 4 Opteron 6200 packages x 2 dies (clusters) x 8 cores.
+    The firmware (2011) has no PPTT; this one is written for the test."""
+    p = Pptt("PPTT: Supermicro H8QG6 with Opteron 6200, 4 packages x 2 dies x 8 cores",
+             "H8QG62")
+    uid = 1
+    for pk in range(4):
+        pkg = p.node(PACKAGE | ID_VALID, 0, pk)
+        for d in range(2):
+            die = p.node(ID_VALID, pkg, pk * 2 + d)
+            for i in range(8):
+                p.node(LEAF | ID_VALID, die, uid)
+                uid += 1
+    return p.text
 
 
 def arm64():
@@ -260,6 +281,7 @@ write("madt-2s-ht.asl", madt)
 write("pptt-2s-ht.asl", pptt)
 write("srat-2s-ht.asl", srat)
 write("srat-2s-nocpu.asl", nocpu)
+write("pptt-h8qg6-6200.asl", h8qg6_6200())
 madt, pptt = h8qg6()
 write("madt-h8qg6.asl", madt)
 write("pptt-h8qg6.asl", pptt)
