@@ -189,6 +189,18 @@ rm "$tmp/h8/PPTT.bin"
 expect_rc 0 "$numem" info "$tmp/h8"
 expect_grep "$tmp/out" "^nr_cpus                : 64$"
 expect_grep "$tmp/out" "^cores_per_socket       : unknown$"
+# The 2-socket Intel server: the Supermicro X10DAi's real MADT says
+# Hyper-Threading in its APIC ids, but only a PPTT (ASL here) says so in a
+# form numem reads; without one the figures are unknown, not 20 x 1.
+x10="$corpus/supermicro-x10dai"
+expect_rc 0 "$numem" info --srat "$x10/SRAT.bin" --slit "$x10/SLIT.bin" --madt "$tables_dir/supermicro-x10dai-APIC.bin"
+expect_grep "$tmp/out" "^nr_cpus                : 40$"
+expect_grep "$tmp/out" "^threads_per_core       : unknown$"
+expect_rc 0 "$numem" info --srat "$x10/SRAT.bin" --slit "$x10/SLIT.bin" --madt "$tables_dir/supermicro-x10dai-APIC.bin" --pptt "$asl/pptt-x10dai.aml"
+expect_grep "$tmp/out" "^cores_per_socket       : 10$"
+expect_grep "$tmp/out" "^threads_per_core       : 2$"
+expect_grep "$tmp/out" "^ 20:       0        0        0$"
+expect_grep "$tmp/out" "^ 39:       9        1        1$"
 # The 48-core Opteron 6100 variant written in ASL.
 expect_rc 0 "$numem" info --srat "$corpus/supermicro-h8qg6-a/SRAT.bin" --madt "$asl/madt-h8qg6.aml" --pptt "$asl/pptt-h8qg6.aml"
 expect_grep "$tmp/out" "^nr_cpus                : 48$"

@@ -108,6 +108,8 @@ static void test_cpu_tables(void **state)
 	    {"supermicro-h8qg6-a", TABLES_DIR "/supermicro-h8qg6-a-APIC.bin", "pptt-h8qg6-6200", 64,
 	     4, 16, 1},
 	    {"supermicro-h8qg6-a", "madt-h8qg6", "pptt-h8qg6", 48, 4, 12, 1},
+	    {"supermicro-x10dai", TABLES_DIR "/supermicro-x10dai-APIC.bin", "pptt-x10dai", 40, 2,
+	     10, 2},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char dir[512], args[2048], exp[600];

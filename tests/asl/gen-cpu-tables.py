@@ -225,6 +225,22 @@ def h8qg6_6200():
     return p.text
 
 
+def x10dai():
+    """The PPTT the corpus Supermicro X10DAi would have with its real MADT
+    (tests/tables/supermicro-x10dai-APIC.bin: 40 local APICs whose UID is
+    the APIC id; package << 5 | core << 1 | thread, the 10 cores of a
+    Haswell-EP package at core ids 0-4 and 8-12): 2 packages x 10 cores x 2
+    threads.  The firmware has no PPTT; this one is written for the test."""
+    p = Pptt("PPTT: Supermicro X10DAi, 2 packages x 10 cores x 2 threads", "X10DAI")
+    for s in range(2):
+        pkg = p.node(PACKAGE | ID_VALID, 0, s)
+        for c in [0, 1, 2, 3, 4, 8, 9, 10, 11, 12]:
+            core = p.node(ID_VALID, pkg, c)
+            for t in range(2):
+                p.node(THREAD | LEAF | ID_VALID, core, s << 5 | c << 1 | t)
+    return p.text
+
+
 def arm64():
     """An arm64 machine: 1 package, 2 clusters of 4 cores, GICC; each cluster
     one node; one more GICC disabled but online-capable."""
@@ -282,6 +298,7 @@ write("pptt-2s-ht.asl", pptt)
 write("srat-2s-ht.asl", srat)
 write("srat-2s-nocpu.asl", nocpu)
 write("pptt-h8qg6-6200.asl", h8qg6_6200())
+write("pptt-x10dai.asl", x10dai())
 madt, pptt = h8qg6()
 write("madt-h8qg6.asl", madt)
 write("pptt-h8qg6.asl", pptt)
