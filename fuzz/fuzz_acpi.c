@@ -1,9 +1,12 @@
 /*
- * fuzz_acpi.c - libFuzzer target for the SRAT, SLIT and HMAT parsers and
- * everything built from a parsed table.
+ * fuzz_acpi.c - libFuzzer target for the SRAT, SLIT, HMAT, MADT and PPTT
+ * parsers and everything built from a parsed table.
  *
- * Input: one selector byte (low 2 bits: 0 SRAT, 1 SLIT, 2 HMAT, 3 SRAT whose
- * second half is a SLIT), then the table.  The signature is forced to the
+ * Input: one selector byte (low 2 bits: 0 SRAT, 1 SLIT or a CPU table, 2
+ * HMAT, 3 SRAT whose second half is a SLIT), then the table.  With low bits
+ * 1, bits 4-5 choose: 0 SLIT, 1 MADT, 2 PPTT, 3 a MADT followed (at its
+ * header length) by a PPTT, both then building a one-node topology whose
+ * CPUs and CPU topology come from them.  The signature is forced to the
  * selected one so that the fuzzer spends its time past the header.
  * Properties checked beyond "no crash, no leak, no UB":
  *   - a rejected table allocates nothing;
@@ -68,6 +71,87 @@ static void srat_roundtrip(const struct numem_platform *plat, const struct numem
 		      again.mem[i].length == s->mem[i].length);
 	numem_srat_release(plat, &again);
 	free(buf);
+}
+
+/* Writing a parsed MADT / PPTT and parsing it again keeps the entries. */
+static void cpu_tables_roundtrip(const struct numem_platform *plat, const struct numem_madt *m,
+                                 const struct numem_pptt *p)
+{
+	size_t len;
+	if (m && numem_madt_write(m, NULL, 0, &len) == NUMEM_OK) {
+		uint8_t *buf = malloc(len);
+		struct numem_madt again;
+		check(numem_madt_write(m, buf, len, &len) == NUMEM_OK);
+		check(numem_madt_parse(buf, len, NUMEM_ACPI_STRICT, plat, &again, NULL) ==
+		      NUMEM_OK);
+		check(again.nr_cpu == m->nr_cpu);
+		for (uint32_t i = 0; i < m->nr_cpu; i++)
+			check(again.cpu[i].id == m->cpu[i].id &&
+			      again.cpu[i].enabled == m->cpu[i].enabled &&
+			      again.cpu[i].online_capable == m->cpu[i].online_capable);
+		numem_madt_release(plat, &again);
+		free(buf);
+	}
+	if (p && numem_pptt_write(p, NULL, 0, &len) == NUMEM_OK) {
+		uint8_t *buf = malloc(len);
+		struct numem_pptt again;
+		check(numem_pptt_write(p, buf, len, &len) == NUMEM_OK);
+		check(numem_pptt_parse(buf, len, NUMEM_ACPI_STRICT, plat, &again, NULL) ==
+		      NUMEM_OK);
+		check(again.nr_node == p->nr_node);
+		for (uint32_t i = 0; i < p->nr_node; i++)
+			check(again.node[i].parent == p->node[i].parent &&
+			      again.node[i].flags == p->node[i].flags);
+		numem_pptt_release(plat, &again);
+		free(buf);
+	}
+}
+
+/* MADT, PPTT, or both: a rejected table allocates nothing; accepted ones
+ * give a topology whose CPUs are on its node and whose socket/core/thread
+ * figures are unknown or within the CPU count. */
+static void fuzz_cpu_tables(const struct numem_platform *plat, uint8_t *t, size_t size,
+                            unsigned cpu_kind, unsigned flags)
+{
+	struct numem_madt madt;
+	struct numem_pptt pptt;
+	bool has_madt = false, has_pptt = false;
+	size_t pptt_at = 0;
+	if (cpu_kind != 2) {
+		has_madt = numem_madt_parse(t, size, flags, plat, &madt, NULL) == NUMEM_OK;
+		if (!has_madt || cpu_kind == 1)
+			goto out;
+		pptt_at = madt.header.length;
+		if (size - pptt_at >= 4)
+			memcpy(t + pptt_at, "PPTT", 4);
+	}
+	has_pptt =
+	    numem_pptt_parse(t + pptt_at, size - pptt_at, flags, plat, &pptt, NULL) == NUMEM_OK;
+	for (uint32_t i = 0; has_pptt && i < pptt.nr_node; i++)
+		check(pptt.node[i].parent < (int32_t)pptt.nr_node &&
+		      (pptt.node[i].parent < 0) == (pptt.node[i].parent_offset == 0));
+	cpu_tables_roundtrip(plat, has_madt ? &madt : NULL, has_pptt ? &pptt : NULL);
+	if (cpu_kind == 3) {
+		struct numem_ram_range ram = {0, 64ull << 20};
+		struct numem_topo_input in = {
+		    .ram = &ram, .nr_ram = 1, .madt = &madt, .pptt = has_pptt ? &pptt : NULL};
+		struct numem_topo *topo;
+		if (numem_topo_build(plat, &in, NULL, &topo, NULL) == NUMEM_OK) {
+			check_topology(topo);
+			for (uint32_t c = 0; c < topo->nr_cpus; c++) {
+				const struct numem_cpu_desc *d = &topo->cpu[c];
+				check(d->socket == NUMEM_CPU_UNKNOWN || d->socket < topo->nr_cpus);
+				check(d->core == NUMEM_CPU_UNKNOWN || d->core < topo->nr_cpus);
+				check(d->thread == NUMEM_CPU_UNKNOWN || d->thread < topo->nr_cpus);
+			}
+			numem_topo_release(topo);
+		}
+	}
+out:
+	if (has_pptt)
+		numem_pptt_release(plat, &pptt);
+	if (has_madt)
+		numem_madt_release(plat, &madt);
 }
 
 /* Boundary values for 32-bit counts; the last two are the review's HMAT
@@ -187,8 +271,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *t = malloc(size ? size : 1);
 	memcpy(t, data + 1, size);
 	static const char *const sig[] = {"SRAT", "SLIT", "HMAT", "SRAT"};
+	unsigned cpu_kind = kind == 1 ? (data[0] >> 4) & 3 : 0;
 	if (size >= 4)
-		memcpy(t, sig[kind], 4);
+		memcpy(t, cpu_kind == 2 ? "PPTT" : cpu_kind ? "APIC" : sig[kind], 4);
 	struct numem_host *h = numem_host_create();
 	numem_host_set_log(h, NULL, NUMEM_LOG_ERROR);
 	const struct numem_platform *plat = numem_host_platform(h);
@@ -237,6 +322,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				numem_slit_release(plat, &sl);
 			numem_srat_release(plat, &s);
 		}
+	} else if (kind == 1 && cpu_kind) {
+		fuzz_cpu_tables(plat, t, size, cpu_kind, data[0] & 4 ? NUMEM_ACPI_STRICT : 0);
 	} else if (kind == 1) {
 		struct numem_slit s;
 		if (numem_slit_parse(t, size, 0, plat, &s, &d) == NUMEM_OK)

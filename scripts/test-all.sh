@@ -78,6 +78,8 @@ if CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DNUMEM_FUZZ=ON -D
   for f in build/tests/asl/srat-*.aml; do [ -f "$f" ] && { printf '\x00'; cat "$f"; } >"$asl/$(basename "$f")"; done
   for f in build/tests/asl/slit-*.aml; do [ -f "$f" ] && { printf '\x01'; cat "$f"; } >"$asl/$(basename "$f")"; done
   for f in build/tests/asl/hmat-*.aml; do [ -f "$f" ] && { printf '\x02'; cat "$f"; } >"$asl/$(basename "$f")"; done
+  for f in build/tests/asl/madt-*.aml; do [ -f "$f" ] && { printf '\x11'; cat "$f"; } >"$asl/$(basename "$f")"; done
+  for f in build/tests/asl/pptt-*.aml; do [ -f "$f" ] && { printf '\x21'; cat "$f"; } >"$asl/$(basename "$f")"; done
   fuzz_cov=0
   fuzz_run fuzz_acpi 8192 fuzz/acpi.dict "$asl"; rc=$?
   if [ "$rc" -eq 0 ] && [ "${fuzz_cov:-0}" -lt "$fuzz_acpi_floor" ]; then

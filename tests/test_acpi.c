@@ -453,10 +453,134 @@ static void test_err_names(void **state)
 		assert_non_null(numem_err_name((enum numem_err)e));
 }
 
+/* A table header for hand-built tables. */
+static size_t put_header(uint8_t *t, const char *sig, size_t len)
+{
+	memset(t, 0, 36);
+	memcpy(t, sig, 4);
+	put32(t + 4, (uint32_t)len);
+	t[8] = 1;
+	return 36;
+}
+
+/* MADT: each processor type decoded, the ACPI 5.1 GICC size accepted, other
+ * structures counted, Online Capable read from the right bit per type. */
+static void test_madt_decode(void **state)
+{
+	(void)state;
+	uint8_t t[256] = {0};
+	size_t off = put_header(t, "APIC", 0);
+	put32(t + off, 0xfee00000);
+	off += 8;
+	/* local APIC: uid 3, APIC id 7, disabled + online capable */
+	t[off] = 0, t[off + 1] = 8, t[off + 2] = 3, t[off + 3] = 7, put32(t + off + 4, 2);
+	off += 8;
+	/* I/O APIC (type 1, 12 bytes) */
+	t[off] = 1, t[off + 1] = 12;
+	off += 12;
+	/* x2APIC: id 0x1234, enabled, uid 9 */
+	t[off] = 9, t[off + 1] = 16, put32(t + off + 4, 0x1234), put32(t + off + 8, 1),
+	put32(t + off + 12, 9);
+	off += 16;
+	/* GICC, 76 bytes (ACPI 5.1): uid 5, flags bit 1 (not online capable for
+	 * GICC: that is bit 3), MPIDR 0x10203 */
+	t[off] = 0xb, t[off + 1] = 76, put32(t + off + 8, 5), put32(t + off + 12, 2);
+	put32(t + off + 68, 0x10203);
+	off += 76;
+	put32(t + 4, (uint32_t)off);
+	fix_checksum(t, off);
+	struct numem_madt m;
+	struct numem_diag d = {0};
+	assert_int_equal(numem_madt_parse(t, off, NUMEM_ACPI_STRICT, test_plat, &m, &d), NUMEM_OK);
+	assert_int_equal(m.local_apic_address, 0xfee00000);
+	assert_int_equal(m.nr_cpu, 3);
+	assert_int_equal(m.nr_other, 1);
+	assert_int_equal(m.cpu[0].id, 7);
+	assert_int_equal(m.cpu[0].uid, 3);
+	assert_false(m.cpu[0].enabled);
+	assert_true(m.cpu[0].online_capable);
+	assert_int_equal(m.cpu[0].offset, 44);
+	assert_int_equal(m.cpu[1].id, 0x1234);
+	assert_int_equal(m.cpu[1].uid, 9);
+	assert_true(m.cpu[1].enabled);
+	assert_int_equal(m.cpu[2].id, 5);
+	assert_int_equal(m.cpu[2].mpidr, 0x10203);
+	assert_false(m.cpu[2].enabled);
+	assert_false(m.cpu[2].online_capable);
+	numem_madt_release(test_plat, &m);
+	/* A GICC of 72 bytes has no MPIDR: bad-entry at its offset. */
+	uint64_t before = numem_host_meta_bytes(test_host);
+	t[off - 76 + 1] = 72;
+	put32(t + 4, (uint32_t)off - 4);
+	fix_checksum(t, off - 4);
+	assert_int_equal(numem_madt_parse(t, off - 4, 0, test_plat, &m, &d), NUMEM_E_BAD_ENTRY);
+	assert_int_equal(d.offset, off - 76);
+	assert_string_equal(d.table, "APIC");
+	assert_int_equal(numem_host_meta_bytes(test_host), before);
+}
+
+/* PPTT of ACPI 6.2 (no Leaf flag): leaves are the nodes nobody names as
+ * parent; a package of 2 cores with 2 threads each, found through the MADT. */
+static void test_pptt_without_leaf_flag(void **state)
+{
+	(void)state;
+	uint8_t t[512] = {0};
+	size_t off = put_header(t, "PPTT", 0);
+	uint32_t pkg = (uint32_t)off;
+	t[off] = 0, t[off + 1] = 20, put32(t + off + 4, NUMEM_PPTT_PHYSICAL_PACKAGE);
+	off += 20;
+	uint32_t uid = 0;
+	for (int c = 0; c < 2; c++) {
+		uint32_t core = (uint32_t)off;
+		t[off] = 0, t[off + 1] = 20, put32(t + off + 8, pkg);
+		off += 20;
+		for (int th = 0; th < 2; th++) {
+			t[off] = 0, t[off + 1] = 20;
+			put32(t + off + 4, NUMEM_PPTT_THREAD | NUMEM_PPTT_ID_VALID);
+			put32(t + off + 8, core), put32(t + off + 12, uid++);
+			off += 20;
+		}
+	}
+	put32(t + 4, (uint32_t)off);
+	fix_checksum(t, off);
+	struct numem_pptt p;
+	struct numem_diag d = {0};
+	assert_int_equal(numem_pptt_parse(t, off, NUMEM_ACPI_STRICT, test_plat, &p, &d), NUMEM_OK);
+	assert_int_equal(p.nr_node, 7);
+	assert_int_equal(p.node[1].parent, 0);
+	assert_true(p.node[1].is_parent);
+	assert_false(p.node[2].is_parent);
+	/* Threads 0 and 2 of the MADT order are the first threads. */
+	struct numem_madt_cpu mc[4];
+	for (uint32_t i = 0; i < 4; i++)
+		mc[i] = (struct numem_madt_cpu){.type = NUMEM_MADT_LOCAL_APIC,
+		                                .enabled = true,
+		                                .id = i,
+		                                .uid = (i % 2) * 2 + i / 2};
+	struct numem_madt madt = {.nr_cpu = 4, .cpu = mc};
+	struct numem_ram_range ram = {0, GIB};
+	struct numem_topo_input in = {.ram = &ram, .nr_ram = 1, .madt = &madt, .pptt = &p};
+	struct numem_topo *topo;
+	assert_int_equal(numem_topo_build(test_plat, &in, NULL, &topo, &d), NUMEM_OK);
+	assert_int_equal(topo->nr_cpus, 4);
+	assert_int_equal(topo->cpu_topo_source, NUMEM_CPU_TOPO_PPTT);
+	assert_int_equal(topo->cpu[1].uid, 2); /* core 1, thread 0 */
+	assert_int_equal(topo->cpu[1].core, 1);
+	assert_int_equal(topo->cpu[1].thread, 0);
+	assert_int_equal(topo->cpu[2].core, 0);
+	assert_int_equal(topo->cpu[2].thread, 1);
+	assert_int_equal(topo->cpu[3].socket, 0);
+	assert_int_equal(topo->cpu[3].cluster, NUMEM_CPU_UNKNOWN); /* core under the package */
+	numem_topo_release(topo);
+	numem_pptt_release(test_plat, &p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    HOST_TEST(test_srat_roundtrip),
+	    HOST_TEST(test_madt_decode),
+	    HOST_TEST(test_pptt_without_leaf_flag),
 	    HOST_TEST(test_srat_revision1_pxm),
 	    HOST_TEST(test_srat_unknown_subtable_kept),
 	    HOST_TEST(test_srat_bad_checksum),

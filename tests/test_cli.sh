@@ -106,13 +106,111 @@ cp "$asl/srat-memoryless.aml" "$tmp/cks.aml"
 printf '\x77' | dd of="$tmp/cks.aml" bs=1 seek=9 conv=notrunc 2>/dev/null
 expect_rc 0 "$numem" topo --srat "$tmp/cks.aml" --json
 expect_grep "$tmp/out" '"SRAT": false'
+# Issue 9 item 2: the warning reaches stderr in every mode, as Linux warns.
+expect_grep "$tmp/err" "SRAT table, offset 9: invalid checksum 0x77"
+expect_rc 0 "$numem" topo --srat "$tmp/cks.aml"
+expect_grep "$tmp/err" "warning: .*SRAT table, offset 9: invalid checksum 0x77, should be 0x"
+expect_rc 0 "$numem" info --srat "$tmp/cks.aml"
+expect_grep "$tmp/err" "invalid checksum"
+expect_rc 0 "$numem" topo --srat "$asl/srat-memoryless.aml"
+[ ! -s "$tmp/err" ] && ok || bad "a good checksum warned: $(head -c 300 "$tmp/err")"
+cp "$asl/madt-2s-ht.aml" "$tmp/cks-madt.aml"
+printf '\x77' | dd of="$tmp/cks-madt.aml" bs=1 seek=9 conv=notrunc 2>/dev/null
+expect_rc 0 "$numem" info --srat "$asl/srat-2s-ht.aml" --madt "$tmp/cks-madt.aml"
+expect_grep "$tmp/err" "APIC table, offset 9: invalid checksum 0x77"
+expect_rc 1 "$numem" info --srat "$asl/srat-2s-ht.aml" --madt "$tmp/cks-madt.aml" --strict
+expect_grep "$tmp/err" "APIC table, offset 9"
 expect_rc 1 "$numem" topo --srat "$tmp/cks.aml" --strict --json
 expect_grep "$tmp/out" '"error": "checksum"'
 expect_grep "$tmp/out" '"error_offset": 9'
+# Issue 9 item 3: each single-node reason has its own name.
+expect_rc 0 "$numem" topo p4 --json
+expect_grep "$tmp/out" '"single_node_reason": "no-srat"'
+expect_rc 0 "$numem" topo x445 --numa-off --json
+expect_grep "$tmp/out" '"single_node_reason": "numa-off"'
+expect_rc 0 "$numem" topo --srat "$asl/srat-overlap.aml" --json
+expect_grep "$tmp/out" '"single_node_reason": "overlap"'
 # An invalid SRAT: one node by default, an error with --strict.
 expect_rc 0 "$numem" topo --srat "$asl/srat-overlap.aml"
 expect_grep "$tmp/out" "NUMA turned off, one node"
 expect_rc 1 "$numem" topo --srat "$asl/srat-overlap.aml" --strict
+
+# Issue 9 item 1: QEMU's SRAT with an NVDIMM inside the hot-plug window
+# keeps both nodes (Linux's rule), and says which ranges overlap.
+expect_rc 0 "$numem" topo --srat "$asl/srat-qemu-nvdimm.aml" --strict
+expect_grep "$tmp/out" "^available: 2 nodes (0-1)$"
+expect_grep "$tmp/out" "non-volatile overlaps another node's range"
+expect_grep "$tmp/out" "hotpluggable overlaps another node's range"
+expect_grep "$tmp/out" "^note: 2 non-RAM range(s) overlap ranges of other nodes"
+expect_rc 0 "$numem" topo --srat "$asl/srat-qemu-nvdimm.aml" --json
+expect_grep "$tmp/out" '"overlapping_ranges": 2'
+expect_grep "$tmp/out" '"overlap": true'
+grep -q single_node_reason "$tmp/out" && bad "QEMU nvdimm SRAT fell back to one node" || ok
+
+# Issue 9 item 6: CPU topology from the MADT and the PPTT; unknown without.
+expect_rc 0 "$numem" info --srat "$asl/srat-2s-ht.aml" --madt "$asl/madt-2s-ht.aml" --pptt "$asl/pptt-2s-ht.aml"
+expect_grep "$tmp/out" "^nr_cpus                : 40$"
+expect_grep "$tmp/out" "^cores_per_socket       : 10$"
+expect_grep "$tmp/out" "^threads_per_core       : 2$"
+expect_grep "$tmp/out" "^ 10:       0        1        1$"
+expect_grep "$tmp/out" "^ 20:       0        0        0$"
+expect_rc 0 "$numem" info --srat "$asl/srat-2s-ht.aml" --madt "$asl/madt-2s-ht.aml"
+expect_grep "$tmp/out" "^cores_per_socket       : unknown$"
+expect_grep "$tmp/out" "^threads_per_core       : unknown$"
+expect_grep "$tmp/out" "^  0:    unknown     unknown        0$"
+expect_rc 0 "$numem" topo --srat "$asl/srat-2s-ht.aml" --madt "$asl/madt-2s-ht.aml" --pptt "$asl/pptt-2s-ht.aml" --json
+expect_grep "$tmp/out" '"threads_per_core": 2'
+expect_grep "$tmp/out" '"source": "pptt"'
+expect_rc 0 "$numem" topo --srat "$asl/srat-2s-nocpu.aml" --madt "$asl/madt-2s-ht.aml"
+expect_grep "$tmp/out" "^MADT: 40 CPU(s) no SRAT entry names (on node 0), 2 online-capable$"
+expect_rc 0 "$numem" topo --srat "$asl/srat-arm64.aml" --madt "$asl/madt-arm64.aml" --pptt "$asl/pptt-arm64.aml"
+expect_grep "$tmp/out" "^cpu topology (pptt): 1 socket(s), 8 core(s) per socket, 1 thread(s) per core$"
+expect_rc 2 "$numem" topo --madt "$asl/madt-2s-ht.aml"
+expect_rc 3 "$numem" topo --srat "$asl/srat-2s-ht.aml" --madt /nonexistent/APIC.bin
+cp "$asl/madt-h8qg6.aml" "$tmp/madt.aml"
+printf '\x00' | dd of="$tmp/madt.aml" bs=1 seek=53 conv=notrunc 2>/dev/null
+expect_rc 1 "$numem" topo --srat "$asl/srat-2s-ht.aml" --madt "$tmp/madt.aml" --json
+expect_grep "$tmp/err" "APIC table, offset 52"
+expect_grep "$tmp/out" '"error_table": "APIC"'
+# A corpus machine's directory with APIC.bin and PPTT.bin beside its tables:
+# the Supermicro H8QG6 (its real MADT, an ASL PPTT) is 4 packages of 16
+# cores, not 8 sockets.
+tables_dir="$(dirname "$0")/tables"
+mkdir -p "$tmp/h8"
+cp "$corpus/supermicro-h8qg6-a/SRAT.bin" "$corpus/supermicro-h8qg6-a/SLIT.bin" "$tmp/h8/"
+cp "$tables_dir/supermicro-h8qg6-a-APIC.bin" "$tmp/h8/APIC.bin"
+cp "$asl/pptt-h8qg6-6200.aml" "$tmp/h8/PPTT.bin"
+expect_rc 0 "$numem" info "$tmp/h8"
+expect_grep "$tmp/out" "^nr_cpus                : 64$"
+expect_grep "$tmp/out" "^cores_per_socket       : 16$"
+expect_grep "$tmp/out" "^threads_per_core       : 1$"
+expect_grep "$tmp/out" "^ 63:      15        3        7$"
+rm "$tmp/h8/PPTT.bin"
+expect_rc 0 "$numem" info "$tmp/h8"
+expect_grep "$tmp/out" "^nr_cpus                : 64$"
+expect_grep "$tmp/out" "^cores_per_socket       : unknown$"
+# The issue's 2-socket Intel server: the Supermicro X10DAi's real MADT says
+# Hyper-Threading in its APIC ids, but only a PPTT (ASL here) says so in a
+# form numem reads; without one the figures are unknown, not 20 x 1.
+x10="$corpus/supermicro-x10dai"
+expect_rc 0 "$numem" info --srat "$x10/SRAT.bin" --slit "$x10/SLIT.bin" --madt "$tables_dir/supermicro-x10dai-APIC.bin"
+expect_grep "$tmp/out" "^nr_cpus                : 40$"
+expect_grep "$tmp/out" "^threads_per_core       : unknown$"
+expect_rc 0 "$numem" info --srat "$x10/SRAT.bin" --slit "$x10/SLIT.bin" --madt "$tables_dir/supermicro-x10dai-APIC.bin" --pptt "$asl/pptt-x10dai.aml"
+expect_grep "$tmp/out" "^cores_per_socket       : 10$"
+expect_grep "$tmp/out" "^threads_per_core       : 2$"
+expect_grep "$tmp/out" "^ 20:       0        0        0$"
+expect_grep "$tmp/out" "^ 39:       9        1        1$"
+# The 48-core Opteron 6100 variant written in ASL.
+expect_rc 0 "$numem" info --srat "$corpus/supermicro-h8qg6-a/SRAT.bin" --madt "$asl/madt-h8qg6.aml" --pptt "$asl/pptt-h8qg6.aml"
+expect_grep "$tmp/out" "^nr_cpus                : 48$"
+expect_grep "$tmp/out" "^cores_per_socket       : 12$"
+expect_grep "$tmp/out" "^ 47:      11        3        7$"
+expect_rc 0 "$numem" info "$corpus/supermicro-h8qg6-a"
+expect_grep "$tmp/out" "^cores_per_socket       : unknown$"
+# A preset's explicit cpus_per_socket is kept.
+expect_rc 0 "$numem" info epyc-2s8n
+expect_grep "$tmp/out" "^cores_per_socket       : 128$"
 
 # tables: write, disassemble, read back the same numactl view.
 for m in x445 cxl epyc-2s8n p4 "$corpus/supermicro-h8qg6-a"; do
@@ -123,8 +221,44 @@ for m in x445 cxl epyc-2s8n p4 "$corpus/supermicro-h8qg6-a"; do
   "$numem" topo "$tmp/t" | sed -n '1,/^$/p' | grep -v free > "$tmp/b"
   cmp -s "$tmp/a" "$tmp/b" && ok || bad "tables for $m read back differently: $(diff "$tmp/a" "$tmp/b" | head -5)"
 done
-expect_rc 0 "$numem" tables --numa node,cpus=0-1,mem=2G --numa node,cpus=2-3,mem=2G -o "$tmp/q"
+# The MADT and the PPTT written by `tables` disassemble cleanly and read
+# back to the same CPUs, nodes and CPU topology (`numem info`).
+for args in "--srat $asl/srat-2s-ht.aml --madt $asl/madt-2s-ht.aml --pptt $asl/pptt-2s-ht.aml" \
+            "--srat $asl/srat-arm64.aml --madt $asl/madt-arm64.aml --pptt $asl/pptt-arm64.aml" \
+            "--srat $corpus/supermicro-h8qg6-a/SRAT.bin --slit $corpus/supermicro-h8qg6-a/SLIT.bin --madt $asl/madt-h8qg6.aml --pptt $asl/pptt-h8qg6.aml" \
+            "epyc-2s8n"; do
+  rm -rf "$tmp/c"
+  expect_rc 0 "$numem" tables $args -o "$tmp/c"
+  [ -s "$tmp/c/APIC.bin" ] && [ -s "$tmp/c/PPTT.bin" ] && ok || bad "tables $args: no APIC.bin/PPTT.bin"
+  (cd "$tmp/c" && iasl -d APIC.bin PPTT.bin >/dev/null 2>&1 && ! grep -qi "warning\|error" APIC.dsl PPTT.dsl) &&
+    ok || bad "iasl -d complains about the MADT/PPTT of $args"
+  "$numem" info $args | grep -v free > "$tmp/a"
+  "$numem" info "$tmp/c" | grep -v free > "$tmp/b"
+  cmp -s "$tmp/a" "$tmp/b" && ok || bad "info for $args read back differently: $(diff "$tmp/a" "$tmp/b" | head -5)"
+done
+# No topology known: a MADT but no PPTT (numem writes no guess).
+rm -rf "$tmp/c"
+expect_rc 0 "$numem" tables --srat "$asl/srat-2s-ht.aml" --madt "$asl/madt-2s-ht.aml" -o "$tmp/c"
+[ -s "$tmp/c/APIC.bin" ] && [ ! -e "$tmp/c/PPTT.bin" ] && ok || bad "tables wrote a PPTT without a known topology"
+
+expect_rc 0 "$numem" tables --numa node,cpus=0-1,mem=2G --numa node,cpus=2-3,mem=2G \
+  --numa dist,src=0,dst=1,val=21 -o "$tmp/q"
 [ -s "$tmp/q/SRAT.bin" ] && [ -s "$tmp/q/SLIT.bin" ] && ok || bad "tables --numa wrote nothing"
+expect_rc 0 "$numem" topo "$tmp/q" --json
+expect_grep "$tmp/out" '"distances_from_slit": true'
+# Issue 9 item 5: a machine without a SLIT gets none written, and read back
+# it does not claim SLIT distances.
+rm -rf "$tmp/q"
+expect_rc 0 "$numem" tables --numa node,cpus=0-1,mem=2G --numa node,cpus=2-3,mem=2G -o "$tmp/q"
+[ -s "$tmp/q/SRAT.bin" ] && [ ! -e "$tmp/q/SLIT.bin" ] && ok || bad "tables wrote a SLIT for a machine without one"
+expect_rc 0 "$numem" topo "$tmp/q" --json
+expect_grep "$tmp/out" '"distances_from_slit": false'
+rm -rf "$tmp/q"
+expect_rc 0 "$numem" tables "$corpus/hp-proliant-dl380e-gen8" -o "$tmp/q"
+[ ! -e "$tmp/q/SLIT.bin" ] && ok || bad "tables wrote a SLIT for hp-proliant-dl380e-gen8 (none)"
+rm -rf "$tmp/q"
+expect_rc 0 "$numem" tables "$corpus/supermicro-h8qg6-a" -o "$tmp/q"
+[ -s "$tmp/q/SLIT.bin" ] && ok || bad "tables dropped the SLIT of a machine that has one"
 
 # stress and dump.
 expect_rc 0 "$numem" stress --help
@@ -162,6 +296,30 @@ expect_rc 2 "$numem" trace
 # --host works on this machine, whatever it is.
 expect_rc 0 "$numem" topo --host
 expect_grep "$tmp/out" "^available: "
+# --host takes the CPU topology from sysfs: a fake tree, 1 package of 2
+# cores x 2 threads (Linux numbers the siblings 0,2 and 1,3).
+fs="$tmp/sysfs"
+mkdir -p "$fs/devices/system/node/node0/memory0" "$fs/devices/system/node/node0/memory1" \
+  "$fs/devices/system/memory"
+echo 8000000 > "$fs/devices/system/memory/block_size_bytes"
+echo 0-3 > "$fs/devices/system/node/node0/cpulist"
+echo 10 > "$fs/devices/system/node/node0/distance"
+for c in 0 1 2 3; do
+  d="$fs/devices/system/cpu/cpu$c/topology"
+  mkdir -p "$d"
+  echo 0 > "$d/physical_package_id"
+  echo $((c % 2)) > "$d/core_id"
+  echo "$((c % 2)),$((c % 2 + 2))" > "$d/thread_siblings_list"
+done
+expect_rc 0 "$numem" info --host --sysfs "$fs"
+expect_grep "$tmp/out" "^cores_per_socket       : 2$"
+expect_grep "$tmp/out" "^threads_per_core       : 2$"
+expect_grep "$tmp/out" "^  3:       1        0        0$"
+expect_rc 0 "$numem" topo --host --sysfs "$fs" --json
+expect_grep "$tmp/out" '"source": "sysfs"'
+rm -rf "$fs/devices/system/cpu"
+expect_rc 0 "$numem" info --host --sysfs "$fs"
+expect_grep "$tmp/out" "^threads_per_core       : unknown$"
 
 # Issue 7 item 8: an SRAT declaring 128 TiB (two nodes of 64 TiB, 160
 # bytes).  Boot must touch memory in proportion to what is needed, not to

@@ -92,6 +92,62 @@ static void test_machine(void **state)
 	}
 }
 
+/* Corpus machines with a MADT and a PPTT beside their SRAT/SLIT (issue 9
+ * item 6): the machine's real MADT where its acpidump has one
+ * (tests/tables/, see its README), else an ASL one of tests/asl; the PPTTs
+ * are ASL (these firmwares have none).  The SRAT parse still matches
+ * expected.json, and the CPU topology is the tables', not one invented
+ * from nodes. */
+static void test_cpu_tables(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *machine, *madt, *pptt;
+		int cpus, sockets, cores_per_socket, threads_per_core;
+	} cases[] = {
+	    {"supermicro-h8qg6-a", TABLES_DIR "/supermicro-h8qg6-a-APIC.bin", "pptt-h8qg6-6200", 64,
+	     4, 16, 1},
+	    {"supermicro-h8qg6-a", "madt-h8qg6", "pptt-h8qg6", 48, 4, 12, 1},
+	    {"supermicro-x10dai", TABLES_DIR "/supermicro-x10dai-APIC.bin", "pptt-x10dai", 40, 2,
+	     10, 2},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char dir[512], args[2048], exp[600];
+		snprintf(dir, sizeof(dir), "%s/%s", CORPUS_DIR, cases[i].machine);
+		snprintf(exp, sizeof(exp), "%s/expected.json", dir);
+		char madt[600];
+		if (cases[i].madt[0] == '/')
+			snprintf(madt, sizeof(madt), "%s", cases[i].madt);
+		else
+			snprintf(madt, sizeof(madt), "%s/%s.aml", ASL_DIR, cases[i].madt);
+		snprintf(args, sizeof(args),
+		         "--srat '%s/SRAT.bin' --slit '%s/SLIT.bin' --madt '%s' --pptt '%s/%s.aml'",
+		         dir, dir, madt, ASL_DIR, cases[i].pptt);
+		check_one(cases[i].machine, args, exp);
+		int status;
+		json_t *got = run_json(args, &status);
+		json_t *topo = json_object_get(got, "topology");
+		json_t *ct = json_object_get(topo, "cpu_topology");
+		assert_int_equal(json_integer_value(json_object_get(topo, "nr_cpus")),
+		                 cases[i].cpus);
+		assert_string_equal(json_string_value(json_object_get(ct, "source")), "pptt");
+		assert_int_equal(json_integer_value(json_object_get(ct, "sockets")),
+		                 cases[i].sockets);
+		assert_int_equal(json_integer_value(json_object_get(ct, "cores_per_socket")),
+		                 cases[i].cores_per_socket);
+		assert_int_equal(json_integer_value(json_object_get(ct, "threads_per_core")),
+		                 cases[i].threads_per_core);
+		json_decref(got);
+		/* Without them, numem does not guess. */
+		snprintf(args, sizeof(args), "'%s'", dir);
+		got = run_json(args, &status);
+		ct = json_object_get(json_object_get(got, "topology"), "cpu_topology");
+		assert_string_equal(json_string_value(json_object_get(ct, "source")), "unknown");
+		assert_true(json_is_null(json_object_get(ct, "sockets")));
+		json_decref(got);
+	}
+}
+
 int main(void)
 {
 	DIR *d = opendir(CORPUS_DIR);
@@ -116,13 +172,15 @@ int main(void)
 		fprintf(stderr, "test_corpus: only %zu machines in %s\n", n, CORPUS_DIR);
 		return 1;
 	}
-	struct CMUnitTest *tests = calloc(n, sizeof(*tests));
+	struct CMUnitTest *tests = calloc(n + 1, sizeof(*tests));
 	for (size_t i = 0; i < n; i++) {
 		tests[i].name = strrchr(machines[i], '/') + 1;
 		tests[i].test_func = test_machine;
 		tests[i].initial_state = machines[i];
 	}
-	int rc = _cmocka_run_group_tests("corpus", tests, n, NULL, NULL);
+	tests[n].name = "cpu_tables";
+	tests[n].test_func = test_cpu_tables;
+	int rc = _cmocka_run_group_tests("corpus", tests, n + 1, NULL, NULL);
 	free(tests);
 	return rc;
 }

@@ -155,6 +155,7 @@ static void test_overlap_falls_back_or_fails(void **state)
 	struct numem_topo *t = topo_of(&fw, 0, 0);
 	assert_int_equal(t->nr_nodes, 1);
 	assert_int_equal(t->fallback_reason, NUMEM_E_OVERLAP);
+	assert_int_equal(t->single_node, NUMEM_SINGLE_INVALID);
 	assert_non_null(strstr(t->fallback_msg, "overlaps"));
 	assert_int_equal(t->nr_cpus, 2);
 	assert_int_equal(t->total_ram_pages, (7 * GIB) >> 12);
@@ -168,6 +169,107 @@ static void test_overlap_falls_back_or_fails(void **state)
 	assert_int_equal(numem_topo_build(test_plat, &in, &o, &t, &d), NUMEM_E_OVERLAP);
 	assert_int_equal(d.code, NUMEM_E_OVERLAP);
 	assert_int_equal(numem_host_meta_bytes(test_host), before);
+}
+
+/* Issue 9 item 1: overlap follows Linux.  Ranges without RAM (hot-plug, NV)
+ * that overlap across nodes are kept and flagged; a hot-pluggable range of
+ * another node laid over RAM still invalidates the SRAT (it holds RAM). */
+static void test_overlap_non_ram_kept(void **state)
+{
+	(void)state;
+	struct fw fw;
+	struct numem_srat_cpu cpus[] = {cpu_apic(0, 0, true), cpu_apic(1, 1, true)};
+	/* RAM 0-2G on 0 and 2-4G on 1; a hot-plug window [8G, 16G) on 1 and a
+	 * non-volatile range [10G, 11G) on 0 inside it. */
+	struct numem_srat_mem mems[] = {
+	    mem_range(0, 0, 2 * GIB, 1), mem_range(1, 2 * GIB, 2 * GIB, 1),
+	    mem_range(0, 10 * GIB, GIB, 5), mem_range(1, 8 * GIB, 8 * GIB, 3)};
+	build_fw(&fw, cpus, 2, mems, 4, NULL, 0);
+	struct numem_topo *t = topo_of(&fw, NUMEM_TOPO_STRICT, 0);
+	assert_int_equal(t->nr_nodes, 2);
+	assert_int_equal(t->single_node, NUMEM_SINGLE_NONE);
+	assert_int_equal(t->nr_overlap_ranges, 3); /* window cut in two around the NV range */
+	assert_int_equal(numem_topo_pfn_to_node(t, numem_pfn((10 * GIB) >> 12)), 0);
+	assert_int_equal(numem_topo_pfn_to_node(t, numem_pfn((9 * GIB) >> 12)), 1);
+	assert_int_equal(numem_topo_pfn_to_node(t, numem_pfn((12 * GIB) >> 12)), 1);
+	int64_t i = numem_topo_find_range(t, numem_paddr(11 * GIB));
+	assert_int_equal(t->range[i].flags, NUMEM_RANGE_HOTPLUG | NUMEM_RANGE_OVERLAP);
+	assert_int_equal(t->range[i].base, 11 * GIB);
+	assert_int_equal(t->total_ram_pages, (4 * GIB) >> 12);
+	for (uint32_t k = 1; k < t->nr_ranges; k++)
+		assert_true(t->range[k - 1].end <= t->range[k].base);
+	numem_topo_release(t);
+
+	/* The same overlap with an e820 list that puts RAM in the window: both
+	 * ranges now hold RAM, so the SRAT is invalid (strict: an error). */
+	struct numem_ram_range ram[] = {{0, 4 * GIB}, {10 * GIB, GIB / 2}};
+	struct numem_topo_input in = {.srat = &fw.srat, .ram = ram, .nr_ram = 2};
+	struct numem_topo_opts o = {.flags = NUMEM_TOPO_STRICT};
+	struct numem_diag d = {0};
+	assert_int_equal(numem_topo_build(test_plat, &in, &o, &t, &d), NUMEM_E_OVERLAP);
+	/* e820 RAM only below 4G: the window holds none, kept again. */
+	in.nr_ram = 1;
+	assert_int_equal(numem_topo_build(test_plat, &in, &o, &t, &d), NUMEM_OK);
+	assert_int_equal(t->nr_nodes, 2);
+	assert_true(t->nr_overlap_ranges > 0);
+	numem_topo_release(t);
+	numem_srat_release(test_plat, &fw.srat);
+
+	/* A hot-pluggable range of node 1 over node 0's RAM holds RAM: invalid. */
+	struct numem_srat_mem over[] = {mem_range(0, 0, 4 * GIB, 1), mem_range(1, 4 * GIB, GIB, 1),
+	                                mem_range(1, 2 * GIB, GIB, 3)};
+	build_fw(&fw, cpus, 2, over, 3, NULL, 0);
+	t = topo_of(&fw, 0, 0);
+	assert_int_equal(t->nr_nodes, 1);
+	assert_int_equal(t->fallback_reason, NUMEM_E_OVERLAP);
+	assert_int_equal(t->single_node, NUMEM_SINGLE_INVALID);
+	numem_topo_release(t);
+	numem_srat_release(test_plat, &fw.srat);
+}
+
+/* Issue 9 item 6: a MADT gives the CPUs (MADT order, SRAT only for nodes,
+ * unnamed ones on node 0); without a PPTT the topology is unknown. */
+static void test_madt_cpus(void **state)
+{
+	(void)state;
+	struct fw fw;
+	struct numem_srat_cpu cpus[] = {cpu_apic(1, 2, true), cpu_apic(0, 0, true),
+	                                cpu_apic(0, 9, true)}; /* 9: not in the MADT */
+	struct numem_srat_mem mems[] = {mem_range(0, 0, GIB, 1), mem_range(1, GIB, GIB, 1)};
+	build_fw(&fw, cpus, 3, mems, 2, NULL, 0);
+	struct numem_madt_cpu mc[] = {
+	    {.type = NUMEM_MADT_LOCAL_APIC, .enabled = true, .id = 0, .uid = 0},
+	    {.type = NUMEM_MADT_LOCAL_APIC, .enabled = true, .id = 2, .uid = 1},
+	    {.type = NUMEM_MADT_LOCAL_APIC, .enabled = true, .id = 4, .uid = 2}, /* no SRAT entry */
+	    {.type = NUMEM_MADT_LOCAL_APIC, .enabled = false, .online_capable = true, .id = 6},
+	    {.type = NUMEM_MADT_LOCAL_APIC, .enabled = true, .id = 0xff}, /* broadcast */
+	};
+	struct numem_madt madt = {.nr_cpu = 5, .cpu = mc};
+	struct numem_topo_input in = {.srat = &fw.srat, .madt = &madt};
+	struct numem_topo *t;
+	assert_int_equal(numem_topo_build(test_plat, &in, NULL, &t, NULL), NUMEM_OK);
+	assert_int_equal(t->nr_cpus, 3);
+	assert_int_equal(t->cpu[0].hw_id, 0);
+	assert_int_equal(t->cpu[0].node, 1); /* pxm 0 is node 1: pxm 1 came first */
+	assert_int_equal(t->cpu[1].hw_id, 2);
+	assert_int_equal(t->cpu[1].node, 0);
+	assert_int_equal(t->cpu[1].uid, 1);
+	assert_int_equal(t->cpu[2].hw_id, 4);
+	assert_int_equal(t->cpu[2].node, 0);
+	assert_int_equal(t->nr_madt_cpus, 1);
+	assert_int_equal(t->nr_online_capable, 1);
+	assert_int_equal(t->cpu_topo_source, NUMEM_CPU_TOPO_NONE);
+	assert_int_equal(t->cpu[0].socket, NUMEM_CPU_UNKNOWN);
+	assert_int_equal(t->cpu[0].core, NUMEM_CPU_UNKNOWN);
+	numem_topo_release(t);
+	/* numa-off: the MADT's CPUs on the one node. */
+	struct numem_topo_opts off = {.flags = NUMEM_TOPO_NUMA_OFF};
+	assert_int_equal(numem_topo_build(test_plat, &in, &off, &t, NULL), NUMEM_OK);
+	assert_int_equal(t->nr_cpus, 3);
+	assert_int_equal(t->nr_online_capable, 1);
+	assert_int_equal(t->single_node, NUMEM_SINGLE_NUMA_OFF);
+	numem_topo_release(t);
+	numem_srat_release(test_plat, &fw.srat);
 }
 
 static void test_too_many_domains(void **state)
@@ -247,6 +349,7 @@ static void test_no_srat_single_node(void **state)
 	assert_int_equal(t->nr_nodes, 1);
 	assert_false(t->have_srat);
 	assert_int_equal(t->fallback_reason, NUMEM_E_NO_MEMORY);
+	assert_int_equal(t->single_node, NUMEM_SINGLE_NO_SRAT);
 	assert_non_null(strstr(t->fallback_msg, "no SRAT"));
 	assert_int_equal(t->nr_cpus, 2);
 	assert_int_equal(t->cpu[1].hw_id, 6);
@@ -318,6 +421,7 @@ static void test_numa_off(void **state)
 	build_fw(&fw, cpus, 2, mems, 3, NULL, 0);
 	struct numem_topo *t = topo_of(&fw, NUMEM_TOPO_NUMA_OFF, 0);
 	assert_int_equal(t->nr_nodes, 1);
+	assert_int_equal(t->single_node, NUMEM_SINGLE_NUMA_OFF);
 	assert_int_equal(t->nr_cpus, 2);
 	assert_int_equal(t->total_ram_pages, (2 * GIB) >> 12); /* hot-plug is not RAM */
 	numem_topo_release(t);
@@ -347,6 +451,8 @@ int main(void)
 	    HOST_TEST(test_fallback_ties_and_unreachable),
 	    HOST_TEST(test_invalid_slit_defaults),
 	    HOST_TEST(test_overlap_falls_back_or_fails),
+	    HOST_TEST(test_overlap_non_ram_kept),
+	    HOST_TEST(test_madt_cpus),
 	    HOST_TEST(test_too_many_domains),
 	    HOST_TEST(test_e820_coverage),
 	    HOST_TEST(test_no_srat_single_node),

@@ -1,5 +1,6 @@
 /*
- * numem/acpi.h - the firmware view: SRAT, SLIT and HMAT exactly as parsed.
+ * numem/acpi.h - the firmware view: SRAT, SLIT, HMAT, MADT and PPTT exactly as
+ * parsed.
  *
  * Parsing never trusts a length or a count.  Each parser validates the whole
  * table first (header, checksum, every subtable's bounds) and only then asks
@@ -163,6 +164,77 @@ struct numem_hmat {
 	size_t alloc_bytes;
 };
 
+/* ---- MADT ("APIC"): the processors the firmware brings up ---------------- */
+
+/* MADT interrupt controller structure types numem decodes. */
+enum numem_madt_type {
+	NUMEM_MADT_LOCAL_APIC = 0x0,   /* Processor Local APIC, 8 bytes */
+	NUMEM_MADT_LOCAL_X2APIC = 0x9, /* Processor Local x2APIC, 16 bytes */
+	NUMEM_MADT_GICC = 0xb,         /* GIC CPU Interface, 76 (ACPI 5.1) to 82 bytes */
+};
+
+/* Processor flags.  Local APIC and x2APIC: Enabled bit 0, Online Capable
+ * bit 1; GICC: Enabled bit 0, Online Capable bit 3 (both ACPI 6.5).  Decoded
+ * into the two booleans below whatever the entry type. */
+#define NUMEM_MADT_ENABLED             0x1u
+#define NUMEM_MADT_APIC_ONLINE_CAPABLE 0x2u
+#define NUMEM_MADT_GICC_ONLINE_CAPABLE 0x8u
+
+/* One processor entry of the MADT. */
+struct numem_madt_cpu {
+	uint8_t type;        /* enum numem_madt_type */
+	bool enabled;        /* present and usable at boot */
+	bool online_capable; /* disabled now, may be brought online later */
+	uint32_t id;         /* APIC id (types 0, 9); GICC: the ACPI processor UID */
+	uint32_t uid;        /* ACPI processor UID (type 0: one byte) */
+	uint64_t mpidr;      /* GICC only */
+	uint32_t offset;     /* byte offset of the entry in the MADT */
+};
+
+struct numem_madt {
+	struct numem_acpi_header header;
+	bool checksum_ok;
+	uint32_t local_apic_address; /* the 4-byte field after the header */
+	uint32_t flags;              /* bit 0: PC-AT compatible 8259s */
+	uint32_t nr_cpu;             /* processor entries, table order */
+	uint32_t nr_other;           /* every other interrupt controller entry */
+	struct numem_madt_cpu *cpu;
+	size_t alloc_bytes;
+};
+
+/* ---- PPTT: the processor hierarchy -------------------------------------- */
+
+enum numem_pptt_type {
+	NUMEM_PPTT_PROCESSOR = 0, /* Processor Hierarchy Node, 20 + 4 * private bytes */
+	NUMEM_PPTT_CACHE = 1,     /* Cache Type Structure, 24 bytes (28 from ACPI 6.4) */
+	NUMEM_PPTT_ID = 2,        /* ID Structure (ACPI 6.2, later withdrawn), 30 bytes */
+};
+
+/* Processor Hierarchy Node flags (ACPI 6.5, table 5.158). */
+#define NUMEM_PPTT_PHYSICAL_PACKAGE 0x01u
+#define NUMEM_PPTT_ID_VALID         0x02u /* acpi_id is an ACPI processor UID/container id */
+#define NUMEM_PPTT_THREAD           0x04u /* the node is a hardware thread */
+#define NUMEM_PPTT_LEAF             0x08u
+#define NUMEM_PPTT_IDENTICAL        0x10u
+
+struct numem_pptt_node {
+	uint32_t flags;         /* NUMEM_PPTT_* */
+	uint32_t parent_offset; /* byte offset of the parent node, 0: none */
+	int32_t parent;         /* index of the parent in numem_pptt.node, -1: none */
+	uint32_t acpi_id;       /* ACPI processor UID of a leaf, container id above */
+	uint32_t nr_private;    /* private resources (cache structures) */
+	bool is_parent;         /* some node names this one as parent */
+	uint32_t offset;        /* byte offset of the node in the PPTT */
+};
+
+struct numem_pptt {
+	struct numem_acpi_header header;
+	bool checksum_ok;
+	uint32_t nr_node, nr_cache, nr_other;
+	struct numem_pptt_node *node; /* processor hierarchy nodes, table order */
+	size_t alloc_bytes;
+};
+
 /* Parse options. */
 #define NUMEM_ACPI_STRICT 0x1u /* a checksum mismatch is an error */
 
@@ -200,6 +272,30 @@ enum numem_err numem_hmat_parse(const void *table, size_t len, unsigned flags,
 void numem_hmat_release(const struct numem_platform *plat, struct numem_hmat *hmat);
 
 /*
+ * Parse an MADT.  Processor entries (types 0, 9, 0xB) are decoded and kept in
+ * table order, disabled ones included; the other interrupt controller
+ * structures are only bounds-checked and counted.  Same error discipline as
+ * numem_srat_parse(): nothing allocated on failure, diag names the offset.
+ */
+enum numem_err numem_madt_parse(const void *table, size_t len, unsigned flags,
+                                const struct numem_platform *plat, struct numem_madt *out,
+                                struct numem_diag *diag);
+void numem_madt_release(const struct numem_platform *plat, struct numem_madt *madt);
+
+/*
+ * Parse a PPTT.  Processor hierarchy nodes are decoded in table order; cache
+ * and ID structures are bounds-checked and counted.  Each node's parent must
+ * be 0 or the offset of another processor hierarchy node, and following
+ * parents must end (no cycle); a node's private resources must lie inside
+ * the table.  The parent check runs on the decoded array, which is freed
+ * again when it fails: on failure nothing stays allocated.
+ */
+enum numem_err numem_pptt_parse(const void *table, size_t len, unsigned flags,
+                                const struct numem_platform *plat, struct numem_pptt *out,
+                                struct numem_diag *diag);
+void numem_pptt_release(const struct numem_platform *plat, struct numem_pptt *pptt);
+
+/*
  * Table writers.  Each writes a complete table (header with OEM ids "NUMEM ",
  * checksum set) into buf and stores its length in *len_out.  With buf NULL
  * (or too small: NUMEM_E_NOSPACE) only the needed length is stored.
@@ -209,6 +305,17 @@ enum numem_err numem_srat_write(const struct numem_srat *srat, void *buf, size_t
 enum numem_err numem_slit_write(const struct numem_slit *slit, void *buf, size_t cap,
                                 size_t *len_out);
 enum numem_err numem_hmat_write(const struct numem_hmat *hmat, void *buf, size_t cap,
+                                size_t *len_out);
+/* A MADT of the processor entries only (local APIC 8 bytes, x2APIC 16, GICC
+ * 80), revision 5; other interrupt controllers are not written.  An entry of
+ * another type: NUMEM_E_INVAL. */
+enum numem_err numem_madt_write(const struct numem_madt *madt, void *buf, size_t cap,
+                                size_t *len_out);
+/* A PPTT of processor hierarchy nodes only (20 bytes each, no private
+ * resources), revision 2, in array order; each node's parent is written as
+ * the byte offset of node[parent] (-1: 0).  A parent index out of range or
+ * naming the node itself: NUMEM_E_INVAL. */
+enum numem_err numem_pptt_write(const struct numem_pptt *pptt, void *buf, size_t cap,
                                 size_t *len_out);
 
 #endif /* NUMEM_ACPI_H */

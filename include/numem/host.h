@@ -111,12 +111,26 @@ int numem_spec_preset(struct numem_spec *spec, const char *name);
 
 /* ---- Machines ----------------------------------------------------------- */
 
+/* One CPU's place as this host's sysfs tells it
+ * (/sys/devices/system/cpu/cpuN/topology). */
+struct numem_host_cpu_topo {
+	uint32_t cpu;     /* N: the hardware id the host source gives the CPU */
+	uint32_t socket;  /* physical_package_id */
+	uint32_t cluster; /* cluster_id, or NUMEM_CPU_UNKNOWN */
+	uint32_t core;    /* core_id */
+	uint32_t thread;  /* position of N in thread_siblings_list */
+};
+
 /* Raw inputs: table bytes (owned, malloc'd) and, without an SRAT, a RAM
  * map and CPU count. */
 struct numem_machine_src {
 	char name[160];
 	uint8_t *srat, *slit, *hmat;
 	size_t srat_len, slit_len, hmat_len;
+	uint8_t *madt, *pptt; /* "APIC" and "PPTT" tables, optional */
+	size_t madt_len, pptt_len;
+	struct numem_host_cpu_topo *cpu_topo; /* --host: sysfs cpu topology, or NULL */
+	uint32_t nr_cpu_topo;
 	struct numem_ram_range *ram; /* malloc'd, or NULL */
 	uint32_t nr_ram;
 	uint32_t nr_cpus;         /* without an SRAT */
@@ -127,7 +141,11 @@ struct numem_machine_src {
 void numem_machine_src_free(struct numem_machine_src *src);
 int numem_machine_src_files(struct numem_machine_src *src, const char *srat, const char *slit,
                             const char *hmat, char *err, size_t errlen);
-/* A directory with SRAT.bin (optional SLIT.bin, HMAT.bin). */
+/* Add a MADT and/or a PPTT file (NULL: none) to a source.  0 on success;
+ * on failure src is freed and err says which file. */
+int numem_machine_src_cpu_tables(struct numem_machine_src *src, const char *madt, const char *pptt,
+                                 char *err, size_t errlen);
+/* A directory with SRAT.bin (optional SLIT.bin, HMAT.bin, APIC.bin, PPTT.bin). */
 int numem_machine_src_dir(struct numem_machine_src *src, const char *dir, char *err, size_t errlen);
 int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spec *spec, char *err,
                            size_t errlen);
@@ -143,23 +161,42 @@ struct numem_machine_opts {
 struct numem_machine {
 	struct numem_machine_src src;
 	struct numem_host *host;
-	bool has_srat, has_slit, has_hmat;
+	bool has_srat, has_slit, has_hmat, has_madt, has_pptt;
 	struct numem_srat srat;
 	struct numem_slit slit;
 	struct numem_hmat hmat;
+	struct numem_madt madt;
+	struct numem_pptt pptt;
 	struct numem_topo *topo;
 };
 
 /* Parse the source's tables and build the topology.  Takes ownership of
- * src (also on failure).  On failure diag says which table and offset. */
+ * src (also on failure).  On failure diag says which table and offset.  A
+ * table whose checksum is wrong (accepted unless NUMEM_ACPI_STRICT) is
+ * reported as a warning through the host's log, as Linux warns. */
 enum numem_err numem_machine_load(struct numem_machine *m, struct numem_machine_src *src,
                                   const struct numem_machine_opts *opts, struct numem_diag *diag);
 void numem_machine_unload(struct numem_machine *m);
 
 /* Write the machine's tables as a firmware would: SRAT (and SLIT, HMAT
- * when known) regenerated from the topology.  Buffers are malloc'd. */
+ * when known) regenerated from the topology.  Buffers are malloc'd.  The
+ * SLIT is written only when the machine's distances came from one
+ * (*slit NULL otherwise). */
 int numem_machine_export_tables(const struct numem_machine *m, uint8_t **srat, size_t *srat_len,
                                 uint8_t **slit, size_t *slit_len, uint8_t **hmat, size_t *hmat_len);
+
+/* The machine's CPUs as a MADT (APIC.bin): one processor entry per logical
+ * CPU in CPU order (local APIC below id 255, x2APIC from 255 on, GICC for
+ * Arm), UIDs from the firmware's MADT when known, else the CPU number; plus
+ * the firmware MADT's disabled online-capable entries.  Read back with the
+ * SRAT it gives the same CPUs in the same order.  Malloc'd; 0 on success. */
+int numem_machine_export_madt(const struct numem_machine *m, uint8_t **madt, size_t *madt_len);
+/* The machine's CPU topology as a PPTT (PPTT.bin): a package per socket,
+ * a cluster node where clusters are known, a core per core, and thread
+ * leaves when some core has more than one thread; leaves carry the UIDs
+ * numem_machine_export_madt writes.  *pptt stays NULL (and 0 is returned)
+ * when some CPU's socket or core is unknown: numem writes no guess. */
+int numem_machine_export_pptt(const struct numem_machine *m, uint8_t **pptt, size_t *pptt_len);
 
 /* ---- A booted system: machine, frame table, heap ------------------------- */
 

@@ -12,6 +12,16 @@
 #include <stdio.h>
 
 /* `numactl --hardware`. */
+/* The CPU topology as xl's physinfo counts it, from CPU 0: its socket's
+ * cores, its core's threads; and the number of sockets.  known is false
+ * (and the counts 0) when CPU 0's socket or core is unknown. */
+struct numem_cpu_summary {
+	bool known;
+	uint32_t sockets, cores_per_socket, threads_per_core;
+};
+void numem_report_cpu_summary(const struct numem_topo *t, struct numem_cpu_summary *out);
+const char *numem_report_cpu_source(const struct numem_topo *t); /* "pptt", ..., "unknown" */
+
 void numem_report_numactl(FILE *out, const struct numem_topo *t, const uint64_t *free_pages);
 /* Per-node memory ranges, memoryless nodes, fallback order. */
 void numem_report_layout(FILE *out, const struct numem_topo *t);

@@ -19,9 +19,13 @@
  *    node with RAM at the least distance (ties: lowest id).
  *  - Fallback order per node: nodes with RAM, by distance then node id,
  *    unreachable ones left out.
- *  - No SRAT, or one that fails validation (overlapping ranges of different
+ *  - Overlap follows Linux: only ranges holding RAM that overlap across
+ *    domains invalidate the SRAT; overlapping hot-pluggable / non-volatile
+ *    ranges are kept and flagged NUMEM_RANGE_OVERLAP.
+ *  - No SRAT, or one that fails validation (overlapping RAM of different
  *    domains, RAM not covered, too many domains, no memory entries), gives one
- *    node holding all CPUs and RAM; fallback_reason/fallback_msg say why.
+ *    node holding all CPUs and RAM; single_node, fallback_reason and
+ *    fallback_msg say why.
  *    With NUMEM_TOPO_STRICT those are errors instead.
  */
 #ifndef NUMEM_TOPO_H
@@ -44,6 +48,14 @@
 #define NUMEM_RANGE_RAM         0x1u
 #define NUMEM_RANGE_HOTPLUG     0x2u
 #define NUMEM_RANGE_NONVOLATILE 0x4u
+/* A non-RAM (hot-pluggable or non-volatile) range that overlapped a range of
+ * another node in the SRAT.  As Linux does, such ranges do not invalidate
+ * the SRAT; the overlapped part goes to one of them (RAM first, then the
+ * shorter range, then the earlier entry) and both keep the flag. */
+#define NUMEM_RANGE_OVERLAP 0x8u
+
+/* A CPU's socket, core, thread or cluster when nothing says. */
+#define NUMEM_CPU_UNKNOWN 0xffffffffu
 
 /* One physical range owned by a node.  [base, end) in bytes. */
 struct numem_mem_range {
@@ -52,13 +64,35 @@ struct numem_mem_range {
 	uint8_t flags; /* NUMEM_RANGE_* */
 };
 
-/* Where a CPU came from in the firmware. */
+/* Where a CPU came from in the firmware.  socket, cluster, core and thread
+ * are NUMEM_CPU_UNKNOWN unless a table (PPTT), the host (sysfs) or the
+ * machine's description says; numem never derives them from nodes. */
 struct numem_cpu_desc {
 	uint32_t hw_id;   /* APIC id, x2APIC id or ACPI processor UID */
 	uint8_t type;     /* enum numem_srat_type (APIC when there is no SRAT) */
 	numem_nid_t node; /* cpu_to_node */
-	uint32_t socket;  /* package, when known; else the physical node */
-	uint32_t core;    /* index within the socket */
+	uint32_t uid;     /* ACPI processor UID (MADT), or NUMEM_CPU_UNKNOWN */
+	uint32_t socket;  /* package: dense index (PPTT) or the host's package id */
+	uint32_t cluster; /* PPTT: index of the cluster within the socket */
+	uint32_t core;    /* index of the core within the socket (PPTT), host core id */
+	uint32_t thread;  /* index of the thread within the core */
+};
+
+/* Where the CPU topology (socket/core/thread) came from. */
+enum numem_cpu_topo_source {
+	NUMEM_CPU_TOPO_NONE = 0, /* unknown */
+	NUMEM_CPU_TOPO_PPTT = 1, /* the PPTT, CPUs matched through the MADT */
+	NUMEM_CPU_TOPO_HOST = 2, /* sysfs cpu topology of this host */
+	NUMEM_CPU_TOPO_SPEC = 3, /* the machine description (cpus_per_socket) */
+};
+
+/* Why the machine is one node (fallback_reason says the error when the
+ * SRAT was rejected). */
+enum numem_single_node {
+	NUMEM_SINGLE_NONE = 0,     /* NUMA in use */
+	NUMEM_SINGLE_NO_SRAT = 1,  /* no SRAT given */
+	NUMEM_SINGLE_NUMA_OFF = 2, /* NUMEM_TOPO_NUMA_OFF */
+	NUMEM_SINGLE_INVALID = 3,  /* the SRAT failed validation */
 };
 
 struct numem_node {
@@ -94,8 +128,14 @@ struct numem_topo {
 	uint64_t span_end_pfn; /* one past the highest pfn of any range (RAM or not) */
 
 	enum numem_err fallback_reason; /* NUMEM_OK unless one node was forced */
+	enum numem_single_node single_node;
 	char fallback_msg[200];
-	uint32_t emulated_from; /* NUMA emulation: physical node count, else 0 */
+	uint32_t nr_overlap_ranges; /* ranges flagged NUMEM_RANGE_OVERLAP */
+
+	enum numem_cpu_topo_source cpu_topo_source;
+	uint32_t nr_madt_cpus;      /* CPUs the MADT added that no SRAT entry names */
+	uint32_t nr_online_capable; /* MADT: disabled but online-capable CPUs */
+	uint32_t emulated_from;     /* NUMA emulation: physical node count, else 0 */
 
 	/* Private to topo.c: capacities of the arrays above. */
 	const struct numem_platform *plat;
@@ -116,6 +156,13 @@ struct numem_topo_input {
 	 * for ids 0..nr_cpus-1. */
 	uint32_t nr_cpus;
 	const uint32_t *cpu_ids;
+	/* Optional.  With an MADT the CPUs are its enabled processors in MADT
+	 * order, as Linux numbers them; the SRAT gives only their nodes, and
+	 * a processor no SRAT entry names is on the first node, as in Linux.
+	 * The MADT also gives ACPI processor UIDs, through which the PPTT
+	 * gives sockets, clusters, cores and threads. */
+	const struct numem_madt *madt;
+	const struct numem_pptt *pptt;
 };
 
 struct numem_topo_opts {

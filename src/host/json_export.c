@@ -2,6 +2,7 @@
  * json_export.c - the firmware view and the topology as JSON.
  */
 #include <numem/json.h>
+#include <numem/report.h>
 
 #include <stdio.h>
 
@@ -135,6 +136,11 @@ json_t *numem_json_hmat(const struct numem_hmat *h)
 	                 "memory_attributes", mpda, "locality", lbi, "memory_side_cache", cache);
 }
 
+static json_t *id_or_null(uint32_t v)
+{
+	return v == NUMEM_CPU_UNKNOWN ? json_null() : json_integer(v);
+}
+
 json_t *numem_json_topology(const struct numem_topo *t, const uint64_t *free_pages)
 {
 	json_t *nodes = json_array();
@@ -151,11 +157,12 @@ json_t *numem_json_topology(const struct numem_topo *t, const uint64_t *free_pag
 				continue;
 			json_array_append_new(
 			    ranges,
-			    json_pack("{s:o, s:o, s:b, s:b, s:b}", "base", numem_json_hex(r->base),
-			              "end", numem_json_hex(r->end), "ram",
+			    json_pack("{s:o, s:o, s:b, s:b, s:b, s:b}", "base",
+			              numem_json_hex(r->base), "end", numem_json_hex(r->end), "ram",
 			              !!(r->flags & NUMEM_RANGE_RAM), "hotpluggable",
 			              !!(r->flags & NUMEM_RANGE_HOTPLUG), "nonvolatile",
-			              !!(r->flags & NUMEM_RANGE_NONVOLATILE)));
+			              !!(r->flags & NUMEM_RANGE_NONVOLATILE), "overlap",
+			              !!(r->flags & NUMEM_RANGE_OVERLAP)));
 		}
 		for (numem_nid_t m = 0; m < t->nr_nodes; m++)
 			json_array_append_new(dist, json_integer(t->distance[n][m]));
@@ -176,20 +183,36 @@ json_t *numem_json_topology(const struct numem_topo *t, const uint64_t *free_pag
 		json_array_append_new(nodes, o);
 	}
 	json_t *cpus = json_array();
-	for (uint32_t c = 0; c < t->nr_cpus; c++)
-		json_array_append_new(cpus, json_pack("{s:i, s:I, s:s, s:i, s:I, s:I}", "cpu", c,
-		                                      "hw_id", (json_int_t)t->cpu[c].hw_id, "type",
-		                                      cpu_type_name(t->cpu[c].type), "node",
-		                                      t->cpu[c].node, "socket",
-		                                      (json_int_t)t->cpu[c].socket, "core",
-		                                      (json_int_t)t->cpu[c].core));
+	for (uint32_t c = 0; c < t->nr_cpus; c++) {
+		const struct numem_cpu_desc *d = &t->cpu[c];
+		json_array_append_new(
+		    cpus, json_pack("{s:i, s:I, s:s, s:i, s:o, s:o, s:o, s:o, s:o}", "cpu", c,
+		                    "hw_id", (json_int_t)d->hw_id, "type", cpu_type_name(d->type),
+		                    "node", d->node, "acpi_uid", id_or_null(d->uid), "socket",
+		                    id_or_null(d->socket), "cluster", id_or_null(d->cluster),
+		                    "core", id_or_null(d->core), "thread", id_or_null(d->thread)));
+	}
 	json_t *o = json_pack("{s:i, s:i, s:I, s:I, s:b, s:o, s:o}", "nr_nodes", t->nr_nodes,
 	                      "nr_cpus", t->nr_cpus, "total_pages", (json_int_t)t->total_ram_pages,
 	                      "max_pfn", (json_int_t)t->max_pfn, "distances_from_slit",
 	                      t->distance_from_slit, "nodes", nodes, "cpus", cpus);
+	struct numem_cpu_summary cs;
+	numem_report_cpu_summary(t, &cs);
+	json_object_set_new(
+	    o, "cpu_topology",
+	    json_pack(
+	        "{s:s, s:o, s:o, s:o, s:i, s:i}", "source", numem_report_cpu_source(t), "sockets",
+	        cs.known ? json_integer(cs.sockets) : json_null(), "cores_per_socket",
+	        cs.known ? json_integer(cs.cores_per_socket) : json_null(), "threads_per_core",
+	        cs.known ? json_integer(cs.threads_per_core) : json_null(), "madt_only_cpus",
+	        t->nr_madt_cpus, "online_capable_cpus", t->nr_online_capable));
+	json_object_set_new(o, "overlapping_ranges", json_integer(t->nr_overlap_ranges));
 	if (t->fallback_reason) {
-		json_object_set_new(o, "single_node_reason",
-		                    json_string(numem_err_name(t->fallback_reason)));
+		const char *why = t->single_node == NUMEM_SINGLE_NO_SRAT ? "no-srat"
+		                  : t->single_node == NUMEM_SINGLE_NUMA_OFF
+		                      ? "numa-off"
+		                      : numem_err_name(t->fallback_reason);
+		json_object_set_new(o, "single_node_reason", json_string(why));
 		json_object_set_new(o, "single_node_message", json_string(t->fallback_msg));
 	}
 	if (t->emulated_from)

@@ -7,6 +7,7 @@
 #include <numem/report.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 static uint64_t node_free(const struct numem_topo *t, const uint64_t *free_pages, numem_nid_t n)
 {
@@ -16,6 +17,53 @@ static uint64_t node_free(const struct numem_topo *t, const uint64_t *free_pages
 static uint64_t mib(uint64_t pages)
 {
 	return pages >> (20 - NUMEM_PAGE_SHIFT);
+}
+
+void numem_report_cpu_summary(const struct numem_topo *t, struct numem_cpu_summary *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!t->nr_cpus || t->cpu[0].socket == NUMEM_CPU_UNKNOWN ||
+	    t->cpu[0].core == NUMEM_CPU_UNKNOWN)
+		return;
+	out->known = true;
+	const struct numem_cpu_desc *c0 = &t->cpu[0];
+	for (uint32_t c = 0; c < t->nr_cpus; c++) {
+		const struct numem_cpu_desc *a = &t->cpu[c];
+		bool first_socket = a->socket != NUMEM_CPU_UNKNOWN, first_core = true;
+		for (uint32_t d = 0; d < c; d++) {
+			if (t->cpu[d].socket == a->socket)
+				first_socket = false;
+			if (t->cpu[d].socket == a->socket && t->cpu[d].core == a->core)
+				first_core = false;
+		}
+		out->sockets += first_socket;
+		if (a->socket == c0->socket && first_core)
+			out->cores_per_socket++;
+		if (a->socket == c0->socket && a->core == c0->core)
+			out->threads_per_core++;
+	}
+}
+
+const char *numem_report_cpu_source(const struct numem_topo *t)
+{
+	switch (t->cpu_topo_source) {
+	case NUMEM_CPU_TOPO_PPTT:
+		return "pptt";
+	case NUMEM_CPU_TOPO_HOST:
+		return "sysfs";
+	case NUMEM_CPU_TOPO_SPEC:
+		return "description";
+	default:
+		return "unknown";
+	}
+}
+
+static void put_id(char *buf, size_t cap, uint32_t v)
+{
+	if (v == NUMEM_CPU_UNKNOWN)
+		snprintf(buf, cap, "unknown");
+	else
+		snprintf(buf, cap, "%u", v);
 }
 
 void numem_report_numactl(FILE *out, const struct numem_topo *t, const uint64_t *free_pages)
@@ -75,12 +123,14 @@ void numem_report_layout(FILE *out, const struct numem_topo *t)
 				continue;
 			char sz[32];
 			human(sz, sizeof(sz), r->end - r->base);
-			fprintf(out, "\n  [0x%012llx-0x%012llx) %10s%s%s",
+			fprintf(out, "\n  [0x%012llx-0x%012llx) %10s%s%s%s",
 			        (unsigned long long)r->base, (unsigned long long)r->end, sz,
 			        r->flags & NUMEM_RANGE_RAM ? "" : " (not RAM)",
 			        r->flags & NUMEM_RANGE_HOTPLUG       ? " hotpluggable"
 			        : r->flags & NUMEM_RANGE_NONVOLATILE ? " non-volatile"
-			                                             : "");
+			                                             : "",
+			        r->flags & NUMEM_RANGE_OVERLAP ? " overlaps another node's range"
+			                                       : "");
 			any = true;
 		}
 		fprintf(out, "%s\n", any ? "" : " none");
@@ -107,6 +157,26 @@ void numem_report_layout(FILE *out, const struct numem_topo *t)
 	if (t->emulated_from)
 		fprintf(out, "\nNUMA emulation: %u nodes cut from %u physical nodes\n", t->nr_nodes,
 		        t->emulated_from);
+	struct numem_cpu_summary cs;
+	numem_report_cpu_summary(t, &cs);
+	if (cs.known)
+		fprintf(
+		    out,
+		    "\ncpu topology (%s): %u socket(s), %u core(s) per socket, %u thread(s) per "
+		    "core\n",
+		    numem_report_cpu_source(t), cs.sockets, cs.cores_per_socket,
+		    cs.threads_per_core);
+	else
+		fprintf(out,
+		        "\ncpu topology: unknown (no PPTT, host topology or description says)\n");
+	if (t->nr_madt_cpus || t->nr_online_capable)
+		fprintf(out, "MADT: %u CPU(s) no SRAT entry names (on node 0), %u online-capable\n",
+		        t->nr_madt_cpus, t->nr_online_capable);
+	if (t->nr_overlap_ranges)
+		fprintf(out,
+		        "note: %u non-RAM range(s) overlap ranges of other nodes; kept, as Linux "
+		        "keeps them (only overlapping RAM invalidates an SRAT)\n",
+		        t->nr_overlap_ranges);
 	if (t->fallback_reason)
 		fprintf(out, "\nnote: %s\n", t->fallback_msg);
 	else if (!t->distance_from_slit && t->nr_nodes > 1)
@@ -116,20 +186,20 @@ void numem_report_layout(FILE *out, const struct numem_topo *t)
 void numem_report_xl_info(FILE *out, const struct numem_topo *t, const uint64_t *free_pages,
                           const struct numem_srat *srat)
 {
-	uint32_t sockets = 0, max_core = 0;
 	uint64_t free_total = 0;
-	for (uint32_t c = 0; c < t->nr_cpus; c++) {
-		sockets = t->cpu[c].socket + 1 > sockets ? t->cpu[c].socket + 1 : sockets;
-		max_core = t->cpu[c].core > max_core ? t->cpu[c].core : max_core;
-	}
+	struct numem_cpu_summary cs;
+	numem_report_cpu_summary(t, &cs);
+	char cps[16], tpc[16], core[16], socket[16];
+	put_id(cps, sizeof(cps), cs.known ? cs.cores_per_socket : NUMEM_CPU_UNKNOWN);
+	put_id(tpc, sizeof(tpc), cs.known ? cs.threads_per_core : NUMEM_CPU_UNKNOWN);
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
 		free_total += node_free(t, free_pages, n);
 #define KV(k, fmt, ...) fprintf(out, "%-23s: " fmt "\n", k, __VA_ARGS__)
 	KV("nr_cpus", "%u", t->nr_cpus);
 	KV("max_cpu_id", "%u", t->nr_cpus ? t->nr_cpus - 1 : 0);
 	KV("nr_nodes", "%u", t->nr_nodes);
-	KV("cores_per_socket", "%u", t->nr_cpus ? max_core + 1 : 0);
-	KV("threads_per_core", "%u", 1);
+	KV("cores_per_socket", "%s", cps);
+	KV("threads_per_core", "%s", tpc);
 	KV("cpu_mhz", "%s", "0.000");
 	KV("hw_caps", "%s",
 	   "00000000:00000000:00000000:00000000:00000000:00000000:00000000:00000000");
@@ -143,9 +213,11 @@ void numem_report_xl_info(FILE *out, const struct numem_topo *t, const uint64_t 
 #undef KV
 	fprintf(out, "cpu_topology           :\n");
 	fprintf(out, "cpu:    core    socket     node\n");
-	for (uint32_t c = 0; c < t->nr_cpus; c++)
-		fprintf(out, "%3u:    %4u     %4u     %4u\n", c, t->cpu[c].core, t->cpu[c].socket,
-		        t->cpu[c].node);
+	for (uint32_t c = 0; c < t->nr_cpus; c++) {
+		put_id(core, sizeof(core), t->cpu[c].core);
+		put_id(socket, sizeof(socket), t->cpu[c].socket);
+		fprintf(out, "%3u:    %4s     %4s     %4u\n", c, core, socket, t->cpu[c].node);
+	}
 	fprintf(out, "device topology        :\n");
 	fprintf(out, "device           node\n");
 	bool devices = false;

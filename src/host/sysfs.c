@@ -30,9 +30,13 @@ static int read_text(const char *path, char *buf, size_t cap)
 	return 0;
 }
 
+static void read_cpu_topology_apic(struct numem_machine_src *src, const char *root);
+
 static int try_acpi(struct numem_machine_src *src, const char *root, char *err, size_t errlen)
 {
-	char srat[512], slit[512], hmat[512];
+	char srat[512], slit[512], hmat[512], madt[512], pptt[512];
+	snprintf(madt, sizeof(madt), "%s/firmware/acpi/tables/APIC", root);
+	snprintf(pptt, sizeof(pptt), "%s/firmware/acpi/tables/PPTT", root);
 	snprintf(srat, sizeof(srat), "%s/firmware/acpi/tables/SRAT", root);
 	snprintf(slit, sizeof(slit), "%s/firmware/acpi/tables/SLIT", root);
 	snprintf(hmat, sizeof(hmat), "%s/firmware/acpi/tables/HMAT", root);
@@ -40,9 +44,14 @@ static int try_acpi(struct numem_machine_src *src, const char *root, char *err, 
 		return 1;
 	int rc = numem_machine_src_files(src, srat, access(slit, R_OK) == 0 ? slit : NULL,
 	                                 access(hmat, R_OK) == 0 ? hmat : NULL, err, errlen);
+	if (!rc)
+		rc = numem_machine_src_cpu_tables(src, access(madt, R_OK) == 0 ? madt : NULL,
+		                                  access(pptt, R_OK) == 0 ? pptt : NULL, err,
+		                                  errlen);
 	if (!rc) {
 		snprintf(src->name, sizeof(src->name), "host");
 		snprintf(src->origin, sizeof(src->origin), "host-acpi");
+		read_cpu_topology_apic(src, root);
 	}
 	return rc;
 }
@@ -92,6 +101,95 @@ static int list_blocks(const char *dir, struct blocks *b)
 	closedir(d);
 	qsort(b->id, b->n, sizeof(*b->id), cmp_u64);
 	return 0;
+}
+
+static int read_u32(const char *path, uint32_t *out)
+{
+	char text[64], *end;
+	if (read_text(path, text, sizeof(text)) != 0 || !text[0])
+		return -1;
+	long v = strtol(text, &end, 10);
+	if (*end || v < 0 || v > 0x7fffffff)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* <root>/devices/system/cpu/cpuN/topology of host CPU N, recorded under
+ * hardware id `hw` (what the machine source calls the CPU): package,
+ * cluster, core, and the position of N in its thread siblings.  Absent
+ * files leave the CPU out (its topology stays unknown). */
+static void read_one_cpu_topology(struct numem_machine_src *src, const char *root, uint32_t n,
+                                  uint32_t hw)
+{
+	char path[512], text[4096];
+	struct numem_host_cpu_topo h = {.cpu = hw,
+	                                .socket = NUMEM_CPU_UNKNOWN,
+	                                .cluster = NUMEM_CPU_UNKNOWN,
+	                                .core = NUMEM_CPU_UNKNOWN,
+	                                .thread = NUMEM_CPU_UNKNOWN};
+	snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%u/topology/physical_package_id",
+	         root, n);
+	if (read_u32(path, &h.socket) != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%u/topology/core_id", root, n);
+	if (read_u32(path, &h.core) != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%u/topology/cluster_id", root, n);
+	if (read_u32(path, &h.cluster) != 0)
+		h.cluster = NUMEM_CPU_UNKNOWN;
+	snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%u/topology/thread_siblings_list",
+	         root, n);
+	static uint32_t sib[NUMEM_SPEC_MAX_CPUS];
+	int ns = read_text(path, text, sizeof(text)) == 0
+	             ? numem_parse_ranges(text, sib, NUMEM_SPEC_MAX_CPUS)
+	             : -1;
+	for (int k = 0; k < ns; k++)
+		if (sib[k] == n)
+			h.thread = (uint32_t)k;
+	src->cpu_topo[src->nr_cpu_topo++] = h;
+}
+
+/* The sysfs source names CPUs by their host number. */
+static void read_cpu_topology(struct numem_machine_src *src, const char *root,
+                              const struct numem_srat *s)
+{
+	src->cpu_topo = calloc(s->nr_cpu ? s->nr_cpu : 1, sizeof(*src->cpu_topo));
+	for (uint32_t i = 0; src->cpu_topo && i < s->nr_cpu; i++)
+		read_one_cpu_topology(src, root, s->cpu[i].id, s->cpu[i].id);
+}
+
+/* The firmware-table source names x86 CPUs by APIC id: /proc/cpuinfo maps
+ * host CPU numbers to APIC ids (only for the real /sys, whose /proc is
+ * this one).  Used when the tables have no PPTT. */
+static void read_cpu_topology_apic(struct numem_machine_src *src, const char *root)
+{
+	if (strcmp(root, "/sys") != 0)
+		return;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	if (!f)
+		return;
+	char line[512];
+	long cpu = -1;
+	size_t cap = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long v;
+		if (sscanf(line, "processor : %lu", &v) == 1) {
+			cpu = (long)v;
+		} else if (cpu >= 0 && sscanf(line, "apicid : %lu", &v) == 1 && v <= 0xffffffffu) {
+			if (src->nr_cpu_topo == cap) {
+				size_t ncap = cap ? 2 * cap : 64;
+				void *p = realloc(src->cpu_topo, ncap * sizeof(*src->cpu_topo));
+				if (!p)
+					break;
+				src->cpu_topo = p;
+				cap = ncap;
+			}
+			read_one_cpu_topology(src, root, (uint32_t)cpu, (uint32_t)v);
+			cpu = -1;
+		}
+	}
+	fclose(f);
 }
 
 int numem_machine_src_host(struct numem_machine_src *src, const char *root, char *err,
@@ -212,6 +310,7 @@ int numem_machine_src_host(struct numem_machine_src *src, const char *root, char
 	}
 	if (numem__write_srat(&s, &src->srat, &src->srat_len) != 0)
 		goto out;
+	read_cpu_topology(src, root, &s);
 	uint32_t nl = 0;
 	for (uint32_t i = 0; i < nr_nodes; i++)
 		nl = pxms[i] + 1 > nl ? pxms[i] + 1 : nl;

@@ -33,6 +33,26 @@ static enum numem_err w_hmat(const void *t, void *b, size_t c, size_t *l)
 	return numem_hmat_write(t, b, c, l);
 }
 
+static enum numem_err w_madt(const void *t, void *b, size_t c, size_t *l)
+{
+	return numem_madt_write(t, b, c, l);
+}
+
+int numem__write_madt(const struct numem_madt *m, uint8_t **out, size_t *len)
+{
+	return write_alloc(w_madt, m, out, len);
+}
+
+static enum numem_err w_pptt(const void *t, void *b, size_t c, size_t *l)
+{
+	return numem_pptt_write(t, b, c, l);
+}
+
+int numem__write_pptt(const struct numem_pptt *p, uint8_t **out, size_t *len)
+{
+	return write_alloc(w_pptt, p, out, len);
+}
+
 int numem__write_srat(const struct numem_srat *s, uint8_t **out, size_t *len)
 {
 	return write_alloc(w_srat, s, out, len);

@@ -25,7 +25,7 @@ enum {
 /* Options that choose and shape a machine, shared by every subcommand. */
 struct machine_args {
 	const char *positional; /* preset name or table directory */
-	const char *srat, *slit, *hmat;
+	const char *srat, *slit, *hmat, *madt, *pptt;
 	const char *preset;
 	const char *sysfs_root;
 	bool host;

@@ -9,12 +9,15 @@
 #include "boot.h"
 #include "cli.h"
 
-static const char help[] = "usage: numem info [MACHINE] [options]\n"
-                           "\n"
-                           "Physinfo as `xl info -n` prints it: nr_cpus, nr_nodes, total and free\n"
-                           "memory (MiB), the cpu_topology table, device topology (SRAT generic\n"
-                           "initiators) and the numa_info table.\n"
-                           "\n";
+static const char help[] =
+    "usage: numem info [MACHINE] [options]\n"
+    "\n"
+    "Physinfo as `xl info -n` prints it: nr_cpus, nr_nodes, total and free\n"
+    "memory (MiB), the cpu_topology table, device topology (SRAT generic\n"
+    "initiators) and the numa_info table.  Sockets, cores and threads come\n"
+    "from the PPTT (APIC.bin + PPTT.bin, --madt/--pptt), sysfs for --host, or\n"
+    "a preset's CPUs per socket; `unknown` where nothing says.\n"
+    "\n";
 
 int cmd_info(int argc, char **argv)
 {

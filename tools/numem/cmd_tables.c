@@ -12,9 +12,12 @@
 static const char help[] =
     "usage: numem tables [MACHINE] -o DIR [options]\n"
     "\n"
-    "Writes DIR/SRAT.bin and DIR/SLIT.bin (and DIR/HMAT.bin when the machine has an\n"
-    "HMAT) as a firmware would publish them for the machine's topology.  `iasl -d`\n"
-    "disassembles them, and `numem topo DIR` parses them back to the same topology.\n"
+    "Writes DIR/SRAT.bin, DIR/APIC.bin (the MADT: one processor entry per CPU),\n"
+    "DIR/PPTT.bin when every CPU's socket and core are known, DIR/SLIT.bin when\n"
+    "the machine's distances come from a SLIT, and DIR/HMAT.bin when it has an\n"
+    "HMAT, as a firmware would publish them for the machine's\n"
+    "topology.  `iasl -d` disassembles them, and `numem topo DIR` parses them back\n"
+    "to the same topology.\n"
     "\n"
     "  -o, --output DIR   where to write (created if missing)\n"
     "\n";
@@ -76,22 +79,28 @@ int cmd_tables(int argc, char **argv)
 		numem_machine_unload(&m);
 		return EXIT_IO;
 	}
-	uint8_t *srat, *slit, *hmat;
-	size_t srat_len, slit_len, hmat_len;
+	uint8_t *srat, *slit, *hmat, *madt = NULL, *pptt = NULL;
+	size_t srat_len, slit_len, hmat_len, madt_len = 0, pptt_len = 0;
 	rc = EXIT_OK;
 	if (numem_machine_export_tables(&m, &srat, &srat_len, &slit, &slit_len, &hmat, &hmat_len) !=
-	    0) {
+	        0 ||
+	    numem_machine_export_madt(&m, &madt, &madt_len) != 0 ||
+	    numem_machine_export_pptt(&m, &pptt, &pptt_len) != 0) {
 		cli_error("tables", "cannot build the tables");
 		rc = EXIT_INVALID;
 	} else {
 		if (write_one(dir, "SRAT.bin", srat, srat_len) ||
+		    write_one(dir, "APIC.bin", madt, madt_len) ||
+		    (pptt && write_one(dir, "PPTT.bin", pptt, pptt_len)) ||
 		    (slit && write_one(dir, "SLIT.bin", slit, slit_len)) ||
 		    (hmat && write_one(dir, "HMAT.bin", hmat, hmat_len)))
 			rc = EXIT_IO;
-		free(srat);
-		free(slit);
-		free(hmat);
 	}
+	free(srat);
+	free(slit);
+	free(hmat);
+	free(madt);
+	free(pptt);
 	numem_machine_unload(&m);
 	return rc;
 }

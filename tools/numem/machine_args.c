@@ -13,8 +13,11 @@
 const char machine_args_help[] =
     "machine (one of):\n"
     "  NAME                   a preset (see --list-presets)\n"
-    "  DIR                    a directory with SRAT.bin [SLIT.bin] [HMAT.bin]\n"
-    "  --srat FILE [--slit FILE] [--hmat FILE]   ACPI table files\n"
+    "  DIR                    a directory with SRAT.bin [SLIT.bin] [HMAT.bin] [APIC.bin]\n"
+    "                         [PPTT.bin]\n"
+    "  --srat FILE [--slit FILE] [--hmat FILE] [--madt FILE] [--pptt FILE]\n"
+    "                         ACPI table files; the MADT (APIC) adds CPUs the SRAT\n"
+    "                         lacks, the PPTT gives sockets, cores and threads\n"
     "  --host [--sysfs DIR]   this machine (/sys/firmware/acpi/tables, else\n"
     "                         /sys/devices/system/node)\n"
     "  --numa ARG             QEMU -numa syntax, repeatable: node,nodeid=N,cpus=A-B,mem=4G\n"
@@ -23,7 +26,7 @@ const char machine_args_help[] =
     "  --list-presets         list the presets and exit\n"
     "shaping:\n"
     "  --strict               a bad checksum or an SRAT that fails validation is an error\n"
-    "                         (default: warn; invalid SRAT gives one node)\n"
+    "                         (default: a warning on stderr; invalid SRAT gives one node)\n"
     "  --numa-off             ignore the SRAT: one node\n"
     "  --hide-memoryless      CPUs of memoryless nodes join the nearest node (x86 Linux)\n"
     "  --numa-emulate N       cut RAM into N fake nodes (Linux numa=fake=N)\n";
@@ -39,8 +42,9 @@ static void list_presets(void)
 int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
-	const char *const with_value[] = {"--srat", "--slit",  "--hmat",         "--preset",
-	                                  "--numa", "--sysfs", "--numa-emulate", NULL};
+	const char *const with_value[] = {"--srat",         "--slit",   "--hmat", "--madt",
+	                                  "--pptt",         "--preset", "--numa", "--sysfs",
+	                                  "--numa-emulate", NULL};
 	const char *val = NULL;
 	for (int k = 0; with_value[k]; k++)
 		if (!strcmp(a, with_value[k])) {
@@ -56,6 +60,10 @@ int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i)
 		ma->slit = val;
 	else if (!strcmp(a, "--hmat"))
 		ma->hmat = val;
+	else if (!strcmp(a, "--madt"))
+		ma->madt = val;
+	else if (!strcmp(a, "--pptt"))
+		ma->pptt = val;
 	else if (!strcmp(a, "--preset"))
 		ma->preset = val;
 	else if (!strcmp(a, "--sysfs"))
@@ -130,8 +138,15 @@ int machine_args_load(struct machine_args *ma, struct numem_machine *m)
 		                "--host or --numa\n");
 		return EXIT_USAGE;
 	}
+	if ((ma->madt || ma->pptt) && !(ma->srat || ma->slit || ma->hmat)) {
+		fprintf(stderr, "numem: --madt and --pptt go with --srat FILE\n");
+		return EXIT_USAGE;
+	}
 	if (ma->srat || ma->slit || ma->hmat) {
 		rc = numem_machine_src_files(&src, ma->srat, ma->slit, ma->hmat, err, sizeof(err));
+		if (!rc)
+			rc = numem_machine_src_cpu_tables(&src, ma->madt, ma->pptt, err,
+			                                  sizeof(err));
 	} else if (ma->host) {
 		rc = numem_machine_src_host(&src, ma->sysfs_root, err, sizeof(err));
 	} else if (ma->numa) {

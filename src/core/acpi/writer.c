@@ -1,5 +1,5 @@
 /*
- * writer.c - SRAT, SLIT and HMAT as a firmware would publish them.
+ * writer.c - SRAT, SLIT, HMAT, MADT and PPTT as a firmware would publish them.
  *
  * The writers are the parsers' inverse: parse(write(x)) == x for every field
  * the parsers keep.  Entries come out in the order of their `offset` fields
@@ -224,6 +224,107 @@ enum numem_err numem_hmat_write(const struct numem_hmat *hmat, void *buf, size_t
 		numem__put32(e + 8, c->memory_pxm);
 		numem__put64(e + 16, c->size);
 		numem__put32(e + 24, c->attributes);
+	}
+	numem__acpi_finish(p, len);
+	return NUMEM_OK;
+}
+
+/* MADT processor structure sizes as written: local APIC 8, x2APIC 16, GICC
+ * 80 (the ACPI 6.0 layout, with the efficiency class; what iasl's MADT
+ * template of this generation writes). */
+static uint32_t madt_cpu_len(uint8_t type)
+{
+	return type == NUMEM_MADT_LOCAL_APIC ? 8 : type == NUMEM_MADT_LOCAL_X2APIC ? 16 : 80;
+}
+
+enum numem_err numem_madt_write(const struct numem_madt *madt, void *buf, size_t cap,
+                                size_t *len_out)
+{
+	size_t len = 44;
+	for (uint32_t i = 0; i < madt->nr_cpu; i++) {
+		uint8_t type = madt->cpu[i].type;
+		if (type != NUMEM_MADT_LOCAL_APIC && type != NUMEM_MADT_LOCAL_X2APIC &&
+		    type != NUMEM_MADT_GICC)
+			return NUMEM_E_INVAL;
+		len += madt_cpu_len(type);
+	}
+	if (len > UINT32_MAX)
+		return NUMEM_E_INVAL;
+	*len_out = len;
+	if (!buf)
+		return NUMEM_OK;
+	if (cap < len)
+		return NUMEM_E_NOSPACE;
+	uint8_t *p = buf;
+	numem__acpi_put_header(p, "APIC", (uint32_t)len, 5);
+	numem__put32(p + 36, madt->local_apic_address);
+	numem__put32(p + 40, madt->flags);
+	size_t off = 44;
+	for (uint32_t i = 0; i < madt->nr_cpu; i++) {
+		const struct numem_madt_cpu *c = &madt->cpu[i];
+		uint8_t *e = p + off;
+		uint32_t elen = madt_cpu_len(c->type);
+		uint32_t flags = c->enabled ? NUMEM_MADT_ENABLED : 0;
+		memset(e, 0, elen);
+		e[0] = c->type;
+		e[1] = (uint8_t)elen;
+		switch (c->type) {
+		case NUMEM_MADT_LOCAL_APIC:
+			if (c->online_capable)
+				flags |= NUMEM_MADT_APIC_ONLINE_CAPABLE;
+			e[2] = (uint8_t)c->uid;
+			e[3] = (uint8_t)c->id;
+			numem__put32(e + 4, flags);
+			break;
+		case NUMEM_MADT_LOCAL_X2APIC:
+			if (c->online_capable)
+				flags |= NUMEM_MADT_APIC_ONLINE_CAPABLE;
+			numem__put32(e + 4, c->id);
+			numem__put32(e + 8, flags);
+			numem__put32(e + 12, c->uid);
+			break;
+		default: /* NUMEM_MADT_GICC */
+			if (c->online_capable)
+				flags |= NUMEM_MADT_GICC_ONLINE_CAPABLE;
+			numem__put32(e + 4, c->uid); /* CPU interface number */
+			numem__put32(e + 8, c->uid);
+			numem__put32(e + 12, flags);
+			numem__put32(e + 68, (uint32_t)c->mpidr);
+			numem__put32(e + 72, (uint32_t)(c->mpidr >> 32));
+			break;
+		}
+		off += elen;
+	}
+	numem__acpi_finish(p, len);
+	return NUMEM_OK;
+}
+
+enum numem_err numem_pptt_write(const struct numem_pptt *pptt, void *buf, size_t cap,
+                                size_t *len_out)
+{
+	if (pptt->nr_node > (UINT32_MAX - 36) / 20)
+		return NUMEM_E_INVAL;
+	for (uint32_t i = 0; i < pptt->nr_node; i++)
+		if (pptt->node[i].parent >= (int32_t)pptt->nr_node ||
+		    pptt->node[i].parent == (int32_t)i)
+			return NUMEM_E_INVAL;
+	size_t len = 36 + (size_t)pptt->nr_node * 20;
+	*len_out = len;
+	if (!buf)
+		return NUMEM_OK;
+	if (cap < len)
+		return NUMEM_E_NOSPACE;
+	uint8_t *p = buf;
+	numem__acpi_put_header(p, "PPTT", (uint32_t)len, 2);
+	for (uint32_t i = 0; i < pptt->nr_node; i++) {
+		const struct numem_pptt_node *n = &pptt->node[i];
+		uint8_t *e = p + 36 + 20 * (size_t)i;
+		memset(e, 0, 20);
+		e[0] = NUMEM_PPTT_PROCESSOR;
+		e[1] = 20;
+		numem__put32(e + 4, n->flags);
+		numem__put32(e + 8, n->parent < 0 ? 0 : 36 + 20 * (uint32_t)n->parent);
+		numem__put32(e + 12, n->acpi_id);
 	}
 	numem__acpi_finish(p, len);
 	return NUMEM_OK;

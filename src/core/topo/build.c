@@ -5,18 +5,23 @@
  *   1. Node ids.  Proximity domains get dense node ids in order of first
  *      appearance, in Linux's pass order: enabled processor entries, then
  *      enabled memory entries, then enabled generic initiators/ports.
- *   2. CPUs.  Each enabled processor entry is one logical CPU, numbered in
- *      table order; a repeated hardware id is ignored (with a warning).
- *   3. Memory.  Enabled memory entries, sorted and merged per node.  Ranges
- *      of different nodes that overlap make the SRAT invalid.  RAM is the
- *      e820 list intersected with these ranges (every RAM byte must be
- *      covered), or, without an e820 list, the ranges that are neither
- *      hot-pluggable nor non-volatile.
+ *   2. CPUs.  With a MADT: its enabled processors in MADT order, each on
+ *      the node of the SRAT entry naming it, else on the first node (as
+ *      Linux).  Without: each enabled SRAT processor entry, in table order.
+ *      A repeated hardware id is ignored (with a warning).
+ *   3. Memory.  Enabled memory entries, sorted and merged per node.  As in
+ *      Linux, only ranges of different nodes that both hold RAM and overlap
+ *      make the SRAT invalid; overlapping ranges without RAM are kept,
+ *      flagged NUMEM_RANGE_OVERLAP, the overlapped bytes given to one of
+ *      them.  RAM is the e820 list intersected with these ranges (every RAM
+ *      byte must be covered), or, without an e820 list, the ranges that are
+ *      neither hot-pluggable nor non-volatile.
  *   4. Validation failures (overlap, uncovered RAM, too many domains, no
  *      memory entry) are errors in strict mode; otherwise the machine
  *      becomes one node with all CPUs and RAM and the reason is recorded.
  *   5. Distances (distance.c), hiding memoryless nodes and NUMA emulation
- *      (transform.c), then per-node summaries (distance.c).
+ *      (transform.c), then per-node summaries (distance.c), then UIDs and
+ *      sockets/clusters/cores/threads from the MADT and PPTT (cpu.c).
  */
 #include "topo_internal.h"
 
@@ -52,6 +57,57 @@ static void add_cpu(struct numem_topo *t, uint8_t type, uint32_t id, numem_nid_t
 	c->hw_id = id;
 	c->type = type;
 	c->node = node;
+	c->uid = c->socket = c->cluster = c->core = c->thread = NUMEM_CPU_UNKNOWN;
+}
+
+/* The SRAT type a MADT processor entry's id is compared as. */
+static uint8_t madt_srat_type(uint8_t madt_type)
+{
+	return madt_type == NUMEM_MADT_LOCAL_APIC     ? NUMEM_SRAT_APIC
+	       : madt_type == NUMEM_MADT_LOCAL_X2APIC ? NUMEM_SRAT_X2APIC
+	                                              : NUMEM_SRAT_GICC;
+}
+
+/* With an MADT the CPUs are its enabled processors, in MADT order (Linux's
+ * logical CPU order); the SRAT only gives their nodes, and its entries for
+ * processors the MADT lacks make no CPU.  A processor no enabled SRAT entry
+ * names joins the first node, as Linux leaves CPUs without affinity on node
+ * 0; `srat` NULL puts every CPU there.  Disabled online-capable processors
+ * are counted (possible, not present, CPUs). */
+static void add_madt_cpus(struct numem_topo *t, const struct numem_madt *madt,
+                          const struct numem_srat *srat)
+{
+	for (uint32_t i = 0; i < madt->nr_cpu; i++) {
+		const struct numem_madt_cpu *c = &madt->cpu[i];
+		uint8_t type = madt_srat_type(c->type);
+		if (!c->enabled) {
+			t->nr_online_capable += c->online_capable;
+			continue;
+		}
+		/* Linux skips the broadcast ids. */
+		if ((c->type == NUMEM_MADT_LOCAL_APIC && c->id == 0xff) ||
+		    (c->type == NUMEM_MADT_LOCAL_X2APIC && c->id == 0xffffffffu))
+			continue;
+		if (cpu_seen(t, type, c->id)) {
+			numem__log(t->plat, NUMEM_LOG_WARN,
+			           "MADT: processor id %u at offset %u appears again; ignored",
+			           c->id, c->offset);
+			continue;
+		}
+		int node = -1;
+		bool apic = type != NUMEM_SRAT_GICC;
+		for (uint32_t k = 0; srat && k < srat->nr_cpu && node < 0; k++) {
+			const struct numem_srat_cpu *sc = &srat->cpu[k];
+			bool sapic = sc->type == NUMEM_SRAT_APIC || sc->type == NUMEM_SRAT_X2APIC;
+			if (sc->enabled && sc->id == c->id && sapic == apic)
+				node = pxm_to_node(t, sc->pxm, false);
+		}
+		if (node < 0) {
+			node = 0;
+			t->nr_madt_cpus++;
+		}
+		add_cpu(t, type, c->id, (numem_nid_t)node);
+	}
 }
 
 /* Step 1: node ids in Linux's pass order.  Fails only on too many domains. */
@@ -116,8 +172,101 @@ void numem__topo_sort_ranges(struct numem_topo *t)
 	numem__sort(t->range, t->nr_ranges, sizeof(*t->range), cmp_range, 0);
 }
 
-/* Step 3a: the SRAT's enabled ranges, sorted and merged per node. */
+/* Private range bits while the SRAT's ranges are collected (cleared before
+ * collect_srat_ranges returns). */
+#define RANGE_HOLDS_RAM 0x80u /* the range holds RAM (Linux: overlaps memblock.memory) */
+#define RANGE_CONTESTED 0x40u /* overlaps a range of another node */
+
+static bool spans_meet(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
+{
+	return a0 < b1 && b0 < a1;
+}
+
+/* Linux sets aside the SRAT ranges that hold no RAM before its overlap check
+ * (numa_cleanup_meminfo).  RAM is the e820 list when given, else the union
+ * of the SRAT ranges that are neither hot-pluggable nor non-volatile. */
+static void mark_ram_holders(struct numem_topo *t, const struct numem_topo_input *in)
+{
+	for (uint32_t k = 0; k < t->nr_ranges; k++) {
+		struct numem_mem_range *r = &t->range[k];
+		bool holds = false;
+		if (in->ram) {
+			for (uint32_t i = 0; i < in->nr_ram && !holds; i++)
+				holds = in->ram[i].length &&
+				        spans_meet(r->base, r->end, in->ram[i].base,
+				                   in->ram[i].base + in->ram[i].length);
+		} else {
+			for (uint32_t i = 0; i < t->nr_ranges && !holds; i++) {
+				const struct numem_mem_range *q = &t->range[i];
+				holds =
+				    !(q->flags & (NUMEM_RANGE_HOTPLUG | NUMEM_RANGE_NONVOLATILE)) &&
+				    spans_meet(r->base, r->end, q->base, q->end);
+			}
+		}
+		if (holds)
+			r->flags |= RANGE_HOLDS_RAM;
+	}
+}
+
+/* Which of two ranges covering the same bytes keeps them: one holding RAM,
+ * else the shorter (the more specific description, e.g. an NVDIMM inside
+ * QEMU's hot-plug window), else the lower node id. */
+static bool range_wins(const struct numem_mem_range *a, const struct numem_mem_range *b)
+{
+	if ((a->flags ^ b->flags) & RANGE_HOLDS_RAM)
+		return a->flags & RANGE_HOLDS_RAM;
+	if (a->end - a->base != b->end - b->base)
+		return a->end - a->base < b->end - b->base;
+	return a->node < b->node;
+}
+
+/* Overlapping ranges of different nodes, none of them both holding RAM:
+ * cut the address space at every range boundary and give each piece to the
+ * range that wins it; adjacent pieces of one range join again.  The ranges
+ * move to the top of the array (capacity: 5 per SRAT entry, the pieces are
+ * at most 2 per range). */
+static void paint_ranges(struct numem_topo *t)
+{
+	uint32_t n = t->nr_ranges;
+	struct numem_mem_range *src = t->range + t->range_cap - n;
+	memmove(src, t->range, n * sizeof(*src));
+	t->nr_ranges = 0;
+	uint64_t pos = src[0].base; /* sorted: the lowest base */
+	for (;;) {
+		bool found = false;
+		uint64_t next = 0;
+		for (uint32_t k = 0; k < n; k++) {
+			if (src[k].base > pos && (!found || src[k].base < next))
+				next = src[k].base, found = true;
+			if (src[k].end > pos && (!found || src[k].end < next))
+				next = src[k].end, found = true;
+		}
+		if (!found)
+			break;
+		int64_t w = -1;
+		for (uint32_t k = 0; k < n; k++)
+			if (src[k].base <= pos && src[k].end >= next &&
+			    (w < 0 || range_wins(&src[k], &src[w])))
+				w = k;
+		if (w >= 0) {
+			struct numem_mem_range *last =
+			    t->nr_ranges ? &t->range[t->nr_ranges - 1] : NULL;
+			if (last && last->end == pos && last->node == src[w].node &&
+			    last->flags == src[w].flags)
+				last->end = next;
+			else
+				numem__topo_add_range(t, pos, next, src[w].node, src[w].flags);
+		}
+		pos = next;
+	}
+}
+
+/* Step 3a: the SRAT's enabled ranges, sorted and merged per node.  Overlap
+ * follows Linux: only ranges of different nodes that both hold RAM make the
+ * SRAT invalid; overlapping ranges without RAM (hot-plug windows, NVDIMMs)
+ * are kept, flagged NUMEM_RANGE_OVERLAP. */
 static enum numem_err collect_srat_ranges(struct numem_topo *t, const struct numem_srat *s,
+                                          const struct numem_topo_input *in,
                                           struct numem_diag *diag)
 {
 	for (uint32_t i = 0; i < s->nr_mem; i++) {
@@ -143,33 +292,55 @@ static enum numem_err collect_srat_ranges(struct numem_topo *t, const struct num
 		return numem__fail(diag, NUMEM_E_NO_MEMORY, "SRAT", 0,
 		                   "SRAT: no enabled memory affinity entry");
 	numem__topo_sort_ranges(t);
-	uint32_t out = 0;
-	for (uint32_t i = 0; i < t->nr_ranges; i++) {
-		struct numem_mem_range *r = &t->range[i];
-		if (out) {
-			struct numem_mem_range *prev = &t->range[out - 1];
-			if (r->base < prev->end && r->node != prev->node) {
+	mark_ram_holders(t, in);
+	bool contested = false;
+	for (uint32_t i = 0; i < t->nr_ranges; i++)
+		for (uint32_t j = i + 1; j < t->nr_ranges && t->range[j].base < t->range[i].end;
+		     j++) {
+			struct numem_mem_range *a = &t->range[i], *b = &t->range[j];
+			if (a->node == b->node)
+				continue;
+			if (a->flags & b->flags & RANGE_HOLDS_RAM)
 				return numem__fail(
 				    diag, NUMEM_E_OVERLAP, "SRAT", 0,
 				    "SRAT: memory [0x%llx-0x%llx) of domain %u overlaps "
 				    "[0x%llx-0x%llx) of domain %u",
-				    (unsigned long long)r->base, (unsigned long long)r->end,
-				    t->node[r->node].pxm, (unsigned long long)prev->base,
-				    (unsigned long long)prev->end, t->node[prev->node].pxm);
-			}
-			/* Same node, overlapping or touching with the same flags:
-			 * merge.  Overlapping with different flags: RAM wins. */
-			if (r->node == prev->node &&
-			    (r->base < prev->end ||
-			     (r->base == prev->end && r->flags == prev->flags))) {
-				prev->end = NUMEM_MAX(prev->end, r->end);
-				prev->flags &= r->flags;
-				continue;
-			}
+				    (unsigned long long)b->base, (unsigned long long)b->end,
+				    t->node[b->node].pxm, (unsigned long long)a->base,
+				    (unsigned long long)a->end, t->node[a->node].pxm);
+			a->flags |= RANGE_CONTESTED;
+			b->flags |= RANGE_CONTESTED;
+			contested = true;
 		}
-		t->range[out++] = *r;
+	if (contested) {
+		paint_ranges(t);
+	} else {
+		uint32_t out = 0;
+		for (uint32_t i = 0; i < t->nr_ranges; i++) {
+			struct numem_mem_range *r = &t->range[i];
+			if (out) {
+				struct numem_mem_range *prev = &t->range[out - 1];
+				/* Same node, overlapping or touching with the same
+				 * flags: merge.  Overlapping with different flags: RAM
+				 * wins. */
+				if (r->node == prev->node &&
+				    (r->base < prev->end ||
+				     (r->base == prev->end && r->flags == prev->flags))) {
+					prev->end = NUMEM_MAX(prev->end, r->end);
+					prev->flags &= r->flags;
+					continue;
+				}
+			}
+			t->range[out++] = *r;
+		}
+		t->nr_ranges = out;
 	}
-	t->nr_ranges = out;
+	for (uint32_t i = 0; i < t->nr_ranges; i++) {
+		uint8_t f = t->range[i].flags;
+		if (f & RANGE_CONTESTED)
+			f |= NUMEM_RANGE_OVERLAP;
+		t->range[i].flags = f & ~(RANGE_HOLDS_RAM | RANGE_CONTESTED);
+	}
 	return NUMEM_OK;
 }
 
@@ -280,8 +451,11 @@ static enum numem_err build_numa(struct numem_topo *t, const struct numem_topo_i
 	enum numem_err err = assign_nodes(t, s, diag);
 	if (err)
 		return err;
-	collect_cpus(t, s);
-	err = collect_srat_ranges(t, s, diag);
+	if (in->madt)
+		add_madt_cpus(t, in->madt, s);
+	else
+		collect_cpus(t, s);
+	err = collect_srat_ranges(t, s, in, diag);
 	if (err)
 		return err;
 	if (in->ram)
@@ -297,8 +471,12 @@ static enum numem_err build_single(struct numem_topo *t, const struct numem_topo
 	t->nr_nodes = 1;
 	memset(&t->node[0], 0, sizeof(t->node[0]));
 	t->nr_cpus = 0;
+	t->nr_madt_cpus = t->nr_online_capable = 0;
 	t->nr_ranges = 0;
-	if (in->srat && in->srat->nr_cpu) {
+	if (in->madt) {
+		add_madt_cpus(t, in->madt, NULL);
+		t->nr_madt_cpus = 0; /* one node: every CPU is on it anyway */
+	} else if (in->srat && in->srat->nr_cpu) {
 		for (uint32_t i = 0; i < in->srat->nr_cpu; i++) {
 			const struct numem_srat_cpu *c = &in->srat->cpu[i];
 			if (c->enabled && !cpu_seen(t, c->type, c->id))
@@ -392,7 +570,11 @@ enum numem_err numem_topo_build(const struct numem_platform *plat,
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0, "no metadata memory for topology");
 	memset(t, 0, sizeof(*t));
 	t->plat = plat;
-	t->cpu_cap = NUMEM_MAX(NUMEM_MAX(srat_cpus, in->nr_cpus), 1u);
+	uint64_t cpu_cap =
+	    (uint64_t)NUMEM_MAX(srat_cpus, in->nr_cpus) + (in->madt ? in->madt->nr_cpu : 0) + 1;
+	if (cpu_cap > UINT32_MAX / sizeof(struct numem_cpu_desc))
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_topo_build: too many CPUs");
+	t->cpu_cap = (uint32_t)cpu_cap;
 	t->range_cap = (uint32_t)range_cap;
 	t->cpu = numem__meta_alloc(plat, (size_t)t->cpu_cap * sizeof(*t->cpu), NUMEM_NID_NONE);
 	t->range =
@@ -418,14 +600,17 @@ enum numem_err numem_topo_build(const struct numem_platform *plat,
 		}
 		if (use_srat) {
 			t->fallback_reason = why.code;
+			t->single_node = NUMEM_SINGLE_INVALID;
 			numem__fmt(t->fallback_msg, sizeof(t->fallback_msg),
 			           "NUMA turned off, one node: %s", why.msg);
 		} else {
+			bool off = opts->flags & NUMEM_TOPO_NUMA_OFF;
 			t->fallback_reason = NUMEM_E_NO_MEMORY;
+			t->single_node = off ? NUMEM_SINGLE_NUMA_OFF : NUMEM_SINGLE_NO_SRAT;
 			numem__fmt(t->fallback_msg, sizeof(t->fallback_msg), "%s",
-			           (opts->flags & NUMEM_TOPO_NUMA_OFF) && in->srat
-			               ? "NUMA turned off by option, one node"
-			               : "no SRAT, one node");
+			           off && in->srat ? "NUMA turned off by option, one node"
+			           : off ? "NUMA turned off by option (and no SRAT), one node"
+			                 : "no SRAT, one node");
 		}
 		numem__log(plat, NUMEM_LOG_WARN, "%s", t->fallback_msg);
 		err = build_single(t, in, diag);
@@ -435,6 +620,8 @@ enum numem_err numem_topo_build(const struct numem_platform *plat,
 		}
 	}
 
+	for (uint32_t i = 0; i < t->nr_ranges; i++)
+		t->nr_overlap_ranges += !!(t->range[i].flags & NUMEM_RANGE_OVERLAP);
 	numem__topo_distances(t, t->have_srat ? in->slit : 0);
 	if (opts->flags & NUMEM_TOPO_HIDE_MEMORYLESS)
 		numem__topo_hide_memoryless(t);
@@ -450,6 +637,7 @@ enum numem_err numem_topo_build(const struct numem_platform *plat,
 		topo_free(plat, t);
 		return err;
 	}
+	numem__topo_cpu_topology(t, in->madt, in->pptt);
 	*out = t;
 	return NUMEM_OK;
 }

@@ -106,13 +106,10 @@ enum numem_err numem__topo_finalize(struct numem_topo *t, struct numem_diag *dia
 	if (!t->cpumask)
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0, "no metadata memory for cpumasks");
 	memset(t->cpumask, 0, mask_bytes);
-	uint32_t per_socket[NUMEM_MAX_NODES] = {0};
 	for (uint32_t c = 0; c < t->nr_cpus; c++) {
 		struct numem_cpu_desc *cpu = &t->cpu[c];
 		t->node[cpu->node].nr_cpus++;
 		t->cpumask[(size_t)cpu->node * t->cpumask_words + c / 64] |= 1ull << (c % 64);
-		cpu->socket = t->node[cpu->node].phys_node;
-		cpu->core = per_socket[cpu->socket]++;
 	}
 
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++)

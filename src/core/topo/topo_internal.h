@@ -38,6 +38,11 @@ void numem__topo_hide_memoryless(struct numem_topo *t);
 /* Split RAM into n fake nodes.  Needs n + nr_ranges free range slots. */
 enum numem_err numem__topo_emulate(struct numem_topo *t, uint32_t n, struct numem_diag *diag);
 
+/* ACPI processor UIDs from the MADT, and sockets, clusters, cores and
+ * threads from the PPTT (cpu.c).  Leaves unknown what the tables do not say. */
+void numem__topo_cpu_topology(struct numem_topo *t, const struct numem_madt *madt,
+                              const struct numem_pptt *pptt);
+
 /* RAM pages fully inside [base, end). */
 static inline uint64_t numem__range_pages(uint64_t base, uint64_t end)
 {
