@@ -156,8 +156,16 @@ static int fill(struct engine *e, struct numem_domain *d, uint64_t pages,
 static int boot_domains(struct engine *e, char *err, size_t errlen)
 {
 	const struct numem_topo *t = e->sys.m.topo;
+	uint64_t ram_mb = t->total_ram_pages >> (20 - NUMEM_PAGE_SHIFT);
 	for (uint32_t i = 0; i < e->sc->nr_domains; i++) {
 		const struct sim_domain_spec *s = &e->sc->domain[i];
+		if (s->mem_mb > ram_mb) {
+			snprintf(
+			    err, errlen,
+			    "domain %s: memory %llu MB is more than the machine's RAM (%llu MB)",
+			    s->name, (unsigned long long)s->mem_mb, (unsigned long long)ram_mb);
+			return -1;
+		}
 		struct numem_domain_config c = {.max_pages = s->mem_mb << (20 - NUMEM_PAGE_SHIFT),
 		                                .nr_vcpus = s->vcpus};
 		snprintf(c.name, sizeof(c.name), "%s", s->name);
@@ -196,6 +204,16 @@ static int boot_domains(struct engine *e, char *err, size_t errlen)
 		int rc = fill(e, e->dom[i], c.max_pages, &res, err, errlen);
 		if (rc < 0)
 			return -1;
+		if (rc > 0) { /* it used to run on, capped where memory ran out */
+			snprintf(
+			    err, errlen,
+			    "domain %s: only %llu of its %llu MB fit where it may run (the "
+			    "machine has %llu MB; the domains before it hold the rest)",
+			    s->name,
+			    (unsigned long long)(e->dom[i]->tot_pages >> (20 - NUMEM_PAGE_SHIFT)),
+			    (unsigned long long)s->mem_mb, (unsigned long long)ram_mb);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -501,6 +519,64 @@ static void collect(struct engine *e)
 	}
 }
 
+/* The j-th CPU of node n (wrapping), or 0 when it has none. */
+static int32_t nth_cpu(const struct numem_topo *t, numem_nid_t n, uint32_t j)
+{
+	uint32_t cnt = t->node[n].nr_cpus;
+	if (!cnt)
+		return 0;
+	j %= cnt;
+	for (uint32_t c = 0; c < t->nr_cpus; c++)
+		if (t->cpu[c].node == n && j-- == 0)
+			return (int32_t)c;
+	return 0;
+}
+
+/*
+ * The built-in scenario was written for the 4-node, 32-CPU, 32 GiB x445:
+ * node k becomes the (k mod count)-th node with memory, the web tier's
+ * pins (two vcpus on each of four nodes) the first CPUs of the (k mod
+ * count)-th node with CPUs, and memory shrinks in proportion on a machine
+ * with less than 31 GiB of RAM.  On the x445 nothing changes.
+ */
+static void adapt_builtin(struct sim_scenario *sc, const struct numem_topo *t)
+{
+	numem_nid_t memn[NUMEM_MAX_NODES], cpun[NUMEM_MAX_NODES];
+	uint32_t nm = 0, nc = 0;
+	for (numem_nid_t n = 0; n < t->nr_nodes; n++) {
+		if (t->node[n].ram_pages)
+			memn[nm++] = n;
+		if (t->node[n].nr_cpus)
+			cpun[nc++] = n;
+	}
+	if (!nm || !nc)
+		return;
+	uint64_t ram_mb = t->total_ram_pages >> (20 - NUMEM_PAGE_SHIFT);
+	for (uint32_t i = 0; i < sc->nr_domains; i++) {
+		struct sim_domain_spec *d = &sc->domain[i];
+		if (ram_mb < 31 * 1024) { /* the x445's 32 GiB less its PC holes is not "less" */
+			d->mem_mb = d->mem_mb * ram_mb / 32768 / 4 * 4;
+			d->mem_mb = d->mem_mb < 4 ? 4 : d->mem_mb;
+		}
+		if (d->placement == SIM_PLACE_NODE)
+			d->node = memn[d->node % nm];
+		if (d->placement == SIM_PLACE_PINNED)
+			for (uint32_t v = 0; v < d->vcpus && v < NUMEM_MAX_VCPUS; v++) {
+				uint32_t k = v / 2;
+				d->pin[v] = nth_cpu(t, cpun[k % nc], v % 2 + 2 * (k / nc));
+			}
+		if (d->placement == SIM_PLACE_VNUMA) {
+			uint64_t left = d->mem_mb;
+			for (uint32_t v = 0; v < d->nr_vnodes; v++) {
+				d->vnode[v].pnode = memn[d->vnode[v].pnode % nm];
+				d->vnode[v].mem_mb =
+				    v + 1 == d->nr_vnodes ? left : d->mem_mb / d->nr_vnodes;
+				left -= d->vnode[v].mem_mb;
+			}
+		}
+	}
+}
+
 static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, int strategy,
                    struct sim_run *r, struct sim_result *res, char *err, size_t errlen)
 {
@@ -542,6 +618,19 @@ static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, i
 	numem_host_set_log(e.sys.m.host, NULL, NUMEM_LOG_ERROR);
 	numem_host_set_clock(e.sys.m.host, sim_clock, &e);
 	const struct numem_topo *t = e.sys.m.topo;
+	struct sim_scenario *adapted = NULL;
+	if (sc->builtin) {
+		adapted = malloc(sizeof(*adapted));
+		if (!adapted) {
+			snprintf(err, errlen, "sim: out of memory");
+			numem_system_shutdown(&e.sys);
+			return -1;
+		}
+		*adapted = *sc;
+		adapt_builtin(adapted, t);
+		e.sc = adapted;
+		res->sc = *adapted;
+	}
 	res->nr_nodes = t->nr_nodes;
 	res->nr_cpus = t->nr_cpus;
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++) {
@@ -598,6 +687,7 @@ out:
 	free(e.doms);
 	free(e.host);
 	free(e.evbuf);
+	free(adapted);
 	numem_system_shutdown(&e.sys);
 	return rc;
 }

@@ -51,6 +51,7 @@ void sim_default_scenario(struct sim_scenario *sc)
 	p[7] = (struct sim_phase){.kind = SIM_DESTROY, .domain = "batch"};
 	p[8] = (struct sim_phase){.kind = SIM_CHURN, .ops = 100000};
 	sc->nr_phases = 9;
+	sc->builtin = true;
 }
 
 static int fail(char *err, size_t n, const char *fmt, const char *what)
@@ -351,6 +352,8 @@ static int parse_json(struct sim_scenario *sc, json_t *root, char *err, size_t e
 {
 	sim_default_scenario(sc);
 	sc->nr_domains = sc->nr_phases = 0;
+	sc->builtin = false;
+	sc->name[0] = '\0'; /* unnamed unless `name =` says (not "default") */
 	int64_t x;
 	json_t *a, *e;
 	size_t i;
@@ -578,6 +581,8 @@ static int parse_xlcfg(struct sim_scenario *sc, char *buf, char *err, size_t err
 {
 	sim_default_scenario(sc);
 	sc->nr_domains = sc->nr_phases = 0;
+	sc->builtin = false;
+	sc->name[0] = '\0'; /* unnamed unless `name =` says (not "default") */
 	struct sim_domain_spec *ds = NULL;
 	int lineno = 0;
 	uint64_t x;

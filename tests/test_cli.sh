@@ -194,5 +194,62 @@ expect_grep "$tmp/out" "^node 0 size: 67108864 MB"
 expect_rc 0 timeout 60 "$numem" dump --srat "$big"
 expect_grep "$tmp/out" "^node 1: present 17179869184 pages"
 
+# Item 10 of issue 9: every bad input gets a message and its exit code.
+expect_rc 2 "$numem" stress x445 --threads 0
+expect_grep "$tmp/err" "threads: 0 is out of range (want 1..1024)"
+expect_rc 2 "$numem" stress x445 --threads -1
+expect_grep "$tmp/err" "threads: \"-1\" is not an unsigned number"
+expect_rc 2 "$numem" stress x445 --max-order 11
+expect_grep "$tmp/err" "max-order: 11 is out of range (want 0..10)"
+expect_rc 2 "$numem" stress x445 --hold 0
+expect_grep "$tmp/err" "hold: 0 is out of range"
+expect_rc 2 "$numem" stress x445 --seed -5
+expect_grep "$tmp/err" "seed: \"-5\" is not an unsigned number"
+expect_rc 2 "$numem" stress x445 --ops 99999999999999999999999
+expect_grep "$tmp/err" "ops: 99999999999999999999999 is out of range"
+expect_rc 2 "$numem" sim --ops 99999999999999999999999
+expect_grep "$tmp/err" "ops: 99999999999999999999999 is out of range"
+printf 'phases = boot\n[a]\nmemory = 1024\nplacement = bogus\n' >"$tmp/bogus.cfg"
+expect_rc 1 "$numem" sim --scenario "$tmp/bogus.cfg" --no-report
+expect_grep "$tmp/err" "placement 'bogus' unknown"
+printf 'phases = boot\n[big]\nmemory = 100000\n' >"$tmp/big.cfg"
+expect_rc 1 "$numem" sim --scenario "$tmp/big.cfg" --no-report
+expect_grep "$tmp/err" "domain big: memory 100000 MB is more than the machine's RAM (32767 MB)"
+printf 'phases = boot\n[a]\nmemory = 20000\n[b]\nmemory = 20000\n' >"$tmp/two.cfg"
+expect_rc 1 "$numem" sim --scenario "$tmp/two.cfg" --no-report
+expect_grep "$tmp/err" "domain b: only .* of its 20000 MB fit"
+printf 'phases = boot\n[a]\nmemory = 256\n' >"$tmp/noname.cfg"
+expect_rc 0 "$numem" sim --scenario "$tmp/noname.cfg" --no-report
+expect_grep "$tmp/out" 'scenario "noname"'
+expect_rc 0 "$numem" tables x445 -o "$tmp/new/deeper/dir"
+[ -f "$tmp/new/deeper/dir/SRAT.bin" ] && ok || bad "tables -o did not create the parents"
+touch "$tmp/afile"
+expect_rc 3 "$numem" tables x445 -o "$tmp/afile/sub"
+expect_grep "$tmp/err" "Not a directory"
+# The built-in scenario adapts to the machine it runs on.
+for m in p4 opteron-2n x460-2n; do
+  expect_rc 0 timeout 120 "$numem" sim --machine $m --no-report --ops 5000
+done
+expect_rc 0 timeout 120 "$numem" sim --machine opteron-2n --no-report --ops 5000 --json
+expect_grep "$tmp/out" '"machine": "opteron-2n"'
+# A table file is capped (16 MiB) and a directory is an I/O error.
+expect_rc 3 timeout 20 "$numem" topo --srat /dev/zero
+expect_grep "$tmp/err" "at most 16 MiB"
+expect_rc 3 timeout 20 "$numem" topo --srat /dev/zero --json
+expect_grep "$tmp/out" '"error": "io"'
+expect_rc 3 "$numem" trace "$tmp"
+expect_grep "$tmp/err" "Is a directory"
+expect_rc 3 "$numem" topo --srat "$tmp"
+expect_grep "$tmp/err" "Is a directory"
+# --json: every failure prints the error form, its strings valid UTF-8.
+cp "$asl/srat-memoryless.aml" "$tmp/garbage.aml"
+printf '\xff\xfe\x80Z' | dd of="$tmp/garbage.aml" bs=1 seek=0 conv=notrunc 2>/dev/null
+expect_rc 1 "$numem" topo --srat "$tmp/garbage.aml" --json
+expect_grep "$tmp/out" '"error": "signature"'
+expect_grep "$tmp/out" '\\\\xff\\\\xfe\\\\x80Z'
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out" && ok || bad "garbage signature: --json output is not JSON"
+expect_rc 1 "$numem" topo --numa node,nodeid=0 --json
+expect_grep "$tmp/out" '"error": "invalid-description"'
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -231,9 +231,15 @@ enum numem_err numem_stress_run(struct numem_system *s, const struct numem_stres
 
 /* ---- Small helpers ------------------------------------------------------ */
 
-/* Whole file into a malloc'd buffer.  0 on success, else errno. */
+/* Whole file into a malloc'd buffer.  0 on success, else errno: EISDIR for
+ * a directory, EFBIG for more than NUMEM_READ_FILE_MAX bytes (a table, a
+ * scenario: a device such as /dev/zero would otherwise be read forever). */
+#define NUMEM_READ_FILE_MAX (16u << 20)
 int numem_read_file(const char *path, uint8_t **buf, size_t *len);
 int numem_write_file(const char *path, const void *buf, size_t len);
+/* Create a directory and any missing parents (mkdir -p).  0 or errno
+ * (ENOTDIR when a component exists and is not a directory). */
+int numem_mkdir_p(const char *path);
 /* "0-3,8,10-11" from a sorted list of ids. */
 void numem_format_ranges(char *out, size_t cap, const uint32_t *ids, size_t n);
 /* Parse "0-3,8"; returns count or -1. */

@@ -70,6 +70,11 @@ struct sim_scenario {
 	struct sim_domain_spec domain[SIM_MAX_DOMAINS];
 	uint32_t nr_phases;
 	struct sim_phase phase[SIM_MAX_PHASES];
+	/* The built-in scenario (sim_default_scenario; the parsers clear it):
+	 * written for the 4-node x445, it adapts to the machine it runs on
+	 * (node numbers and pinned CPUs mapped onto the machine's nodes, memory
+	 * scaled down on a machine with less than 32 GiB). */
+	bool builtin;
 };
 
 /* Limits of the numbers a scenario holds; both parsers check each number as

@@ -26,6 +26,7 @@ int boot_system(struct machine_args *ma, struct numem_system *sys,
 	if (numem_system_start(sys, &o, &d) != NUMEM_OK) {
 		fprintf(stderr, "numem: %s: %s (%s)\n", sys->m.src.name, d.msg,
 		        numem_err_name(d.code));
+		machine_args_json_error(ma, sys->m.src.name, &d);
 		numem_system_shutdown(sys);
 		return EXIT_INVALID;
 	}
@@ -48,6 +49,7 @@ int view_from_args(int argc, char **argv, const char *cmd, const char *help, boo
 	if (numem_system_plan(sys, &o, free_pages, &d) != NUMEM_OK) {
 		fprintf(stderr, "numem: %s: %s (%s)\n", sys->m.src.name, d.msg,
 		        numem_err_name(d.code));
+		machine_args_json_error(ma, sys->m.src.name, &d);
 		numem_system_shutdown(sys);
 		return EXIT_INVALID;
 	}

@@ -50,6 +50,10 @@ extern const char machine_args_help[];
  * error object on stdout) and returns the exit code; 0 on success. */
 int machine_args_load(struct machine_args *ma, struct numem_machine *m);
 void machine_args_free(struct machine_args *ma);
+/* With --json, print the error form of d on stdout (strings made valid
+ * UTF-8 first: bytes that are not become "\\xNN"). */
+void machine_args_json_error(const struct machine_args *ma, const char *name,
+                             const struct numem_diag *d);
 
 /* Print "numem CMD: msg" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -116,6 +116,13 @@ int cmd_sim(int argc, char **argv)
 			cli_error("sim", "%s: %s", scenario, err);
 			return EXIT_INVALID;
 		}
+		if (!sc.name[0]) { /* no name given: the file's, without directory and extension */
+			const char *base = strrchr(scenario, '/');
+			base = base ? base + 1 : scenario;
+			const char *dot = strrchr(base, '.');
+			int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+			snprintf(sc.name, sizeof(sc.name), "%.*s", len, base);
+		}
 	}
 	if (machine)
 		snprintf(sc.machine, sizeof(sc.machine), "%s", machine);

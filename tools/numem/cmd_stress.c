@@ -40,11 +40,13 @@ static const char *const policy_names[] = {
     "local",      "preferred",        "preferred-many",     "bind",
     "interleave", "interleave-index", "weighted-interleave"};
 
-/* Strictly (numem_parse_uint): "-1" used to wrap to 2^64 - 1. */
-static int parse_u64(const char *cmd, const char *opt, const char *v, uint64_t *out)
+/* Strictly (numem_parse_uint) within [min, max]: "-1" used to wrap to
+ * 2^64 - 1, and 0 or a value above the range used to exit 2 silently. */
+static int parse_u64(const char *cmd, const char *opt, const char *v, uint64_t min, uint64_t max,
+                     uint64_t *out)
 {
 	char msg[256];
-	if (numem_parse_uint(opt, v, 0, UINT64_MAX, out, msg, sizeof(msg))) {
+	if (numem_parse_uint(opt, v, min, max, out, msg, sizeof(msg))) {
 		cli_error(cmd, "%s", msg);
 		return -1;
 	}
@@ -86,25 +88,25 @@ int cmd_stress(int argc, char **argv)
 			cli_error("stress", "%s needs a value", a);
 			goto usage;
 		} else if (!strcmp(a, "--threads")) {
-			if (parse_u64("stress", a, val, &v) || !v || v > 1024)
+			if (parse_u64("stress", a, val, 1, 1024, &v))
 				goto usage;
 			o.threads = (uint32_t)v;
 		} else if (!strcmp(a, "--ops")) {
-			if (parse_u64("stress", a, val, &o.ops))
+			if (parse_u64("stress", a, val, 0, UINT64_MAX, &o.ops))
 				goto usage;
 		} else if (!strcmp(a, "--seed")) {
-			if (parse_u64("stress", a, val, &o.seed))
+			if (parse_u64("stress", a, val, 0, UINT64_MAX, &o.seed))
 				goto usage;
 		} else if (!strcmp(a, "--max-order")) {
-			if (parse_u64("stress", a, val, &v) || v > NUMEM_MAX_ORDER)
+			if (parse_u64("stress", a, val, 0, NUMEM_MAX_ORDER, &v))
 				goto usage;
 			o.max_order = (unsigned)v;
 		} else if (!strcmp(a, "--hold")) {
-			if (parse_u64("stress", a, val, &v) || !v || v > 100000000)
+			if (parse_u64("stress", a, val, 1, 100000000, &v))
 				goto usage;
 			o.hold = (uint32_t)v;
 		} else if (!strcmp(a, "--verify-every")) {
-			if (parse_u64("stress", a, val, &verify_every))
+			if (parse_u64("stress", a, val, 0, UINT64_MAX, &verify_every))
 				goto usage;
 		} else if (!strcmp(a, "--policy")) {
 			o.policy = -2;

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <numem/sim.h>
 
@@ -37,6 +38,12 @@ int cmd_trace(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	FILE *f = fopen(file, "rb");
+	struct stat st;
+	if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f); /* fopen takes a directory; reading it fails */
+		f = NULL;
+		errno = EISDIR;
+	}
 	if (!f) {
 		cli_error("trace", "%s: %s", file, strerror(errno));
 		return EXIT_IO;

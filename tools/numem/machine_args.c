@@ -1,6 +1,7 @@
 /*
  * machine_args.c - the options every subcommand shares to pick a machine.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,13 +108,67 @@ static int sources_given(const struct machine_args *ma)
 	       !!ma->numa;
 }
 
-static void print_json_error(const struct machine_args *ma, const char *name,
+/* Copy `in` to `out` keeping valid UTF-8 and writing any other byte as
+ * "\xNN", so that a garbage table signature or a binary file name still
+ * gives a JSON string (jansson refuses invalid UTF-8 and the whole error
+ * object came out empty). */
+static void utf8_clean(char *out, size_t cap, const char *in, size_t inlen)
+{
+	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)in;
+	for (size_t i = 0; i < inlen && p[i] && o + 5 < cap;) {
+		unsigned c = p[i], need = c < 0x80             ? 0
+		                          : (c & 0xe0) == 0xc0 ? 1
+		                          : (c & 0xf0) == 0xe0 ? 2
+		                          : (c & 0xf8) == 0xf0 ? 3
+		                                               : 9;
+		bool ok = need < 4 && i + need < inlen && (need == 0 || c >= 0xc2) && c <= 0xf4;
+		for (unsigned k = 1; ok && k <= need; k++)
+			ok = (p[i + k] & 0xc0) == 0x80;
+		if (ok && c >= 0x20 && c != 0x7f) {
+			memcpy(out + o, p + i, need + 1);
+			o += need + 1;
+			i += need + 1;
+		} else {
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+			i++;
+		}
+	}
+	out[o] = '\0';
+}
+
+void machine_args_json_error(const struct machine_args *ma, const char *name,
                              const struct numem_diag *d)
 {
 	if (!ma->json)
 		return;
-	json_t *o = numem_json_error(d);
-	json_object_set_new(o, "machine", json_string(name));
+	/* numem_json_error's form, built here from cleaned strings (a table
+	 * signature of four garbage bytes grows to 16 characters). */
+	char msg[4 * sizeof(d->msg) + 1], table[4 * sizeof(d->table) + 1], nm[4 * 160 + 1];
+	utf8_clean(msg, sizeof(msg), d->msg, sizeof(d->msg));
+	utf8_clean(table, sizeof(table), d->table, sizeof(d->table));
+	utf8_clean(nm, sizeof(nm), name, strlen(name));
+	json_t *o = json_pack("{s:s, s:s}", "error", numem_err_name(d->code), "message", msg);
+	if (d->table[0]) {
+		json_object_set_new(o, "error_table", json_string(table));
+		json_object_set_new(o, "error_offset", json_integer(d->offset));
+	}
+	json_object_set_new(o, "machine", json_string(nm));
+	json_dumpf(o, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(o);
+}
+
+/* An error before any table was parsed (a file that cannot be read, a
+ * description that was rejected): with --json, the error form too, with
+ * "error" naming the kind ("io" or "invalid-description"). */
+static void json_error_msg(const struct machine_args *ma, const char *kind, const char *msg)
+{
+	if (!ma->json)
+		return;
+	char clean[2048];
+	utf8_clean(clean, sizeof(clean), msg, strlen(msg));
+	json_t *o = json_pack("{s:s, s:s}", "error", kind, "message", clean);
 	json_dumpf(o, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
 	json_decref(o);
@@ -138,6 +193,7 @@ int machine_args_load(struct machine_args *ma, struct numem_machine *m)
 		rc = numem_spec_finish(ma->numa, err, sizeof(err));
 		if (rc) {
 			fprintf(stderr, "numem: %s\n", err);
+			json_error_msg(ma, "invalid-description", err);
 			return EXIT_INVALID;
 		}
 		rc = numem_machine_src_spec(&src, ma->numa, err, sizeof(err));
@@ -160,7 +216,14 @@ int machine_args_load(struct machine_args *ma, struct numem_machine *m)
 		free(spec);
 	}
 	if (rc) {
+		/* numem_read_file caps a table file (a device such as /dev/zero
+		 * would be read forever): say so */
+		if (strstr(err, strerror(EFBIG)))
+			snprintf(err + strlen(err), sizeof(err) - strlen(err),
+			         " (a table file may hold at most %u MiB)",
+			         NUMEM_READ_FILE_MAX >> 20);
 		fprintf(stderr, "numem: %s\n", err);
+		json_error_msg(ma, "io", err);
 		return EXIT_IO;
 	}
 	char name[sizeof(src.name)];
@@ -173,7 +236,7 @@ int machine_args_load(struct machine_args *ma, struct numem_machine *m)
 		else
 			fprintf(stderr, "numem: %s: %s (%s)\n", name, diag.msg,
 			        numem_err_name(diag.code));
-		print_json_error(ma, name, &diag);
+		machine_args_json_error(ma, name, &diag);
 		return EXIT_INVALID;
 	}
 	return EXIT_OK;
