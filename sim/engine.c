@@ -32,7 +32,7 @@ struct engine {
 	uint64_t op;
 	struct host_block *host;
 	uint64_t nr_host, cap_host;
-	struct numem_trace_event *evbuf;
+	struct sim_tracer tracer; /* tracer.buf is NULL when this run is not traced */
 	/* replay: recorded pfn -> the block the replay got (open addressing) */
 	uint64_t *rkey, *rval;
 	uint8_t *rorder;
@@ -72,16 +72,11 @@ static unsigned pick_order(struct engine *e)
 
 static void drain_trace(struct engine *e)
 {
-	if (!e->opts->trace)
+	if (!e->tracer.buf)
 		return;
-	struct numem_heap *h = &e->sys.heap;
-	for (uint32_t c = 0; c < h->nr_cpus; c++) {
-		uint32_t n;
-		while ((n = numem_trace_drain(h->cpu[c].trace, e->evbuf, 4096)) > 0) {
-			fwrite(e->evbuf, sizeof(*e->evbuf), n, e->opts->trace);
-			e->run->trace_events += n;
-		}
-	}
+	sim_tracer_drain(&e->tracer);
+	e->run->trace_events = e->tracer.events;
+	e->run->trace_lost = e->tracer.lost;
 }
 
 static void sample(struct engine *e)
@@ -609,7 +604,9 @@ static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, i
 	so.heap.strategy = (enum numem_strategy)strategy;
 	so.heap.poison = -1; /* a simulation has no use for page contents */
 
-	so.heap.trace_entries = opts->trace && strategy == 0 ? 4096 : 0;
+	/* Each run its own file (tagged with its strategy in the header). */
+	FILE *trace_file = strategy == 0 ? opts->trace : opts->trace_xen;
+	so.heap.trace_entries = trace_file ? 4096 : 0;
 	struct numem_diag diag = {0};
 	if (numem_system_boot(&e.sys, &src, &so, &diag) != NUMEM_OK) {
 		snprintf(err, errlen, "%s", diag.msg);
@@ -637,10 +634,12 @@ static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, i
 		res->node_pages[n] = t->node[n].ram_pages;
 		res->node_cpus[n] = t->node[n].nr_cpus;
 	}
-	if (so.heap.trace_entries) {
-		atomic_store(&e.sys.heap.tracing, true);
-		e.evbuf = calloc(4096, sizeof(*e.evbuf));
-		sim_trace_write_header(opts->trace, t->nr_cpus, t->nr_nodes);
+	if (trace_file &&
+	    sim_tracer_open(&e.tracer, trace_file, &e.sys.heap, t->nr_nodes, r->strategy)) {
+		snprintf(err, errlen, "sim: out of memory for the trace buffer");
+		free(adapted);
+		numem_system_shutdown(&e.sys);
+		return -1;
 	}
 	e.slab = calloc(1, sizeof(*e.slab));
 	e.doms = calloc(1, sizeof(*e.doms));
@@ -686,7 +685,16 @@ out:
 	free(e.slab);
 	free(e.doms);
 	free(e.host);
-	free(e.evbuf);
+	if (e.tracer.buf) {
+		sim_tracer_close(&e.tracer);
+		r->trace_events = e.tracer.events;
+		r->trace_lost = e.tracer.lost;
+		if (e.tracer.io_error && !rc) {
+			snprintf(err, errlen, "sim: writing the %s run's trace failed",
+			         r->strategy);
+			rc = -1;
+		}
+	}
 	free(adapted);
 	numem_system_shutdown(&e.sys);
 	return rc;

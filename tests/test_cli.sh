@@ -149,8 +149,17 @@ expect_rc 0 "$numem" sim --ops 20000 --no-report --trace "$tmp/t.trc"
 expect_grep "$tmp/out" "^== strategy linux"
 expect_grep "$tmp/out" "^Domain 1 (db, total: "
 expect_grep "$tmp/out" "^checks: heap and slab verified"
-expect_rc 0 "$numem" trace "$tmp/t.trc" --summary
-expect_grep "$tmp/out" "^alloc "
+expect_grep "$tmp/out" "^trace: $tmp/t-linux.trc (linux run: "
+expect_grep "$tmp/out" "^trace: $tmp/t-xen.trc (xen run: "
+for run in linux xen; do
+  expect_rc 0 "$numem" trace "$tmp/t-$run.trc" --summary
+  expect_grep "$tmp/out" "^alloc "
+  expect_grep "$tmp/out" ", run $run$"
+  expect_grep "$tmp/out" "^lost: [0-9]* records overwritten"
+  expect_grep "$tmp/out" "^numa_hit "
+  expect_grep "$tmp/out" "^numa_miss "
+  expect_grep "$tmp/out" "^numa_foreign "
+done
 expect_rc 0 "$numem" sim --ops 20000 --json --report "$tmp/rep"
 expect_grep "$tmp/out" '"strategy": "xen"'
 [ -s "$tmp/rep/index.html" ] && [ -s "$tmp/rep/memmap.svg" ] && ok || bad "no report written"
@@ -158,6 +167,14 @@ expect_rc 2 "$numem" sim --bogus
 expect_rc 3 "$numem" sim --scenario /nonexistent.json
 expect_rc 1 "$numem" sim --machine no-such-machine --no-report
 expect_rc 2 "$numem" trace
+# stress --trace: the rings drained while the threads run, losses counted.
+expect_rc 0 "$numem" stress x445 --ops 100000 --trace "$tmp/s.trc"
+expect_grep "$tmp/out" "^trace: $tmp/s.trc ([0-9]* events, [0-9]* lost"
+expect_rc 0 "$numem" trace "$tmp/s.trc" --summary
+expect_grep "$tmp/out" ", run stress$"
+expect_grep "$tmp/out" "^numa_hit "
+expect_rc 3 "$numem" stress x445 --ops 10 --trace /nonexistent/dir/s.trc
+expect_grep "$tmp/err" "No such file"
 
 # --host works on this machine, whatever it is.
 expect_rc 0 "$numem" topo --host

@@ -213,6 +213,11 @@ struct numem_stress_opts {
 	bool invalid_frees;    /* mix in frees the heap must reject */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
+	/* Called on the calling thread about every millisecond while the
+	 * workers run, and once after they finish (e.g. to drain trace rings
+	 * into a file); NULL: none. */
+	void (*poll)(void *ctx);
+	void *poll_ctx;
 };
 
 struct numem_stress_result {

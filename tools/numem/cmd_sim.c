@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <numem/json.h>
 #include <numem/sim.h>
 
 #include "cli.h"
@@ -28,7 +29,13 @@ static const char help[] =
     "  --json           the report as one JSON object on stdout\n"
     "  --report DIR     write DIR/index.html and SVG figures (default numem-report)\n"
     "  --no-report      write no pictures\n"
-    "  --trace FILE     write the linux run's trace rings to FILE (numem trace FILE)\n"
+    "  --trace FILE     trace both runs, one file each: FILE with -linux and -xen\n"
+    "                   before its extension (run.trc: run-linux.trc, run-xen.trc);\n"
+    "                   records the rings overwrote are counted in the file\n"
+    "                   (numem trace FILE --summary)\n"
+    "\n"
+    "With --json every failure after the options are read prints {\"error\",\n"
+    "\"message\"} on stdout too.\n"
     "\n";
 
 static int read_text(const char *path, char **out)
@@ -46,6 +53,36 @@ static int read_text(const char *path, char **out)
 	t[len] = '\0';
 	*out = t;
 	return 0;
+}
+
+/* "run.trc" -> "run-linux.trc"; "dir/run" -> "dir/run-linux". */
+static void trace_name(char *out, size_t cap, const char *file, const char *tag)
+{
+	const char *slash = strrchr(file, '/');
+	const char *dot = strrchr(file, '.');
+	if (!dot || (slash && dot < slash) || dot == (slash ? slash + 1 : file))
+		dot = file + strlen(file);
+	snprintf(out, cap, "%.*s-%s%s", (int)(dot - file), file, tag, dot);
+}
+
+/* A failure: the message on stderr and, with --json, the error form. */
+static int sim_fail(bool json, int code, const char *msg)
+{
+	cli_error("sim", "%s", msg);
+	if (json) {
+		json_t *o = json_pack("{s:s, s:s}", "error",
+		                      code == EXIT_IO       ? "io"
+		                      : code == EXIT_VERIFY ? "verification"
+		                                            : "invalid",
+		                      "message", msg);
+		if (!o) /* not UTF-8: say so rather than print nothing */
+			o = json_pack("{s:s, s:s}", "error", "invalid", "message",
+			              "(a message that is not UTF-8)");
+		json_dumpf(o, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(o);
+	}
+	return code;
 }
 
 int cmd_sim(int argc, char **argv)
@@ -99,13 +136,13 @@ int cmd_sim(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	char err[512] = "";
+	char err[1200] = "";
 	if (scenario) {
 		char *text;
 		int e = read_text(scenario, &text);
 		if (e) {
-			cli_error("sim", "%s: %s", scenario, strerror(e));
-			return EXIT_IO;
+			snprintf(err, sizeof(err), "%s: %s", scenario, strerror(e));
+			return sim_fail(json, EXIT_IO, err);
 		}
 		size_t n = strlen(scenario);
 		int rc = n > 5 && !strcmp(scenario + n - 5, ".json")
@@ -113,8 +150,9 @@ int cmd_sim(int argc, char **argv)
 		             : sim_scenario_from_xlcfg(&sc, text, err, sizeof(err));
 		free(text);
 		if (rc) {
-			cli_error("sim", "%s: %s", scenario, err);
-			return EXIT_INVALID;
+			char msg[800];
+			snprintf(msg, sizeof(msg), "%s: %s", scenario, err);
+			return sim_fail(json, EXIT_INVALID, msg);
 		}
 		if (!sc.name[0]) { /* no name given: the file's, without directory and extension */
 			const char *base = strrchr(scenario, '/');
@@ -136,19 +174,26 @@ int cmd_sim(int argc, char **argv)
 			if (sc.phase[i].kind == SIM_CHURN)
 				sc.phase[i].ops = sc.phase[i].ops * ops / total;
 	}
-	FILE *tf = NULL;
-	if (trace && !(tf = fopen(trace, "wb"))) {
-		cli_error("sim", "%s: %s", trace, strerror(errno));
-		return EXIT_IO;
+	FILE *tf[2] = {NULL, NULL};
+	char tname[2][1024];
+	for (int k = 0; trace && k < 2; k++) {
+		trace_name(tname[k], sizeof(tname[k]), trace, k ? "xen" : "linux");
+		if (!(tf[k] = fopen(tname[k], "wb"))) {
+			snprintf(err, sizeof(err), "%.1000s: %s", tname[k], strerror(errno));
+			if (k)
+				fclose(tf[0]);
+			return sim_fail(json, EXIT_IO, err);
+		}
 	}
-	struct sim_opts o = {.trace = tf, .progress = !json};
+	struct sim_opts o = {.trace = tf[0], .trace_xen = tf[1], .progress = !json};
 	int rc = sim_run(&sc, &o, &res, err, sizeof(err));
-	if (tf)
-		fclose(tf);
-	if (rc) {
-		cli_error("sim", "%s", err);
-		return EXIT_INVALID;
-	}
+	for (int k = 0; k < 2; k++)
+		if (tf[k] && fclose(tf[k]) && !rc) {
+			snprintf(err, sizeof(err), "%.1000s: %s", tname[k], strerror(errno));
+			return sim_fail(json, EXIT_IO, err);
+		}
+	if (rc)
+		return sim_fail(json, EXIT_INVALID, err);
 	if (json) {
 		char *text = sim_report_json(&res);
 		fputs(text, stdout);
@@ -158,16 +203,15 @@ int cmd_sim(int argc, char **argv)
 		sim_report_text(stdout, &res);
 	}
 	if (report) {
-		if (sim_report_html(&res, report, err, sizeof(err))) {
-			cli_error("sim", "%s", err);
-			return EXIT_IO;
-		}
+		if (sim_report_html(&res, report, err, sizeof(err)))
+			return sim_fail(json, EXIT_IO, err);
 		if (!json)
 			printf("\npictures: %s/index.html (memmap.svg, free.svg, local.svg)\n",
 			       report);
 	}
-	if (trace && !json)
-		printf("trace: %s (%llu events; numem trace %s)\n", trace,
-		       (unsigned long long)res.run[0].trace_events, trace);
+	for (int k = 0; trace && !json && k < 2; k++)
+		printf("trace: %s (%s run: %llu events, %llu lost; numem trace %s)\n", tname[k],
+		       res.run[k].strategy, (unsigned long long)res.run[k].trace_events,
+		       (unsigned long long)res.run[k].trace_lost, tname[k]);
 	return res.run[0].error[0] || res.run[1].error[0] ? EXIT_VERIFY : EXIT_OK;
 }

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
 #include <numem/report.h>
+#include <numem/sim.h>
 
 #include "boot.h"
 #include "cli.h"
@@ -15,7 +17,8 @@
 static const char help[] =
     "usage: numem stress [MACHINE] [--threads T] [--ops N] [--seed S] [--policy P]\n"
     "                    [--strategy linux|xen] [--max-order K] [--hold H]\n"
-    "                    [--verify-every N] [--zone-order] [--dump] [options]\n"
+    "                    [--verify-every N] [--zone-order] [--dump] [--trace FILE]\n"
+    "                    [options]\n"
     "\n"
     "Random allocations (mixed orders, skewed small) and frees on T threads, each\n"
     "playing its share of the machine's CPUs, checked against a reference model of\n"
@@ -34,6 +37,9 @@ static const char help[] =
     "  --verify-every N   operations per thread between verifier runs (default ops/4)\n"
     "  --zone-order       zonelists in zone order instead of node order\n"
     "  --dump             print the heap dump at the end\n"
+    "  --trace FILE       write the heap's trace rings to FILE (65536 records per\n"
+    "                     CPU, drained every millisecond; records overwritten\n"
+    "                     before a drain are counted in the file: numem trace FILE)\n"
     "\n";
 
 static const char *const policy_names[] = {
@@ -53,6 +59,11 @@ static int parse_u64(const char *cmd, const char *opt, const char *v, uint64_t m
 	return 0;
 }
 
+static void drain_trace(void *tracer)
+{
+	sim_tracer_drain(tracer);
+}
+
 int cmd_stress(int argc, char **argv)
 {
 	struct machine_args ma = {0};
@@ -65,6 +76,7 @@ int cmd_stress(int argc, char **argv)
 	                              .invalid_frees = true};
 	struct numem_system_opts so = {0};
 	bool dump = false;
+	const char *trace = NULL;
 	uint64_t verify_every = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -84,9 +96,12 @@ int cmd_stress(int argc, char **argv)
 		} else if (!val && (!strcmp(a, "--threads") || !strcmp(a, "--ops") ||
 		                    !strcmp(a, "--seed") || !strcmp(a, "--policy") ||
 		                    !strcmp(a, "--strategy") || !strcmp(a, "--max-order") ||
-		                    !strcmp(a, "--hold") || !strcmp(a, "--verify-every"))) {
+		                    !strcmp(a, "--hold") || !strcmp(a, "--verify-every") ||
+		                    !strcmp(a, "--trace"))) {
 			cli_error("stress", "%s needs a value", a);
 			goto usage;
+		} else if (!strcmp(a, "--trace")) {
+			trace = val;
 		} else if (!strcmp(a, "--threads")) {
 			if (parse_u64("stress", a, val, 1, 1024, &v))
 				goto usage;
@@ -144,14 +159,41 @@ int cmd_stress(int argc, char **argv)
 		i += used;
 	}
 	o.verify_every = verify_every ? verify_every : o.ops / o.threads / 4 + 1;
+	FILE *tf = NULL;
+	if (trace) {
+		if (!(tf = fopen(trace, "wb"))) {
+			cli_error("stress", "%s: %s", trace, strerror(errno));
+			machine_args_free(&ma);
+			return EXIT_IO;
+		}
+		so.heap.trace_entries = 65536;
+	}
 	struct numem_system sys;
 	int rc = boot_system(&ma, &sys, &so);
 	machine_args_free(&ma);
-	if (rc)
+	if (rc) {
+		if (tf)
+			fclose(tf);
 		return rc;
+	}
+	struct sim_tracer tracer = {0};
+	if (tf) {
+		if (sim_tracer_open(&tracer, tf, &sys.heap, sys.m.topo->nr_nodes, "stress")) {
+			cli_error("stress", "out of memory for the trace buffer");
+			fclose(tf);
+			numem_system_shutdown(&sys);
+			return EXIT_IO;
+		}
+		o.poll = drain_trace;
+		o.poll_ctx = &tracer;
+	}
 	if (o.threads > sys.heap.nr_cpus) {
 		cli_error("stress", "--threads %u: the machine has %u CPUs", o.threads,
 		          sys.heap.nr_cpus);
+		if (tf) {
+			sim_tracer_close(&tracer);
+			fclose(tf);
+		}
 		numem_system_shutdown(&sys);
 		return EXIT_USAGE;
 	}
@@ -173,6 +215,18 @@ int cmd_stress(int argc, char **argv)
 	       (unsigned long long)r.allocs, (unsigned long long)r.alloc_failures,
 	       (unsigned long long)r.frees, (unsigned long long)r.rejected, secs,
 	       (double)(r.allocs + r.frees + r.alloc_failures) / (secs > 0 ? secs : 1));
+	if (tf) {
+		sim_tracer_close(&tracer);
+		bool bad = tracer.io_error;
+		bad |= fclose(tf) != 0;
+		if (bad) {
+			cli_error("stress", "%s: writing the trace failed", trace);
+			numem_system_shutdown(&sys);
+			return EXIT_IO;
+		}
+		printf("trace: %s (%llu events, %llu lost; numem trace %s)\n\n", trace,
+		       (unsigned long long)tracer.events, (unsigned long long)tracer.lost, trace);
+	}
 	numem_report_numastat(stdout, &sys.heap);
 	printf("\n");
 	numem_report_buddyinfo(stdout, &sys.heap);
