@@ -69,7 +69,7 @@ expect_rc 0 "$numem" topo --numa node,nodeid=0,cpus=0-1,mem=1G --numa node,nodei
 expect_grep "$tmp/out" "^  1:  25  10 $"
 # A rejected description is invalid input (exit 1, docs/FORMATS.md).
 expect_rc 1 "$numem" topo --numa node,mem=banana
-expect_grep "$tmp/err" "bad mem"
+expect_grep "$tmp/err" 'mem: "banana" is not an unsigned number'
 expect_rc 1 "$numem" topo --numa dist,src=0,dst=1,val=5
 # A CPU id at the limit (only the count of ids used to be capped): every
 # command taking --numa rejects it before it indexes a cpumask.
@@ -211,6 +211,31 @@ expect_grep "$tmp/out" "^node 0 size: 67108864 MB"
 expect_rc 0 timeout 60 "$numem" dump --srat "$big"
 expect_grep "$tmp/out" "^node 1: present 17179869184 pages"
 
+# QEMU's machine options next to --numa (issue 9 item 4).
+expect_rc 0 "$numem" topo --object memory-backend-ram,id=ram0,size=128M --numa node --numa node,memdev=ram0
+expect_grep "$tmp/out" "^node 0 size: 0 MB$"
+expect_grep "$tmp/out" "^node 1 size: 127 MB$"
+expect_rc 0 "$numem" topo --mem 128,slots=3,maxmem=1G --numa node --numa node
+expect_grep "$tmp/out" "3968 MiB (not RAM) hotpluggable"
+expect_rc 0 "$numem" topo --mem 512 --maxmem 1G --slots 1 --numa node,mem=256 --numa node,mem=256
+expect_grep "$tmp/out" "^node 1 size: 256 MB$"
+expect_grep "$tmp/out" "1536 MiB (not RAM) hotpluggable"
+expect_rc 0 "$numem" topo --smp 4,sockets=2,cores=2 --numa node --numa node
+expect_grep "$tmp/out" "^node 0 cpus: 0 1$"
+expect_grep "$tmp/out" "^node 1 cpus: 2 3$"
+expect_rc 1 "$numem" topo --numa node,memdev=m0
+expect_grep "$tmp/err" "memdev=m0 names no --object"
+expect_rc 1 "$numem" topo --smp 3,sockets=2 --numa node
+expect_grep "$tmp/err" "must equal maxcpus (3)"
+expect_rc 1 "$numem" topo --qemu-machine isa --numa node
+expect_grep "$tmp/err" "wants pc or q35"
+expect_rc 1 "$numem" topo --mem 1G --numa node,mem=2G
+expect_grep "$tmp/err" "but --mem says 1024 MiB"
+expect_rc 2 "$numem" topo x445 --smp 2
+expect_grep "$tmp/err" "shape a --numa machine"
+expect_rc 0 "$numem" topo --numa node,mem=64 --numa node,mem=64,initiator=0 --numa cpu,node-id=0 --numa hmat-lb,initiator=0,target=1,hierarchy=memory,data-type=access-latency,latency=200
+expect_grep "$tmp/out" "^memory domain 1 is attached to initiator domain 0$"
+
 # Item 10 of issue 9: every bad input gets a message and its exit code.
 expect_rc 2 "$numem" stress x445 --threads 0
 expect_grep "$tmp/err" "threads: 0 is out of range (want 1..1024)"
@@ -265,7 +290,7 @@ expect_rc 1 "$numem" topo --srat "$tmp/garbage.aml" --json
 expect_grep "$tmp/out" '"error": "signature"'
 expect_grep "$tmp/out" '\\\\xff\\\\xfe\\\\x80Z'
 python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out" && ok || bad "garbage signature: --json output is not JSON"
-expect_rc 1 "$numem" topo --numa node,nodeid=0 --json
+expect_rc 1 "$numem" topo --numa node,nodeid=0 --numa dist,src=0,dst=5,val=20 --json
 expect_grep "$tmp/out" '"error": "invalid-description"'
 
 echo "$pass passed, $fail failed"

@@ -18,8 +18,22 @@ const char machine_args_help[] =
     "  --srat FILE [--slit FILE] [--hmat FILE]   ACPI table files\n"
     "  --host [--sysfs DIR]   this machine (/sys/firmware/acpi/tables, else\n"
     "                         /sys/devices/system/node)\n"
-    "  --numa ARG             QEMU -numa syntax, repeatable: node,nodeid=N,cpus=A-B,mem=4G\n"
-    "                         or dist,src=N,dst=M,val=D\n"
+    "  --numa ARG             QEMU -numa syntax, repeatable (docs/FORMATS.md):\n"
+    "                         node[,nodeid=N][,cpus=A-B][,mem=SIZE|memdev=ID][,initiator=N]\n"
+    "                         dist,src=N,dst=M,val=D\n"
+    "                         cpu,node-id=N[,socket-id=S][,die-id=D][,core-id=C][,thread-id=T]\n"
+    "                         hmat-lb,initiator=N,target=M,hierarchy=memory,\n"
+    "                           data-type=access-latency,latency=NS (or bandwidth=SIZE)\n"
+    "                         hmat-cache,node-id=N,size=SIZE,level=L,associativity=direct,\n"
+    "                           policy=write-back,line=64\n"
+    "    with QEMU's machine options (a size without suffix: MiB for --mem and mem=):\n"
+    "  --mem [size=]SIZE[,slots=N][,maxmem=SIZE]   QEMU -m (default: the nodes' sum, or\n"
+    "                         128M split evenly when no node has memory)\n"
+    "  --maxmem SIZE, --slots N   the hot-plug window (QEMU -m ...,slots=,maxmem=)\n"
+    "  --smp [cpus=]N[,maxcpus=M][,sockets=S][,dies=D][,cores=C][,threads=T]\n"
+    "                         QEMU -smp: CPUs and their APIC ids\n"
+    "  --object memory-backend-ram,id=ID,size=SIZE   a backend for memdev=ID\n"
+    "  --qemu-machine pc|q35  the low-memory split below 4 GiB (default pc)\n"
     "  --preset NAME          a built-in machine (default: " NUMEM_DEFAULT_PRESET ")\n"
     "  --list-presets         list the presets and exit\n"
     "shaping:\n"
@@ -40,8 +54,10 @@ static void list_presets(void)
 int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
-	const char *const with_value[] = {"--srat", "--slit",  "--hmat",         "--preset",
-	                                  "--numa", "--sysfs", "--numa-emulate", NULL};
+	const char *const with_value[] = {"--srat",         "--slit",  "--hmat",         "--preset",
+	                                  "--numa",         "--sysfs", "--numa-emulate", "--mem",
+	                                  "--maxmem",       "--slots", "--smp",          "--object",
+	                                  "--qemu-machine", NULL};
 	const char *val = NULL;
 	for (int k = 0; with_value[k]; k++)
 		if (!strcmp(a, with_value[k])) {
@@ -81,13 +97,39 @@ int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i)
 			return -1;
 		}
 		ma->opts.topo.emulate_nodes = (uint32_t)n;
-	} else if (!strcmp(a, "--numa")) {
-		char err[256];
+	} else if (!strcmp(a, "--numa") || !strcmp(a, "--mem") || !strcmp(a, "--maxmem") ||
+	           !strcmp(a, "--slots") || !strcmp(a, "--smp") || !strcmp(a, "--object") ||
+	           !strcmp(a, "--qemu-machine")) {
+		char err[512];
+		int rc = 0;
 		if (!ma->numa && !(ma->numa = calloc(1, sizeof(*ma->numa)))) {
 			fprintf(stderr, "numem: out of memory\n");
 			return -1;
 		}
-		if (numem_spec_add_numa_arg(ma->numa, val, err, sizeof(err)) != 0) {
+		struct numem_spec_qemu *q = &ma->numa->qemu;
+		if (!strcmp(a, "--numa")) {
+			rc = numem_spec_add_numa_arg(ma->numa, val, err, sizeof(err));
+		} else if (!strcmp(a, "--mem")) {
+			rc = numem_spec_set_mem(ma->numa, val, err, sizeof(err));
+		} else if (!strcmp(a, "--maxmem")) {
+			rc = numem_spec_parse_qemu_size("--maxmem", val, 20, &q->maxmem, err,
+			                                sizeof(err));
+		} else if (!strcmp(a, "--slots")) {
+			uint64_t x;
+			rc = numem_parse_uint("--slots", val, 0, 256, &x, err, sizeof(err));
+			if (!rc)
+				q->slots = (uint32_t)x;
+		} else if (!strcmp(a, "--smp")) {
+			rc = numem_spec_set_smp(ma->numa, val, err, sizeof(err));
+		} else if (!strcmp(a, "--object")) {
+			rc = numem_spec_add_object(ma->numa, val, err, sizeof(err));
+		} else if (!strcmp(val, "pc") || !strcmp(val, "q35")) {
+			q->q35 = val[0] == 'q';
+		} else {
+			snprintf(err, sizeof(err), "--qemu-machine wants pc or q35, not '%s'", val);
+			rc = -1;
+		}
+		if (rc != 0) {
 			fprintf(stderr, "numem: %s\n", err);
 			return MACHINE_ARGS_INVALID;
 		}
@@ -182,7 +224,8 @@ int machine_args_load(struct machine_args *ma, struct numem_machine *m)
 	struct stat st;
 	if (sources_given(ma) > 1) {
 		fprintf(stderr, "numem: give one machine: a name, a directory, --srat, --preset, "
-		                "--host or --numa\n");
+		                "--host or --numa (--mem, --smp, --maxmem, --slots, --object and "
+		                "--qemu-machine shape a --numa machine)\n");
 		return EXIT_USAGE;
 	}
 	if (ma->srat || ma->slit || ma->hmat) {
