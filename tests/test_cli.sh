@@ -236,6 +236,41 @@ expect_grep "$tmp/err" "shape a --numa machine"
 expect_rc 0 "$numem" topo --numa node,mem=64 --numa node,mem=64,initiator=0 --numa cpu,node-id=0 --numa hmat-lb,initiator=0,target=1,hierarchy=memory,data-type=access-latency,latency=200
 expect_grep "$tmp/out" "^memory domain 1 is attached to initiator domain 0$"
 
+# topo --host: the host's view as numactl prints it (nodeN/meminfo), then
+# the simulated machine, labelled.  A fake sysfs tree gives exact figures.
+fs="$tmp/sysfs"
+mkdir -p "$fs/devices/system/memory" "$fs/devices/system/node/node0/memory0" \
+  "$fs/devices/system/node/node0/memory1" "$fs/devices/system/node/node1/memory2"
+echo 8000000 >"$fs/devices/system/memory/block_size_bytes"
+echo 0-1 >"$fs/devices/system/node/node0/cpulist"
+echo 2-3 >"$fs/devices/system/node/node1/cpulist"
+echo "10 21" >"$fs/devices/system/node/node0/distance"
+echo "21 10" >"$fs/devices/system/node/node1/distance"
+printf 'Node 0 MemTotal:         204800 kB\nNode 0 MemFree:          102400 kB\n' \
+  >"$fs/devices/system/node/node0/meminfo"
+printf 'Node 1 MemTotal:          99999 kB\nNode 1 MemFree:            1024 kB\n' \
+  >"$fs/devices/system/node/node1/meminfo"
+expect_rc 0 "$numem" topo --host --sysfs "$fs"
+expect_grep "$tmp/out" "^host (numactl --hardware: size = MemTotal, free = MemFree"
+expect_grep "$tmp/out" "^node 0 size: 200 MB$"
+expect_grep "$tmp/out" "^node 1 size: 97 MB$"
+expect_grep "$tmp/out" "^node 1 free: 1 MB$"
+expect_grep "$tmp/out" "^simulated machine (size = RAM in the node's memory blocks"
+expect_grep "$tmp/out" "^node 0 size: 256 MB$"
+expect_rc 0 "$numem" topo --host --sysfs "$fs" --json
+expect_grep "$tmp/out" '"mem_total_kb": 99999'
+# ... and against numactl itself where this host has it (free drifts: the
+# other lines must be identical).
+if command -v numactl >/dev/null && numactl --hardware >"$tmp/numactl" 2>/dev/null &&
+   [ -d /sys/devices/system/node/node0 ]; then
+  expect_rc 0 "$numem" topo --host
+  awk '/^simulated machine/ {exit} NR > 1 && !/^$/' "$tmp/out" | grep -v ' free: ' >"$tmp/ours"
+  grep -v ' free: ' "$tmp/numactl" >"$tmp/theirs"
+  diff "$tmp/ours" "$tmp/theirs" >"$tmp/diff" && ok || bad "topo --host differs from numactl --hardware: $(cat "$tmp/diff")"
+else
+  echo "skip: no numactl --hardware or no /sys/devices/system/node on this host"
+fi
+
 # Item 10 of issue 9: every bad input gets a message and its exit code.
 expect_rc 2 "$numem" stress x445 --threads 0
 expect_grep "$tmp/err" "threads: 0 is out of range (want 1..1024)"

@@ -209,6 +209,13 @@ int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spe
 int numem_machine_src_host(struct numem_machine_src *src, const char *sysfs_root, char *err,
                            size_t errlen);
 
+/* This host's node N MemTotal and MemFree (kB) from
+ * <root>/devices/system/node/nodeN/meminfo (root NULL: /sys); 0 or -1. */
+int numem_host_node_meminfo(const char *root, uint32_t node, uint64_t *total_kb, uint64_t *free_kb);
+/* numactl --hardware of this host from sysfs (sizes from meminfo, as
+ * numactl); the node count, or -1 without node directories. */
+int numem_host_report_numactl(FILE *out, const char *root);
+
 struct numem_machine_opts {
 	unsigned acpi_flags; /* NUMEM_ACPI_STRICT */
 	struct numem_topo_opts topo;
