@@ -7,6 +7,7 @@
  * host churn picks a CPU at random.  The platform clock is replaced by the
  * operation counter, so even the trace is reproducible.
  */
+#include <errno.h>
 #include <numem/sim.h>
 #include <numem/trace.h>
 #include <stdlib.h>
@@ -514,6 +515,69 @@ static void collect(struct engine *e)
 	}
 }
 
+/* The scenario's cpuset on every CPU (its nodes must exist and hold memory). */
+static int apply_cpuset(struct engine *e, char *err, size_t errlen)
+{
+	const numem_nodemask_t *m = &e->sc->cpuset;
+	bool any = false;
+	for (numem_nid_t n = 0; n < NUMEM_MAX_NODES; n++) {
+		if (!numem_nodemask_test(m, n))
+			continue;
+		any = true;
+		if (n >= e->sys.m.topo->nr_nodes) {
+			snprintf(err, errlen, "cpuset: node %u is not one of the machine's %u", n,
+			         e->sys.m.topo->nr_nodes);
+			return -1;
+		}
+	}
+	for (uint32_t c = 0; any && c < e->sys.heap.nr_cpus; c++) {
+		struct numem_diag d = {0};
+		if (numem_cpu_set_allowed(&e->sys.heap.cpu[c], m, &d) != NUMEM_OK) {
+			snprintf(err, errlen, "cpuset: %s", d.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* DIR/NAME/SRAT.bin and SLIT.bin of every live vNUMA domain. */
+static int write_guest_tables(struct engine *e, const char *dir, char *err, size_t errlen)
+{
+	static uint8_t srat[1 << 16], slit[1 << 16];
+	for (uint32_t i = 0; i < e->sc->nr_domains; i++) {
+		const struct sim_domain_spec *s = &e->sc->domain[i];
+		if (s->placement != SIM_PLACE_VNUMA || !e->dom[i])
+			continue;
+		size_t sl = 0, ll = 0;
+		enum numem_err rc = numem_domain_vnuma_tables(e->dom[i], srat, sizeof(srat), &sl,
+		                                              slit, sizeof(slit), &ll);
+		if (rc != NUMEM_OK) {
+			snprintf(err, errlen, "guest tables of %s: %s", s->name,
+			         numem_err_name(rc));
+			return -1;
+		}
+		char path[1200];
+		snprintf(path, sizeof(path), "%s/%s", dir, s->name);
+		int me = numem_mkdir_p(path);
+		if (me) {
+			snprintf(err, errlen, "%s: %s", path, strerror(me));
+			return -1;
+		}
+		snprintf(path, sizeof(path), "%s/%s/SRAT.bin", dir, s->name);
+		int we = numem_write_file(path, srat, sl);
+		if (!we) {
+			snprintf(path, sizeof(path), "%s/%s/SLIT.bin", dir, s->name);
+			we = numem_write_file(path, slit, ll);
+		}
+		if (we) {
+			snprintf(err, errlen, "%s: %s", path, strerror(we));
+			return -1;
+		}
+		e->run->guest_tables++;
+	}
+	return 0;
+}
+
 /* The j-th CPU of node n (wrapping), or 0 when it has none. */
 static int32_t nth_cpu(const struct numem_topo *t, numem_nid_t n, uint32_t j)
 {
@@ -651,10 +715,15 @@ static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, i
 		snprintf(err, errlen, "sim: %s", diag.msg[0] ? diag.msg : "out of memory");
 		goto out;
 	}
+	if (apply_cpuset(&e, err, errlen))
+		goto out;
 	sample(&e);
 	for (uint32_t i = 0; i < sc->nr_phases; i++)
 		if (run_phase(&e, &sc->phase[i], err, errlen) < 0)
 			goto out;
+	if (opts->guest_tables && strategy == 0 &&
+	    write_guest_tables(&e, opts->guest_tables, err, errlen))
+		goto out;
 	sample(&e);
 	collect(&e);
 	/* Checks: the heap and the slab agree with themselves, and every

@@ -271,6 +271,42 @@ else
   echo "skip: no numactl --hardware or no /sys/devices/system/node on this host"
 fi
 
+# What the library does, reachable from the CLI (issue 9 item 12).
+expect_rc 0 "$numem" topo x445 --frametable vmemmap
+expect_grep "$tmp/out" "^frame table (vmemmap): "
+expect_rc 0 "$numem" topo x445 --frametable vmemmap --json
+expect_grep "$tmp/out" '"layout": "vmemmap"'
+expect_rc 2 "$numem" dump x445 --frametable flat
+expect_grep "$tmp/err" "wants sections or vmemmap, not 'flat'"
+expect_rc 0 "$numem" dump x445 --frametable vmemmap --movable 8G
+expect_grep "$tmp/out" "zone Movable pfn \[0x1a0000-0x220000) present 524288"
+expect_rc 1 "$numem" dump x445 --movable 40G
+expect_grep "$tmp/err" "10240 MiB per node is not below node 0's RAM"
+expect_rc 2 "$numem" dump x445 --movable lots
+expect_rc 0 "$numem" stress x445 --ops 20000 --frametable vmemmap --movable 4G
+expect_grep "$tmp/out" "^verifier: ok"
+expect_rc 0 "$numem" stress x445 --ops 50000 --cpuset 1,3
+expect_grep "$tmp/out" "cpuset 1,3$"
+expect_grep "$tmp/out" "^numa_hit                       0 *[0-9]*               0 "
+expect_rc 2 "$numem" stress x445 --cpuset 7
+expect_grep "$tmp/err" "want node ids 0..3"
+expect_rc 1 "$numem" stress cxl --ops 10 --cpuset 3
+expect_grep "$tmp/err" "holds no node with memory"
+printf 'machine = x445\ncpuset = 1\nphases = boot, churn:5000\n[a]\nmemory = 512\n' >"$tmp/cs.cfg"
+expect_rc 0 "$numem" sim --scenario "$tmp/cs.cfg" --no-report --json
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]["domains"][0]["pages_on_node"]; sys.exit(0 if r[0]==r[2]==r[3]==0 and r[1]>0 else 1)' "$tmp/out" && ok || bad "sim cpuset 1: pages outside node 1"
+printf 'cpuset = 9\nphases = boot\n[a]\nmemory = 512\n' >"$tmp/cs9.cfg"
+expect_rc 1 "$numem" sim --scenario "$tmp/cs9.cfg" --no-report
+expect_grep "$tmp/err" "cpuset: node 9 is not one of the machine's 4"
+printf 'cpuset = 1-x\nphases = boot\n[a]\nmemory = 512\n' >"$tmp/csx.cfg"
+expect_rc 1 "$numem" sim --scenario "$tmp/csx.cfg" --no-report
+expect_grep "$tmp/err" "cpuset '1-x' is not a node list"
+expect_rc 0 "$numem" sim --ops 5000 --no-report --guest-tables "$tmp/guests"
+expect_grep "$tmp/out" "^guest tables: $tmp/guests (1 vNUMA domains"
+expect_rc 0 "$numem" topo "$tmp/guests/numa-guest"
+expect_grep "$tmp/out" "^available: 2 nodes (0-1)$"
+expect_grep "$tmp/out" "^node 1 size: 2048 MB$"
+
 # Item 10 of issue 9: every bad input gets a message and its exit code.
 expect_rc 2 "$numem" stress x445 --threads 0
 expect_grep "$tmp/err" "threads: 0 is out of range (want 1..1024)"

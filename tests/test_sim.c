@@ -481,6 +481,30 @@ static void test_tracer_counts_losses(void **state)
 	numem_system_shutdown(&sys);
 }
 
+/* Issue 9 item 12: the scenario key "cpuset" in both syntaxes. */
+static void test_scenario_cpuset(void **state)
+{
+	(void)state;
+	static struct sim_scenario sc;
+	char err[256] = "";
+	assert_int_equal(sim_scenario_from_json(&sc,
+	                                        "{\"cpuset\": \"0,2-3\", \"phases\": [{\"kind\": "
+	                                        "\"boot\"}], \"domains\": [{\"name\": \"a\", "
+	                                        "\"memory_mb\": 64, \"vcpus\": 1}]}",
+	                                        err, sizeof(err)),
+	                 0);
+	assert_true(numem_nodemask_test(&sc.cpuset, 0));
+	assert_false(numem_nodemask_test(&sc.cpuset, 1));
+	assert_true(numem_nodemask_test(&sc.cpuset, 3));
+	assert_false(sc.builtin);
+	assert_string_equal(sc.name, ""); /* unnamed: numem sim names it after the file */
+	assert_int_equal(sim_scenario_from_xlcfg(&sc,
+	                                         "cpuset = 64\nphases = boot\n[a]\nmemory = 64\n",
+	                                         err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "cpuset '64' is not a node list"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +516,7 @@ int main(void)
 	    cmocka_unit_test(test_html_report_and_browser),
 	    cmocka_unit_test(test_cli_trace),
 	    cmocka_unit_test(test_tracer_counts_losses),
+	    cmocka_unit_test(test_scenario_cpuset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

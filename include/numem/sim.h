@@ -75,6 +75,9 @@ struct sim_scenario {
 	 * (node numbers and pinned CPUs mapped onto the machine's nodes, memory
 	 * scaled down on a machine with less than 32 GiB). */
 	bool builtin;
+	/* cpuset (key "cpuset", nodes as "0-1,3"): every CPU's allocations stay
+	 * on these nodes, as in a cpuset's mems; empty: no confinement */
+	numem_nodemask_t cpuset;
 };
 
 /* Limits of the numbers a scenario holds; both parsers check each number as
@@ -139,8 +142,9 @@ struct sim_run {
 	uint8_t map[NUMEM_MAX_NODES][SIM_MAP_BUCKETS];
 	uint64_t map_start[NUMEM_MAX_NODES], map_end[NUMEM_MAX_NODES];
 	uint64_t trace_events;
-	uint64_t trace_lost;  /* records the rings overwrote before they were drained */
-	uint32_t nr_slabinfo; /* caches with slabs at the end of the run */
+	uint64_t trace_lost;   /* records the rings overwrote before they were drained */
+	uint32_t guest_tables; /* vNUMA domains whose tables were written (linux run) */
+	uint32_t nr_slabinfo;  /* caches with slabs at the end of the run */
 	struct {
 		char name[24];
 		struct numem_slab_info info;
@@ -163,6 +167,10 @@ struct sim_opts {
 	FILE *trace_xen; /* binary trace of the xen run, or NULL */
 	bool progress;   /* a progress bar on stderr */
 	const struct numem_machine_opts *machine;
+	/* a directory: each vNUMA domain alive at the end of the linux run gets
+	 * DIR/NAME/SRAT.bin and SLIT.bin, its guest's tables
+	 * (numem_domain_vnuma_tables); NULL: none */
+	const char *guest_tables;
 };
 
 /* Run the scenario with both strategies.  0 on success; -1 with err (a

@@ -32,6 +32,9 @@ struct machine_args {
 	struct numem_spec *numa; /* from --numa arguments, or NULL */
 	struct numem_machine_opts opts;
 	bool json;
+	/* system shaping for the commands that build a frame table and heap */
+	bool vmemmap;           /* --frametable vmemmap (default sections) */
+	uint64_t movable_bytes; /* --movable SIZE: ZONE_MOVABLE, spread over the nodes */
 };
 
 /* If argv[*i] is a machine option, consume it (and its value) and return 1;

@@ -14,6 +14,7 @@
 static const char help[] =
     "usage: numem sim [--scenario FILE] [--machine NAME|DIR] [--seed S] [--ops N]\n"
     "                 [--json] [--report DIR] [--no-report] [--trace FILE]\n"
+    "                 [--guest-tables DIR]\n"
     "\n"
     "Runs a scenario (default: the built-in one: the x445 with four guests, one\n"
     "confined to node 2, one spread over all nodes, one placed automatically, one\n"
@@ -33,6 +34,12 @@ static const char help[] =
     "                   before its extension (run.trc: run-linux.trc, run-xen.trc);\n"
     "                   records the rings overwrote are counted in the file\n"
     "                   (numem trace FILE --summary)\n"
+    "\n"
+    "  --guest-tables DIR  write DIR/NAME/SRAT.bin and SLIT.bin for each vNUMA domain\n"
+    "                   alive at the end of the linux run: the tables its guest\n"
+    "                   boots with (numem topo DIR/NAME reads them back)\n"
+    "\n"
+    "A scenario's \"cpuset\" (nodes, e.g. 0-1) confines every CPU's allocations.\n"
     "\n"
     "With --json every failure after the options are read prints {\"error\",\n"
     "\"message\"} on stdout too.\n"
@@ -91,6 +98,7 @@ int cmd_sim(int argc, char **argv)
 	static struct sim_result res;
 	sim_default_scenario(&sc);
 	const char *report = "numem-report", *trace = NULL, *scenario = NULL, *machine = NULL;
+	const char *guest_tables = NULL;
 	bool json = false, have_seed = false;
 	uint64_t seed = 0, ops = 0;
 	for (int i = 1; i < argc; i++) {
@@ -103,9 +111,10 @@ int cmd_sim(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(a, "--no-report")) {
 			report = NULL;
-		} else if (!v && (!strcmp(a, "--scenario") || !strcmp(a, "--machine") ||
-		                  !strcmp(a, "--seed") || !strcmp(a, "--ops") ||
-		                  !strcmp(a, "--report") || !strcmp(a, "--trace"))) {
+		} else if (!v &&
+		           (!strcmp(a, "--scenario") || !strcmp(a, "--machine") ||
+		            !strcmp(a, "--seed") || !strcmp(a, "--ops") || !strcmp(a, "--report") ||
+		            !strcmp(a, "--trace") || !strcmp(a, "--guest-tables"))) {
 			cli_error("sim", "%s needs a value", a);
 			return EXIT_USAGE;
 		} else if (!strcmp(a, "--scenario")) {
@@ -116,6 +125,8 @@ int cmd_sim(int argc, char **argv)
 			report = argv[++i];
 		} else if (!strcmp(a, "--trace")) {
 			trace = argv[++i];
+		} else if (!strcmp(a, "--guest-tables")) {
+			guest_tables = argv[++i];
 		} else if (!strcmp(a, "--seed") || !strcmp(a, "--ops")) {
 			char msg[256];
 			uint64_t x;
@@ -185,7 +196,8 @@ int cmd_sim(int argc, char **argv)
 			return sim_fail(json, EXIT_IO, err);
 		}
 	}
-	struct sim_opts o = {.trace = tf[0], .trace_xen = tf[1], .progress = !json};
+	struct sim_opts o = {
+	    .trace = tf[0], .trace_xen = tf[1], .progress = !json, .guest_tables = guest_tables};
 	int rc = sim_run(&sc, &o, &res, err, sizeof(err));
 	for (int k = 0; k < 2; k++)
 		if (tf[k] && fclose(tf[k]) && !rc) {
@@ -209,6 +221,9 @@ int cmd_sim(int argc, char **argv)
 			printf("\npictures: %s/index.html (memmap.svg, free.svg, local.svg)\n",
 			       report);
 	}
+	if (guest_tables && !json)
+		printf("guest tables: %s (%u vNUMA domains: %s/NAME/SRAT.bin, SLIT.bin)\n",
+		       guest_tables, res.run[0].guest_tables, guest_tables);
 	for (int k = 0; trace && !json && k < 2; k++)
 		printf("trace: %s (%s run: %llu events, %llu lost; numem trace %s)\n", tname[k],
 		       res.run[k].strategy, (unsigned long long)res.run[k].trace_events,

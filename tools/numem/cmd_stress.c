@@ -18,6 +18,7 @@ static const char help[] =
     "usage: numem stress [MACHINE] [--threads T] [--ops N] [--seed S] [--policy P]\n"
     "                    [--strategy linux|xen] [--max-order K] [--hold H]\n"
     "                    [--verify-every N] [--zone-order] [--dump] [--trace FILE]\n"
+    "                    [--cpuset NODES]\n"
     "                    [options]\n"
     "\n"
     "Random allocations (mixed orders, skewed small) and frees on T threads, each\n"
@@ -37,6 +38,8 @@ static const char help[] =
     "  --verify-every N   operations per thread between verifier runs (default ops/4)\n"
     "  --zone-order       zonelists in zone order instead of node order\n"
     "  --dump             print the heap dump at the end\n"
+    "  --cpuset NODES     confine every CPU's allocations to these nodes (\"0-1,3\"), as\n"
+    "                     a cpuset's mems do: every policy stays inside them\n"
     "  --trace FILE       write the heap's trace rings to FILE (65536 records per\n"
     "                     CPU, drained every millisecond; records overwritten\n"
     "                     before a drain are counted in the file: numem trace FILE)\n"
@@ -76,7 +79,7 @@ int cmd_stress(int argc, char **argv)
 	                              .invalid_frees = true};
 	struct numem_system_opts so = {0};
 	bool dump = false;
-	const char *trace = NULL;
+	const char *trace = NULL, *cpuset = NULL;
 	uint64_t verify_every = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -97,11 +100,13 @@ int cmd_stress(int argc, char **argv)
 		                    !strcmp(a, "--seed") || !strcmp(a, "--policy") ||
 		                    !strcmp(a, "--strategy") || !strcmp(a, "--max-order") ||
 		                    !strcmp(a, "--hold") || !strcmp(a, "--verify-every") ||
-		                    !strcmp(a, "--trace"))) {
+		                    !strcmp(a, "--trace") || !strcmp(a, "--cpuset"))) {
 			cli_error("stress", "%s needs a value", a);
 			goto usage;
 		} else if (!strcmp(a, "--trace")) {
 			trace = val;
+		} else if (!strcmp(a, "--cpuset")) {
+			cpuset = val;
 		} else if (!strcmp(a, "--threads")) {
 			if (parse_u64("stress", a, val, 1, 1024, &v))
 				goto usage;
@@ -176,6 +181,36 @@ int cmd_stress(int argc, char **argv)
 			fclose(tf);
 		return rc;
 	}
+	if (cpuset) {
+		static uint32_t ids[NUMEM_MAX_NODES + 1];
+		int n = numem_parse_ranges(cpuset, ids, NUMEM_MAX_NODES + 1);
+		numem_nodemask_t mask = {0};
+		for (int k = 0; k >= 0 && k < n; k++) {
+			if (ids[k] >= sys.m.topo->nr_nodes) {
+				n = -1;
+				break;
+			}
+			numem_nodemask_set(&mask, (numem_nid_t)ids[k]);
+		}
+		if (n <= 0) {
+			cli_error("stress", "--cpuset '%s': want node ids 0..%u as \"A-B,C\"",
+			          cpuset, sys.m.topo->nr_nodes - 1);
+			if (tf)
+				fclose(tf);
+			numem_system_shutdown(&sys);
+			return EXIT_USAGE;
+		}
+		for (uint32_t c = 0; c < sys.heap.nr_cpus; c++) {
+			struct numem_diag d = {0};
+			if (numem_cpu_set_allowed(&sys.heap.cpu[c], &mask, &d) != NUMEM_OK) {
+				cli_error("stress", "--cpuset '%s': %s", cpuset, d.msg);
+				if (tf)
+					fclose(tf);
+				numem_system_shutdown(&sys);
+				return EXIT_INVALID;
+			}
+		}
+	}
 	struct sim_tracer tracer = {0};
 	if (tf) {
 		if (sim_tracer_open(&tracer, tf, &sys.heap, sys.m.topo->nr_nodes, "stress")) {
@@ -198,10 +233,11 @@ int cmd_stress(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	printf("stress: %s, %u threads over %u cpus, %llu ops, seed %llu, policy %s, strategy "
-	       "%s\n",
+	       "%s%s%s\n",
 	       sys.m.src.name, o.threads, sys.heap.nr_cpus, (unsigned long long)o.ops,
 	       (unsigned long long)o.seed, o.policy < 0 ? "mixed" : policy_names[o.policy],
-	       so.heap.strategy == NUMEM_STRATEGY_XEN ? "xen" : "linux");
+	       so.heap.strategy == NUMEM_STRATEGY_XEN ? "xen" : "linux", cpuset ? ", cpuset " : "",
+	       cpuset ? cpuset : "");
 	struct progress prog;
 	progress_init(&prog, "stress");
 	o.progress = progress_update;

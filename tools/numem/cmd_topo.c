@@ -31,12 +31,14 @@ static const char help[] =
 
 static void print_frametable(const struct numem_frametable *ft)
 {
-	printf("\nframe table: %llu of %llu sections of %llu MiB present, descriptor %zu bytes, "
-	       "%llu MiB of descriptors, section table %llu KiB\n",
-	       (unsigned long long)ft->present_sections, (unsigned long long)ft->nr_sections,
-	       (unsigned long long)((1ull << ft->pfn_section_shift) >> (20 - NUMEM_PAGE_SHIFT)),
-	       sizeof(struct numem_page), (unsigned long long)(ft->descriptor_bytes >> 20),
-	       (unsigned long long)((ft->table_bytes + 1023) >> 10));
+	printf(
+	    "\nframe table (%s): %llu of %llu sections of %llu MiB present, descriptor %zu bytes, "
+	    "%llu MiB of descriptors, section table %llu KiB\n",
+	    ft->layout == NUMEM_FT_VMEMMAP ? "vmemmap" : "sections",
+	    (unsigned long long)ft->present_sections, (unsigned long long)ft->nr_sections,
+	    (unsigned long long)((1ull << ft->pfn_section_shift) >> (20 - NUMEM_PAGE_SHIFT)),
+	    sizeof(struct numem_page), (unsigned long long)(ft->descriptor_bytes >> 20),
+	    (unsigned long long)((ft->table_bytes + 1023) >> 10));
 }
 
 int cmd_topo(int argc, char **argv)
@@ -63,13 +65,15 @@ int cmd_topo(int argc, char **argv)
 			json_object_set_new(checks, "HMAT", json_boolean(m.hmat.checksum_ok));
 		json_object_set_new(o, "checksum_ok", checks);
 		json_t *topo = numem_json_topology(m.topo, free_pages);
-		json_object_set_new(topo, "frame_table",
-		                    json_pack("{s:I, s:I, s:i, s:I, s:I}", "sections",
-		                              (json_int_t)ft.nr_sections, "present_sections",
-		                              (json_int_t)ft.present_sections, "descriptor_size",
-		                              (int)sizeof(struct numem_page), "descriptor_bytes",
-		                              (json_int_t)ft.descriptor_bytes, "table_bytes",
-		                              (json_int_t)ft.table_bytes));
+		json_object_set_new(
+		    topo, "frame_table",
+		    json_pack("{s:s, s:I, s:I, s:i, s:I, s:I}", "layout",
+		              ft.layout == NUMEM_FT_VMEMMAP ? "vmemmap" : "sections", "sections",
+		              (json_int_t)ft.nr_sections, "present_sections",
+		              (json_int_t)ft.present_sections, "descriptor_size",
+		              (int)sizeof(struct numem_page), "descriptor_bytes",
+		              (json_int_t)ft.descriptor_bytes, "table_bytes",
+		              (json_int_t)ft.table_bytes));
 		json_object_set_new(o, "topology", topo);
 		if (ma.host) { /* what numactl shows: nodeN/meminfo, in kB */
 			json_t *hn = json_array();

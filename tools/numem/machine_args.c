@@ -41,7 +41,11 @@ const char machine_args_help[] =
     "                         (default: warn; invalid SRAT gives one node)\n"
     "  --numa-off             ignore the SRAT: one node\n"
     "  --hide-memoryless      CPUs of memoryless nodes join the nearest node (x86 Linux)\n"
-    "  --numa-emulate N       cut RAM into N fake nodes (Linux numa=fake=N)\n";
+    "  --numa-emulate N       cut RAM into N fake nodes (Linux numa=fake=N)\n"
+    "  --frametable L         frame-table layout: sections (default) or vmemmap (one\n"
+    "                         virtually contiguous array, Linux SPARSEMEM_VMEMMAP)\n"
+    "  --movable SIZE         ZONE_MOVABLE of SIZE in all (Linux movablecore=SIZE), spread\n"
+    "                         evenly over the nodes with memory, taken from each node's top\n";
 
 static void list_presets(void)
 {
@@ -54,10 +58,10 @@ static void list_presets(void)
 int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
-	const char *const with_value[] = {"--srat",         "--slit",  "--hmat",         "--preset",
-	                                  "--numa",         "--sysfs", "--numa-emulate", "--mem",
-	                                  "--maxmem",       "--slots", "--smp",          "--object",
-	                                  "--qemu-machine", NULL};
+	const char *const with_value[] = {
+	    "--srat",         "--slit",       "--hmat",    "--preset", "--numa", "--sysfs",
+	    "--numa-emulate", "--mem",        "--maxmem",  "--slots",  "--smp",  "--object",
+	    "--qemu-machine", "--frametable", "--movable", NULL};
 	const char *val = NULL;
 	for (int k = 0; with_value[k]; k++)
 		if (!strcmp(a, with_value[k])) {
@@ -86,7 +90,21 @@ int machine_args_take(struct machine_args *ma, int argc, char **argv, int *i)
 		ma->opts.topo.flags |= NUMEM_TOPO_STRICT;
 	} else if (!strcmp(a, "--numa-off"))
 		ma->opts.topo.flags |= NUMEM_TOPO_NUMA_OFF;
-	else if (!strcmp(a, "--hide-memoryless"))
+	else if (!strcmp(a, "--frametable")) {
+		if (strcmp(val, "sections") && strcmp(val, "vmemmap")) {
+			fprintf(stderr, "numem: --frametable wants sections or vmemmap, not '%s'\n",
+			        val);
+			return -1;
+		}
+		ma->vmemmap = val[0] == 'v';
+	} else if (!strcmp(a, "--movable")) {
+		char msg[512];
+		if (numem_spec_parse_qemu_size("--movable", val, 0, &ma->movable_bytes, msg,
+		                               sizeof(msg))) {
+			fprintf(stderr, "numem: %s\n", msg);
+			return -1;
+		}
+	} else if (!strcmp(a, "--hide-memoryless"))
 		ma->opts.topo.flags |= NUMEM_TOPO_HIDE_MEMORYLESS;
 	else if (!strcmp(a, "--numa-emulate")) {
 		char msg[256];
