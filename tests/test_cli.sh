@@ -20,10 +20,13 @@ expect_grep() { # file pattern
 
 expect_rc 0 "$numem" --help
 expect_grep "$tmp/out" "exit status"
-for c in topo info tables; do
+for c in topo info tables stress dump sim trace; do
   expect_rc 0 "$numem" $c --help
   expect_grep "$tmp/out" "usage: numem $c"
+  grep -q "^  $c " <("$numem" --help) && ok || bad "numem --help does not list $c"
 done
+expect_grep "$tmp/out" "usage: numem trace"
+"$numem" --help | grep -q "4 a verification failed" && ok || bad "numem --help lacks exit status 4"
 expect_rc 2 "$numem"
 expect_rc 2 "$numem" frobnicate
 expect_rc 2 "$numem" topo --bogus
