@@ -104,6 +104,8 @@ static void tick(struct engine *e)
 	e->op++;
 	if (e->op % e->sc->sample_every == 0)
 		sample(e);
+	else if (e->op % 1024 == 0)
+		drain_trace(e); /* a ring holds 16384 records: drain well before */
 	if (e->opts->progress && isatty(2) && e->op % 4096 == 0 && e->total_ops) {
 		int pct = (int)(e->op * 100 / e->total_ops);
 		fprintf(stderr, "\rsim %s [%-40.*s] %3d%%", e->run->strategy, pct * 40 / 100,
@@ -670,7 +672,7 @@ static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, i
 
 	/* Each run its own file (tagged with its strategy in the header). */
 	FILE *trace_file = strategy == 0 ? opts->trace : opts->trace_xen;
-	so.heap.trace_entries = trace_file ? 4096 : 0;
+	so.heap.trace_entries = trace_file ? 16384 : 0;
 	struct numem_diag diag = {0};
 	if (numem_system_boot(&e.sys, &src, &so, &diag) != NUMEM_OK) {
 		snprintf(err, errlen, "%s", diag.msg);
