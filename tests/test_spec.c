@@ -274,6 +274,12 @@ static void test_smp_apic_ids(void **state)
 	assert_int_equal(m.srat.cpu[1].pxm, 0);
 	assert_int_equal(m.srat.cpu[3].pxm, 1);
 	numem_machine_unload(&m);
+	/* the implied key may be left out: -smp sockets=2,cores=2 (4 CPUs) */
+	const char *const a8[] = {"--smp", "sockets=2,cores=2", "--numa", "node", NULL};
+	load_spec(&m, a8);
+	assert_int_equal(m.srat.nr_cpu, 4);
+	assert_int_equal(m.srat.cpu[2].id, 2);
+	numem_machine_unload(&m);
 	/* 300 CPUs: ids from 255 on are x2APIC entries */
 	const char *const a7[] = {"--smp", "300", "--numa", "node", NULL};
 	load_spec(&m, a7);
@@ -307,6 +313,10 @@ static void test_mem_units_and_split(void **state)
 	const char *const a4[] = {"--mem", "size=2G", NULL}; /* no -numa, no hot-plug: no SRAT */
 	assert_int_equal(build(a4, err, sizeof(err)), 0);
 	assert_true(spec.no_srat);
+	const char *const a6[] = {"--mem", "slots=1,maxmem=4G,size=2G", NULL};
+	assert_int_equal(build(a6, err, sizeof(err)), 0);
+	assert_int_equal(spec.qemu.ram, 2ull << 30);
+	assert_int_equal(spec.qemu.maxmem, 4ull << 30);
 	const char *const a5[] = {"--mem", "2G,slots=1,maxmem=4G", NULL}; /* QEMU adds a node */
 	assert_int_equal(build(a5, err, sizeof(err)), 0);
 	assert_false(spec.no_srat);

@@ -540,8 +540,13 @@ int numem_spec_set_mem(struct numem_spec *spec, const char *arg, char *err, size
 		return -1;
 	struct numem_spec_qemu q = spec->qemu;
 	char *first = buf, *save = NULL, *k, *v;
-	if (!strncmp(first, "size=", 5))
+	if (strchr(first, '=') && strncmp(first, "size=", 5)) { /* "slots=2,maxmem=4G" */
+		snprintf(buf, sizeof(buf), "%s", arg);
+		rest = buf;
+		first = buf + strlen(buf);
+	} else if (!strncmp(first, "size=", 5)) {
 		first += 5;
+	}
 	if (*first && numem_spec_parse_qemu_size("--mem", first, 20, &q.ram, err, errlen))
 		return -1;
 	q.ram_given = *first != '\0';
@@ -582,8 +587,13 @@ int numem_spec_set_smp(struct numem_spec *spec, const char *arg, char *err, size
 	q.cpus = q.sockets = q.dies = q.cores = q.threads = q.maxcpus = 0;
 	char *first = buf, *save = NULL, *k, *v;
 	uint64_t x;
-	if (!strncmp(first, "cpus=", 5))
+	if (strchr(first, '=') && strncmp(first, "cpus=", 5)) { /* "sockets=2,cores=2" */
+		snprintf(buf, sizeof(buf), "%s", arg);
+		rest = buf;
+		first = buf + strlen(buf);
+	} else if (!strncmp(first, "cpus=", 5)) {
 		first += 5;
+	}
 	if (*first) {
 		if (numem_parse_uint("--smp: cpus", first, 1, NUMEM_SPEC_MAX_CPUS, &x, err, errlen))
 			return -1;

@@ -258,10 +258,16 @@ static int write_qemu_hmat(const struct numem_spec *spec, struct numem_machine_s
 		}
 	}
 	struct numem_hmat_mpda mpda[NUMEM_MAX_NODES];
-	static struct numem_hmat_lbi lbi[4 * 6];
-	static uint16_t entries[4 * 6][NUMEM_MAX_NODES * NUMEM_MAX_NODES];
+	struct numem_hmat_lbi lbi[4 * 6];
 	struct numem_hmat_cache cache[NUMEM_SPEC_MAX_HMAT_CACHE];
 	struct numem_hmat h = {.mpda = mpda, .lbi = lbi, .cache = cache};
+	/* the entry matrices of up to 4 hierarchies x 6 data types */
+	uint16_t(*entries)[NUMEM_MAX_NODES * NUMEM_MAX_NODES] = calloc(4 * 6, sizeof(*entries));
+	if (!entries) {
+		snprintf(err, errlen, "%s: out of memory for its HMAT", spec->name);
+		return -1;
+	}
+	int rc = -1;
 	for (uint32_t n = 0; n < nn; n++) {
 		const struct numem_spec_node *nd = &spec->node[n];
 		bool valid = nd->nr_cpus || nd->has_initiator;
@@ -362,9 +368,12 @@ static int write_qemu_hmat(const struct numem_spec *spec, struct numem_machine_s
 	}
 	if (numem__write_hmat(&h, &src->hmat, &src->hmat_len) != 0) {
 		snprintf(err, errlen, "%s: cannot write its HMAT", spec->name);
-		return -1;
+		goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	free(entries);
+	return rc;
 }
 
 int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spec *spec, char *err,
