@@ -395,6 +395,23 @@ static void test_refusals(void **state)
 	expect_error(e19, "unknown option \"bogus\"");
 	const char *const e20[] = {"--numa", "node,mem=1G", "--numa", "node,initiator=0", NULL};
 	expect_error(e20, "node 1 has neither CPUs nor memory"); /* no hot-plug window */
+	const char *const e22[] = {"--numa", "node,mem=1G,cpus=0", "--numa",
+	                           "hmat-lb,initiator=0,target=0,hierarchy=memory,"
+	                           "data-type=read-bandwidth,bandwidth=1K",
+	                           NULL};
+	expect_error(e22, "bandwidth granularity 1024 bytes/s is below 1 MiB/s");
+	const char *const e23[] = {"--numa",
+	                           "node,mem=1G,cpus=0",
+	                           "--numa",
+	                           "node,mem=1G,cpus=1",
+	                           "--numa",
+	                           "hmat-lb,initiator=0,target=0,hierarchy=memory,"
+	                           "data-type=access-latency,latency=1",
+	                           "--numa",
+	                           "hmat-lb,initiator=0,target=1,hierarchy=memory,"
+	                           "data-type=access-latency,latency=65535",
+	                           NULL};
+	expect_error(e23, "values up to 65535 over a base unit of 1 do not fit 16-bit entries");
 	const char *const e21[] = {"--numa", "mem,nodeid=0", NULL};
 	expect_error(e21, "kind \"mem\" unknown (node, dist, cpu, hmat-lb, hmat-cache)");
 }

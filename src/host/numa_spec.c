@@ -31,6 +31,8 @@
  */
 #include <numem/host.h>
 
+#include "host_internal.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1121,6 +1123,12 @@ int numem_spec_finish(struct numem_spec *spec, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	for (unsigned hier = 0; hier < 4; hier++) /* the base units QEMU would compute */
+		for (unsigned type = 0; type < 6; type++) {
+			uint64_t base;
+			if (numem__qemu_lb_base(q, hier, type, &base, err, errlen) < 0)
+				return -1;
+		}
 	spec->qemu_layout = true;
 	return 0;
 }

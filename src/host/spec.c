@@ -230,6 +230,52 @@ static int build_hmat(const struct numem_spec *spec, struct numem_hmat *h, uint3
 	return 0;
 }
 
+int numem__qemu_lb_base(const struct numem_spec_qemu *q, unsigned hier, unsigned type,
+                        uint64_t *base_out, char *err, size_t errlen)
+{
+	bool latency = type <= NUMEM_HMAT_WRITE_LATENCY, any = false;
+	uint64_t base = UINT64_MAX, bits = 0, max = 0;
+	for (uint32_t k = 0; k < q->nr_lb; k++) {
+		const struct numem_spec_hmat_lb *e = &q->lb[k];
+		if (e->hierarchy != hier || e->data_type != type || !e->value)
+			continue;
+		any = true;
+		max = e->value > max ? e->value : max;
+		if (latency) {
+			uint64_t p10 = 1, v = e->value;
+			while (v % 10 == 0) {
+				v /= 10;
+				p10 *= 10;
+			}
+			base = p10 < base ? p10 : base;
+		} else {
+			bits |= e->value;
+		}
+	}
+	if (!any)
+		return 0;
+	if (!latency)
+		base = bits & -bits;
+	if (max / base >= UINT16_MAX) {
+		snprintf(
+		    err, errlen,
+		    "-numa hmat-lb: %s %s values up to %llu over a base unit of %llu do not fit "
+		    "16-bit entries",
+		    hier ? "cache" : "memory", latency ? "latency" : "bandwidth",
+		    (unsigned long long)max, (unsigned long long)base);
+		return -1;
+	}
+	if (!latency && base < (1u << 20)) {
+		snprintf(err, errlen,
+		         "-numa hmat-lb: bandwidth granularity %llu bytes/s is below 1 MiB/s (the "
+		         "HMAT counts MB/s)",
+		         (unsigned long long)base);
+		return -1;
+	}
+	*base_out = base;
+	return 1;
+}
+
 /*
  * The HMAT QEMU writes for -numa hmat-lb / hmat-cache (hw/acpi/hmat.c):
  * a proximity-domain-attributes structure per node (initiator valid when
@@ -280,46 +326,13 @@ static int write_qemu_hmat(const struct numem_spec *spec, struct numem_machine_s
 	}
 	for (unsigned hier = 0; hier < 4; hier++)
 		for (unsigned type = 0; type < 6; type++) {
-			bool latency = type <= NUMEM_HMAT_WRITE_LATENCY, any = false;
-			uint64_t base = UINT64_MAX, bits = 0, max = 0;
-			for (uint32_t k = 0; k < q->nr_lb; k++) {
-				const struct numem_spec_hmat_lb *e = &q->lb[k];
-				if (e->hierarchy != hier || e->data_type != type || !e->value)
-					continue;
-				any = true;
-				max = e->value > max ? e->value : max;
-				if (latency) {
-					uint64_t p10 = 1, v = e->value;
-					while (v % 10 == 0) {
-						v /= 10;
-						p10 *= 10;
-					}
-					base = p10 < base ? p10 : base;
-				} else {
-					bits |= e->value;
-				}
-			}
-			if (!any)
+			bool latency = type <= NUMEM_HMAT_WRITE_LATENCY;
+			uint64_t base;
+			int has = numem__qemu_lb_base(q, hier, type, &base, err, errlen);
+			if (has < 0)
+				goto out;
+			if (!has)
 				continue;
-			if (!latency)
-				base = bits & -bits;
-			if (max / base >= UINT16_MAX) {
-				snprintf(
-				    err, errlen,
-				    "-numa hmat-lb: %s %s values from %llu to %llu do not fit one "
-				    "base unit (16-bit entries)",
-				    hier ? "cache" : "memory", latency ? "latency" : "bandwidth",
-				    (unsigned long long)base, (unsigned long long)max);
-				return -1;
-			}
-			if (!latency && base < (1u << 20)) {
-				snprintf(
-				    err, errlen,
-				    "-numa hmat-lb: bandwidth granularity %llu bytes/s is below "
-				    "1 MiB/s (the HMAT counts MB/s)",
-				    (unsigned long long)base);
-				return -1;
-			}
 			uint32_t at = h.nr_lbi++;
 			uint16_t *ent = entries[at];
 			memset(ent, 0, sizeof(entries[at]));
