@@ -154,6 +154,9 @@ expect_grep "$tmp/out" "^Domain 1 (db, total: "
 expect_grep "$tmp/out" "^checks: heap and slab verified"
 expect_grep "$tmp/out" "^trace: $tmp/t-linux.trc (linux run: "
 expect_grep "$tmp/out" "^trace: $tmp/t-xen.trc (xen run: "
+expect_rc 0 "$numem" sim --ops 5000 --no-report --json --trace "$tmp/j.trc"
+expect_grep "$tmp/out" '"lost": '
+[ -s "$tmp/j-linux.trc" ] && [ -s "$tmp/j-xen.trc" ] && ok || bad "sim --json --trace wrote no files"
 for run in linux xen; do
   expect_rc 0 "$numem" trace "$tmp/t-$run.trc" --summary
   expect_grep "$tmp/out" "^alloc "
