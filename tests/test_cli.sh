@@ -326,6 +326,8 @@ expect_rc 2 "$numem" stress x445 --seed -5
 expect_grep "$tmp/err" "seed: \"-5\" is not an unsigned number"
 expect_rc 2 "$numem" stress x445 --ops 99999999999999999999999
 expect_grep "$tmp/err" "ops: 99999999999999999999999 is out of range"
+expect_rc 2 "$numem" sim --seed -5
+expect_grep "$tmp/err" "seed: \"-5\" is not an unsigned number"
 expect_rc 2 "$numem" sim --ops 99999999999999999999999
 expect_grep "$tmp/err" "ops: 99999999999999999999999 is out of range"
 printf 'phases = boot\n[a]\nmemory = 1024\nplacement = bogus\n' >"$tmp/bogus.cfg"
