@@ -25,8 +25,9 @@ static const char help[] =
     "machine built from this host's tables or memory blocks, labelled as such.\n"
     "\n"
     "  --json     one JSON object: machine, source, srat and slit (the acpi-corpus\n"
-    "             schema), hmat, and topology; on invalid input the schema's error\n"
-    "             form (error, error_table, error_offset) and exit status 1\n"
+    "             schema), hmat, and topology (and host_meminfo with --host); on\n"
+    "             any failure the schema's error form (error, message, and\n"
+    "             error_table, error_offset for a table byte) and the exit status\n"
     "\n";
 
 static void print_frametable(const struct numem_frametable *ft)

@@ -44,7 +44,8 @@ const char machine_args_help[] =
     "  --numa-emulate N       cut RAM into N fake nodes (Linux numa=fake=N)\n"
     "  --frametable L         frame-table layout: sections (default) or vmemmap (one\n"
     "                         virtually contiguous array, Linux SPARSEMEM_VMEMMAP)\n"
-    "  --movable SIZE         ZONE_MOVABLE of SIZE in all (Linux movablecore=SIZE), spread\n"
+    "  --movable SIZE         ZONE_MOVABLE of SIZE (4G, 512M; bytes without a suffix) in all\n"
+    "                         (Linux movablecore=SIZE), spread\n"
     "                         evenly over the nodes with memory, taken from each node's top\n";
 
 static void list_presets(void)
