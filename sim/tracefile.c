@@ -209,6 +209,16 @@ int sim_trace_decode(FILE *in, FILE *out, bool summary, char *err, size_t errlen
 			        (unsigned long long)e.c);
 		}
 	}
+	if (ferror(in)) {
+		snprintf(err, errlen, "read error after record %llu", (unsigned long long)n);
+		return -2;
+	}
+	long at = ftell(in); /* -1 on a pipe: no way to tell */
+	if (at >= 0 && at != (long)(sizeof(h) + n * sizeof(e)))
+		fprintf(stderr,
+		        "numem trace: warning: a partial record after record %llu ignored (a "
+		        "truncated file?)\n",
+		        (unsigned long long)n);
 	if (summary) {
 		fprintf(out, "%llu events, %u cpus, %u nodes%s%s\n",
 		        (unsigned long long)(n - lost_records), h.nr_cpus, h.nr_nodes,

@@ -154,6 +154,9 @@ expect_grep "$tmp/out" "^Domain 1 (db, total: "
 expect_grep "$tmp/out" "^checks: heap and slab verified"
 expect_grep "$tmp/out" "^trace: $tmp/t-linux.trc (linux run: "
 expect_grep "$tmp/out" "^trace: $tmp/t-xen.trc (xen run: "
+head -c 1000 "$tmp/t-linux.trc" >"$tmp/cut.trc"
+expect_rc 0 "$numem" trace "$tmp/cut.trc" --summary
+expect_grep "$tmp/err" "partial record after record 30 ignored"
 expect_rc 0 "$numem" sim --ops 5000 --no-report --json --trace "$tmp/j.trc"
 expect_grep "$tmp/out" '"lost": '
 [ -s "$tmp/j-linux.trc" ] && [ -s "$tmp/j-xen.trc" ] && ok || bad "sim --json --trace wrote no files"

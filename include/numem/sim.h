@@ -210,6 +210,9 @@ int sim_tracer_open(struct sim_tracer *t, FILE *f, struct numem_heap *heap, uint
                     const char *tag);
 void sim_tracer_drain(struct sim_tracer *t);
 void sim_tracer_close(struct sim_tracer *t);
+/* Decode (or with summary, count) a trace file.  0; -1 with err for a file
+ * that is not a trace; -2 with err for a read error.  A partial record at
+ * the end is ignored with a warning on stderr. */
 int sim_trace_decode(FILE *in, FILE *out, bool summary, char *err, size_t errlen);
 
 #endif

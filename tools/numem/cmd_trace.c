@@ -58,7 +58,7 @@ int cmd_trace(int argc, char **argv)
 	fclose(f);
 	if (rc) {
 		cli_error("trace", "%s: %s", file, err);
-		return EXIT_INVALID;
+		return rc == -2 ? EXIT_IO : EXIT_INVALID;
 	}
 	return EXIT_OK;
 }
