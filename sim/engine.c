@@ -7,6 +7,7 @@
  * host churn picks a CPU at random.  The platform clock is replaced by the
  * operation counter, so even the trace is reproducible.
  */
+#include <errno.h>
 #include <numem/sim.h>
 #include <numem/trace.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ struct engine {
 	uint64_t op;
 	struct host_block *host;
 	uint64_t nr_host, cap_host;
-	struct numem_trace_event *evbuf;
+	struct sim_tracer tracer; /* tracer.buf is NULL when this run is not traced */
 	/* replay: recorded pfn -> the block the replay got (open addressing) */
 	uint64_t *rkey, *rval;
 	uint8_t *rorder;
@@ -72,16 +73,11 @@ static unsigned pick_order(struct engine *e)
 
 static void drain_trace(struct engine *e)
 {
-	if (!e->opts->trace)
+	if (!e->tracer.buf)
 		return;
-	struct numem_heap *h = &e->sys.heap;
-	for (uint32_t c = 0; c < h->nr_cpus; c++) {
-		uint32_t n;
-		while ((n = numem_trace_drain(h->cpu[c].trace, e->evbuf, 4096)) > 0) {
-			fwrite(e->evbuf, sizeof(*e->evbuf), n, e->opts->trace);
-			e->run->trace_events += n;
-		}
-	}
+	sim_tracer_drain(&e->tracer);
+	e->run->trace_events = e->tracer.events;
+	e->run->trace_lost = e->tracer.lost;
 }
 
 static void sample(struct engine *e)
@@ -108,6 +104,8 @@ static void tick(struct engine *e)
 	e->op++;
 	if (e->op % e->sc->sample_every == 0)
 		sample(e);
+	else if (e->op % 1024 == 0)
+		drain_trace(e); /* a ring holds 16384 records: drain well before */
 	if (e->opts->progress && isatty(2) && e->op % 4096 == 0 && e->total_ops) {
 		int pct = (int)(e->op * 100 / e->total_ops);
 		fprintf(stderr, "\rsim %s [%-40.*s] %3d%%", e->run->strategy, pct * 40 / 100,
@@ -156,8 +154,16 @@ static int fill(struct engine *e, struct numem_domain *d, uint64_t pages,
 static int boot_domains(struct engine *e, char *err, size_t errlen)
 {
 	const struct numem_topo *t = e->sys.m.topo;
+	uint64_t ram_mb = t->total_ram_pages >> (20 - NUMEM_PAGE_SHIFT);
 	for (uint32_t i = 0; i < e->sc->nr_domains; i++) {
 		const struct sim_domain_spec *s = &e->sc->domain[i];
+		if (s->mem_mb > ram_mb) {
+			snprintf(
+			    err, errlen,
+			    "domain %s: memory %llu MB is more than the machine's RAM (%llu MB)",
+			    s->name, (unsigned long long)s->mem_mb, (unsigned long long)ram_mb);
+			return -1;
+		}
 		struct numem_domain_config c = {.max_pages = s->mem_mb << (20 - NUMEM_PAGE_SHIFT),
 		                                .nr_vcpus = s->vcpus};
 		snprintf(c.name, sizeof(c.name), "%s", s->name);
@@ -196,6 +202,16 @@ static int boot_domains(struct engine *e, char *err, size_t errlen)
 		int rc = fill(e, e->dom[i], c.max_pages, &res, err, errlen);
 		if (rc < 0)
 			return -1;
+		if (rc > 0) { /* it used to run on, capped where memory ran out */
+			snprintf(
+			    err, errlen,
+			    "domain %s: only %llu of its %llu MB fit where it may run (the "
+			    "machine has %llu MB; the domains before it hold the rest)",
+			    s->name,
+			    (unsigned long long)(e->dom[i]->tot_pages >> (20 - NUMEM_PAGE_SHIFT)),
+			    (unsigned long long)s->mem_mb, (unsigned long long)ram_mb);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -501,6 +517,127 @@ static void collect(struct engine *e)
 	}
 }
 
+/* The scenario's cpuset on every CPU (its nodes must exist and hold memory). */
+static int apply_cpuset(struct engine *e, char *err, size_t errlen)
+{
+	const numem_nodemask_t *m = &e->sc->cpuset;
+	bool any = false;
+	for (numem_nid_t n = 0; n < NUMEM_MAX_NODES; n++) {
+		if (!numem_nodemask_test(m, n))
+			continue;
+		any = true;
+		if (n >= e->sys.m.topo->nr_nodes) {
+			snprintf(err, errlen, "cpuset: node %u is not one of the machine's %u", n,
+			         e->sys.m.topo->nr_nodes);
+			return -1;
+		}
+	}
+	for (uint32_t c = 0; any && c < e->sys.heap.nr_cpus; c++) {
+		struct numem_diag d = {0};
+		if (numem_cpu_set_allowed(&e->sys.heap.cpu[c], m, &d) != NUMEM_OK) {
+			snprintf(err, errlen, "cpuset: %s", d.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* DIR/NAME/SRAT.bin and SLIT.bin of every live vNUMA domain. */
+static int write_guest_tables(struct engine *e, const char *dir, char *err, size_t errlen)
+{
+	static uint8_t srat[1 << 16], slit[1 << 16];
+	for (uint32_t i = 0; i < e->sc->nr_domains; i++) {
+		const struct sim_domain_spec *s = &e->sc->domain[i];
+		if (s->placement != SIM_PLACE_VNUMA || !e->dom[i])
+			continue;
+		size_t sl = 0, ll = 0;
+		enum numem_err rc = numem_domain_vnuma_tables(e->dom[i], srat, sizeof(srat), &sl,
+		                                              slit, sizeof(slit), &ll);
+		if (rc != NUMEM_OK) {
+			snprintf(err, errlen, "guest tables of %s: %s", s->name,
+			         numem_err_name(rc));
+			return -1;
+		}
+		char path[1200];
+		snprintf(path, sizeof(path), "%s/%s", dir, s->name);
+		int me = numem_mkdir_p(path);
+		if (me) {
+			snprintf(err, errlen, "%s: %s", path, strerror(me));
+			return -1;
+		}
+		snprintf(path, sizeof(path), "%s/%s/SRAT.bin", dir, s->name);
+		int we = numem_write_file(path, srat, sl);
+		if (!we) {
+			snprintf(path, sizeof(path), "%s/%s/SLIT.bin", dir, s->name);
+			we = numem_write_file(path, slit, ll);
+		}
+		if (we) {
+			snprintf(err, errlen, "%s: %s", path, strerror(we));
+			return -1;
+		}
+		e->run->guest_tables++;
+	}
+	return 0;
+}
+
+/* The j-th CPU of node n (wrapping), or 0 when it has none. */
+static int32_t nth_cpu(const struct numem_topo *t, numem_nid_t n, uint32_t j)
+{
+	uint32_t cnt = t->node[n].nr_cpus;
+	if (!cnt)
+		return 0;
+	j %= cnt;
+	for (uint32_t c = 0; c < t->nr_cpus; c++)
+		if (t->cpu[c].node == n && j-- == 0)
+			return (int32_t)c;
+	return 0;
+}
+
+/*
+ * The built-in scenario was written for the 4-node, 32-CPU, 32 GiB x445:
+ * node k becomes the (k mod count)-th node with memory, the web tier's
+ * pins (two vcpus on each of four nodes) the first CPUs of the (k mod
+ * count)-th node with CPUs, and memory shrinks in proportion on a machine
+ * with less than 31 GiB of RAM.  On the x445 nothing changes.
+ */
+static void adapt_builtin(struct sim_scenario *sc, const struct numem_topo *t)
+{
+	numem_nid_t memn[NUMEM_MAX_NODES], cpun[NUMEM_MAX_NODES];
+	uint32_t nm = 0, nc = 0;
+	for (numem_nid_t n = 0; n < t->nr_nodes; n++) {
+		if (t->node[n].ram_pages)
+			memn[nm++] = n;
+		if (t->node[n].nr_cpus)
+			cpun[nc++] = n;
+	}
+	if (!nm || !nc)
+		return;
+	uint64_t ram_mb = t->total_ram_pages >> (20 - NUMEM_PAGE_SHIFT);
+	for (uint32_t i = 0; i < sc->nr_domains; i++) {
+		struct sim_domain_spec *d = &sc->domain[i];
+		if (ram_mb < 31 * 1024) { /* the x445's 32 GiB less its PC holes is not "less" */
+			d->mem_mb = d->mem_mb * ram_mb / 32768 / 4 * 4;
+			d->mem_mb = d->mem_mb < 4 ? 4 : d->mem_mb;
+		}
+		if (d->placement == SIM_PLACE_NODE)
+			d->node = memn[d->node % nm];
+		if (d->placement == SIM_PLACE_PINNED)
+			for (uint32_t v = 0; v < d->vcpus && v < NUMEM_MAX_VCPUS; v++) {
+				uint32_t k = v / 2;
+				d->pin[v] = nth_cpu(t, cpun[k % nc], v % 2 + 2 * (k / nc));
+			}
+		if (d->placement == SIM_PLACE_VNUMA) {
+			uint64_t left = d->mem_mb;
+			for (uint32_t v = 0; v < d->nr_vnodes; v++) {
+				d->vnode[v].pnode = memn[d->vnode[v].pnode % nm];
+				d->vnode[v].mem_mb =
+				    v + 1 == d->nr_vnodes ? left : d->mem_mb / d->nr_vnodes;
+				left -= d->vnode[v].mem_mb;
+			}
+		}
+	}
+}
+
 static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, int strategy,
                    struct sim_run *r, struct sim_result *res, char *err, size_t errlen)
 {
@@ -533,7 +670,9 @@ static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, i
 	so.heap.strategy = (enum numem_strategy)strategy;
 	so.heap.poison = -1; /* a simulation has no use for page contents */
 
-	so.heap.trace_entries = opts->trace && strategy == 0 ? 4096 : 0;
+	/* Each run its own file (tagged with its strategy in the header). */
+	FILE *trace_file = strategy == 0 ? opts->trace : opts->trace_xen;
+	so.heap.trace_entries = trace_file ? 16384 : 0;
 	struct numem_diag diag = {0};
 	if (numem_system_boot(&e.sys, &src, &so, &diag) != NUMEM_OK) {
 		snprintf(err, errlen, "%s", diag.msg);
@@ -542,16 +681,31 @@ static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, i
 	numem_host_set_log(e.sys.m.host, NULL, NUMEM_LOG_ERROR);
 	numem_host_set_clock(e.sys.m.host, sim_clock, &e);
 	const struct numem_topo *t = e.sys.m.topo;
+	struct sim_scenario *adapted = NULL;
+	if (sc->builtin) {
+		adapted = malloc(sizeof(*adapted));
+		if (!adapted) {
+			snprintf(err, errlen, "sim: out of memory");
+			numem_system_shutdown(&e.sys);
+			return -1;
+		}
+		*adapted = *sc;
+		adapt_builtin(adapted, t);
+		e.sc = adapted;
+		res->sc = *adapted;
+	}
 	res->nr_nodes = t->nr_nodes;
 	res->nr_cpus = t->nr_cpus;
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++) {
 		res->node_pages[n] = t->node[n].ram_pages;
 		res->node_cpus[n] = t->node[n].nr_cpus;
 	}
-	if (so.heap.trace_entries) {
-		atomic_store(&e.sys.heap.tracing, true);
-		e.evbuf = calloc(4096, sizeof(*e.evbuf));
-		sim_trace_write_header(opts->trace, t->nr_cpus, t->nr_nodes);
+	if (trace_file &&
+	    sim_tracer_open(&e.tracer, trace_file, &e.sys.heap, t->nr_nodes, r->strategy)) {
+		snprintf(err, errlen, "sim: out of memory for the trace buffer");
+		free(adapted);
+		numem_system_shutdown(&e.sys);
+		return -1;
 	}
 	e.slab = calloc(1, sizeof(*e.slab));
 	e.doms = calloc(1, sizeof(*e.doms));
@@ -563,10 +717,15 @@ static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, i
 		snprintf(err, errlen, "sim: %s", diag.msg[0] ? diag.msg : "out of memory");
 		goto out;
 	}
+	if (apply_cpuset(&e, err, errlen))
+		goto out;
 	sample(&e);
 	for (uint32_t i = 0; i < sc->nr_phases; i++)
 		if (run_phase(&e, &sc->phase[i], err, errlen) < 0)
 			goto out;
+	if (opts->guest_tables && strategy == 0 &&
+	    write_guest_tables(&e, opts->guest_tables, err, errlen))
+		goto out;
 	sample(&e);
 	collect(&e);
 	/* Checks: the heap and the slab agree with themselves, and every
@@ -597,7 +756,17 @@ out:
 	free(e.slab);
 	free(e.doms);
 	free(e.host);
-	free(e.evbuf);
+	if (e.tracer.buf) {
+		sim_tracer_close(&e.tracer);
+		r->trace_events = e.tracer.events;
+		r->trace_lost = e.tracer.lost;
+		if (e.tracer.io_error && !rc) {
+			snprintf(err, errlen, "sim: writing the %s run's trace failed",
+			         r->strategy);
+			rc = -1;
+		}
+	}
+	free(adapted);
 	numem_system_shutdown(&e.sys);
 	return rc;
 }

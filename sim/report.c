@@ -222,10 +222,15 @@ static json_t *run_json(const struct sim_result *res, const struct sim_run *r)
 	}
 	char local[32];
 	snprintf(local, sizeof(local), "%.4f", r->local_pct);
-	return json_pack("{s:s, s:I, s:s, s:o, s:o, s:o, s:o, s:s}", "strategy", r->strategy, "ops",
-	                 (json_int_t)r->ops, "local_pct", local, "domains", doms, "nodes", nodes,
-	                 "slabinfo", slabs, "samples", samples, "checks",
-	                 r->error[0] ? r->error : "ok");
+	json_t *o = json_pack("{s:s, s:I, s:s, s:o, s:o, s:o, s:o, s:s}", "strategy", r->strategy,
+	                      "ops", (json_int_t)r->ops, "local_pct", local, "domains", doms,
+	                      "nodes", nodes, "slabinfo", slabs, "samples", samples, "checks",
+	                      r->error[0] ? r->error : "ok");
+	if (r->trace_events || r->trace_lost) /* a traced run: what its file holds */
+		json_object_set_new(o, "trace",
+		                    json_pack("{s:I, s:I}", "events", (json_int_t)r->trace_events,
+		                              "lost", (json_int_t)r->trace_lost));
+	return o;
 }
 
 char *sim_report_json(const struct sim_result *res)

@@ -51,12 +51,35 @@ void sim_default_scenario(struct sim_scenario *sc)
 	p[7] = (struct sim_phase){.kind = SIM_DESTROY, .domain = "batch"};
 	p[8] = (struct sim_phase){.kind = SIM_CHURN, .ops = 100000};
 	sc->nr_phases = 9;
+	sc->builtin = true;
 }
 
 static int fail(char *err, size_t n, const char *fmt, const char *what)
 {
 	snprintf(err, n, fmt, what);
 	return -1;
+}
+
+/* "0-1,3" into a node mask (ids below NUMEM_MAX_NODES). */
+static int parse_cpuset(const char *v, numem_nodemask_t *mask, char *err, size_t errlen)
+{
+	uint32_t ids[NUMEM_MAX_NODES + 1];
+	int n = numem_parse_ranges(v, ids, NUMEM_MAX_NODES + 1);
+	numem_nodemask_t m = {0};
+	for (int k = 0; k < n; k++) {
+		if (ids[k] >= NUMEM_MAX_NODES)
+			n = -1;
+		else
+			numem_nodemask_set(&m, (numem_nid_t)ids[k]);
+	}
+	if (n <= 0) {
+		snprintf(err, errlen,
+		         "scenario: cpuset '%s' is not a node list such as 0-1,3 (ids below %u)", v,
+		         NUMEM_MAX_NODES);
+		return -1;
+	}
+	*mask = m;
+	return 0;
 }
 
 static const char *const phase_names[] = {"boot",     "churn",   "balloon",
@@ -351,13 +374,19 @@ static int parse_json(struct sim_scenario *sc, json_t *root, char *err, size_t e
 {
 	sim_default_scenario(sc);
 	sc->nr_domains = sc->nr_phases = 0;
+	sc->builtin = false;
+	sc->name[0] = '\0'; /* unnamed unless `name =` says (not "default") */
 	int64_t x;
 	json_t *a, *e;
 	size_t i;
 	if (!json_is_object(root))
 		return fail(err, errlen, "scenario: the top level is not an %s", "object");
+	char cpuset[256] = "";
 	if (json_str(root, "name", "scenario", sc->name, sizeof(sc->name), err, errlen) ||
-	    json_str(root, "machine", "scenario", sc->machine, sizeof(sc->machine), err, errlen))
+	    json_str(root, "machine", "scenario", sc->machine, sizeof(sc->machine), err, errlen) ||
+	    json_str(root, "cpuset", "scenario", cpuset, sizeof(cpuset), err, errlen))
+		return -1;
+	if (cpuset[0] && parse_cpuset(cpuset, &sc->cpuset, err, errlen))
 		return -1;
 	x = (int64_t)sc->seed;
 	if (json_num(root, "seed", "scenario", false, 0, INT64_MAX, &x, err, errlen))
@@ -578,6 +607,8 @@ static int parse_xlcfg(struct sim_scenario *sc, char *buf, char *err, size_t err
 {
 	sim_default_scenario(sc);
 	sc->nr_domains = sc->nr_phases = 0;
+	sc->builtin = false;
+	sc->name[0] = '\0'; /* unnamed unless `name =` says (not "default") */
 	struct sim_domain_spec *ds = NULL;
 	int lineno = 0;
 	uint64_t x;
@@ -623,6 +654,9 @@ static int parse_xlcfg(struct sim_scenario *sc, char *buf, char *err, size_t err
 			snprintf(sc->name, sizeof(sc->name), "%s", val);
 		} else if (!strcmp(key, "seed")) {
 			if (cfg_num(lineno, key, val, 0, UINT64_MAX, &sc->seed, err, errlen))
+				return -1;
+		} else if (!strcmp(key, "cpuset")) {
+			if (parse_cpuset(val, &sc->cpuset, err, errlen))
 				return -1;
 		} else if (!strcmp(key, "sample_every")) {
 			if (cfg_num(lineno, key, val, 1, SIM_MAX_SAMPLE_EVERY, &x, err, errlen))

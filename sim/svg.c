@@ -179,8 +179,9 @@ typedef void (*figure_fn)(FILE *, const struct sim_result *);
 
 int sim_report_html(const struct sim_result *res, const char *dir, char *err, size_t errlen)
 {
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+	int me = numem_mkdir_p(dir);
+	if (me) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(me));
 		return -1;
 	}
 	static const char *const names[3] = {"memmap.svg", "free.svg", "local.svg"};

@@ -20,10 +20,13 @@ expect_grep() { # file pattern
 
 expect_rc 0 "$numem" --help
 expect_grep "$tmp/out" "exit status"
-for c in topo info tables; do
+for c in topo info tables stress dump sim trace; do
   expect_rc 0 "$numem" $c --help
   expect_grep "$tmp/out" "usage: numem $c"
+  grep -q "^  $c " <("$numem" --help) && ok || bad "numem --help does not list $c"
 done
+expect_grep "$tmp/out" "usage: numem trace"
+"$numem" --help | grep -q "4 a verification failed" && ok || bad "numem --help lacks exit status 4"
 expect_rc 2 "$numem"
 expect_rc 2 "$numem" frobnicate
 expect_rc 2 "$numem" topo --bogus
@@ -69,7 +72,7 @@ expect_rc 0 "$numem" topo --numa node,nodeid=0,cpus=0-1,mem=1G --numa node,nodei
 expect_grep "$tmp/out" "^  1:  25  10 $"
 # A rejected description is invalid input (exit 1, docs/FORMATS.md).
 expect_rc 1 "$numem" topo --numa node,mem=banana
-expect_grep "$tmp/err" "bad mem"
+expect_grep "$tmp/err" 'mem: "banana" is not an unsigned number'
 expect_rc 1 "$numem" topo --numa dist,src=0,dst=1,val=5
 # A CPU id at the limit (only the count of ids used to be capped): every
 # command taking --numa rejects it before it indexes a cpumask.
@@ -283,8 +286,23 @@ expect_rc 0 "$numem" sim --ops 20000 --no-report --trace "$tmp/t.trc"
 expect_grep "$tmp/out" "^== strategy linux"
 expect_grep "$tmp/out" "^Domain 1 (db, total: "
 expect_grep "$tmp/out" "^checks: heap and slab verified"
-expect_rc 0 "$numem" trace "$tmp/t.trc" --summary
-expect_grep "$tmp/out" "^alloc "
+expect_grep "$tmp/out" "^trace: $tmp/t-linux.trc (linux run: "
+expect_grep "$tmp/out" "^trace: $tmp/t-xen.trc (xen run: "
+head -c 1000 "$tmp/t-linux.trc" >"$tmp/cut.trc"
+expect_rc 0 "$numem" trace "$tmp/cut.trc" --summary
+expect_grep "$tmp/err" "partial record after record 30 ignored"
+expect_rc 0 "$numem" sim --ops 5000 --no-report --json --trace "$tmp/j.trc"
+expect_grep "$tmp/out" '"lost": '
+[ -s "$tmp/j-linux.trc" ] && [ -s "$tmp/j-xen.trc" ] && ok || bad "sim --json --trace wrote no files"
+for run in linux xen; do
+  expect_rc 0 "$numem" trace "$tmp/t-$run.trc" --summary
+  expect_grep "$tmp/out" "^alloc "
+  expect_grep "$tmp/out" ", run $run$"
+  expect_grep "$tmp/out" "^lost: [0-9]* records overwritten"
+  expect_grep "$tmp/out" "^numa_hit "
+  expect_grep "$tmp/out" "^numa_miss "
+  expect_grep "$tmp/out" "^numa_foreign "
+done
 expect_rc 0 "$numem" sim --ops 20000 --json --report "$tmp/rep"
 expect_grep "$tmp/out" '"strategy": "xen"'
 [ -s "$tmp/rep/index.html" ] && [ -s "$tmp/rep/memmap.svg" ] && ok || bad "no report written"
@@ -292,6 +310,14 @@ expect_rc 2 "$numem" sim --bogus
 expect_rc 3 "$numem" sim --scenario /nonexistent.json
 expect_rc 1 "$numem" sim --machine no-such-machine --no-report
 expect_rc 2 "$numem" trace
+# stress --trace: the rings drained while the threads run, losses counted.
+expect_rc 0 "$numem" stress x445 --ops 100000 --trace "$tmp/s.trc"
+expect_grep "$tmp/out" "^trace: $tmp/s.trc ([0-9]* events, [0-9]* lost"
+expect_rc 0 "$numem" trace "$tmp/s.trc" --summary
+expect_grep "$tmp/out" ", run stress$"
+expect_grep "$tmp/out" "^numa_hit "
+expect_rc 3 "$numem" stress x445 --ops 10 --trace /nonexistent/dir/s.trc
+expect_grep "$tmp/err" "No such file"
 
 # --host works on this machine, whatever it is.
 expect_rc 0 "$numem" topo --host
@@ -357,6 +383,161 @@ expect_grep "$tmp/out" "^node 1: present 17179869184 pages"
 expect_rc 0 "$numem" dump opteron-2n
 expect_grep "$tmp/out" "zone DMA     pfn \[0x0-0x1000) present 4000 free 4000 "
 expect_grep "$tmp/out" "^node 0: present 524192 pages, free 520096, allocated 0, reserved 4096"
+
+# QEMU's machine options next to --numa (issue 9 item 4).
+expect_rc 0 "$numem" topo --object memory-backend-ram,id=ram0,size=128M --numa node --numa node,memdev=ram0
+expect_grep "$tmp/out" "^node 0 size: 0 MB$"
+expect_grep "$tmp/out" "^node 1 size: 127 MB$"
+expect_rc 0 "$numem" topo --mem 128,slots=3,maxmem=1G --numa node --numa node
+expect_grep "$tmp/out" "3968 MiB (not RAM) hotpluggable"
+expect_rc 0 "$numem" topo --mem 512 --maxmem 1G --slots 1 --numa node,mem=256 --numa node,mem=256
+expect_grep "$tmp/out" "^node 1 size: 256 MB$"
+expect_grep "$tmp/out" "1536 MiB (not RAM) hotpluggable"
+expect_rc 0 "$numem" topo --smp 4,sockets=2,cores=2 --numa node --numa node
+expect_grep "$tmp/out" "^node 0 cpus: 0 1$"
+expect_grep "$tmp/out" "^node 1 cpus: 2 3$"
+expect_rc 1 "$numem" topo --numa node,memdev=m0
+expect_grep "$tmp/err" "memdev=m0 names no --object"
+expect_rc 1 "$numem" topo --smp 3,sockets=2 --numa node
+expect_grep "$tmp/err" "must equal maxcpus (3)"
+expect_rc 1 "$numem" topo --qemu-machine isa --numa node
+expect_grep "$tmp/err" "wants pc or q35"
+expect_rc 1 "$numem" topo --mem 1G --numa node,mem=2G
+expect_grep "$tmp/err" "but --mem says 1024 MiB"
+expect_rc 2 "$numem" topo x445 --smp 2
+expect_grep "$tmp/err" "shape a --numa machine"
+expect_rc 0 "$numem" topo --numa node,mem=64 --numa node,mem=64,initiator=0 --numa cpu,node-id=0 --numa hmat-lb,initiator=0,target=1,hierarchy=memory,data-type=access-latency,latency=200
+expect_grep "$tmp/out" "^memory domain 1 is attached to initiator domain 0$"
+
+# topo --host: the host's view as numactl prints it (nodeN/meminfo), then
+# the simulated machine, labelled.  A fake sysfs tree gives exact figures.
+fs="$tmp/sysfs"
+mkdir -p "$fs/devices/system/memory" "$fs/devices/system/node/node0/memory0" \
+  "$fs/devices/system/node/node0/memory1" "$fs/devices/system/node/node1/memory2"
+echo 8000000 >"$fs/devices/system/memory/block_size_bytes"
+echo 0-1 >"$fs/devices/system/node/node0/cpulist"
+echo 2-3 >"$fs/devices/system/node/node1/cpulist"
+echo "10 21" >"$fs/devices/system/node/node0/distance"
+echo "21 10" >"$fs/devices/system/node/node1/distance"
+printf 'Node 0 MemTotal:         204800 kB\nNode 0 MemFree:          102400 kB\n' \
+  >"$fs/devices/system/node/node0/meminfo"
+printf 'Node 1 MemTotal:          99999 kB\nNode 1 MemFree:            1024 kB\n' \
+  >"$fs/devices/system/node/node1/meminfo"
+expect_rc 0 "$numem" topo --host --sysfs "$fs"
+expect_grep "$tmp/out" "^host (numactl --hardware: size = MemTotal, free = MemFree"
+expect_grep "$tmp/out" "^node 0 size: 200 MB$"
+expect_grep "$tmp/out" "^node 1 size: 97 MB$"
+expect_grep "$tmp/out" "^node 1 free: 1 MB$"
+expect_grep "$tmp/out" "^simulated machine (size = RAM in the node's memory blocks"
+expect_grep "$tmp/out" "^node 0 size: 256 MB$"
+expect_rc 0 "$numem" topo --host --sysfs "$fs" --json
+expect_grep "$tmp/out" '"mem_total_kb": 99999'
+# ... and against numactl itself where this host has it (free drifts: the
+# other lines must be identical).
+if command -v numactl >/dev/null && numactl --hardware >"$tmp/numactl" 2>/dev/null &&
+   [ -d /sys/devices/system/node/node0 ]; then
+  expect_rc 0 "$numem" topo --host
+  awk '/^simulated machine/ {exit} NR > 1 && !/^$/' "$tmp/out" | grep -v ' free: ' >"$tmp/ours"
+  grep -v ' free: ' "$tmp/numactl" >"$tmp/theirs"
+  diff "$tmp/ours" "$tmp/theirs" >"$tmp/diff" && ok || bad "topo --host differs from numactl --hardware: $(cat "$tmp/diff")"
+else
+  echo "skip: no numactl --hardware or no /sys/devices/system/node on this host"
+fi
+
+# What the library does, reachable from the CLI (issue 9 item 12).
+expect_rc 0 "$numem" topo x445 --frametable vmemmap
+expect_grep "$tmp/out" "^frame table (vmemmap): "
+expect_rc 0 "$numem" topo x445 --frametable vmemmap --json
+expect_grep "$tmp/out" '"layout": "vmemmap"'
+expect_rc 2 "$numem" dump x445 --frametable flat
+expect_grep "$tmp/err" "wants sections or vmemmap, not 'flat'"
+expect_rc 0 "$numem" dump x445 --frametable vmemmap --movable 8G
+expect_grep "$tmp/out" "zone Movable pfn \[0x1a0000-0x220000) present 524288"
+expect_rc 1 "$numem" dump x445 --movable 40G
+expect_grep "$tmp/err" "10240 MiB per node is not below node 0's RAM"
+expect_rc 2 "$numem" dump x445 --movable lots
+expect_rc 0 "$numem" stress x445 --ops 20000 --frametable vmemmap --movable 4G
+expect_grep "$tmp/out" "^verifier: ok"
+expect_rc 0 "$numem" stress x445 --ops 50000 --cpuset 1,3
+expect_grep "$tmp/out" "cpuset 1,3$"
+expect_grep "$tmp/out" "^numa_hit                       0 *[0-9]*               0 "
+expect_rc 2 "$numem" stress x445 --cpuset 7
+expect_grep "$tmp/err" "want node ids 0..3"
+expect_rc 1 "$numem" stress cxl --ops 10 --cpuset 3
+expect_grep "$tmp/err" "holds no node with memory"
+printf 'machine = x445\ncpuset = 1\nphases = boot, churn:5000\n[a]\nmemory = 512\n' >"$tmp/cs.cfg"
+expect_rc 0 "$numem" sim --scenario "$tmp/cs.cfg" --no-report --json
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]["domains"][0]["pages_on_node"]; sys.exit(0 if r[0]==r[2]==r[3]==0 and r[1]>0 else 1)' "$tmp/out" && ok || bad "sim cpuset 1: pages outside node 1"
+printf 'cpuset = 9\nphases = boot\n[a]\nmemory = 512\n' >"$tmp/cs9.cfg"
+expect_rc 1 "$numem" sim --scenario "$tmp/cs9.cfg" --no-report
+expect_grep "$tmp/err" "cpuset: node 9 is not one of the machine's 4"
+printf 'cpuset = 1-x\nphases = boot\n[a]\nmemory = 512\n' >"$tmp/csx.cfg"
+expect_rc 1 "$numem" sim --scenario "$tmp/csx.cfg" --no-report
+expect_grep "$tmp/err" "cpuset '1-x' is not a node list"
+expect_rc 0 "$numem" sim --ops 5000 --no-report --guest-tables "$tmp/guests"
+expect_grep "$tmp/out" "^guest tables: $tmp/guests (1 vNUMA domains"
+expect_rc 0 "$numem" topo "$tmp/guests/numa-guest"
+expect_grep "$tmp/out" "^available: 2 nodes (0-1)$"
+expect_grep "$tmp/out" "^node 1 size: 2048 MB$"
+
+# Item 10 of issue 9: every bad input gets a message and its exit code.
+expect_rc 2 "$numem" stress x445 --threads 0
+expect_grep "$tmp/err" "threads: 0 is out of range (want 1..1024)"
+expect_rc 2 "$numem" stress x445 --threads -1
+expect_grep "$tmp/err" "threads: \"-1\" is not an unsigned number"
+expect_rc 2 "$numem" stress x445 --max-order 11
+expect_grep "$tmp/err" "max-order: 11 is out of range (want 0..10)"
+expect_rc 2 "$numem" stress x445 --hold 0
+expect_grep "$tmp/err" "hold: 0 is out of range"
+expect_rc 2 "$numem" stress x445 --seed -5
+expect_grep "$tmp/err" "seed: \"-5\" is not an unsigned number"
+expect_rc 2 "$numem" stress x445 --ops 99999999999999999999999
+expect_grep "$tmp/err" "ops: 99999999999999999999999 is out of range"
+expect_rc 2 "$numem" sim --seed -5
+expect_grep "$tmp/err" "seed: \"-5\" is not an unsigned number"
+expect_rc 2 "$numem" sim --ops 99999999999999999999999
+expect_grep "$tmp/err" "ops: 99999999999999999999999 is out of range"
+printf 'phases = boot\n[a]\nmemory = 1024\nplacement = bogus\n' >"$tmp/bogus.cfg"
+expect_rc 1 "$numem" sim --scenario "$tmp/bogus.cfg" --no-report
+expect_grep "$tmp/err" "placement 'bogus' unknown"
+printf 'phases = boot\n[big]\nmemory = 100000\n' >"$tmp/big.cfg"
+expect_rc 1 "$numem" sim --scenario "$tmp/big.cfg" --no-report
+expect_grep "$tmp/err" "domain big: memory 100000 MB is more than the machine's RAM (32767 MB)"
+printf 'phases = boot\n[a]\nmemory = 20000\n[b]\nmemory = 20000\n' >"$tmp/two.cfg"
+expect_rc 1 "$numem" sim --scenario "$tmp/two.cfg" --no-report
+expect_grep "$tmp/err" "domain b: only .* of its 20000 MB fit"
+printf 'phases = boot\n[a]\nmemory = 256\n' >"$tmp/noname.cfg"
+expect_rc 0 "$numem" sim --scenario "$tmp/noname.cfg" --no-report
+expect_grep "$tmp/out" 'scenario "noname"'
+expect_rc 0 "$numem" tables x445 -o "$tmp/new/deeper/dir"
+[ -f "$tmp/new/deeper/dir/SRAT.bin" ] && ok || bad "tables -o did not create the parents"
+touch "$tmp/afile"
+expect_rc 3 "$numem" tables x445 -o "$tmp/afile/sub"
+expect_grep "$tmp/err" "Not a directory"
+# The built-in scenario adapts to the machine it runs on.
+for m in p4 opteron-2n x460-2n; do
+  expect_rc 0 timeout 120 "$numem" sim --machine $m --no-report --ops 5000
+done
+expect_rc 0 timeout 120 "$numem" sim --machine opteron-2n --no-report --ops 5000 --json
+expect_grep "$tmp/out" '"machine": "opteron-2n"'
+# A table file is capped (16 MiB) and a directory is an I/O error.
+expect_rc 3 timeout 20 "$numem" topo --srat /dev/zero
+expect_grep "$tmp/err" "at most 16 MiB"
+expect_rc 3 timeout 20 "$numem" topo --srat /dev/zero --json
+expect_grep "$tmp/out" '"error": "io"'
+expect_rc 3 "$numem" trace "$tmp"
+expect_grep "$tmp/err" "Is a directory"
+expect_rc 3 "$numem" topo --srat "$tmp"
+expect_grep "$tmp/err" "Is a directory"
+# --json: every failure prints the error form, its strings valid UTF-8.
+cp "$asl/srat-memoryless.aml" "$tmp/garbage.aml"
+printf '\xff\xfe\x80Z' | dd of="$tmp/garbage.aml" bs=1 seek=0 conv=notrunc 2>/dev/null
+expect_rc 1 "$numem" topo --srat "$tmp/garbage.aml" --json
+expect_grep "$tmp/out" '"error": "signature"'
+expect_grep "$tmp/out" '\\\\xff\\\\xfe\\\\x80Z'
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out" && ok || bad "garbage signature: --json output is not JSON"
+expect_rc 1 "$numem" topo --numa node,nodeid=0 --numa dist,src=0,dst=5,val=20 --json
+expect_grep "$tmp/out" '"error": "invalid-description"'
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -214,9 +214,19 @@ static void test_cli_trace(void **state)
 	assert_non_null(strstr(out, "numa_hit"));
 	assert_non_null(strstr(out, "Node 0, zone"));
 	free(out);
-	snprintf(cmd, sizeof(cmd), "%s trace %s/t.trc --summary", NUMEM_BIN, dir);
+	/* Both runs traced, one file each, tagged in the header (issue 9 item 9). */
+	snprintf(cmd, sizeof(cmd), "%s trace %s/t-linux.trc --summary", NUMEM_BIN, dir);
 	assert_int_equal(run_cmd(cmd, &out), 0);
 	assert_non_null(strstr(out, "alloc "));
+	assert_non_null(strstr(out, ", run linux\n"));
+	assert_non_null(strstr(out, "\nnuma_hit "));
+	assert_non_null(strstr(out, "\nnuma_miss "));
+	assert_non_null(strstr(out, "\nnuma_foreign "));
+	assert_non_null(strstr(out, "\nlost: "));
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s trace %s/t-xen.trc --summary", NUMEM_BIN, dir);
+	assert_int_equal(run_cmd(cmd, &out), 0);
+	assert_non_null(strstr(out, ", run xen\n"));
 	free(out);
 	snprintf(cmd, sizeof(cmd), "%s trace %s/s.json", NUMEM_BIN, dir);
 	assert_int_equal(run_cmd(cmd, NULL), 1); /* not a trace */
@@ -225,7 +235,7 @@ static void test_cli_trace(void **state)
 	char replay[1024];
 	snprintf(replay, sizeof(replay),
 	         "{\"machine\": \"opteron-2n\", \"sample_every\": 1000, \"phases\": "
-	         "[{\"kind\": \"replay\", \"file\": \"%s/t.trc\"}]}",
+	         "[{\"kind\": \"replay\", \"file\": \"%s/t-linux.trc\"}]}",
 	         dir);
 	struct sim_scenario sc;
 	char err[256];
@@ -426,6 +436,76 @@ static void test_numa_spec_cpu_id_limit(void **state)
 	assert_int_equal(numem_spec_finish(&spec, err, sizeof(err)), 0);
 }
 
+/*
+ * Issue 9 item 9: what a ring overwrites is counted in the file (a "lost"
+ * record per CPU and drain) and in the summary; the summary splits each
+ * node's allocations into hit, miss and foreign (per allocation).  A ring
+ * of 16 records and 100 order-0 allocations on one CPU: 84 or more lost,
+ * and the decoded counts plus the lost ones account for every event.
+ */
+static void test_tracer_counts_losses(void **state)
+{
+	(void)state;
+	struct numem_system sys;
+	struct numem_system_opts so = {0};
+	so.heap.trace_entries = 16;
+	struct numem_diag d = {0};
+	assert_int_equal(numem_system_boot_preset(&sys, "opteron-2n", &so, &d), NUMEM_OK);
+	char path[] = "/tmp/numem-tracer-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w+b");
+	struct sim_tracer t;
+	assert_int_equal(sim_tracer_open(&t, f, &sys.heap, sys.m.topo->nr_nodes, "stress"), 0);
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
+	numem_pfn_t pfn[100];
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(numem_alloc(cpu, 0, 0, NULL, &pfn[i], NULL), NUMEM_OK);
+	sim_tracer_drain(&t);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(numem_free(cpu, pfn[i], 0, NULL), NUMEM_OK);
+	sim_tracer_close(&t);
+	assert_true(t.lost >= 84);
+	assert_int_equal(t.events + t.lost >= 200, true);
+	rewind(f);
+	char out[8192] = "", err[256];
+	FILE *o = fmemopen(out, sizeof(out) - 1, "w");
+	assert_int_equal(sim_trace_decode(f, o, true, err, sizeof(err)), 0);
+	fclose(o);
+	char want[64];
+	snprintf(want, sizeof(want), "lost: %llu records", (unsigned long long)t.lost);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, ", run stress\n"));
+	assert_non_null(strstr(out, "\nnuma_hit "));
+	fclose(f);
+	unlink(path);
+	numem_system_shutdown(&sys);
+}
+
+/* Issue 9 item 12: the scenario key "cpuset" in both syntaxes. */
+static void test_scenario_cpuset(void **state)
+{
+	(void)state;
+	static struct sim_scenario sc;
+	char err[256] = "";
+	assert_int_equal(sim_scenario_from_json(&sc,
+	                                        "{\"cpuset\": \"0,2-3\", \"phases\": [{\"kind\": "
+	                                        "\"boot\"}], \"domains\": [{\"name\": \"a\", "
+	                                        "\"memory_mb\": 64, \"vcpus\": 1}]}",
+	                                        err, sizeof(err)),
+	                 0);
+	assert_true(numem_nodemask_test(&sc.cpuset, 0));
+	assert_false(numem_nodemask_test(&sc.cpuset, 1));
+	assert_true(numem_nodemask_test(&sc.cpuset, 3));
+	assert_false(sc.builtin);
+	assert_string_equal(sc.name, ""); /* unnamed: numem sim names it after the file */
+	assert_int_equal(sim_scenario_from_xlcfg(&sc,
+	                                         "cpuset = 64\nphases = boot\n[a]\nmemory = 64\n",
+	                                         err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "cpuset '64' is not a node list"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +516,8 @@ int main(void)
 	    cmocka_unit_test(test_deterministic_and_consistent),
 	    cmocka_unit_test(test_html_report_and_browser),
 	    cmocka_unit_test(test_cli_trace),
+	    cmocka_unit_test(test_tracer_counts_losses),
+	    cmocka_unit_test(test_scenario_cpuset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,6 +72,61 @@ struct numem_spec_node {
 	uint64_t hotplug_bytes;                     /* hot-pluggable space, placed above all RAM */
 	bool generic_initiator;                     /* an SRAT generic initiator entry names it */
 	bool defined;                               /* -numa parsing: a node= argument defined it */
+	/* -numa node options beyond mem= (see numa_spec.c) */
+	char memdev[32];        /* memdev=ID: the size of --object ID */
+	bool has_initiator;     /* initiator=N given (an HMAT then describes it) */
+	uint32_t initiator_pxm; /* with has_initiator */
+};
+
+/* QEMU -numa cpu: the CPUs whose topology ids match go to node_pxm. */
+struct numem_spec_cpu_arg {
+	uint32_t node_pxm;
+	int32_t socket, die, core, thread; /* -1: any */
+};
+
+/* QEMU -numa hmat-lb: one latency (ns) or bandwidth (bytes/s) entry. */
+struct numem_spec_hmat_lb {
+	uint8_t hierarchy; /* 0 memory, 1..3 cache level */
+	uint8_t data_type; /* enum numem_hmat_data_type */
+	uint32_t initiator_pxm, target_pxm;
+	uint64_t value;
+};
+
+/* QEMU -numa hmat-cache: a memory-side cache of a node. */
+struct numem_spec_hmat_cache {
+	uint32_t node_pxm;
+	uint64_t size;
+	uint8_t level, associativity, policy; /* ACPI encodings */
+	uint16_t line;
+};
+
+#define NUMEM_SPEC_MAX_OBJECTS    64
+#define NUMEM_SPEC_MAX_CPU_ARGS   256
+#define NUMEM_SPEC_MAX_HMAT_LB    1024
+#define NUMEM_SPEC_MAX_HMAT_CACHE (3 * NUMEM_MAX_NODES)
+/* QEMU's default -m: 128 MiB. */
+#define NUMEM_SPEC_QEMU_DEFAULT_RAM (128ull << 20)
+
+/* What QEMU's -m, -smp, -object and -machine say about a -numa machine. */
+struct numem_spec_qemu {
+	bool ram_given;  /* -m / --mem */
+	uint64_t ram;    /* bytes */
+	uint64_t maxmem; /* bytes; 0: none (no hot-plug window) */
+	uint32_t slots;  /* memory hot-plug slots */
+	bool smp_given;  /* -smp / --smp */
+	uint32_t cpus, sockets, dies, cores, threads, maxcpus; /* 0: not given */
+	bool q35;            /* q35's low-memory split (else pc, i440fx) */
+	uint32_t nr_objects; /* -object memory-backend-*,id=,size= */
+	struct {
+		char id[32];
+		uint64_t size;
+	} object[NUMEM_SPEC_MAX_OBJECTS];
+	uint32_t nr_cpu_args;
+	struct numem_spec_cpu_arg cpu_arg[NUMEM_SPEC_MAX_CPU_ARGS];
+	uint32_t nr_lb;
+	struct numem_spec_hmat_lb lb[NUMEM_SPEC_MAX_HMAT_LB];
+	uint32_t nr_cache;
+	struct numem_spec_hmat_cache cache[NUMEM_SPEC_MAX_HMAT_CACHE];
 };
 
 struct numem_spec {
@@ -91,11 +146,31 @@ struct numem_spec {
 	/* -numa parsing state */
 	bool dist_given[NUMEM_MAX_NODES][NUMEM_MAX_NODES];
 	bool mem_given[NUMEM_MAX_NODES];
+	/* QEMU machines (set by numem_spec_finish for -numa descriptions) */
+	bool qemu_layout;   /* RAM, fillers and the hot-plug window as QEMU's SRAT */
+	bool qemu_hmat;     /* an HMAT from -numa hmat-lb/hmat-cache/initiator= */
+	bool cpu_ids_given; /* cpu_id[] holds each CPU index's APIC id */
+	uint32_t cpu_id[NUMEM_SPEC_MAX_CPUS];
+	struct numem_spec_qemu qemu;
 };
 
-/* Parse one QEMU -numa argument ("node,nodeid=0,cpus=0-3,mem=4G" or
- * "dist,src=0,dst=1,val=21") into spec.  Errors name the argument. */
+/* Parse one QEMU -numa argument ("node,nodeid=0,cpus=0-3,mem=4G",
+ * "dist,src=0,dst=1,val=21", "cpu,node-id=0,socket-id=1",
+ * "hmat-lb,initiator=0,target=1,hierarchy=memory,data-type=access-latency,
+ * latency=10", "hmat-cache,node-id=0,size=10K,level=1,...") into spec.
+ * Errors name the argument. */
 int numem_spec_add_numa_arg(struct numem_spec *spec, const char *arg, char *err, size_t errlen);
+/* QEMU's -m "[size=]SIZE[,slots=N][,maxmem=SIZE]" (a number alone: MiB),
+ * -smp "[cpus=]N[,maxcpus=][,sockets=][,dies=][,cores=][,threads=]" and
+ * -object "memory-backend-ram,id=ID,size=SIZE" (also -file, -memfd). */
+int numem_spec_set_mem(struct numem_spec *spec, const char *arg, char *err, size_t errlen);
+int numem_spec_set_smp(struct numem_spec *spec, const char *arg, char *err, size_t errlen);
+int numem_spec_add_object(struct numem_spec *spec, const char *arg, char *err, size_t errlen);
+/* A QEMU size: digits (or 0x and hex digits) and an optional suffix B, K,
+ * M, G, T, P, E (any case, powers of 1024); without one, units of
+ * 1 << default_shift (QEMU: MiB for -m and mem=, bytes elsewhere). */
+int numem_spec_parse_qemu_size(const char *field, const char *s, unsigned default_shift,
+                               uint64_t *out, char *err, size_t errlen);
 /* Check a spec built from -numa arguments (every node has memory or CPUs,
  * distances symmetric or not, ...) and fill defaults. */
 int numem_spec_finish(struct numem_spec *spec, char *err, size_t errlen);
@@ -151,6 +226,13 @@ int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spe
                            size_t errlen);
 int numem_machine_src_host(struct numem_machine_src *src, const char *sysfs_root, char *err,
                            size_t errlen);
+
+/* This host's node N MemTotal and MemFree (kB) from
+ * <root>/devices/system/node/nodeN/meminfo (root NULL: /sys); 0 or -1. */
+int numem_host_node_meminfo(const char *root, uint32_t node, uint64_t *total_kb, uint64_t *free_kb);
+/* numactl --hardware of this host from sysfs (sizes from meminfo, as
+ * numactl); the node count, or -1 without node directories. */
+int numem_host_report_numactl(FILE *out, const char *root);
 
 struct numem_machine_opts {
 	unsigned acpi_flags; /* NUMEM_ACPI_STRICT */
@@ -252,6 +334,11 @@ struct numem_stress_opts {
 	bool invalid_frees;    /* mix in frees the heap must reject */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
+	/* Called on the calling thread about every millisecond while the
+	 * workers run, and once after they finish (e.g. to drain trace rings
+	 * into a file); NULL: none. */
+	void (*poll)(void *ctx);
+	void *poll_ctx;
 };
 
 struct numem_stress_result {
@@ -270,9 +357,15 @@ enum numem_err numem_stress_run(struct numem_system *s, const struct numem_stres
 
 /* ---- Small helpers ------------------------------------------------------ */
 
-/* Whole file into a malloc'd buffer.  0 on success, else errno. */
+/* Whole file into a malloc'd buffer.  0 on success, else errno: EISDIR for
+ * a directory, EFBIG for more than NUMEM_READ_FILE_MAX bytes (a table, a
+ * scenario: a device such as /dev/zero would otherwise be read forever). */
+#define NUMEM_READ_FILE_MAX (16u << 20)
 int numem_read_file(const char *path, uint8_t **buf, size_t *len);
 int numem_write_file(const char *path, const void *buf, size_t len);
+/* Create a directory and any missing parents (mkdir -p).  0 or errno
+ * (ENOTDIR when a component exists and is not a directory). */
+int numem_mkdir_p(const char *path);
 /* "0-3,8,10-11" from a sorted list of ids. */
 void numem_format_ranges(char *out, size_t cap, const uint32_t *ids, size_t n);
 /* Parse "0-3,8"; returns count or -1. */

@@ -70,6 +70,14 @@ struct sim_scenario {
 	struct sim_domain_spec domain[SIM_MAX_DOMAINS];
 	uint32_t nr_phases;
 	struct sim_phase phase[SIM_MAX_PHASES];
+	/* The built-in scenario (sim_default_scenario; the parsers clear it):
+	 * written for the 4-node x445, it adapts to the machine it runs on
+	 * (node numbers and pinned CPUs mapped onto the machine's nodes, memory
+	 * scaled down on a machine with less than 32 GiB). */
+	bool builtin;
+	/* cpuset (key "cpuset", nodes as "0-1,3"): every CPU's allocations stay
+	 * on these nodes, as in a cpuset's mems; empty: no confinement */
+	numem_nodemask_t cpuset;
 };
 
 /* Limits of the numbers a scenario holds; both parsers check each number as
@@ -134,7 +142,9 @@ struct sim_run {
 	uint8_t map[NUMEM_MAX_NODES][SIM_MAP_BUCKETS];
 	uint64_t map_start[NUMEM_MAX_NODES], map_end[NUMEM_MAX_NODES];
 	uint64_t trace_events;
-	uint32_t nr_slabinfo; /* caches with slabs at the end of the run */
+	uint64_t trace_lost;   /* records the rings overwrote before they were drained */
+	uint32_t guest_tables; /* vNUMA domains whose tables were written (linux run) */
+	uint32_t nr_slabinfo;  /* caches with slabs at the end of the run */
 	struct {
 		char name[24];
 		struct numem_slab_info info;
@@ -153,9 +163,14 @@ struct sim_result {
 };
 
 struct sim_opts {
-	FILE *trace;   /* binary trace output, or NULL */
-	bool progress; /* a progress bar on stderr */
+	FILE *trace;     /* binary trace of the linux run, or NULL */
+	FILE *trace_xen; /* binary trace of the xen run, or NULL */
+	bool progress;   /* a progress bar on stderr */
 	const struct numem_machine_opts *machine;
+	/* a directory: each vNUMA domain alive at the end of the linux run gets
+	 * DIR/NAME/SRAT.bin and SLIT.bin, its guest's tables
+	 * (numem_domain_vnuma_tables); NULL: none */
+	const char *guest_tables;
 };
 
 /* Run the scenario with both strategies.  0 on success; -1 with err (a
@@ -169,9 +184,35 @@ char *sim_report_json(const struct sim_result *res);
 /* DIR/index.html with inline SVG figures (and the SVGs as files). */
 int sim_report_html(const struct sim_result *res, const char *dir, char *err, size_t errlen);
 
-/* Trace files: a header then fixed 32-byte records (docs/FORMATS.md). */
+/* Trace files: a header then fixed 32-byte records (docs/FORMATS.md).  The
+ * header's last 8 bytes tag the run ("linux", "xen", "stress"; NUL padded). */
 #define SIM_TRACE_MAGIC "NUMEMTRC"
-int sim_trace_write_header(FILE *f, uint32_t nr_cpus, uint32_t nr_nodes);
+int sim_trace_write_header(FILE *f, uint32_t nr_cpus, uint32_t nr_nodes, const char *tag);
+
+/*
+ * A tracer: the heap's per-CPU rings drained into a trace file.  Open
+ * writes the header and turns tracing on (the heap must have been booted
+ * with trace_entries); drain may run on any one thread while the CPUs
+ * allocate (the rings are single-producer, single-consumer) and writes,
+ * after a CPU's records, one NUMEM_EV_LOST record with what its ring
+ * overwrote since the last drain; close drains a last time, turns tracing
+ * off and frees the buffer (the FILE stays the caller's).
+ */
+struct sim_tracer {
+	FILE *f;
+	struct numem_heap *heap;
+	struct numem_trace_event *buf;
+	uint64_t *lost_seen; /* per CPU: ring->lost already written */
+	uint64_t events, lost;
+	bool io_error;
+};
+int sim_tracer_open(struct sim_tracer *t, FILE *f, struct numem_heap *heap, uint32_t nr_nodes,
+                    const char *tag);
+void sim_tracer_drain(struct sim_tracer *t);
+void sim_tracer_close(struct sim_tracer *t);
+/* Decode (or with summary, count) a trace file.  0; -1 with err for a file
+ * that is not a trace; -2 with err for a read error.  A partial record at
+ * the end is ignored with a warning on stderr. */
 int sim_trace_decode(FILE *in, FILE *out, bool summary, char *err, size_t errlen);
 
 #endif

@@ -23,6 +23,8 @@ enum numem_trace_event_id {
 	NUMEM_EV_PCP_DRAIN = 6,  /* a = zone index, b = order, c = blocks */
 	NUMEM_EV_SHRINK = 7,     /* a = node, b = pages asked, c = pages freed */
 	NUMEM_EV_GROW = 8,       /* a = section, b = pages freed */
+	NUMEM_EV_LOST = 9,       /* a = records this cpu's ring overwrote (written by
+	                          * the drainer, not the heap) */
 	NUMEM_EV_COUNT
 };
 

@@ -51,7 +51,7 @@ static int push_mem(struct layout *l, uint32_t pxm, uint64_t base, uint64_t len,
 	}
 	l->mem[l->nr_mem++] =
 	    (struct numem_srat_mem){.pxm = pxm, .base = base, .length = len, .flags = flags};
-	if (!(flags & NUMEM_SRAT_MEM_HOTPLUGGABLE))
+	if ((flags & NUMEM_SRAT_MEM_ENABLED) && !(flags & NUMEM_SRAT_MEM_HOTPLUGGABLE) && len)
 		l->ram[l->nr_ram++] = (struct numem_ram_range){base, len};
 	return 0;
 }
@@ -84,6 +84,64 @@ static int place_ram(struct layout *l, const struct numem_spec *spec, uint32_t p
 			bytes -= bytes < lost ? bytes : lost;
 			*addr = LEGACY_HOLE_END;
 		}
+	}
+	return 0;
+}
+
+/*
+ * RAM as QEMU's build_srat lays out a -numa machine (hw/i386/acpi-build.c):
+ * nodes in order from address 0; the 640 KiB - 1 MiB hole cut out (its RAM
+ * lost); RAM above the low-memory size (pc: 3 GiB once RAM reaches 3.5 GiB;
+ * q35: 2 GiB once it reaches 2.75 GiB) moved above 4 GiB; empty pieces
+ * left out; disabled zero entries until there are nodes + 2 memory
+ * entries; then the device-memory (hot-plug) window when maxmem exceeds
+ * RAM: from the first 1 GiB boundary above the RAM above 4 GiB, maxmem -
+ * RAM plus 1 GiB per slot, on the last node, enabled and hot-pluggable.
+ */
+static int qemu_layout(struct layout *l, const struct numem_spec *spec)
+{
+	const struct numem_spec_qemu *q = &spec->qemu;
+	uint64_t ram = q->ram;
+	uint64_t low = q->q35 ? (ram >= 0xb0000000ull ? 0x80000000ull : ram)
+	                      : (ram >= 0xe0000000ull ? 0xc0000000ull : ram);
+	uint64_t next = 0;
+	for (uint32_t n = 0; n < spec->nr_nodes; n++) {
+		uint32_t pxm = spec->node[n].pxm;
+		uint64_t base = next, len = spec->node[n].mem_bytes;
+		next = base + len;
+		if (base <= LEGACY_HOLE_START && next > LEGACY_HOLE_START) {
+			if (LEGACY_HOLE_START - base &&
+			    push_mem(l, pxm, base, LEGACY_HOLE_START - base,
+			             NUMEM_SRAT_MEM_ENABLED))
+				return -1;
+			if (next <= LEGACY_HOLE_END) {
+				next = LEGACY_HOLE_END;
+				continue;
+			}
+			base = LEGACY_HOLE_END;
+			len = next - LEGACY_HOLE_END;
+		}
+		if (base <= low && next > low) {
+			len -= next - low;
+			if (len && push_mem(l, pxm, base, len, NUMEM_SRAT_MEM_ENABLED))
+				return -1;
+			base = 1ull << 32;
+			len = next - low;
+			next = base + len;
+		}
+		if (len && push_mem(l, pxm, base, len, NUMEM_SRAT_MEM_ENABLED))
+			return -1;
+	}
+	while (l->nr_mem < spec->nr_nodes + 2)
+		if (push_mem(l, 0, 0, 0, 0))
+			return -1;
+	if (q->maxmem > ram) {
+		uint64_t above = ram > low ? ram - low : 0;
+		uint64_t base = ((1ull << 32) + above + GIB - 1) & ~(GIB - 1);
+		uint64_t len = q->maxmem - ram + (uint64_t)q->slots * GIB;
+		if (push_mem(l, spec->node[spec->nr_nodes - 1].pxm, base, len,
+		             NUMEM_SRAT_MEM_ENABLED | NUMEM_SRAT_MEM_HOTPLUGGABLE))
+			return -1;
 	}
 	return 0;
 }
@@ -172,6 +230,165 @@ static int build_hmat(const struct numem_spec *spec, struct numem_hmat *h, uint3
 	return 0;
 }
 
+int numem__qemu_lb_base(const struct numem_spec_qemu *q, unsigned hier, unsigned type,
+                        uint64_t *base_out, char *err, size_t errlen)
+{
+	bool latency = type <= NUMEM_HMAT_WRITE_LATENCY, any = false;
+	uint64_t base = UINT64_MAX, bits = 0, max = 0;
+	for (uint32_t k = 0; k < q->nr_lb; k++) {
+		const struct numem_spec_hmat_lb *e = &q->lb[k];
+		if (e->hierarchy != hier || e->data_type != type || !e->value)
+			continue;
+		any = true;
+		max = e->value > max ? e->value : max;
+		if (latency) {
+			uint64_t p10 = 1, v = e->value;
+			while (v % 10 == 0) {
+				v /= 10;
+				p10 *= 10;
+			}
+			base = p10 < base ? p10 : base;
+		} else {
+			bits |= e->value;
+		}
+	}
+	if (!any)
+		return 0;
+	if (!latency)
+		base = bits & -bits;
+	if (max / base >= UINT16_MAX) {
+		snprintf(
+		    err, errlen,
+		    "-numa hmat-lb: %s %s values up to %llu over a base unit of %llu do not fit "
+		    "16-bit entries",
+		    hier ? "cache" : "memory", latency ? "latency" : "bandwidth",
+		    (unsigned long long)max, (unsigned long long)base);
+		return -1;
+	}
+	if (!latency && base < (1u << 20)) {
+		snprintf(err, errlen,
+		         "-numa hmat-lb: bandwidth granularity %llu bytes/s is below 1 MiB/s (the "
+		         "HMAT counts MB/s)",
+		         (unsigned long long)base);
+		return -1;
+	}
+	*base_out = base;
+	return 1;
+}
+
+/*
+ * The HMAT QEMU writes for -numa hmat-lb / hmat-cache (hw/acpi/hmat.c):
+ * a proximity-domain-attributes structure per node (initiator valid when
+ * the node has CPUs or initiator=); per hierarchy and data type given, a
+ * latency/bandwidth structure with the nodes that have CPUs as initiators
+ * and every node as a target, entries of 0 where nothing was given; each
+ * hmat-cache as a memory-side cache structure, total levels being the
+ * levels given for its node.  Entry base units as QEMU computes them:
+ * latency: the smallest power of ten dividing every value (ns), written in
+ * ps; bandwidth: the lowest bit set in any value (bytes/s), written in
+ * MB/s; every entry value / base must fit 16 bits.
+ */
+static int write_qemu_hmat(const struct numem_spec *spec, struct numem_machine_src *src, char *err,
+                           size_t errlen)
+{
+	const struct numem_spec_qemu *q = &spec->qemu;
+	uint32_t nn = spec->nr_nodes, ni = 0;
+	uint32_t ipxm[NUMEM_MAX_NODES], tpxm[NUMEM_MAX_NODES];
+	int iidx[NUMEM_MAX_NODES]; /* node index -> initiator column */
+	for (uint32_t n = 0; n < nn; n++) {
+		tpxm[n] = spec->node[n].pxm;
+		iidx[n] = -1;
+		if (spec->node[n].nr_cpus) {
+			iidx[n] = (int)ni;
+			ipxm[ni++] = spec->node[n].pxm;
+		}
+	}
+	struct numem_hmat_mpda mpda[NUMEM_MAX_NODES];
+	struct numem_hmat_lbi lbi[4 * 6];
+	struct numem_hmat_cache cache[NUMEM_SPEC_MAX_HMAT_CACHE];
+	struct numem_hmat h = {.mpda = mpda, .lbi = lbi, .cache = cache};
+	/* the entry matrices of up to 4 hierarchies x 6 data types */
+	uint16_t(*entries)[NUMEM_MAX_NODES * NUMEM_MAX_NODES] = calloc(4 * 6, sizeof(*entries));
+	if (!entries) {
+		snprintf(err, errlen, "%s: out of memory for its HMAT", spec->name);
+		return -1;
+	}
+	int rc = -1;
+	for (uint32_t n = 0; n < nn; n++) {
+		const struct numem_spec_node *nd = &spec->node[n];
+		bool valid = nd->nr_cpus || nd->has_initiator;
+		mpda[h.nr_mpda++] = (struct numem_hmat_mpda){
+		    .flags = valid ? 1 : 0,
+		    .initiator_pxm = nd->nr_cpus         ? nd->pxm
+		                     : nd->has_initiator ? nd->initiator_pxm
+		                                         : 0,
+		    .memory_pxm = nd->pxm};
+	}
+	for (unsigned hier = 0; hier < 4; hier++)
+		for (unsigned type = 0; type < 6; type++) {
+			bool latency = type <= NUMEM_HMAT_WRITE_LATENCY;
+			uint64_t base;
+			int has = numem__qemu_lb_base(q, hier, type, &base, err, errlen);
+			if (has < 0)
+				goto out;
+			if (!has)
+				continue;
+			uint32_t at = h.nr_lbi++;
+			uint16_t *ent = entries[at];
+			memset(ent, 0, sizeof(entries[at]));
+			for (uint32_t k = 0; k < q->nr_lb; k++) {
+				const struct numem_spec_hmat_lb *e = &q->lb[k];
+				if (e->hierarchy != hier || e->data_type != type)
+					continue;
+				int in = -1, tn = -1;
+				for (uint32_t n = 0; n < nn; n++) {
+					if (spec->node[n].pxm == e->initiator_pxm)
+						in = iidx[n];
+					if (spec->node[n].pxm == e->target_pxm)
+						tn = (int)n;
+				}
+				if (in >= 0 && tn >= 0)
+					ent[(uint32_t)in * nn + (uint32_t)tn] =
+					    (uint16_t)(e->value / base);
+			}
+			lbi[at] =
+			    (struct numem_hmat_lbi){.flags = (uint8_t)hier,
+			                            .data_type = (uint8_t)type,
+			                            .nr_initiators = ni,
+			                            .nr_targets = nn,
+			                            .base_unit = latency ? base * 1000 : base >> 20,
+			                            .initiator_pxm = ipxm,
+			                            .target_pxm = tpxm,
+			                            .entry = ent};
+		}
+	for (uint32_t n = 0; n < nn; n++) {
+		uint32_t levels = 0;
+		for (uint32_t k = 0; k < q->nr_cache; k++)
+			levels += q->cache[k].node_pxm == spec->node[n].pxm;
+		for (uint32_t lv = 1; lv <= levels; lv++)
+			for (uint32_t k = 0; k < q->nr_cache; k++) {
+				const struct numem_spec_hmat_cache *c = &q->cache[k];
+				if (c->node_pxm != spec->node[n].pxm || c->level != lv)
+					continue;
+				cache[h.nr_cache++] = (struct numem_hmat_cache){
+				    .memory_pxm = c->node_pxm,
+				    .size = c->size,
+				    .attributes = levels | (uint32_t)c->level << 4 |
+				                  (uint32_t)c->associativity << 8 |
+				                  (uint32_t)c->policy << 12 |
+				                  (uint32_t)c->line << 16};
+			}
+	}
+	if (numem__write_hmat(&h, &src->hmat, &src->hmat_len) != 0) {
+		snprintf(err, errlen, "%s: cannot write its HMAT", spec->name);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(entries);
+	return rc;
+}
+
 int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spec *spec, char *err,
                            size_t errlen)
 {
@@ -182,6 +399,10 @@ int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spe
 	struct layout l = {0};
 	uint64_t addr = 0;
 	int rc = 0;
+	if (spec->qemu_layout && !spec->no_srat) {
+		rc = qemu_layout(&l, spec);
+		goto laid_out;
+	}
 	for (uint32_t n = 0; n < spec->nr_nodes && !rc; n++)
 		rc = place_ram(&l, spec, spec->node[n].pxm, &addr, spec->node[n].mem_bytes);
 	addr = (addr + GIB - 1) & ~(GIB - 1);
@@ -193,6 +414,7 @@ int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spe
 			addr += hp;
 		}
 	}
+laid_out:;
 	uint32_t ncpu = total_cpus(spec);
 	struct numem_srat_cpu *cpus = calloc(ncpu ? ncpu : 1, sizeof(*cpus));
 	struct numem_srat_other *others = calloc(spec->nr_nodes, sizeof(*others));
@@ -215,8 +437,11 @@ int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spe
 		for (uint32_t id = 0; id < NUMEM_SPEC_MAX_CPUS && c < ncpu; id++)
 			for (uint32_t n = 0; n < spec->nr_nodes; n++)
 				if (spec->node[n].cpumask[id / 64] >> (id % 64) & 1)
-					cpus[c++] = cpu_entry(spec, spec->first_cpu_id + id,
-					                      spec->node[n].pxm);
+					cpus[c++] =
+					    cpu_entry(spec,
+					              spec->cpu_ids_given ? spec->cpu_id[id]
+					                                  : spec->first_cpu_id + id,
+					              spec->node[n].pxm);
 	} else {
 		for (uint32_t n = 0; n < spec->nr_nodes; n++)
 			for (uint32_t i = 0; i < spec->node[n].nr_cpus; i++, c++)
@@ -267,7 +492,11 @@ int numem_machine_src_spec(struct numem_machine_src *src, const struct numem_spe
 		rc = numem__write_slit(&slit, &src->slit, &src->slit_len);
 		free(matrix);
 	}
-	if (!rc && spec->hmat) {
+	if (!rc && spec->qemu_hmat) {
+		rc = write_qemu_hmat(spec, src, err, errlen);
+		if (rc)
+			goto out;
+	} else if (!rc && spec->hmat) {
 		struct numem_hmat h = {0};
 		uint32_t *pool = NULL;
 		rc = build_hmat(spec, &h, &pool);

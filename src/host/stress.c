@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "host_internal.h"
 
@@ -50,7 +51,8 @@ struct stress {
 	struct numem_stress_result *res;
 	struct worker *w;
 	struct numem_policy policies[8];
-	uint32_t rounds; /* verifier rounds every worker joins */
+	uint32_t rounds;           /* verifier rounds every worker joins */
+	_Atomic uint32_t finished; /* workers that returned (the poll loop's end) */
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -269,6 +271,7 @@ static void *worker_main(void *arg)
 	}
 	for (uint32_t c = w->id; c < h->nr_cpus; c += o->threads)
 		numem_heap_drain_cpu(&h->cpu[c]);
+	atomic_fetch_add(&st->finished, 1);
 	return NULL;
 }
 
@@ -328,8 +331,16 @@ enum numem_err numem_stress_run(struct numem_system *sys, const struct numem_str
 	}
 	for (uint32_t i = 0; i < o->threads; i++)
 		pthread_create(&tid[i], NULL, worker_main, &st.w[i]);
+	/* The poll hook runs here while the workers do (a trace drain keeps
+	 * the rings from overwriting); a worker counts itself out when done. */
+	while (o->poll && atomic_load(&st.finished) < o->threads) {
+		o->poll(o->poll_ctx);
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
 	for (uint32_t i = 0; i < o->threads; i++)
 		pthread_join(tid[i], NULL);
+	if (o->poll)
+		o->poll(o->poll_ctx);
 	for (uint32_t i = 0; i < o->threads; i++) {
 		struct worker *w = &st.w[i];
 		res->allocs += w->allocs;

@@ -341,3 +341,90 @@ out:
 	}
 	return rc;
 }
+
+int numem_host_node_meminfo(const char *root, uint32_t node, uint64_t *total_kb, uint64_t *free_kb)
+{
+	char path[512], text[8192];
+	snprintf(path, sizeof(path), "%s/devices/system/node/node%u/meminfo", root ? root : "/sys",
+	         node);
+	if (read_text(path, text, sizeof(text)) != 0)
+		return -1;
+	bool got_total = false, got_free = false;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		unsigned n;
+		unsigned long long v;
+		char key[64];
+		if (sscanf(line, "Node %u %63[^:]: %llu kB", &n, key, &v) != 3 || n != node)
+			continue;
+		if (!strcmp(key, "MemTotal")) {
+			*total_kb = v;
+			got_total = true;
+		} else if (!strcmp(key, "MemFree")) {
+			*free_kb = v;
+			got_free = true;
+		}
+	}
+	return got_total && got_free ? 0 : -1;
+}
+
+/*
+ * The numactl --hardware view of this host as numactl 2.0.16 builds it:
+ * nodes with a nodeN directory, their cpulist, MemTotal and MemFree from
+ * nodeN/meminfo (MiB, rounded down), and nodeN/distance.  Returns the node
+ * count, or -1 when there is no node directory.
+ */
+int numem_host_report_numactl(FILE *out, const char *root)
+{
+	char path[512], text[65536];
+	uint32_t node_ids[NUMEM_MAX_NODES], n = 0;
+	for (uint32_t node = 0; node < 1024 && n < NUMEM_MAX_NODES; node++) {
+		snprintf(path, sizeof(path), "%s/devices/system/node/node%u", root ? root : "/sys",
+		         node);
+		if (access(path, F_OK) == 0)
+			node_ids[n++] = node;
+	}
+	if (!n)
+		return -1;
+	char list[1024];
+	numem_format_ranges(list, sizeof(list), node_ids, n);
+	fprintf(out, "available: %u nodes (%s)\n", n, list);
+	for (uint32_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/devices/system/node/node%u/cpulist",
+		         root ? root : "/sys", node_ids[i]);
+		static uint32_t ids[NUMEM_SPEC_MAX_CPUS];
+		int nc = read_text(path, text, sizeof(text)) == 0 && text[0]
+		             ? numem_parse_ranges(text, ids, NUMEM_SPEC_MAX_CPUS)
+		             : 0;
+		fprintf(out, "node %u cpus:", node_ids[i]);
+		for (int c = 0; c < nc; c++)
+			fprintf(out, " %u", ids[c]);
+		fprintf(out, "\n");
+		uint64_t total, free_kb;
+		if (numem_host_node_meminfo(root, node_ids[i], &total, &free_kb) == 0) {
+			fprintf(out, "node %u size: %llu MB\n", node_ids[i],
+			        (unsigned long long)(total >> 10));
+			fprintf(out, "node %u free: %llu MB\n", node_ids[i],
+			        (unsigned long long)(free_kb >> 10));
+		} else {
+			fprintf(out, "node %u size: <not available>\n", node_ids[i]);
+			fprintf(out, "node %u free: <not available>\n", node_ids[i]);
+		}
+	}
+	fprintf(out, "node distances:\nnode ");
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(out, "%3u ", node_ids[i]);
+	fprintf(out, "\n");
+	for (uint32_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/devices/system/node/node%u/distance",
+		         root ? root : "/sys", node_ids[i]);
+		fprintf(out, "%3u: ", node_ids[i]);
+		if (read_text(path, text, sizeof(text)) == 0) {
+			char *save = NULL;
+			for (char *tok = strtok_r(text, " ", &save); tok;
+			     tok = strtok_r(NULL, " ", &save))
+				fprintf(out, "%3s ", tok);
+		}
+		fprintf(out, "\n");
+	}
+	return (int)n;
+}

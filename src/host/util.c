@@ -8,12 +8,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+int numem_mkdir_p(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+	if (!n || n >= sizeof(buf))
+		return n ? ENAMETOOLONG : ENOENT;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+		*p = '\0';
+		struct stat st;
+		if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+			return errno;
+		if (stat(buf, &st) != 0)
+			return errno;
+		if (!S_ISDIR(st.st_mode))
+			return ENOTDIR;
+		if (!c)
+			return 0;
+		*p = c;
+	}
+}
 
 int numem_read_file(const char *path, uint8_t **buf, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return errno;
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return EISDIR;
+	}
 	size_t cap = 4096, n = 0;
 	uint8_t *b = malloc(cap);
 	if (!b) {
@@ -21,6 +52,11 @@ int numem_read_file(const char *path, uint8_t **buf, size_t *len)
 		return ENOMEM;
 	}
 	for (;;) {
+		if (n > NUMEM_READ_FILE_MAX) { /* /dev/zero would never end */
+			free(b);
+			fclose(f);
+			return EFBIG;
+		}
 		if (n == cap) {
 			uint8_t *nb = cap > (SIZE_MAX / 2) ? NULL : realloc(b, cap * 2);
 			if (!nb) {

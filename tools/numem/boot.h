@@ -8,6 +8,12 @@
 
 #include "cli.h"
 
+/* Apply --frametable and --movable (spread over the nodes with memory of
+ * the loaded m) to o.  EXIT_OK, or EXIT_INVALID with a message when the
+ * movable share is not below a node's RAM. */
+int machine_args_shape(const struct machine_args *ma, const struct numem_machine *m,
+                       struct numem_system_opts *o);
+
 /* Load the machine of `ma` and start a heap on it (deferred frame table,
  * each node's frame-table bytes reserved).  Returns an exit code. */
 int boot_system(struct machine_args *ma, struct numem_system *sys,

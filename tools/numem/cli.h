@@ -32,6 +32,9 @@ struct machine_args {
 	struct numem_spec *numa; /* from --numa arguments, or NULL */
 	struct numem_machine_opts opts;
 	bool json;
+	/* system shaping for the commands that build a frame table and heap */
+	bool vmemmap;           /* --frametable vmemmap (default sections) */
+	uint64_t movable_bytes; /* --movable SIZE: ZONE_MOVABLE, spread over the nodes */
 };
 
 /* If argv[*i] is a machine option, consume it (and its value) and return 1;
@@ -50,6 +53,10 @@ extern const char machine_args_help[];
  * error object on stdout) and returns the exit code; 0 on success. */
 int machine_args_load(struct machine_args *ma, struct numem_machine *m);
 void machine_args_free(struct machine_args *ma);
+/* With --json, print the error form of d on stdout (strings made valid
+ * UTF-8 first: bytes that are not become "\\xNN"). */
+void machine_args_json_error(const struct machine_args *ma, const char *name,
+                             const struct numem_diag *d);
 
 /* Print "numem CMD: msg" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <numem/json.h>
 #include <numem/sim.h>
 
 #include "cli.h"
@@ -13,10 +14,12 @@
 static const char help[] =
     "usage: numem sim [--scenario FILE] [--machine NAME|DIR] [--seed S] [--ops N]\n"
     "                 [--json] [--report DIR] [--no-report] [--trace FILE]\n"
+    "                 [--guest-tables DIR]\n"
     "\n"
     "Runs a scenario (default: the built-in one: the x445 with four guests, one\n"
     "confined to node 2, one spread over all nodes, one placed automatically, one\n"
-    "with two virtual NUMA nodes; churn, ballooning, memory pressure, destruction)\n"
+    "with two virtual NUMA nodes; churn, ballooning, memory pressure, destruction;\n"
+    "on another --machine its node numbers, CPUs and sizes adapt to that machine)\n"
     "once with each fallback strategy (linux, xen), deterministically, and prints the\n"
     "report: placement, pages per node per domain, numastat, local allocations,\n"
     "buddyinfo and the unusable-free-space index per node, side by side.\n"
@@ -28,7 +31,18 @@ static const char help[] =
     "  --json           the report as one JSON object on stdout\n"
     "  --report DIR     write DIR/index.html and SVG figures (default numem-report)\n"
     "  --no-report      write no pictures\n"
-    "  --trace FILE     write the linux run's trace rings to FILE (numem trace FILE)\n"
+    "  --trace FILE     trace both runs, one file each: FILE with -linux and -xen\n"
+    "                   before its extension (run.trc: run-linux.trc, run-xen.trc);\n"
+    "                   records the rings overwrote are counted in the file\n"
+    "                   (numem trace FILE --summary)\n"
+    "  --guest-tables DIR  write DIR/NAME/SRAT.bin and SLIT.bin for each vNUMA domain\n"
+    "                   alive at the end of the linux run: the tables its guest\n"
+    "                   boots with (numem topo DIR/NAME reads them back)\n"
+    "\n"
+    "A scenario's \"cpuset\" (nodes, e.g. 0-1) confines every CPU's allocations.\n"
+    "\n"
+    "With --json every failure after the options are read prints {\"error\",\n"
+    "\"message\"} on stdout too.\n"
     "\n";
 
 static int read_text(const char *path, char **out)
@@ -48,12 +62,43 @@ static int read_text(const char *path, char **out)
 	return 0;
 }
 
+/* "run.trc" -> "run-linux.trc"; "dir/run" -> "dir/run-linux". */
+static void trace_name(char *out, size_t cap, const char *file, const char *tag)
+{
+	const char *slash = strrchr(file, '/');
+	const char *dot = strrchr(file, '.');
+	if (!dot || (slash && dot < slash) || dot == (slash ? slash + 1 : file))
+		dot = file + strlen(file);
+	snprintf(out, cap, "%.*s-%s%s", (int)(dot - file), file, tag, dot);
+}
+
+/* A failure: the message on stderr and, with --json, the error form. */
+static int sim_fail(bool json, int code, const char *msg)
+{
+	cli_error("sim", "%s", msg);
+	if (json) {
+		json_t *o = json_pack("{s:s, s:s}", "error",
+		                      code == EXIT_IO       ? "io"
+		                      : code == EXIT_VERIFY ? "verification"
+		                                            : "invalid",
+		                      "message", msg);
+		if (!o) /* not UTF-8: say so rather than print nothing */
+			o = json_pack("{s:s, s:s}", "error", "invalid", "message",
+			              "(a message that is not UTF-8)");
+		json_dumpf(o, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(o);
+	}
+	return code;
+}
+
 int cmd_sim(int argc, char **argv)
 {
 	static struct sim_scenario sc;
 	static struct sim_result res;
 	sim_default_scenario(&sc);
 	const char *report = "numem-report", *trace = NULL, *scenario = NULL, *machine = NULL;
+	const char *guest_tables = NULL;
 	bool json = false, have_seed = false;
 	uint64_t seed = 0, ops = 0;
 	for (int i = 1; i < argc; i++) {
@@ -66,9 +111,10 @@ int cmd_sim(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(a, "--no-report")) {
 			report = NULL;
-		} else if (!v && (!strcmp(a, "--scenario") || !strcmp(a, "--machine") ||
-		                  !strcmp(a, "--seed") || !strcmp(a, "--ops") ||
-		                  !strcmp(a, "--report") || !strcmp(a, "--trace"))) {
+		} else if (!v &&
+		           (!strcmp(a, "--scenario") || !strcmp(a, "--machine") ||
+		            !strcmp(a, "--seed") || !strcmp(a, "--ops") || !strcmp(a, "--report") ||
+		            !strcmp(a, "--trace") || !strcmp(a, "--guest-tables"))) {
 			cli_error("sim", "%s needs a value", a);
 			return EXIT_USAGE;
 		} else if (!strcmp(a, "--scenario")) {
@@ -79,6 +125,8 @@ int cmd_sim(int argc, char **argv)
 			report = argv[++i];
 		} else if (!strcmp(a, "--trace")) {
 			trace = argv[++i];
+		} else if (!strcmp(a, "--guest-tables")) {
+			guest_tables = argv[++i];
 		} else if (!strcmp(a, "--seed") || !strcmp(a, "--ops")) {
 			char msg[256];
 			uint64_t x;
@@ -99,13 +147,13 @@ int cmd_sim(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	char err[512] = "";
+	char err[1200] = "";
 	if (scenario) {
 		char *text;
 		int e = read_text(scenario, &text);
 		if (e) {
-			cli_error("sim", "%s: %s", scenario, strerror(e));
-			return EXIT_IO;
+			snprintf(err, sizeof(err), "%s: %s", scenario, strerror(e));
+			return sim_fail(json, EXIT_IO, err);
 		}
 		size_t n = strlen(scenario);
 		int rc = n > 5 && !strcmp(scenario + n - 5, ".json")
@@ -113,8 +161,16 @@ int cmd_sim(int argc, char **argv)
 		             : sim_scenario_from_xlcfg(&sc, text, err, sizeof(err));
 		free(text);
 		if (rc) {
-			cli_error("sim", "%s: %s", scenario, err);
-			return EXIT_INVALID;
+			char msg[800];
+			snprintf(msg, sizeof(msg), "%s: %s", scenario, err);
+			return sim_fail(json, EXIT_INVALID, msg);
+		}
+		if (!sc.name[0]) { /* no name given: the file's, without directory and extension */
+			const char *base = strrchr(scenario, '/');
+			base = base ? base + 1 : scenario;
+			const char *dot = strrchr(base, '.');
+			int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+			snprintf(sc.name, sizeof(sc.name), "%.*s", len, base);
 		}
 	}
 	if (machine)
@@ -129,19 +185,27 @@ int cmd_sim(int argc, char **argv)
 			if (sc.phase[i].kind == SIM_CHURN)
 				sc.phase[i].ops = sc.phase[i].ops * ops / total;
 	}
-	FILE *tf = NULL;
-	if (trace && !(tf = fopen(trace, "wb"))) {
-		cli_error("sim", "%s: %s", trace, strerror(errno));
-		return EXIT_IO;
+	FILE *tf[2] = {NULL, NULL};
+	char tname[2][1024];
+	for (int k = 0; trace && k < 2; k++) {
+		trace_name(tname[k], sizeof(tname[k]), trace, k ? "xen" : "linux");
+		if (!(tf[k] = fopen(tname[k], "wb"))) {
+			snprintf(err, sizeof(err), "%.1000s: %s", tname[k], strerror(errno));
+			if (k)
+				fclose(tf[0]);
+			return sim_fail(json, EXIT_IO, err);
+		}
 	}
-	struct sim_opts o = {.trace = tf, .progress = !json};
+	struct sim_opts o = {
+	    .trace = tf[0], .trace_xen = tf[1], .progress = !json, .guest_tables = guest_tables};
 	int rc = sim_run(&sc, &o, &res, err, sizeof(err));
-	if (tf)
-		fclose(tf);
-	if (rc) {
-		cli_error("sim", "%s", err);
-		return EXIT_INVALID;
-	}
+	for (int k = 0; k < 2; k++)
+		if (tf[k] && fclose(tf[k]) && !rc) {
+			snprintf(err, sizeof(err), "%.1000s: %s", tname[k], strerror(errno));
+			return sim_fail(json, EXIT_IO, err);
+		}
+	if (rc)
+		return sim_fail(json, EXIT_INVALID, err);
 	if (json) {
 		char *text = sim_report_json(&res);
 		fputs(text, stdout);
@@ -151,16 +215,18 @@ int cmd_sim(int argc, char **argv)
 		sim_report_text(stdout, &res);
 	}
 	if (report) {
-		if (sim_report_html(&res, report, err, sizeof(err))) {
-			cli_error("sim", "%s", err);
-			return EXIT_IO;
-		}
+		if (sim_report_html(&res, report, err, sizeof(err)))
+			return sim_fail(json, EXIT_IO, err);
 		if (!json)
 			printf("\npictures: %s/index.html (memmap.svg, free.svg, local.svg)\n",
 			       report);
 	}
-	if (trace && !json)
-		printf("trace: %s (%llu events; numem trace %s)\n", trace,
-		       (unsigned long long)res.run[0].trace_events, trace);
+	if (guest_tables && !json)
+		printf("guest tables: %s (%u vNUMA domains: %s/NAME/SRAT.bin, SLIT.bin)\n",
+		       guest_tables, res.run[0].guest_tables, guest_tables);
+	for (int k = 0; trace && !json && k < 2; k++)
+		printf("trace: %s (%s run: %llu events, %llu lost; numem trace %s)\n", tname[k],
+		       res.run[k].strategy, (unsigned long long)res.run[k].trace_events,
+		       (unsigned long long)res.run[k].trace_lost, tname[k]);
 	return res.run[0].error[0] || res.run[1].error[0] ? EXIT_VERIFY : EXIT_OK;
 }

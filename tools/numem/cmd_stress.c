@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
 #include <numem/report.h>
+#include <numem/sim.h>
 
 #include "boot.h"
 #include "cli.h"
@@ -15,7 +17,9 @@
 static const char help[] =
     "usage: numem stress [MACHINE] [--threads T] [--ops N] [--seed S] [--policy P]\n"
     "                    [--strategy linux|xen] [--max-order K] [--hold H]\n"
-    "                    [--verify-every N] [--zone-order] [--dump] [options]\n"
+    "                    [--verify-every N] [--zone-order] [--dump] [--trace FILE]\n"
+    "                    [--cpuset NODES]\n"
+    "                    [options]\n"
     "\n"
     "Random allocations (mixed orders, skewed small) and frees on T threads, each\n"
     "playing its share of the machine's CPUs, checked against a reference model of\n"
@@ -34,21 +38,33 @@ static const char help[] =
     "  --verify-every N   operations per thread between verifier runs (default ops/4)\n"
     "  --zone-order       zonelists in zone order instead of node order\n"
     "  --dump             print the heap dump at the end\n"
+    "  --cpuset NODES     confine every CPU's allocations to these nodes (\"0-1,3\"), as\n"
+    "                     a cpuset's mems do: every policy stays inside them\n"
+    "  --trace FILE       write the heap's trace rings to FILE (65536 records per\n"
+    "                     CPU, drained every millisecond; records overwritten\n"
+    "                     before a drain are counted in the file: numem trace FILE)\n"
     "\n";
 
 static const char *const policy_names[] = {
     "local",      "preferred",        "preferred-many",     "bind",
     "interleave", "interleave-index", "weighted-interleave"};
 
-/* Strictly (numem_parse_uint): "-1" used to wrap to 2^64 - 1. */
-static int parse_u64(const char *cmd, const char *opt, const char *v, uint64_t *out)
+/* Strictly (numem_parse_uint) within [min, max]: "-1" used to wrap to
+ * 2^64 - 1, and 0 or a value above the range used to exit 2 silently. */
+static int parse_u64(const char *cmd, const char *opt, const char *v, uint64_t min, uint64_t max,
+                     uint64_t *out)
 {
 	char msg[256];
-	if (numem_parse_uint(opt, v, 0, UINT64_MAX, out, msg, sizeof(msg))) {
+	if (numem_parse_uint(opt, v, min, max, out, msg, sizeof(msg))) {
 		cli_error(cmd, "%s", msg);
 		return -1;
 	}
 	return 0;
+}
+
+static void drain_trace(void *tracer)
+{
+	sim_tracer_drain(tracer);
 }
 
 int cmd_stress(int argc, char **argv)
@@ -63,6 +79,7 @@ int cmd_stress(int argc, char **argv)
 	                              .invalid_frees = true};
 	struct numem_system_opts so = {0};
 	bool dump = false;
+	const char *trace = NULL, *cpuset = NULL;
 	uint64_t verify_every = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -82,29 +99,34 @@ int cmd_stress(int argc, char **argv)
 		} else if (!val && (!strcmp(a, "--threads") || !strcmp(a, "--ops") ||
 		                    !strcmp(a, "--seed") || !strcmp(a, "--policy") ||
 		                    !strcmp(a, "--strategy") || !strcmp(a, "--max-order") ||
-		                    !strcmp(a, "--hold") || !strcmp(a, "--verify-every"))) {
+		                    !strcmp(a, "--hold") || !strcmp(a, "--verify-every") ||
+		                    !strcmp(a, "--trace") || !strcmp(a, "--cpuset"))) {
 			cli_error("stress", "%s needs a value", a);
 			goto usage;
+		} else if (!strcmp(a, "--trace")) {
+			trace = val;
+		} else if (!strcmp(a, "--cpuset")) {
+			cpuset = val;
 		} else if (!strcmp(a, "--threads")) {
-			if (parse_u64("stress", a, val, &v) || !v || v > 1024)
+			if (parse_u64("stress", a, val, 1, 1024, &v))
 				goto usage;
 			o.threads = (uint32_t)v;
 		} else if (!strcmp(a, "--ops")) {
-			if (parse_u64("stress", a, val, &o.ops))
+			if (parse_u64("stress", a, val, 0, UINT64_MAX, &o.ops))
 				goto usage;
 		} else if (!strcmp(a, "--seed")) {
-			if (parse_u64("stress", a, val, &o.seed))
+			if (parse_u64("stress", a, val, 0, UINT64_MAX, &o.seed))
 				goto usage;
 		} else if (!strcmp(a, "--max-order")) {
-			if (parse_u64("stress", a, val, &v) || v > NUMEM_MAX_ORDER)
+			if (parse_u64("stress", a, val, 0, NUMEM_MAX_ORDER, &v))
 				goto usage;
 			o.max_order = (unsigned)v;
 		} else if (!strcmp(a, "--hold")) {
-			if (parse_u64("stress", a, val, &v) || !v || v > 100000000)
+			if (parse_u64("stress", a, val, 1, 100000000, &v))
 				goto usage;
 			o.hold = (uint32_t)v;
 		} else if (!strcmp(a, "--verify-every")) {
-			if (parse_u64("stress", a, val, &verify_every))
+			if (parse_u64("stress", a, val, 0, UINT64_MAX, &verify_every))
 				goto usage;
 		} else if (!strcmp(a, "--policy")) {
 			o.policy = -2;
@@ -142,22 +164,80 @@ int cmd_stress(int argc, char **argv)
 		i += used;
 	}
 	o.verify_every = verify_every ? verify_every : o.ops / o.threads / 4 + 1;
+	FILE *tf = NULL;
+	if (trace) {
+		if (!(tf = fopen(trace, "wb"))) {
+			cli_error("stress", "%s: %s", trace, strerror(errno));
+			machine_args_free(&ma);
+			return EXIT_IO;
+		}
+		so.heap.trace_entries = 65536;
+	}
 	struct numem_system sys;
 	int rc = boot_system(&ma, &sys, &so);
 	machine_args_free(&ma);
-	if (rc)
+	if (rc) {
+		if (tf)
+			fclose(tf);
 		return rc;
+	}
+	if (cpuset) {
+		static uint32_t ids[NUMEM_MAX_NODES + 1];
+		int n = numem_parse_ranges(cpuset, ids, NUMEM_MAX_NODES + 1);
+		numem_nodemask_t mask = {0};
+		for (int k = 0; k >= 0 && k < n; k++) {
+			if (ids[k] >= sys.m.topo->nr_nodes) {
+				n = -1;
+				break;
+			}
+			numem_nodemask_set(&mask, (numem_nid_t)ids[k]);
+		}
+		if (n <= 0) {
+			cli_error("stress", "--cpuset '%s': want node ids 0..%u as \"A-B,C\"",
+			          cpuset, sys.m.topo->nr_nodes - 1);
+			if (tf)
+				fclose(tf);
+			numem_system_shutdown(&sys);
+			return EXIT_USAGE;
+		}
+		for (uint32_t c = 0; c < sys.heap.nr_cpus; c++) {
+			struct numem_diag d = {0};
+			if (numem_cpu_set_allowed(&sys.heap.cpu[c], &mask, &d) != NUMEM_OK) {
+				cli_error("stress", "--cpuset '%s': %s", cpuset, d.msg);
+				if (tf)
+					fclose(tf);
+				numem_system_shutdown(&sys);
+				return EXIT_INVALID;
+			}
+		}
+	}
+	struct sim_tracer tracer = {0};
+	if (tf) {
+		if (sim_tracer_open(&tracer, tf, &sys.heap, sys.m.topo->nr_nodes, "stress")) {
+			cli_error("stress", "out of memory for the trace buffer");
+			fclose(tf);
+			numem_system_shutdown(&sys);
+			return EXIT_IO;
+		}
+		o.poll = drain_trace;
+		o.poll_ctx = &tracer;
+	}
 	if (o.threads > sys.heap.nr_cpus) {
 		cli_error("stress", "--threads %u: the machine has %u CPUs", o.threads,
 		          sys.heap.nr_cpus);
+		if (tf) {
+			sim_tracer_close(&tracer);
+			fclose(tf);
+		}
 		numem_system_shutdown(&sys);
 		return EXIT_USAGE;
 	}
 	printf("stress: %s, %u threads over %u cpus, %llu ops, seed %llu, policy %s, strategy "
-	       "%s\n",
+	       "%s%s%s\n",
 	       sys.m.src.name, o.threads, sys.heap.nr_cpus, (unsigned long long)o.ops,
 	       (unsigned long long)o.seed, o.policy < 0 ? "mixed" : policy_names[o.policy],
-	       so.heap.strategy == NUMEM_STRATEGY_XEN ? "xen" : "linux");
+	       so.heap.strategy == NUMEM_STRATEGY_XEN ? "xen" : "linux", cpuset ? ", cpuset " : "",
+	       cpuset ? cpuset : "");
 	struct progress prog;
 	progress_init(&prog, "stress");
 	o.progress = progress_update;
@@ -171,6 +251,18 @@ int cmd_stress(int argc, char **argv)
 	       (unsigned long long)r.allocs, (unsigned long long)r.alloc_failures,
 	       (unsigned long long)r.frees, (unsigned long long)r.rejected, secs,
 	       (double)(r.allocs + r.frees + r.alloc_failures) / (secs > 0 ? secs : 1));
+	if (tf) {
+		sim_tracer_close(&tracer);
+		bool bad = tracer.io_error;
+		bad |= fclose(tf) != 0;
+		if (bad) {
+			cli_error("stress", "%s: writing the trace failed", trace);
+			numem_system_shutdown(&sys);
+			return EXIT_IO;
+		}
+		printf("trace: %s (%llu events, %llu lost; numem trace %s)\n\n", trace,
+		       (unsigned long long)tracer.events, (unsigned long long)tracer.lost, trace);
+	}
 	numem_report_numastat(stdout, &sys.heap);
 	printf("\n");
 	numem_report_buddyinfo(stdout, &sys.heap);

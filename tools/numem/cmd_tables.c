@@ -74,8 +74,9 @@ int cmd_tables(int argc, char **argv)
 	machine_args_free(&ma);
 	if (rc)
 		return rc;
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-		cli_error("tables", "%s: %s", dir, strerror(errno));
+	int me = numem_mkdir_p(dir); /* help: "created if missing", parents too */
+	if (me) {
+		cli_error("tables", "%s: %s", dir, strerror(me));
 		numem_machine_unload(&m);
 		return EXIT_IO;
 	}

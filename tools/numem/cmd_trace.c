@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <numem/sim.h>
 
@@ -11,9 +12,14 @@
 static const char help[] =
     "usage: numem trace FILE [--summary]\n"
     "\n"
-    "Decodes a trace written by `numem sim --trace FILE`: one event per line\n"
-    "(time in operations, cpu, event, arguments), or with --summary the count\n"
-    "of each event type per node.  Format: docs/FORMATS.md.\n";
+    "Decodes a trace written by `numem sim --trace FILE` (FILE-linux, FILE-xen) or\n"
+    "`numem stress --trace FILE`: one event per line (time, cpu, event, arguments;\n"
+    "a \"lost\" line where a ring overwrote records before they were read), or with\n"
+    "--summary the run, the records lost, the count of each event type per node and\n"
+    "each node's allocations split as numa_hit (on the node meant), numa_miss (here,\n"
+    "another was meant) and numa_foreign (meant here, made elsewhere), per\n"
+    "allocation.  A directory or an unreadable file: exit 3; not a trace: exit 1.\n"
+    "Format: docs/FORMATS.md.\n";
 
 int cmd_trace(int argc, char **argv)
 {
@@ -37,6 +43,12 @@ int cmd_trace(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	FILE *f = fopen(file, "rb");
+	struct stat st;
+	if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f); /* fopen takes a directory; reading it fails */
+		f = NULL;
+		errno = EISDIR;
+	}
 	if (!f) {
 		cli_error("trace", "%s: %s", file, strerror(errno));
 		return EXIT_IO;
@@ -46,7 +58,7 @@ int cmd_trace(int argc, char **argv)
 	fclose(f);
 	if (rc) {
 		cli_error("trace", "%s: %s", file, err);
-		return EXIT_INVALID;
+		return rc == -2 ? EXIT_IO : EXIT_INVALID;
 	}
 	return EXIT_OK;
 }

@@ -7,10 +7,15 @@
 #include "../heap/heap_internal.h"
 
 static const char *const names[NUMEM_EV_COUNT] = {
-    [NUMEM_EV_ALLOC] = "alloc",           [NUMEM_EV_ALLOC_FAIL] = "alloc_fail",
-    [NUMEM_EV_FALLBACK] = "fallback",     [NUMEM_EV_FREE] = "free",
-    [NUMEM_EV_PCP_REFILL] = "pcp_refill", [NUMEM_EV_PCP_DRAIN] = "pcp_drain",
-    [NUMEM_EV_SHRINK] = "shrink",         [NUMEM_EV_GROW] = "grow",
+    [NUMEM_EV_ALLOC] = "alloc",
+    [NUMEM_EV_ALLOC_FAIL] = "alloc_fail",
+    [NUMEM_EV_FALLBACK] = "fallback",
+    [NUMEM_EV_FREE] = "free",
+    [NUMEM_EV_PCP_REFILL] = "pcp_refill",
+    [NUMEM_EV_PCP_DRAIN] = "pcp_drain",
+    [NUMEM_EV_SHRINK] = "shrink",
+    [NUMEM_EV_GROW] = "grow",
+    [NUMEM_EV_LOST] = "lost",
 };
 
 const char *numem_trace_event_name(unsigned id)
