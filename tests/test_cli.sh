@@ -539,5 +539,39 @@ python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out" && ok || b
 expect_rc 1 "$numem" topo --numa node,nodeid=0 --numa dist,src=0,dst=5,val=20 --json
 expect_grep "$tmp/out" '"error": "invalid-description"'
 
+# The views in the layouts of this host's own tools: numastat's rows and
+# column widths (%-16s then %16 per node) and /proc/buddyinfo's line shape
+# ("Node N, zone %8s " then 11 counts of %6lu and a space), compared with
+# what numastat(8) and the kernel print here, where this host has them.
+expect_rc 0 "$numem" stress p4 --threads 1 --ops 1000
+awk '/^ +node0$/ {p = 1} p && NF == 0 {exit} p' "$tmp/out" >"$tmp/our_numastat"
+awk '/^Node [0-9]+, zone / {print}' "$tmp/out" >"$tmp/our_buddy"
+buddy_shape() { # file: prints a line per bad line
+  awk '{ head = substr($0, 1, 22); rest = substr($0, 23);
+         if (head !~ /^Node [0-9], zone +[A-Za-z0-9]+ $/) print "head: " $0;
+         n = split(rest, f, " "); if (n != 11) print "counts: " $0;
+         for (i = 0; i < 11; i++) { c = substr(rest, 7 * i + 1, 7);
+           if (length(c) < 7 || c !~ /^ *[0-9]+ $/) { print "widths: " $0; break } } }' "$1"
+}
+[ -s "$tmp/our_buddy" ] && [ -z "$(buddy_shape "$tmp/our_buddy")" ] && ok ||
+  bad "numem buddyinfo lines: $(buddy_shape "$tmp/our_buddy")"
+if [ -r /proc/buddyinfo ] && grep -q '^Node 0, zone' /proc/buddyinfo; then
+  [ -z "$(buddy_shape /proc/buddyinfo)" ] && ok ||
+    bad "this host's /proc/buddyinfo is not in the layout numem follows: $(buddy_shape /proc/buddyinfo)"
+else
+  echo "skip: no /proc/buddyinfo on this host"
+fi
+if command -v numastat >/dev/null && numastat >"$tmp/host_numastat" 2>/dev/null &&
+   [ "$(awk 'NR == 1 {print NF}' "$tmp/host_numastat")" = 1 ]; then
+  # One node here and in the p4 machine: same row names in the same order,
+  # and every line the same length (fixed-width columns).
+  awk '{print $1, length($0)}' "$tmp/host_numastat" >"$tmp/theirs_shape"
+  awk '{print $1, length($0)}' "$tmp/our_numastat" >"$tmp/ours_shape"
+  diff "$tmp/ours_shape" "$tmp/theirs_shape" >"$tmp/diff" && ok ||
+    bad "numastat layout differs from this host's numastat: $(cat "$tmp/diff")"
+else
+  echo "skip: no numastat(8) for a one-node host here"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
