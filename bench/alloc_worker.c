@@ -33,6 +33,7 @@
  * are warm_* (bench/callgrind-alloc.sh toggles collection on timed_*).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -555,6 +556,16 @@ static struct {
 	_Alignas(64) void *slot[RING];
 } ring;
 
+/* Spin a little, then yield: on a loaded 2-CPU machine the other side may
+ * not be running at all. */
+static ALWAYS void spin_wait(unsigned spin)
+{
+	if (spin < 256)
+		CPU_RELAX();
+	else
+		sched_yield();
+}
+
 struct rarg {
 	long n;
 	pthread_barrier_t *start;
@@ -568,8 +579,8 @@ static ALWAYS void producer_body(long n)
 		void *p = pg_alloc(0);
 		if (!p)
 			abort();
-		while (head - tail == RING) {
-			CPU_RELAX();
+		for (unsigned spin = 0; head - tail == RING; spin++) {
+			spin_wait(spin);
 			tail = atomic_load_explicit(&ring.tail, memory_order_acquire);
 		}
 		ring.slot[head % RING] = p;
@@ -582,8 +593,8 @@ static ALWAYS void consumer_body(long n)
 	uint64_t tail = atomic_load_explicit(&ring.tail, memory_order_relaxed);
 	uint64_t head = atomic_load_explicit(&ring.head, memory_order_acquire);
 	for (long i = 0; i < n; i++) {
-		while (tail == head) {
-			CPU_RELAX();
+		for (unsigned spin = 0; tail == head; spin++) {
+			spin_wait(spin);
 			head = atomic_load_explicit(&ring.head, memory_order_acquire);
 		}
 		void *p = ring.slot[tail % RING];
@@ -803,7 +814,7 @@ int main(int argc, char **argv)
 		timed_obj(ops);
 		ns = (double)(now_ns() - t0) / (double)ops;
 	} else if (!strcmp(c, "remote-free-2t")) {
-		ops = N(n0);
+		ops = N(n0 / 4);
 		remote_free(ops / 4); /* warm-up */
 		ns = remote_free(ops);
 	} else if (!strcmp(c, "mixed-orders")) {
