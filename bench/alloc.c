@@ -60,9 +60,9 @@ static const char *const impls[] = {"numem", "jemalloc", "mimalloc", "glibc", "l
 #define NIMPL ((int)(sizeof(impls) / sizeof(impls[0])))
 
 static const char *const cases[] = {
-    "order0-pair",       "order0-pair-cold", "batch64k-random", "batch64k-random-cold",
-    "order9-pair",       "order0-pair-2t",   "obj64-pair",      "remote-free-2t",
-    "mixed-orders",      "interleave-order0", "boot-64t",
+    "order0-pair",  "order0-pair-cold",  "batch64k-random", "batch64k-random-cold",
+    "order9-pair",  "order0-pair-2t",    "obj64-pair",      "remote-free-2t",
+    "mixed-orders", "interleave-order0", "boot-64t",
 };
 #define NCASE ((int)(sizeof(cases) / sizeof(cases[0])))
 
@@ -313,7 +313,8 @@ int main(int argc, char **argv)
 			if (tty)
 				fprintf(stderr, "\r%-24s round %d/%d   ", c, r + 1, rounds);
 			if (!strcmp(c, "order0-pair-2t") && n_machine < MAX_ROUNDS)
-				machine_scaling[n_machine++] = private_scaling(small ? 100000 : 2000000);
+				machine_scaling[n_machine++] =
+				    private_scaling(small ? 100000 : 2000000);
 			for (int k = 0; k < NIMPL; k++) {
 				int ii = (k + r) % NIMPL; /* rotate the order */
 				struct cell *ce = &cell[ci][ii];
@@ -343,17 +344,19 @@ int main(int argc, char **argv)
 				if (!ce->n)
 					continue;
 				double med = median(ce->ns, ce->n);
-				printf("%s\n  {\"case\": \"%s\", \"impl\": \"%s\", \"ns_per_op\": %.4f, "
+				printf("%s\n  {\"case\": \"%s\", \"impl\": \"%s\", \"ns_per_op\": "
+				       "%.4f, "
 				       "\"min_ns\": %.4f, \"max_ns\": %.4f, \"spread_ns\": %.4f, "
 				       "\"rounds\": %d",
-				       first ? "" : ",", cases[ci], impls[ii], med, vmin(ce->ns, ce->n),
-				       vmax(ce->ns, ce->n), vmax(ce->ns, ce->n) - vmin(ce->ns, ce->n),
-				       ce->n);
+				       first ? "" : ",", cases[ci], impls[ii], med,
+				       vmin(ce->ns, ce->n), vmax(ce->ns, ce->n),
+				       vmax(ce->ns, ce->n) - vmin(ce->ns, ce->n), ce->n);
 				for (int e = 0; e < ce->nextra; e++)
 					printf(", \"%s\": %.4f", ce->extra_key[e],
 					       median(ce->extra[e], ce->n));
 				if (!strcmp(cases[ci], "order0-pair-2t") && cell[0][ii].n)
-					printf(", \"scaling\": %.4f", 2 * median(cell[0][ii].ns, cell[0][ii].n) / med);
+					printf(", \"scaling\": %.4f",
+					       2 * median(cell[0][ii].ns, cell[0][ii].n) / med);
 				printf("}");
 				first = 0;
 			}
@@ -377,10 +380,11 @@ int main(int argc, char **argv)
 			char ratio[16] = "";
 			struct cell *base = &cell[ci][0];
 			if (ii && base->n)
-				snprintf(ratio, sizeof(ratio), "%.2fx", med / median(base->ns, base->n));
-			printf("%-21s %-9s %11.2f %11.2f %11.2f %8s %6d ", cases[ci], impls[ii], med,
-			       vmin(ce->ns, ce->n), vmax(ce->ns, ce->n) - vmin(ce->ns, ce->n), ratio,
-			       ce->n);
+				snprintf(ratio, sizeof(ratio), "%.2fx",
+				         med / median(base->ns, base->n));
+			printf("%-21s %-9s %11.2f %11.2f %11.2f %8s %6d ", cases[ci], impls[ii],
+			       med, vmin(ce->ns, ce->n), vmax(ce->ns, ce->n) - vmin(ce->ns, ce->n),
+			       ratio, ce->n);
 			for (int e = 0; e < ce->nextra; e++)
 				printf(" %s=%.1f", ce->extra_key[e], median(ce->extra[e], ce->n));
 			if (!strcmp(cases[ci], "order0-pair-2t") && cell[0][ii].n)

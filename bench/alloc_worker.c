@@ -757,10 +757,11 @@ int main(int argc, char **argv)
 		return 2;
 #if defined(IMPL_LIBNUMA)
 	/* An mmap + munmap per call: fewer of them. */
-	const long n0 = small ? 2000 : 50000, n9 = small ? 500 : 5000, nmix = small ? 20000 : 200000;
+	const long n0 = small ? 2000 : 50000, n9 = small ? 500 : 5000,
+	           nmix = small ? 20000 : 200000;
 #else
 	const long n0 = small ? 100000 : 2000000, n9 = small ? 20000 : 200000,
-		   nmix = small ? 20000 : 1000000;
+	           nmix = small ? 20000 : 1000000;
 #endif
 #define N(def) (n_arg > 0 ? n_arg : (def))
 	impl_init(c);
