@@ -121,7 +121,7 @@ static uint64_t now_ns(void)
 
 /* A loop touching only a thread's registers, about as long per step as an
  * order-0 pair. */
-__attribute__((noinline, noipa)) static uint64_t private_loop(long n)
+__attribute__((noinline)) static uint64_t private_loop(long n)
 {
 	uint64_t t0 = now_ns(), x = 1;
 	for (long i = 0; i < n * 8; i++) {

@@ -64,7 +64,11 @@
 #error "build with -DIMPL_NUMEM, IMPL_JEMALLOC, IMPL_MIMALLOC, IMPL_GLIBC or IMPL_LIBNUMA"
 #endif
 
+#if defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#else
 #define NOINLINE __attribute__((noinline, noipa))
+#endif
 #define ALWAYS   __attribute__((always_inline)) inline
 #define SINK(p)  __asm__ volatile("" ::"r"(p) : "memory")
 
