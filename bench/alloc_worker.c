@@ -69,8 +69,8 @@
 #else
 #define NOINLINE __attribute__((noinline, noipa))
 #endif
-#define ALWAYS   __attribute__((always_inline)) inline
-#define SINK(p)  __asm__ volatile("" ::"r"(p) : "memory")
+#define ALWAYS  __attribute__((always_inline)) inline
+#define SINK(p) __asm__ volatile("" ::"r"(p) : "memory")
 
 #if defined(__x86_64__) || defined(__i386__)
 #define CPU_RELAX() __builtin_ia32_pause()
