@@ -259,7 +259,7 @@ static int case_index(const char *c)
 static void usage(const char *argv0)
 {
 	printf("usage: %s [--json] [--reps N] [--case PREFIX] [--impl NAME] [--small]\n"
-	       "  --reps N       rounds per case (default 7; boot-64t at most 3)\n"
+	       "  --reps N       rounds per case (default 7; boot-64t at most 3, 1 with --small)\n"
 	       "  --case PREFIX  run the cases starting with PREFIX (an exact name runs\n"
 	       "                 only that case)\n"
 	       "  --impl NAME    only this allocator (numem, jemalloc, mimalloc, glibc,\n"
@@ -308,7 +308,8 @@ int main(int argc, char **argv)
 		const char *c = cases[ci];
 		if (filter && (exact ? strcmp(c, filter) : strncmp(c, filter, strlen(filter))))
 			continue;
-		int rounds = !strcmp(c, "boot-64t") && reps > 3 ? 3 : reps;
+		int boot_max = small ? 1 : 3; /* a boot takes seconds and GiB */
+		int rounds = !strcmp(c, "boot-64t") && reps > boot_max ? boot_max : reps;
 		for (int r = 0; r < rounds; r++) {
 			if (tty)
 				fprintf(stderr, "\r%-24s round %d/%d   ", c, r + 1, rounds);
