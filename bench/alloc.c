@@ -1,393 +1,406 @@
 /*
- * alloc.c - benchmark of the page allocator against general allocators
- * asked for page-aligned memory, in one run.
+ * alloc.c - the page allocator against general and NUMA allocators, each in
+ * its own process.
  *
- *   order0-pair      alloc + free of one 4 KiB page, back to back
- *   batch64k-random  64K single pages allocated, then freed in random order
- *   order9-pair      alloc + free of one 2 MiB block (order 9)
- *   order0-pair-2t   order0-pair on two threads at once (ns per pair per thread)
- *   obj64-pair       alloc + free of a 64-byte object: numem's slab allocator
- *                    (numem_kmalloc) against malloc(64) of jemalloc and mimalloc
+ * This is the driver.  It links no allocator (only the C library) and for
+ * every case runs rounds: round r execs every allocator's worker
+ * (build/bench/alloc-<impl>, alloc_worker.c) once for the case, in an
+ * order rotated by r, and collects the worker's figure.  Each worker is a
+ * fresh process that warms up before its timed loop (the -cold cases do
+ * not).  Per case and allocator it reports the median of the rounds, the
+ * minimum and the spread (max - min).
  *
- * Peers: jemalloc (mallocx with MALLOCX_ALIGN), mimalloc (mi_malloc_aligned),
- * glibc (its own __libc_memalign/__libc_free), libnuma (numa_alloc_onnode,
- * an mmap per call).  jemalloc is linked in (its static TLS rules out
- * dlopen), so it is this process's malloc; glibc's allocator is reached
- * through its __libc_ entry points; mimalloc and libnuma are loaded with
- * dlopen(RTLD_LOCAL) and called through their own APIs.  No one
- * touches the memory: this measures the allocators' bookkeeping, which is
- * numem's whole job.  numem runs on the x445 preset (32 GB, 4 nodes) from
- * CPU 0 (node 0) through the per-CPU cache.
+ *   order0-pair           alloc + free of one 4 KiB page, back to back
+ *   order0-pair-cold      the first 1000 pairs of a fresh process, one
+ *                         byte written to each page (first touch included)
+ *   batch64k-random       64K single pages allocated, then freed in random
+ *                         order (ns per page)
+ *   batch64k-random-cold  the same in a fresh process, one byte written to
+ *                         each page as it is allocated (page faults included)
+ *   order9-pair           alloc + free of one 2 MiB block (order 9)
+ *   order0-pair-2t        order0-pair on two threads at once (ns per pair
+ *                         per thread); "scaling" = 2 x order0-pair / this
+ *   obj64-pair            alloc + free of a 64-byte object (numem_kmalloc;
+ *                         malloc(64) / mi_malloc(64))
+ *   remote-free-2t        one thread allocates order-0 pages, another frees
+ *                         them, through a lock-free SPSC ring (ns per pair)
+ *   mixed-orders          the simulator's churn mix (70% order 0, 20%
+ *                         orders 1-3, 10% order 9) over 1024 slots: ns per
+ *                         operation (an alloc or a free)
+ *   interleave-order0     order-0 pairs under an interleave policy over all
+ *                         nodes (numem; libnuma's numa_alloc_interleaved,
+ *                         an mmap per call: no other peer has one)
+ *   boot-64t              numem only: the whole system boot of a 64 TiB
+ *                         two-node machine; ns_per_op is the boot time in
+ *                         ns, with resident memory as extra fields
  *
- * Contract: --json prints {"bench": "alloc", "results": [...]}, ns_per_op is
- * ns per pair (per thread for -2t) or per page for batch64k-random.
+ * Besides, in the rounds of order0-pair-2t, the machine's own two-thread
+ * limit: a private loop (registers only) on one and on two threads.
+ *
+ * Contract: --json prints {"bench": "alloc", "results": [{"case", "impl",
+ * "ns_per_op" (median), "min_ns", "max_ns", "spread_ns", "rounds", ...}],
+ * "machine_two_thread_scaling", "loadavg_start", "loadavg_end"}.
  */
-#include <dlfcn.h>
-#include <numem/host.h>
-#include <numem/slab.h>
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "bench.h"
+#define MAX_ROUNDS 64
+#define MAX_EXTRA  8
 
-#define MALLOCX_ALIGN(a) ((int)__builtin_ctzll(a))
+static const char *const impls[] = {"numem", "jemalloc", "mimalloc", "glibc", "libnuma"};
+#define NIMPL ((int)(sizeof(impls) / sizeof(impls[0])))
 
-struct peer {
-	const char *name;
-	void *(*alloc)(size_t size, size_t align);
-	void (*release)(void *p, size_t size);
+static const char *const cases[] = {
+    "order0-pair",  "order0-pair-cold",  "batch64k-random", "batch64k-random-cold",
+    "order9-pair",  "order0-pair-2t",    "obj64-pair",      "remote-free-2t",
+    "mixed-orders", "interleave-order0", "boot-64t",
+};
+#define NCASE ((int)(sizeof(cases) / sizeof(cases[0])))
+
+struct cell {
+	int n; /* rounds with a figure */
+	bool unsupported, failed;
+	double ns[MAX_ROUNDS];
+	int nextra;
+	char extra_key[MAX_EXTRA][24];
+	double extra[MAX_EXTRA][MAX_ROUNDS];
 };
 
-void *mallocx(size_t size, int flags);
-void dallocx(void *ptr, int flags);
-void *__libc_memalign(size_t align, size_t size);
-void __libc_free(void *ptr);
-static void *(*mi_malloc_aligned)(size_t, size_t);
-static void *(*mi_malloc)(size_t);
-static void (*mi_free)(void *);
-static void *(*numa_alloc_onnode)(size_t, int);
-static void (*numa_free)(void *, size_t);
-static int (*numa_available)(void);
+static struct cell cell[NCASE][NIMPL];
+static double machine_scaling[MAX_ROUNDS];
+static int n_machine;
+static char worker_dir[PATH_MAX];
 
-static void *je_alloc(size_t s, size_t a)
+static int cmp_double(const void *a, const void *b)
 {
-	return mallocx(s, MALLOCX_ALIGN(a));
-}
-static void je_release(void *p, size_t s)
-{
-	(void)s;
-	dallocx(p, 0);
-}
-static void *mi_alloc(size_t s, size_t a)
-{
-	return mi_malloc_aligned(s, a);
-}
-static void mi_release(void *p, size_t s)
-{
-	(void)s;
-	mi_free(p);
-}
-static void *glibc_alloc(size_t s, size_t a)
-{
-	return __libc_memalign(a, s);
-}
-static void glibc_release(void *p, size_t s)
-{
-	(void)s;
-	__libc_free(p);
-}
-static void *numa_alloc(size_t s, size_t a)
-{
-	(void)a;
-	return numa_alloc_onnode(s, 0);
-}
-static void numa_release(void *p, size_t s)
-{
-	numa_free(p, s);
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
 }
 
-static void *sym(void *lib, const char *name)
+static double median(const double *v, int n)
 {
-	void *p = lib ? dlsym(lib, name) : NULL;
-	if (!p) {
-		fprintf(stderr, "alloc bench: %s not found: %s\n", name, dlerror());
-		exit(1);
-	}
-	return p;
+	double s[MAX_ROUNDS];
+	memcpy(s, v, sizeof(double) * (size_t)n);
+	qsort(s, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-static int load_peers(struct peer *peers)
+static double vmin(const double *v, int n)
 {
-	void *mi = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
-	void *nu = dlopen("libnuma.so.1", RTLD_NOW | RTLD_LOCAL);
-	mi_malloc_aligned = sym(mi, "mi_malloc_aligned");
-	mi_free = sym(mi, "mi_free");
-	mi_malloc = sym(mi, "mi_malloc");
-	numa_alloc_onnode = sym(nu, "numa_alloc_onnode");
-	numa_free = sym(nu, "numa_free");
-	numa_available = sym(nu, "numa_available");
-	int n = 0;
-	peers[n++] = (struct peer){"jemalloc", je_alloc, je_release};
-	peers[n++] = (struct peer){"mimalloc", mi_alloc, mi_release};
-	peers[n++] = (struct peer){"glibc", glibc_alloc, glibc_release};
-	if (numa_available() >= 0)
-		peers[n++] = (struct peer){"libnuma", numa_alloc, numa_release};
-	return n;
+	double m = v[0];
+	for (int i = 1; i < n; i++)
+		m = v[i] < m ? v[i] : m;
+	return m;
 }
 
-static struct numem_system sys;
-static struct numem_slab slab;
-
-static uint64_t rng(uint64_t *s)
+static double vmax(const double *v, int n)
 {
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
+	double m = v[0];
+	for (int i = 1; i < n; i++)
+		m = v[i] > m ? v[i] : m;
+	return m;
 }
 
-/* ---- one measurement each -------------------------------------------- */
-
-__attribute__((noipa)) static double numem_pairs(struct numem_cpu *cpu, unsigned order, long n)
+static uint64_t now_ns(void)
 {
-	uint64_t t0 = bench_now();
-	for (long i = 0; i < n; i++) {
-		numem_pfn_t pfn;
-		if (numem_alloc(cpu, order, 0, NULL, &pfn, NULL) ||
-		    numem_free(cpu, pfn, order, NULL))
-			abort();
-	}
-	return (double)(bench_now() - t0);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-__attribute__((noipa)) static double peer_pairs(const struct peer *p, size_t size, long n)
+/* ---- the machine's own limit ------------------------------------------- */
+
+/* A loop touching only a thread's registers, about as long per step as an
+ * order-0 pair. */
+__attribute__((noinline)) static uint64_t private_loop(long n)
 {
-	uint64_t t0 = bench_now();
-	for (long i = 0; i < n; i++) {
-		void *m = p->alloc(size, size);
-		if (!m)
-			abort();
-		__asm__ volatile("" ::"r"(m));
-		p->release(m, size);
-	}
-	return (double)(bench_now() - t0);
-}
-
-#define BATCH 65536
-static uint32_t perm[BATCH];
-
-__attribute__((noipa)) static double numem_batch(struct numem_cpu *cpu)
-{
-	static numem_pfn_t pfn[BATCH];
-	uint64_t t0 = bench_now();
-	for (int i = 0; i < BATCH; i++)
-		if (numem_alloc(cpu, 0, 0, NULL, &pfn[i], NULL))
-			abort();
-	for (int i = 0; i < BATCH; i++)
-		if (numem_free(cpu, pfn[perm[i]], 0, NULL))
-			abort();
-	return (double)(bench_now() - t0);
-}
-
-__attribute__((noipa)) static double peer_batch(const struct peer *p)
-{
-	static void *m[BATCH];
-	uint64_t t0 = bench_now();
-	for (int i = 0; i < BATCH; i++)
-		if (!(m[i] = p->alloc(4096, 4096)))
-			abort();
-	for (int i = 0; i < BATCH; i++)
-		p->release(m[perm[i]], 4096);
-	return (double)(bench_now() - t0);
-}
-
-__attribute__((noipa)) static double numem_obj_pairs(struct numem_cpu *cpu, long n)
-{
-	uint64_t t0 = bench_now();
-	for (long i = 0; i < n; i++) {
-		void *o = numem_kmalloc(&slab, cpu, 64, NULL);
-		__asm__ volatile("" ::"r"(o));
-		if (numem_kfree(&slab, cpu, o, NULL))
-			abort();
-	}
-	return (double)(bench_now() - t0);
-}
-
-__attribute__((noipa)) static double je_obj_pairs(long n)
-{
-	uint64_t t0 = bench_now();
-	for (long i = 0; i < n; i++) {
-		void *o = mallocx(64, 0);
-		__asm__ volatile("" ::"r"(o));
-		dallocx(o, 0);
-	}
-	return (double)(bench_now() - t0);
-}
-
-__attribute__((noipa)) static double mi_obj_pairs(long n)
-{
-	uint64_t t0 = bench_now();
-	for (long i = 0; i < n; i++) {
-		void *o = mi_malloc(64);
-		__asm__ volatile("" ::"r"(o));
-		mi_free(o);
-	}
-	return (double)(bench_now() - t0);
-}
-
-/* ---- two threads -------------------------------------------------------- */
-
-struct thread_arg {
-	const struct peer *peer; /* NULL: numem */
-	struct numem_cpu *cpu;
-	long n;
-	double ns;
-	pthread_barrier_t *start;
-};
-
-static void *pair_thread(void *a)
-{
-	struct thread_arg *t = a;
-	pthread_barrier_wait(t->start);
-	t->ns = t->peer ? peer_pairs(t->peer, 4096, t->n) : numem_pairs(t->cpu, 0, t->n);
-	return NULL;
-}
-
-/* The machine's own limit: a loop touching only a thread's registers,
- * about as long per step as an order-0 pair. */
-__attribute__((noipa)) static double private_loop(long n)
-{
-	uint64_t t0 = bench_now(), x = 1;
+	uint64_t t0 = now_ns(), x = 1;
 	for (long i = 0; i < n * 8; i++) {
 		x = x * 6364136223846793005ull + 1442695040888963407ull;
 		__asm__ volatile("" ::"r"(x));
 	}
-	return (double)(bench_now() - t0);
+	return now_ns() - t0;
 }
+
+struct parg {
+	long n;
+	pthread_barrier_t *start;
+	uint64_t ns;
+};
 
 static void *private_thread(void *a)
 {
-	struct thread_arg *t = a;
-	pthread_barrier_wait(t->start);
-	t->ns = private_loop(t->n);
+	struct parg *p = a;
+	pthread_barrier_wait(p->start);
+	p->ns = private_loop(p->n);
 	return NULL;
 }
 
-/* Scaling of private work: 2 x (one thread's time) / (two threads' time). */
+/* 2 x (one thread's time) / (two threads' wall time). */
 static double private_scaling(long n)
 {
-	double one = private_loop(n);
+	double one = (double)private_loop(n);
 	pthread_barrier_t start;
 	pthread_barrier_init(&start, NULL, 2);
-	struct thread_arg ta[2];
+	struct parg pa[2];
 	pthread_t tid[2];
 	for (int i = 0; i < 2; i++) {
-		ta[i] = (struct thread_arg){NULL, NULL, n, 0, &start};
-		pthread_create(&tid[i], NULL, private_thread, &ta[i]);
+		pa[i] = (struct parg){n, &start, 0};
+		pthread_create(&tid[i], NULL, private_thread, &pa[i]);
 	}
 	for (int i = 0; i < 2; i++)
 		pthread_join(tid[i], NULL);
 	pthread_barrier_destroy(&start);
-	double two = ta[0].ns > ta[1].ns ? ta[0].ns : ta[1].ns;
+	double two = (double)(pa[0].ns > pa[1].ns ? pa[0].ns : pa[1].ns);
 	return 2 * one / two;
 }
 
-static double two_threads(const struct peer *p, long n)
+/* ---- workers ------------------------------------------------------------ */
+
+/* Exec the worker; 0 with its output line in buf, 2 unsupported, -1
+ * failure. */
+static int run_worker(const char *impl, const char *c, bool small, char *buf, size_t cap)
 {
-	pthread_barrier_t start;
-	pthread_barrier_init(&start, NULL, 2);
-	struct thread_arg ta[2];
-	pthread_t tid[2];
-	for (int i = 0; i < 2; i++) {
-		/* CPUs 0 and 8: nodes 0 and 1 of the x445. */
-		ta[i] = (struct thread_arg){p, numem_heap_cpu(&sys.heap, (uint32_t)i * 8), n, 0,
-		                            &start};
-		pthread_create(&tid[i], NULL, pair_thread, &ta[i]);
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/alloc-%s", worker_dir, impl);
+	int fd[2];
+	if (pipe(fd))
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		close(fd[0]);
+		dup2(fd[1], 1);
+		close(fd[1]);
+		char *argv[] = {path, "--case", (char *)c, small ? "--small" : NULL, NULL};
+		execv(path, argv);
+		fprintf(stderr, "alloc: exec %s: %s\n", path, strerror(errno));
+		_exit(127);
 	}
-	for (int i = 0; i < 2; i++)
-		pthread_join(tid[i], NULL);
-	pthread_barrier_destroy(&start);
-	return ta[0].ns > ta[1].ns ? ta[0].ns : ta[1].ns; /* wall time of the pair */
+	close(fd[1]);
+	size_t len = 0;
+	ssize_t r;
+	while ((r = read(fd[0], buf + len, cap - 1 - len)) > 0 && len < cap - 1)
+		len += (size_t)r;
+	buf[len] = 0;
+	close(fd[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 2)
+		return 2;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "alloc: %s --case %s failed (status %d)\n", path, c, st);
+		return -1;
+	}
+	return 0;
+}
+
+/* "ns_per_op V ops N KEY V ..." into the cell. */
+static int take(struct cell *ce, char *line)
+{
+	char *save = NULL, *k = strtok_r(line, " \n", &save);
+	int got = 0;
+	while (k) {
+		char *v = strtok_r(NULL, " \n", &save);
+		if (!v)
+			break;
+		double x = strtod(v, NULL);
+		if (!strcmp(k, "ns_per_op")) {
+			ce->ns[ce->n] = x;
+			got = 1;
+		} else if (strcmp(k, "ops")) {
+			int e;
+			for (e = 0; e < ce->nextra; e++)
+				if (!strcmp(ce->extra_key[e], k))
+					break;
+			if (e == ce->nextra && e < MAX_EXTRA)
+				snprintf(ce->extra_key[ce->nextra++], 24, "%s", k);
+			if (e < MAX_EXTRA)
+				ce->extra[e][ce->n] = x;
+		}
+		k = strtok_r(NULL, " \n", &save);
+	}
+	if (got)
+		ce->n++;
+	return got ? 0 : -1;
+}
+
+static void loadavg(char *out, size_t cap)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	double a = -1, b = -1, c = -1;
+	if (f) {
+		if (fscanf(f, "%lf %lf %lf", &a, &b, &c) != 3)
+			a = b = c = -1;
+		fclose(f);
+	}
+	snprintf(out, cap, "%.2f %.2f %.2f", a, b, c);
+}
+
+static int case_index(const char *c)
+{
+	for (int i = 0; i < NCASE; i++)
+		if (!strcmp(cases[i], c))
+			return i;
+	return -1;
+}
+
+static void usage(const char *argv0)
+{
+	printf("usage: %s [--json] [--reps N] [--case PREFIX] [--impl NAME] [--small]\n"
+	       "  --reps N       rounds per case (default 7; boot-64t at most 3, 1 with --small)\n"
+	       "  --case PREFIX  run the cases starting with PREFIX (an exact name runs\n"
+	       "                 only that case)\n"
+	       "  --impl NAME    only this allocator (numem, jemalloc, mimalloc, glibc,\n"
+	       "                 libnuma)\n"
+	       "  --small        short loops (a quick check)\n",
+	       argv0);
 }
 
 int main(int argc, char **argv)
 {
-	struct bench b = {.name = "alloc"};
-	bench_args(&b, argc, argv, 7);
-	struct peer peers[4];
-	int np = load_peers(peers);
-	struct numem_diag d = {0};
-	/* NUMEM_BENCH_LAYOUT=vmemmap: the virtually contiguous frame table. */
-	const char *layout = getenv("NUMEM_BENCH_LAYOUT");
-	struct numem_system_opts so = {.back_memory = true};
-	if (layout && !strcmp(layout, "vmemmap"))
-		so.ft.layout = NUMEM_FT_VMEMMAP;
-	if (numem_system_boot_preset(&sys, "x445", &so, &d)) {
-		fprintf(stderr, "boot: %s\n", d.msg);
-		return 1;
-	}
-	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
-	if (numem_slab_init(&slab, &sys.heap, &d)) {
-		fprintf(stderr, "slab: %s\n", d.msg);
-		return 1;
-	}
-	uint64_t seed = 42;
-	for (uint32_t i = 0; i < BATCH; i++)
-		perm[i] = i;
-	for (uint32_t i = BATCH - 1; i > 0; i--) {
-		uint32_t j = (uint32_t)(rng(&seed) % (i + 1)), t = perm[i];
-		perm[i] = perm[j];
-		perm[j] = t;
-	}
-	const long n0 = b.small ? 100000 : 2000000, n9 = b.small ? 20000 : 200000;
-	const long nnuma = b.small ? 2000 : 50000; /* libnuma mmaps: slow */
-	double s[4][5][64];                        /* case, impl (numem + 4 peers), rep */
-	double obj[3][64];                         /* numem, jemalloc, mimalloc */
-	const long nobj = b.small ? 200000 : 5000000;
-	for (int rep = 0; rep < b.reps; rep++) {
-		bench_progress(&b, "alloc", rep);
-		for (int k = 0; k <= np; k++) {
-			int impl = (k + rep) % (np + 1); /* rotate the order */
-			const struct peer *p = impl ? &peers[impl - 1] : NULL;
-			long m0 = p && !strcmp(p->name, "libnuma") ? nnuma : n0;
-			if (bench_want(&b, "order0-pair") &&
-			    !(bench_want(&b, "order0-pair-2t") && b.filter &&
-			      !strcmp(b.filter, "order0-pair-2t")))
-				s[0][impl][rep] =
-				    (p ? peer_pairs(p, 4096, m0) : numem_pairs(cpu, 0, m0)) / m0;
-			if (bench_want(&b, "batch64k-random"))
-				s[1][impl][rep] = (p ? peer_batch(p) : numem_batch(cpu)) / BATCH;
-			if (bench_want(&b, "order9-pair")) {
-				long m9 = p && !strcmp(p->name, "libnuma") ? nnuma / 10 : n9;
-				s[2][impl][rep] =
-				    (p ? peer_pairs(p, 2 << 20, m9) : numem_pairs(cpu, 9, m9)) / m9;
-			}
-			if (bench_want(&b, "order0-pair-2t"))
-				s[3][impl][rep] = two_threads(p, m0) / m0;
+	bool json = false, small = false;
+	int reps = 7;
+	const char *filter = NULL, *only = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+			reps = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--case") && i + 1 < argc)
+			filter = argv[++i];
+		else if (!strcmp(argv[i], "--impl") && i + 1 < argc)
+			only = argv[++i];
+		else if (!strcmp(argv[i], "--small"))
+			small = true;
+		else {
+			usage(argv[0]);
+			return strcmp(argv[i], "--help") ? 1 : 0;
 		}
-		if (bench_want(&b, "obj64-pair"))
-			for (int k = 0; k < 3; k++) {
-				int impl = (k + rep) % 3;
-				obj[impl][rep] = (impl == 0   ? numem_obj_pairs(cpu, nobj)
-				                  : impl == 1 ? je_obj_pairs(nobj)
-				                              : mi_obj_pairs(nobj)) /
-				                 nobj;
-			}
 	}
-	bench_progress_done(&b);
-	static const char *const cases[4] = {"order0-pair", "batch64k-random", "order9-pair",
-	                                     "order0-pair-2t"};
-	for (int c = 0; c < 4; c++) {
-		if (!bench_want(&b, cases[c]) ||
-		    (c == 0 && b.filter && !strcmp(b.filter, "order0-pair-2t")))
+	reps = reps < 1 ? 1 : reps > MAX_ROUNDS ? MAX_ROUNDS : reps;
+	ssize_t l = readlink("/proc/self/exe", worker_dir, sizeof(worker_dir) - 1);
+	if (l <= 0) {
+		fprintf(stderr, "alloc: readlink /proc/self/exe: %s\n", strerror(errno));
+		return 1;
+	}
+	worker_dir[l] = 0;
+	char *slash = strrchr(worker_dir, '/');
+	if (slash)
+		*slash = 0;
+
+	char load0[64], load1[64];
+	loadavg(load0, sizeof(load0));
+	bool exact = filter && case_index(filter) >= 0;
+	bool tty = !json && isatty(2);
+	for (int ci = 0; ci < NCASE; ci++) {
+		const char *c = cases[ci];
+		if (filter && (exact ? strcmp(c, filter) : strncmp(c, filter, strlen(filter))))
 			continue;
-		for (int impl = 0; impl <= np; impl++)
-			bench_add(&b, cases[c], impl ? peers[impl - 1].name : "numem", s[c][impl],
-			          b.reps, 1, NULL);
-	}
-	if (bench_want(&b, "obj64-pair")) {
-		bench_add(&b, "obj64-pair", "numem", obj[0], b.reps, 1, "numem_kmalloc(64)");
-		bench_add(&b, "obj64-pair", "jemalloc", obj[1], b.reps, 1, "malloc(64)");
-		bench_add(&b, "obj64-pair", "mimalloc", obj[2], b.reps, 1, "malloc(64)");
-	}
-	bench_print(&b, "numem");
-	if (!b.json) {
-		const struct bench_result *one = bench_find(&b, "order0-pair", "numem");
-		const struct bench_result *two = bench_find(&b, "order0-pair-2t", "numem");
-		if (one && two) {
-			double lim[64];
-			for (int r = 0; r < b.reps; r++)
-				lim[r] = private_scaling(b.small ? 100000 : 2000000);
-			printf("\nnumem two-thread scaling: %.2fx the throughput of one thread "
-			       "(this machine's limit, private work on two threads: %.2fx)\n",
-			       2 * one->ns_per_op / two->ns_per_op, bench_median(lim, b.reps));
+		int boot_max = small ? 1 : 3; /* a boot takes seconds and GiB */
+		int rounds = !strcmp(c, "boot-64t") && reps > boot_max ? boot_max : reps;
+		for (int r = 0; r < rounds; r++) {
+			if (tty)
+				fprintf(stderr, "\r%-24s round %d/%d   ", c, r + 1, rounds);
+			if (!strcmp(c, "order0-pair-2t") && n_machine < MAX_ROUNDS)
+				machine_scaling[n_machine++] =
+				    private_scaling(small ? 100000 : 2000000);
+			for (int k = 0; k < NIMPL; k++) {
+				int ii = (k + r) % NIMPL; /* rotate the order */
+				struct cell *ce = &cell[ci][ii];
+				if ((only && strcmp(only, impls[ii])) || ce->unsupported)
+					continue;
+				char buf[512];
+				int rc = run_worker(impls[ii], c, small, buf, sizeof(buf));
+				if (rc == 2)
+					ce->unsupported = true;
+				else if (rc || take(ce, buf))
+					ce->failed = true;
+			}
 		}
-		printf("ratio column: peer time / numem time (above 1: numem is faster)\n");
 	}
-	numem_slab_release(&slab);
-	if (numem_heap_verify(&sys.heap, &d)) {
-		fprintf(stderr, "verify after the benchmark: %s\n", d.msg);
-		return 1;
+	if (tty)
+		fprintf(stderr, "\r%60s\r", "");
+	loadavg(load1, sizeof(load1));
+
+	int fails = 0;
+	if (json) {
+		printf("{\"bench\": \"alloc\", \"results\": [");
+		int first = 1;
+		for (int ci = 0; ci < NCASE; ci++)
+			for (int ii = 0; ii < NIMPL; ii++) {
+				struct cell *ce = &cell[ci][ii];
+				fails += ce->failed;
+				if (!ce->n)
+					continue;
+				double med = median(ce->ns, ce->n);
+				printf("%s\n  {\"case\": \"%s\", \"impl\": \"%s\", \"ns_per_op\": "
+				       "%.4f, "
+				       "\"min_ns\": %.4f, \"max_ns\": %.4f, \"spread_ns\": %.4f, "
+				       "\"rounds\": %d",
+				       first ? "" : ",", cases[ci], impls[ii], med,
+				       vmin(ce->ns, ce->n), vmax(ce->ns, ce->n),
+				       vmax(ce->ns, ce->n) - vmin(ce->ns, ce->n), ce->n);
+				for (int e = 0; e < ce->nextra; e++)
+					printf(", \"%s\": %.4f", ce->extra_key[e],
+					       median(ce->extra[e], ce->n));
+				if (!strcmp(cases[ci], "order0-pair-2t") && cell[0][ii].n)
+					printf(", \"scaling\": %.4f",
+					       2 * median(cell[0][ii].ns, cell[0][ii].n) / med);
+				printf("}");
+				first = 0;
+			}
+		printf("\n]");
+		if (n_machine)
+			printf(", \"machine_two_thread_scaling\": %.4f",
+			       median(machine_scaling, n_machine));
+		printf(", \"loadavg_start\": \"%s\", \"loadavg_end\": \"%s\"}\n", load0, load1);
+		return fails ? 1 : 0;
 	}
-	numem_system_shutdown(&sys);
-	return 0;
+
+	printf("%-21s %-9s %11s %11s %11s %8s %6s  %s\n", "case", "impl", "median ns", "min ns",
+	       "spread ns", "ratio", "rounds", "");
+	for (int ci = 0; ci < NCASE; ci++)
+		for (int ii = 0; ii < NIMPL; ii++) {
+			struct cell *ce = &cell[ci][ii];
+			fails += ce->failed;
+			if (!ce->n)
+				continue;
+			double med = median(ce->ns, ce->n);
+			char ratio[16] = "";
+			struct cell *base = &cell[ci][0];
+			if (ii && base->n)
+				snprintf(ratio, sizeof(ratio), "%.2fx",
+				         med / median(base->ns, base->n));
+			printf("%-21s %-9s %11.2f %11.2f %11.2f %8s %6d ", cases[ci], impls[ii],
+			       med, vmin(ce->ns, ce->n), vmax(ce->ns, ce->n) - vmin(ce->ns, ce->n),
+			       ratio, ce->n);
+			for (int e = 0; e < ce->nextra; e++)
+				printf(" %s=%.1f", ce->extra_key[e], median(ce->extra[e], ce->n));
+			if (!strcmp(cases[ci], "order0-pair-2t") && cell[0][ii].n)
+				printf(" scaling=%.2fx",
+				       2 * median(cell[0][ii].ns, cell[0][ii].n) / med);
+			printf("\n");
+		}
+	if (n_machine)
+		printf("\nthis machine's two-thread limit (private loop, same rounds as "
+		       "order0-pair-2t): %.2fx\n",
+		       median(machine_scaling, n_machine));
+	printf("ratio: allocator's median / numem's median (above 1: numem is faster)\n"
+	       "ns per pair; per page for batch64k-*; per operation for mixed-orders; per pair "
+	       "per thread for order0-pair-2t; boot-64t: ns per boot\n"
+	       "load average: %s at the start, %s at the end\n",
+	       load0, load1);
+	return fails ? 1 : 0;
 }
