@@ -547,6 +547,32 @@ static void test_owners(void **state)
 	assert_int_equal(numem_free(cpu, g, 0, &d), NUMEM_E_OWNER);
 	assert_non_null(strstr(d.msg, "slab"));
 	assert_int_equal(numem_free_owned(cpu, g, 0, NUMEM_OWNER_SLAB, &d), NUMEM_OK);
+	/* Owner ids between the domains' and the core layers' are nobody's
+	 * (numem_domain_verify calls a block holding one corrupt): neither an
+	 * allocation nor a hand-over may create one, and a refused hand-over
+	 * leaves the block with its holder. */
+	uint64_t freeb = 0, freea = 0;
+	for (numem_nid_t n = 0; n < h->topo->nr_nodes; n++)
+		freeb += numem_heap_node_free(h, n);
+	for (uint32_t bad = NUMEM_OWNER_DOMAIN_MAX + 1; bad < NUMEM_OWNER_SLAB; bad += 0x7ff) {
+		assert_int_equal(numem_alloc_owned(cpu, 0, 0, NULL, (uint16_t)bad, &g, &d),
+		                 NUMEM_E_INVAL);
+		assert_non_null(strstr(d.msg, "nobody's"));
+	}
+	assert_int_equal(numem_alloc_owned(cpu, 0, 0, NULL, NUMEM_OWNER_SLAB - 1, &g, &d),
+	                 NUMEM_E_INVAL);
+	assert_int_equal(numem_alloc_owned(cpu, 3, 0, NULL, 0x8000, &g, &d), NUMEM_E_INVAL);
+	for (numem_nid_t n = 0; n < h->topo->nr_nodes; n++)
+		freea += numem_heap_node_free(h, n);
+	assert_int_equal(freea, freeb);
+	b = must_alloc(cpu, 2, 0, NULL);
+	assert_int_equal(numem_heap_set_owner(h, b, 2, 0, NUMEM_OWNER_DOMAIN_MAX + 1, &d),
+	                 NUMEM_E_INVAL);
+	assert_int_equal(numem_heap_set_owner(h, b, 2, 0, 0x8000, &d), NUMEM_E_INVAL);
+	assert_int_equal(numem_heap_pfn_owner(h, b, &who), NUMEM_PS_ALLOCATED);
+	assert_int_equal(who, 0);
+	assert_int_equal(numem_heap_set_owner(h, b, 2, 0, NUMEM_OWNER_DOMAIN_MAX, &d), NUMEM_OK);
+	assert_int_equal(numem_free_owned(cpu, b, 2, NUMEM_OWNER_DOMAIN_MAX, &d), NUMEM_OK);
 	verify_and_shutdown();
 }
 

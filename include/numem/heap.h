@@ -300,6 +300,15 @@ enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask
 #define NUMEM_OWNER_SLAB_LARGE 0xfff1u /* slab large allocations */
 #define NUMEM_OWNER_TMEM       0xfff2u /* transcendent memory pages */
 
+/* Is `owner` an id a block may carry: the heap's (0), a domain's
+ * (1..NUMEM_OWNER_DOMAIN_MAX) or a core layer's (>= NUMEM_OWNER_SLAB)?  The
+ * ids between are nobody's: numem_alloc_owned() and numem_heap_set_owner()
+ * refuse them (NUMEM_E_INVAL), as numem_domain_verify() would report them. */
+static inline bool numem_owner_valid(uint16_t owner)
+{
+	return owner <= NUMEM_OWNER_DOMAIN_MAX || owner >= NUMEM_OWNER_SLAB;
+}
+
 /* A printable name for an owner ("heap", "domain 3", "slab", ...). */
 const char *numem_owner_name(uint16_t owner, char *buf, size_t cap);
 
@@ -307,7 +316,8 @@ const char *numem_owner_name(uint16_t owner, char *buf, size_t cap);
  * Allocate 2^order pages for `owner`.  policy NULL means local.  On success
  * *pfn is the first page and its head descriptor names `owner`.  On
  * failure, no state changed, and diag says why: which nodes and zones were
- * tried, the zone limit, the watermark.
+ * tried, the zone limit, the watermark.  An owner numem_owner_valid()
+ * refuses is NUMEM_E_INVAL.
  */
 enum numem_err numem_alloc_owned(struct numem_cpu *cpu, unsigned order, unsigned flags,
                                  struct numem_policy *policy, uint16_t owner, numem_pfn_t *pfn,
@@ -355,7 +365,8 @@ enum numem_err numem_heap_split(struct numem_heap *heap, numem_pfn_t pfn, unsign
 /*
  * Hand an allocated block from one owner to another (a domain's page given
  * to the heap's user, or the reverse), checking that `from` holds it.  The
- * errors of numem_free_owned().
+ * errors of numem_free_owned(), and NUMEM_E_INVAL for a `to` that
+ * numem_owner_valid() refuses (checked first: nothing changes).
  */
 enum numem_err numem_heap_set_owner(struct numem_heap *heap, numem_pfn_t pfn, unsigned order,
                                     uint16_t from, uint16_t to, struct numem_diag *diag);
