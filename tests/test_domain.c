@@ -465,6 +465,25 @@ static void test_populate_duplicates(void **state)
 	uint64_t after =
 	    numem_heap_node_allocated(&sys.heap, 0) + numem_heap_node_allocated(&sys.heap, 1);
 	assert_true(after >= before + 1 && after <= before + 1 + 64); /* + one p2m leaf */
+	/* A list longer than one call may name is refused before it is read
+	 * (the old check sized platform metadata by the guest's count). */
+	uint64_t *lots = calloc(NUMEM_DOMAIN_POPULATE_MAX + 1, sizeof(*lots));
+	assert_non_null(lots);
+	assert_int_equal(numem_domain_populate_physmap(
+	                     dom, cpu0, lots, NUMEM_DOMAIN_POPULATE_MAX + 1, 0, NULL, &done, &d),
+	                 NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "at most 524280"));
+	assert_int_equal(
+	    numem_domain_populate_physmap(dom, cpu0, lots, UINT64_MAX, 0, NULL, &done, &d),
+	    NUMEM_E_INVAL);
+	assert_int_equal(done, 0);
+	/* At the limit, the duplicates (all frame 0 here) are found. */
+	assert_int_equal(numem_domain_populate_physmap(dom, cpu0, lots, NUMEM_DOMAIN_POPULATE_MAX,
+	                                               0, NULL, &done, &d),
+	                 NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "frame 0 is named twice"));
+	free(lots);
+	assert_int_equal(dom->tot_pages, 1);
 	shutdown();
 }
 

@@ -84,6 +84,10 @@
 #define NUMEM_P2M_MAX_LEAVES                                                                       \
 	(((NUMEM_PAGE_SIZE << NUMEM_MAX_ORDER) - NUMEM_PAGE_SIZE) / sizeof(void *))
 #define NUMEM_DOMAIN_MAX_PAGES ((uint64_t)NUMEM_P2M_MAX_LEAVES * NUMEM_P2M_LEAF)
+/* Extents one numem_domain_populate_physmap() call may name: its duplicate
+ * check sorts a copy of the list in one slab allocation (never platform
+ * metadata: the count is the guest's). */
+#define NUMEM_DOMAIN_POPULATE_MAX ((uint64_t)(NUMEM_KMALLOC_MAX / sizeof(uint64_t)))
 
 struct numem_vnode_config {
 	uint64_t pages;                     /* guest memory of this virtual node */
@@ -224,9 +228,11 @@ enum numem_err numem_domain_decrease_reservation_at(struct numem_domain *dom, st
                                                     struct numem_diag *diag);
 /*
  * Populate the given guest frames (extents of 2^order, aligned).  The
- * whole call is checked first: a frame misaligned or beyond max_pages, one
- * already populated, or two extents naming the same frames gets
- * NUMEM_E_INVAL and nothing changes.  NUMEM_E_NO_PAGES when memory ran out
+ * whole call is checked first: more than NUMEM_DOMAIN_POPULATE_MAX extents,
+ * a frame misaligned or beyond max_pages, one already populated, or two
+ * extents naming the same frames gets NUMEM_E_INVAL and nothing changes
+ * (the duplicate check of more than 32 extents takes a slab object the size
+ * of the list, given back before the call returns).  NUMEM_E_NO_PAGES when memory ran out
  * part-way (*done extents populated, the rest untouched).
  */
 enum numem_err numem_domain_populate_physmap(struct numem_domain *dom, struct numem_cpu *cpu,
