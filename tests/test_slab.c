@@ -120,6 +120,14 @@ static void test_bad_kfree(void **state)
 	assert_non_null(big);
 	assert_int_equal(numem_kfree(slab, cpu, a + 8, &d), NUMEM_E_INVAL);
 	assert_non_null(strstr(d.msg, "not at the start"));
+	/* No cpu (numem_heap_cpu of an id beyond the heap's gives NULL): an
+	 * error, as numem_free says, not a NULL dereference. */
+	assert_null(numem_heap_cpu(&sys.heap, sys.heap.nr_cpus));
+	assert_int_equal(numem_kfree(slab, numem_heap_cpu(&sys.heap, sys.heap.nr_cpus), a, &d),
+	                 NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "no cpu"));
+	assert_null(numem_kmalloc(slab, NULL, 64, &d));
+	assert_null(numem_kmalloc(slab, NULL, 10000, &d));
 	/* Pointers nowhere near a slab are refused without being read. */
 	static int on_stack_or_data;
 	assert_int_equal(numem_kfree(slab, cpu, &on_stack_or_data, &d), NUMEM_E_INVAL);
