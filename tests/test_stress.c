@@ -428,8 +428,10 @@ static void test_racing_frees(void **state)
  * same large allocations (claimed by a compare-and-swap of the header's
  * magic, in every build).  Exactly one free of each wins; the loser is a
  * double free and writes nothing (the old large-block path put its magic
- * back into the page the winner had already given to the heap, where the
- * debug build's poison check found it). */
+ * back into the page the winner had already given to the heap).  Poisoning
+ * is off: the loser reads the header of a block the winner may be freeing,
+ * which a poisoning free would be writing at that moment (a stale kfree
+ * reads what its pointer points at; TSan would rightly call that a race). */
 enum { KRACE_OBJS = 3000 };
 
 struct kracer {
@@ -463,7 +465,7 @@ static void test_racing_kfrees(void **state)
 	}
 	struct numem_system sys;
 	struct numem_diag d = {0};
-	struct numem_system_opts so = {.back_memory = true, .heap.poison = 1};
+	struct numem_system_opts so = {.back_memory = true, .heap.poison = -1};
 	if (numem_system_boot_preset(&sys, "x445", &so, &d))
 		fail_msg("boot: %s", d.msg);
 	struct numem_slab *slab = calloc(1, sizeof(*slab));
@@ -502,20 +504,19 @@ static void test_racing_kfrees(void **state)
 				fail_msg("object %d (%p): results %d and %d", i, obj[i],
 				         r[0].res[i], r[1].res[i]);
 		}
+		/* Nobody wrote into a freed large block: its header's magic is
+		 * still the 0 the winner's claim left. */
+		for (int i = 7; i < KRACE_OBJS; i += 8)
+			if (*(const uint32_t *)((const uint8_t *)obj[i] - NUMEM_SLAB_LARGE_HDR))
+				fail_msg(
+				    "large block %d (%p): a magic word was written back into it "
+				    "after it was freed",
+				    i, obj[i]);
 		if (numem_slab_verify(slab, &d))
 			fail_msg("slab verify after round %d: %s", round, d.msg);
 		numem_heap_drain_all(&sys.heap);
 		if (numem_heap_verify(&sys.heap, &d))
 			fail_msg("heap verify after round %d: %s", round, d.msg);
-		/* Every free page still carries its poison: nobody wrote into a
-		 * freed block (allocation checks it). */
-		numem_pfn_t p[512];
-		int n = 0;
-		while (n < 512 && numem_alloc(c0, 2, 0, NULL, &p[n], &d) == NUMEM_OK)
-			n++;
-		assert_int_equal(n, 512);
-		for (int i = 0; i < n; i++)
-			assert_int_equal(numem_free(c0, p[i], 2, &d), NUMEM_OK);
 	}
 	numem_slab_drain_cpu(slab, c0);
 	numem_slab_release(slab);
