@@ -124,7 +124,19 @@ enum numem_err numem_domain_verify(struct numem_domains *d, struct numem_diag *d
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
 		                   "numem_domain_verify: no metadata memory for the walk");
 	memset(v, 0, sizeof(*v));
-	v->mapped_bytes = (size_t)((d->heap->ft->max_pfn + 63) / 64 * 8);
+	/* A bit per frame below max_pfn: on a 32-bit target a table may
+	 * declare more than a size_t counts (truncated, the bitmap would be
+	 * too small for the frames the walk marks). */
+	uint64_t bitmap = (d->heap->ft->max_pfn + 63) / 64 * 8;
+	if (bitmap > SIZE_MAX) {
+		numem__meta_free(plat, v, sizeof(*v));
+		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
+		                   "numem_domain_verify: a bitmap of %llu bytes for max_pfn 0x%llx "
+		                   "is more than a size_t holds here",
+		                   (unsigned long long)bitmap,
+		                   (unsigned long long)d->heap->ft->max_pfn);
+	}
+	v->mapped_bytes = (size_t)bitmap;
 	v->mapped = numem__meta_alloc(plat, v->mapped_bytes, NUMEM_NID_NONE);
 	if (!v->mapped) {
 		numem__meta_free(plat, v, sizeof(*v));
