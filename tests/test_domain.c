@@ -719,6 +719,82 @@ static void test_race_give_back(void **state)
 	shutdown();
 }
 
+/* The ownership invariant, negative side: each way a frame can have no
+ * owner, two owners or an owner that does not know it is built by hand
+ * (through the heap's hand-over and the public p2m entries) and the
+ * verifier must name it; after each, the state is put back and the
+ * verifier is satisfied again. */
+static void expect_corrupt(const char *what, const char *needle)
+{
+	numem_heap_drain_all(&sys.heap);
+	enum numem_err e = numem_domain_verify(doms, &d);
+	if (e != NUMEM_E_CORRUPT || !strstr(d.msg, needle))
+		fail_msg("%s: verify gave %d \"%s\", expected NUMEM_E_CORRUPT naming \"%s\"", what,
+		         e, d.msg, needle);
+}
+
+static void p2m_poke(struct numem_domain *dom, uint64_t gpfn, uint64_t mfn)
+{
+	atomic_store(&dom->p2m[gpfn / NUMEM_P2M_LEAF][gpfn % NUMEM_P2M_LEAF], mfn);
+}
+
+static void test_verify_catches_ownership(void **state)
+{
+	(void)state;
+	boot("opteron-2n");
+	struct numem_domain *a = create("a", 64, 1, NULL), *b = create("b", 64, 1, NULL);
+	uint64_t g[2] = {0, 1}, done;
+	assert_int_equal(numem_domain_populate_physmap(a, cpu0, g, 2, 0, NULL, &done, &d),
+	                 NUMEM_OK);
+	assert_int_equal(numem_domain_populate_physmap(b, cpu0, g, 1, 0, NULL, &done, &d),
+	                 NUMEM_OK);
+	verify();
+	uint64_t a0 = numem_domain_p2m(a, 0), a1 = numem_domain_p2m(a, 1);
+	uint64_t b0 = numem_domain_p2m(b, 0);
+	/* 1. An orphan: a block owned by a domain id nobody has. */
+	uint16_t ghost = (uint16_t)(b->id + 100);
+	numem_pfn_t o;
+	assert_int_equal(numem_alloc_owned(cpu0, 0, 0, NULL, ghost, &o, &d), NUMEM_OK);
+	expect_corrupt("orphan", "which does not exist");
+	assert_int_equal(numem_free_owned(cpu0, o, 0, ghost, &d), NUMEM_OK);
+	verify();
+	/* 2. A domain holds a block its p2m does not map. */
+	assert_int_equal(numem_alloc(cpu0, 0, 0, NULL, &o, &d), NUMEM_OK);
+	assert_int_equal(numem_heap_set_owner(&sys.heap, o, 0, 0, a->id, &d), NUMEM_OK);
+	expect_corrupt("unmapped", "the heap has 3 pages owned by it");
+	assert_int_equal(numem_free_owned(cpu0, o, 0, a->id, &d), NUMEM_OK);
+	verify();
+	/* 3. A p2m maps another domain's frame. */
+	p2m_poke(a, 1, b0);
+	expect_corrupt("foreign", "held by domain");
+	p2m_poke(a, 1, a1);
+	verify();
+	/* 4. One frame mapped twice (the domain's other frame unmapped, so the
+	 * counts alone would agree). */
+	p2m_poke(a, 1, a0);
+	expect_corrupt("mapped twice", "mapped already");
+	p2m_poke(a, 1, a1);
+	verify();
+	/* 5. A p2m maps a free frame. */
+	assert_int_equal(numem_alloc(cpu0, 0, 0, NULL, &o, &d), NUMEM_OK);
+	assert_int_equal(numem_free(cpu0, o, 0, &d), NUMEM_OK);
+	p2m_poke(a, 1, o.v);
+	expect_corrupt("free frame", "maps mfn");
+	p2m_poke(a, 1, a1);
+	/* 6. Counters that disagree with the p2m. */
+	a->tot_pages++;
+	expect_corrupt("tot_pages", "tot_pages says 3");
+	a->tot_pages--;
+	numem_nid_t n0 = numem_topo_pfn_to_node(sys.m.topo, numem_pfn(a0));
+	a->pages_on_node[n0]--;
+	a->pages_on_node[n0 ^ 1]++;
+	expect_corrupt("pages_on_node", "pages_on_node says");
+	a->pages_on_node[n0]++;
+	a->pages_on_node[n0 ^ 1]--;
+	verify();
+	shutdown();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -737,6 +813,7 @@ int main(void)
 	    cmocka_unit_test(test_balloon_exact),
 	    cmocka_unit_test(test_balance_both_strategies),
 	    cmocka_unit_test(test_race_give_back),
+	    cmocka_unit_test(test_verify_catches_ownership),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
