@@ -191,7 +191,8 @@ enum numem_err numem_domain_destroy(struct numem_domains *d, struct numem_cpu *c
  * numem_domain_put), or NULL. */
 struct numem_domain *numem_domain_find(struct numem_domains *d, uint16_t id);
 /* Drop a reference numem_domain_find() took; the pointer is not to be used
- * after. */
+ * after.  A put with no reference held (put twice) is an assertion failure
+ * (NUMEM_ASSERT: the platform's panic), not a silent no-op. */
 void numem_domain_put(struct numem_domain *dom);
 
 /*

@@ -87,9 +87,17 @@ void numem_domain_put(struct numem_domain *dom)
 {
 	struct numem_domains *d = dom->mgr;
 	mgr_lock(d);
-	if (dom->refs)
+	uint32_t refs = dom->refs;
+	if (refs)
 		dom->refs--;
 	mgr_unlock(d);
+	/* A put without a reference: the caller's count is off by one, and
+	 * with another holder it would have let destroy free a domain still in
+	 * use.  (It used to be ignored silently.) */
+	NUMEM_ASSERT(d->heap->plat, refs > 0,
+	             "domain %u: numem_domain_put without a reference from numem_domain_find "
+	             "(put twice?)",
+	             dom->id);
 }
 
 /* ---- create ---------------------------------------------------------------- */
