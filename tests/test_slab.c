@@ -106,6 +106,15 @@ static void test_named_cache_and_info(void **state)
 	assert_null(numem_cache_create(slab, "huge", 5000, 0, &d));
 	assert_int_equal(d.code, NUMEM_E_INVAL);
 	assert_null(numem_cache_create(slab, "odd", 64, 3, &d));
+	/* No name: a cache all the same (it used to read through NULL), and
+	 * its refusal message is printable too. */
+	struct numem_cache *anon = numem_cache_create(slab, NULL, 32, 0, &d);
+	assert_non_null(anon);
+	assert_string_equal(anon->name, "(unnamed)");
+	assert_null(numem_cache_create(slab, NULL, 0, 0, &d));
+	assert_non_null(strstr(d.msg, "(unnamed)"));
+	assert_null(numem_cache_alloc(cpu, NULL, &d));
+	assert_null(numem_cache_alloc(NULL, anon, &d));
 	shutdown();
 }
 

@@ -182,6 +182,8 @@ struct numem_cache *numem_cache_create(struct numem_slab *s, const char *name, s
 {
 	if (!align)
 		align = 16;
+	if (!name)
+		name = "(unnamed)";
 	if (!size || size > class_sizes[NUMEM_ARRAY_SIZE(class_sizes) - 1] ||
 	    (align & (align - 1)) || align > 4096) {
 		numem__fail(
