@@ -441,9 +441,10 @@ void numem_heap_unregister_shrinker(struct numem_heap *heap, struct numem_shrink
 /* Folded statistics. */
 void numem_heap_node_stats(const struct numem_heap *heap, numem_nid_t node,
                            uint64_t out[NUMEM_NR_STATS]);
-/* Free pages of a node (buddy + per-CPU caches + deferred sections). */
+/* Free pages of a node (buddy + per-CPU caches + deferred sections); 0 for
+ * a node outside the machine (as numem_heap_node_stats, all zero). */
 uint64_t numem_heap_node_free(const struct numem_heap *heap, numem_nid_t node);
-/* Pages of a node allocated to users. */
+/* Pages of a node allocated to users; 0 for a node outside the machine. */
 uint64_t numem_heap_node_allocated(const struct numem_heap *heap, numem_nid_t node);
 
 /*
