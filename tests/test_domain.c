@@ -428,6 +428,48 @@ static void test_freed_behind_back(void **state)
 	shutdown();
 }
 
+/* A destroy that found the p2m corrupt may leave blocks carrying the
+ * domain's id (here: an extent whose head entry was lost); the id is then
+ * never handed out again, so no later domain seems to own blocks it never
+ * allocated, and the verifier names them as a dead domain's.  (The id used
+ * to go back to the free ones whatever destroy found.) */
+static bool id_is_used(uint16_t id)
+{
+	return doms->id_used[id / 64] >> (id % 64) & 1;
+}
+
+static void test_corrupt_destroy_retires_id(void **state)
+{
+	(void)state;
+	boot("opteron-2n");
+	struct numem_domain *dom = create("lost", 64, 1, NULL);
+	uint16_t id = dom->id;
+	uint64_t g = 4, done;
+	assert_int_equal(numem_domain_populate_physmap(dom, cpu0, &g, 1, 2, NULL, &done, &d),
+	                 NUMEM_OK);
+	uint64_t head = numem_domain_p2m(dom, 4);
+	atomic_store(&dom->p2m[0][4], NUMEM_P2M_NONE); /* the head entry is lost */
+	assert_int_equal(numem_domain_destroy(doms, cpu0, id, &d), NUMEM_E_CORRUPT);
+	assert_int_equal(doms->nr_domains, 0);
+	uint16_t who;
+	assert_int_equal(numem_heap_pfn_owner(&sys.heap, numem_pfn(head), &who),
+	                 NUMEM_PS_ALLOCATED);
+	assert_int_equal(who, id);
+	assert_true(id_is_used(id));
+	numem_heap_drain_all(&sys.heap);
+	assert_int_equal(numem_domain_verify(doms, &d), NUMEM_E_CORRUPT);
+	assert_non_null(strstr(d.msg, "which does not exist"));
+	/* A clean destroy gives its id back. */
+	struct numem_domain *ok = create("clean", 64, 1, NULL);
+	uint16_t okid = ok->id;
+	assert_true(okid != id);
+	assert_int_equal(numem_domain_destroy(doms, cpu0, okid, &d), NUMEM_OK);
+	assert_false(id_is_used(okid));
+	/* The leaked block goes back by hand so the shutdown checks hold. */
+	assert_int_equal(numem_free_owned(cpu0, numem_pfn(head), 2, id, &d), NUMEM_OK);
+	shutdown();
+}
+
 /* Issue 7.12: the same frame twice in one call, or a frame already
  * populated, refuses the whole call and changes nothing. */
 static void test_populate_duplicates(void **state)
@@ -812,8 +854,14 @@ static void test_verify_sparse_machine(void **state)
 	src.srat = make_srat(&in, &src.srat_len);
 	snprintf(src.origin, sizeof(src.origin), "files");
 	struct numem_system_opts o = {.back_memory = true, .heap.poison = -1};
-	if (numem_system_boot(&sys, &src, &o, &d))
+	if (numem_system_boot(&sys, &src, &o, &d)) {
+		/* TSan's shadow layout leaves no room to map 64 TiB of "RAM". */
+		if (strstr(d.msg, "cannot map")) {
+			print_message("test_verify_sparse_machine: skipped: %s\n", d.msg);
+			skip();
+		}
 		fail_msg("boot: %s", d.msg);
+	}
 	start_domains();
 	assert_true(sys.ft.max_pfn > (1ull << 34));
 	struct numem_domain_config c = {.max_pages = 4096, .nr_vcpus = 1};
@@ -846,6 +894,7 @@ int main(void)
 	    cmocka_unit_test(test_p2m_limit),
 	    cmocka_unit_test(test_memoryless_node),
 	    cmocka_unit_test(test_freed_behind_back),
+	    cmocka_unit_test(test_corrupt_destroy_retires_id),
 	    cmocka_unit_test(test_populate_duplicates),
 	    cmocka_unit_test(test_owner_checked_free),
 	    cmocka_unit_test(test_ids_and_refs),

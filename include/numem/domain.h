@@ -183,7 +183,8 @@ enum numem_err numem_domain_create(struct numem_domains *d, const struct numem_d
  * reference from numem_domain_find() is held (nothing changed in either
  * case).  NUMEM_E_CORRUPT when the p2m mapped a frame the domain no longer
  * held (freed behind its back): the domain is destroyed all the same and the
- * message names the first such frame.
+ * message names the first such frame; its id is then retired (never handed
+ * out again), since blocks the p2m lost track of may still carry it.
  */
 enum numem_err numem_domain_destroy(struct numem_domains *d, struct numem_cpu *cpu, uint16_t id,
                                     struct numem_diag *diag);

@@ -13,7 +13,8 @@
  * (the heap's own owner), never a reserved owner, never a live domain's.
  * An id is returned to the bitmap only after every frame it owned has gone
  * back to the heap, so no new domain ever finds blocks of its id it did not
- * allocate.
+ * allocate; the id of a domain whose destroy found its p2m corrupt is
+ * retired for good (blocks of that id may remain).
  */
 #include "domain_internal.h"
 
@@ -359,9 +360,16 @@ static enum numem_err destroy(struct numem_domains *d, struct numem_cpu *cpu, ui
 	enum numem_err e = free_all(dom, cpu, diag);
 	numem__dom_unlock(dom);
 	free_shell(d, cpu, dom);
-	mgr_lock(d);
-	id_mark(d, id, false); /* only now: its frames are all back */
-	mgr_unlock(d);
+	/* Only now, and only if its frames are all back: after NUMEM_E_CORRUPT
+	 * the heap may still hold blocks with this id that the p2m lost track
+	 * of, and a new domain given the id would seem to own them.  Such an id
+	 * is retired (never handed out again) and numem_domain_verify names the
+	 * blocks as owned by a domain that does not exist. */
+	if (!e) {
+		mgr_lock(d);
+		id_mark(d, id, false);
+		mgr_unlock(d);
+	}
 	return e;
 }
 
