@@ -63,7 +63,9 @@
  * atomics they may also be read without it.
  * Order: the manager's lock and a domain's lock are never held together;
  * a domain's lock is taken before zone and slab locks (allocation and free
- * run under it), never after.
+ * run under it), never after.  Allocations under it may run the heap's
+ * shrinkers, so a shrinker must not take a domain's lock (heap.h, "Lock
+ * order", 1b).
  *
  * Bad input (an unknown domain, a reservation beyond max_pages, a node
  * outside the machine or without memory, a vcpu pinned to a missing cpu, a

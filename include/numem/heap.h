@@ -38,6 +38,13 @@
  * may be taken while A is held; no other nesting exists.
  *   1. domain manager lock (struct numem_domains.lock): taken with no other
  *      lock held; nothing below is taken under it (no heap or slab call).
+ *   1b. a domain's lock (struct numem_domain.lock): never held with the
+ *      manager's lock nor with another domain's; held across the heap and
+ *      slab calls of a reservation (domain lock -> grow, zone, shrinker and
+ *      slab locks), and so also while the shrinkers an allocation of that
+ *      reservation calls run: a shrinker must not take any domain's lock
+ *      nor call numem_domain_* (it could be the domain whose lock its own
+ *      CPU holds: a self-deadlock on a spinlock).
  *   2. grow lock (heap->grow_lock, deferred section initialisation):
  *      grow lock -> zone lock, one zone lock at a time.
  *   3. zone locks (zone->lock): a leaf.  Never held while taking another
@@ -193,7 +200,9 @@ struct numem_zone {
  * A shrinker.  The contract:
  *  - scan() runs on an allocating CPU whose request fell below the low
  *    watermark, with NO heap lock held (no zone, grow or shrinker lock): it
- *    may take its own locks, and several CPUs may run it at once.
+ *    may take its own locks, and several CPUs may run it at once.  The
+ *    allocating caller's own locks may be held, among them a domain's lock
+ *    (lock order 1b): a scan takes no domain's lock.
  *  - It gives back up to `pages` pages, preferably on `node`, freeing with
  *    `cpu` (the allocator drains that CPU's cache afterwards), and returns
  *    the number freed.  It allocates, if at all, with NUMEM_ALLOC_NORECLAIM.
