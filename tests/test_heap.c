@@ -791,6 +791,25 @@ static void test_trace_ring(void **state)
 	assert_int_equal(n, 64);
 	assert_true(cpu->trace->lost > 0);
 	verify_and_shutdown();
+
+	/* Boot touches what it uses, not the rings it may fill: 1024 CPUs of
+	 * 65536 events are 2 GiB of metadata (lazily backed here), which
+	 * heap init used to clear byte by byte. */
+	o = (struct numem_system_opts){
+	    .heap = {.trace_entries = 65536, .nr_cpus = 1024, .poison = -1}};
+	boot("opteron-2n", &o);
+	uint64_t meta = numem_host_meta_bytes(sys.m.host);
+	uint64_t touched = numem_host_touched_bytes(sys.m.host);
+	assert_true(meta > (2ull << 30));
+	if (touched > (256ull << 20))
+		fail_msg("boot touched %llu of %llu metadata bytes", (unsigned long long)touched,
+		         (unsigned long long)meta);
+	cpu = numem_heap_cpu(&sys.heap, 1023);
+	atomic_store(&sys.heap.tracing, true);
+	p = must_alloc(cpu, 0, 0, NULL);
+	assert_int_equal(numem_free(cpu, p, 0, &d), NUMEM_OK);
+	assert_true(numem_trace_drain(cpu->trace, ev, 128) >= 2);
+	verify_and_shutdown();
 }
 
 /* A platform that counts meta_alloc calls (and forwards them). */

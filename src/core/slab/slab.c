@@ -159,7 +159,8 @@ enum numem_err numem_slab_init(struct numem_slab *s, struct numem_heap *heap,
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
 		                   "numem_slab_init: no metadata memory for %zu bytes of magazines",
 		                   s->mag_bytes);
-	memset(s->mag, 0, s->mag_bytes);
+	/* Reads as zero (platform.h): a CPU's magazines are touched when it
+	 * first uses them. */
 	char name[24];
 	for (uint32_t i = 0; i < NUMEM_ARRAY_SIZE(class_sizes); i++) {
 		numem__fmt(name, sizeof(name), "kmalloc-%u", class_sizes[i]);
