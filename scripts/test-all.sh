@@ -39,11 +39,12 @@ CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNUMEM_SANI
     TSAN_OPTIONS=halt_on_error=1 ./tests/test_domain)
 result "tsan" $?
 # Racing frees of one block need the free's compare-and-swap, which release
-# builds leave to debug builds (heap.h): a TSan build with it forced on.
+# builds leave to debug builds (heap.h): a TSan build with it forced on
+# (test_racing_frees: the heap; test_racing_kfrees: the slab).
 CC=clang cmake -S . -B build-tsan-cas -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNUMEM_SANITIZE=thread \
   -DNUMEM_BENCH=OFF -DCMAKE_C_FLAGS=-DNUMEM_FREE_CAS >/dev/null &&
   cmake --build build-tsan-cas -j"$jobs" --target test_stress >/dev/null &&
-  (cd build-tsan-cas && TSAN_OPTIONS=halt_on_error=1 NUMEM_TEST_FILTER=test_racing_frees \
+  (cd build-tsan-cas && TSAN_OPTIONS=halt_on_error=1 NUMEM_TEST_FILTER="test_racing_*" \
     ./tests/test_stress)
 result "tsan (free CAS)" $?
 

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <numem/domain.h>
+
 #include "helpers.h"
 
 DEFINE_TEST_HOST;
@@ -176,6 +178,51 @@ static void test_lock_not_held(void **state)
 #endif
 }
 
+/* numem_domain_put without a reference (a second put) is caught: the
+ * count must never go below what is really held. */
+static void test_domain_put_twice(void **state)
+{
+	(void)state;
+	static struct numem_system sys;
+	struct numem_diag d = {0};
+	struct numem_system_opts so = {.back_memory = true, .heap.poison = -1};
+	if (numem_system_boot_preset(&sys, "opteron-2n", &so, &d))
+		fail_msg("boot: %s", d.msg);
+	numem_host_set_log(sys.m.host, NULL, NUMEM_LOG_ERROR);
+	const struct numem_platform *saved = sys.heap.plat;
+	plat = *saved;
+	plat.log = cap_log;
+	plat.panic = cap_panic;
+	sys.heap.plat = &plat;
+	struct numem_slab *slab = calloc(1, sizeof(*slab));
+	struct numem_domains *doms = calloc(1, sizeof(*doms));
+	assert_int_equal(numem_slab_init(slab, &sys.heap, &d), NUMEM_OK);
+	assert_int_equal(numem_domains_init(doms, &sys.heap, slab, &d), NUMEM_OK);
+	struct numem_cpu *cpu0 = numem_heap_cpu(&sys.heap, 0);
+	struct numem_domain_config c = {.max_pages = 16, .nr_vcpus = 1};
+	struct numem_domain *dom;
+	assert_int_equal(numem_domain_create(doms, &c, cpu0, &dom, &d), NUMEM_OK);
+	struct numem_domain *a = numem_domain_find(doms, dom->id);
+	struct numem_domain *b = numem_domain_find(doms, dom->id);
+	assert_non_null(a);
+	numem_domain_put(a);
+	numem_domain_put(b);
+	assert_int_equal(npanics, 0);
+	if (setjmp(back) == 0) {
+		numem_domain_put(b);
+		fail_msg("a put with no reference held went unnoticed");
+	}
+	assert_int_equal(npanics, 1);
+	assert_non_null(strstr(panicked, "numem_domain_put without a reference"));
+	assert_int_equal(numem_domain_destroy(doms, cpu0, dom->id, &d), NUMEM_OK);
+	numem_domains_release(doms, cpu0);
+	numem_slab_release(slab);
+	free(slab);
+	free(doms);
+	sys.heap.plat = saved;
+	numem_system_shutdown(&sys);
+}
+
 /* Without a panic hook the core traps (SIGILL or SIGTRAP), after logging. */
 static void test_trap_without_panic_hook(void **state)
 {
@@ -217,6 +264,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_missing_section_map, setup, host_teardown),
 	    cmocka_unit_test_setup_teardown(test_misaligned_metadata, setup, host_teardown),
 	    cmocka_unit_test_setup_teardown(test_lock_not_held, setup, host_teardown),
+	    cmocka_unit_test_setup_teardown(test_domain_put_twice, setup, host_teardown),
 	    cmocka_unit_test_setup_teardown(test_trap_without_panic_hook, setup, host_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,6 +106,15 @@ static void test_named_cache_and_info(void **state)
 	assert_null(numem_cache_create(slab, "huge", 5000, 0, &d));
 	assert_int_equal(d.code, NUMEM_E_INVAL);
 	assert_null(numem_cache_create(slab, "odd", 64, 3, &d));
+	/* No name: a cache all the same (it used to read through NULL), and
+	 * its refusal message is printable too. */
+	struct numem_cache *anon = numem_cache_create(slab, NULL, 32, 0, &d);
+	assert_non_null(anon);
+	assert_string_equal(anon->name, "(unnamed)");
+	assert_null(numem_cache_create(slab, NULL, 0, 0, &d));
+	assert_non_null(strstr(d.msg, "(unnamed)"));
+	assert_null(numem_cache_alloc(cpu, NULL, &d));
+	assert_null(numem_cache_alloc(NULL, anon, &d));
 	shutdown();
 }
 
@@ -120,6 +129,14 @@ static void test_bad_kfree(void **state)
 	assert_non_null(big);
 	assert_int_equal(numem_kfree(slab, cpu, a + 8, &d), NUMEM_E_INVAL);
 	assert_non_null(strstr(d.msg, "not at the start"));
+	/* No cpu (numem_heap_cpu of an id beyond the heap's gives NULL): an
+	 * error, as numem_free says, not a NULL dereference. */
+	assert_null(numem_heap_cpu(&sys.heap, sys.heap.nr_cpus));
+	assert_int_equal(numem_kfree(slab, numem_heap_cpu(&sys.heap, sys.heap.nr_cpus), a, &d),
+	                 NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "no cpu"));
+	assert_null(numem_kmalloc(slab, NULL, 64, &d));
+	assert_null(numem_kmalloc(slab, NULL, 10000, &d));
 	/* Pointers nowhere near a slab are refused without being read. */
 	static int on_stack_or_data;
 	assert_int_equal(numem_kfree(slab, cpu, &on_stack_or_data, &d), NUMEM_E_INVAL);

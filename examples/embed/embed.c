@@ -289,6 +289,18 @@ int embed_main(void)
 	check(topo->nr_nodes == 2 && topo->nr_cpus == 4 && topo->distance[0][1] == 21,
 	      "2 nodes, 4 CPUs, distance 21", 0);
 
+	/* Sizes the platform gets are size_t: on a 32-bit target a 1 TiB
+	 * section's descriptors (2^28 of 24 bytes, 6 GiB) cannot be asked
+	 * for, and the frame table says so instead of truncating the size. */
+	struct numem_frametable plan;
+	struct numem_frametable_opts huge = {.layout = NUMEM_FT_SECTIONS, .section_shift = 40};
+	enum numem_err pe = numem_frametable_plan(topo, &huge, &plan, 0, &diag);
+	check(sizeof(size_t) < 8 ? pe == NUMEM_E_RANGE : pe == NUMEM_OK,
+	      sizeof(size_t) < 8 ? "1 TiB sections refused on a 32-bit target"
+	                         : "1 TiB sections planned on a 64-bit target",
+	      &diag);
+	diag.msg[0] = '\0';
+
 	/* 4 MiB sections: 1024 descriptors (32 KiB) each, not 1 MiB. */
 	struct numem_frametable_opts fopts = {.layout = NUMEM_FT_SECTIONS, .section_shift = 22};
 	check(!numem_frametable_init(&plat, topo, &fopts, &ft, &diag), "frame table", &diag);

@@ -63,7 +63,9 @@
  * atomics they may also be read without it.
  * Order: the manager's lock and a domain's lock are never held together;
  * a domain's lock is taken before zone and slab locks (allocation and free
- * run under it), never after.
+ * run under it), never after.  Allocations under it may run the heap's
+ * shrinkers, so a shrinker must not take a domain's lock (heap.h, "Lock
+ * order", 1b).
  *
  * Bad input (an unknown domain, a reservation beyond max_pages, a node
  * outside the machine or without memory, a vcpu pinned to a missing cpu, a
@@ -84,6 +86,10 @@
 #define NUMEM_P2M_MAX_LEAVES                                                                       \
 	(((NUMEM_PAGE_SIZE << NUMEM_MAX_ORDER) - NUMEM_PAGE_SIZE) / sizeof(void *))
 #define NUMEM_DOMAIN_MAX_PAGES ((uint64_t)NUMEM_P2M_MAX_LEAVES * NUMEM_P2M_LEAF)
+/* Extents one numem_domain_populate_physmap() call may name: its duplicate
+ * check sorts a copy of the list in one slab allocation (never platform
+ * metadata: the count is the guest's). */
+#define NUMEM_DOMAIN_POPULATE_MAX ((uint64_t)(NUMEM_KMALLOC_MAX / sizeof(uint64_t)))
 
 struct numem_vnode_config {
 	uint64_t pages;                     /* guest memory of this virtual node */
@@ -179,7 +185,8 @@ enum numem_err numem_domain_create(struct numem_domains *d, const struct numem_d
  * reference from numem_domain_find() is held (nothing changed in either
  * case).  NUMEM_E_CORRUPT when the p2m mapped a frame the domain no longer
  * held (freed behind its back): the domain is destroyed all the same and the
- * message names the first such frame.
+ * message names the first such frame; its id is then retired (never handed
+ * out again), since blocks the p2m lost track of may still carry it.
  */
 enum numem_err numem_domain_destroy(struct numem_domains *d, struct numem_cpu *cpu, uint16_t id,
                                     struct numem_diag *diag);
@@ -187,7 +194,8 @@ enum numem_err numem_domain_destroy(struct numem_domains *d, struct numem_cpu *c
  * numem_domain_put), or NULL. */
 struct numem_domain *numem_domain_find(struct numem_domains *d, uint16_t id);
 /* Drop a reference numem_domain_find() took; the pointer is not to be used
- * after. */
+ * after.  A put with no reference held (put twice) is an assertion failure
+ * (NUMEM_ASSERT: the platform's panic), not a silent no-op. */
 void numem_domain_put(struct numem_domain *dom);
 
 /*
@@ -224,9 +232,11 @@ enum numem_err numem_domain_decrease_reservation_at(struct numem_domain *dom, st
                                                     struct numem_diag *diag);
 /*
  * Populate the given guest frames (extents of 2^order, aligned).  The
- * whole call is checked first: a frame misaligned or beyond max_pages, one
- * already populated, or two extents naming the same frames gets
- * NUMEM_E_INVAL and nothing changes.  NUMEM_E_NO_PAGES when memory ran out
+ * whole call is checked first: more than NUMEM_DOMAIN_POPULATE_MAX extents,
+ * a frame misaligned or beyond max_pages, one already populated, or two
+ * extents naming the same frames gets NUMEM_E_INVAL and nothing changes
+ * (the duplicate check of more than 32 extents takes a slab object the size
+ * of the list, given back before the call returns).  NUMEM_E_NO_PAGES when memory ran out
  * part-way (*done extents populated, the rest untouched).
  */
 enum numem_err numem_domain_populate_physmap(struct numem_domain *dom, struct numem_cpu *cpu,

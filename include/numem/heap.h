@@ -36,13 +36,15 @@
  * Lock order.  This is the only place it is written; every spinlock of
  * the core is here (grep numem__lock), outermost first.  "A -> B" means B
  * may be taken while A is held; no other nesting exists.
- *   1. domain locks.  The manager's lock (struct numem_domains.lock) is
- *      taken with no other lock held, and nothing is taken under it (no
- *      heap or slab call).  A domain's own lock (struct numem_domain.lock)
- *      is never held with the manager's; allocation and free for the guest
- *      run under it, so it comes before everything below, and shrinkers
- *      may run while some CPU holds it: a shrinker must never take a
- *      domain's lock or call numem_domain_*().
+ *   1. domain manager lock (struct numem_domains.lock): taken with no other
+ *      lock held; nothing below is taken under it (no heap or slab call).
+ *   1b. a domain's lock (struct numem_domain.lock): never held with the
+ *      manager's lock nor with another domain's; held across the heap and
+ *      slab calls of a reservation (domain lock -> grow, zone, shrinker and
+ *      slab locks), and so also while the shrinkers an allocation of that
+ *      reservation calls run: a shrinker must not take any domain's lock
+ *      nor call numem_domain_* (it could be the domain whose lock its own
+ *      CPU holds: a self-deadlock on a spinlock).
  *   2. grow lock (heap->grow_lock, deferred section initialisation):
  *      grow lock -> zone lock, one zone lock at a time.
  *   3. zone locks (zone->lock): a leaf.  Never held while taking another
@@ -59,7 +61,7 @@
  * A shrinker's or embedder's own locks sit outside all of these: they may
  * be held while calling the heap or the slab, never taken under a core
  * lock.  Debug builds (NUMEM_DEBUG) check "held" where a function needs
- * its lock (numem__assert_held, lib/spinlock.h).
+ * its lock (numem__lock_assert_held, lib/spinlock.h).
  */
 #ifndef NUMEM_HEAP_H
 #define NUMEM_HEAP_H
@@ -208,8 +210,8 @@ struct numem_zone {
  *  - scan() runs on an allocating CPU whose request fell below the low
  *    watermark, with NO heap lock held (no zone, grow or shrinker lock): it
  *    may take its own locks, and several CPUs may run it at once.  The
- *    allocating CPU may hold a domain's lock (guest allocations run under
- *    it), so scan() never takes a domain's lock nor calls numem_domain_*().
+ *    allocating caller's own locks may be held, among them a domain's lock
+ *    (lock order 1b): a scan takes no domain's lock.
  *  - It gives back up to `pages` pages, preferably on `node`, freeing with
  *    `cpu` (the allocator drains that CPU's cache afterwards), and returns
  *    the number freed.  It allocates, if at all, with NUMEM_ALLOC_NORECLAIM.
@@ -316,6 +318,15 @@ enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask
 #define NUMEM_OWNER_SLAB_LARGE 0xfff1u /* slab large allocations */
 #define NUMEM_OWNER_TMEM       0xfff2u /* transcendent memory pages */
 
+/* Is `owner` an id a block may carry: the heap's (0), a domain's
+ * (1..NUMEM_OWNER_DOMAIN_MAX) or a core layer's (>= NUMEM_OWNER_SLAB)?  The
+ * ids between are nobody's: numem_alloc_owned() and numem_heap_set_owner()
+ * refuse them (NUMEM_E_INVAL), as numem_domain_verify() would report them. */
+static inline bool numem_owner_valid(uint16_t owner)
+{
+	return owner <= NUMEM_OWNER_DOMAIN_MAX || owner >= NUMEM_OWNER_SLAB;
+}
+
 /* A printable name for an owner ("heap", "domain 3", "slab", ...). */
 const char *numem_owner_name(uint16_t owner, char *buf, size_t cap);
 
@@ -323,7 +334,8 @@ const char *numem_owner_name(uint16_t owner, char *buf, size_t cap);
  * Allocate 2^order pages for `owner`.  policy NULL means local.  On success
  * *pfn is the first page and its head descriptor names `owner`.  On
  * failure, no state changed, and diag says why: which nodes and zones were
- * tried, the zone limit, the watermark.
+ * tried, the zone limit, the watermark.  An owner numem_owner_valid()
+ * refuses is NUMEM_E_INVAL.
  */
 enum numem_err numem_alloc_owned(struct numem_cpu *cpu, unsigned order, unsigned flags,
                                  struct numem_policy *policy, uint16_t owner, numem_pfn_t *pfn,
@@ -371,7 +383,8 @@ enum numem_err numem_heap_split(struct numem_heap *heap, numem_pfn_t pfn, unsign
 /*
  * Hand an allocated block from one owner to another (a domain's page given
  * to the heap's user, or the reverse), checking that `from` holds it.  The
- * errors of numem_free_owned().
+ * errors of numem_free_owned(), and NUMEM_E_INVAL for a `to` that
+ * numem_owner_valid() refuses (checked first: nothing changes).
  */
 enum numem_err numem_heap_set_owner(struct numem_heap *heap, numem_pfn_t pfn, unsigned order,
                                     uint16_t from, uint16_t to, struct numem_diag *diag);
@@ -446,9 +459,10 @@ void numem_heap_unregister_shrinker(struct numem_heap *heap, struct numem_shrink
 /* Folded statistics. */
 void numem_heap_node_stats(const struct numem_heap *heap, numem_nid_t node,
                            uint64_t out[NUMEM_NR_STATS]);
-/* Free pages of a node (buddy + per-CPU caches + deferred sections). */
+/* Free pages of a node (buddy + per-CPU caches + deferred sections); 0 for
+ * a node outside the machine (as numem_heap_node_stats, all zero). */
 uint64_t numem_heap_node_free(const struct numem_heap *heap, numem_nid_t node);
-/* Pages of a node allocated to users. */
+/* Pages of a node allocated to users; 0 for a node outside the machine. */
 uint64_t numem_heap_node_allocated(const struct numem_heap *heap, numem_nid_t node);
 
 /*

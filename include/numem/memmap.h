@@ -106,9 +106,10 @@ enum numem_ft_layout {
  * before the table is used and never changes.  INIT and ONLINE are each
  * set once, later, by deferred initialisation (under the heap's grow lock)
  * while other CPUs read the byte lock-free in every lookup: they are set
- * with an atomic OR that releases the descriptor writes before it, and read
- * with atomic loads (numem_section_state(); numem_section_online() acquires,
- * for a reader that goes on to read the section's descriptors).
+ * with a release store (one writer at a time) that releases the
+ * descriptor writes before it, and read with atomic loads
+ * (numem_section_state(); numem_section_online() acquires, for a reader
+ * that goes on to read the section's descriptors).
  */
 #define NUMEM_SECTION_PRESENT 0x1u /* holds RAM: has descriptors */
 #define NUMEM_SECTION_INIT    0x2u /* descriptors written */
@@ -187,10 +188,12 @@ static inline bool numem_section_online(const struct numem_frametable *ft, uint6
 }
 
 /* Set state bits of a section (release: what the caller wrote before is
- * visible to whoever sees the bits with an acquire load).  Writers are
- * serialised (boot, or the heap's grow lock), so a load and a release
- * store suffice: no read-modify-write atomic, which some targets (riscv64
- * before GCC 13) have only as a library call for bytes. */
+ * visible to whoever sees the bits with an acquire load).  One writer at a
+ * time (boot, or the heap's grow lock; numem_frametable_init_section() is
+ * no more concurrent than that), so a load and a release store, not an
+ * atomic OR: a byte-sized read-modify-write is a libatomic call on riscv64
+ * (__atomic_fetch_or_1), outside the core's four symbols, while byte loads
+ * and stores are native everywhere. */
 static inline void numem_section_set(struct numem_frametable *ft, uint64_t sec, uint8_t bits)
 {
 	uint8_t old = __atomic_load_n(&ft->section_state[sec], __ATOMIC_RELAXED);

@@ -24,6 +24,8 @@
  *                                              hundred bytes)
  *                 numem_topo_build, emulation  ~16 KiB of old node tables
  *                 numem_domain_vnuma_tables    ~7 KiB of SRAT/SLIT entries
+ *                 numem_domain_verify          ~290 KiB of per-id tallies
+ *                                              and a bit per frame
  *               So an embedder whose meta_alloc is a bump allocator must
  *               still implement meta_free (a free list, or at least undoing
  *               the most recent allocation, which is what these calls need:

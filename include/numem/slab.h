@@ -114,11 +114,15 @@ void *numem_cache_alloc(struct numem_cpu *cpu, struct numem_cache *c, struct num
 void *numem_kmalloc(struct numem_slab *s, struct numem_cpu *cpu, size_t size,
                     struct numem_diag *diag);
 /* Frees what numem_cache_alloc or numem_kmalloc returned.  NUMEM_E_INVAL
- * for a pointer into no slab or not at an object's start, or whose in-band
- * header the heap does not confirm (a header forged inside a caller's own
- * block names a pfn that is not the head of a slab block with that header);
- * NUMEM_E_DOUBLE_FREE for an object already free.  Nothing changes on
- * error. */
+ * for no cpu, a pointer into no slab or not at an object's start, or whose
+ * in-band header the heap does not confirm (a header forged inside a
+ * caller's own block names a pfn that is not the head of a slab block with
+ * that header); NUMEM_E_DOUBLE_FREE for an object already free.  Nothing
+ * changes on error.  Two CPUs freeing one object or large allocation at the
+ * same moment: a large allocation is claimed with a compare-and-swap of its
+ * header (exactly one wins, the other gets NUMEM_E_DOUBLE_FREE); an object
+ * is claimed atomically where numem_heap_free_is_atomic() is true and is the
+ * caller's bug elsewhere, as for numem_free. */
 enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *ptr,
                            struct numem_diag *diag);
 

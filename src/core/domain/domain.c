@@ -13,7 +13,8 @@
  * (the heap's own owner), never a reserved owner, never a live domain's.
  * An id is returned to the bitmap only after every frame it owned has gone
  * back to the heap, so no new domain ever finds blocks of its id it did not
- * allocate.
+ * allocate; the id of a domain whose destroy found its p2m corrupt is
+ * retired for good (blocks of that id may remain).
  */
 #include "domain_internal.h"
 
@@ -87,9 +88,17 @@ void numem_domain_put(struct numem_domain *dom)
 {
 	struct numem_domains *d = dom->mgr;
 	mgr_lock(d);
-	if (dom->refs)
+	uint32_t refs = dom->refs;
+	if (refs)
 		dom->refs--;
 	mgr_unlock(d);
+	/* A put without a reference: the caller's count is off by one, and
+	 * with another holder it would have let destroy free a domain still in
+	 * use.  (It used to be ignored silently.) */
+	NUMEM_ASSERT(d->heap->plat, refs > 0,
+	             "domain %u: numem_domain_put without a reference from numem_domain_find "
+	             "(put twice?)",
+	             dom->id);
 }
 
 /* ---- create ---------------------------------------------------------------- */
@@ -351,9 +360,16 @@ static enum numem_err destroy(struct numem_domains *d, struct numem_cpu *cpu, ui
 	enum numem_err e = free_all(dom, cpu, diag);
 	numem__dom_unlock(dom);
 	free_shell(d, cpu, dom);
-	mgr_lock(d);
-	id_mark(d, id, false); /* only now: its frames are all back */
-	mgr_unlock(d);
+	/* Only now, and only if its frames are all back: after NUMEM_E_CORRUPT
+	 * the heap may still hold blocks with this id that the p2m lost track
+	 * of, and a new domain given the id would seem to own them.  Such an id
+	 * is retired (never handed out again) and numem_domain_verify names the
+	 * blocks as owned by a domain that does not exist. */
+	if (!e) {
+		mgr_lock(d);
+		id_mark(d, id, false);
+		mgr_unlock(d);
+	}
 	return e;
 }
 

@@ -200,8 +200,8 @@ static int cmp_u64(const void *a, const void *b, void *arg)
 }
 
 /* Two extents of one order, both aligned, overlap only when equal. */
-static enum numem_err check_duplicates(const struct numem_domain *dom, const uint64_t *gpfn,
-                                       uint64_t nr, struct numem_diag *diag)
+static enum numem_err check_duplicates(const struct numem_domain *dom, struct numem_cpu *cpu,
+                                       const uint64_t *gpfn, uint64_t nr, struct numem_diag *diag)
 {
 	const char *fn = "numem_domain_populate_physmap";
 	if (nr <= 32) {
@@ -216,17 +216,16 @@ static enum numem_err check_duplicates(const struct numem_domain *dom, const uin
 					    (unsigned long long)j, (unsigned long long)i);
 		return NUMEM_OK;
 	}
-	const struct numem_platform *plat = dom->mgr->heap->plat;
-	size_t bytes;
-	if (nr > SIZE_MAX || !numem__mul_ok((size_t)nr, sizeof(uint64_t), &bytes))
-		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-		                   "%s: domain %u: %llu extents is too many", fn, dom->id,
-		                   (unsigned long long)nr);
-	uint64_t *s = numem__meta_alloc(plat, bytes, NUMEM_NID_NONE);
+	/* A sorted copy, from the slab: this runs at a guest's request, with
+	 * a guest-chosen count, so it must not take platform metadata (a boot
+	 * allocator on many embedders, and shared by every CPU).  nr <=
+	 * NUMEM_DOMAIN_POPULATE_MAX (the caller checked): one slab object. */
+	size_t bytes = (size_t)nr * sizeof(uint64_t);
+	struct numem_slab *slab = dom->mgr->slab;
+	uint64_t *s = numem_kmalloc(slab, cpu, bytes, diag);
 	if (!s)
-		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
-		                   "%s: domain %u: no metadata memory to check %llu extents for "
-		                   "duplicates",
+		return numem__fail(diag, NUMEM_E_NO_PAGES, 0, 0,
+		                   "%s: domain %u: no memory to check %llu extents for duplicates",
 		                   fn, dom->id, (unsigned long long)nr);
 	memcpy(s, gpfn, bytes);
 	numem__sort(s, (size_t)nr, sizeof(uint64_t), cmp_u64, 0);
@@ -236,7 +235,7 @@ static enum numem_err check_duplicates(const struct numem_domain *dom, const uin
 			e = numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 			                "%s: domain %u: frame %llu is named twice", fn, dom->id,
 			                (unsigned long long)s[i]);
-	numem__meta_free(plat, s, bytes);
+	numem_kfree(slab, cpu, s, 0);
 	return e;
 }
 
@@ -253,6 +252,12 @@ enum numem_err numem__dom_populate(struct numem_domain *dom, struct numem_cpu *c
 	if (nr && !gpfn)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "%s: domain %u: no frame list", fn,
 		                   dom->id);
+	if (nr > NUMEM_DOMAIN_POPULATE_MAX)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "%s: domain %u: %llu extents in one call; at most %llu "
+		                   "(NUMEM_DOMAIN_POPULATE_MAX)",
+		                   fn, dom->id, (unsigned long long)nr,
+		                   (unsigned long long)NUMEM_DOMAIN_POPULATE_MAX);
 	for (uint64_t i = 0; i < nr; i++) { /* validate everything first */
 		if ((gpfn[i] & ((1ull << order) - 1)) || gpfn[i] >= dom->max_pages ||
 		    (1ull << order) > dom->max_pages - gpfn[i])
@@ -270,7 +275,7 @@ enum numem_err numem__dom_populate(struct numem_domain *dom, struct numem_cpu *c
 				                   fn, dom->id, (unsigned long long)(gpfn[i] + k),
 				                   (unsigned long long)i);
 	}
-	e = check_duplicates(dom, gpfn, nr, diag);
+	e = check_duplicates(dom, cpu, gpfn, nr, diag);
 	if (e)
 		return e;
 	for (uint64_t i = 0; i < nr; i++) {

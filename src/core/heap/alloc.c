@@ -291,5 +291,11 @@ enum numem_err numem_alloc_owned(struct numem_cpu *cpu, unsigned order, unsigned
                                  struct numem_policy *policy, uint16_t owner, numem_pfn_t *pfn,
                                  struct numem_diag *diag)
 {
+	if (__builtin_expect(!numem_owner_valid(owner), 0))
+		return numem__fail(
+		    diag, NUMEM_E_INVAL, 0, 0,
+		    "numem_alloc_owned: owner 0x%x is nobody's: neither the heap (0), "
+		    "a domain (1..0x%x) nor a core layer (>= 0x%x)",
+		    owner, NUMEM_OWNER_DOMAIN_MAX, NUMEM_OWNER_SLAB);
 	return alloc_fast(cpu, order, flags, policy, owner, pfn, diag);
 }

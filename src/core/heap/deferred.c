@@ -5,9 +5,10 @@
  * With opts.deferred the frame table writes no descriptor at init.  Each
  * zone gets a first helping at boot (numem_heap_init); after that, a zone
  * the allocation walk finds short grows by one section (numem__grow_zone):
- * the section's descriptors are written, the section goes ONLINE (an
- * atomic OR, release: lookups read the state byte lock-free), and its RAM
- * is freed into the zones it belongs to, one zone lock at a time.  Growth
+ * the section's descriptors are written, the section goes ONLINE (a
+ * release store under the grow lock: lookups read the state byte
+ * lock-free), and its RAM is freed into the zones it belongs to, one zone
+ * lock at a time.  Growth
  * is serialised by the grow lock (lock order, heap.h: grow lock -> zone
  * lock); a 64 TiB machine then boots touching only a few sections per node.
  */

@@ -134,9 +134,7 @@ struct numem_page *numem__check_allocated(struct numem_heap *h, const char *who,
  * and the store are separate (a plain store after a load): the caller's
  * bug goes unseen; docs/PERFORMANCE.md has what the CAS costs.
  */
-#if defined(NUMEM_DEBUG) && !defined(NUMEM_FREE_CAS)
-#define NUMEM_FREE_CAS 1
-#endif
+/* NUMEM_FREE_CAS itself is defined in lib/internal.h (the slab uses it too). */
 
 bool numem_heap_free_is_atomic(void)
 {

@@ -73,6 +73,13 @@ enum numem_err numem_heap_set_owner(struct numem_heap *h, numem_pfn_t pfn, unsig
 {
 	if (!h)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_heap_set_owner: no heap");
+	if (!numem_owner_valid(to))
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_heap_set_owner: pfn 0x%llx: new owner 0x%x is nobody's: "
+		                   "neither the heap (0), a domain (1..0x%x) nor a core layer "
+		                   "(>= 0x%x)",
+		                   (unsigned long long)pfn.v, to, NUMEM_OWNER_DOMAIN_MAX,
+		                   NUMEM_OWNER_SLAB);
 	enum numem_err err;
 	struct numem_page *pg =
 	    numem__check_allocated(h, "numem_heap_set_owner", pfn, order, from, &err, diag);

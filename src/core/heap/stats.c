@@ -33,6 +33,8 @@ void numem_heap_node_stats(const struct numem_heap *h, numem_nid_t node,
 uint64_t numem_heap_node_free(const struct numem_heap *h, numem_nid_t node)
 {
 	uint64_t sum = 0;
+	if (node >= h->topo->nr_nodes) /* as numem_heap_node_stats: no such node */
+		return 0;
 	for (unsigned t = 0; t < NUMEM_NR_ZONE_TYPES; t++) {
 		const struct numem_zone *z = numem_heap_zone(h, node, (enum numem_zone_type)t);
 		uint32_t zi = node * NUMEM_NR_ZONE_TYPES + t;
@@ -46,6 +48,8 @@ uint64_t numem_heap_node_free(const struct numem_heap *h, numem_nid_t node)
 uint64_t numem_heap_node_allocated(const struct numem_heap *h, numem_nid_t node)
 {
 	uint64_t present = 0, reserved = 0;
+	if (node >= h->topo->nr_nodes)
+		return 0;
 	for (unsigned t = 0; t < NUMEM_NR_ZONE_TYPES; t++) {
 		const struct numem_zone *z = numem_heap_zone(h, node, (enum numem_zone_type)t);
 		present += z->present_pages;

@@ -9,7 +9,9 @@
  * for every CPU cache: its lists hold cached heads of their order and zone,
  * as many as counted;
  * for every initialised section, walking block by block: every pfn reached
- * is a head (free, cached or allocated), reserved, or a hole;
+ * is a head (free, cached or allocated), reserved, or a hole, and every pfn
+ * inside a block is a tail (no block nested in another: each frame belongs
+ * to one block, so to one owner);
  * and per zone: free + cached + allocated + reserved + deferred = present.
  * The first violation is returned with the function, pfn, expected and
  * found values.  The heap must be quiescent; all zone locks are taken (in
@@ -152,6 +154,22 @@ static enum numem_err walk_pfns(struct numem_heap *h, struct zone_count *cnt,
 					    (unsigned long long)pfn, o);
 				if (st == NUMEM_PS_ALLOCATED)
 					cnt[numem__pg_zone_index(pg)].allocated += 1ull << o;
+				/* Inside a block no descriptor may head another block:
+				 * a nested head is a frame two blocks (two owners)
+				 * claim, which every count above would miss. */
+				for (uint64_t i = 1; i < (1ull << o); i++) {
+					enum numem_page_state ts = numem__pg_state(
+					    numem_pfn_to_page(ft, numem_pfn(pfn + i)));
+					if (ts == NUMEM_PS_FREE || ts == NUMEM_PS_PCP ||
+					    ts == NUMEM_PS_ALLOCATED || ts == NUMEM_PS_HOLE ||
+					    ts == NUMEM_PS_UNINIT)
+						return FAIL(
+						    "heap_verify: pfn 0x%llx (state %u) lies "
+						    "inside the block 0x%llx of order %u "
+						    "(state %u): two blocks claim it",
+						    (unsigned long long)(pfn + i), ts,
+						    (unsigned long long)pfn, o, st);
+				}
 				pfn += 1ull << o;
 				continue;
 			default:

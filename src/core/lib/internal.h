@@ -14,6 +14,15 @@
 
 #include "assert.h"
 
+/* Racing frees (heap/free.c, slab/slab.c): with NUMEM_FREE_CAS a free
+ * claims what it frees with one atomic read-modify-write before writing
+ * anything else, so of two CPUs freeing one block or object exactly one
+ * wins.  On in debug builds; a build option otherwise (its cost:
+ * docs/PERFORMANCE.md). */
+#if defined(NUMEM_DEBUG) && !defined(NUMEM_FREE_CAS)
+#define NUMEM_FREE_CAS 1
+#endif
+
 /* The four libc functions the core may use (provided by the embedder). */
 void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);

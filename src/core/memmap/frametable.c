@@ -240,6 +240,24 @@ static enum numem_err size_table(const struct numem_topo *topo,
 		                   "frame table: %llu sections exceed the descriptor's %u-bit "
 		                   "section field; use larger sections",
 		                   (unsigned long long)ft->nr_sections, NUMEM_PG_SECTION_BITS);
+	/* Sizes handed to the platform are size_t: on a 32-bit target a
+	 * section's descriptor array (2^28 pages of 24 bytes at the largest
+	 * section size) or the vmemmap reservation (every section's) can
+	 * exceed it, and a truncated size would have the core write past what
+	 * the platform gave. */
+	uint64_t sec_bytes = section_pages(ft) * sizeof(struct numem_page);
+	if (sec_bytes > SIZE_MAX)
+		return numem__fail(diag, NUMEM_E_RANGE, 0, 0,
+		                   "frame table: a section of 2^%u pages needs %llu bytes of "
+		                   "descriptors, more than a size_t holds here; use smaller "
+		                   "sections",
+		                   ft->pfn_section_shift, (unsigned long long)sec_bytes);
+	if (ft->layout == NUMEM_FT_VMEMMAP && ft->nr_sections > SIZE_MAX / sec_bytes)
+		return numem__fail(diag, NUMEM_E_RANGE, 0, 0,
+		                   "frame table: a vmemmap of %llu sections of %llu bytes is more "
+		                   "than a size_t holds here; use the SECTIONS layout",
+		                   (unsigned long long)ft->nr_sections,
+		                   (unsigned long long)sec_bytes);
 	return NUMEM_OK;
 }
 

@@ -65,6 +65,35 @@ static inline void *obj_at(const struct numem_cache *c, struct numem_slab_hdr *h
 	return (uint8_t *)h + c->offset + (size_t)i * c->size;
 }
 
+/*
+ * An object's held byte.  A free clears it with held_claim(): with
+ * NUMEM_FREE_CAS (debug builds, or the build option; see lib/internal.h)
+ * an atomic exchange, so of two CPUs freeing one object at the same moment
+ * exactly one sees 1 and the other gets NUMEM_E_DOUBLE_FREE; without it a
+ * load and a store (two CPUs freeing one object at once is then the
+ * caller's bug, as for numem_free).
+ */
+static inline void held_set(uint8_t *held)
+{
+#ifdef NUMEM_FREE_CAS
+	__atomic_store_n(held, 1, __ATOMIC_RELAXED);
+#else
+	*held = 1;
+#endif
+}
+
+static inline bool held_claim(uint8_t *held)
+{
+#ifdef NUMEM_FREE_CAS
+	return __atomic_exchange_n(held, 0, __ATOMIC_RELAXED) != 0;
+#else
+	if (!*held)
+		return false;
+	*held = 0;
+	return true;
+#endif
+}
+
 static inline uint32_t *next_of(void *obj)
 {
 	return (uint32_t *)obj;
@@ -130,7 +159,8 @@ enum numem_err numem_slab_init(struct numem_slab *s, struct numem_heap *heap,
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
 		                   "numem_slab_init: no metadata memory for %zu bytes of magazines",
 		                   s->mag_bytes);
-	memset(s->mag, 0, s->mag_bytes);
+	/* Reads as zero (platform.h): a CPU's magazines are touched when it
+	 * first uses them. */
 	char name[24];
 	for (uint32_t i = 0; i < NUMEM_ARRAY_SIZE(class_sizes); i++) {
 		numem__fmt(name, sizeof(name), "kmalloc-%u", class_sizes[i]);
@@ -153,6 +183,8 @@ struct numem_cache *numem_cache_create(struct numem_slab *s, const char *name, s
 {
 	if (!align)
 		align = 16;
+	if (!name)
+		name = "(unnamed)";
 	if (!size || size > class_sizes[NUMEM_ARRAY_SIZE(class_sizes) - 1] ||
 	    (align & (align - 1)) || align > 4096) {
 		numem__fail(
@@ -343,13 +375,17 @@ static void flush(struct numem_cpu *cpu, struct numem_cache *c, struct numem_sla
 
 void *numem_cache_alloc(struct numem_cpu *cpu, struct numem_cache *c, struct numem_diag *diag)
 {
+	if (__builtin_expect(!cpu || !c, 0)) {
+		numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_cache_alloc: no cpu or cache");
+		return 0;
+	}
 	struct numem_slab *s = c->slab;
 	struct numem_slab_mag *m = mag_of(s, cpu, c);
 	if (__builtin_expect(m->n == 0, 0) && !refill(s, cpu, c, m, diag))
 		return 0;
 	void *o = m->obj[--m->n];
 	struct numem_slab_hdr *hd = slab_of(o);
-	hd->held[obj_index(c, hd, o)] = 1;
+	held_set(&hd->held[obj_index(c, hd, o)]);
 	return o;
 }
 
@@ -431,9 +467,15 @@ header_refused(struct numem_slab *s, const void *ptr, const struct numem_slab_hd
 	                   b.order, b.owner);
 }
 
-/* A large allocation: every check, then the writes (header, counter),
- * then the heap's free, which can no longer refuse; if it does (a racing
- * free of the same block, the caller's bug) the writes are undone. */
+/* A large allocation: every check (reads only), then the claim: the magic
+ * word goes from LARGE_MAGIC to 0 in one compare-and-swap, so of two CPUs
+ * freeing one block at once exactly one goes on (the other gets
+ * NUMEM_E_DOUBLE_FREE), then the counter and the heap's free.  Once the
+ * block is claimed nothing is written to it again: if the heap refuses
+ * (someone freed the block behind the slab's back) the block is not ours
+ * to write, and the error says so.  (The old code put the magic back
+ * after a refused free, into a page the winner of a racing free had
+ * already given back.) */
 static enum numem_err large_free(struct numem_slab *s, struct numem_cpu *cpu, void *ptr,
                                  struct numem_slab_hdr *hd, struct numem_diag *diag)
 {
@@ -446,14 +488,15 @@ static enum numem_err large_free(struct numem_slab *s, struct numem_cpu *cpu, vo
 	if (!header_ok(s, hd, NUMEM_OWNER_SLAB_LARGE, &order))
 		return header_refused(s, ptr, hd, NUMEM_OWNER_SLAB_LARGE, diag);
 	numem_pfn_t pfn = numem_pfn(hd->pfn);
-	hd->magic = 0;
+	uint32_t magic = LARGE_MAGIC;
+	if (!__atomic_compare_exchange_n(&hd->magic, &magic, 0, false, __ATOMIC_RELAXED,
+	                                 __ATOMIC_RELAXED))
+		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
+		                   "numem_kfree: %p: the large allocation at pfn 0x%llx was freed "
+		                   "by another CPU at the same moment",
+		                   ptr, (unsigned long long)pfn.v);
 	atomic_fetch_sub(&s->large_blocks, 1);
-	enum numem_err err = numem_free_owned(cpu, pfn, order, NUMEM_OWNER_SLAB_LARGE, diag);
-	if (err) {
-		hd->magic = LARGE_MAGIC;
-		atomic_fetch_add(&s->large_blocks, 1);
-	}
-	return err;
+	return numem_free_owned(cpu, pfn, order, NUMEM_OWNER_SLAB_LARGE, diag);
 }
 
 enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *ptr,
@@ -461,19 +504,24 @@ enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *pt
 {
 	if (!ptr)
 		return NUMEM_OK;
+	if (__builtin_expect(!cpu, 0))
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_kfree: %p: no cpu", ptr);
 	if ((uintptr_t)ptr < atomic_load_explicit(&s->lo, memory_order_relaxed) ||
 	    (uintptr_t)ptr >= atomic_load_explicit(&s->hi, memory_order_relaxed))
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "numem_kfree: %p lies outside every slab this allocator made",
 		                   ptr);
 	struct numem_slab_hdr *hd = slab_of(ptr);
-	if ((uint8_t *)ptr - (uint8_t *)hd < (ptrdiff_t)LARGE_HDR ||
-	    (hd->magic != SLAB_MAGIC && hd->magic != LARGE_MAGIC))
+	/* Atomic: a racing free of the same large block claims this word. */
+	uint32_t magic = (uint8_t *)ptr - (uint8_t *)hd < (ptrdiff_t)LARGE_HDR
+	                     ? 0
+	                     : __atomic_load_n(&hd->magic, __ATOMIC_RELAXED);
+	if (magic != SLAB_MAGIC && magic != LARGE_MAGIC)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "numem_kfree: %p is not an object of a slab or a large "
 		                   "allocation",
 		                   ptr);
-	if (hd->magic == LARGE_MAGIC)
+	if (magic == LARGE_MAGIC)
 		return large_free(s, cpu, ptr, hd, diag);
 	unsigned order;
 	if (__builtin_expect(!header_ok(s, hd, NUMEM_OWNER_SLAB, &order), 0))
@@ -489,10 +537,9 @@ enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *pt
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "numem_kfree: %p is not at the start of an object of %s", ptr,
 		                   c->name);
-	if (!hd->held[i])
+	if (!held_claim(&hd->held[i]))
 		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
 		                   "numem_kfree: object %p of %s is already free", ptr, c->name);
-	hd->held[i] = 0;
 	struct numem_slab_mag *m = mag_of(s, cpu, c);
 	if (__builtin_expect(m->n == NUMEM_SLAB_MAG, 0))
 		flush(cpu, c, m, NUMEM_SLAB_MAG / 2);
