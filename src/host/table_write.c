@@ -1,5 +1,5 @@
 /*
- * table_write.c - write a machine's SRAT, SLIT or HMAT into a malloc'd
+ * table_write.c - write a machine's SRAT, SLIT, HMAT, MADT or PPTT into a malloc'd
  * buffer (the core's writers size first, then write).  Used by every
  * machine source that turns a description into firmware tables: QEMU-style
  * specs, presets, sysfs, and emulated machines.
