@@ -155,15 +155,11 @@ enum numem_err numem_domain_decrease_reservation_at(struct numem_domain *dom, st
 	if (nr && !gpfn)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "%s: domain %u: no frame list", fn,
 		                   dom->id);
-	for (uint64_t i = 0; i < nr; i++)
-		if ((gpfn[i] & ((1ull << order) - 1)) || gpfn[i] >= dom->max_pages ||
-		    (1ull << order) > dom->max_pages - gpfn[i])
-			return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-			                   "%s: domain %u: frame %llu (entry %llu, order %u) is "
-			                   "misaligned or beyond max_pages %llu",
-			                   fn, dom->id, (unsigned long long)gpfn[i],
-			                   (unsigned long long)i, order,
-			                   (unsigned long long)dom->max_pages);
+	for (uint64_t i = 0; i < nr; i++) {
+		enum numem_err e = numem__dom_check_frame(dom, fn, gpfn, i, order, diag);
+		if (e)
+			return e;
+	}
 	enum numem_err e = NUMEM_OK;
 	for (uint64_t i = 0; i < nr && !e; i++) {
 		bool any;

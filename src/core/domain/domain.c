@@ -286,16 +286,9 @@ static enum numem_err free_all(struct numem_domain *dom, struct numem_cpu *cpu,
 {
 	const char *fn = "numem_domain_destroy";
 	enum numem_err first = NUMEM_OK;
-	for (uint64_t gpfn = 0; gpfn < dom->max_pages;) {
-		if (!numem__p2m_slot(dom, gpfn)) { /* a whole leaf never populated */
-			gpfn += NUMEM_P2M_LEAF - gpfn % NUMEM_P2M_LEAF;
-			continue;
-		}
-		uint64_t mfn = numem_domain_p2m(dom, gpfn);
-		if (mfn == NUMEM_P2M_NONE) {
-			gpfn++;
-			continue;
-		}
+	uint64_t mfn;
+	for (uint64_t gpfn = numem__p2m_next(dom, 0, &mfn); gpfn < dom->max_pages;
+	     gpfn = numem__p2m_next(dom, gpfn, &mfn)) {
 		struct numem__extent ext;
 		struct numem_diag tmp;
 		enum numem_err e = numem__p2m_extent(dom, fn, gpfn, mfn, &ext, first ? &tmp : diag);

@@ -56,6 +56,15 @@ void numem__p2m_set(struct numem_domain *dom, uint64_t gpfn, uint64_t mfn);
 /* Unmap gpfn atomically; returns what it mapped (NUMEM_P2M_NONE: nothing,
  * someone else took it). */
 uint64_t numem__p2m_take(struct numem_domain *dom, uint64_t gpfn);
+/* The first populated guest frame at or after gpfn (its machine frame in
+ * *mfn), skipping leaves never allocated; dom->max_pages when none. */
+uint64_t numem__p2m_next(const struct numem_domain *dom, uint64_t gpfn, uint64_t *mfn);
+/* Entry i of a caller's frame list: gpfn[i] aligned to `order` and the
+ * extent inside the guest (below max_pages); else NUMEM_E_INVAL naming fn,
+ * the domain, the entry and the limit. */
+enum numem_err numem__dom_check_frame(const struct numem_domain *dom, const char *fn,
+                                      const uint64_t *gpfn, uint64_t i, unsigned order,
+                                      struct numem_diag *diag);
 
 /* An extent the domain holds: the allocated heap block covering a frame. */
 struct numem__extent {

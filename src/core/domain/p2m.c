@@ -152,3 +152,32 @@ enum numem_err numem__dom_free_extent(struct numem_domain *dom, struct numem_cpu
 	*freed = true;
 	return NUMEM_OK;
 }
+
+uint64_t numem__p2m_next(const struct numem_domain *dom, uint64_t gpfn, uint64_t *mfn)
+{
+	while (gpfn < dom->max_pages) {
+		if (!numem__p2m_slot(dom, gpfn)) { /* a whole leaf never populated */
+			gpfn += NUMEM_P2M_LEAF - gpfn % NUMEM_P2M_LEAF;
+			continue;
+		}
+		*mfn = numem_domain_p2m(dom, gpfn);
+		if (*mfn != NUMEM_P2M_NONE)
+			return gpfn;
+		gpfn++;
+	}
+	return dom->max_pages;
+}
+
+enum numem_err numem__dom_check_frame(const struct numem_domain *dom, const char *fn,
+                                      const uint64_t *gpfn, uint64_t i, unsigned order,
+                                      struct numem_diag *diag)
+{
+	if (!(gpfn[i] & ((1ull << order) - 1)) && gpfn[i] < dom->max_pages &&
+	    (1ull << order) <= dom->max_pages - gpfn[i])
+		return NUMEM_OK;
+	return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+	                   "%s: domain %u: frame %llu (entry %llu, order %u) is misaligned or "
+	                   "beyond max_pages %llu",
+	                   fn, dom->id, (unsigned long long)gpfn[i], (unsigned long long)i, order,
+	                   (unsigned long long)dom->max_pages);
+}

@@ -259,14 +259,9 @@ enum numem_err numem__dom_populate(struct numem_domain *dom, struct numem_cpu *c
 		                   fn, dom->id, (unsigned long long)nr,
 		                   (unsigned long long)NUMEM_DOMAIN_POPULATE_MAX);
 	for (uint64_t i = 0; i < nr; i++) { /* validate everything first */
-		if ((gpfn[i] & ((1ull << order) - 1)) || gpfn[i] >= dom->max_pages ||
-		    (1ull << order) > dom->max_pages - gpfn[i])
-			return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-			                   "%s: domain %u: frame %llu (entry %llu, order %u) is "
-			                   "misaligned or beyond max_pages %llu",
-			                   fn, dom->id, (unsigned long long)gpfn[i],
-			                   (unsigned long long)i, order,
-			                   (unsigned long long)dom->max_pages);
+		e = numem__dom_check_frame(dom, fn, gpfn, i, order, diag);
+		if (e)
+			return e;
 		for (uint64_t k = 0; k < (1ull << order); k++)
 			if (numem_domain_p2m(dom, gpfn[i] + k) != NUMEM_P2M_NONE)
 				return numem__fail(diag, NUMEM_E_INVAL, 0, 0,

@@ -76,16 +76,9 @@ static enum numem_err verify_domain(struct numem_domain *dom, struct vscratch *v
 {
 	const char *fn = "numem_domain_verify";
 	uint64_t total = 0, on[NUMEM_MAX_NODES] = {0};
-	for (uint64_t gpfn = 0; gpfn < dom->max_pages;) {
-		if (!numem__p2m_slot(dom, gpfn)) {
-			gpfn += NUMEM_P2M_LEAF - gpfn % NUMEM_P2M_LEAF;
-			continue;
-		}
-		uint64_t mfn = numem_domain_p2m(dom, gpfn);
-		if (mfn == NUMEM_P2M_NONE) {
-			gpfn++;
-			continue;
-		}
+	uint64_t mfn;
+	for (uint64_t gpfn = numem__p2m_next(dom, 0, &mfn); gpfn < dom->max_pages;
+	     gpfn = numem__p2m_next(dom, gpfn + 1, &mfn)) {
 		struct numem__extent ext;
 		enum numem_err e = numem__p2m_extent(dom, fn, gpfn, mfn, &ext, diag);
 		if (e)
@@ -100,7 +93,6 @@ static enum numem_err verify_domain(struct numem_domain *dom, struct vscratch *v
 		total++;
 		if (ext.node < NUMEM_MAX_NODES)
 			on[ext.node]++;
-		gpfn++;
 	}
 	if (total != dom->tot_pages || total != v->held[dom->id])
 		return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
