@@ -64,6 +64,10 @@ struct numem_page *numem__check_allocated(struct numem_heap *h, const char *who,
                                           unsigned order, uint16_t owner, enum numem_err *err,
                                           struct numem_diag *diag)
 {
+	if (!h) {
+		*err = numem__fail(diag, NUMEM_E_INVAL, 0, 0, "%s: no heap", who);
+		return 0;
+	}
 	if (order > NUMEM_MAX_ORDER) {
 		*err = numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "%s: pfn 0x%llx: order %u above NUMEM_MAX_ORDER %u", who,

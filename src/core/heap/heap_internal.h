@@ -200,7 +200,8 @@ static inline void numem__trace(struct numem_cpu *cpu, unsigned event, uint64_t 
  * The checks every operation on an allocated block makes before it changes
  * anything (free, split, hand-over): pfn in RAM, aligned, the head of an
  * allocated block of `order` held by `owner`.  `who` names the caller in
- * the message.  Returns the head's descriptor or NULL with diag filled.
+ * the message.  Returns the head's descriptor, or NULL with *err set and
+ * diag filled (also for a NULL heap).
  */
 struct numem_page *numem__check_allocated(struct numem_heap *h, const char *who, numem_pfn_t pfn,
                                           unsigned order, uint16_t owner, enum numem_err *err,

@@ -37,8 +37,6 @@ const char *numem_owner_name(uint16_t owner, char *buf, size_t cap)
 enum numem_err numem_heap_split(struct numem_heap *h, numem_pfn_t pfn, unsigned order,
                                 unsigned new_order, uint16_t owner, struct numem_diag *diag)
 {
-	if (!h)
-		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_heap_split: no heap");
 	enum numem_err err;
 	struct numem_page *pg =
 	    numem__check_allocated(h, "numem_heap_split", pfn, order, owner, &err, diag);
@@ -71,8 +69,6 @@ enum numem_err numem_heap_split(struct numem_heap *h, numem_pfn_t pfn, unsigned 
 enum numem_err numem_heap_set_owner(struct numem_heap *h, numem_pfn_t pfn, unsigned order,
                                     uint16_t from, uint16_t to, struct numem_diag *diag)
 {
-	if (!h)
-		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_heap_set_owner: no heap");
 	if (!numem_owner_valid(to))
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "numem_heap_set_owner: pfn 0x%llx: new owner 0x%x is nobody's: "
@@ -133,8 +129,6 @@ enum numem_page_state numem_heap_block_of(const struct numem_heap *h, numem_pfn_
 enum numem_err numem_heap_set_private(struct numem_heap *h, numem_pfn_t pfn, unsigned order,
                                       uint16_t owner, uint64_t value, struct numem_diag *diag)
 {
-	if (!h)
-		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_heap_set_private: no heap");
 	enum numem_err err;
 	struct numem_page *pg =
 	    numem__check_allocated(h, "numem_heap_set_private", pfn, order, owner, &err, diag);
