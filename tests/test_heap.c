@@ -619,6 +619,9 @@ static void test_split(void **state)
 	uint64_t free0 = numem_heap_node_free(h, 0);
 	numem_pfn_t b;
 	assert_int_equal(numem_alloc_owned(cpu, 9, 0, NULL, 5, &b, &d), NUMEM_OK);
+	assert_int_equal(numem_heap_split(NULL, b, 9, 0, 5, &d), NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "no heap"));
+	assert_int_equal(numem_heap_set_owner(NULL, b, 9, 5, 6, &d), NUMEM_E_INVAL);
 	assert_int_equal(numem_heap_split(h, b, 9, 9, 5, &d), NUMEM_E_INVAL);
 	assert_int_equal(numem_heap_split(h, b, 9, 10, 5, &d), NUMEM_E_INVAL);
 	assert_int_equal(numem_heap_split(h, b, 9, 0, 6, &d), NUMEM_E_OWNER);
