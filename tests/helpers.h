@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,5 +98,28 @@ static inline int host_teardown(void **state)
 #define DEFINE_TEST_HOST                                                                           \
 	struct numem_host *test_host;                                                              \
 	const struct numem_platform *test_plat
+
+#ifdef ASL_DIR
+/* Load a machine from tables compiled from tests/asl/ (NAME.aml in ASL_DIR);
+ * slit and hmat may be NULL.  Fails the test on any error. */
+static inline void load_asl_machine(struct numem_machine *m, const char *srat, const char *slit,
+                                    const char *hmat, unsigned acpi_flags, unsigned topo_flags)
+{
+	char a[512], b[512], c[512], err[256] = "";
+	snprintf(a, sizeof(a), "%s/%s.aml", ASL_DIR, srat);
+	if (slit)
+		snprintf(b, sizeof(b), "%s/%s.aml", ASL_DIR, slit);
+	if (hmat)
+		snprintf(c, sizeof(c), "%s/%s.aml", ASL_DIR, hmat);
+	struct numem_machine_src src;
+	if (numem_machine_src_files(&src, a, slit ? b : NULL, hmat ? c : NULL, err, sizeof(err)))
+		fail_msg("%s", err);
+	struct numem_machine_opts o = {.acpi_flags = acpi_flags, .topo.flags = topo_flags};
+	struct numem_diag d = {0};
+	if (numem_machine_load(m, &src, &o, &d) != NUMEM_OK)
+		fail_msg("%s: %s", srat, d.msg);
+	numem_host_set_log(m->host, NULL, NUMEM_LOG_ERROR);
+}
+#endif
 
 #endif

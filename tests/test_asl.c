@@ -18,21 +18,7 @@ static struct numem_machine m;
 
 static void load(const char *srat, const char *slit, const char *hmat, unsigned flags)
 {
-	char a[512], b[512], c[512], err[256] = "";
-	snprintf(a, sizeof(a), "%s/%s.aml", ASL_DIR, srat);
-	if (slit)
-		snprintf(b, sizeof(b), "%s/%s.aml", ASL_DIR, slit);
-	if (hmat)
-		snprintf(c, sizeof(c), "%s/%s.aml", ASL_DIR, hmat);
-	struct numem_machine_src src;
-	if (numem_machine_src_files(&src, a, slit ? b : NULL, hmat ? c : NULL, err, sizeof(err)))
-		fail_msg("%s", err);
-	struct numem_machine_opts o = {.acpi_flags = flags,
-	                               .topo.flags = flags ? NUMEM_TOPO_STRICT : 0};
-	struct numem_diag d = {0};
-	if (numem_machine_load(&m, &src, &o, &d) != NUMEM_OK)
-		fail_msg("%s: %s", srat, d.msg);
-	numem_host_set_log(m.host, NULL, NUMEM_LOG_ERROR);
+	load_asl_machine(&m, srat, slit, hmat, flags, flags ? NUMEM_TOPO_STRICT : 0);
 }
 
 static void unload(void)
