@@ -64,6 +64,17 @@ struct numem_mem_range {
 	uint8_t flags; /* NUMEM_RANGE_* */
 };
 
+/* The whole pages of a range, [*first, *last) in pfns (a partial page at
+ * either end is not RAM the allocator can use).  False for a range that is
+ * not RAM or holds no whole page. */
+static inline bool numem_range_pfns(const struct numem_mem_range *r, uint64_t *first,
+                                    uint64_t *last)
+{
+	*first = (r->base + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT;
+	*last = r->end >> NUMEM_PAGE_SHIFT;
+	return (r->flags & NUMEM_RANGE_RAM) && *first < *last;
+}
+
 /* Where a CPU came from in the firmware.  socket, cluster, core and thread
  * are NUMEM_CPU_UNKNOWN unless a table (PPTT), the host (sysfs) or the
  * machine's description says; numem never derives them from nodes. */

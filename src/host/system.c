@@ -73,10 +73,9 @@ enum numem_err numem_system_plan(struct numem_system *s, const struct numem_syst
 		    (meta[k].base + meta[k].length + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT;
 		for (uint32_t i = 0; i < t->nr_ranges; i++) {
 			const struct numem_mem_range *r = &t->range[i];
-			if (!(r->flags & NUMEM_RANGE_RAM))
+			uint64_t a, b;
+			if (!numem_range_pfns(r, &a, &b))
 				continue;
-			uint64_t a = (r->base + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT;
-			uint64_t b = r->end >> NUMEM_PAGE_SHIFT;
 			a = a > rs ? a : rs;
 			b = b < re ? b : re;
 			if (a < b && free_pages[r->node] >= b - a)

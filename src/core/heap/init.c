@@ -91,10 +91,9 @@ void numem__for_each_run(struct numem_heap *h, uint64_t lo, uint64_t hi, numem__
 	const struct numem_topo *t = h->topo;
 	for (uint32_t i = 0; i < t->nr_ranges; i++) {
 		const struct numem_mem_range *r = &t->range[i];
-		if (!(r->flags & NUMEM_RANGE_RAM))
+		uint64_t s, e;
+		if (!numem_range_pfns(r, &s, &e))
 			continue;
-		uint64_t s = (r->base + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT;
-		uint64_t e = r->end >> NUMEM_PAGE_SHIFT;
 		s = NUMEM_MAX(s, lo);
 		e = NUMEM_MIN(e, hi);
 		while (s < e) {
@@ -180,11 +179,8 @@ static void set_movable(struct numem_heap *h, uint64_t pages)
 		uint64_t want = NUMEM_MIN(pages, t->node[n].ram_pages);
 		for (uint32_t i = t->nr_ranges; i-- > 0 && want;) {
 			const struct numem_mem_range *r = &t->range[i];
-			if (r->node != n || !(r->flags & NUMEM_RANGE_RAM))
-				continue;
-			uint64_t s = (r->base + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT;
-			uint64_t e = r->end >> NUMEM_PAGE_SHIFT;
-			if (e <= s)
+			uint64_t s, e;
+			if (r->node != n || !numem_range_pfns(r, &s, &e))
 				continue;
 			uint64_t take = NUMEM_MIN(want, e - s);
 			h->movable_start[n] = e - take;

@@ -46,11 +46,8 @@ static void scan_sections(struct numem_frametable *ft, const struct numem_topo *
 {
 	for (uint32_t i = 0; i < topo->nr_ranges; i++) {
 		const struct numem_mem_range *r = &topo->range[i];
-		if (!(r->flags & NUMEM_RANGE_RAM))
-			continue;
-		uint64_t first = (r->base + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT;
-		uint64_t last = r->end >> NUMEM_PAGE_SHIFT;
-		if (first >= last)
+		uint64_t first, last;
+		if (!numem_range_pfns(r, &first, &last))
 			continue;
 		for (uint64_t s = first >> ft->pfn_section_shift;
 		     s <= (last - 1) >> ft->pfn_section_shift; s++) {
@@ -284,11 +281,8 @@ enum numem_err numem_frametable_plan(const struct numem_topo *topo,
 	uint64_t next = 0; /* first section not yet counted */
 	for (uint32_t i = 0; i < topo->nr_ranges; i++) {
 		const struct numem_mem_range *r = &topo->range[i];
-		if (!(r->flags & NUMEM_RANGE_RAM))
-			continue;
-		uint64_t first = (r->base + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT;
-		uint64_t last = r->end >> NUMEM_PAGE_SHIFT;
-		if (first >= last)
+		uint64_t first, last;
+		if (!numem_range_pfns(r, &first, &last))
 			continue;
 		uint64_t s0 = NUMEM_MAX(first >> f.pfn_section_shift, next);
 		uint64_t s1 = ((last - 1) >> f.pfn_section_shift) + 1;
