@@ -159,12 +159,14 @@ struct numem_pcp {
 	struct numem_page *list[NUMEM_PCP_MAX_ORDER + 1];
 	uint32_t count[NUMEM_PCP_MAX_ORDER + 1]; /* blocks per order */
 	uint32_t pages;                          /* pages in all lists */
+	uint32_t pad_[3];                        /* 64 bytes: a free finds it by a shift */
 };
 
 /* A CPU's handle: pass it to every call made on that CPU.  Only one thread
- * uses a handle at a time. */
+ * uses a handle at a time.  Cache-line aligned (no two CPUs' handles share
+ * a line) and a power of two in size (numem_heap_cpu is a shift). */
 struct numem_cpu {
-	struct numem_heap *heap;
+	_Alignas(64) struct numem_heap *heap;
 	uint32_t id;
 	numem_nid_t node;                 /* cpu_to_node */
 	numem_nid_t mem_node;             /* nearest node with memory */
@@ -173,15 +175,22 @@ struct numem_cpu {
 	uint64_t (*stat)[NUMEM_NR_STATS]; /* [node][stat], folded on read */
 	uint64_t fallback_steps;          /* zones tried beyond the first */
 	struct numem_trace_ring *trace;
-	/* The fast path's precomputed answers (heap-internal): the first zone
-	 * of the local zonelist (UINT16_MAX: no fast path), its node, and the
-	 * numastat counter a local hit there bumps besides numa_hit. */
-	uint16_t fast_zone;
+	/* The fast path's precomputed answers (heap-internal): the cache of
+	 * the first zone of the local zonelist (an empty cache nobody fills
+	 * when there is no fast path), its node, the numastat counters a local
+	 * hit there bumps (numa_hit; local_node or other_node, whose
+	 * page-weighted twin sits at a fixed distance). */
+	struct numem_pcp *fast_pcp;
+	uint64_t *fast_hit;
+	uint64_t *fast_count;
 	numem_nid_t fast_node;
-	uint8_t fast_stat;
-	bool fast_free;                    /* frees may take the fast path */
+	/* What a free's fast path compares the head's state bits with: the
+	 * ALLOCATED state, or a bit no descriptor has when frees must all take
+	 * the slow path (poisoning). */
+	uint64_t free_want;
 	uint32_t pcp_high;                 /* the heap's, beside the caches */
 	const struct numem_frametable *ft; /* the heap's, one load closer */
+	_Atomic uintptr_t *online_map;     /* the heap's, one load closer */
 };
 
 /* A zone.  Fields after `lock` are protected by it. */
@@ -266,6 +275,11 @@ struct numem_heap {
 	uint32_t nr_cpus;
 	struct numem_cpu *cpu;
 	uint32_t pcp_high, pcp_batch;
+	/* Per section of the frame table: 0 until the heap has taken it
+	 * (ONLINE), then its descriptors' biased base with bit 0 set
+	 * (descriptor of pfn p = base - 1 + p), stored with release: a free's
+	 * one acquire load that finds the descriptor and says it may be read. */
+	_Atomic uintptr_t *online_map;
 	_Atomic int shrinker_lock;
 	_Atomic int grow_lock;                   /* deferred section initialisation */
 	uint64_t movable_start[NUMEM_MAX_NODES]; /* first pfn of a node's MOVABLE zone */

@@ -168,9 +168,13 @@ static void describe_failure(struct numem_cpu *cpu, const uint16_t *zl, unsigned
 }
 
 __attribute__((noinline)) static enum numem_err
-alloc_slow(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_policy *policy,
-           uint16_t owner, numem_pfn_t *pfn, struct numem_diag *diag)
+alloc_slow(struct numem_cpu *cpu, unsigned order, uint64_t flags_owner, struct numem_policy *policy,
+           numem_pfn_t *pfn, struct numem_diag *diag)
 {
+	/* Flags and owner travel in one argument: six fit in registers, so the
+	 * fast path jumps here without a frame of its own. */
+	unsigned flags = (unsigned)flags_owner;
+	uint16_t owner = (uint16_t)(flags_owner >> 32);
 	if (!cpu || !pfn)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_alloc: no cpu or result");
 	if (order > NUMEM_MAX_ORDER)
@@ -261,24 +265,23 @@ static inline __attribute__((always_inline)) enum numem_err
 alloc_fast(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_policy *policy,
            uint16_t owner, numem_pfn_t *pfn, struct numem_diag *diag)
 {
-	if (__builtin_expect(cpu && pfn && !flags && order <= NUMEM_PCP_MAX_ORDER &&
-	                         (!policy || policy->mode == NUMEM_POLICY_LOCAL) &&
-	                         cpu->fast_zone != UINT16_MAX,
+	/* No flags and a small order in one compare. */
+	if (__builtin_expect(cpu && pfn && ((uint64_t)flags << 32 | order) <= NUMEM_PCP_MAX_ORDER &&
+	                         (!policy || policy->mode == NUMEM_POLICY_LOCAL),
 	                     1)) {
-		struct numem_page *pg = pcp_pop(&cpu->pcp[cpu->fast_zone], order, owner);
+		struct numem_page *pg = pcp_pop(cpu->fast_pcp, order, owner);
 		if (pg) {
 			*pfn = numem_page_to_pfn(cpu->ft, pg);
-			uint64_t *st = cpu->stat[cpu->fast_node];
-			st[NUMEM_STAT_NUMA_HIT]++;
-			st[cpu->fast_stat]++; /* local_node or other_node */
-			st[cpu->fast_stat + (NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE)] +=
-			    1ull << order;
+			++*cpu->fast_hit;
+			uint64_t *count = cpu->fast_count; /* local_node or other_node */
+			count[0]++;
+			count[NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE] += 1ull << order;
 			numem__trace(cpu, NUMEM_EV_ALLOC, pfn->v, order,
 			             cpu->fast_node | (uint64_t)cpu->fast_node << 16);
 			return NUMEM_OK;
 		}
 	}
-	return alloc_slow(cpu, order, flags, policy, owner, pfn, diag);
+	return alloc_slow(cpu, order, (uint64_t)owner << 32 | flags, policy, pfn, diag);
 }
 
 enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags,

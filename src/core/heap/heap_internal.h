@@ -125,6 +125,26 @@ static inline struct numem_page *numem__lookup_online(const struct numem_frameta
 	return numem_pfn_to_page(ft, pfn);
 }
 
+/*
+ * The same for a fast path: the biased base of pfn's descriptors if its
+ * section is online (descriptor = numem__online_page(base, pfn)), else 0
+ * (the slow path then says why).  One acquire load of the online map both
+ * finds the descriptors and orders their reading after deferred
+ * initialisation wrote them.
+ */
+static inline uintptr_t numem__online_base(const struct numem_cpu *cpu, numem_pfn_t pfn)
+{
+	if (pfn.v >= cpu->ft->max_pfn)
+		return 0;
+	return atomic_load_explicit(&cpu->online_map[numem_pfn_to_section(cpu->ft, pfn)],
+	                            memory_order_acquire);
+}
+
+static inline struct numem_page *numem__online_page(uintptr_t base, numem_pfn_t pfn)
+{
+	return (struct numem_page *)(base - 1 + (uintptr_t)pfn.v * sizeof(struct numem_page));
+}
+
 /* ---- buddy lists (zone lock held) --------------------------------------- */
 
 /* Put a free block into the buddy lists, merging with free buddies.
@@ -187,12 +207,18 @@ void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zone_index, unsigned order
 /* Record an event on this CPU's ring (tracing on). */
 void numem__trace_emit(struct numem_cpu *cpu, unsigned event, uint64_t a, uint64_t b, uint64_t c);
 
+/* Is this CPU recording events?  Without a ring, a load and a branch. */
+static inline bool numem__tracing(const struct numem_cpu *cpu)
+{
+	return __builtin_expect(cpu->trace != 0, 0) &&
+	       atomic_load_explicit(&cpu->heap->tracing, memory_order_relaxed);
+}
+
 /* Trace an event: with tracing off, a load and a predicted branch. */
 static inline void numem__trace(struct numem_cpu *cpu, unsigned event, uint64_t a, uint64_t b,
                                 uint64_t c)
 {
-	if (__builtin_expect(cpu->trace != 0, 0) &&
-	    atomic_load_explicit(&cpu->heap->tracing, memory_order_relaxed))
+	if (numem__tracing(cpu))
 		numem__trace_emit(cpu, event, a, b, c);
 }
 
@@ -219,6 +245,10 @@ uint32_t numem__zonelist_build(const struct numem_heap *h, const numem_nid_t *no
                                unsigned limit, uint16_t *zl);
 /* The precomputed local zonelists, per node and zone limit (init). */
 void numem__build_zonelists(struct numem_heap *h);
+
+/* A numem_cpu.free_want that no head's state bits equal (state 15 does not
+ * exist): every free takes the slow path. */
+#define NUMEM__FREE_WANT_NONE (NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT)
 
 /* Recompute a CPU's fast-path answers (after init or a cpuset change). */
 void numem__cpu_fast_path(struct numem_cpu *cpu);
