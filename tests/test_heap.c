@@ -205,6 +205,36 @@ static void test_interleave(void **state)
 	assert_int_equal(st[NUMEM_STAT_INTERLEAVE_HIT], 10);
 	assert_int_equal(st[NUMEM_STAT_NUMA_HIT], 10);
 	assert_int_equal(st[NUMEM_STAT_OTHER_NODE], 10);
+	/* The rotor is per CPU: another CPU sharing the policy starts at the
+	 * lowest node; this one goes on where it was. */
+	struct numem_cpu *other = numem_heap_cpu(&sys.heap, 1);
+	assert_int_equal(node_of(must_alloc(other, 0, 0, &p)), 0);
+	assert_int_equal(node_of(must_alloc(cpu, 0, 0, &p)), 0);
+	assert_int_equal(node_of(must_alloc(other, 0, 0, &p)), 1);
+	/* Empty caches: the slow path refills and the rotor still advances
+	 * once per allocation (the fast path's miss does not move it). */
+	numem_heap_drain_cpu(cpu);
+	for (int i = 1; i < 9; i++)
+		assert_int_equal(node_of(must_alloc(cpu, i & 1, 0, &p)), i % 4);
+	/* A node outside the cpuset: its turn is a miss served elsewhere (the
+	 * fast path must not pop the excluded node's cache); the others hit. */
+	numem_nodemask_t allowed = {{0}};
+	for (numem_nid_t n = 0; n < 3; n++)
+		numem_nodemask_set(&allowed, n);
+	assert_int_equal(numem_cpu_set_allowed(cpu, &allowed, &d), NUMEM_OK);
+	numem_heap_node_stats(&sys.heap, 3, st);
+	uint64_t foreign3 = st[NUMEM_STAT_NUMA_FOREIGN];
+	for (int i = 1; i < 9; i++) {
+		numem_nid_t got = node_of(must_alloc(cpu, 0, 0, &p));
+		if (i % 4 == 3)
+			assert_true(got < 3);
+		else
+			assert_int_equal(got, i % 4);
+	}
+	numem_heap_node_stats(&sys.heap, 3, st);
+	assert_int_equal(st[NUMEM_STAT_NUMA_FOREIGN], foreign3 + 2);
+	numem_nodemask_set(&allowed, 3);
+	assert_int_equal(numem_cpu_set_allowed(cpu, &allowed, &d), NUMEM_OK);
 	/* By index (a guest pfn): node = mask[index % 4]. */
 	numem_policy_init(&p, NUMEM_POLICY_INTERLEAVE_INDEX);
 	numem_nodemask_set(&p.nodes, 1);

@@ -111,7 +111,7 @@ enum numem_policy_mode {
 	NUMEM_POLICY_PREFERRED,           /* `node` first, then its fallback order */
 	NUMEM_POLICY_PREFERRED_MANY,      /* `nodes` nearest first, then anywhere */
 	NUMEM_POLICY_BIND,                /* only `nodes`, nearest first */
-	NUMEM_POLICY_INTERLEAVE,          /* round-robin over `nodes` */
+	NUMEM_POLICY_INTERLEAVE,          /* round-robin over `nodes`, per CPU */
 	NUMEM_POLICY_INTERLEAVE_INDEX,    /* `nodes`[index % n] (e.g. a guest pfn) */
 	NUMEM_POLICY_WEIGHTED_INTERLEAVE, /* round-robin, `weight[n]` turns per node */
 	NUMEM_POLICY_COUNT
@@ -125,7 +125,7 @@ struct numem_policy {
 	numem_nodemask_t nodes;          /* PREFERRED_MANY, BIND, INTERLEAVE* */
 	uint8_t weight[NUMEM_MAX_NODES]; /* WEIGHTED_INTERLEAVE: 0 means 1 */
 	uint64_t index;                  /* INTERLEAVE_INDEX */
-	_Atomic uint64_t next;           /* interleave cursor */
+	_Atomic uint64_t next;           /* WEIGHTED_INTERLEAVE cursor (INTERLEAVE's is per CPU) */
 };
 
 void numem_policy_init(struct numem_policy *p, enum numem_policy_mode mode);
@@ -184,6 +184,9 @@ struct numem_cpu {
 	uint64_t *fast_hit;
 	uint64_t *fast_count;
 	numem_nid_t fast_node;
+	/* The interleave rotor (NUMEM_POLICY_INTERLEAVE): the node this CPU
+	 * interleaved to last, as Linux's per-task il_prev.  Owner only. */
+	numem_nid_t il_prev;
 	/* What a free's fast path compares the head's state bits with: the
 	 * ALLOCATED state, or a bit no descriptor has when frees must all take
 	 * the slow path (poisoning). */
@@ -275,6 +278,11 @@ struct numem_heap {
 	uint32_t nr_cpus;
 	struct numem_cpu *cpu;
 	uint32_t pcp_high, pcp_batch;
+	numem_nodemask_t mem_nodes; /* nodes with RAM */
+	/* Per node: the zone a local allocation there tries first (the first
+	 * of its NORMAL zonelist) if that zone is on the node, else
+	 * UINT16_MAX; the interleave fast path pops that zone's cache. */
+	uint16_t node_zone[NUMEM_MAX_NODES];
 	/* Per section of the frame table: 0 until the heap has taken it
 	 * (ONLINE), then its descriptors' biased base with bit 0 set
 	 * (descriptor of pfn p = base - 1 + p), stored with release: a free's

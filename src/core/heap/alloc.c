@@ -256,6 +256,56 @@ alloc_slow(struct numem_cpu *cpu, unsigned order, uint64_t flags_owner, struct n
 }
 
 /*
+ * The interleave fast path: the CPU's rotor gives the next node of the
+ * policy's mask with memory (the slow path's choice, policy.c); if that
+ * node is allowed and its first zone's cache on this CPU holds a block,
+ * pop it and count an interleave hit.  Otherwise nothing changed (the
+ * rotor included) and the slow path decides.
+ */
+static inline bool interleave_fast(struct numem_cpu *cpu, unsigned order,
+                                   const struct numem_policy *policy, uint16_t owner,
+                                   numem_pfn_t *pfn)
+{
+	const struct numem_heap *h = cpu->heap;
+	_Static_assert(NUMEM_NODEMASK_WORDS == 1, "the rotor scans one word");
+	uint64_t m = policy->nodes.w[0] & h->mem_nodes.w[0];
+	uint64_t after = m & (~1ull << cpu->il_prev); /* nodes above the last one */
+	if (!m)
+		return false;
+	numem_nid_t node = (numem_nid_t)__builtin_ctzll(after ? after : m);
+	uint16_t zi = h->node_zone[node];
+	if (zi == UINT16_MAX || !numem_nodemask_test(&cpu->allowed, node))
+		return false;
+	struct numem_page *pg = pcp_pop(&cpu->pcp[zi], order, owner);
+	if (!pg)
+		return false;
+	cpu->il_prev = node;
+	*pfn = numem_page_to_pfn(cpu->ft, pg);
+	uint64_t *st = cpu->stat[node];
+	st[NUMEM_STAT_NUMA_HIT]++;
+	st[NUMEM_STAT_INTERLEAVE_HIT]++;
+	unsigned near = node == cpu->node ? NUMEM_STAT_LOCAL_NODE : NUMEM_STAT_OTHER_NODE;
+	st[near]++;
+	st[near + (NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE)] += 1ull << order;
+	numem__trace(cpu, NUMEM_EV_ALLOC, pfn->v, order, node | (uint64_t)node << 16);
+	return true;
+}
+
+/* Whatever the local fast path does not serve: the interleave fast path
+ * for its policy, else the slow path.  Out of line, so that the local fast
+ * path stays as short as it was. */
+__attribute__((noinline)) static enum numem_err
+alloc_other(struct numem_cpu *cpu, unsigned order, uint64_t flags_owner,
+            struct numem_policy *policy, numem_pfn_t *pfn, struct numem_diag *diag)
+{
+	if (cpu && pfn && policy && policy->mode == NUMEM_POLICY_INTERLEAVE &&
+	    ((flags_owner & UINT32_MAX) << 32 | order) <= NUMEM_PCP_MAX_ORDER &&
+	    interleave_fast(cpu, order, policy, (uint16_t)(flags_owner >> 32), pfn))
+		return NUMEM_OK;
+	return alloc_slow(cpu, order, flags_owner, policy, pfn, diag);
+}
+
+/*
  * The fast path: a local request of a small order with no flags pops the
  * CPU's cache of its first zone (precomputed at init and on cpuset
  * changes).  Anything else, and every error, takes the slow path, which
@@ -270,7 +320,7 @@ alloc_fast(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 	                         (!policy || policy->mode == NUMEM_POLICY_LOCAL),
 	                     1)) {
 		struct numem_page *pg = pcp_pop(cpu->fast_pcp, order, owner);
-		if (pg) {
+		if (__builtin_expect(pg != 0, 1)) {
 			*pfn = numem_page_to_pfn(cpu->ft, pg);
 			++*cpu->fast_hit;
 			uint64_t *count = cpu->fast_count; /* local_node or other_node */
@@ -281,7 +331,7 @@ alloc_fast(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 			return NUMEM_OK;
 		}
 	}
-	return alloc_slow(cpu, order, (uint64_t)owner << 32 | flags, policy, pfn, diag);
+	return alloc_other(cpu, order, (uint64_t)owner << 32 | flags, policy, pfn, diag);
 }
 
 enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags,

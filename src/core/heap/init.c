@@ -382,6 +382,7 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 		cpu->node =
 		    c < topo->nr_cpus ? topo->cpu[c].node : (numem_nid_t)(c % topo->nr_nodes);
 		cpu->mem_node = topo->node[cpu->node].nearest_mem;
+		cpu->il_prev = NUMEM_MAX_NODES - 1; /* the first interleave takes the lowest node */
 		for (numem_nid_t n = 0; n < topo->nr_nodes; n++)
 			numem_nodemask_set(&cpu->allowed, n);
 		cpu->pcp = (struct numem_pcp *)p;
