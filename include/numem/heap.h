@@ -430,22 +430,39 @@ enum numem_page_state numem_heap_block_of(const struct numem_heap *heap, numem_p
                                           struct numem_heap_block *out);
 
 /*
+ * The fast paths' lookup through a heap's online map (struct numem_heap):
+ * the biased base of pfn's descriptors if its section is online, else 0;
+ * then the descriptor from that base.  One acquire load both finds the
+ * descriptors and orders their reading after deferred initialisation wrote
+ * them.  (Core-internal helpers, inline for the layers above the heap.)
+ */
+static inline uintptr_t numem__online_base(const _Atomic uintptr_t *map,
+                                           const struct numem_frametable *ft, numem_pfn_t pfn)
+{
+	if (pfn.v >= ft->max_pfn)
+		return 0;
+	return atomic_load_explicit(&map[pfn.v >> ft->pfn_section_shift], memory_order_acquire);
+}
+
+static inline struct numem_page *numem__online_page(uintptr_t base, numem_pfn_t pfn)
+{
+	return (struct numem_page *)(base - 1 + (uintptr_t)pfn.v * sizeof(struct numem_page));
+}
+
+/*
  * The fast form of numem_heap_block_of() for a layer checking one of its
  * own blocks (the slab's numem_kfree): true when pfn, in an online section,
  * heads an allocated block held by `owner` whose owner word is `word`; then
- * *order is the block's order.  Inline: a bounds check, two loads of the
- * section byte and the descriptor, and compares.
+ * *order is the block's order.  Inline: a bounds check, two loads (the
+ * section's online-map entry, the descriptor) and compares.
  */
 static inline bool numem_heap_holds(const struct numem_heap *heap, numem_pfn_t pfn, uint16_t owner,
                                     uint64_t word, unsigned *order)
 {
-	const struct numem_frametable *ft = heap->ft;
-	if (pfn.v >= ft->max_pfn ||
-	    !(__atomic_load_n(&ft->section_state[pfn.v >> ft->pfn_section_shift],
-	                      __ATOMIC_ACQUIRE) &
-	      NUMEM_SECTION_ONLINE))
+	uintptr_t base = numem__online_base(heap->online_map, heap->ft, pfn);
+	if (!base) /* not RAM, or its section not online */
 		return false;
-	const struct numem_page *pg = numem_pfn_to_page(ft, pfn);
+	const struct numem_page *pg = numem__online_page(base, pfn);
 	uint64_t f = __atomic_load_n(&pg->flags, __ATOMIC_RELAXED);
 	const uint64_t mask = NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT |
 	                      NUMEM_PG_OWNER_MASK << NUMEM_PG_OWNER_SHIFT;

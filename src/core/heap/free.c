@@ -240,7 +240,7 @@ free_fast(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint16_t owner
           struct numem_diag *diag)
 {
 	if (__builtin_expect(cpu && order <= NUMEM_PCP_MAX_ORDER, 1)) {
-		uintptr_t base = numem__online_base(cpu, pfn);
+		uintptr_t base = numem__online_base(cpu->online_map, cpu->ft, pfn);
 		struct numem_page *pg = numem__online_page(base, pfn);
 		uint64_t f;
 		if (base &&

@@ -125,26 +125,6 @@ static inline struct numem_page *numem__lookup_online(const struct numem_frameta
 	return numem_pfn_to_page(ft, pfn);
 }
 
-/*
- * The same for a fast path: the biased base of pfn's descriptors if its
- * section is online (descriptor = numem__online_page(base, pfn)), else 0
- * (the slow path then says why).  One acquire load of the online map both
- * finds the descriptors and orders their reading after deferred
- * initialisation wrote them.
- */
-static inline uintptr_t numem__online_base(const struct numem_cpu *cpu, numem_pfn_t pfn)
-{
-	if (pfn.v >= cpu->ft->max_pfn)
-		return 0;
-	return atomic_load_explicit(&cpu->online_map[numem_pfn_to_section(cpu->ft, pfn)],
-	                            memory_order_acquire);
-}
-
-static inline struct numem_page *numem__online_page(uintptr_t base, numem_pfn_t pfn)
-{
-	return (struct numem_page *)(base - 1 + (uintptr_t)pfn.v * sizeof(struct numem_page));
-}
-
 /* ---- buddy lists (zone lock held) --------------------------------------- */
 
 /* Put a free block into the buddy lists, merging with free buddies.
