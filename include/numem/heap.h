@@ -159,7 +159,8 @@ struct numem_pcp {
 	struct numem_page *list[NUMEM_PCP_MAX_ORDER + 1];
 	uint32_t count[NUMEM_PCP_MAX_ORDER + 1]; /* blocks per order */
 	uint32_t pages;                          /* pages in all lists */
-	uint32_t pad_[3];                        /* 64 bytes: a free finds it by a shift */
+	/* 64 bytes in all (any pointer size): a free finds it by a shift. */
+	uint8_t pad_[64 - (NUMEM_PCP_MAX_ORDER + 1) * (sizeof(void *) + 4) - 4];
 };
 
 /* A CPU's handle: pass it to every call made on that CPU.  Only one thread

@@ -78,7 +78,7 @@ struct numem_cache {
 struct numem_slab_mag {
 	uint32_t n;
 	void *obj[NUMEM_SLAB_MAG];
-	uint8_t pad_[64 - (8 + 8 * NUMEM_SLAB_MAG) % 64];
+	uint8_t pad_[64 - (sizeof(void *) * (1 + NUMEM_SLAB_MAG)) % 64];
 };
 
 struct numem_slab {
