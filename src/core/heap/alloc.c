@@ -291,6 +291,15 @@ static inline bool interleave_fast(struct numem_cpu *cpu, unsigned order,
 	return true;
 }
 
+/* The local fast path's event, out of line: with tracing off the fast
+ * path loads nothing for it. */
+__attribute__((noinline, cold)) static void trace_fast_alloc(struct numem_cpu *cpu, numem_pfn_t pfn,
+                                                             unsigned order)
+{
+	numem__trace_emit(cpu, NUMEM_EV_ALLOC, pfn.v, order,
+	                  cpu->fast_node | (uint64_t)cpu->fast_node << 16);
+}
+
 /* Whatever the local fast path does not serve: the interleave fast path
  * for its policy, else the slow path.  Out of line, so that the local fast
  * path stays as short as it was. */
@@ -326,8 +335,8 @@ alloc_fast(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 			uint64_t *count = cpu->fast_count; /* local_node or other_node */
 			count[0]++;
 			count[NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE] += 1ull << order;
-			numem__trace(cpu, NUMEM_EV_ALLOC, pfn->v, order,
-			             cpu->fast_node | (uint64_t)cpu->fast_node << 16);
+			if (__builtin_expect(numem__tracing(cpu), 0))
+				trace_fast_alloc(cpu, *pfn, order);
 			return NUMEM_OK;
 		}
 	}
