@@ -293,8 +293,8 @@ static inline bool interleave_fast(struct numem_cpu *cpu, unsigned order,
 
 /* The local fast path's event, out of line: with tracing off the fast
  * path loads nothing for it. */
-__attribute__((noinline, cold)) static void trace_fast_alloc(struct numem_cpu *cpu, numem_pfn_t pfn,
-                                                             unsigned order)
+__attribute__((noinline)) static void trace_fast_alloc(struct numem_cpu *cpu, numem_pfn_t pfn,
+                                                       unsigned order)
 {
 	numem__trace_emit(cpu, NUMEM_EV_ALLOC, pfn.v, order,
 	                  cpu->fast_node | (uint64_t)cpu->fast_node << 16);
