@@ -276,9 +276,14 @@ static inline bool interleave_fast(struct numem_cpu *cpu, unsigned order,
 	uint16_t zi = h->node_zone[node];
 	if (zi == UINT16_MAX || !numem_nodemask_test(&cpu->allowed, node))
 		return false;
-	struct numem_page *pg = pcp_pop(&cpu->pcp[zi], order, owner);
-	if (!pg)
+	/* The block must be on that node (numastat counts it there): true by
+	 * node_zone's construction, tested so that a table older than the
+	 * topology can cost a slow path, never a wrong count. */
+	struct numem_pcp *pcp = &cpu->pcp[zi];
+	const struct numem_page *head = pcp->list[order];
+	if (!head || numem_page_node(head) != node)
 		return false;
+	struct numem_page *pg = pcp_pop(pcp, order, owner);
 	cpu->il_prev = node;
 	*pfn = numem_page_to_pfn(cpu->ft, pg);
 	uint64_t *st = cpu->stat[node];
