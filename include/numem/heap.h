@@ -189,8 +189,8 @@ struct numem_cpu {
 	 * interleaved to last, as Linux's per-task il_prev.  Owner only. */
 	numem_nid_t il_prev;
 	/* What a free's fast path compares the head's state bits with: the
-	 * ALLOCATED state, or a bit no descriptor has when frees must all take
-	 * the slow path (poisoning). */
+	 * ALLOCATED state, or state 15, which no descriptor has, when frees
+	 * must all take the slow path (poisoning). */
 	uint64_t free_want;
 	uint32_t pcp_high;                 /* the heap's, beside the caches */
 	const struct numem_frametable *ft; /* the heap's, one load closer */
@@ -279,10 +279,11 @@ struct numem_heap {
 	uint32_t nr_cpus;
 	struct numem_cpu *cpu;
 	uint32_t pcp_high, pcp_batch;
-	numem_nodemask_t mem_nodes; /* nodes with RAM */
-	/* Per node: the zone a local allocation there tries first (the first
-	 * of its NORMAL zonelist) if that zone is on the node, else
-	 * UINT16_MAX; the interleave fast path pops that zone's cache. */
+	/* Set with the zonelists at init, read-only after.  The nodes with
+	 * RAM; per node, the zone a local allocation there tries first (the
+	 * first of its NORMAL zonelist) if that zone is on the node, else
+	 * UINT16_MAX: the interleave fast path pops that zone's cache. */
+	numem_nodemask_t mem_nodes;
 	uint16_t node_zone[NUMEM_MAX_NODES];
 	/* Per section of the frame table: 0 until the heap has taken it
 	 * (ONLINE), then its descriptors' biased base with bit 0 set

@@ -267,7 +267,12 @@ static inline bool interleave_fast(struct numem_cpu *cpu, unsigned order,
                                    numem_pfn_t *pfn)
 {
 	const struct numem_heap *h = cpu->heap;
-	_Static_assert(NUMEM_NODEMASK_WORDS == 1, "the rotor scans one word");
+#if NUMEM_NODEMASK_WORDS != 1
+	/* The rotor scans one word: machines built for more than 64 nodes take
+	 * the slow path, which follows the same rotor. */
+	(void)h, (void)order, (void)policy, (void)owner, (void)pfn;
+	return false;
+#else
 	uint64_t m = policy->nodes.w[0] & h->mem_nodes.w[0];
 	uint64_t after = m & (~1ull << cpu->il_prev); /* nodes above the last one */
 	if (!m)
@@ -294,6 +299,7 @@ static inline bool interleave_fast(struct numem_cpu *cpu, unsigned order,
 	st[near + (NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE)] += 1ull << order;
 	numem__trace(cpu, NUMEM_EV_ALLOC, pfn->v, order, node | (uint64_t)node << 16);
 	return true;
+#endif
 }
 
 /* The local fast path's event, out of line: with tracing off the fast
