@@ -36,6 +36,17 @@
  * Lock order.  This is the only place it is written; every spinlock of
  * the core is here (grep numem__lock), outermost first.  "A -> B" means B
  * may be taken while A is held; no other nesting exists.
+ *   0. relayout commit mutex (the heap's relayout state, relayout.h):
+ *      taken with no other lock held, by numem_relayout_commit() and the
+ *      notifier (un)registration.  Held across the notifiers, which run
+ *      with nothing else held and may take any lock below (a domain's, to
+ *      migrate its frames).  commit mutex -> apply lock.
+ *   0b. relayout apply lock: held by a commit while it changes the layout
+ *      (apply lock -> grow lock -> zone locks), and by a free slow path
+ *      that gives a pending block (one whose range moved) to its new node
+ *      (apply lock -> zone locks, one at a time).  While it changes one
+ *      zone's free blocks a commit holds every zone lock at once, taken in
+ *      zone-index order (as the verifier does).
  *   1. domain manager lock (struct numem_domains.lock): taken with no other
  *      lock held; nothing below is taken under it (no heap or slab call).
  *   1b. a domain's lock (struct numem_domain.lock): never held with the
@@ -248,7 +259,13 @@ struct numem_heap_opts {
 	 * image and boot metadata), [base, base+length) in bytes. */
 	const struct numem_ram_range *reserved;
 	uint32_t nr_reserved;
+	/* Room for nodes a relayout may bring online (relayout.h): zones, per-CPU
+	 * caches and counters are sized for this many nodes.  0: the
+	 * topology's; at most NUMEM_MAX_NODES. */
+	uint32_t max_nodes;
 };
+
+struct numem__relayout;
 
 struct numem_heap {
 	const struct numem_platform *plat;
@@ -274,6 +291,8 @@ struct numem_heap {
 	struct numem_shrinker *shrinkers;
 	size_t alloc_bytes; /* one metadata block */
 	void *alloc_block;
+	uint32_t max_nodes;               /* zone arrays are sized for this many */
+	struct numem__relayout *relayout; /* relayout state (NULL until first used) */
 };
 
 /* Extra error codes of the heap live in types.h (NUMEM_E_*). */
