@@ -766,10 +766,35 @@ static void *verify_thread(void *arg)
 	return NULL;
 }
 
+/* The hosted platform's metadata calls are not thread-safe; the verifier's
+ * scratch and a commit's allocations meet here, so serialise them. */
+static pthread_mutex_t meta_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct numem_platform locked;
+
+static void *locked_alloc(void *ctx, size_t bytes, size_t align, numem_nid_t nid)
+{
+	pthread_mutex_lock(&meta_mu);
+	void *p = real->meta_alloc(ctx, bytes, align, nid);
+	pthread_mutex_unlock(&meta_mu);
+	return p;
+}
+
+static void locked_free(void *ctx, void *ptr, size_t bytes)
+{
+	pthread_mutex_lock(&meta_mu);
+	real->meta_free(ctx, ptr, bytes);
+	pthread_mutex_unlock(&meta_mu);
+}
+
 static void test_verify_during_commits(void **state)
 {
 	(void)state;
 	boot3(NULL);
+	real = sys.heap.plat;
+	locked = *real;
+	locked.meta_alloc = locked_alloc;
+	locked.meta_free = locked_free;
+	sys.heap.plat = &locked;
 	static struct held held[700];
 	size_t n = hold_some(held, 700, 11);
 	char err[200] = "";
@@ -788,6 +813,7 @@ static void test_verify_during_commits(void **state)
 	free_all(held, n);
 	numem_heap_drain_all(&sys.heap);
 	check_model(NULL, 0, true);
+	sys.heap.plat = real;
 	numem_system_shutdown(&sys);
 }
 

@@ -84,9 +84,9 @@ struct numem__relayout *numem__relayout_get(struct numem_heap *h)
 		return 0;
 	rl = (struct numem__relayout *)p;
 	rl->bytes = bytes;
-	rl->cpu_gen = (_Atomic uint64_t *)(p + head);
-	rl->sec_moved = (_Atomic uint8_t *)(p + head + cpu_b);
-	rl->sec_pending = (_Atomic uint64_t *)(p + head + cpu_b + moved_b);
+	rl->cpu_gen = (uint64_t *)(p + head);
+	rl->sec_moved = (uint8_t *)(p + head + cpu_b);
+	rl->sec_pending = (uint64_t *)(p + head + cpu_b + moved_b);
 	rl->boot_topo = numem_heap_topo(h);
 	rl->boot_nodes = rl->boot_topo->nr_nodes;
 	struct numem__relayout *none = 0;
@@ -180,12 +180,12 @@ const struct numem_relayout_change *numem_relayout_event_find(const struct numem
 
 /* ---- counters (apply lock held: the only writers) ------------------------ */
 
-static void counter_add(_Atomic uint64_t *c, uint64_t v)
+static void counter_add(uint64_t *c, uint64_t v)
 {
 	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
 }
 
-static void counter_sub(_Atomic uint64_t *c, uint64_t v)
+static void counter_sub(uint64_t *c, uint64_t v)
 {
 	uint64_t old = __atomic_load_n(c, __ATOMIC_RELAXED);
 	__atomic_store_n(c, old > v ? old - v : 0, __ATOMIC_RELAXED);
@@ -625,7 +625,7 @@ static void reclassify(struct numem_heap *h, struct numem__relayout *rl, uint64_
                        numem_nid_t b, numem_nid_t c)
 {
 	const struct numem_frametable *ft = h->ft;
-	_Atomic uint64_t *sp = &rl->sec_pending[s >> ft->pfn_section_shift];
+	uint64_t *sp = &rl->sec_pending[s >> ft->pfn_section_shift];
 	for (uint64_t p = block_head(ft, s); p < e;) {
 		const struct numem_page *pg = numem_pfn_to_page(ft, numem_pfn(p));
 		enum numem_page_state st = numem__pg_state(pg);
@@ -857,10 +857,11 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 		numem_nodemask_set(&from, pl.change[i].old_node);
 	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
 		struct numem_zone *z = &h->zone[zi];
-		if (!numem_nodemask_test(&from, z->node) || !z->free_pages)
+		if (!numem_nodemask_test(&from, z->node))
 			continue;
 		lock_all(h);
-		move_free(h, rl, z, pl.change, pl.nr_changes, &ty);
+		if (z->free_pages)
+			move_free(h, rl, z, pl.change, pl.nr_changes, &ty);
 		unlock_all(h);
 	}
 	for (uint32_t i = 0; i < pl.nr_changes; i++) { /* 2 (dirty) was for this commit */

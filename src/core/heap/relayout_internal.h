@@ -43,14 +43,14 @@ struct numem__version {
 };
 
 struct numem__relayout {
-	_Atomic int commit_lock;       /* lock order 0 */
-	_Atomic int apply_lock;        /* lock order 0b */
-	_Atomic uint64_t gen;          /* the generation in force */
-	size_t bytes;                  /* this block */
-	_Atomic uint64_t *cpu_gen;     /* [nr_cpus]: the generation each CPU has seen */
-	_Atomic uint8_t *sec_moved;    /* [nr_sections]: a commit changed this section */
-	_Atomic uint64_t *sec_pending; /* [nr_sections]: pending pages in it */
-	_Atomic uint64_t pending[NUMEM_MAX_NODES];
+	_Atomic int commit_lock;            /* lock order 0 */
+	_Atomic int apply_lock;             /* lock order 1c */
+	uint64_t gen;                       /* the generation in force (__atomic) */
+	size_t bytes;                       /* this block */
+	uint64_t *cpu_gen;                  /* [nr_cpus]: the generation each CPU has seen */
+	uint8_t *sec_moved;                 /* [nr_sections]: a commit changed this section */
+	uint64_t *sec_pending;              /* [nr_sections]: pending pages in it */
+	uint64_t pending[NUMEM_MAX_NODES];  /* __atomic accesses, like the arrays */
 	const struct numem_topo *boot_topo; /* the caller's, given at heap init */
 	uint32_t boot_nodes;
 	struct numem__version *current; /* NULL: the boot topology and zonelists */
