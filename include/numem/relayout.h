@@ -44,8 +44,8 @@
  *
  * Notifiers (struct numem_relayout_notifier) are called before and after
  * the change with what changed.  Contract: they run on the committing
- * thread with NO heap lock held (no zone, grow, shrinker or relayout lock;
- * the commit mutex is held, see heap.h's lock order), so they may allocate,
+ * thread with NO heap lock held (no zone, grow, shrinker or apply lock; the
+ * commit mutex is held, see heap.h's lock order), so they may allocate,
  * free and take their own locks; they must not call numem_relayout_commit()
  * nor (un)register notifiers.  Before: the new layout is validated and its
  * metadata allocated, nothing changed yet.  After: the new layout is in

@@ -20,6 +20,7 @@
  * A failed call changes nothing and says why.
  */
 #include "alloc_internal.h"
+#include "relayout_internal.h"
 
 #include <numem/trace.h>
 
@@ -181,6 +182,7 @@ alloc_slow(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_alloc: unknown flags 0x%x",
 		                   flags);
 	struct numem_heap *h = cpu->heap;
+	numem__relayout_sync(cpu); /* a quiescent point: a new layout is picked up */
 	if ((flags & NUMEM_ALLOC_ZERO) && !h->plat->phys_to_virt)
 		return numem__fail(diag, NUMEM_E_UNSUPPORTED, 0, 0,
 		                   "numem_alloc: NUMEM_ALLOC_ZERO needs the platform's "
@@ -195,8 +197,10 @@ alloc_slow(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 	             !(flags & NUMEM_ALLOC_EXACT_NODE) &&
 	             numem_nodemask_test(&cpu->allowed, cpu->mem_node);
 	if (local) {
-		zl = &h->zonelist[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + limit) *
-		                  h->zonelist_len];
+		zl = &__atomic_load_n(
+		    &h->zonelist,
+		    __ATOMIC_ACQUIRE)[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + limit) *
+		                      h->zonelist_len];
 		intended = cpu->mem_node;
 		/* Slow path: respect the cpuset, drop zones of nodes not allowed. */
 		uint32_t k = 0;

@@ -12,9 +12,10 @@
 void numem__cpu_fast_path(struct numem_cpu *cpu)
 {
 	struct numem_heap *h = cpu->heap;
-	const uint16_t *zl =
-	    &h->zonelist[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
-	                 h->zonelist_len];
+	const uint16_t *zl = &__atomic_load_n(
+	    &h->zonelist,
+	    __ATOMIC_ACQUIRE)[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
+	                      h->zonelist_len];
 	cpu->fast_zone = UINT16_MAX;
 	cpu->fast_free = !h->poison;
 	cpu->pcp_high = h->pcp_high;

@@ -9,7 +9,7 @@
  * PCP in their head descriptor: they are free, never merged, and counted
  * as cached by the verifier.
  */
-#include "heap_internal.h"
+#include "relayout_internal.h"
 
 #include <numem/trace.h>
 
@@ -45,15 +45,28 @@ void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zi, unsigned order, uint32
 	struct numem_pcp *pcp = &cpu->pcp[zi];
 	struct numem_zone *z = &h->zone[zi];
 	uint32_t done = 0;
+	struct numem_page *moved = 0; /* blocks whose range a relayout moved */
 	numem__lock(&z->lock);
 	while (done < count && pcp->list[order]) {
 		struct numem_page *pg = pcp->list[order];
+		uint64_t pfn = numem_page_to_pfn(h->ft, pg).v;
 		pcp->list[order] = pg->next;
 		pg->next = 0;
-		numem__buddy_free(h, z, numem_page_to_pfn(h->ft, pg).v, order);
 		done++;
+		if (__builtin_expect(numem__relayout_check(h, z->node, pfn, order), 0)) {
+			pg->next = moved;
+			moved = pg;
+			continue;
+		}
+		numem__buddy_free(h, z, pfn, order);
 	}
 	numem__unlock(&z->lock);
+	while (__builtin_expect(moved != 0, 0)) {
+		struct numem_page *pg = moved;
+		moved = pg->next;
+		pg->next = 0;
+		numem__relayout_divert(h, zi, numem_page_to_pfn(h->ft, pg).v, order);
+	}
 	pcp->count[order] -= done;
 	pcp->pages -= done << order;
 	if (done)

@@ -42,11 +42,17 @@ uint32_t numem__zonelist_build(const struct numem_heap *h, const numem_nid_t *no
 
 void numem__build_zonelists(struct numem_heap *h)
 {
-	const struct numem_topo *t = h->topo;
-	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
+	numem__build_zonelists_into(h, h->topo, h->zonelist);
+}
+
+void numem__build_zonelists_into(const struct numem_heap *h, const struct numem_topo *t,
+                                 uint16_t *zonelist)
+{
+	/* Nodes beyond the topology (room for a relayout) get empty lists. */
+	for (numem_nid_t n = 0; n < h->max_nodes; n++)
 		for (unsigned limit = 0; limit < NUMEM_NR_ZONE_TYPES; limit++)
 			numem__zonelist_build(
-			    h, t->node[n].fallback, t->node[n].nr_fallback, limit,
-			    &h->zonelist[((size_t)n * NUMEM_NR_ZONE_TYPES + limit) *
-			                 h->zonelist_len]);
+			    h, t->node[n].fallback, n < t->nr_nodes ? t->node[n].nr_fallback : 0,
+			    limit,
+			    &zonelist[((size_t)n * NUMEM_NR_ZONE_TYPES + limit) * h->zonelist_len]);
 }
