@@ -687,7 +687,7 @@ static void account_piece(struct numem_heap *h, struct numem__relayout *rl,
 		b->grow_cursor = sec;
 	if (!b->populated || e > b->end_pfn)
 		b->end_pfn = e;
-	b->populated = true;
+	__atomic_store_n(&b->populated, true, __ATOMIC_RELAXED); /* read lock-free: zonelist.c */
 	ty->reserved += res;
 	ty->changed += e - s;
 }
@@ -877,7 +877,7 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
 		struct numem_zone *z = &h->zone[zi];
 		if (z->populated && !z->present_pages && !pl.v->topo.node[z->node].ram_pages) {
-			z->populated = false;
+			__atomic_store_n(&z->populated, false, __ATOMIC_RELAXED);
 			z->start_pfn = z->end_pfn = 0;
 		}
 	}
