@@ -19,7 +19,7 @@ static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"
 static const char *const node_colour[] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a",
                                           "#66a61e", "#e6ab02", "#a6761d", "#666666"};
 
-static void esc(FILE *f, const char *s)
+void sim_svg_esc(FILE *f, const char *s)
 {
 	for (; *s; s++)
 		switch (*s) {
@@ -95,9 +95,77 @@ static void svg_memmap(FILE *f, const struct sim_result *res)
 		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>", x, y,
 		        owner_colour((uint8_t)(3 + i)));
 		fprintf(f, "<text x=\"%d\" y=\"%d\">", x + 16, y + 11);
-		esc(f, res->run[0].dom[i].name);
+		sim_svg_esc(f, res->run[0].dom[i].name);
 		fprintf(f, "</text>\n");
 		x += 110;
+	}
+	fprintf(f, "</svg>\n");
+}
+
+void sim_layout_bar_fill(struct sim_layout_bar *b, const char *label, const struct numem_topo *t,
+                         uint64_t end_pfn)
+{
+	snprintf(b->label, sizeof(b->label), "%s", label);
+	for (uint32_t k = 0; k < SIM_MAP_BUCKETS; k++) {
+		uint64_t lo = end_pfn * k / SIM_MAP_BUCKETS,
+		         hi = end_pfn * (k + 1) / SIM_MAP_BUCKETS;
+		uint32_t votes[NUMEM_MAX_NODES] = {0};
+		numem_nid_t best = NUMEM_NID_NONE;
+		for (uint32_t i = 0; i < 16 && hi > lo; i++) {
+			numem_nid_t n =
+			    numem_topo_pfn_to_node(t, numem_pfn(lo + (hi - lo) * (2 * i + 1) / 32));
+			if (n < NUMEM_MAX_NODES &&
+			    (++votes[n] > (best == NUMEM_NID_NONE ? 0 : votes[best])))
+				best = n;
+		}
+		b->node[k] = best;
+	}
+}
+
+void sim_svg_layout(FILE *f, const char *title, const struct sim_layout_bar *bars, uint32_t nr,
+                    uint64_t end_pfn)
+{
+	const int w = 820, bar = 22, gap = 10, left = 110;
+	int h = 40 + (int)nr * (bar + gap) + 50;
+	fprintf(f,
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+	        "font-family=\"sans-serif\" font-size=\"12\">\n",
+	        w, h);
+	fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"14\">");
+	sim_svg_esc(f, title);
+	fprintf(f, " (left: address 0, right: %llu MiB)</text>\n",
+	        (unsigned long long)(end_pfn >> (20 - NUMEM_PAGE_SHIFT)));
+	bool seen[NUMEM_MAX_NODES] = {0};
+	int y = 40;
+	double bw = (double)(w - left - 10) / SIM_MAP_BUCKETS;
+	for (uint32_t i = 0; i < nr; i++, y += bar + gap) {
+		fprintf(f, "<text x=\"10\" y=\"%d\">", y + 15);
+		sim_svg_esc(f, bars[i].label);
+		fprintf(f, "</text>\n");
+		for (uint32_t k = 0; k < SIM_MAP_BUCKETS; k++) {
+			numem_nid_t n = bars[i].node[k];
+			if (n < NUMEM_MAX_NODES)
+				seen[n] = true;
+			fprintf(f,
+			        "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+			        "fill=\"%s\"/>\n",
+			        left + k * bw, y, bw + 0.05, bar,
+			        n < NUMEM_MAX_NODES ? node_colour[n % 8] : "#ffffff");
+		}
+	}
+	int x = 10;
+	for (numem_nid_t n = 0; n < NUMEM_MAX_NODES; n++) {
+		if (!seen[n])
+			continue;
+		fprintf(f,
+		        "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+		        "<text x=\"%d\" y=\"%d\">node %u</text>\n",
+		        x, y, node_colour[n % 8], x + 16, y + 11, n);
+		x += 80;
+		if (x > w - 80) {
+			x = 10;
+			y += 18;
+		}
 	}
 	fprintf(f, "</svg>\n");
 }
@@ -209,13 +277,13 @@ int sim_report_html(const struct sim_result *res, const char *dir, char *err, si
 	}
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	           "<title>numem sim: ");
-	esc(f, res->sc.name);
+	sim_svg_esc(f, res->sc.name);
 	fprintf(f, "</title>\n<style>body{font-family:sans-serif;margin:20px;max-width:880px}"
 	           "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
 	           "text-align:right}</style></head><body>\n<h1>numem sim: ");
-	esc(f, res->sc.name);
+	sim_svg_esc(f, res->sc.name);
 	fprintf(f, "</h1>\n<p>Machine ");
-	esc(f, res->machine_name);
+	sim_svg_esc(f, res->machine_name);
 	fprintf(f, ": %u nodes, %u CPUs; seed %llu.</p>\n", res->nr_nodes, res->nr_cpus,
 	        (unsigned long long)res->sc.seed);
 	fprintf(f, "<table><tr><th>strategy</th><th>operations</th><th>local allocations</th>"
@@ -223,7 +291,7 @@ int sim_report_html(const struct sim_result *res, const char *dir, char *err, si
 	for (int s = 0; s < 2; s++) {
 		fprintf(f, "<tr><td>%s</td><td>%llu</td><td>%.2f%%</td><td>", res->run[s].strategy,
 		        (unsigned long long)res->run[s].ops, res->run[s].local_pct);
-		esc(f, res->run[s].error[0] ? res->run[s].error : "verified");
+		sim_svg_esc(f, res->run[s].error[0] ? res->run[s].error : "verified");
 		fprintf(f, "</td></tr>\n");
 	}
 	fprintf(f, "</table>\n");

@@ -184,6 +184,24 @@ char *sim_report_json(const struct sim_result *res);
 /* DIR/index.html with inline SVG figures (and the SVGs as files). */
 int sim_report_html(const struct sim_result *res, const char *dir, char *err, size_t errlen);
 
+/*
+ * The physical address space [0, end_pfn) by owning node, one bar per
+ * layout (relayout's before/after pictures, sim and `numem relayout
+ * --report`).  A bucket shows the node owning most of its pfns (16
+ * samples); NUMEM_NID_NONE for a hole.
+ */
+struct sim_layout_bar {
+	char label[32];
+	numem_nid_t node[SIM_MAP_BUCKETS];
+};
+void sim_layout_bar_fill(struct sim_layout_bar *b, const char *label, const struct numem_topo *t,
+                         uint64_t end_pfn);
+/* An SVG figure of the bars (and a legend of the nodes they show). */
+void sim_svg_layout(FILE *f, const char *title, const struct sim_layout_bar *bars, uint32_t nr,
+                    uint64_t end_pfn);
+/* XML-escaped text. */
+void sim_svg_esc(FILE *f, const char *s);
+
 /* Trace files: a header then fixed 32-byte records (docs/FORMATS.md).  The
  * header's last 8 bytes tag the run ("linux", "xen", "stress"; NUL padded). */
 #define SIM_TRACE_MAGIC "NUMEMTRC"
