@@ -76,7 +76,7 @@ struct numem__relayout *numem__relayout_get(struct numem_heap *h)
 	size_t head = numem__align_up(sizeof(*rl), 64);
 	size_t cpu_b = (size_t)h->nr_cpus * sizeof(uint64_t);
 	size_t sec = (size_t)h->ft->nr_sections;
-	size_t moved_b = numem__align_up(sec, 8);
+	size_t moved_b = numem__align_up(sec + h->nr_zones, 8);
 	size_t pend_b = sec * sizeof(uint64_t);
 	size_t bytes = head + cpu_b + moved_b + pend_b; /* bounded by the heap's own sizes */
 	uint8_t *p = numem__meta_alloc(h->plat, bytes, NUMEM_NID_NONE);
@@ -86,6 +86,7 @@ struct numem__relayout *numem__relayout_get(struct numem_heap *h)
 	rl->bytes = bytes;
 	rl->cpu_gen = (uint64_t *)(p + head);
 	rl->sec_moved = (uint8_t *)(p + head + cpu_b);
+	rl->zone_moved = p + head + cpu_b + sec;
 	rl->sec_pending = (uint64_t *)(p + head + cpu_b + moved_b);
 	rl->boot_topo = numem_heap_topo(h);
 	rl->boot_nodes = rl->boot_topo->nr_nodes;
@@ -733,7 +734,11 @@ static void move_free(struct numem_heap *h, struct numem__relayout *rl, struct n
 				else
 					hi = mid;
 			}
-			if (lo == nr || c[lo].start_pfn >= end)
+			/* Runs of other source nodes: blocks that came in this commit. */
+			bool ours = false;
+			for (uint32_t k = lo; k < nr && c[k].start_pfn < end && !ours; k++)
+				ours = c[k].old_node == z->node;
+			if (!ours)
 				continue;
 			numem__list_del(&z->area[o].head, pg);
 			z->area[o].nr--;
@@ -743,8 +748,10 @@ static void move_free(struct numem_heap *h, struct numem__relayout *rl, struct n
 			for (uint64_t pos = p; pos < end;) {
 				if (lo < nr && c[lo].start_pfn <= pos) {
 					uint64_t e = NUMEM_MIN(c[lo].end_pfn, end);
-					give(h, rl, z, c[lo].new_node, pos, e, true);
-					ty->moved += e - pos;
+					numem_nid_t to =
+					    c[lo].old_node == z->node ? c[lo].new_node : z->node;
+					give(h, rl, z, to, pos, e, true);
+					ty->moved += to != z->node ? e - pos : 0;
 					pos = e;
 					if (c[lo].end_pfn <= end)
 						lo++;
@@ -792,11 +799,10 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 	if (!res)
 		res = &scratch;
 	memset(res, 0, sizeof(*res));
-#ifdef NUMEM_NO_RELAYOUT
-	(void)h, (void)l;
+#ifdef NUMEM_NO_RELAYOUT /* the heap's hooks are compiled out: no commit */
 	return numem__fail(diag, NUMEM_E_UNSUPPORTED, 0, 0,
 	                   "numem_relayout_commit: this build has no relayout (NUMEM_NO_RELAYOUT)");
-#else
+#endif
 	if (!h || !l)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "numem_relayout_commit: no heap or layout");
@@ -845,6 +851,11 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 	for (uint32_t i = 0; i < pl.nr_changes; i++) {
 		uint64_t s0 = pl.change[i].start_pfn >> ft->pfn_section_shift;
 		uint64_t s1 = (pl.change[i].end_pfn - 1) >> ft->pfn_section_shift;
+		for (unsigned zt = 0; zt < NUMEM_NR_ZONE_TYPES; zt++)
+			__atomic_store_n(
+			    &rl->zone_moved[(uint32_t)pl.change[i].old_node * NUMEM_NR_ZONE_TYPES +
+			                    zt],
+			    1, __ATOMIC_RELAXED);
 		for (uint64_t s = s0; s <= s1; s++)
 			__atomic_store_n(&rl->sec_moved[s],
 			                 __atomic_load_n(&rl->sec_pending[s], __ATOMIC_RELAXED) ? 2
@@ -911,5 +922,4 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 	numem__meta_free(plat, was, was_bytes);
 	numem__unlock(&rl->commit_lock);
 	return NUMEM_OK;
-#endif
 }
