@@ -15,6 +15,7 @@
 #include "helpers.h"
 
 #include <numem/relayout.h>
+#include <numem/report.h>
 
 static struct numem_system sys;
 static struct numem_diag d;
@@ -182,6 +183,22 @@ static void test_stripe_moves_free_and_marks_allocated(void **state)
 	assert_int_equal(numem_relayout_generation(&sys.heap), 1);
 	verify("after");
 	check_model(held, n, true);
+	/* The views read the new layout at once: buddyinfo shows node 1's and
+	 * node 2's DMA zones (all of DMA was node 0's at boot), the dump the
+	 * pending counts. */
+	char *buf;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+	numem_report_buddyinfo(f, &sys.heap);
+	numem_report_heap_dump(f, &sys.heap);
+	fclose(f);
+	assert_non_null(strstr(buf, "Node 1, zone      DMA"));
+	assert_non_null(strstr(buf, "Node 2, zone      DMA"));
+	char want[96];
+	snprintf(want, sizeof(want), "relayout generation 1: online, pending %llu pages",
+	         (unsigned long long)numem_relayout_pending(&sys.heap, 2));
+	assert_non_null(strstr(buf, want));
+	free(buf);
 	/* Every node holds a third of the RAM now (each 256-page stripe). */
 	const struct numem_topo *t = numem_heap_topo(&sys.heap);
 	for (numem_nid_t k = 0; k < 3; k++)
