@@ -76,7 +76,8 @@ fuzz_run() { # target max_len dict-or-"" [extra seed dirs...]
 }
 if CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DNUMEM_FUZZ=ON -DNUMEM_TESTS=OFF \
      -DNUMEM_BENCH=OFF -DNUMEM_SANITIZE=address,undefined >/dev/null &&
-   cmake --build build-fuzz -j"$jobs" --target fuzz_acpi fuzz_numa_spec fuzz_heap fuzz_sim_inputs >/dev/null; then
+   cmake --build build-fuzz -j"$jobs" --target fuzz_acpi fuzz_numa_spec fuzz_heap fuzz_sim_inputs \
+     fuzz_relayout >/dev/null; then
   asl=build-fuzz/seeds-asl; rm -rf "$asl"; mkdir -p "$asl"
   for f in build/tests/asl/srat-*.aml; do [ -f "$f" ] && { printf '\x00'; cat "$f"; } >"$asl/$(basename "$f")"; done
   for f in build/tests/asl/slit-*.aml; do [ -f "$f" ] && { printf '\x01'; cat "$f"; } >"$asl/$(basename "$f")"; done
@@ -93,6 +94,9 @@ if CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DNUMEM_FUZZ=ON -D
   fuzz_run fuzz_numa_spec 512 fuzz/numa_spec.dict; result "fuzz_numa_spec" $?
   fuzz_run fuzz_heap 2048 ""; result "fuzz_heap" $?
   fuzz_run fuzz_sim_inputs 4096 fuzz/sim.dict; result "fuzz_sim_inputs" $?
+  # 20 s at most (each input boots a machine and commits layouts).
+  fuzz_seconds=$(( fuzz_seconds < 20 ? fuzz_seconds : 20 )) fuzz_run fuzz_relayout 1024 ""
+  result "fuzz_relayout" $?
 else
   result "fuzz build" 1
 fi

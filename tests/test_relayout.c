@@ -15,6 +15,7 @@
 #include "helpers.h"
 
 #include <numem/relayout.h>
+#include <numem/report.h>
 
 static struct numem_system sys;
 static struct numem_diag d;
@@ -182,6 +183,22 @@ static void test_stripe_moves_free_and_marks_allocated(void **state)
 	assert_int_equal(numem_relayout_generation(&sys.heap), 1);
 	verify("after");
 	check_model(held, n, true);
+	/* The views read the new layout at once: buddyinfo shows node 1's and
+	 * node 2's DMA zones (all of DMA was node 0's at boot), the dump the
+	 * pending counts. */
+	char *buf;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+	numem_report_buddyinfo(f, &sys.heap);
+	numem_report_heap_dump(f, &sys.heap);
+	fclose(f);
+	assert_non_null(strstr(buf, "Node 1, zone      DMA"));
+	assert_non_null(strstr(buf, "Node 2, zone      DMA"));
+	char want[96];
+	snprintf(want, sizeof(want), "relayout generation 1: online, pending %llu pages",
+	         (unsigned long long)numem_relayout_pending(&sys.heap, 2));
+	assert_non_null(strstr(buf, want));
+	free(buf);
 	/* Every node holds a third of the RAM now (each 256-page stripe). */
 	const struct numem_topo *t = numem_heap_topo(&sys.heap);
 	for (numem_nid_t k = 0; k < 3; k++)
@@ -667,6 +684,76 @@ static void test_deferred_sections_follow(void **state)
 	numem_system_shutdown(&sys);
 }
 
+/* ---- from a new SRAT and SLIT ------------------------------------------------ */
+
+static void test_from_srat(void **state)
+{
+	(void)state;
+	struct numem_system_opts o = {.heap.max_nodes = 4};
+	boot3(&o);
+	const struct numem_topo *t = numem_heap_topo(&sys.heap);
+	uint64_t b1 = t->node[1].start_pfn << NUMEM_PAGE_SHIFT;
+	uint64_t b2 = t->node[2].start_pfn << NUMEM_PAGE_SHIFT;
+	uint64_t e2 = t->node[2].end_pfn << NUMEM_PAGE_SHIFT, half = (e2 - b2) / 2;
+	/* pxm 0 takes node 1's memory; a new pxm 7 the lower half of node 2's;
+	 * a hot-pluggable entry is ignored; cpu 1 moves to pxm 7. */
+	struct numem_srat_mem mem[] = {
+	    {.pxm = 0, .base = 0, .length = b2, .flags = NUMEM_SRAT_MEM_ENABLED},
+	    {.pxm = 7, .base = b2, .length = half, .flags = NUMEM_SRAT_MEM_ENABLED},
+	    {.pxm = 2,
+	     .base = b2 + half,
+	     .length = e2 - b2 - half,
+	     .flags = NUMEM_SRAT_MEM_ENABLED},
+	    {.pxm = 5,
+	     .base = b1,
+	     .length = 4096 * 16,
+	     .flags = NUMEM_SRAT_MEM_ENABLED | NUMEM_SRAT_MEM_HOTPLUGGABLE},
+	};
+	struct numem_srat_cpu cpu[] = {
+	    {.type = t->cpu[1].type, .id = t->cpu[1].hw_id, .pxm = 7, .enabled = true}};
+	struct numem_srat srat = {.nr_mem = 4, .mem = mem, .nr_cpu = 1, .cpu = cpu};
+	uint8_t matrix[8 * 8];
+	for (int a = 0; a < 8; a++)
+		for (int b = 0; b < 8; b++)
+			matrix[a * 8 + b] = a == b ? 10 : 20;
+	matrix[0 * 8 + 7] = matrix[7 * 8 + 0] = 17;
+	struct numem_slit slit = {.localities = 8, .matrix = matrix};
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, sys.heap.plat);
+	if (numem_memlayout_from_srat(&l, &sys.heap, &srat, &slit, &d))
+		fail_msg("from_srat: %s", d.msg);
+	assert_true(numem_nodemask_test(&l.new_nodes, 3));
+	struct numem_relayout_result r;
+	if (numem_relayout_commit(&sys.heap, &l, &r, &d))
+		fail_msg("commit: %s", d.msg);
+	numem_memlayout_release(&l);
+	t = numem_heap_topo(&sys.heap);
+	assert_int_equal(t->nr_nodes, 4);
+	assert_int_equal(t->node[3].ram_pages, half >> NUMEM_PAGE_SHIFT);
+	assert_int_equal(t->node[1].ram_pages, 0);
+	assert_int_equal(t->cpu[1].node, 3);
+	assert_int_equal(t->distance[0][3], 17);
+	assert_int_equal(layout_node(b1 >> NUMEM_PAGE_SHIFT), 0);
+	assert_true(numem_nodemask_test(&r.onlined, 3));
+	assert_true(r.cpu_nodes_changed && r.distances_changed);
+	/* Node 1 keeps no memory but no CPU either: offline. */
+	assert_true(numem_nodemask_test(&r.offlined, 1));
+	numem_pfn_t p;
+	assert_int_equal(numem_alloc(cpu_(1), 0, NUMEM_ALLOC_NOPCP, NULL, &p, &d), NUMEM_OK);
+	assert_int_equal(head_node(p.v), 3);
+	assert_int_equal(numem_free(cpu_(1), p, 0, &d), NUMEM_OK);
+	verify("from srat");
+	check_model(NULL, 0, true);
+	/* Too many new domains for max_nodes. */
+	mem[1].pxm = 8;
+	mem[2].pxm = 9;
+	numem_memlayout_init(&l, sys.heap.plat);
+	assert_int_equal(numem_memlayout_from_srat(&l, &sys.heap, &srat, NULL, &d),
+	                 NUMEM_E_TOO_MANY_NODES);
+	numem_memlayout_release(&l);
+	numem_system_shutdown(&sys);
+}
+
 /* ---- concurrency ------------------------------------------------------------ */
 
 static atomic_bool stop;
@@ -828,6 +915,7 @@ int main(void)
 	    cmocka_unit_test(test_failed_commit_keeps_old_layout),
 	    cmocka_unit_test(test_new_node_notifiers_offline),
 	    cmocka_unit_test(test_deferred_sections_follow),
+	    cmocka_unit_test(test_from_srat),
 	    cmocka_unit_test(test_commits_under_churn),
 	    cmocka_unit_test(test_verify_during_commits),
 	};

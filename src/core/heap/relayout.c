@@ -23,11 +23,12 @@
  *        online reserved pages get the new node bits); every other page of
  *        an online section is counted pending for the new node, and the
  *        new zone's span grows over the run;
- *     3. per source zone, holding every zone lock: walk its free lists;
- *        each free block that meets a change run is taken off, cut at the
- *        run edges (maximal aligned pieces), and its pieces freed into the
- *        target zones (merging with their new buddies) or back into the
- *        source zone; what moves is no longer pending;
+ *     3. holding every zone lock, in a second window: walk the source
+ *        zones' free lists and take off each free block that meets a
+ *        change run of its node (only the lists as they were are walked);
+ *        then cut each at the run edges (maximal aligned pieces) and free
+ *        the pieces into the target zones (merging with their new buddies)
+ *        or back into the source zone; what moves is no longer pending;
  *     4. zones left empty leave the zonelists, new zones get watermarks,
  *        the new zonelists are built and published, the generation bumps,
  *        the old version is retired.
@@ -76,7 +77,7 @@ struct numem__relayout *numem__relayout_get(struct numem_heap *h)
 	size_t head = numem__align_up(sizeof(*rl), 64);
 	size_t cpu_b = (size_t)h->nr_cpus * sizeof(uint64_t);
 	size_t sec = (size_t)h->ft->nr_sections;
-	size_t moved_b = numem__align_up(sec, 8);
+	size_t moved_b = numem__align_up(sec + h->nr_zones, 8);
 	size_t pend_b = sec * sizeof(uint64_t);
 	size_t bytes = head + cpu_b + moved_b + pend_b; /* bounded by the heap's own sizes */
 	uint8_t *p = numem__meta_alloc(h->plat, bytes, NUMEM_NID_NONE);
@@ -86,6 +87,7 @@ struct numem__relayout *numem__relayout_get(struct numem_heap *h)
 	rl->bytes = bytes;
 	rl->cpu_gen = (uint64_t *)(p + head);
 	rl->sec_moved = (uint8_t *)(p + head + cpu_b);
+	rl->zone_moved = p + head + cpu_b + sec;
 	rl->sec_pending = (uint64_t *)(p + head + cpu_b + moved_b);
 	rl->boot_topo = numem_heap_topo(h);
 	rl->boot_nodes = rl->boot_topo->nr_nodes;
@@ -716,45 +718,73 @@ static void account(struct numem_heap *h, struct numem__relayout *rl, struct num
 	unlock_all(h);
 }
 
-/* Step 3 for one source zone (every zone lock held). */
-static void move_free(struct numem_heap *h, struct numem__relayout *rl, struct numem_zone *z,
-                      const struct numem_relayout_change *c, uint32_t nr, struct tally *ty)
+/* The first run ending after pfn p (binary search). */
+static uint32_t run_after(const struct numem_relayout_change *c, uint32_t nr, uint64_t p)
+{
+	uint32_t lo = 0, hi = nr;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (c[mid].end_pfn <= p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Step 3a for one source zone (every zone lock held): take off every free
+ * block that meets a run of this zone's node, onto *chain (linked through
+ * `next`, state PCP: in transit, never a buddy).  Only the lists as they
+ * were are walked: nothing has been put back yet. */
+static void detach(struct numem_heap *h, struct numem_zone *z,
+                   const struct numem_relayout_change *c, uint32_t nr, struct numem_page **chain,
+                   struct tally *ty)
 {
 	for (int o = NUMEM_MAX_ORDER; o >= 0; o--) {
 		struct numem_page *next;
 		for (struct numem_page *pg = z->area[o].head; pg; pg = next) {
 			next = pg->next;
+			if (next) /* a pointer chase through cold descriptors */
+				__builtin_prefetch(next, 1);
 			uint64_t p = numem_page_to_pfn(h->ft, pg).v, end = p + (1ull << o);
-			uint32_t lo = 0, hi = nr;
-			while (lo < hi) { /* the first run ending after p */
-				uint32_t mid = lo + (hi - lo) / 2;
-				if (c[mid].end_pfn <= p)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo == nr || c[lo].start_pfn >= end)
+			bool ours = false;
+			for (uint32_t k = run_after(c, nr, p);
+			     k < nr && c[k].start_pfn < end && !ours; k++)
+				ours = c[k].old_node == z->node;
+			if (!ours)
 				continue;
 			numem__list_del(&z->area[o].head, pg);
 			z->area[o].nr--;
 			z->free_pages -= 1ull << o;
-			numem__pg_set_state(pg, NUMEM_PS_PCP); /* in transit: never a buddy */
+			numem__pg_set_state(pg, NUMEM_PS_PCP);
+			pg->next = *chain;
+			*chain = pg;
 			ty->blocks++;
-			for (uint64_t pos = p; pos < end;) {
-				if (lo < nr && c[lo].start_pfn <= pos) {
-					uint64_t e = NUMEM_MIN(c[lo].end_pfn, end);
-					give(h, rl, z, c[lo].new_node, pos, e, true);
-					ty->moved += e - pos;
-					pos = e;
-					if (c[lo].end_pfn <= end)
-						lo++;
-				} else {
-					uint64_t e =
-					    lo < nr ? NUMEM_MIN(c[lo].start_pfn, end) : end;
-					numem__buddy_free_range(h, z, pos, e);
-					pos = e;
-				}
-			}
+		}
+	}
+}
+
+/* Step 3b (every zone lock held): a detached block, cut at the run edges,
+ * its pieces freed into their target zones or back into its own. */
+static void cut_block(struct numem_heap *h, struct numem__relayout *rl, struct numem_page *pg,
+                      const struct numem_relayout_change *c, uint32_t nr, struct tally *ty)
+{
+	struct numem_zone *z = &h->zone[numem__pg_zone_index(pg)];
+	uint64_t p = numem_page_to_pfn(h->ft, pg).v, end = p + (1ull << numem__pg_order(pg));
+	uint32_t lo = run_after(c, nr, p);
+	for (uint64_t pos = p; pos < end;) {
+		if (lo < nr && c[lo].start_pfn <= pos) {
+			uint64_t e = NUMEM_MIN(c[lo].end_pfn, end);
+			numem_nid_t to = c[lo].old_node == z->node ? c[lo].new_node : z->node;
+			give(h, rl, z, to, pos, e, true);
+			ty->moved += to != z->node ? e - pos : 0;
+			pos = e;
+			if (c[lo].end_pfn <= end)
+				lo++;
+		} else {
+			uint64_t e = lo < nr ? NUMEM_MIN(c[lo].start_pfn, end) : end;
+			numem__buddy_free_range(h, z, pos, e);
+			pos = e;
 		}
 	}
 }
@@ -792,11 +822,10 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 	if (!res)
 		res = &scratch;
 	memset(res, 0, sizeof(*res));
-#ifdef NUMEM_NO_RELAYOUT
-	(void)h, (void)l;
+#ifdef NUMEM_NO_RELAYOUT /* the heap's hooks are compiled out: no commit */
 	return numem__fail(diag, NUMEM_E_UNSUPPORTED, 0, 0,
 	                   "numem_relayout_commit: this build has no relayout (NUMEM_NO_RELAYOUT)");
-#else
+#endif
 	if (!h || !l)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "numem_relayout_commit: no heap or layout");
@@ -845,6 +874,11 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 	for (uint32_t i = 0; i < pl.nr_changes; i++) {
 		uint64_t s0 = pl.change[i].start_pfn >> ft->pfn_section_shift;
 		uint64_t s1 = (pl.change[i].end_pfn - 1) >> ft->pfn_section_shift;
+		for (unsigned zt = 0; zt < NUMEM_NR_ZONE_TYPES; zt++)
+			__atomic_store_n(
+			    &rl->zone_moved[(uint32_t)pl.change[i].old_node * NUMEM_NR_ZONE_TYPES +
+			                    zt],
+			    1, __ATOMIC_RELAXED);
 		for (uint64_t s = s0; s <= s1; s++)
 			__atomic_store_n(&rl->sec_moved[s],
 			                 __atomic_load_n(&rl->sec_pending[s], __ATOMIC_RELAXED) ? 2
@@ -855,15 +889,20 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 	numem_nodemask_t from = {{0}};
 	for (uint32_t i = 0; i < pl.nr_changes; i++)
 		numem_nodemask_set(&from, pl.change[i].old_node);
-	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
-		struct numem_zone *z = &h->zone[zi];
-		if (!numem_nodemask_test(&from, z->node))
-			continue;
-		lock_all(h);
-		if (z->free_pages)
-			move_free(h, rl, z, pl.change, pl.nr_changes, &ty);
-		unlock_all(h);
+	struct numem_page *chain = 0;
+	lock_all(h);
+	for (uint32_t zi = 0; zi < h->nr_zones; zi++)
+		if (numem_nodemask_test(&from, h->zone[zi].node) && h->zone[zi].free_pages)
+			detach(h, &h->zone[zi], pl.change, pl.nr_changes, &chain, &ty);
+	while (chain) {
+		struct numem_page *pg = chain;
+		chain = pg->next;
+		if (chain)
+			__builtin_prefetch(chain, 1);
+		pg->next = 0;
+		cut_block(h, rl, pg, pl.change, pl.nr_changes, &ty);
 	}
+	unlock_all(h);
 	for (uint32_t i = 0; i < pl.nr_changes; i++) { /* 2 (dirty) was for this commit */
 		uint64_t s0 = pl.change[i].start_pfn >> ft->pfn_section_shift;
 		uint64_t s1 = (pl.change[i].end_pfn - 1) >> ft->pfn_section_shift;
@@ -911,5 +950,4 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 	numem__meta_free(plat, was, was_bytes);
 	numem__unlock(&rl->commit_lock);
 	return NUMEM_OK;
-#endif
 }

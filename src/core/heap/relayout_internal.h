@@ -19,10 +19,11 @@
  * (where a section's descriptors live, not who owns its pages) and
  * movable_start (per node, fixed at init; new nodes have no MOVABLE zone).
  *
- * Marking: sec_moved[s] is set for every section a commit changed, before
- * the new layout is published, and never cleared.  Only the buddy-insert
- * slow paths read it (pcp drain, direct high-order free), under the zone
- * lock: a block of a marked section whose head names another node than
+ * Marking: sec_moved[s] is set for every section a commit changed, and
+ * zone_moved[z] for every zone it took pages from, before the new layout
+ * is published; neither is ever cleared.  Only the buddy-insert slow paths
+ * read them (a pcp drain reads its zone's byte once, then each block's
+ * section byte; a direct high-order free both), under the zone lock: a block of a marked section whose head names another node than
  * the layout goes to its new node (numem__relayout_divert).  The free fast
  * path reads nothing new.
  */
@@ -49,6 +50,7 @@ struct numem__relayout {
 	size_t bytes;                       /* this block */
 	uint64_t *cpu_gen;                  /* [nr_cpus]: the generation each CPU has seen */
 	uint8_t *sec_moved;                 /* [nr_sections]: a commit changed this section */
+	uint8_t *zone_moved;                /* [nr_zones]: a commit took pages from this zone */
 	uint64_t *sec_pending;              /* [nr_sections]: pending pages in it */
 	uint64_t pending[NUMEM_MAX_NODES];  /* __atomic accesses, like the arrays */
 	const struct numem_topo *boot_topo; /* the caller's, given at heap init */
@@ -96,6 +98,20 @@ static inline bool numem__relayout_check(const struct numem_heap *h, numem_nid_t
 	if (!__atomic_load_n(&rl->sec_moved[pfn >> h->ft->pfn_section_shift], __ATOMIC_RELAXED))
 		return false;
 	return numem__relayout_moved(h, node, pfn, order);
+#endif
+}
+
+/* Before a batch of buddy inserts into zone zi: can any of them need
+ * numem__relayout_check()?  (Only zones a commit took pages from.) */
+static inline bool numem__relayout_zone_marked(const struct numem_heap *h, uint32_t zi)
+{
+#ifdef NUMEM_NO_RELAYOUT
+	(void)h, (void)zi;
+	return false;
+#else
+	struct numem__relayout *rl = numem__relayout_of(h);
+	return __builtin_expect(rl != 0, 0) &&
+	       __atomic_load_n(&rl->zone_moved[zi], __ATOMIC_RELAXED);
 #endif
 }
 
