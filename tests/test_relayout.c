@@ -774,12 +774,19 @@ static void *churn_thread(void *arg)
 	unsigned ord[N];
 	uint32_t n = 0;
 	struct numem_diag dd;
+	/* The second thread interleaves now and then: zonelists built on the
+	 * slow path from the zones' populated flags while commits change them. */
+	struct numem_policy il;
+	numem_policy_init(&il, NUMEM_POLICY_INTERLEAVE);
+	for (numem_nid_t k = 0; k < 3; k++)
+		numem_nodemask_set(&il.nodes, k);
 	while (!atomic_load(&stop)) {
 		c->seed = c->seed * 6364136223846793005ull + 1442695040888963407ull;
 		uint32_t r = (uint32_t)(c->seed >> 33);
 		if (n < N && (r & 1 || !n)) {
 			unsigned o = r % 16 == 0 ? 9 + (r >> 8) % 2 : (r >> 8) % 4;
-			if (!numem_alloc(cpu, o, r % 7 == 0 ? NUMEM_ALLOC_NOPCP : 0, NULL, &held[n],
+			struct numem_policy *p = c->cpu == 2 && r % 5 == 0 ? &il : NULL;
+			if (!numem_alloc(cpu, o, r % 7 == 0 ? NUMEM_ALLOC_NOPCP : 0, p, &held[n],
 			                 &dd))
 				ord[n++] = o;
 		} else {

@@ -7,8 +7,6 @@
  * numastat counter a local hit bumps.  They are recomputed when the cpuset
  * changes; poisoning turns the fast paths off (every allocation checks).
  */
-#include <numem/relayout.h>
-
 #include "heap_internal.h"
 
 void numem__cpu_fast_path(struct numem_cpu *cpu)
@@ -37,7 +35,7 @@ void numem__cpu_fast_path(struct numem_cpu *cpu)
 enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask_t *mask,
                                      struct numem_diag *diag)
 {
-	const struct numem_topo *t = numem_heap_topo(cpu->heap); /* a commit may publish another */
+	const struct numem_topo *t = numem__topo(cpu->heap);
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
 		if (numem_nodemask_test(mask, n) && t->node[n].ram_pages) {
 			cpu->allowed = *mask;

@@ -125,6 +125,13 @@ static inline struct numem_page *numem__lookup_online(const struct numem_frameta
 	return numem_pfn_to_page(ft, pfn);
 }
 
+/* The heap's topology, the layout in force: a relayout publishes a new one
+ * (relayout_internal.h), so lock-free readers load it atomically. */
+static inline const struct numem_topo *numem__topo(const struct numem_heap *h)
+{
+	return __atomic_load_n(&h->topo, __ATOMIC_ACQUIRE);
+}
+
 /* ---- buddy lists (zone lock held) --------------------------------------- */
 
 /* Put a free block into the buddy lists, merging with free buddies.

@@ -64,7 +64,7 @@ uint32_t numem__topo_first_range(const struct numem_topo *t, uint64_t pfn)
 
 const struct numem_topo *numem_heap_topo(const struct numem_heap *h)
 {
-	return __atomic_load_n(&h->topo, __ATOMIC_ACQUIRE);
+	return numem__topo(h);
 }
 
 /* ---- state ---------------------------------------------------------------- */
@@ -77,7 +77,7 @@ struct numem__relayout *numem__relayout_get(struct numem_heap *h)
 	size_t head = numem__align_up(sizeof(*rl), 64);
 	size_t cpu_b = (size_t)h->nr_cpus * sizeof(uint64_t);
 	size_t sec = (size_t)h->ft->nr_sections;
-	size_t moved_b = numem__align_up(sec + h->nr_zones, 8);
+	size_t moved_b = numem__align_up(sec + 2 * (size_t)h->nr_zones, 8);
 	size_t pend_b = sec * sizeof(uint64_t);
 	size_t bytes = head + cpu_b + moved_b + pend_b; /* bounded by the heap's own sizes */
 	uint8_t *p = numem__meta_alloc(h->plat, bytes, NUMEM_NID_NONE);
@@ -88,6 +88,7 @@ struct numem__relayout *numem__relayout_get(struct numem_heap *h)
 	rl->cpu_gen = (uint64_t *)(p + head);
 	rl->sec_moved = (uint8_t *)(p + head + cpu_b);
 	rl->zone_moved = p + head + cpu_b + sec;
+	rl->zone_seen = rl->zone_moved + h->nr_zones;
 	rl->sec_pending = (uint64_t *)(p + head + cpu_b + moved_b);
 	rl->boot_topo = numem_heap_topo(h);
 	rl->boot_nodes = rl->boot_topo->nr_nodes;
@@ -689,7 +690,7 @@ static void account_piece(struct numem_heap *h, struct numem__relayout *rl,
 		b->grow_cursor = sec;
 	if (!b->populated || e > b->end_pfn)
 		b->end_pfn = e;
-	__atomic_store_n(&b->populated, true, __ATOMIC_RELAXED); /* read lock-free: zonelist.c */
+	__atomic_store_n(&b->populated, true, __ATOMIC_RELAXED); /* zonelist.c reads it unlocked */
 	ty->reserved += res;
 	ty->changed += e - s;
 }
@@ -789,9 +790,10 @@ static void cut_block(struct numem_heap *h, struct numem__relayout *rl, struct n
 	}
 }
 
-/* Watermarks of zones that had no page before (unreachable until the new
- * zonelists are published): their share of the others' min. */
-static void new_watermarks(struct numem_heap *h, const bool *was)
+/* Watermarks of zones that never had a page (in no zonelist any CPU may
+ * still read, so nobody reads them unlocked): their share of the others'
+ * min.  A zone that had pages keeps the watermarks it had. */
+static void new_watermarks(struct numem_heap *h, struct numem__relayout *rl, const bool *was)
 {
 	uint64_t min = 0, managed = 0;
 	for (uint32_t zi = 0; zi < h->nr_zones; zi++)
@@ -801,7 +803,7 @@ static void new_watermarks(struct numem_heap *h, const bool *was)
 		}
 	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
 		struct numem_zone *z = &h->zone[zi];
-		if (was[zi] || !z->populated)
+		if (was[zi] || !z->populated || rl->zone_seen[zi])
 			continue;
 		uint64_t m = z->present_pages - z->reserved_pages, all = managed;
 		while (m > UINT32_MAX || min > UINT32_MAX) {
@@ -869,8 +871,10 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 	struct tally ty = {0};
 	numem__lock(&rl->apply_lock);
 	numem__lock(&h->grow_lock);
-	for (uint32_t zi = 0; zi < h->nr_zones; zi++)
+	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
 		was[zi] = h->zone[zi].populated;
+		rl->zone_seen[zi] |= was[zi];
+	}
 	for (uint32_t i = 0; i < pl.nr_changes; i++) {
 		uint64_t s0 = pl.change[i].start_pfn >> ft->pfn_section_shift;
 		uint64_t s1 = (pl.change[i].end_pfn - 1) >> ft->pfn_section_shift;
@@ -920,7 +924,9 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 			z->start_pfn = z->end_pfn = 0;
 		}
 	}
-	new_watermarks(h, was);
+	new_watermarks(h, rl, was);
+	for (uint32_t zi = 0; zi < h->nr_zones; zi++)
+		rl->zone_seen[zi] |= h->zone[zi].populated;
 	unlock_all(h);
 	numem__build_zonelists_into(h, &pl.v->topo, pl.v->zonelist);
 	__atomic_store_n(&h->zonelist, pl.v->zonelist, __ATOMIC_RELEASE);

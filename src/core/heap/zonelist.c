@@ -24,7 +24,9 @@ uint32_t numem__zonelist_build(const struct numem_heap *h, const numem_nid_t *no
 			for (int t = (int)limit; t >= 0; t--) {
 				const struct numem_zone *z =
 				    numem_heap_zone(h, nodes[i], (enum numem_zone_type)t);
-				if (__atomic_load_n(&z->populated, __ATOMIC_RELAXED))
+				if (__atomic_load_n(
+				        &z->populated,
+				        __ATOMIC_RELAXED)) /* a relayout may change it */
 					zl[k++] = (uint16_t)numem__zone_index(h, z);
 			}
 	} else {
@@ -32,7 +34,9 @@ uint32_t numem__zonelist_build(const struct numem_heap *h, const numem_nid_t *no
 			for (uint32_t i = 0; i < nr; i++) {
 				const struct numem_zone *z =
 				    numem_heap_zone(h, nodes[i], (enum numem_zone_type)t);
-				if (__atomic_load_n(&z->populated, __ATOMIC_RELAXED))
+				if (__atomic_load_n(
+				        &z->populated,
+				        __ATOMIC_RELAXED)) /* a relayout may change it */
 					zl[k++] = (uint16_t)numem__zone_index(h, z);
 			}
 	}
