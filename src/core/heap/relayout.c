@@ -85,11 +85,11 @@ struct numem__relayout *numem__relayout_get(struct numem_heap *h)
 		return 0;
 	rl = (struct numem__relayout *)p;
 	rl->bytes = bytes;
-	rl->cpu_gen = (uint64_t *)(p + head);
+	rl->cpu_gen = (numem__u64a *)(p + head);
 	rl->sec_moved = (uint8_t *)(p + head + cpu_b);
 	rl->zone_moved = p + head + cpu_b + sec;
 	rl->zone_seen = rl->zone_moved + h->nr_zones;
-	rl->sec_pending = (uint64_t *)(p + head + cpu_b + moved_b);
+	rl->sec_pending = (numem__u64a *)(p + head + cpu_b + moved_b);
 	rl->boot_topo = numem_heap_topo(h);
 	rl->boot_nodes = rl->boot_topo->nr_nodes;
 	struct numem__relayout *none = 0;
@@ -183,12 +183,12 @@ const struct numem_relayout_change *numem_relayout_event_find(const struct numem
 
 /* ---- counters (apply lock held: the only writers) ------------------------ */
 
-static void counter_add(uint64_t *c, uint64_t v)
+static void counter_add(numem__u64a *c, uint64_t v)
 {
 	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
 }
 
-static void counter_sub(uint64_t *c, uint64_t v)
+static void counter_sub(numem__u64a *c, uint64_t v)
 {
 	uint64_t old = __atomic_load_n(c, __ATOMIC_RELAXED);
 	__atomic_store_n(c, old > v ? old - v : 0, __ATOMIC_RELAXED);
@@ -628,7 +628,7 @@ static void reclassify(struct numem_heap *h, struct numem__relayout *rl, uint64_
                        numem_nid_t b, numem_nid_t c)
 {
 	const struct numem_frametable *ft = h->ft;
-	uint64_t *sp = &rl->sec_pending[s >> ft->pfn_section_shift];
+	numem__u64a *sp = &rl->sec_pending[s >> ft->pfn_section_shift];
 	for (uint64_t p = block_head(ft, s); p < e;) {
 		const struct numem_page *pg = numem_pfn_to_page(ft, numem_pfn(p));
 		enum numem_page_state st = numem__pg_state(pg);

@@ -43,19 +43,23 @@ struct numem__version {
 	uint16_t *zonelist;
 };
 
+/* An 8-aligned 64-bit word: atomics on i686 need the alignment (its
+ * uint64_t is 4-aligned), as the descriptor's flags have it. */
+typedef uint64_t numem__u64a __attribute__((aligned(8)));
+
 struct numem__relayout {
-	_Atomic int commit_lock; /* lock order 0 */
-	_Atomic int apply_lock;  /* lock order 1c */
-	uint64_t gen;            /* the generation in force (__atomic) */
-	size_t bytes;            /* this block */
-	uint64_t *cpu_gen;       /* [nr_cpus]: the generation each CPU has seen */
-	uint8_t *sec_moved;      /* [nr_sections]: a commit changed this section */
-	uint8_t *zone_moved;     /* [nr_zones]: a commit took pages from this zone */
-	uint8_t *zone_seen;      /* [nr_zones]: populated once, so maybe in a zonelist a CPU
+	_Atomic int commit_lock;  /* lock order 0 */
+	_Atomic int apply_lock;   /* lock order 1c */
+	numem__u64a gen;          /* the generation in force (__atomic) */
+	size_t bytes;             /* this block */
+	numem__u64a *cpu_gen;     /* [nr_cpus]: the generation each CPU has seen */
+	uint8_t *sec_moved;       /* [nr_sections]: a commit changed this section */
+	uint8_t *zone_moved;      /* [nr_zones]: a commit took pages from this zone */
+	uint8_t *zone_seen;       /* [nr_zones]: populated once, so maybe in a zonelist a CPU
 	                     * still reads (commit mutex) */
-	uint64_t *sec_pending;   /* [nr_sections]: pending pages in it */
-	uint64_t pending[NUMEM_MAX_NODES];  /* __atomic accesses, like the arrays */
-	const struct numem_topo *boot_topo; /* the caller's, given at heap init */
+	numem__u64a *sec_pending; /* [nr_sections]: pending pages in it */
+	numem__u64a pending[NUMEM_MAX_NODES]; /* __atomic accesses, like the arrays */
+	const struct numem_topo *boot_topo;   /* the caller's, given at heap init */
 	uint32_t boot_nodes;
 	struct numem__version *current; /* NULL: the boot topology and zonelists */
 	struct numem__version *retired;
