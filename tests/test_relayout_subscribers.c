@@ -215,6 +215,8 @@ static void test_domain_counts_straddling_stripe(void **state)
 		            a->pages_on_node[n] < 8192 / 3 + 512);
 	}
 	assert_int_equal(sum, 8192);
+	/* Pending: exactly the pages the stripe gave away, not whole extents. */
+	assert_int_equal(numem_domain_pending(a), a->pages_on_node[1] + a->pages_on_node[2]);
 	verify_all("after the stripe");
 	shutdown();
 }

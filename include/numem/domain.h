@@ -306,8 +306,10 @@ enum numem_err numem_domain_verify(struct numem_domains *d, struct numem_diag *d
 enum numem_err numem_domain_migrate(struct numem_domain *dom, struct numem_cpu *cpu,
                                     uint64_t max_pages, uint64_t *moved, uint64_t *left,
                                     struct numem_diag *diag);
-/* Pages of the domain a relayout left pending (what numem_domain_migrate
- * would move).  Takes the domain's lock. */
+/* Pages of the domain a relayout left pending: those the layout gives
+ * another node than their block was allocated on (what
+ * numem_domain_migrate() would move; *left counts the same way).  Takes
+ * the domain's lock. */
 uint64_t numem_domain_pending(struct numem_domain *dom);
 
 /* The guest's own SRAT and SLIT for its vNUMA layout (malloc-free: into

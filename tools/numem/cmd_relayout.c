@@ -50,6 +50,12 @@ static const char help[] =
     "  --threads T      churn threads (default 2; 0: no churn)\n"
     "  --ms M           churn milliseconds before and after the commit (default 50)\n"
     "  --seed S         churn seed (default 1)\n"
+    "  --guest MB       a guest domain of MB MiB (default 1024; 0: none) populated\n"
+    "                   in 2 MiB extents on the lowest node with memory before the\n"
+    "                   commit: its pages per node follow the layout, its frames\n"
+    "                   on moved ranges stay pending until freed\n"
+    "  --migrate        the guest migrates its pending frames right after the commit\n"
+    "                   (numem_domain_migrate: new frames on the new node, copied)\n"
     "  --json           one JSON object: machine, mode, commit, pending, before, after\n"
     "                   (numem topo's topology objects), verify\n"
     "  --report DIR     DIR/layout.svg (the address space by node before and after)\n"
@@ -66,8 +72,8 @@ struct opts {
 	const char *mode, *file, *slit, *report;
 	numem_nid_t nodes[NUMEM_MAX_NODES];
 	uint32_t nr_nodes;
-	uint64_t block, node, start, end, threads, ms, seed;
-	bool have_node;
+	uint64_t block, node, start, end, threads, ms, seed, guest_mb;
+	bool have_node, migrate;
 };
 
 /* ---- churn ----------------------------------------------------------------- */
@@ -193,10 +199,11 @@ static int parse(int argc, char **argv, struct machine_args *ma, struct opts *o)
 	char msg[256];
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : 0;
-		bool has_value =
-		    !strcmp(a, "--nodes") || !strcmp(a, "--block") || !strcmp(a, "--node") ||
-		    !strcmp(a, "--range") || !strcmp(a, "--slit") || !strcmp(a, "--threads") ||
-		    !strcmp(a, "--ms") || !strcmp(a, "--seed") || !strcmp(a, "--report");
+		bool has_value = !strcmp(a, "--nodes") || !strcmp(a, "--block") ||
+		                 !strcmp(a, "--node") || !strcmp(a, "--range") ||
+		                 !strcmp(a, "--slit") || !strcmp(a, "--threads") ||
+		                 !strcmp(a, "--ms") || !strcmp(a, "--seed") ||
+		                 !strcmp(a, "--report") || !strcmp(a, "--guest");
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(help, stdout);
 			fputs(machine_args_help, stdout);
@@ -217,6 +224,12 @@ static int parse(int argc, char **argv, struct machine_args *ma, struct opts *o)
 		} else if (!strcmp(a, "--json")) {
 			ma->json = true;
 			continue;
+		} else if (!strcmp(a, "--migrate")) {
+			o->migrate = true;
+			continue;
+		} else if (!strcmp(a, "--guest")) {
+			bad = numem_parse_uint("--guest", v, 0, 1u << 20, &o->guest_mb, msg,
+			                       sizeof(msg));
 		} else if (!strcmp(a, "--nodes")) {
 			bad = parse_nodes(v, o);
 		} else if (!strcmp(a, "--block")) {
@@ -343,6 +356,9 @@ struct figures {
 	uint64_t churn_ops, churn_failed;
 	uint32_t nr_ranges;
 	uint64_t slabs_relaid;
+	/* the guest: its pages per node before and after, pending, migrated */
+	uint64_t guest_pages, guest_before[NUMEM_MAX_NODES], guest_after[NUMEM_MAX_NODES];
+	uint64_t guest_pending, guest_migrated;
 	char verify[320];
 };
 
@@ -405,6 +421,15 @@ static void print_text(const struct opts *o, const struct numem_system *sys,
 	for (numem_nid_t n = 0; n < after->nr_nodes; n++)
 		printf(" %u:%llu", n, (unsigned long long)f->pending_end[n]);
 	printf("  (after the churn freed its blocks)\n");
+	if (f->guest_pages) {
+		printf("guest (%llu pages) per node:", (unsigned long long)f->guest_pages);
+		for (numem_nid_t n = 0; n < after->nr_nodes; n++)
+			printf(" %u:%llu->%llu", n, (unsigned long long)f->guest_before[n],
+			       (unsigned long long)f->guest_after[n]);
+		printf("\n  pending %llu pages, migrated %llu%s\n",
+		       (unsigned long long)f->guest_pending, (unsigned long long)f->guest_migrated,
+		       o->migrate ? "" : " (no --migrate: they move when freed)");
+	}
 	printf("verify: %s\n", f->verify[0] ? f->verify : "heap, slab and domains: ok");
 	printf("\nbefore:\n");
 	numem_report_numactl(stdout, before, free_before);
@@ -445,6 +470,15 @@ static void print_json(const struct opts *o, const struct numem_system *sys,
 	    (json_int_t)f->churn_failed, "slabs_moved", (json_int_t)f->slabs_relaid, "before",
 	    numem_json_topology(before, free_before), "after",
 	    numem_json_topology(after, free_after), "verify", f->verify[0] ? f->verify : "ok");
+	if (f->guest_pages)
+		json_object_set_new(obj, "guest",
+		                    json_pack("{s:I, s:o, s:o, s:I, s:I}", "pages",
+		                              (json_int_t)f->guest_pages, "pages_on_node_before",
+		                              pending_json(f->guest_before, after->nr_nodes),
+		                              "pages_on_node_after",
+		                              pending_json(f->guest_after, after->nr_nodes),
+		                              "pending", (json_int_t)f->guest_pending, "migrated",
+		                              (json_int_t)f->guest_migrated));
 	json_dumpf(obj, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
 	json_decref(obj);
@@ -498,6 +532,33 @@ static int write_report(const char *dir, const struct opts *o, const struct nume
 
 /* ---- the command ------------------------------------------------------------ */
 
+/* The guest: --guest MB in order-9 extents on the lowest node with memory. */
+static int make_guest(const struct opts *o, struct numem_heap *heap, struct numem_domains *doms,
+                      struct numem_domain **out, struct figures *f)
+{
+	const struct numem_topo *t = numem_heap_topo(heap);
+	numem_nid_t node = 0;
+	while (node + 1u < t->nr_nodes && !t->node[node].ram_pages)
+		node++;
+	struct numem_domain_config cfg = {.max_pages = o->guest_mb << (20 - NUMEM_PAGE_SHIFT),
+	                                  .nr_vcpus = 1};
+	snprintf(cfg.name, sizeof(cfg.name), "guest");
+	numem_nodemask_set(&cfg.nodes, node);
+	struct numem_diag d = {0};
+	struct numem_res res = {.mode = NUMEM_RES_NODE, .node = node};
+	uint64_t done;
+	struct numem_cpu *cpu = numem_heap_cpu(heap, 0);
+	if (numem_domain_create(doms, &cfg, cpu, out, &d) ||
+	    numem_domain_increase_reservation(*out, cpu, cfg.max_pages >> 9, 9, &res, &done, &d)) {
+		cli_error(cmd, "guest of %llu MiB on node %u: %s", (unsigned long long)o->guest_mb,
+		          node, d.msg);
+		return EXIT_INVALID;
+	}
+	f->guest_pages = (*out)->tot_pages;
+	memcpy(f->guest_before, (*out)->pages_on_node, sizeof(f->guest_before));
+	return EXIT_OK;
+}
+
 /* The current topology, copied for printing after the heap moved on (the
  * arrays the printers read are the heap's, valid while it runs). */
 static int run(const struct opts *o, struct machine_args *ma, struct numem_system *sys)
@@ -517,6 +578,7 @@ static int run(const struct opts *o, struct machine_args *ma, struct numem_syste
 	numem_memlayout_init(&l, heap->plat);
 	int rc = build(o, heap, &l, ma);
 	struct figures f = {0};
+	struct numem_domain *guest = NULL;
 	uint64_t free_before[NUMEM_MAX_NODES] = {0}, free_after[NUMEM_MAX_NODES] = {0};
 	const struct numem_topo *before = numem_heap_topo(heap);
 	struct numem_topo before_copy;
@@ -534,6 +596,10 @@ static int run(const struct opts *o, struct machine_args *ma, struct numem_syste
 		before_copy = *before; /* ranges and cpus stay valid: the old version is
 		                        * retired only at the next commit */
 		f.nr_ranges = l.nr;
+		if (o->guest_mb && make_guest(o, heap, doms, &guest, &f) != EXIT_OK)
+			rc = EXIT_INVALID;
+	}
+	if (!rc) {
 		for (uint32_t i = 0; i < nt; i++) {
 			ch[i] =
 			    (struct churn){.heap = heap,
@@ -549,6 +615,17 @@ static int run(const struct opts *o, struct machine_args *ma, struct numem_syste
 			cli_error(cmd, "%s (%s)", d.msg, numem_err_name(e));
 			machine_args_json_error(ma, "relayout", &d);
 			rc = EXIT_INVALID;
+		}
+		if (!e && guest && o->migrate &&
+		    numem_domain_migrate(guest, numem_heap_cpu(heap, 0), 0, &f.guest_migrated, NULL,
+		                         &d) &&
+		    d.code != NUMEM_E_NO_PAGES) {
+			cli_error(cmd, "migrate: %s", d.msg);
+			rc = EXIT_VERIFY;
+		}
+		if (guest) {
+			memcpy(f.guest_after, guest->pages_on_node, sizeof(f.guest_after));
+			f.guest_pending = numem_domain_pending(guest);
 		}
 		for (numem_nid_t n = 0; n < NUMEM_MAX_NODES; n++)
 			f.pending_commit[n] = numem_relayout_pending(heap, n);
@@ -598,7 +675,8 @@ static int run(const struct opts *o, struct machine_args *ma, struct numem_syste
 int cmd_relayout(int argc, char **argv)
 {
 	struct machine_args ma = {0};
-	struct opts o = {.block = 256, .end = UINT64_MAX, .threads = 2, .ms = 50, .seed = 1};
+	struct opts o = {
+	    .block = 256, .end = UINT64_MAX, .threads = 2, .ms = 50, .seed = 1, .guest_mb = 1024};
 	int rc = parse(argc, argv, &ma, &o);
 	if (rc >= 0) {
 		machine_args_free(&ma);

@@ -122,15 +122,15 @@ void numem__dom_relayout_subscribe(struct numem_domains *d)
 
 /*
  * Where the extent's pages go: *node when the layout gives all of them one
- * node, and *cut = the largest order of pieces no range edge cuts.  True
- * when any page belongs to another node than the head's (pending).
+ * node, and *cut = the largest order of pieces no range edge cuts.  Returns
+ * the pages the layout gives another node than the head's (pending).
  */
-static bool extent_pending(const struct numem_topo *t, const struct numem__extent *ext,
-                           numem_nid_t *node, unsigned *cut)
+static uint64_t extent_pending(const struct numem_topo *t, const struct numem__extent *ext,
+                               numem_nid_t *node, unsigned *cut)
 {
 	uint64_t end = ext->mfn + (1ull << ext->order);
 	numem_nid_t first = NUMEM_NID_NONE, prev = NUMEM_NID_NONE;
-	bool pending = false;
+	uint64_t pending = 0;
 	*cut = ext->order;
 	for (uint64_t pfn = ext->mfn, run; pfn < end; pfn = NUMEM_MIN(run, end)) {
 		numem_nid_t n = numem__dom_node_run(t, pfn, &run);
@@ -138,7 +138,8 @@ static bool extent_pending(const struct numem_topo *t, const struct numem__exten
 			first = n;
 		else if (n != prev) /* an edge inside an aligned block: ctz < order */
 			*cut = NUMEM_MIN(*cut, (unsigned)__builtin_ctzll(pfn));
-		pending |= n != ext->node;
+		if (n != ext->node)
+			pending += NUMEM_MIN(run, end) - pfn;
 		prev = n;
 	}
 	*node = *cut == ext->order ? first : NUMEM_NID_NONE;
@@ -212,7 +213,8 @@ static enum numem_err walk_pending(struct numem_domain *dom, struct numem_cpu *c
 		const struct numem_topo *t = numem_heap_topo(dom->mgr->heap);
 		numem_nid_t node;
 		unsigned cut;
-		if (extent_pending(t, &ext, &node, &cut)) {
+		uint64_t pend = extent_pending(t, &ext, &node, &cut);
+		if (pend) {
 			bool go = migrate && !first && (!max_pages || *moved < max_pages);
 			if (go && cut < ext.order) {
 				/* Cut at the edges; the next turn takes the first piece. */
@@ -230,7 +232,7 @@ static enum numem_err walk_pending(struct numem_domain *dom, struct numem_cpu *c
 					*moved += 1ull << ext.order;
 			}
 			if (!go || e)
-				*left += 1ull << ext.order;
+				*left += pend;
 		}
 		gpfn = numem__p2m_next(dom, next, &mfn);
 	}
