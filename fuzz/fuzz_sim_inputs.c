@@ -40,9 +40,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				      NULL);
 				check(sc.domain[i].nr_vnodes <= NUMEM_MAX_VNODES);
 			}
-			for (uint32_t i = 0; i < sc.nr_phases; i++)
-				check(memchr(sc.phase[i].file, 0, sizeof(sc.phase[i].file)) !=
-				      NULL);
+			for (uint32_t i = 0; i < sc.nr_phases; i++) {
+				const struct sim_phase *p = &sc.phase[i];
+				check(memchr(p->file, 0, sizeof(p->file)) != NULL);
+				/* a relayout's node list fits its array and names nodes */
+				check(p->nr_nodes <= SIM_RELAYOUT_MAX_NODES);
+				for (uint32_t k = 0; k < p->nr_nodes; k++)
+					check(p->nodes[k] < NUMEM_MAX_NODES);
+				check(p->kind != SIM_RELAYOUT || (p->domain[0] && p->nr_nodes &&
+				                                  (p->stripe || p->nr_nodes == 1)));
+			}
 		} else {
 			check(err[0] != '\0');
 		}

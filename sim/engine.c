@@ -53,7 +53,7 @@ static void drain_trace(struct engine *e)
 	e->run->trace_lost = e->tracer.lost;
 }
 
-static void sample(struct engine *e)
+void engine_sample(struct engine *e)
 {
 	struct sim_run *r = e->run;
 	if (r->nr_samples == SIM_MAX_SAMPLES)
@@ -61,8 +61,9 @@ static void sample(struct engine *e)
 	struct sim_sample *s = &r->sample[r->nr_samples++];
 	s->op = e->op;
 	uint64_t local = 0, other = 0;
-	for (numem_nid_t n = 0; n < e->sys.m.topo->nr_nodes; n++) {
+	for (numem_nid_t n = 0; n < numem_heap_topo(&e->sys.heap)->nr_nodes; n++) {
 		s->free_pages[n] = numem_heap_node_free(&e->sys.heap, n);
+		s->pending_pages += numem_relayout_pending(&e->sys.heap, n);
 		uint64_t st[NUMEM_NR_STATS];
 		numem_heap_node_stats(&e->sys.heap, n, st);
 		local += st[NUMEM_STAT_LOCAL_PAGES];
@@ -76,7 +77,7 @@ void engine_tick(struct engine *e)
 {
 	e->op++;
 	if (e->op % e->sc->sample_every == 0)
-		sample(e);
+		engine_sample(e);
 	else if (e->op % 1024 == 0)
 		drain_trace(e); /* a ring holds 16384 records: drain well before */
 	if (e->opts->progress && isatty(2) && e->op % 4096 == 0 && e->total_ops) {
@@ -364,6 +365,8 @@ static int run_phase(struct engine *e, const struct sim_phase *p, char *err, siz
 	}
 	case SIM_REPLAY:
 		return replay(e, p->file, err, errlen);
+	case SIM_RELAYOUT:
+		return engine_relayout(e, p, err, errlen);
 	case SIM_DESTROY: {
 		int i = engine_find_domain(e, p->domain);
 		if (i < 0 || !e->dom[i]) {
@@ -380,15 +383,14 @@ static int run_phase(struct engine *e, const struct sim_phase *p, char *err, siz
 	return 0;
 }
 
-/* Owner of each bucket of each node's span, by majority of 16 samples. */
-static void address_map(struct engine *e)
+void engine_address_map(struct engine *e, uint8_t map[][SIM_MAP_BUCKETS], uint64_t *start,
+                        uint64_t *stop)
 {
-	const struct numem_topo *t = e->sys.m.topo;
-	struct sim_run *r = e->run;
+	const struct numem_topo *t = numem_heap_topo(&e->sys.heap);
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++) {
 		uint64_t s = t->node[n].start_pfn, end = t->node[n].end_pfn;
-		r->map_start[n] = s;
-		r->map_end[n] = end;
+		start[n] = s;
+		stop[n] = end;
 		if (end <= s)
 			continue;
 		for (uint32_t b = 0; b < SIM_MAP_BUCKETS; b++) {
@@ -420,7 +422,7 @@ static void address_map(struct engine *e)
 			for (uint32_t c = 1; c < 3 + SIM_MAX_DOMAINS + 1; c++)
 				if (votes[c] > votes[best])
 					best = c;
-			r->map[n][b] = (uint8_t)best;
+			map[n][b] = (uint8_t)best;
 		}
 	}
 }
@@ -429,7 +431,7 @@ static void collect(struct engine *e)
 {
 	struct sim_run *r = e->run;
 	struct numem_heap *h = &e->sys.heap;
-	const struct numem_topo *t = e->sys.m.topo;
+	const struct numem_topo *t = numem_heap_topo(h); /* a relayout may have changed it */
 	uint64_t local = 0, other = 0;
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++) {
 		numem_heap_node_stats(h, n, r->stat[n]);
@@ -476,7 +478,7 @@ static void collect(struct engine *e)
 			dr->vcpus_on_node[d->vcpu[v].node]++;
 		dr->imbalance = numem_domain_imbalance(d, &dr->imbalance_node);
 	}
-	address_map(e);
+	engine_address_map(e, r->map, r->map_start, r->map_end);
 	r->ops = e->op;
 	r->nr_slabinfo = 0;
 	for (uint32_t c = 0; c < e->slab->nr_caches; c++) {
@@ -570,8 +572,9 @@ static int32_t nth_cpu(const struct numem_topo *t, numem_nid_t n, uint32_t j)
  * The built-in scenario was written for the 4-node, 32-CPU, 32 GiB x445:
  * node k becomes the (k mod count)-th node with memory, the web tier's
  * pins (two vcpus on each of four nodes) the first CPUs of the (k mod
- * count)-th node with CPUs, and memory shrinks in proportion on a machine
- * with less than 31 GiB of RAM.  On the x445 nothing changes.
+ * count)-th node with CPUs, a relayout's node k the (k mod count)-th node
+ * with memory, and memory shrinks in proportion on a machine with less
+ * than 31 GiB of RAM.  On the x445 nothing changes.
  */
 static void adapt_builtin(struct sim_scenario *sc, const struct numem_topo *t)
 {
@@ -609,6 +612,9 @@ static void adapt_builtin(struct sim_scenario *sc, const struct numem_topo *t)
 			}
 		}
 	}
+	for (uint32_t i = 0; i < sc->nr_phases; i++) /* relayout targets, as placements */
+		for (uint32_t k = 0; k < sc->phase[i].nr_nodes; k++)
+			sc->phase[i].nodes[k] = memn[sc->phase[i].nodes[k] % nm];
 }
 
 static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, int strategy,
@@ -692,14 +698,14 @@ static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, i
 	}
 	if (apply_cpuset(&e, err, errlen))
 		goto out;
-	sample(&e);
+	engine_sample(&e);
 	for (uint32_t i = 0; i < sc->nr_phases; i++)
-		if (run_phase(&e, &sc->phase[i], err, errlen) < 0)
+		if (run_phase(&e, &e.sc->phase[i], err, errlen) < 0) /* adapted: relayout nodes */
 			goto out;
 	if (opts->guest_tables && strategy == 0 &&
 	    write_guest_tables(&e, opts->guest_tables, err, errlen))
 		goto out;
-	sample(&e);
+	engine_sample(&e);
 	collect(&e);
 	/* Checks: the heap and the slab agree with themselves, and every
 	 * allocated block has a live owner that holds what its p2m maps. */

@@ -45,5 +45,13 @@ void engine_tick(struct engine *e);
 struct numem_cpu *engine_dom_cpu(struct engine *e, struct numem_domain *d);
 /* A domain's scenario index by name ("hog": SIM_MAX_DOMAINS), or -1. */
 int engine_find_domain(struct engine *e, const char *name);
+/* Take a sample now (free per node, pending, local share). */
+void engine_sample(struct engine *e);
+/* The owner of each bucket of each node's span under the layout in force
+ * (sim_run.map's classes), and the spans. */
+void engine_address_map(struct engine *e, uint8_t map[][SIM_MAP_BUCKETS], uint64_t *start,
+                        uint64_t *stop);
+/* The relayout phase (relayout.c).  0, or -1 with err. */
+int engine_relayout(struct engine *e, const struct sim_phase *p, char *err, size_t errlen);
 
 #endif

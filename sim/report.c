@@ -30,6 +30,81 @@ static double imbalance_pct(const struct sim_domain_result *d)
 	return d->pages ? 100.0 * (double)d->imbalance / (double)d->pages : 0.0;
 }
 
+static void relayout_what(char *buf, size_t cap, const struct sim_relayout *x)
+{
+	size_t n = (size_t)snprintf(buf, cap, "%s %s",
+	                            x->stripe ? "striped over nodes" : "pushed to node", "");
+	for (uint32_t k = 0; k < x->nr_nodes && n < cap; k++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s%u", k ? "/" : "", x->nodes[k]);
+	if (x->stripe && n < cap)
+		snprintf(buf + n, cap - n, " in %llu-page blocks",
+		         (unsigned long long)x->block_pages);
+}
+
+/* The pending pages of the last sample of the run. */
+static uint64_t pending_at_end(const struct sim_run *r)
+{
+	return r->nr_samples ? r->sample[r->nr_samples - 1].pending_pages : 0;
+}
+
+static void relayout_text(FILE *out, const struct sim_result *res, const struct sim_run *r,
+                          const struct sim_relayout *x)
+{
+	char what[128];
+	relayout_what(what, sizeof(what), x);
+	fprintf(out,
+	        "\nrelayout: %s's memory [0x%llx-0x%llx) %s, at operation %llu\n"
+	        "  %llu pages changed node; %llu free pages moved at once (%llu blocks); "
+	        "%llu allocated pages pending\n",
+	        x->domain, (unsigned long long)x->start_pfn, (unsigned long long)x->end_pfn, what,
+	        (unsigned long long)x->op, (unsigned long long)x->pages_changed,
+	        (unsigned long long)x->pages_moved, (unsigned long long)x->blocks_moved,
+	        (unsigned long long)x->pages_pending);
+	if (x->migrate)
+		fprintf(out, "  %s migrated %llu of its pages at once\n", x->domain,
+		        (unsigned long long)x->migrated);
+	fprintf(out, "  pending at the end of the run: %llu pages\n",
+	        (unsigned long long)pending_at_end(r));
+	fprintf(out, "  %-7s %14s %14s %14s %14s\n", "", "RAM after", "free before", "free after",
+	        "guest pages");
+	for (uint32_t n = 0; n < res->nr_nodes; n++) {
+		char dom[40];
+		snprintf(dom, sizeof(dom), "%llu->%llu", (unsigned long long)x->dom_before[n],
+		         (unsigned long long)x->dom_after[n]);
+		fprintf(out, "  node %-2u %13llu %14llu %14llu %14s\n", n,
+		        (unsigned long long)x->ram_after[n], (unsigned long long)x->free_before[n],
+		        (unsigned long long)x->free_after[n], dom);
+	}
+}
+
+static json_t *u64_array(const uint64_t *v, uint32_t n)
+{
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < n; i++)
+		json_array_append_new(a, json_integer((json_int_t)v[i]));
+	return a;
+}
+
+static json_t *relayout_json(const struct sim_result *res, const struct sim_relayout *x)
+{
+	json_t *nodes = json_array();
+	for (uint32_t k = 0; k < x->nr_nodes; k++)
+		json_array_append_new(nodes, json_integer(x->nodes[k]));
+	uint32_t nn = res->nr_nodes;
+	return json_pack(
+	    "{s:s, s:s, s:o, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, "
+	    "s:o, s:o, s:o, s:o}",
+	    "domain", x->domain, "mode", x->stripe ? "stripe" : "push", "nodes", nodes,
+	    "block_pages", (json_int_t)x->block_pages, "migrate", x->migrate, "op",
+	    (json_int_t)x->op, "start_pfn", (json_int_t)x->start_pfn, "end_pfn",
+	    (json_int_t)x->end_pfn, "pages_changed", (json_int_t)x->pages_changed, "pages_moved",
+	    (json_int_t)x->pages_moved, "blocks_moved", (json_int_t)x->blocks_moved,
+	    "pages_pending", (json_int_t)x->pages_pending, "migrated", (json_int_t)x->migrated,
+	    "ram_after", u64_array(x->ram_after, nn), "free_before", u64_array(x->free_before, nn),
+	    "free_after", u64_array(x->free_after, nn), "domain_pages_before",
+	    u64_array(x->dom_before, nn), "domain_pages_after", u64_array(x->dom_after, nn));
+}
+
 static void run_text(FILE *out, const struct sim_result *res, const struct sim_run *r)
 {
 	uint32_t nn = res->nr_nodes;
@@ -98,6 +173,8 @@ static void run_text(FILE *out, const struct sim_result *res, const struct sim_r
 			fprintf(out, " %4u", r->unusable[n][o]);
 		fprintf(out, "\n");
 	}
+	for (uint32_t k = 0; k < r->nr_relayouts; k++)
+		relayout_text(out, res, r, &r->relayout[k]);
 	fprintf(out, "\nsmall objects (domains' p2m and structures):\n");
 	numem_report_slabinfo_header(out);
 	for (uint32_t i = 0; i < r->nr_slabinfo; i++)
@@ -205,8 +282,12 @@ static json_t *run_json(const struct sim_result *res, const struct sim_run *r)
 			json_array_append_new(fr, json_integer((json_int_t)s->free_pages[n]));
 		char pct[32];
 		snprintf(pct, sizeof(pct), "%.4f", s->local_pct);
-		json_array_append_new(samples, json_pack("{s:I, s:o, s:s}", "op", (json_int_t)s->op,
-		                                         "free_pages", fr, "local_pct", pct));
+		json_t *sj = json_pack("{s:I, s:o, s:s}", "op", (json_int_t)s->op, "free_pages", fr,
+		                       "local_pct", pct);
+		if (r->nr_relayouts) /* other runs' JSON stays as it was */
+			json_object_set_new(sj, "pending_pages",
+			                    json_integer((json_int_t)s->pending_pages));
+		json_array_append_new(samples, sj);
 	}
 	json_t *slabs = json_array();
 	for (uint32_t i = 0; i < r->nr_slabinfo; i++) {
@@ -226,6 +307,12 @@ static json_t *run_json(const struct sim_result *res, const struct sim_run *r)
 	                      "ops", (json_int_t)r->ops, "local_pct", local, "domains", doms,
 	                      "nodes", nodes, "slabinfo", slabs, "samples", samples, "checks",
 	                      r->error[0] ? r->error : "ok");
+	if (r->nr_relayouts) {
+		json_t *rl = json_array();
+		for (uint32_t k = 0; k < r->nr_relayouts; k++)
+			json_array_append_new(rl, relayout_json(res, &r->relayout[k]));
+		json_object_set_new(o, "relayouts", rl);
+	}
 	if (r->trace_events || r->trace_lost) /* a traced run: what its file holds */
 		json_object_set_new(o, "trace",
 		                    json_pack("{s:I, s:I}", "events", (json_int_t)r->trace_events,

@@ -43,14 +43,23 @@ void sim_default_scenario(struct sim_scenario *sc)
 	struct sim_phase *p = sc->phase;
 	p[0] = (struct sim_phase){.kind = SIM_BOOT};
 	p[1] = (struct sim_phase){.kind = SIM_CHURN, .ops = 200000};
-	p[2] = (struct sim_phase){.kind = SIM_BALLOON, .domain = "web", .percent = 50};
-	p[3] = (struct sim_phase){.kind = SIM_PRESSURE, .percent = 95};
-	p[4] = (struct sim_phase){.kind = SIM_CHURN, .ops = 100000};
-	p[5] = (struct sim_phase){.kind = SIM_DESTROY, .domain = "hog"};
-	p[6] = (struct sim_phase){.kind = SIM_BALLOON, .domain = "web", .percent = 100};
-	p[7] = (struct sim_phase){.kind = SIM_DESTROY, .domain = "batch"};
-	p[8] = (struct sim_phase){.kind = SIM_CHURN, .ops = 100000};
-	sc->nr_phases = 9;
+	/* Live relayout: db's memory (on node 2) striped over all four nodes in
+	 * 1 MiB blocks while the guests run; its frames move as they are
+	 * freed by the churn that follows. */
+	p[2] = (struct sim_phase){.kind = SIM_RELAYOUT,
+	                          .domain = "db",
+	                          .stripe = true,
+	                          .nr_nodes = 4,
+	                          .nodes = {0, 1, 2, 3},
+	                          .block_pages = 256};
+	p[3] = (struct sim_phase){.kind = SIM_BALLOON, .domain = "web", .percent = 50};
+	p[4] = (struct sim_phase){.kind = SIM_PRESSURE, .percent = 95};
+	p[5] = (struct sim_phase){.kind = SIM_CHURN, .ops = 100000};
+	p[6] = (struct sim_phase){.kind = SIM_DESTROY, .domain = "hog"};
+	p[7] = (struct sim_phase){.kind = SIM_BALLOON, .domain = "web", .percent = 100};
+	p[8] = (struct sim_phase){.kind = SIM_DESTROY, .domain = "batch"};
+	p[9] = (struct sim_phase){.kind = SIM_CHURN, .ops = 100000};
+	sc->nr_phases = 10;
 	sc->builtin = true;
 }
 
@@ -82,12 +91,12 @@ static int parse_cpuset(const char *v, numem_nodemask_t *mask, char *err, size_t
 	return 0;
 }
 
-static const char *const phase_names[] = {"boot",     "churn",   "balloon",
-                                          "pressure", "destroy", "replay"};
+static const char *const phase_names[] = {"boot",    "churn",  "balloon", "pressure",
+                                          "destroy", "replay", "relayout"};
 
 static int phase_kind(const char *s, enum sim_phase_kind *k)
 {
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < (int)(sizeof(phase_names) / sizeof(phase_names[0])); i++)
 		if (!strcmp(s, phase_names[i])) {
 			*k = (enum sim_phase_kind)i;
 			return 0;
@@ -175,8 +184,8 @@ int sim_scenario_validate(const struct sim_scenario *sc, char *err, size_t errle
 		const struct sim_phase *p = &sc->phase[i];
 		char what[32];
 		snprintf(what, sizeof(what), "phase %u", i + 1);
-		if ((unsigned)p->kind > SIM_REPLAY)
-			RANGE_FAIL(what, "kind", p->kind, SIM_BOOT, SIM_REPLAY);
+		if ((unsigned)p->kind > SIM_RELAYOUT)
+			RANGE_FAIL(what, "kind", p->kind, SIM_BOOT, SIM_RELAYOUT);
 		if (!terminated(p->domain, sizeof(p->domain)) ||
 		    !terminated(p->file, sizeof(p->file)))
 			return fail(err, errlen, "scenario: %s: domain or file not terminated",
@@ -189,6 +198,18 @@ int sim_scenario_validate(const struct sim_scenario *sc, char *err, size_t errle
 			if (p->order_weight[o] > SIM_MAX_WEIGHT)
 				RANGE_FAIL(what, "orders entry", p->order_weight[o], 0,
 				           SIM_MAX_WEIGHT);
+		if (p->kind != SIM_RELAYOUT)
+			continue;
+		if (!p->domain[0])
+			return fail(err, errlen, "scenario: %s: relayout needs a domain", what);
+		if (p->nr_nodes < 1 || p->nr_nodes > (p->stripe ? SIM_RELAYOUT_MAX_NODES : 1))
+			RANGE_FAIL(what, p->stripe ? "stripe nodes" : "push nodes", p->nr_nodes, 1,
+			           p->stripe ? SIM_RELAYOUT_MAX_NODES : 1);
+		for (uint32_t k = 0; k < p->nr_nodes; k++)
+			if (p->nodes[k] >= NUMEM_MAX_NODES)
+				RANGE_FAIL(what, "node", p->nodes[k], 0, NUMEM_MAX_NODES - 1);
+		if (p->stripe && (p->block_pages < 1 || p->block_pages > SIM_MAX_BLOCK_PAGES))
+			RANGE_FAIL(what, "block", p->block_pages, 1, SIM_MAX_BLOCK_PAGES);
 	}
 	return 0;
 }
@@ -325,6 +346,49 @@ static int json_domain(json_t *d, size_t index, struct sim_domain_spec *ds, char
 	return 0;
 }
 
+/* A relayout phase's "mode" ("stripe" or "push"), "nodes" (or "node" for
+ * push), "block" and "migrate". */
+static int json_relayout(json_t *p, const char *what, struct sim_phase *ph, char *err,
+                         size_t errlen)
+{
+	char mode[16] = "";
+	int64_t x;
+	size_t k;
+	json_t *a, *e;
+	if (json_str(p, "mode", what, mode, sizeof(mode), err, errlen))
+		return -1;
+	if (strcmp(mode, "stripe") && strcmp(mode, "push"))
+		return fail(err, errlen, "scenario: relayout mode '%s': stripe or push", mode);
+	ph->stripe = !strcmp(mode, "stripe");
+	if (json_arr(p, "nodes", what, SIM_RELAYOUT_MAX_NODES, &a, err, errlen))
+		return -1;
+	json_array_foreach(a, k, e)
+	{
+		if (!json_is_integer(e) || json_integer_value(e) < 0 ||
+		    json_integer_value(e) >= NUMEM_MAX_NODES) {
+			snprintf(err, errlen,
+			         "scenario: %s: nodes entry %zu must be an integer in 0..%d", what,
+			         k, NUMEM_MAX_NODES - 1);
+			return -1;
+		}
+		ph->nodes[ph->nr_nodes++] = (numem_nid_t)json_integer_value(e);
+	}
+	x = -1;
+	if (json_num(p, "node", what, false, 0, NUMEM_MAX_NODES - 1, &x, err, errlen))
+		return -1;
+	if (x >= 0 && !ph->nr_nodes)
+		ph->nodes[ph->nr_nodes++] = (numem_nid_t)x;
+	x = 256;
+	if (json_num(p, "block", what, false, 1, (int64_t)SIM_MAX_BLOCK_PAGES, &x, err, errlen))
+		return -1;
+	ph->block_pages = (uint64_t)x;
+	json_t *m = json_object_get(p, "migrate");
+	if (m && !json_is_boolean(m))
+		return fail(err, errlen, "scenario: %s: migrate must be true or false", what);
+	ph->migrate = m && json_is_true(m);
+	return 0;
+}
+
 static int json_phase(json_t *p, size_t index, struct sim_phase *ph, char *err, size_t errlen)
 {
 	char what[32], kind[16] = "";
@@ -349,6 +413,8 @@ static int json_phase(json_t *p, size_t index, struct sim_phase *ph, char *err, 
 	ph->percent = (uint32_t)x;
 	if (json_str(p, "domain", what, ph->domain, sizeof(ph->domain), err, errlen) ||
 	    json_str(p, "file", what, ph->file, sizeof(ph->file), err, errlen))
+		return -1;
+	if (ph->kind == SIM_RELAYOUT && json_relayout(p, what, ph, err, errlen))
 		return -1;
 	if (json_arr(p, "orders", what, NUMEM_NR_ORDERS, &a, err, errlen))
 		return -1;
@@ -463,7 +529,55 @@ static char *trim(char *s)
 	return s;
 }
 
-/* "boot, churn:200000, balloon:web:50, pressure:95, destroy:hog, replay:F" */
+/* relayout:DOMAIN:stripe=N/N/N[@BLOCK][+migrate] or relayout:DOMAIN:push=N[+migrate] */
+static int cfg_relayout(struct sim_phase *p, const char *dom, char *spec, int lineno, char *err,
+                        size_t errlen)
+{
+	uint64_t x;
+	if (!dom || !spec)
+		return fail(err, errlen,
+		            "scenario: relayout needs %s (relayout:DOMAIN:stripe=0/1/2@256 or "
+		            "relayout:DOMAIN:push=1, +migrate optional)",
+		            "a domain and a mode");
+	if (strlen(dom) >= sizeof(p->domain))
+		return fail(err, errlen, "scenario: domain name '%s' too long", dom);
+	snprintf(p->domain, sizeof(p->domain), "%s", dom);
+	char *plus = strchr(spec, '+');
+	if (plus) {
+		*plus++ = '\0';
+		if (strcmp(plus, "migrate"))
+			return fail(err, errlen, "scenario: relayout: unknown flag '+%s'", plus);
+		p->migrate = true;
+	}
+	char *at = strchr(spec, '@');
+	p->block_pages = 256;
+	if (at) {
+		*at++ = '\0';
+		if (cfg_num(lineno, "relayout block", at, 1, SIM_MAX_BLOCK_PAGES, &x, err, errlen))
+			return -1;
+		p->block_pages = x;
+	}
+	char *eq = strchr(spec, '=');
+	if (!eq)
+		return fail(err, errlen,
+		            "scenario: relayout '%s': expected stripe=NODES or push=NODE", spec);
+	*eq++ = '\0';
+	if (strcmp(spec, "stripe") && strcmp(spec, "push"))
+		return fail(err, errlen, "scenario: relayout mode '%s': stripe or push", spec);
+	p->stripe = !strcmp(spec, "stripe");
+	char *save;
+	for (char *n = strtok_r(eq, "/", &save); n; n = strtok_r(NULL, "/", &save)) {
+		if (p->nr_nodes == SIM_RELAYOUT_MAX_NODES)
+			return fail(err, errlen, "scenario: relayout: more than %s nodes", "8");
+		if (cfg_num(lineno, "relayout node", n, 0, NUMEM_MAX_NODES - 1, &x, err, errlen))
+			return -1;
+		p->nodes[p->nr_nodes++] = (numem_nid_t)x;
+	}
+	return 0;
+}
+
+/* "boot, churn:200000, balloon:web:50, pressure:95, destroy:hog, replay:F,
+ *  relayout:db:stripe=0/1/2@256" */
 static int cfg_phases(struct sim_scenario *sc, char *val, int lineno, char *err, size_t errlen)
 {
 	char *save;
@@ -494,6 +608,10 @@ static int cfg_phases(struct sim_scenario *sc, char *val, int lineno, char *err,
 			if (cfg_num(lineno, key, a, 0, SIM_MAX_OPS, &x, err, errlen))
 				return -1;
 			p->ops = x;
+		} else if (p->kind == SIM_RELAYOUT) {
+			if (cfg_relayout(p, a, b, lineno, err, errlen))
+				return -1;
+			b = NULL;
 		} else if (p->kind == SIM_PRESSURE && a) {
 			if (cfg_num(lineno, key, a, 0, 100, &x, err, errlen))
 				return -1;

@@ -19,7 +19,7 @@ static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"
 static const char *const node_colour[] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a",
                                           "#66a61e", "#e6ab02", "#a6761d", "#666666"};
 
-static void esc(FILE *f, const char *s)
+void sim_svg_esc(FILE *f, const char *s)
 {
 	for (; *s; s++)
 		switch (*s) {
@@ -95,10 +95,87 @@ static void svg_memmap(FILE *f, const struct sim_result *res)
 		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>", x, y,
 		        owner_colour((uint8_t)(3 + i)));
 		fprintf(f, "<text x=\"%d\" y=\"%d\">", x + 16, y + 11);
-		esc(f, res->run[0].dom[i].name);
+		sim_svg_esc(f, res->run[0].dom[i].name);
 		fprintf(f, "</text>\n");
 		x += 110;
 	}
+	fprintf(f, "</svg>\n");
+}
+
+void sim_layout_bar_fill(struct sim_layout_bar *b, const char *label, const struct numem_topo *t,
+                         uint64_t end_pfn)
+{
+	snprintf(b->label, sizeof(b->label), "%s", label);
+	for (uint32_t k = 0; k < SIM_MAP_BUCKETS; k++) {
+		uint64_t lo = end_pfn * k / SIM_MAP_BUCKETS,
+		         hi = end_pfn * (k + 1) / SIM_MAP_BUCKETS;
+		uint32_t votes[NUMEM_MAX_NODES] = {0};
+		numem_nid_t best = NUMEM_NID_NONE;
+		for (uint32_t i = 0; i < 16 && hi > lo; i++) {
+			numem_nid_t n =
+			    numem_topo_pfn_to_node(t, numem_pfn(lo + (hi - lo) * (2 * i + 1) / 32));
+			if (n < NUMEM_MAX_NODES &&
+			    (++votes[n] > (best == NUMEM_NID_NONE ? 0 : votes[best])))
+				best = n;
+		}
+		b->node[k] = best;
+	}
+}
+
+/* The bars of sim_svg_layout from height y on (its title first); returns
+ * the height below them. */
+static int layout_rows(FILE *f, const char *title, const struct sim_layout_bar *bars, uint32_t nr,
+                       uint64_t end_pfn, int y)
+{
+	const int w = 820, bar = 22, gap = 10, left = 110;
+	fprintf(f, "<text x=\"10\" y=\"%d\" font-size=\"14\">", y);
+	sim_svg_esc(f, title);
+	fprintf(f, " (left: address 0, right: %llu MiB)</text>\n",
+	        (unsigned long long)(end_pfn >> (20 - NUMEM_PAGE_SHIFT)));
+	bool seen[NUMEM_MAX_NODES] = {0};
+	y += 20;
+	double bw = (double)(w - left - 10) / SIM_MAP_BUCKETS;
+	for (uint32_t i = 0; i < nr; i++, y += bar + gap) {
+		fprintf(f, "<text x=\"10\" y=\"%d\">", y + 15);
+		sim_svg_esc(f, bars[i].label);
+		fprintf(f, "</text>\n");
+		for (uint32_t k = 0; k < SIM_MAP_BUCKETS; k++) {
+			numem_nid_t n = bars[i].node[k];
+			if (n < NUMEM_MAX_NODES)
+				seen[n] = true;
+			fprintf(f,
+			        "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+			        "fill=\"%s\"/>\n",
+			        left + k * bw, y, bw + 0.05, bar,
+			        n < NUMEM_MAX_NODES ? node_colour[n % 8] : "#ffffff");
+		}
+	}
+	int x = 10;
+	for (numem_nid_t n = 0; n < NUMEM_MAX_NODES; n++) {
+		if (!seen[n])
+			continue;
+		if (x > w - 80) {
+			x = 10;
+			y += 18;
+		}
+		fprintf(f,
+		        "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+		        "<text x=\"%d\" y=\"%d\">node %u</text>\n",
+		        x, y, node_colour[n % 8], x + 16, y + 11, n);
+		x += 80;
+	}
+	return y + 30;
+}
+
+void sim_svg_layout(FILE *f, const char *title, const struct sim_layout_bar *bars, uint32_t nr,
+                    uint64_t end_pfn)
+{
+	int h = 40 + (int)nr * 32 + 18 * (NUMEM_MAX_NODES / 10) + 30;
+	fprintf(f,
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"820\" height=\"%d\" "
+	        "font-family=\"sans-serif\" font-size=\"12\">\n",
+	        h);
+	layout_rows(f, title, bars, nr, end_pfn, 20);
 	fprintf(f, "</svg>\n");
 }
 
@@ -158,6 +235,15 @@ static void svg_free(FILE *f, const struct sim_result *res)
 	for (uint32_t n = 0; n < res->nr_nodes && n < 16; n++)
 		fprintf(f, "<text x=\"%u\" y=\"34\" fill=\"%s\">node %u</text>\n", 70 + 70 * n,
 		        node_colour[n % 8], n);
+	for (uint32_t k = 0; k < res->run[0].nr_relayouts; k++) { /* the commits (linux run) */
+		double x = 60 + (double)(w - 80) * (double)res->run[0].relayout[k].op /
+		                    (double)(xmax ? xmax : 1);
+		fprintf(f,
+		        "<line x1=\"%.1f\" y1=\"40\" x2=\"%.1f\" y2=\"%d\" stroke=\"#888\" "
+		        "stroke-dasharray=\"2,3\"/><text x=\"%.1f\" y=\"52\" "
+		        "fill=\"#555\">relayout</text>\n",
+		        x, x, h - 40, x + 3);
+	}
 	fprintf(f, "</svg>\n");
 }
 
@@ -175,6 +261,76 @@ static void svg_local(FILE *f, const struct sim_result *res)
 	fprintf(f, "</svg>\n");
 }
 
+/* Relayout (the linux run's first record): the address space by node
+ * before and after, then each node's span by owner before and after. */
+static void svg_relayout(FILE *f, const struct sim_result *res)
+{
+	const struct sim_relayout *x = &res->run[0].relayout[0];
+	struct sim_layout_bar bars[2];
+	snprintf(bars[0].label, sizeof(bars[0].label), "before");
+	snprintf(bars[1].label, sizeof(bars[1].label), "after");
+	memcpy(bars[0].node, x->bar_before, sizeof(bars[0].node));
+	memcpy(bars[1].node, x->bar_after, sizeof(bars[1].node));
+	char title[96];
+	snprintf(title, sizeof(title), "Relayout of %s: the address space by node", x->domain);
+	const int w = 820, bar = 14, gap = 4, left = 150;
+	int h = 150 + (int)res->nr_nodes * 2 * (bar + gap) + 30;
+	fprintf(f,
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+	        "font-family=\"sans-serif\" font-size=\"12\">\n",
+	        w, h);
+	int y = layout_rows(f, title, bars, 2, x->bar_end, 20);
+	fprintf(f,
+	        "<text x=\"10\" y=\"%d\" font-size=\"14\">Each node's span by owner, before "
+	        "and after (free, host, reserved, guests as in the first figure)</text>\n",
+	        y);
+	double bw = (double)(w - left - 10) / SIM_MAP_BUCKETS;
+	y += 12;
+	for (uint32_t n = 0; n < res->nr_nodes; n++)
+		for (int a = 0; a < 2; a++, y += bar + gap) {
+			const uint8_t *m = a ? x->map_after[n] : x->map_before[n];
+			fprintf(f, "<text x=\"10\" y=\"%d\">node %u %s</text>\n", y + 11, n,
+			        a ? "after" : "before");
+			if (x->map_end[a][n] <= x->map_start[a][n])
+				continue;
+			for (uint32_t b = 0; b < SIM_MAP_BUCKETS; b++)
+				fprintf(f,
+				        "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+				        "fill=\"%s\"/>\n",
+				        left + b * bw, y, bw + 0.05, bar, owner_colour(m[b]));
+		}
+	fprintf(f, "</svg>\n");
+}
+
+/* Pending relayout pages over the run (solid: linux, dashed: xen). */
+static void svg_pending(FILE *f, const struct sim_result *res)
+{
+	const int w = 820, h = 260;
+	uint64_t xmax = res->run[0].ops > res->run[1].ops ? res->run[0].ops : res->run[1].ops;
+	double ymax = 1;
+	for (int r = 0; r < 2; r++)
+		for (uint32_t i = 0; i < res->run[r].nr_samples; i++)
+			if ((double)(res->run[r].sample[i].pending_pages >> 8) > ymax)
+				ymax = (double)(res->run[r].sample[i].pending_pages >> 8);
+	axes(f, w, h, "Relayout: pages pending (allocated, moving when freed)", "MiB", ymax, xmax);
+	for (int r = 0; r < 2; r++) {
+		const struct sim_run *run = &res->run[r];
+		fprintf(f,
+		        "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\"%s "
+		        "points=\"",
+		        r ? "#d62728" : "#1f77b4", r ? " stroke-dasharray=\"5,3\"" : "");
+		for (uint32_t i = 0; i < run->nr_samples; i++) {
+			const struct sim_sample *sm = &run->sample[i];
+			double xx =
+			    60 + (double)(w - 80) * (double)sm->op / (double)(xmax ? xmax : 1);
+			double yy = (h - 40) - (h - 80) * (double)(sm->pending_pages >> 8) / ymax;
+			fprintf(f, "%.1f,%.1f ", xx, yy);
+		}
+		fprintf(f, "\"/>\n");
+	}
+	fprintf(f, "</svg>\n");
+}
+
 typedef void (*figure_fn)(FILE *, const struct sim_result *);
 
 int sim_report_html(const struct sim_result *res, const char *dir, char *err, size_t errlen)
@@ -184,10 +340,12 @@ int sim_report_html(const struct sim_result *res, const char *dir, char *err, si
 		snprintf(err, errlen, "%s: %s", dir, strerror(me));
 		return -1;
 	}
-	static const char *const names[3] = {"memmap.svg", "free.svg", "local.svg"};
-	const figure_fn figs[3] = {svg_memmap, svg_free, svg_local};
+	static const char *const names[5] = {"memmap.svg", "free.svg", "local.svg", "relayout.svg",
+	                                     "pending.svg"};
+	const figure_fn figs[5] = {svg_memmap, svg_free, svg_local, svg_relayout, svg_pending};
+	int nfigs = res->run[0].nr_relayouts ? 5 : 3; /* relayout's only when one ran */
 	char path[4096];
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < nfigs; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		FILE *f = fopen(path, "w");
 		if (!f) {
@@ -209,13 +367,13 @@ int sim_report_html(const struct sim_result *res, const char *dir, char *err, si
 	}
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	           "<title>numem sim: ");
-	esc(f, res->sc.name);
+	sim_svg_esc(f, res->sc.name);
 	fprintf(f, "</title>\n<style>body{font-family:sans-serif;margin:20px;max-width:880px}"
 	           "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
 	           "text-align:right}</style></head><body>\n<h1>numem sim: ");
-	esc(f, res->sc.name);
+	sim_svg_esc(f, res->sc.name);
 	fprintf(f, "</h1>\n<p>Machine ");
-	esc(f, res->machine_name);
+	sim_svg_esc(f, res->machine_name);
 	fprintf(f, ": %u nodes, %u CPUs; seed %llu.</p>\n", res->nr_nodes, res->nr_cpus,
 	        (unsigned long long)res->sc.seed);
 	fprintf(f, "<table><tr><th>strategy</th><th>operations</th><th>local allocations</th>"
@@ -223,15 +381,23 @@ int sim_report_html(const struct sim_result *res, const char *dir, char *err, si
 	for (int s = 0; s < 2; s++) {
 		fprintf(f, "<tr><td>%s</td><td>%llu</td><td>%.2f%%</td><td>", res->run[s].strategy,
 		        (unsigned long long)res->run[s].ops, res->run[s].local_pct);
-		esc(f, res->run[s].error[0] ? res->run[s].error : "verified");
+		sim_svg_esc(f, res->run[s].error[0] ? res->run[s].error : "verified");
 		fprintf(f, "</td></tr>\n");
 	}
 	fprintf(f, "</table>\n");
-	for (int i = 0; i < 3; i++) {
-		fprintf(f, "<h2>%s</h2>\n",
-		        i == 0   ? "Address space"
-		        : i == 1 ? "Free memory"
-		                 : "Locality");
+	static const char *const heads[5] = {"Address space", "Free memory", "Locality", "Relayout",
+	                                     "Pending pages"};
+	for (int i = 0; i < nfigs; i++) {
+		fprintf(f, "<h2>%s</h2>\n", heads[i]);
+		if (i == 3) {
+			const struct sim_relayout *x = &res->run[0].relayout[0];
+			fprintf(f,
+			        "<p>At operation %llu (linux run): %llu pages changed node, %llu "
+			        "free pages moved at once, %llu allocated pages pending.</p>\n",
+			        (unsigned long long)x->op, (unsigned long long)x->pages_changed,
+			        (unsigned long long)x->pages_moved,
+			        (unsigned long long)x->pages_pending);
+		}
 		figs[i](f, res);
 	}
 	fprintf(f, "</body></html>\n");

@@ -73,6 +73,26 @@ static inline struct numem_srat_mem mem_range(uint32_t pxm, uint64_t base, uint6
 #define GIB (1ull << 30)
 #define MIB (1ull << 20)
 
+/* Boot *sys from QEMU-style -numa arguments ("node,nodeid=0,cpus=0,mem=64M"),
+ * without the PC holes; fails the test with the message on any error. */
+static inline void boot_numa_args(struct numem_system *sys, const char *const *args, size_t n,
+                                  const struct numem_system_opts *o, struct numem_diag *d)
+{
+	static struct numem_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	char err[256];
+	for (size_t i = 0; i < n; i++)
+		if (numem_spec_add_numa_arg(&spec, args[i], err, sizeof(err)))
+			fail_msg("%s", err);
+	assert_int_equal(numem_spec_finish(&spec, err, sizeof(err)), 0);
+	spec.pc_holes = false;
+	struct numem_machine_src src;
+	assert_int_equal(numem_machine_src_spec(&src, &spec, err, sizeof(err)), 0);
+	if (numem_system_boot(sys, &src, o, d))
+		fail_msg("boot: %s", d->msg);
+	numem_host_set_log(sys->m.host, NULL, NUMEM_LOG_ERROR);
+}
+
 /* Per-test platform: created in setup, destroyed (freeing all) in teardown. */
 extern struct numem_host *test_host;
 extern const struct numem_platform *test_plat;

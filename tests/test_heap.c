@@ -21,19 +21,7 @@ static void boot(const char *preset, const struct numem_system_opts *o)
 
 static void boot_numa(const char *const *args, size_t n, const struct numem_system_opts *o)
 {
-	static struct numem_spec spec;
-	memset(&spec, 0, sizeof(spec));
-	char err[256];
-	for (size_t i = 0; i < n; i++)
-		if (numem_spec_add_numa_arg(&spec, args[i], err, sizeof(err)))
-			fail_msg("%s", err);
-	assert_int_equal(numem_spec_finish(&spec, err, sizeof(err)), 0);
-	spec.pc_holes = false;
-	struct numem_machine_src src;
-	assert_int_equal(numem_machine_src_spec(&src, &spec, err, sizeof(err)), 0);
-	if (numem_system_boot(&sys, &src, o, &d))
-		fail_msg("boot: %s", d.msg);
-	numem_host_set_log(sys.m.host, NULL, NUMEM_LOG_ERROR);
+	boot_numa_args(&sys, args, n, o, &d);
 }
 
 static void verify_and_shutdown(void)

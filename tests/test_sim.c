@@ -506,6 +506,134 @@ static void test_scenario_cpuset(void **state)
 	assert_non_null(strstr(err, "cpuset '64' is not a node list"));
 }
 
+/* ---- the relayout phase ---------------------------------------------------- */
+
+static const char relayout_json[] =
+    "{\"name\": \"rl\", \"machine\": \"opteron-2n\", \"seed\": 3, \"sample_every\": 1000,"
+    " \"domains\": ["
+    "  {\"name\": \"a\", \"memory_mb\": 512, \"vcpus\": 1, \"placement\": \"node\", \"node\": 1},"
+    "  {\"name\": \"b\", \"memory_mb\": 256, \"vcpus\": 1, \"placement\": \"node\", \"node\": 0}],"
+    " \"phases\": [{\"kind\": \"boot\"}, {\"kind\": \"churn\", \"ops\": 5000},"
+    "   {\"kind\": \"relayout\", \"domain\": \"a\", \"mode\": \"stripe\", \"nodes\": [0, 1],"
+    "    \"block\": 256},"
+    "   {\"kind\": \"churn\", \"ops\": 5000},"
+    "   {\"kind\": \"relayout\", \"domain\": \"b\", \"mode\": \"push\", \"node\": 1,"
+    "    \"migrate\": true},"
+    "   {\"kind\": \"churn\", \"ops\": 2000}]}";
+
+static const char relayout_cfg[] =
+    "machine = opteron-2n\nseed = 3\nsample_every = 1000\nname = rl\n"
+    "phases = boot, churn:5000, relayout:a:stripe=0/1@256, churn:5000, "
+    "relayout:b:push=1+migrate, churn:2000\n"
+    "[a]\nmemory = 512\nvcpus = 1\nplacement = node\nnode = 1\n"
+    "[b]\nmemory = 256\nvcpus = 1\nplacement = node\nnode = 0\n";
+
+static struct sim_result rl1, rl2;
+
+/* Both parsers, determinism, and the phase's figures against the heap's:
+ * RAM per node sums to the machine's, the guest keeps its pages (counted
+ * on their new nodes: half each after a two-node stripe), pending right
+ * after the commit is what the next sample reads, migration leaves the
+ * pushed guest whole on its new node, and the verifiers pass at the end. */
+static void test_relayout_phase(void **state)
+{
+	(void)state;
+	static struct sim_scenario a, b;
+	char err[256];
+	if (sim_scenario_from_json(&a, relayout_json, err, sizeof(err)) ||
+	    sim_scenario_from_xlcfg(&b, relayout_cfg, err, sizeof(err)))
+		fail_msg("parse: %s", err);
+	for (uint32_t i = 0; i < a.nr_phases; i++) {
+		assert_int_equal(a.phase[i].kind, b.phase[i].kind);
+		assert_int_equal(a.phase[i].stripe, b.phase[i].stripe);
+		assert_int_equal(a.phase[i].migrate, b.phase[i].migrate);
+		assert_int_equal(a.phase[i].nr_nodes, b.phase[i].nr_nodes);
+		assert_memory_equal(a.phase[i].nodes, b.phase[i].nodes, sizeof(a.phase[i].nodes));
+		if (a.phase[i].stripe)
+			assert_int_equal(a.phase[i].block_pages, b.phase[i].block_pages);
+	}
+	assert_int_equal(a.phase[2].kind, SIM_RELAYOUT);
+	assert_true(a.phase[4].migrate && !a.phase[4].stripe && a.phase[4].nodes[0] == 1);
+	struct sim_opts o = {0};
+	if (sim_run(&a, &o, &rl1, err, sizeof(err)) || sim_run(&b, &o, &rl2, err, sizeof(err)))
+		fail_msg("sim: %s", err);
+	char *j1 = sim_report_json(&rl1), *j2 = sim_report_json(&rl2);
+	assert_string_equal(j1, j2); /* one seed, one result, from either parser */
+	assert_non_null(strstr(j1, "\"relayouts\""));
+	assert_non_null(strstr(j1, "\"pending_pages\""));
+	free(j1);
+	free(j2);
+	uint64_t ram = 0;
+	for (uint32_t n = 0; n < rl1.nr_nodes; n++)
+		ram += rl1.node_pages[n];
+	for (int s = 0; s < 2; s++) {
+		const struct sim_run *r = &rl1.run[s];
+		assert_string_equal(r->error, "");
+		assert_int_equal(r->nr_relayouts, 2);
+		const struct sim_relayout *x = &r->relayout[0];
+		assert_true(x->stripe && x->pages_changed > 0 && x->pages_pending > 0);
+		uint64_t after = 0, dom0 = 0, dom1 = 0, ram_after = 0;
+		for (uint32_t n = 0; n < rl1.nr_nodes; n++) {
+			dom0 += x->dom_before[n];
+			after += x->dom_after[n];
+			ram_after += x->ram_after[n];
+		}
+		assert_int_equal(dom0, after);
+		assert_int_equal(ram_after, ram);
+		assert_int_equal(x->dom_before[0], 0);
+		dom1 = x->dom_after[1];
+		assert_true(x->dom_after[0] + 512 > dom1 && dom1 + 512 > x->dom_after[0]);
+		/* The sample right after the commit reads its pending count. */
+		bool seen = false;
+		for (uint32_t i = 0; i < r->nr_samples; i++)
+			if (r->sample[i].op == x->op + 1) {
+				assert_int_equal(r->sample[i].pending_pages, x->pages_pending);
+				seen = true;
+			}
+		assert_true(seen);
+		/* The push with migration: b is whole on node 1, nothing of it
+		 * pending. */
+		const struct sim_relayout *y = &r->relayout[1];
+		assert_true(!y->stripe && y->migrate && y->migrated > 0);
+		assert_int_equal(y->dom_after[0], 0);
+		assert_int_equal(y->dom_after[1], y->dom_before[0] + y->dom_before[1]);
+	}
+	/* Bad input: parsers and the engine name it. */
+	expect_json_error("{\"phases\": [{\"kind\": \"relayout\", \"domain\": \"d\", \"mode\": "
+	                  "\"slide\", \"nodes\": [0]}]}",
+	                  "slide");
+	expect_json_error("{\"phases\": [{\"kind\": \"relayout\", \"domain\": \"d\", \"mode\": "
+	                  "\"stripe\", \"nodes\": [0, 64]}]}",
+	                  "nodes entry 1");
+	expect_json_error("{\"phases\": [{\"kind\": \"relayout\", \"domain\": \"d\", \"mode\": "
+	                  "\"push\", \"nodes\": [0, 1]}]}",
+	                  "push nodes");
+	expect_json_error("{\"phases\": [{\"kind\": \"relayout\", \"domain\": \"d\", \"mode\": "
+	                  "\"stripe\", \"nodes\": [0, 1], \"block\": 0}]}",
+	                  "block");
+	expect_json_error("{\"phases\": [{\"kind\": \"relayout\", \"domain\": \"d\", \"mode\": "
+	                  "\"push\", \"node\": 1, \"migrate\": 1}]}",
+	                  "migrate");
+	expect_json_error(
+	    "{\"phases\": [{\"kind\": \"relayout\", \"mode\": \"push\", \"node\": 1}]}",
+	    "needs a domain");
+	expect_cfg_error("phases = relayout:a\n", "a domain and a mode");
+	expect_cfg_error("phases = relayout:a:stripe\n", "expected stripe=NODES");
+	expect_cfg_error("phases = relayout:a:wiggle=1\n", "wiggle");
+	expect_cfg_error("phases = relayout:a:push=1+fast\n", "+fast");
+	expect_cfg_error("phases = relayout:a:stripe=0/1@0\n", "relayout block");
+	expect_cfg_error("phases = relayout:a:stripe=0/1/2/3/4/5/6/7/0\n", "more than 8");
+	static struct sim_scenario c;
+	c = a;
+	c.phase[4].nodes[0] = 5; /* the opteron-2n has nodes 0 and 1 */
+	assert_int_equal(sim_run(&c, &o, &rl2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "node 5 is not a node"));
+	c = a;
+	snprintf(c.phase[2].domain, sizeof(c.phase[2].domain), "nobody");
+	assert_int_equal(sim_run(&c, &o, &rl2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no live domain 'nobody'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +646,7 @@ int main(void)
 	    cmocka_unit_test(test_cli_trace),
 	    cmocka_unit_test(test_tracer_counts_losses),
 	    cmocka_unit_test(test_scenario_cpuset),
+	    cmocka_unit_test(test_relayout_phase),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,15 @@
  * shrinkers, so a shrinker must not take a domain's lock (heap.h, "Lock
  * order", 1b).
  *
+ * Relayout (relayout.h).  pages_on_node[] counts each frame on the node
+ * the heap's layout in force gives it (numem_heap_topo()), page by page: a
+ * block a commit cut in two is counted on both nodes.  numem_domains_init()
+ * subscribes the layer to the heap's relayout notifier: after every commit
+ * it recounts each domain's pages_on_node[] from its p2m under the
+ * domain's lock (a destroy meanwhile waits for that domain's recount to
+ * end).  The frames themselves stay where they are until freed (pending);
+ * numem_domain_migrate() moves them at once.
+ *
  * Bad input (an unknown domain, a reservation beyond max_pages, a node
  * outside the machine or without memory, a vcpu pinned to a missing cpu, a
  * frame outside the guest, a frame already populated or named twice) gets a
@@ -76,6 +85,7 @@
 #define NUMEM_DOMAIN_H
 
 #include <numem/heap.h>
+#include <numem/relayout.h>
 #include <numem/slab.h>
 
 #define NUMEM_MAX_VCPUS  256
@@ -139,6 +149,7 @@ struct numem_domain {
 	numem_p2m_entry_t *_Atomic *p2m;
 	uint64_t p2m_leaves; /* root entries */
 	uint32_t refs;       /* references from numem_domain_find (manager's lock) */
+	uint32_t pins;       /* a relayout recount is at work on it (manager's lock) */
 	_Atomic int lock;    /* see "Locks" above */
 	struct numem_domain *next;
 	struct numem_domains *mgr;
@@ -154,6 +165,8 @@ struct numem_domains {
 	uint32_t vcpus_on_node[NUMEM_MAX_NODES];           /* placed vcpus, for placement */
 	uint32_t vcpus_on_cpu[4096];                       /* for round-robin vcpu placement */
 	_Atomic int lock;                                  /* see "Locks" above */
+	struct numem_relayout_notifier relayout;           /* the layer's subscription */
+	_Atomic uint64_t recounts;                         /* domains recounted after commits */
 };
 
 /* Reservation modes. */
@@ -170,10 +183,12 @@ struct numem_res {
 	unsigned flags; /* NUMEM_ALLOC_* (zone limit, zero, ...) */
 };
 
+/* Sets the layer up and subscribes it to the heap's relayout notifier
+ * (numem_domains_release() unsubscribes: release before the struct goes). */
 enum numem_err numem_domains_init(struct numem_domains *d, struct numem_heap *heap,
                                   struct numem_slab *slab, struct numem_diag *diag);
 /* Destroys every domain left, references or not (the embedder is shutting
- * the layer down: nobody may use a domain after this). */
+ * the layer down: nobody may use a domain after this), and unsubscribes. */
 void numem_domains_release(struct numem_domains *d, struct numem_cpu *cpu);
 
 enum numem_err numem_domain_create(struct numem_domains *d, const struct numem_domain_config *cfg,
@@ -269,6 +284,33 @@ uint64_t numem_domain_imbalance(const struct numem_domain *dom, numem_nid_t *wor
  * first violation (the domain, gpfn, mfn, expected and found).
  */
 enum numem_err numem_domain_verify(struct numem_domains *d, struct numem_diag *diag);
+
+/*
+ * Migrate the domain's frames that a relayout left pending (their pages
+ * belong to another node in the layout in force than the node their block
+ * was allocated on) at once, rather than when they are freed: for each such
+ * extent, a block of the same order on the node the layout gives it
+ * (exactly that node), the contents copied through the platform's
+ * phys_to_virt, the p2m switched to the new frames, the old block freed
+ * (to its new node's lists).  An extent a commit cut across nodes is split
+ * (numem_heap_split) at the cuts first, each piece moving on its own.  It
+ * stops once `max_pages` pages have moved (whole extents; 0: no limit);
+ * *moved (if given) = pages moved, *left (if given) = pages still pending.  Takes the domain's lock
+ * (lock order 1b: call with no heap or slab lock held).  The guest's vcpus
+ * must not write the frames meanwhile (as for Xen's page migration).
+ * NUMEM_E_UNSUPPORTED without phys_to_virt (or a frame it cannot map:
+ * nothing of that extent changed); NUMEM_E_NO_PAGES when a target
+ * node has no block left (what moved stays moved, the rest pending);
+ * NUMEM_E_CORRUPT when the p2m maps a frame the domain no longer holds.
+ */
+enum numem_err numem_domain_migrate(struct numem_domain *dom, struct numem_cpu *cpu,
+                                    uint64_t max_pages, uint64_t *moved, uint64_t *left,
+                                    struct numem_diag *diag);
+/* Pages of the domain a relayout left pending: those the layout gives
+ * another node than their block was allocated on (what
+ * numem_domain_migrate() would move; *left counts the same way).  Takes
+ * the domain's lock. */
+uint64_t numem_domain_pending(struct numem_domain *dom);
 
 /* The guest's own SRAT and SLIT for its vNUMA layout (malloc-free: into
  * caller buffers; lengths as the writers report them). */

@@ -36,6 +36,11 @@
  * Lock order.  This is the only place it is written; every spinlock of
  * the core is here (grep numem__lock), outermost first.  "A -> B" means B
  * may be taken while A is held; no other nesting exists.
+ *   0. relayout commit mutex (the heap's relayout state, relayout.h):
+ *      taken with no other lock held, by numem_relayout_commit() and the
+ *      notifier (un)registration.  Held across the notifiers, which run
+ *      with nothing else held and may take any lock below (a domain's, to
+ *      migrate its frames).  commit mutex -> apply lock (1c).
  *   1. domain manager lock (struct numem_domains.lock): taken with no other
  *      lock held; nothing below is taken under it (no heap or slab call).
  *   1b. a domain's lock (struct numem_domain.lock): never held with the
@@ -45,6 +50,14 @@
  *      reservation calls run: a shrinker must not take any domain's lock
  *      nor call numem_domain_* (it could be the domain whose lock its own
  *      CPU holds: a self-deadlock on a spinlock).
+ *   1c. relayout apply lock: held by a commit while it changes the layout
+ *      (apply lock -> grow lock -> zone locks), and by an allocation's or
+ *      free's slow path (any caller's locks above may be held, a domain's
+ *      among them) that gives a pending block, one whose range a commit
+ *      moved, to its new node (apply lock -> zone locks, one at a time).
+ *      Twice in a commit (publishing the layout and accounting it; moving
+ *      one zone's free blocks) it holds every zone lock at once, taken in
+ *      zone-index order, as the verifier does.
  *   2. grow lock (heap->grow_lock, deferred section initialisation):
  *      grow lock -> zone lock, one zone lock at a time.
  *   3. zone locks (zone->lock): a leaf.  Never held while taking another
@@ -261,7 +274,13 @@ struct numem_heap_opts {
 	 * image and boot metadata), [base, base+length) in bytes. */
 	const struct numem_ram_range *reserved;
 	uint32_t nr_reserved;
+	/* Room for nodes a relayout may bring online (relayout.h): zones, per-CPU
+	 * caches and counters are sized for this many nodes.  0: the
+	 * topology's; at most NUMEM_MAX_NODES. */
+	uint32_t max_nodes;
 };
+
+struct numem__relayout;
 
 struct numem_heap {
 	const struct numem_platform *plat;
@@ -279,11 +298,15 @@ struct numem_heap {
 	uint32_t nr_cpus;
 	struct numem_cpu *cpu;
 	uint32_t pcp_high, pcp_batch;
-	/* Set with the zonelists at init, read-only after.  The nodes with
-	 * RAM; per node, the zone a local allocation there tries first (the
-	 * first of its NORMAL zonelist) if that zone is on the node, else
-	 * UINT16_MAX: the interleave fast path pops that zone's cache. */
-	numem_nodemask_t mem_nodes;
+	/* Set with the zonelists at init and rebuilt by each relayout commit
+	 * before it publishes its zonelists (relaxed atomic stores and loads,
+	 * 8-aligned words for i686).  The nodes with RAM; per node, the zone
+	 * a local allocation there tries first (the first of its NORMAL
+	 * zonelist) if that zone is on the node, else UINT16_MAX: the
+	 * interleave fast path pops that zone's cache.  A reader that mixes
+	 * two versions pops a cache of a zone of the node it chose and checks
+	 * the block's node: a slow path at worst, never a wrong count. */
+	numem_nodemask_t mem_nodes __attribute__((aligned(8)));
 	uint16_t node_zone[NUMEM_MAX_NODES];
 	/* Per section of the frame table: 0 until the heap has taken it
 	 * (ONLINE), then its descriptors' biased base with bit 0 set
@@ -298,6 +321,8 @@ struct numem_heap {
 	struct numem_shrinker *shrinkers;
 	size_t alloc_bytes; /* one metadata block */
 	void *alloc_block;
+	uint32_t max_nodes;               /* zone arrays are sized for this many */
+	struct numem__relayout *relayout; /* relayout state (NULL until first used) */
 };
 
 /* Extra error codes of the heap live in types.h (NUMEM_E_*). */

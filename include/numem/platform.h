@@ -26,6 +26,11 @@
  *                 numem_domain_vnuma_tables    ~7 KiB of SRAT/SLIT entries
  *                 numem_domain_verify          ~290 KiB of per-id tallies
  *                                              and a bit per frame
+ *               A relayout commit (relayout.h) also allocates at run time:
+ *               scratch it frees itself, and the new layout's version,
+ *               freed by a later commit or numem_heap_release.  The
+ *               embedder calls numem_relayout_quiescent() on idle CPUs
+ *               (docs/EMBEDDING.md, "Relayout: quiescent points").
  *               So an embedder whose meta_alloc is a bump allocator must
  *               still implement meta_free (a free list, or at least undoing
  *               the most recent allocation, which is what these calls need:

@@ -16,8 +16,16 @@
  *   replay    the alloc and free events of a trace file, replayed on the
  *             CPUs and with the orders they name (frees follow the pfns
  *             the replay itself got for each recorded allocation)
- * The engine samples free memory per node and the local-allocation share
- * every `sample_every` operations.
+ *   relayout  live NUMA relayout of one domain's memory (the physical span
+ *             its frames occupy): striped over nodes in blocks, or pushed
+ *             to another node, committed between two operations while
+ *             the other guests and the host keep their memory; optionally
+ *             the domain migrates its pending frames at once.  Its figures
+ *             and the address space before and after are in the run's
+ *             relayout records; samples carry the pending pages
+ * The engine samples free memory per node, pending relayout pages and the
+ * local-allocation share every `sample_every` operations (and right before
+ * and after a relayout commit).
  */
 #ifndef NUMEM_SIM_H
 #define NUMEM_SIM_H
@@ -26,10 +34,12 @@
 #include <numem/host.h>
 #include <stdio.h>
 
-#define SIM_MAX_DOMAINS 16
-#define SIM_MAX_PHASES  16
-#define SIM_MAX_SAMPLES 512
-#define SIM_MAP_BUCKETS 256 /* address-space picture: buckets per node */
+#define SIM_MAX_DOMAINS        16
+#define SIM_MAX_PHASES         16
+#define SIM_MAX_SAMPLES        512
+#define SIM_MAP_BUCKETS        256 /* address-space picture: buckets per node */
+#define SIM_RELAYOUT_MAX_NODES 8   /* nodes a relayout phase stripes over */
+#define SIM_MAX_RELAYOUTS      4   /* relayout phases a run records */
 
 enum sim_placement { SIM_PLACE_AUTO, SIM_PLACE_NODE, SIM_PLACE_PINNED, SIM_PLACE_VNUMA };
 
@@ -48,7 +58,15 @@ struct sim_domain_spec {
 	} vnode[NUMEM_MAX_VNODES];
 };
 
-enum sim_phase_kind { SIM_BOOT, SIM_CHURN, SIM_BALLOON, SIM_PRESSURE, SIM_DESTROY, SIM_REPLAY };
+enum sim_phase_kind {
+	SIM_BOOT,
+	SIM_CHURN,
+	SIM_BALLOON,
+	SIM_PRESSURE,
+	SIM_DESTROY,
+	SIM_REPLAY,
+	SIM_RELAYOUT
+};
 
 struct sim_phase {
 	enum sim_phase_kind kind;
@@ -59,6 +77,13 @@ struct sim_phase {
 	/* churn: relative weight of each order 0..10 (all 0: the default mix,
 	 * 70% order 0, 20% orders 1-3, 10% order 9) */
 	uint32_t order_weight[NUMEM_NR_ORDERS];
+	/* relayout: stripe over nodes[0..nr_nodes) in blocks of block_pages,
+	 * or (stripe false) push to nodes[0]; migrate: the domain moves its
+	 * pending frames at once */
+	bool stripe, migrate;
+	uint32_t nr_nodes;
+	numem_nid_t nodes[SIM_RELAYOUT_MAX_NODES];
+	uint64_t block_pages;
 };
 
 struct sim_scenario {
@@ -85,8 +110,9 @@ struct sim_scenario {
 #define SIM_MAX_MEM_MB       (1ull << 30) /* MiB per domain or virtual node (1 PiB) */
 #define SIM_MAX_OPS          (1ull << 31) /* churn operations per phase (--ops scaling multiplies two) */
 #define SIM_MAX_SAMPLE_EVERY SIM_MAX_OPS
-#define SIM_MAX_WEIGHT       1000000u  /* a churn order's relative weight */
-#define SIM_MAX_PIN          INT32_MAX /* a pinned vcpu's physical CPU (-1: none) */
+#define SIM_MAX_WEIGHT       1000000u     /* a churn order's relative weight */
+#define SIM_MAX_PIN          INT32_MAX    /* a pinned vcpu's physical CPU (-1: none) */
+#define SIM_MAX_BLOCK_PAGES  (1ull << 30) /* a relayout's stripe block */
 
 /* The built-in default (the README's main job). */
 void sim_default_scenario(struct sim_scenario *sc);
@@ -108,7 +134,34 @@ int sim_scenario_from_xlcfg(struct sim_scenario *sc, const char *text, char *err
 struct sim_sample {
 	uint64_t op;
 	uint64_t free_pages[NUMEM_MAX_NODES];
-	double local_pct; /* cumulative local_node / (local_node + other_node) */
+	double local_pct;       /* cumulative local_node / (local_node + other_node) */
+	uint64_t pending_pages; /* relayout: allocated pages waiting to move */
+};
+
+/* What a relayout phase did (the engine's record of the commit). */
+struct sim_relayout {
+	char domain[32];
+	bool stripe, migrate;
+	uint32_t nr_nodes;
+	numem_nid_t nodes[SIM_RELAYOUT_MAX_NODES]; /* the phase's targets (as run) */
+	uint64_t block_pages;
+	uint64_t op;                 /* the operation count at the commit */
+	uint64_t start_pfn, end_pfn; /* the span relaid: the domain's frames */
+	uint64_t pages_changed;      /* pages whose node changed */
+	uint64_t pages_moved;        /* free pages moved at once */
+	uint64_t blocks_moved;       /* free blocks moved */
+	uint64_t pages_pending;      /* allocated pages left to move when freed */
+	uint64_t migrated;           /* the domain's frames migrated at once */
+	uint64_t dom_before[NUMEM_MAX_NODES], dom_after[NUMEM_MAX_NODES]; /* its pages */
+	uint64_t free_before[NUMEM_MAX_NODES], free_after[NUMEM_MAX_NODES];
+	uint64_t ram_after[NUMEM_MAX_NODES]; /* each node's RAM after the commit */
+	/* the address space by node, before and after (sim_layout_bar) */
+	numem_nid_t bar_before[SIM_MAP_BUCKETS], bar_after[SIM_MAP_BUCKETS];
+	uint64_t bar_end; /* the span the bars show: [0, bar_end) */
+	/* owner per bucket of each node's span, before and after (as map) */
+	uint8_t map_before[NUMEM_MAX_NODES][SIM_MAP_BUCKETS];
+	uint8_t map_after[NUMEM_MAX_NODES][SIM_MAP_BUCKETS];
+	uint64_t map_start[2][NUMEM_MAX_NODES], map_end[2][NUMEM_MAX_NODES];
 };
 
 struct sim_domain_result {
@@ -149,6 +202,8 @@ struct sim_run {
 		char name[24];
 		struct numem_slab_info info;
 	} slabinfo[NUMEM_SLAB_CACHES];
+	uint32_t nr_relayouts;
+	struct sim_relayout relayout[SIM_MAX_RELAYOUTS];
 	char error[256]; /* empty when the run and its checks passed */
 };
 
@@ -183,6 +238,24 @@ void sim_report_text(FILE *out, const struct sim_result *res);
 char *sim_report_json(const struct sim_result *res);
 /* DIR/index.html with inline SVG figures (and the SVGs as files). */
 int sim_report_html(const struct sim_result *res, const char *dir, char *err, size_t errlen);
+
+/*
+ * The physical address space [0, end_pfn) by owning node, one bar per
+ * layout (relayout's before/after pictures, sim and `numem relayout
+ * --report`).  A bucket shows the node owning most of its pfns (16
+ * samples); NUMEM_NID_NONE for a hole.
+ */
+struct sim_layout_bar {
+	char label[32];
+	numem_nid_t node[SIM_MAP_BUCKETS];
+};
+void sim_layout_bar_fill(struct sim_layout_bar *b, const char *label, const struct numem_topo *t,
+                         uint64_t end_pfn);
+/* An SVG figure of the bars (and a legend of the nodes they show). */
+void sim_svg_layout(FILE *f, const char *title, const struct sim_layout_bar *bars, uint32_t nr,
+                    uint64_t end_pfn);
+/* XML-escaped text. */
+void sim_svg_esc(FILE *f, const char *s);
 
 /* Trace files: a header then fixed 32-byte records (docs/FORMATS.md).  The
  * header's last 8 bytes tag the run ("linux", "xen", "stress"; NUL padded). */

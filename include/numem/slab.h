@@ -26,6 +26,14 @@
  * inside that span is checked through the header it would have (in mapped
  * memory, since the span lies in the platform's physical-memory mapping).
  *
+ * Relayout (relayout.h).  A slab is on the lists of the node the heap's
+ * layout in force gives its pages.  numem_slab_init() subscribes the
+ * allocator to the heap's relayout notifier: after a commit, each slab of
+ * a moved range leaves its old node's lists and joins its new node's (the
+ * same list, counts with it); meanwhile its header's node reads
+ * NUMEM_NID_NONE and a CPU flushing an object to it waits for it to land.
+ * The slab's pages stay where they are (pending) until it is given back.
+ *
  * Locks: one node cache lock at a time, never with a heap lock held; the
  * heap is called (for slab pages) with none held.  The whole order is
  * written once, in heap.h ("Lock order").
@@ -34,6 +42,7 @@
 #define NUMEM_SLAB_H
 
 #include <numem/heap.h>
+#include <numem/relayout.h>
 #include <numem/types.h>
 
 #define NUMEM_SLAB_ORDER     2
@@ -94,10 +103,13 @@ struct numem_slab {
 	 * pointer outside is refused before anything is read through it. */
 	_Atomic uintptr_t lo, hi;
 	size_t mag_bytes;
+	struct numem_relayout_notifier relayout; /* the allocator's subscription */
+	_Atomic uint64_t slabs_relaid;           /* slabs moved to another node's lists */
 };
 
 /* Set up over a heap (whose platform must have phys_to_virt) with the
- * general size classes 16 B .. 4032 B; registers a shrinker. */
+ * general size classes 16 B .. 4032 B; registers a shrinker and a relayout
+ * notifier (numem_slab_release() removes both). */
 enum numem_err numem_slab_init(struct numem_slab *s, struct numem_heap *heap,
                                struct numem_diag *diag);
 /* Every object must have been freed; gives all slabs back. */
@@ -142,8 +154,9 @@ struct numem_slab_info {
 void numem_slab_cache_info(const struct numem_slab *s, const struct numem_cache *c,
                            struct numem_slab_info *out);
 
-/* Walk every slab: headers, free lists, held bytes, counts against magazines.
- * Needs the CPUs quiescent. */
+/* Walk every slab: headers, free lists, held bytes, counts against
+ * magazines, and each slab on the lists of the node the layout in force
+ * gives its pages.  Needs the CPUs quiescent. */
 enum numem_err numem_slab_verify(struct numem_slab *s, struct numem_diag *diag);
 
 #endif /* NUMEM_SLAB_H */

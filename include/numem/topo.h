@@ -202,6 +202,16 @@ static inline bool numem_topo_node_has_cpu(const struct numem_topo *t, numem_nid
 	return (t->cpumask[(size_t)n * t->cpumask_words + cpu / 64] >> (cpu % 64)) & 1;
 }
 
+/*
+ * Recompute what derives from a topology's ranges, CPUs and distances:
+ * per-node RAM pages, pfn spans and CPU counts, max_pfn, cpumasks (written
+ * into t->cpumask when it is set, else allocated), fallback orders and
+ * nearest_mem.  For a copy the caller edited (a relayout's new version).
+ * NUMEM_E_NO_MEMORY when no range holds RAM; NUMEM_E_NOMEM when a cpumask
+ * cannot be allocated.
+ */
+enum numem_err numem_topo_refresh(struct numem_topo *t, struct numem_diag *diag);
+
 /* The node whose range holds pfn, or NUMEM_NID_NONE for a hole. O(log n). */
 numem_nid_t numem_topo_pfn_to_node(const struct numem_topo *t, numem_pfn_t pfn);
 

@@ -3,6 +3,7 @@
  * (compatibility mode, numastat.c), /proc/buddyinfo (mm/vmstat.c), and a
  * debug dump in the spirit of Xen's dump_heap.
  */
+#include <numem/relayout.h>
 #include <numem/report.h>
 #include <numem/slab.h>
 
@@ -72,6 +73,11 @@ void numem_report_heap_dump(FILE *out, const struct numem_heap *h)
 		        (unsigned long long)numem_heap_node_free(h, n),
 		        (unsigned long long)numem_heap_node_allocated(h, n),
 		        (unsigned long long)reserved, (unsigned long long)deferred);
+		if (numem_relayout_generation(h)) /* relayout.h: pages coming to this node */
+			fprintf(out, "  relayout generation %llu: %s, pending %llu pages\n",
+			        (unsigned long long)numem_relayout_generation(h),
+			        numem_relayout_node_online(h, n) ? "online" : "offline",
+			        (unsigned long long)numem_relayout_pending(h, n));
 		for (unsigned ty = 0; ty < NUMEM_NR_ZONE_TYPES; ty++) {
 			const struct numem_zone *z =
 			    numem_heap_zone(h, n, (enum numem_zone_type)ty);

@@ -68,5 +68,6 @@ int cmd_stress(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_relayout(int argc, char **argv);
 
 #endif

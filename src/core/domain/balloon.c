@@ -21,11 +21,8 @@
  */
 #include "domain_internal.h"
 
-/* Split ext's block to pieces of 2^p pages and narrow ext to the piece
- * holding guest frame g.  The new heads get their guest frame as the
- * owner's word. */
-static enum numem_err split_to(struct numem_domain *dom, struct numem__extent *ext, unsigned p,
-                               uint64_t g, struct numem_diag *diag)
+enum numem_err numem__dom_split_to(struct numem_domain *dom, struct numem__extent *ext, unsigned p,
+                                   uint64_t g, struct numem_diag *diag)
 {
 	struct numem_heap *h = dom->mgr->heap;
 	enum numem_err e = numem_heap_split(h, numem_pfn(ext->mfn), ext->order, p, dom->id, diag);
@@ -91,7 +88,7 @@ enum numem_err numem__dom_decrease(struct numem_domain *dom, struct numem_cpu *c
 			break;
 		uint64_t left = want - given;
 		if ((1ull << ext.order) > left) {
-			e = split_to(dom, &ext, floor_log2(left), g, diag);
+			e = numem__dom_split_to(dom, &ext, floor_log2(left), g, diag);
 			if (e)
 				break;
 		}
@@ -130,7 +127,7 @@ static enum numem_err release_range(struct numem_domain *dom, struct numem_cpu *
 		struct numem__extent ext;
 		enum numem_err e = numem__p2m_extent(dom, fn, g, mfn, &ext, diag);
 		if (!e && ext.order > order)
-			e = split_to(dom, &ext, order, g, diag);
+			e = numem__dom_split_to(dom, &ext, order, g, diag);
 		bool freed = false;
 		if (!e)
 			e = numem__dom_free_extent(dom, cpu, &ext, &freed, diag);

@@ -69,6 +69,7 @@ enum numem_err numem_domains_init(struct numem_domains *d, struct numem_heap *he
 	d->heap = heap;
 	d->slab = slab;
 	d->next_id = 1; /* 0 is the heap's own user */
+	numem__dom_relayout_subscribe(d);
 	return NUMEM_OK;
 }
 
@@ -106,7 +107,7 @@ void numem_domain_put(struct numem_domain *dom)
 static enum numem_err check_config(struct numem_domains *d, const struct numem_domain_config *c,
                                    struct numem_diag *diag)
 {
-	const struct numem_topo *t = d->heap->topo;
+	const struct numem_topo *t = numem_heap_topo(d->heap);
 	char name[sizeof(c->name) + 1]; /* the caller's may fill all 32 bytes */
 	memcpy(name, c->name, sizeof(c->name));
 	name[sizeof(c->name)] = '\0';
@@ -188,7 +189,7 @@ enum numem_err numem_domain_create(struct numem_domains *d, const struct numem_d
 	enum numem_err err = check_config(d, c, diag);
 	if (err)
 		return err;
-	const struct numem_topo *t = d->heap->topo;
+	const struct numem_topo *t = numem_heap_topo(d->heap);
 	struct numem_domain *dom = numem_kmalloc(d->slab, cpu, sizeof(*dom), diag);
 	if (!dom)
 		return NUMEM_E_NO_PAGES;
@@ -299,17 +300,12 @@ static enum numem_err free_all(struct numem_domain *dom, struct numem_cpu *cpu,
 			if (!first)
 				first = e;
 			/* Not ours any more: forget it, never free it. */
-			const struct numem_page *pg =
-			    numem_frametable_lookup(dom->mgr->heap->ft, numem_pfn(mfn));
 			numem__p2m_take(dom, gpfn);
 			dom->tot_pages--;
-			if (pg) {
-				numem_nid_t n =
-				    (numem_nid_t)(numem__dom_pg_flags(pg) >> NUMEM_PG_NODE_SHIFT &
-				                  NUMEM_PG_NODE_MASK);
-				if (n < NUMEM_MAX_NODES && dom->pages_on_node[n])
-					dom->pages_on_node[n]--;
-			}
+			numem_nid_t n =
+			    numem_topo_pfn_to_node(numem_heap_topo(dom->mgr->heap), numem_pfn(mfn));
+			if (n < NUMEM_MAX_NODES && dom->pages_on_node[n])
+				dom->pages_on_node[n]--;
 			gpfn++;
 			continue;
 		}
@@ -321,11 +317,19 @@ static enum numem_err free_all(struct numem_domain *dom, struct numem_cpu *cpu,
 static enum numem_err destroy(struct numem_domains *d, struct numem_cpu *cpu, uint16_t id,
                               bool force, struct numem_diag *diag)
 {
+again:
 	mgr_lock(d);
 	struct numem_domain **pp = &d->list;
 	while (*pp && (*pp)->id != id)
 		pp = &(*pp)->next;
 	struct numem_domain *dom = *pp;
+	if (dom && dom->pins) {
+		/* A relayout recount is at work on it (under its lock only, for a
+		 * bounded walk of its p2m): wait for it rather than refuse. */
+		mgr_unlock(d);
+		numem__cpu_relax();
+		goto again;
+	}
 	if (!dom) {
 		mgr_unlock(d);
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_domain_destroy: no domain %u",
@@ -376,4 +380,5 @@ void numem_domains_release(struct numem_domains *d, struct numem_cpu *cpu)
 {
 	while (d->list)
 		destroy(d, cpu, d->list->id, true, 0);
+	numem_relayout_unregister(d->heap, &d->relayout);
 }

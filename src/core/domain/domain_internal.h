@@ -8,6 +8,7 @@
  * balloon.c      decrease_reservation(_at), set_target
  * vnuma.c        the guest's SRAT and SLIT
  * verify.c       the ownership invariant and the balance measure
+ * relayout.c     the relayout subscriber (recount) and numem_domain_migrate
  *
  * No file here includes heap internals: frames are taken and given back
  * with numem_alloc_owned / numem_free_owned / numem_heap_split, and frame
@@ -94,6 +95,21 @@ enum numem_err numem__dom_free_extent(struct numem_domain *dom, struct numem_cpu
                                       const struct numem__extent *ext, bool *freed,
                                       struct numem_diag *diag);
 
+/* ---- relayout.c ---- */
+
+/*
+ * Count the frames [mfn, mfn + n) on the nodes topology t gives them, page
+ * by page (a run of one range at a time): add them to pages_on_node[] when
+ * `add`, else take them off.  Domain lock held.
+ */
+void numem__dom_count(struct numem_domain *dom, const struct numem_topo *t, uint64_t mfn,
+                      uint64_t n, bool add);
+/* The node t gives pfn, and in *end the first pfn after it that the same
+ * range no longer holds (NUMEM_NID_NONE and pfn + 1 for a hole). */
+numem_nid_t numem__dom_node_run(const struct numem_topo *t, uint64_t pfn, uint64_t *end);
+/* Register the layer's relayout notifier (numem_domains_init). */
+void numem__dom_relayout_subscribe(struct numem_domains *d);
+
 /* ---- placement.c ---- */
 
 void numem__dom_place(struct numem_domains *d, uint64_t pages, numem_nodemask_t *out);
@@ -116,5 +132,10 @@ uint32_t numem__dom_vcpu_share(const struct numem_domain *dom, uint32_t on[NUMEM
 
 enum numem_err numem__dom_decrease(struct numem_domain *dom, struct numem_cpu *cpu, uint64_t nr,
                                    unsigned order, uint64_t *done, struct numem_diag *diag);
+/* Split ext's block to pieces of 2^p pages and narrow ext to the piece
+ * holding guest frame g (the new heads get their guest frame as the
+ * owner's word).  NUMEM_E_CORRUPT when the heap refuses. */
+enum numem_err numem__dom_split_to(struct numem_domain *dom, struct numem__extent *ext, unsigned p,
+                                   uint64_t g, struct numem_diag *diag);
 
 #endif /* NUMEM_DOMAIN_INTERNAL_H */

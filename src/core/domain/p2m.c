@@ -113,6 +113,8 @@ enum numem_err numem__p2m_extent(struct numem_domain *dom, const char *fn, uint6
 		ext->gpfn = gpfn - off;
 		ext->mfn = h;
 		ext->order = po;
+		/* The node it was allocated on (a relayout may since have given
+		 * its pages to another: pages_on_node[] follows the layout). */
 		ext->node = (numem_nid_t)((f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK);
 		return NUMEM_OK;
 	}
@@ -148,7 +150,7 @@ enum numem_err numem__dom_free_extent(struct numem_domain *dom, struct numem_cpu
 		                   (unsigned long long)ext->mfn, ext->order, why);
 	}
 	dom->tot_pages -= n;
-	dom->pages_on_node[ext->node] -= n;
+	numem__dom_count(dom, numem_heap_topo(dom->mgr->heap), ext->mfn, n, false);
 	*freed = true;
 	return NUMEM_OK;
 }

@@ -8,7 +8,7 @@
 /* Choose node affinity for a domain of `pages`. */
 void numem__dom_place(struct numem_domains *d, uint64_t pages, numem_nodemask_t *out)
 {
-	const struct numem_topo *t = d->heap->topo;
+	const struct numem_topo *t = numem_heap_topo(d->heap);
 	uint32_t best_k = UINT32_MAX, best_vcpus = 0;
 	uint64_t best_free = 0;
 	numem_nodemask_t best = {{0}};
@@ -43,7 +43,7 @@ void numem__dom_place(struct numem_domains *d, uint64_t pages, numem_nodemask_t 
 /* The CPU of `set`'s nodes with the fewest vcpus on it (lowest id first). */
 uint32_t numem__dom_pick_cpu(struct numem_domains *d, const numem_nodemask_t *set)
 {
-	const struct numem_topo *t = d->heap->topo;
+	const struct numem_topo *t = numem_heap_topo(d->heap);
 	uint32_t best = UINT32_MAX;
 	for (uint32_t c = 0; c < t->nr_cpus && c < 4096; c++)
 		if (numem_nodemask_test(set, t->cpu[c].node) &&

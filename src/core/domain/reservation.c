@@ -22,7 +22,7 @@
 
 uint32_t numem__dom_vcpu_share(const struct numem_domain *dom, uint32_t on[NUMEM_MAX_NODES])
 {
-	const struct numem_topo *t = dom->mgr->heap->topo;
+	const struct numem_topo *t = numem_heap_topo(dom->mgr->heap);
 	uint32_t total = 0;
 	for (numem_nid_t n = 0; n < NUMEM_MAX_NODES; n++)
 		on[n] = 0;
@@ -41,7 +41,7 @@ static numem_nid_t balance_next(const struct numem_domain *dom, unsigned order)
 {
 	uint32_t on[NUMEM_MAX_NODES];
 	uint32_t vcpus = numem__dom_vcpu_share(dom, on);
-	const struct numem_topo *t = dom->mgr->heap->topo;
+	const struct numem_topo *t = numem_heap_topo(dom->mgr->heap);
 	numem_nid_t best = NUMEM_NID_NONE;
 	/* Pages are below 2^40 and vcpus below 2^9: no overflow in 128 bits,
 	 * nor in 64 (max_pages <= NUMEM_DOMAIN_MAX_PAGES < 2^28). */
@@ -109,16 +109,16 @@ static enum numem_err populate_one(struct numem_domain *dom, struct numem_cpu *c
 	pg->private = gpfn; /* the owner's word: the extent's guest frame */
 	for (uint64_t i = 0; i < (1ull << order); i++)
 		numem__p2m_set(dom, gpfn + i, pfn.v + i);
-	numem_nid_t node = numem_page_node(pg); /* where it landed */
 	dom->tot_pages += 1ull << order;
-	dom->pages_on_node[node] += 1ull << order;
+	/* Where it landed, as the layout in force says (relayout.c). */
+	numem__dom_count(dom, numem_heap_topo(h), pfn.v, 1ull << order, true);
 	return NUMEM_OK;
 }
 
 static enum numem_err check_res(const struct numem_domain *dom, const char *fn, unsigned order,
                                 const struct numem_res *res, struct numem_diag *diag)
 {
-	const struct numem_topo *t = dom->mgr->heap->topo;
+	const struct numem_topo *t = numem_heap_topo(dom->mgr->heap);
 	if (order > NUMEM_MAX_ORDER)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "%s: domain %u: order %u above %u",
 		                   fn, dom->id, order, NUMEM_MAX_ORDER);

@@ -10,7 +10,8 @@
  *   - every frame a p2m maps lies in an allocated block owned by that
  *     domain, whose head the p2m maps at the matching aligned guest frame,
  *     and no machine frame is mapped twice (by one domain or two);
- *   - tot_pages and pages_on_node[] equal what the p2m maps, and equal the
+ *   - tot_pages and pages_on_node[] equal what the p2m maps (each frame on
+ *     the node the layout in force gives it), and tot_pages equals the
  *     pages of the blocks the heap says the domain owns.
  * Metadata for the walk (a bit per machine frame, a counter per id) comes
  * from the platform and is given back.  The walk skips sections without
@@ -75,6 +76,7 @@ static enum numem_err verify_domain(struct numem_domain *dom, struct vscratch *v
                                     struct numem_diag *diag)
 {
 	const char *fn = "numem_domain_verify";
+	const struct numem_topo *t = numem_heap_topo(dom->mgr->heap);
 	uint64_t total = 0, on[NUMEM_MAX_NODES] = {0};
 	uint64_t mfn;
 	for (uint64_t gpfn = numem__p2m_next(dom, 0, &mfn); gpfn < dom->max_pages;
@@ -91,8 +93,9 @@ static enum numem_err verify_domain(struct numem_domain *dom, struct vscratch *v
 			                   (unsigned long long)mfn);
 		v->mapped[mfn / 64] |= 1ull << (mfn % 64);
 		total++;
-		if (ext.node < NUMEM_MAX_NODES)
-			on[ext.node]++;
+		numem_nid_t n = numem_topo_pfn_to_node(t, numem_pfn(mfn));
+		if (n < NUMEM_MAX_NODES)
+			on[n]++;
 	}
 	if (total != dom->tot_pages || total != v->held[dom->id])
 		return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,

@@ -20,6 +20,7 @@
  * A failed call changes nothing and says why.
  */
 #include "alloc_internal.h"
+#include "relayout_internal.h"
 
 #include <numem/trace.h>
 
@@ -185,6 +186,7 @@ alloc_slow(struct numem_cpu *cpu, unsigned order, uint64_t flags_owner, struct n
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_alloc: unknown flags 0x%x",
 		                   flags);
 	struct numem_heap *h = cpu->heap;
+	numem__relayout_sync(cpu); /* a quiescent point: a new layout is picked up */
 	if ((flags & NUMEM_ALLOC_ZERO) && !h->plat->phys_to_virt)
 		return numem__fail(diag, NUMEM_E_UNSUPPORTED, 0, 0,
 		                   "numem_alloc: NUMEM_ALLOC_ZERO needs the platform's "
@@ -199,8 +201,10 @@ alloc_slow(struct numem_cpu *cpu, unsigned order, uint64_t flags_owner, struct n
 	             !(flags & NUMEM_ALLOC_EXACT_NODE) &&
 	             numem_nodemask_test(&cpu->allowed, cpu->mem_node);
 	if (local) {
-		zl = &h->zonelist[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + limit) *
-		                  h->zonelist_len];
+		zl = &__atomic_load_n(
+		    &h->zonelist,
+		    __ATOMIC_ACQUIRE)[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + limit) *
+		                      h->zonelist_len];
 		intended = cpu->mem_node;
 		/* Slow path: respect the cpuset, drop zones of nodes not allowed. */
 		uint32_t k = 0;
@@ -273,12 +277,12 @@ static inline bool interleave_fast(struct numem_cpu *cpu, unsigned order,
 	(void)h, (void)order, (void)policy, (void)owner, (void)pfn;
 	return false;
 #else
-	uint64_t m = policy->nodes.w[0] & h->mem_nodes.w[0];
+	uint64_t m = policy->nodes.w[0] & __atomic_load_n(&h->mem_nodes.w[0], __ATOMIC_RELAXED);
 	uint64_t after = m & (~1ull << cpu->il_prev); /* nodes above the last one */
 	if (!m)
 		return false;
 	numem_nid_t node = (numem_nid_t)__builtin_ctzll(after ? after : m);
-	uint16_t zi = h->node_zone[node];
+	uint16_t zi = __atomic_load_n(&h->node_zone[node], __ATOMIC_RELAXED); /* relayout */
 	if (zi == UINT16_MAX || !numem_nodemask_test(&cpu->allowed, node))
 		return false;
 	/* The block must be on that node (numastat counts it there): true by

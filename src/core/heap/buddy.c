@@ -48,6 +48,19 @@ void numem__buddy_free(struct numem_heap *h, struct numem_zone *z, uint64_t pfn,
 	z->area[order].nr++;
 }
 
+void numem__buddy_free_range(struct numem_heap *h, struct numem_zone *z, uint64_t s, uint64_t e)
+{
+	while (s < e) {
+		unsigned order = s ? (unsigned)__builtin_ctzll(s) : NUMEM_MAX_ORDER;
+		if (order > NUMEM_MAX_ORDER)
+			order = NUMEM_MAX_ORDER;
+		while (s + (1ull << order) > e)
+			order--;
+		numem__buddy_free(h, z, s, order);
+		s += 1ull << order;
+	}
+}
+
 struct numem_page *numem__buddy_take(struct numem_heap *h, struct numem_zone *z, unsigned order,
                                      bool exact)
 {

@@ -23,9 +23,10 @@ _Static_assert(NUMEM_MAX_NODES > 64 ||
 void numem__cpu_fast_path(struct numem_cpu *cpu)
 {
 	struct numem_heap *h = cpu->heap;
-	const uint16_t *zl =
-	    &h->zonelist[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
-	                 h->zonelist_len];
+	const uint16_t *zl = &__atomic_load_n(
+	    &h->zonelist,
+	    __ATOMIC_ACQUIRE)[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
+	                      h->zonelist_len];
 	cpu->fast_pcp = &no_fast_pcp;
 	cpu->free_want = h->poison ? NUMEM__FREE_WANT_NONE
 	                           : (uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT;
@@ -50,7 +51,7 @@ void numem__cpu_fast_path(struct numem_cpu *cpu)
 enum numem_err numem_cpu_set_allowed(struct numem_cpu *cpu, const numem_nodemask_t *mask,
                                      struct numem_diag *diag)
 {
-	const struct numem_topo *t = cpu->heap->topo;
+	const struct numem_topo *t = numem__topo(cpu->heap);
 	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
 		if (numem_nodemask_test(mask, n) && t->node[n].ram_pages) {
 			cpu->allowed = *mask;

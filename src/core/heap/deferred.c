@@ -49,15 +49,7 @@ static void free_run(struct numem_heap *h, numem_nid_t node, uint64_t s, uint64_
 	struct numem_zone *z = numem__zone_of(h, node, s);
 	numem__lock(&z->lock);
 	z->deferred_pages -= e - s;
-	while (s < e) {
-		unsigned order = s ? (unsigned)__builtin_ctzll(s) : NUMEM_MAX_ORDER;
-		if (order > NUMEM_MAX_ORDER)
-			order = NUMEM_MAX_ORDER;
-		while (s + (1ull << order) > e)
-			order--;
-		numem__buddy_free(h, z, s, order);
-		s += 1ull << order;
-	}
+	numem__buddy_free_range(h, z, s, e);
 	numem__unlock(&z->lock);
 }
 
@@ -84,12 +76,14 @@ void numem__grow_section(struct numem_heap *h, uint64_t sec)
 /* Does section `sec` hold RAM of zone z? */
 static bool section_has_zone(struct numem_heap *h, uint64_t sec, const struct numem_zone *z)
 {
-	const struct numem_topo *t = h->topo;
+	const struct numem_topo *t = h->topo; /* grow lock held: a commit waits */
 	uint64_t lo = sec << h->ft->pfn_section_shift, hi = lo + (1ull << h->ft->pfn_section_shift);
 	lo = NUMEM_MAX(lo, z->start_pfn);
 	hi = NUMEM_MIN(hi, z->end_pfn);
-	for (uint32_t i = 0; i < t->nr_ranges && lo < hi; i++) {
+	for (uint32_t i = numem__topo_first_range(t, lo); i < t->nr_ranges && lo < hi; i++) {
 		const struct numem_mem_range *r = &t->range[i];
+		if (r->base >= (hi << NUMEM_PAGE_SHIFT))
+			break;
 		uint64_t s = NUMEM_MAX((r->base + NUMEM_PAGE_SIZE - 1) >> NUMEM_PAGE_SHIFT, lo);
 		uint64_t e = NUMEM_MIN(r->end >> NUMEM_PAGE_SHIFT, hi);
 		if ((r->flags & NUMEM_RANGE_RAM) && r->node == z->node && s < e)

@@ -9,7 +9,7 @@
  * order, this owner" (one load, one masked compare) goes on the CPU's cache
  * of its zone.  Anything else, and every error, takes the slow path.
  */
-#include "heap_internal.h"
+#include "relayout_internal.h"
 
 #include <numem/trace.h>
 
@@ -179,6 +179,7 @@ __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu,
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_free: no cpu");
 	struct numem_heap *h = cpu->heap;
 	enum numem_err err;
+	numem__relayout_sync(cpu); /* a quiescent point: a new layout is picked up */
 	struct numem_page *pg =
 	    numem__check_allocated(h, "numem_free", pfn, order, owner, &err, diag);
 	if (!pg)
@@ -208,6 +209,11 @@ __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu,
 	}
 	struct numem_zone *z = &h->zone[zi];
 	numem__lock(&z->lock);
+	if (__builtin_expect(numem__relayout_check(h, z->node, pfn.v, order), 0)) {
+		numem__unlock(&z->lock); /* its range moved: to its new node */
+		numem__relayout_divert(h, zi, pfn.v, order);
+		return NUMEM_OK;
+	}
 	numem__buddy_free(h, z, pfn.v, order);
 	numem__unlock(&z->lock);
 	return NUMEM_OK;

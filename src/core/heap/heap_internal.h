@@ -125,16 +125,30 @@ static inline struct numem_page *numem__lookup_online(const struct numem_frameta
 	return numem_pfn_to_page(ft, pfn);
 }
 
+/* The heap's topology, the layout in force: a relayout publishes a new one
+ * (relayout_internal.h), so lock-free readers load it atomically. */
+static inline const struct numem_topo *numem__topo(const struct numem_heap *h)
+{
+	return __atomic_load_n(&h->topo, __ATOMIC_ACQUIRE);
+}
+
 /* ---- buddy lists (zone lock held) --------------------------------------- */
 
 /* Put a free block into the buddy lists, merging with free buddies.
  * The block's pages must belong to `z`. */
 void numem__buddy_free(struct numem_heap *h, struct numem_zone *z, uint64_t pfn, unsigned order);
 
+/* Free [s, e) of one zone in maximal aligned blocks (each merging). */
+void numem__buddy_free_range(struct numem_heap *h, struct numem_zone *z, uint64_t s, uint64_t e);
+
 /* Take a block of `order` from the zone: exactly that order when `exact`,
  * else the smallest order available, split.  NULL if none. */
 struct numem_page *numem__buddy_take(struct numem_heap *h, struct numem_zone *z, unsigned order,
                                      bool exact);
+
+/* First range of t whose end is above pfn's address (binary search;
+ * ranges are sorted and disjoint): where a walk over [pfn, ...) starts. */
+uint32_t numem__topo_first_range(const struct numem_topo *t, uint64_t pfn);
 
 /* Zone type of a pfn on a node (by address and the node's movable start). */
 enum numem_zone_type numem__zone_type_of(const struct numem_heap *h, numem_nid_t node,
@@ -225,6 +239,15 @@ uint32_t numem__zonelist_build(const struct numem_heap *h, const numem_nid_t *no
                                unsigned limit, uint16_t *zl);
 /* The precomputed local zonelists, per node and zone limit (init). */
 void numem__build_zonelists(struct numem_heap *h);
+/* The same lists for topology t into `zonelist` (a relayout's new version). */
+void numem__build_zonelists_into(const struct numem_heap *h, const struct numem_topo *t,
+                                 uint16_t *zonelist);
+/* heap->mem_nodes and heap->node_zone[] for topology t and its zonelists
+ * (init, and a relayout commit before it publishes those zonelists):
+ * relaxed atomic stores, the interleave fast path reads them lock-free.
+ * A node_zone entry is only ever UINT16_MAX or a zone of its own node. */
+void numem__build_node_zones(struct numem_heap *h, const struct numem_topo *t,
+                             const uint16_t *zonelist);
 
 /* A numem_cpu.free_want that no head's state bits equal (state 15 does not
  * exist): every free takes the slow path. */

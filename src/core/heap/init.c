@@ -26,7 +26,7 @@
  * machine a node's first sections can be all frame-table reserve, which
  * used to make boot initialise terabytes of descriptors).
  */
-#include "heap_internal.h"
+#include "relayout_internal.h"
 
 #include <numem/trace.h>
 
@@ -88,12 +88,14 @@ static uint64_t isqrt(uint64_t v)
 void numem__for_each_run(struct numem_heap *h, uint64_t lo, uint64_t hi, numem__run_fn fn,
                          void *arg)
 {
-	const struct numem_topo *t = h->topo;
-	for (uint32_t i = 0; i < t->nr_ranges; i++) {
+	const struct numem_topo *t = h->topo; /* init, or the grow lock: no commit runs */
+	for (uint32_t i = numem__topo_first_range(t, lo); i < t->nr_ranges; i++) {
 		const struct numem_mem_range *r = &t->range[i];
 		uint64_t s, e;
 		if (!numem_range_pfns(r, &s, &e))
 			continue;
+		if (s >= hi)
+			break;
 		s = NUMEM_MAX(s, lo);
 		e = NUMEM_MIN(e, hi);
 		while (s < e) {
@@ -218,8 +220,8 @@ struct meta_layout {
 	size_t trace, per_cpu, zones, zonelists, reserved, cpus, online, total;
 };
 
-static bool meta_layout(const struct numem_heap *h, const struct numem_topo *topo,
-                        const struct numem_heap_opts *opts, struct meta_layout *l)
+static bool meta_layout(const struct numem_heap *h, const struct numem_heap_opts *opts,
+                        struct meta_layout *l)
 {
 	bool ok = true;
 	l->trace = opts->trace_entries
@@ -229,13 +231,13 @@ static bool meta_layout(const struct numem_heap *h, const struct numem_topo *top
 	l->per_cpu =
 	    sz_add(&ok,
 	           sz_add(&ok, sz_align(&ok, sz_mul(&ok, h->nr_zones, sizeof(struct numem_pcp)), 8),
-	                  sz_mul(&ok, topo->nr_nodes, sizeof(uint64_t[NUMEM_NR_STATS]))),
+	                  sz_mul(&ok, h->max_nodes, sizeof(uint64_t[NUMEM_NR_STATS]))),
 	           sz_align(&ok, l->trace, 8));
 	l->per_cpu = sz_align(&ok, l->per_cpu, 64);
 	l->zones = sz_align(&ok, sz_mul(&ok, h->nr_zones, sizeof(struct numem_zone)), 64);
 	l->zonelists = sz_align(
 	    &ok,
-	    sz_mul(&ok, sz_mul(&ok, (size_t)topo->nr_nodes * NUMEM_NR_ZONE_TYPES, h->zonelist_len),
+	    sz_mul(&ok, sz_mul(&ok, (size_t)h->max_nodes * NUMEM_NR_ZONE_TYPES, h->zonelist_len),
 	           sizeof(uint16_t)),
 	    64);
 	l->reserved =
@@ -284,6 +286,12 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "numem_heap_init: nr_cpus %u above the limit %u", opts->nr_cpus,
 		                   NUMEM_HEAP_MAX_CPUS);
+	if (opts->max_nodes > NUMEM_MAX_NODES ||
+	    (opts->max_nodes && opts->max_nodes < topo->nr_nodes))
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "numem_heap_init: max_nodes %u outside [%u (the topology's "
+		                   "nodes), %u (NUMEM_MAX_NODES)]",
+		                   opts->max_nodes, topo->nr_nodes, (unsigned)NUMEM_MAX_NODES);
 	if (opts->nr_reserved && !opts->reserved)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "numem_heap_init: %u reserved ranges but no array",
@@ -312,7 +320,8 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 	if (opts->poison)
 		h->poison = opts->poison > 0 && plat->phys_to_virt != 0;
 	h->nr_cpus = opts->nr_cpus ? opts->nr_cpus : topo->nr_cpus;
-	h->nr_zones = topo->nr_nodes * NUMEM_NR_ZONE_TYPES;
+	h->max_nodes = opts->max_nodes ? opts->max_nodes : topo->nr_nodes;
+	h->nr_zones = h->max_nodes * NUMEM_NR_ZONE_TYPES;
 	h->zonelist_len = h->nr_zones + 1;
 	h->pcp_batch = opts->pcp_batch ? opts->pcp_batch : 31;
 	h->pcp_high = opts->pcp_high ? opts->pcp_high : 6 * h->pcp_batch;
@@ -322,7 +331,7 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 	 * per-CPU parts (caches, counters, rings) follow each handle.  Every
 	 * size is computed with overflow checks (the counts are the caller's). */
 	struct meta_layout l;
-	if (!meta_layout(h, topo, opts, &l)) {
+	if (!meta_layout(h, opts, &l)) {
 		uint32_t nr_cpus = h->nr_cpus;
 		memset(h, 0, sizeof(*h));
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
@@ -364,7 +373,7 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 	numem__sort(res, opts->nr_reserved, sizeof(*res), cmp_range, 0);
 	h->reserved = res;
 
-	for (numem_nid_t n = 0; n < topo->nr_nodes; n++)
+	for (numem_nid_t n = 0; n < h->max_nodes; n++)
 		for (unsigned t = 0; t < NUMEM_NR_ZONE_TYPES; t++) {
 			struct numem_zone *z = numem_heap_zone(h, n, (enum numem_zone_type)t);
 			z->node = n;
@@ -388,7 +397,7 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 		cpu->pcp = (struct numem_pcp *)p;
 		uint8_t *q = p + numem__align_up(h->nr_zones * sizeof(struct numem_pcp), 8);
 		cpu->stat = (uint64_t(*)[NUMEM_NR_STATS])q;
-		q += topo->nr_nodes * sizeof(uint64_t[NUMEM_NR_STATS]);
+		q += h->max_nodes * sizeof(uint64_t[NUMEM_NR_STATS]);
 		if (trace_bytes) {
 			cpu->trace = (struct numem_trace_ring *)q;
 			cpu->trace->mask = opts->trace_entries - 1;
@@ -421,6 +430,7 @@ void numem_heap_release(struct numem_heap *h)
 {
 	if (!h || !h->plat)
 		return;
+	numem__relayout_release(h);
 	numem__meta_free(h->plat, h->alloc_block, h->alloc_bytes);
 	memset(h, 0, sizeof(*h));
 }

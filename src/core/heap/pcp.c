@@ -9,7 +9,7 @@
  * PCP in their head descriptor: they are free, never merged, and counted
  * as cached by the verifier.
  */
-#include "heap_internal.h"
+#include "relayout_internal.h"
 
 #include <numem/trace.h>
 
@@ -39,21 +39,50 @@ uint32_t numem__pcp_refill(struct numem_cpu *cpu, struct numem_zone *z, uint32_t
 	return got;
 }
 
+/* Up to `count` blocks of the list into the buddy lists (zone lock held).
+ * With `check` (a zone a relayout took pages from), blocks of moved ranges
+ * go on *moved instead; inlined twice so the unmarked loop has no test. */
+static inline __attribute__((always_inline)) uint32_t
+drain_locked(struct numem_heap *h, struct numem_zone *z, struct numem_pcp *pcp, unsigned order,
+             uint32_t count, bool check, struct numem_page **moved)
+{
+	uint32_t done = 0;
+	while (done < count && pcp->list[order]) {
+		struct numem_page *pg = pcp->list[order];
+		uint64_t pfn = numem_page_to_pfn(h->ft, pg).v;
+		pcp->list[order] = pg->next;
+		pg->next = 0;
+		done++;
+		if (check && numem__relayout_check(h, z->node, pfn, order)) {
+			pg->next = *moved;
+			*moved = pg;
+			continue;
+		}
+		numem__buddy_free(h, z, pfn, order);
+	}
+	return done;
+}
+
 void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zi, unsigned order, uint32_t count)
 {
 	struct numem_heap *h = cpu->heap;
 	struct numem_pcp *pcp = &cpu->pcp[zi];
 	struct numem_zone *z = &h->zone[zi];
-	uint32_t done = 0;
+	uint32_t done;
+	struct numem_page *moved = 0; /* blocks whose range a relayout moved */
 	numem__lock(&z->lock);
-	while (done < count && pcp->list[order]) {
-		struct numem_page *pg = pcp->list[order];
-		pcp->list[order] = pg->next;
-		pg->next = 0;
-		numem__buddy_free(h, z, numem_page_to_pfn(h->ft, pg).v, order);
-		done++;
-	}
+	if (__builtin_expect(numem__relayout_zone_marked(h, zi),
+	                     0)) /* under the lock: relayout.c */
+		done = drain_locked(h, z, pcp, order, count, true, &moved);
+	else
+		done = drain_locked(h, z, pcp, order, count, false, &moved);
 	numem__unlock(&z->lock);
+	while (__builtin_expect(moved != 0, 0)) {
+		struct numem_page *pg = moved;
+		moved = pg->next;
+		pg->next = 0;
+		numem__relayout_divert(h, zi, numem_page_to_pfn(h->ft, pg).v, order);
+	}
 	pcp->count[order] -= done;
 	pcp->pages -= done << order;
 	if (done)

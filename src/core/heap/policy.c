@@ -79,7 +79,7 @@ static uint32_t mask_memory_nodes(const struct numem_topo *t, const numem_nodema
 enum numem_err numem__policy_nodes(struct numem_cpu *cpu, struct numem_policy *p, unsigned flags,
                                    struct numem__plan *plan, struct numem_diag *diag)
 {
-	const struct numem_topo *t = cpu->heap->topo;
+	const struct numem_topo *t = numem__topo(cpu->heap);
 	numem_nid_t list[NUMEM_MAX_NODES];
 	uint32_t n = 0;
 	enum numem_policy_mode mode = p ? p->mode : NUMEM_POLICY_LOCAL;

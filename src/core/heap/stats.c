@@ -23,7 +23,7 @@ void numem_heap_node_stats(const struct numem_heap *h, numem_nid_t node,
 {
 	for (unsigned s = 0; s < NUMEM_NR_STATS; s++)
 		out[s] = 0;
-	if (node >= h->topo->nr_nodes)
+	if (node >= numem__topo(h)->nr_nodes)
 		return;
 	for (uint32_t c = 0; c < h->nr_cpus; c++)
 		for (unsigned s = 0; s < NUMEM_NR_STATS; s++)
@@ -33,7 +33,7 @@ void numem_heap_node_stats(const struct numem_heap *h, numem_nid_t node,
 uint64_t numem_heap_node_free(const struct numem_heap *h, numem_nid_t node)
 {
 	uint64_t sum = 0;
-	if (node >= h->topo->nr_nodes) /* as numem_heap_node_stats: no such node */
+	if (node >= numem__topo(h)->nr_nodes) /* as numem_heap_node_stats: no such node */
 		return 0;
 	for (unsigned t = 0; t < NUMEM_NR_ZONE_TYPES; t++) {
 		const struct numem_zone *z = numem_heap_zone(h, node, (enum numem_zone_type)t);
@@ -48,7 +48,7 @@ uint64_t numem_heap_node_free(const struct numem_heap *h, numem_nid_t node)
 uint64_t numem_heap_node_allocated(const struct numem_heap *h, numem_nid_t node)
 {
 	uint64_t present = 0, reserved = 0;
-	if (node >= h->topo->nr_nodes)
+	if (node >= numem__topo(h)->nr_nodes)
 		return 0;
 	for (unsigned t = 0; t < NUMEM_NR_ZONE_TYPES; t++) {
 		const struct numem_zone *z = numem_heap_zone(h, node, (enum numem_zone_type)t);

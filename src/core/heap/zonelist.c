@@ -24,7 +24,9 @@ uint32_t numem__zonelist_build(const struct numem_heap *h, const numem_nid_t *no
 			for (int t = (int)limit; t >= 0; t--) {
 				const struct numem_zone *z =
 				    numem_heap_zone(h, nodes[i], (enum numem_zone_type)t);
-				if (z->populated)
+				if (__atomic_load_n(
+				        &z->populated,
+				        __ATOMIC_RELAXED)) /* a relayout may change it */
 					zl[k++] = (uint16_t)numem__zone_index(h, z);
 			}
 	} else {
@@ -32,7 +34,9 @@ uint32_t numem__zonelist_build(const struct numem_heap *h, const numem_nid_t *no
 			for (uint32_t i = 0; i < nr; i++) {
 				const struct numem_zone *z =
 				    numem_heap_zone(h, nodes[i], (enum numem_zone_type)t);
-				if (z->populated)
+				if (__atomic_load_n(
+				        &z->populated,
+				        __ATOMIC_RELAXED)) /* a relayout may change it */
 					zl[k++] = (uint16_t)numem__zone_index(h, z);
 			}
 	}
@@ -42,22 +46,40 @@ uint32_t numem__zonelist_build(const struct numem_heap *h, const numem_nid_t *no
 
 void numem__build_zonelists(struct numem_heap *h)
 {
-	const struct numem_topo *t = h->topo;
-	for (numem_nid_t n = 0; n < t->nr_nodes; n++)
+	numem__build_zonelists_into(h, h->topo, h->zonelist);
+	numem__build_node_zones(h, h->topo, h->zonelist);
+}
+
+void numem__build_zonelists_into(const struct numem_heap *h, const struct numem_topo *t,
+                                 uint16_t *zonelist)
+{
+	/* Nodes beyond the topology (room for a relayout) get empty lists. */
+	for (numem_nid_t n = 0; n < h->max_nodes; n++)
 		for (unsigned limit = 0; limit < NUMEM_NR_ZONE_TYPES; limit++)
 			numem__zonelist_build(
-			    h, t->node[n].fallback, t->node[n].nr_fallback, limit,
-			    &h->zonelist[((size_t)n * NUMEM_NR_ZONE_TYPES + limit) *
-			                 h->zonelist_len]);
-	h->mem_nodes = (numem_nodemask_t){{0}};
+			    h, t->node[n].fallback, n < t->nr_nodes ? t->node[n].nr_fallback : 0,
+			    limit,
+			    &zonelist[((size_t)n * NUMEM_NR_ZONE_TYPES + limit) * h->zonelist_len]);
+}
+
+void numem__build_node_zones(struct numem_heap *h, const struct numem_topo *t,
+                             const uint16_t *zonelist)
+{
+	numem_nodemask_t mem = {{0}};
 	for (numem_nid_t n = 0; n < NUMEM_MAX_NODES; n++) {
-		h->node_zone[n] = UINT16_MAX;
-		if (n >= t->nr_nodes || !t->node[n].ram_pages)
-			continue;
-		numem_nodemask_set(&h->mem_nodes, n);
-		uint16_t first = h->zonelist[((size_t)n * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
-		                             h->zonelist_len];
-		if (first != UINT16_MAX && h->zone[first].node == n)
-			h->node_zone[n] = first;
+		uint16_t zi = UINT16_MAX;
+		if (n < t->nr_nodes && n < h->max_nodes && t->node[n].ram_pages) {
+			numem_nodemask_set(&mem, n);
+			uint16_t first =
+			    zonelist[((size_t)n * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
+			             h->zonelist_len];
+			if (first != UINT16_MAX && h->zone[first].node == n)
+				zi = first;
+		}
+		/* Only ever UINT16_MAX or a zone of node n: a reader mixing two
+		 * versions still pops a cache of the node it counts. */
+		__atomic_store_n(&h->node_zone[n], zi, __ATOMIC_RELAXED);
 	}
+	for (unsigned w = 0; w < NUMEM_NODEMASK_WORDS; w++)
+		__atomic_store_n(&h->mem_nodes.w[w], mem.w[w], __ATOMIC_RELAXED);
 }

@@ -22,6 +22,20 @@
  * only after the heap says that the pfn it names heads an allocated block
  * of that owner whose owner word is that very header (header_ok()); every
  * check comes before the first write.
+ *
+ * Relayout.  A slab's header names the node whose lists hold it; it is
+ * the node the heap's layout in force gives the slab's pages (set from the
+ * layout, not the descriptor's node bits, which a pending block keeps).
+ * The relayout notifier (AFTER a commit, no heap lock held) moves slabs
+ * whose pages changed node: under the old node's lock it unlinks them and
+ * sets their header's node to NUMEM_NID_NONE (in transit); then, one at a
+ * time under the new node's lock, links each to the same kind of list and
+ * sets the new node.  The slow paths that lock a slab's node (flush) take
+ * the lock named by the header and check it again under the lock, waiting
+ * while a slab is in transit; a new slab is linked under the lock of the
+ * node the layout gives it, checked under that lock (so a commit's
+ * notifier either finds it on its old node or it lands on its new one).
+ * Only one node cache lock is ever held (heap.h's lock order).
  */
 #include <numem/slab.h>
 
@@ -141,6 +155,81 @@ static uint64_t slab_shrinker(void *ctx, struct numem_cpu *cpu, numem_nid_t node
 	return numem_slab_shrink(ctx, cpu);
 }
 
+/* Nodes whose caches may hold slabs: the heap's room for nodes. */
+static numem_nid_t slab_nodes(const struct numem_slab *s)
+{
+	uint32_t n = numem_heap_topo(s->heap)->nr_nodes;
+	if (s->heap->max_nodes > n)
+		n = s->heap->max_nodes;
+	return (numem_nid_t)NUMEM_MIN(n, NUMEM_MAX_NODES);
+}
+
+/* Slabs of node `from` whose pages the layout gives another node: unlinked
+ * under its lock into out[list] (partial, full, empty), marked in transit,
+ * counts taken off.  Returns how many. */
+static uint64_t relayout_take(struct numem_cache *c, const struct numem_topo *t, numem_nid_t from,
+                              struct numem_slab_hdr *out[3])
+{
+	struct numem_cache_node *cn = &c->node[from];
+	struct numem_slab_hdr **lists[3] = {&cn->partial, &cn->full, &cn->empty};
+	uint64_t taken = 0;
+	numem__lock(&cn->lock);
+	for (int l = 0; l < 3; l++) {
+		for (struct numem_slab_hdr *hd = *lists[l], *next; hd; hd = next) {
+			next = hd->next;
+			if (numem_topo_pfn_to_node(t, numem_pfn(hd->pfn)) == from)
+				continue;
+			numem__list_del(lists[l], hd);
+			__atomic_store_n(&hd->node, NUMEM_NID_NONE, __ATOMIC_RELAXED);
+			cn->nr_slabs--;
+			cn->nr_empty -= l == 2;
+			cn->objs_in_slabs -= hd->inuse;
+			hd->next = out[l];
+			out[l] = hd;
+			taken++;
+		}
+	}
+	numem__unlock(&cn->lock);
+	return taken;
+}
+
+/* The relayout notifier ("Relayout" at the top). */
+static void slab_relayout(void *ctx, struct numem_heap *heap, const struct numem_relayout_event *ev)
+{
+	struct numem_slab *s = ctx;
+	if (ev->phase != NUMEM_RELAYOUT_AFTER || !ev->nr_changes)
+		return;
+	const struct numem_topo *t = numem_heap_topo(heap);
+	for (uint32_t ci = 0; ci < s->nr_caches; ci++) {
+		struct numem_cache *c = &s->cache[ci];
+		for (numem_nid_t from = 0; from < slab_nodes(s); from++) {
+			struct numem_slab_hdr *out[3] = {0, 0, 0};
+			if (!relayout_take(c, t, from, out))
+				continue;
+			for (int l = 0; l < 3; l++) {
+				for (struct numem_slab_hdr *hd = out[l], *next; hd; hd = next) {
+					next = hd->next;
+					numem_nid_t to =
+					    numem_topo_pfn_to_node(t, numem_pfn(hd->pfn));
+					struct numem_cache_node *cn = &c->node[to];
+					numem__lock(&cn->lock);
+					numem__list_add(l == 0   ? &cn->partial
+					                : l == 1 ? &cn->full
+					                         : &cn->empty,
+					                hd);
+					cn->nr_slabs++;
+					cn->nr_empty += l == 2;
+					cn->objs_in_slabs += hd->inuse;
+					__atomic_store_n(&hd->node, to, __ATOMIC_RELEASE);
+					numem__unlock(&cn->lock);
+					atomic_fetch_add_explicit(&s->slabs_relaid, 1,
+					                          memory_order_relaxed);
+				}
+			}
+		}
+	}
+}
+
 enum numem_err numem_slab_init(struct numem_slab *s, struct numem_heap *heap,
                                struct numem_diag *diag)
 {
@@ -178,6 +267,8 @@ enum numem_err numem_slab_init(struct numem_slab *s, struct numem_heap *heap,
 	}
 	s->shrinker = (struct numem_shrinker){.scan = slab_shrinker, .ctx = s};
 	numem_heap_register_shrinker(heap, &s->shrinker);
+	s->relayout = (struct numem_relayout_notifier){.call = slab_relayout, .ctx = s};
+	numem_relayout_register(heap, &s->relayout);
 	return NUMEM_OK;
 }
 
@@ -268,12 +359,47 @@ static struct numem_slab_hdr *slab_new(struct numem_cpu *cpu, struct numem_cache
 	hd->magic = SLAB_MAGIC;
 	hd->cache = c;
 	hd->pfn = pfn.v;
-	hd->node = numem_page_node(numem_pfn_to_page(h->ft, pfn));
+	hd->node = numem_topo_pfn_to_node(numem_heap_topo(h), pfn); /* see "Relayout" */
 	hd->free_head = 0;
 	note_span(c->slab, hd, NUMEM_SLAB_BYTES);
 	for (uint32_t i = 0; i < c->per_slab; i++)
 		*next_of(obj_at(c, hd, i)) = i + 1 < c->per_slab ? i + 1 : NO_OBJ;
 	return hd;
+}
+
+/* The node cache a new slab (on no list yet) joins, locked: the node the
+ * layout gives its pages, checked again under the lock ("Relayout"). */
+static struct numem_cache_node *lock_new_slab_node(struct numem_slab *s, struct numem_cache *c,
+                                                   struct numem_slab_hdr *hd)
+{
+	for (;;) {
+		struct numem_cache_node *cn = &c->node[hd->node];
+		numem__lock(&cn->lock);
+		numem_nid_t now =
+		    numem_topo_pfn_to_node(numem_heap_topo(s->heap), numem_pfn(hd->pfn));
+		if (now == hd->node)
+			return cn;
+		numem__unlock(&cn->lock);
+		hd->node = now;
+	}
+}
+
+/* The node cache holding slab hd, locked: the header's node, checked again
+ * under its lock; a slab in transit (node NUMEM_NID_NONE) is waited for. */
+static struct numem_cache_node *lock_slab_node(struct numem_cache *c, struct numem_slab_hdr *hd)
+{
+	for (;;) {
+		numem_nid_t n = __atomic_load_n(&hd->node, __ATOMIC_ACQUIRE);
+		if (n == NUMEM_NID_NONE) {
+			numem__cpu_relax();
+			continue;
+		}
+		struct numem_cache_node *cn = &c->node[n];
+		numem__lock(&cn->lock);
+		if (__atomic_load_n(&hd->node, __ATOMIC_RELAXED) == n)
+			return cn;
+		numem__unlock(&cn->lock);
+	}
 }
 
 /* Fill the magazine to half from the CPU's node. */
@@ -312,8 +438,7 @@ static bool refill(struct numem_slab *s, struct numem_cpu *cpu, struct numem_cac
 		struct numem_slab_hdr *hd = slab_new(cpu, c, diag);
 		if (!hd)
 			return false;
-		cn = &c->node[hd->node];
-		numem__lock(&cn->lock);
+		cn = lock_new_slab_node(s, c, hd);
 		numem__list_add(&cn->partial, hd);
 		cn->nr_slabs++;
 		c->slabs_created++;
@@ -366,8 +491,7 @@ static void flush(struct numem_cpu *cpu, struct numem_cache *c, struct numem_sla
 	while (count--) {
 		void *o = m->obj[--m->n];
 		struct numem_slab_hdr *hd = slab_of(o);
-		struct numem_cache_node *cn = &c->node[hd->node];
-		numem__lock(&cn->lock);
+		struct numem_cache_node *cn = lock_slab_node(c, hd);
 		struct numem_slab_hdr *gone = put_back(c, cn, hd, o);
 		c->frees_slow++;
 		numem__unlock(&cn->lock);
@@ -642,7 +766,7 @@ uint64_t numem_slab_shrink(struct numem_slab *s, struct numem_cpu *cpu)
 	uint64_t pages = 0;
 	for (uint32_t i = 0; i < s->nr_caches; i++) {
 		struct numem_cache *c = &s->cache[i];
-		for (numem_nid_t n = 0; n < s->heap->topo->nr_nodes; n++) {
+		for (numem_nid_t n = 0; n < slab_nodes(s); n++) {
 			struct numem_cache_node *cn = &c->node[n];
 			for (;;) {
 				numem__lock(&cn->lock);
@@ -669,6 +793,7 @@ void numem_slab_release(struct numem_slab *s)
 	if (!s->heap)
 		return;
 	numem_heap_unregister_shrinker(s->heap, &s->shrinker);
+	numem_relayout_unregister(s->heap, &s->relayout);
 	for (uint32_t c = 0; c < s->heap->nr_cpus; c++)
 		numem_slab_drain_cpu(s, &s->heap->cpu[c]);
 	numem_slab_shrink(s, &s->heap->cpu[0]);
@@ -680,7 +805,7 @@ void numem_slab_cache_info(const struct numem_slab *s, const struct numem_cache 
                            struct numem_slab_info *out)
 {
 	memset(out, 0, sizeof(*out));
-	for (numem_nid_t n = 0; n < s->heap->topo->nr_nodes; n++) {
+	for (numem_nid_t n = 0; n < slab_nodes(s); n++) {
 		out->num_slabs += c->node[n].nr_slabs;
 		out->active_slabs += c->node[n].nr_slabs - c->node[n].nr_empty;
 		out->active_objs += c->node[n].objs_in_slabs;
@@ -704,6 +829,12 @@ static enum numem_err verify_slab(const struct numem_cache *c, struct numem_slab
 		            "0x%x %p %u",
 		            c->name, (void *)hd, hd->magic, (void *)hd->cache, hd->node, SLAB_MAGIC,
 		            (const void *)c, node);
+	numem_nid_t owner =
+	    numem_topo_pfn_to_node(numem_heap_topo(c->slab->heap), numem_pfn(hd->pfn));
+	if (owner != node)
+		return FAIL("slab_verify: %s: slab %p (pfn 0x%llx) is on node %u's lists, but the "
+		            "layout in force gives its pages to node %u",
+		            c->name, (void *)hd, (unsigned long long)hd->pfn, node, owner);
 	struct numem_heap_block b;
 	if (numem_heap_block_of(c->slab->heap, numem_pfn(hd->pfn), &b) != NUMEM_PS_ALLOCATED ||
 	    b.head.v != hd->pfn || b.order != NUMEM_SLAB_ORDER || b.owner != NUMEM_OWNER_SLAB ||
@@ -737,7 +868,7 @@ enum numem_err numem_slab_verify(struct numem_slab *s, struct numem_diag *diag)
 	for (uint32_t ci = 0; ci < s->nr_caches; ci++) {
 		struct numem_cache *c = &s->cache[ci];
 		uint64_t out = 0, handed = 0, in_mags = 0;
-		for (numem_nid_t n = 0; n < s->heap->topo->nr_nodes; n++) {
+		for (numem_nid_t n = 0; n < slab_nodes(s); n++) {
 			struct numem_cache_node *cn = &c->node[n];
 			uint64_t slabs = 0, before = out, empties = 0;
 			struct numem_slab_hdr *lists[3] = {cn->partial, cn->full, cn->empty};

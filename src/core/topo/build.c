@@ -642,6 +642,11 @@ enum numem_err numem_topo_build(const struct numem_platform *plat,
 	return NUMEM_OK;
 }
 
+enum numem_err numem_topo_refresh(struct numem_topo *t, struct numem_diag *diag)
+{
+	return numem__topo_finalize(t, diag);
+}
+
 void numem_topo_release(struct numem_topo *topo)
 {
 	if (topo)

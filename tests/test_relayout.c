@@ -1,0 +1,930 @@
+/*
+ * test_relayout.c - live NUMA relayout (relayout.h): free pages end on
+ * their target node at commit, allocated (pending) pages when freed; a
+ * reference model of every pfn (nothing lost, nothing counted twice) and
+ * the verifier; cpu->node and distances reach the next allocation; every
+ * validation check rejects with nothing changed; a commit whose metadata
+ * is refused half-way leaves the old layout; new nodes online, empty nodes
+ * offline; notifiers; deferred sections follow; commits under churn from
+ * two threads and the verifier during commits.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+#include "helpers.h"
+
+#include <numem/relayout.h>
+#include <numem/report.h>
+
+static struct numem_system sys;
+static struct numem_diag d;
+
+static void boot_args(const char *const *args, size_t n, const struct numem_system_opts *o)
+{
+	memset(&d, 0, sizeof(d));
+	boot_numa_args(&sys, args, n, o, &d);
+}
+
+/* Three nodes of 64 MiB, one CPU each (and a fourth CPU on node 2). */
+static void boot3(const struct numem_system_opts *o)
+{
+	static const char *const a[] = {"node,nodeid=0,cpus=0,mem=64M",
+	                                "node,nodeid=1,cpus=1,mem=64M",
+	                                "node,nodeid=2,cpus=2-3,mem=64M"};
+	boot_args(a, 3, o);
+}
+
+static void verify(const char *when)
+{
+	if (numem_heap_verify(&sys.heap, &d))
+		fail_msg("verify %s: %s", when, d.msg);
+}
+
+static struct numem_cpu *cpu_(uint32_t i)
+{
+	return numem_heap_cpu(&sys.heap, i);
+}
+
+static numem_nid_t layout_node(uint64_t pfn)
+{
+	return numem_topo_pfn_to_node(numem_heap_topo(&sys.heap), numem_pfn(pfn));
+}
+
+static numem_nid_t head_node(uint64_t pfn)
+{
+	return numem_page_node(numem_frametable_lookup(&sys.ft, numem_pfn(pfn)));
+}
+
+/* ---- the reference model ------------------------------------------------ */
+
+struct held {
+	numem_pfn_t pfn;
+	unsigned order;
+	uint32_t cpu;
+};
+
+/*
+ * Walk every pfn of the machine through numem_heap_block_of: every RAM pfn
+ * is in exactly one block or reserved; free (buddy) blocks sit wholly on
+ * their layout node; blocks of `held` are allocated and nothing else is;
+ * pending pages per node (allocated or cached pages whose head names
+ * another node than the layout) equal numem_relayout_pending(); per node,
+ * free + allocated + pending-out - pending-in = the layout's RAM.
+ */
+static void check_model(const struct held *held, size_t nr_held, bool pending_exact)
+{
+	const struct numem_topo *t = numem_heap_topo(&sys.heap);
+	uint64_t max = t->max_pfn;
+	uint8_t *mark = calloc(max, 1);
+	assert_non_null(mark);
+	for (size_t i = 0; i < nr_held; i++)
+		for (uint64_t p = held[i].pfn.v; p < held[i].pfn.v + (1ull << held[i].order); p++) {
+			assert_int_equal(mark[p], 0); /* two held blocks claim p */
+			mark[p] = 1;
+		}
+	uint64_t pending[NUMEM_MAX_NODES] = {0};
+	uint64_t ram = 0, seen = 0;
+	for (uint64_t p = 0; p < max;) {
+		struct numem_heap_block b;
+		enum numem_page_state st = numem_heap_block_of(&sys.heap, numem_pfn(p), &b);
+		if (st == NUMEM_PS_HOLE || st == NUMEM_PS_RESERVED || st == NUMEM_PS_UNINIT) {
+			if (st != NUMEM_PS_HOLE)
+				ram++;
+			assert_int_equal(mark[p], 0);
+			p++;
+			continue;
+		}
+		assert_int_equal(b.head.v, p); /* walking block by block */
+		uint64_t n = 1ull << b.order;
+		numem_nid_t hn = head_node(p);
+		for (uint64_t q = p; q < p + n; q++) {
+			numem_nid_t ln = layout_node(q);
+			if (st == NUMEM_PS_FREE && ln != hn)
+				fail_msg("free block 0x%llx order %u on node %u, pfn 0x%llx is "
+				         "node %u's",
+				         (unsigned long long)p, b.order, hn, (unsigned long long)q,
+				         ln);
+			if (st != NUMEM_PS_FREE && ln != hn)
+				pending[ln]++;
+			assert_int_equal(mark[q], st == NUMEM_PS_ALLOCATED ? 1 : 0);
+			mark[q] = 2;
+		}
+		ram += n;
+		seen += n;
+		p += n;
+	}
+	assert_int_equal(ram, t->total_ram_pages);
+	for (size_t i = 0; i < nr_held; i++)
+		assert_int_equal(mark[held[i].pfn.v], 2);
+	if (pending_exact)
+		for (numem_nid_t n = 0; n < sys.heap.max_nodes; n++)
+			if (pending[n] != numem_relayout_pending(&sys.heap, n))
+				fail_msg(
+				    "node %u: %llu pages pending by the model, %llu by the heap", n,
+				    (unsigned long long)pending[n],
+				    (unsigned long long)numem_relayout_pending(&sys.heap, n));
+	(void)seen;
+	free(mark);
+}
+
+static size_t hold_some(struct held *h, size_t max, uint64_t seed)
+{
+	size_t n = 0;
+	for (uint32_t c = 0; c < 3 && n < max; c++)
+		for (int i = 0; i < 200 && n < max; i++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			unsigned order =
+			    (seed >> 33) % 11 < 8 ? (seed >> 40) % 4 : 8 + (seed >> 40) % 3;
+			numem_pfn_t pfn;
+			if (numem_alloc(cpu_(c), order, 0, NULL, &pfn, &d))
+				continue;
+			h[n++] = (struct held){pfn, order, c};
+		}
+	return n;
+}
+
+static void free_all(struct held *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (numem_free(cpu_(h[i].cpu), h[i].pfn, h[i].order, &d))
+			fail_msg("free 0x%llx order %u: %s", (unsigned long long)h[i].pfn.v,
+			         h[i].order, d.msg);
+}
+
+static enum numem_err stripe_all(const numem_nid_t *nodes, uint32_t nr, uint64_t block,
+                                 struct numem_relayout_result *res)
+{
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, sys.heap.plat);
+	enum numem_err err =
+	    numem_memlayout_stripe(&l, &sys.heap, 0, UINT64_MAX, nodes, nr, block, &d);
+	if (!err)
+		err = numem_relayout_commit(&sys.heap, &l, res, &d);
+	numem_memlayout_release(&l);
+	return err;
+}
+
+static void test_stripe_moves_free_and_marks_allocated(void **state)
+{
+	(void)state;
+	boot3(NULL);
+	static struct held held[700];
+	size_t n = hold_some(held, 700, 42);
+	assert_true(n > 100);
+	verify("before");
+	check_model(held, n, true);
+	struct numem_relayout_result r;
+	static const numem_nid_t nodes[] = {0, 1, 2};
+	if (stripe_all(nodes, 3, 256, &r))
+		fail_msg("commit: %s", d.msg);
+	assert_int_equal(r.generation, 1);
+	assert_true(r.pages_moved > 0 && r.pages_pending > 0 && r.blocks_moved > 0);
+	assert_int_equal(numem_relayout_generation(&sys.heap), 1);
+	verify("after");
+	check_model(held, n, true);
+	/* The views read the new layout at once: buddyinfo shows node 1's and
+	 * node 2's DMA zones (all of DMA was node 0's at boot), the dump the
+	 * pending counts. */
+	char *buf;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+	numem_report_buddyinfo(f, &sys.heap);
+	numem_report_heap_dump(f, &sys.heap);
+	fclose(f);
+	assert_non_null(strstr(buf, "Node 1, zone      DMA"));
+	assert_non_null(strstr(buf, "Node 2, zone      DMA"));
+	char want[96];
+	snprintf(want, sizeof(want), "relayout generation 1: online, pending %llu pages",
+	         (unsigned long long)numem_relayout_pending(&sys.heap, 2));
+	assert_non_null(strstr(buf, want));
+	free(buf);
+	/* Every node holds a third of the RAM now (each 256-page stripe). */
+	const struct numem_topo *t = numem_heap_topo(&sys.heap);
+	for (numem_nid_t k = 0; k < 3; k++)
+		assert_true(t->node[k].ram_pages > t->total_ram_pages / 3 - 512 &&
+		            t->node[k].ram_pages < t->total_ram_pages / 3 + 512);
+	/* Every marked block lands on its target node when freed. */
+	free_all(held, n);
+	numem_heap_drain_all(&sys.heap);
+	verify("after the frees");
+	check_model(NULL, 0, true);
+	for (numem_nid_t k = 0; k < 3; k++)
+		assert_int_equal(numem_relayout_pending(&sys.heap, k), 0);
+	/* Counts: free + allocated = the node's RAM. */
+	for (numem_nid_t k = 0; k < 3; k++)
+		assert_int_equal(numem_heap_node_free(&sys.heap, k) +
+		                     numem_heap_node_allocated(&sys.heap, k),
+		                 t->node[k].ram_pages);
+	numem_system_shutdown(&sys);
+}
+
+/* Commit twice over the same ranges with pending pages between (dirty
+ * sections), then back to the boot layout; the same layout twice is a
+ * no-op. */
+static void test_recommit_with_pending(void **state)
+{
+	(void)state;
+	boot3(NULL);
+	static struct held held[700];
+	size_t n = hold_some(held, 700, 7);
+	static const numem_nid_t a[] = {0, 1, 2}, b[] = {2, 0}, one[] = {1};
+	struct numem_relayout_result r;
+	assert_int_equal(stripe_all(a, 3, 256, &r), NUMEM_OK);
+	check_model(held, n, true);
+	assert_int_equal(stripe_all(b, 2, 64, &r), NUMEM_OK);
+	verify("second");
+	check_model(held, n, true);
+	assert_int_equal(stripe_all(b, 2, 64, &r), NUMEM_OK); /* the same again */
+	assert_int_equal(r.nr_changes, 0);
+	assert_int_equal(r.pages_moved, 0);
+	check_model(held, n, true);
+	/* Free half, then push everything to node 1. */
+	free_all(held, n / 2);
+	check_model(held + n / 2, n - n / 2, true);
+	assert_int_equal(stripe_all(one, 1, 1, &r), NUMEM_OK);
+	verify("push");
+	check_model(held + n / 2, n - n / 2, true);
+	free_all(held + n / 2, n - n / 2);
+	numem_heap_drain_all(&sys.heap);
+	check_model(NULL, 0, true);
+	assert_int_equal(numem_heap_node_free(&sys.heap, 1) +
+	                     numem_heap_node_allocated(&sys.heap, 1),
+	                 numem_heap_topo(&sys.heap)->total_ram_pages);
+	/* Nodes 0 and 2 keep their CPUs: online, no memory. */
+	assert_true(numem_relayout_node_online(&sys.heap, 0));
+	assert_int_equal(numem_heap_topo(&sys.heap)->node[0].ram_pages, 0);
+	numem_pfn_t p;
+	assert_int_equal(numem_alloc(cpu_(0), 0, 0, NULL, &p, &d), NUMEM_OK);
+	assert_int_equal(layout_node(p.v), 1);
+	assert_int_equal(numem_free(cpu_(0), p, 0, &d), NUMEM_OK);
+	verify("end");
+	numem_system_shutdown(&sys);
+}
+
+/* A block of order 10 straddling stripe edges splits to three nodes. */
+static void test_straddling_block_splits(void **state)
+{
+	(void)state;
+	boot3(NULL);
+	numem_pfn_t big;
+	assert_int_equal(numem_alloc(cpu_(1), 10, 0, NULL, &big, &d), NUMEM_OK);
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, sys.heap.plat);
+	static const numem_nid_t nodes[] = {0, 1, 2};
+	assert_int_equal(
+	    numem_memlayout_stripe(&l, &sys.heap, big.v, big.v + 1024, nodes, 3, 256, &d),
+	    NUMEM_OK);
+	assert_int_equal(numem_relayout_commit(&sys.heap, &l, NULL, &d), NUMEM_OK);
+	numem_memlayout_release(&l);
+	assert_int_equal(numem_relayout_pending(&sys.heap, 0), 512);
+	assert_int_equal(numem_relayout_pending(&sys.heap, 2), 256);
+	struct held h = {big, 10, 1};
+	check_model(&h, 1, true);
+	assert_int_equal(numem_free(cpu_(1), big, 10, &d), NUMEM_OK);
+	check_model(NULL, 0, true);
+	for (uint64_t p = big.v; p < big.v + 1024; p += 256) {
+		struct numem_heap_block b;
+		assert_int_equal(numem_heap_block_of(&sys.heap, numem_pfn(p), &b), NUMEM_PS_FREE);
+		assert_int_equal(head_node(b.head.v), nodes[(p - big.v) / 256 % 3]);
+	}
+	verify("end");
+	numem_system_shutdown(&sys);
+}
+
+/* ---- cpu->node and distances reach the next allocation ------------------- */
+
+static void test_cpu_map_and_distances(void **state)
+{
+	(void)state;
+	boot3(NULL);
+	const struct numem_topo *t0 = numem_heap_topo(&sys.heap);
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, sys.heap.plat);
+	/* Node 0's memory to node 1; node 0 nearer to 2 than to 1; cpu 3 to 1. */
+	assert_int_equal(
+	    numem_memlayout_push(&l, &sys.heap, t0->node[0].start_pfn, t0->node[0].end_pfn, 1, &d),
+	    NUMEM_OK);
+	assert_int_equal(numem_memlayout_set_distance(&l, &sys.heap, 0, 2, 15, &d), NUMEM_OK);
+	assert_int_equal(numem_memlayout_set_distance(&l, &sys.heap, 0, 1, 30, &d), NUMEM_OK);
+	assert_int_equal(numem_memlayout_set_cpu_node(&l, &sys.heap, 3, 1, &d), NUMEM_OK);
+	struct numem_relayout_result r;
+	assert_int_equal(numem_relayout_commit(&sys.heap, &l, &r, &d), NUMEM_OK);
+	numem_memlayout_release(&l);
+	assert_true(r.cpu_nodes_changed && r.distances_changed);
+	const struct numem_topo *t = numem_heap_topo(&sys.heap);
+	assert_int_equal(t->distance[0][2], 15);
+	assert_int_equal(t->node[0].nearest_mem, 2);
+	assert_int_equal(t->cpu[3].node, 1);
+	/* The handles catch up at their next slow path or quiescent point. */
+	numem_relayout_quiescent(cpu_(0));
+	numem_relayout_quiescent(cpu_(3));
+	assert_int_equal(cpu_(0)->node, 0);
+	assert_int_equal(cpu_(0)->mem_node, 2);
+	assert_int_equal(cpu_(3)->node, 1);
+	numem_pfn_t p;
+	assert_int_equal(numem_alloc(cpu_(0), 0, 0, NULL, &p, &d), NUMEM_OK);
+	assert_int_equal(layout_node(p.v), 2);
+	assert_int_equal(head_node(p.v), 2);
+	assert_int_equal(numem_free(cpu_(0), p, 0, &d), NUMEM_OK);
+	/* A slow-path allocation (no quiescent call) sees it too: cpu 1 moves
+	 * to node 0, which has no memory: its nearest is 2 (distance 15). */
+	numem_memlayout_init(&l, sys.heap.plat);
+	assert_int_equal(numem_memlayout_set_cpu_node(&l, &sys.heap, 1, 0, &d), NUMEM_OK);
+	assert_int_equal(numem_relayout_commit(&sys.heap, &l, NULL, &d), NUMEM_OK);
+	numem_memlayout_release(&l);
+	assert_int_equal(numem_alloc(cpu_(1), 0, NUMEM_ALLOC_NOPCP, NULL, &p, &d), NUMEM_OK);
+	assert_int_equal(cpu_(1)->node, 0);
+	assert_int_equal(head_node(p.v), 2);
+	assert_int_equal(numem_free(cpu_(1), p, 0, &d), NUMEM_OK);
+	numem_heap_drain_all(&sys.heap);
+	verify("end");
+	numem_system_shutdown(&sys);
+}
+
+/* ---- validation: every check rejects with nothing changed ----------------- */
+
+static void expect_rejected(struct numem_memlayout *l, enum numem_err want, const char *msg_part)
+{
+	const struct numem_topo *before = numem_heap_topo(&sys.heap);
+	uint64_t free0 = numem_heap_node_free(&sys.heap, 0);
+	memset(&d, 0, sizeof(d));
+	enum numem_err err = numem_relayout_commit(&sys.heap, l, NULL, &d);
+	if (err != want)
+		fail_msg("expected %s, got %s: %s", numem_err_name(want), numem_err_name(err),
+		         d.msg);
+	if (!strstr(d.msg, msg_part))
+		fail_msg("message \"%s\" lacks \"%s\"", d.msg, msg_part);
+	assert_ptr_equal(numem_heap_topo(&sys.heap), before);
+	assert_int_equal(numem_relayout_generation(&sys.heap), 0);
+	assert_int_equal(numem_heap_node_free(&sys.heap, 0), free0);
+	verify("after a rejected layout");
+	numem_memlayout_release(l);
+}
+
+static void test_invalid_layouts(void **state)
+{
+	(void)state;
+	boot3(NULL);
+	const struct numem_topo *t = numem_heap_topo(&sys.heap);
+	uint64_t s1 = t->node[1].start_pfn, e1 = t->node[1].end_pfn;
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, sys.heap.plat);
+	/* The builders' own checks. */
+	assert_int_equal(numem_memlayout_add(&l, 5, 5, 0, &d), NUMEM_E_INVAL);
+	assert_int_equal(numem_memlayout_add(&l, 6, 5, 0, &d), NUMEM_E_INVAL);
+	assert_int_equal(numem_memlayout_add(&l, 5, 6, NUMEM_NID_NONE, &d), NUMEM_E_INVAL);
+	numem_nid_t nodes[] = {0, 1};
+	assert_int_equal(numem_memlayout_stripe(&l, &sys.heap, 0, UINT64_MAX, nodes, 0, 256, &d),
+	                 NUMEM_E_INVAL);
+	assert_int_equal(numem_memlayout_stripe(&l, &sys.heap, 0, UINT64_MAX, nodes, 2, 0, &d),
+	                 NUMEM_E_INVAL);
+	assert_int_equal(
+	    numem_memlayout_stripe(&l, &sys.heap, t->max_pfn, UINT64_MAX, nodes, 2, 4, &d),
+	    NUMEM_E_RANGE);
+	assert_int_equal(
+	    numem_memlayout_stripe(&l, &sys.heap, 0, UINT64_MAX, nodes, 2, UINT64_MAX - 2, &d),
+	    NUMEM_E_INVAL); /* block ends overflow */
+	assert_int_equal(numem_memlayout_set_cpu_node(&l, &sys.heap, 4, 0, &d), NUMEM_E_INVAL);
+	assert_int_equal(numem_memlayout_set_cpu_node(&l, &sys.heap, 0, 3, &d), NUMEM_E_INVAL);
+	assert_int_equal(numem_memlayout_set_distance(&l, &sys.heap, 0, 0, 20, &d), NUMEM_E_INVAL);
+	assert_int_equal(numem_memlayout_set_distance(&l, &sys.heap, 0, 1, 10, &d), NUMEM_E_INVAL);
+	assert_int_equal(numem_memlayout_set_distance(&l, &sys.heap, 0, 1, 9, &d), NUMEM_E_INVAL);
+	assert_int_equal(numem_memlayout_set_distance(&l, &sys.heap, 0, 3, 20, &d), NUMEM_E_INVAL);
+	assert_int_equal(l.nr, 0);
+	numem_memlayout_release(&l);
+
+	/* Validation at commit. */
+	numem_memlayout_add(&l, s1, s1 + 16, 3, &d); /* unknown, not declared */
+	expect_rejected(&l, NUMEM_E_INVAL, "not below the heap's max_nodes");
+	numem_memlayout_add(&l, s1, s1 + 16, 0, &d);
+	numem_memlayout_declare_node(&l, 1, &d); /* declared new, exists */
+	expect_rejected(&l, NUMEM_E_INVAL, "it is a node of this machine");
+	numem_memlayout_add(&l, t->max_pfn, t->max_pfn + 1, 0, &d); /* beyond RAM */
+	expect_rejected(&l, NUMEM_E_RANGE, "not inside RAM");
+	numem_memlayout_add(&l, 0, t->max_pfn + 1, 0, &d); /* one page too many */
+	expect_rejected(&l, NUMEM_E_RANGE, "not inside RAM");
+	numem_memlayout_add(&l, s1 + 32, s1 + 64, 0, &d);
+	numem_memlayout_add(&l, s1, s1 + 33, 2, &d); /* overlaps by one page */
+	expect_rejected(&l, NUMEM_E_OVERLAP, "overlap");
+	numem_memlayout_add(&l, s1, s1 + 16, 0, &d);
+	numem_memlayout_add(&l, s1, s1 + 16, 0, &d); /* the same range twice */
+	expect_rejected(&l, NUMEM_E_OVERLAP, "overlap");
+	numem_memlayout_add(&l, s1, e1, 2, &d);
+	assert_int_equal(numem_memlayout_set_cpu_node(&l, &sys.heap, 0, 2, &d), NUMEM_OK);
+	l.cpu_node[0] = 7; /* edited behind the builder's back */
+	expect_rejected(&l, NUMEM_E_INVAL, "cpu 0: node 7");
+	numem_memlayout_release(&l);
+	numem_system_shutdown(&sys);
+
+	/* Declared new (room for it), but no range gives it memory; and the
+	 * last node below max_nodes is accepted. */
+	struct numem_system_opts o = {.heap.max_nodes = 5};
+	boot3(&o);
+	t = numem_heap_topo(&sys.heap);
+	s1 = t->node[1].start_pfn;
+	numem_memlayout_init(&l, sys.heap.plat);
+	numem_memlayout_add(&l, s1, s1 + 16, 3, &d);
+	numem_memlayout_declare_node(&l, 3, &d);
+	numem_memlayout_declare_node(&l, 4, &d);
+	expect_rejected(&l, NUMEM_E_NO_MEMORY, "node 4 is declared new");
+	numem_memlayout_add(&l, s1, s1 + 16, 5, &d);
+	numem_memlayout_declare_node(&l, 5, &d);
+	expect_rejected(&l, NUMEM_E_INVAL, "declared new, but it is not below");
+	numem_memlayout_add(&l, s1, s1 + 16, 4, &d);
+	numem_memlayout_declare_node(&l, 4, &d);
+	assert_int_equal(numem_relayout_commit(&sys.heap, &l, NULL, &d), NUMEM_OK);
+	numem_memlayout_release(&l);
+	assert_true(numem_relayout_node_online(&sys.heap, 4));
+	assert_false(numem_relayout_node_online(&sys.heap, 3));
+	verify("max-1");
+	numem_system_shutdown(&sys);
+
+	/* max_nodes itself is checked at init. */
+	o.heap.max_nodes = NUMEM_MAX_NODES + 1;
+	static const char *const a[] = {"node,nodeid=0,cpus=0,mem=64M"};
+	static struct numem_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	char err[256];
+	assert_int_equal(numem_spec_add_numa_arg(&spec, a[0], err, sizeof(err)), 0);
+	assert_int_equal(numem_spec_finish(&spec, err, sizeof(err)), 0);
+	struct numem_machine_src src;
+	assert_int_equal(numem_machine_src_spec(&src, &spec, err, sizeof(err)), 0);
+	assert_int_equal(numem_system_boot(&sys, &src, &o, &d), NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "max_nodes"));
+}
+
+/* ---- a commit whose metadata is refused half-way ------------------------- */
+
+static struct numem_platform failing;
+static const struct numem_platform *real;
+static int fail_countdown;
+
+static void *failing_alloc(void *ctx, size_t bytes, size_t align, numem_nid_t nid)
+{
+	if (fail_countdown >= 0 && fail_countdown-- == 0)
+		return NULL;
+	return real->meta_alloc(ctx, bytes, align, nid);
+}
+
+static void test_failed_commit_keeps_old_layout(void **state)
+{
+	(void)state;
+	boot3(NULL);
+	static struct held held[300];
+	size_t n = hold_some(held, 300, 3);
+	real = sys.heap.plat;
+	failing = *real;
+	failing.meta_alloc = failing_alloc;
+	uint64_t free_before[3];
+	for (numem_nid_t k = 0; k < 3; k++)
+		free_before[k] = numem_heap_node_free(&sys.heap, k);
+	static const numem_nid_t nodes[] = {0, 1, 2};
+	/* Allocation k of the commit fails, for every k until one succeeds:
+	 * the relayout state, the scratch, the change list, the new version. */
+	int k;
+	for (k = 0;; k++) {
+		const struct numem_topo *before = numem_heap_topo(&sys.heap);
+		sys.heap.plat = &failing;
+		fail_countdown = k;
+		struct numem_memlayout l;
+		numem_memlayout_init(&l, real);
+		assert_int_equal(
+		    numem_memlayout_stripe(&l, &sys.heap, 0, UINT64_MAX, nodes, 3, 256, &d),
+		    NUMEM_OK);
+		enum numem_err err = numem_relayout_commit(&sys.heap, &l, NULL, &d);
+		numem_memlayout_release(&l);
+		sys.heap.plat = real;
+		if (fail_countdown >= 0) { /* nothing failed: committed */
+			assert_int_equal(err, NUMEM_OK);
+			break;
+		}
+		assert_int_equal(err, NUMEM_E_NOMEM);
+		assert_non_null(strstr(d.msg, "no "));
+		assert_ptr_equal(numem_heap_topo(&sys.heap), before);
+		assert_int_equal(numem_relayout_generation(&sys.heap), 0);
+		for (numem_nid_t j = 0; j < 3; j++) {
+			assert_int_equal(numem_heap_node_free(&sys.heap, j), free_before[j]);
+			assert_int_equal(numem_relayout_pending(&sys.heap, j), 0);
+		}
+		verify("after a refused commit");
+		check_model(held, n, true);
+	}
+	assert_true(k >= 3);
+	fail_countdown = -1;
+	assert_int_equal(numem_relayout_generation(&sys.heap), 1);
+	check_model(held, n, true);
+	free_all(held, n);
+	numem_heap_drain_all(&sys.heap);
+	check_model(NULL, 0, true);
+	verify("end");
+	numem_system_shutdown(&sys);
+}
+
+/* ---- nodes online and offline; notifiers ----------------------------------- */
+
+struct seen {
+	int before, after;
+	uint32_t changes;
+	uint64_t moved, pending;
+	bool found;
+	numem_pfn_t probe;
+	struct numem_cpu *cpu;
+	numem_pfn_t migrate; /* a page to migrate now in AFTER */
+	numem_pfn_t migrated;
+};
+
+static void on_relayout(void *ctx, struct numem_heap *h, const struct numem_relayout_event *ev)
+{
+	struct seen *s = ctx;
+	(void)h;
+	if (ev->phase == NUMEM_RELAYOUT_BEFORE) {
+		s->before++;
+		assert_ptr_equal(numem_heap_topo(h), ev->old_topo); /* nothing changed yet */
+		return;
+	}
+	s->after++;
+	assert_ptr_equal(numem_heap_topo(h), ev->new_topo);
+	s->changes = ev->nr_changes;
+	s->moved = ev->result->pages_moved;
+	s->pending = ev->result->pages_pending;
+	const struct numem_relayout_change *c = numem_relayout_event_find(ev, s->probe);
+	s->found = c && c->new_node == 2;
+	/* A domain migrating its frame now: allocate on the new node, copy,
+	 * free the old page (which goes to the new node). */
+	if (s->migrate.v && numem_relayout_event_find(ev, s->migrate)) {
+		struct numem_policy p;
+		numem_policy_init(&p, NUMEM_POLICY_PREFERRED);
+		p.node = numem_relayout_event_find(ev, s->migrate)->new_node;
+		assert_int_equal(
+		    numem_alloc(s->cpu, 0, NUMEM_ALLOC_EXACT_NODE, &p, &s->migrated, &d), NUMEM_OK);
+		assert_int_equal(numem_free(s->cpu, s->migrate, 0, &d), NUMEM_OK);
+	}
+}
+
+static void test_new_node_notifiers_offline(void **state)
+{
+	(void)state;
+	static const char *const a[] = {"node,nodeid=0,cpus=0,mem=64M",
+	                                "node,nodeid=1,cpus=1,mem=64M"};
+	struct numem_system_opts o = {.heap.max_nodes = 3};
+	boot_args(a, 2, &o);
+	assert_int_equal(numem_heap_topo(&sys.heap)->nr_nodes, 2);
+	assert_false(numem_relayout_node_online(&sys.heap, 2));
+	struct seen s = {0};
+	struct numem_relayout_notifier nt = {.call = on_relayout, .ctx = &s};
+	numem_relayout_register(&sys.heap, &nt);
+	numem_relayout_register(&sys.heap, &nt); /* twice: once on the list */
+	const struct numem_topo *t = numem_heap_topo(&sys.heap);
+	uint64_t s1 = t->node[1].start_pfn, e1 = t->node[1].end_pfn, half = s1 + (e1 - s1) / 2;
+	/* A page of node 1 held, to be migrated by the notifier. */
+	struct numem_policy p1;
+	numem_policy_init(&p1, NUMEM_POLICY_PREFERRED);
+	p1.node = 1;
+	numem_pfn_t pg = {0};
+	do
+		assert_int_equal(numem_alloc(cpu_(0), 0, NUMEM_ALLOC_EXACT_NODE | NUMEM_ALLOC_NOPCP,
+		                             &p1, &pg, &d),
+		                 NUMEM_OK);
+	while (pg.v < half); /* leak the ones below: held by the model below */
+	s.cpu = cpu_(0);
+	s.migrate = pg;
+	s.probe = numem_pfn(half + 1);
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, sys.heap.plat);
+	assert_int_equal(numem_memlayout_push(&l, &sys.heap, half, e1, 2, &d), NUMEM_OK);
+	assert_true(numem_nodemask_test(&l.new_nodes, 2)); /* push declares it */
+	struct numem_relayout_result r;
+	assert_int_equal(numem_relayout_commit(&sys.heap, &l, &r, &d), NUMEM_OK);
+	numem_memlayout_release(&l);
+	assert_int_equal(s.before, 1);
+	assert_int_equal(s.after, 1);
+	assert_true(s.found);
+	assert_int_equal(s.changes, r.nr_changes);
+	assert_int_equal(s.moved, r.pages_moved);
+	assert_true(numem_nodemask_test(&r.onlined, 2));
+	assert_true(numem_relayout_node_online(&sys.heap, 2));
+	assert_int_equal(head_node(s.migrated.v), 2);
+	/* The old page waits in cpu 0's cache (pending) until drained. */
+	assert_int_equal(numem_relayout_pending(&sys.heap, 2), 1);
+	numem_heap_drain_cpu(cpu_(0));
+	assert_int_equal(numem_relayout_pending(&sys.heap, 2), 0); /* migrated at once */
+	assert_int_equal(numem_heap_topo(&sys.heap)->nr_nodes, 3);
+	/* The new node's zones serve allocations, and its free count is true. */
+	assert_true(numem_heap_node_free(&sys.heap, 2) >= r.pages_moved);
+	struct numem_policy p2;
+	numem_policy_init(&p2, NUMEM_POLICY_PREFERRED);
+	p2.node = 2;
+	numem_pfn_t q;
+	assert_int_equal(numem_alloc(cpu_(1), 3, NUMEM_ALLOC_EXACT_NODE, &p2, &q, &d), NUMEM_OK);
+	assert_int_equal(layout_node(q.v), 2);
+	assert_int_equal(numem_free(cpu_(1), q, 3, &d), NUMEM_OK);
+	assert_int_equal(numem_free(cpu_(0), s.migrated, 0, &d), NUMEM_OK);
+	numem_heap_drain_all(&sys.heap);
+	verify("new node");
+	/* Back to node 1: node 2 has no memory and no CPU, goes offline. */
+	numem_relayout_unregister(&sys.heap, &nt);
+	numem_memlayout_init(&l, sys.heap.plat);
+	assert_int_equal(numem_memlayout_push(&l, &sys.heap, half, e1, 1, &d), NUMEM_OK);
+	assert_int_equal(numem_relayout_commit(&sys.heap, &l, &r, &d), NUMEM_OK);
+	numem_memlayout_release(&l);
+	assert_int_equal(s.after, 1); /* unregistered */
+	assert_true(numem_nodemask_test(&r.offlined, 2));
+	assert_false(numem_relayout_node_online(&sys.heap, 2));
+	assert_int_equal(numem_heap_node_free(&sys.heap, 2), 0);
+	assert_false(numem_heap_zone(&sys.heap, 2, NUMEM_ZONE_NORMAL)->populated ||
+	             numem_heap_zone(&sys.heap, 2, NUMEM_ZONE_DMA32)->populated);
+	/* Preferring the memoryless node gives its nearest with memory. */
+	assert_int_equal(numem_alloc(cpu_(1), 0, NUMEM_ALLOC_EXACT_NODE, &p2, &q, &d), NUMEM_OK);
+	assert_int_not_equal(head_node(q.v), 2);
+	assert_int_equal(head_node(q.v), layout_node(q.v));
+	assert_int_equal(numem_free(cpu_(1), q, 0, &d), NUMEM_OK);
+	verify("offline");
+	numem_system_shutdown(&sys);
+}
+
+/* ---- deferred sections come up following the layout ---------------------- */
+
+static void test_deferred_sections_follow(void **state)
+{
+	(void)state;
+	static const char *const a[] = {"node,nodeid=0,cpus=0,mem=2G",
+	                                "node,nodeid=1,cpus=1,mem=2G"};
+	struct numem_system_opts o = {.heap.deferred = true, .ft.deferred = true};
+	boot_args(a, 2, &o);
+	const struct numem_topo *t = numem_heap_topo(&sys.heap);
+	uint64_t s0 = t->node[0].start_pfn, e0 = t->node[0].end_pfn;
+	uint64_t top = e0 - (512ull << 20 >> NUMEM_PAGE_SHIFT); /* the top 512 MiB: deferred */
+	assert_false(numem_section_online(&sys.ft, top >> sys.ft.pfn_section_shift));
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, sys.heap.plat);
+	assert_int_equal(numem_memlayout_push(&l, &sys.heap, top, e0, 1, &d), NUMEM_OK);
+	struct numem_relayout_result r;
+	assert_int_equal(numem_relayout_commit(&sys.heap, &l, &r, &d), NUMEM_OK);
+	numem_memlayout_release(&l);
+	assert_int_equal(r.pages_deferred, e0 - top);
+	verify("after");
+	/* Take every page of node 1: the deferred sections come up, the moved
+	 * ones as node 1's. */
+	struct numem_policy p;
+	numem_policy_init(&p, NUMEM_POLICY_PREFERRED);
+	p.node = 1;
+	uint64_t got = 0, from_moved = 0;
+	numem_pfn_t q;
+	while (!numem_alloc(cpu_(1), 10, NUMEM_ALLOC_EXACT_NODE | NUMEM_ALLOC_HIGH, &p, &q, &d)) {
+		assert_int_equal(layout_node(q.v), 1);
+		got += 1024;
+		if (q.v >= top && q.v < e0)
+			from_moved += 1024;
+	}
+	assert_int_equal(from_moved, e0 - top);
+	assert_true(got > (2ull << 30 >> NUMEM_PAGE_SHIFT));
+	assert_true(s0 < top);
+	verify("grown");
+	numem_system_shutdown(&sys);
+}
+
+/* ---- from a new SRAT and SLIT ------------------------------------------------ */
+
+static void test_from_srat(void **state)
+{
+	(void)state;
+	struct numem_system_opts o = {.heap.max_nodes = 4};
+	boot3(&o);
+	const struct numem_topo *t = numem_heap_topo(&sys.heap);
+	uint64_t b1 = t->node[1].start_pfn << NUMEM_PAGE_SHIFT;
+	uint64_t b2 = t->node[2].start_pfn << NUMEM_PAGE_SHIFT;
+	uint64_t e2 = t->node[2].end_pfn << NUMEM_PAGE_SHIFT, half = (e2 - b2) / 2;
+	/* pxm 0 takes node 1's memory; a new pxm 7 the lower half of node 2's;
+	 * a hot-pluggable entry is ignored; cpu 1 moves to pxm 7. */
+	struct numem_srat_mem mem[] = {
+	    {.pxm = 0, .base = 0, .length = b2, .flags = NUMEM_SRAT_MEM_ENABLED},
+	    {.pxm = 7, .base = b2, .length = half, .flags = NUMEM_SRAT_MEM_ENABLED},
+	    {.pxm = 2,
+	     .base = b2 + half,
+	     .length = e2 - b2 - half,
+	     .flags = NUMEM_SRAT_MEM_ENABLED},
+	    {.pxm = 5,
+	     .base = b1,
+	     .length = 4096 * 16,
+	     .flags = NUMEM_SRAT_MEM_ENABLED | NUMEM_SRAT_MEM_HOTPLUGGABLE},
+	};
+	struct numem_srat_cpu cpu[] = {
+	    {.type = t->cpu[1].type, .id = t->cpu[1].hw_id, .pxm = 7, .enabled = true}};
+	struct numem_srat srat = {.nr_mem = 4, .mem = mem, .nr_cpu = 1, .cpu = cpu};
+	uint8_t matrix[8 * 8];
+	for (int a = 0; a < 8; a++)
+		for (int b = 0; b < 8; b++)
+			matrix[a * 8 + b] = a == b ? 10 : 20;
+	matrix[0 * 8 + 7] = matrix[7 * 8 + 0] = 17;
+	struct numem_slit slit = {.localities = 8, .matrix = matrix};
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, sys.heap.plat);
+	if (numem_memlayout_from_srat(&l, &sys.heap, &srat, &slit, &d))
+		fail_msg("from_srat: %s", d.msg);
+	assert_true(numem_nodemask_test(&l.new_nodes, 3));
+	struct numem_relayout_result r;
+	if (numem_relayout_commit(&sys.heap, &l, &r, &d))
+		fail_msg("commit: %s", d.msg);
+	numem_memlayout_release(&l);
+	t = numem_heap_topo(&sys.heap);
+	assert_int_equal(t->nr_nodes, 4);
+	assert_int_equal(t->node[3].ram_pages, half >> NUMEM_PAGE_SHIFT);
+	assert_int_equal(t->node[1].ram_pages, 0);
+	assert_int_equal(t->cpu[1].node, 3);
+	assert_int_equal(t->distance[0][3], 17);
+	assert_int_equal(layout_node(b1 >> NUMEM_PAGE_SHIFT), 0);
+	assert_true(numem_nodemask_test(&r.onlined, 3));
+	assert_true(r.cpu_nodes_changed && r.distances_changed);
+	/* Node 1 keeps no memory but no CPU either: offline. */
+	assert_true(numem_nodemask_test(&r.offlined, 1));
+	numem_pfn_t p;
+	assert_int_equal(numem_alloc(cpu_(1), 0, NUMEM_ALLOC_NOPCP, NULL, &p, &d), NUMEM_OK);
+	assert_int_equal(head_node(p.v), 3);
+	assert_int_equal(numem_free(cpu_(1), p, 0, &d), NUMEM_OK);
+	verify("from srat");
+	check_model(NULL, 0, true);
+	/* Too many new domains for max_nodes. */
+	mem[1].pxm = 8;
+	mem[2].pxm = 9;
+	numem_memlayout_init(&l, sys.heap.plat);
+	assert_int_equal(numem_memlayout_from_srat(&l, &sys.heap, &srat, NULL, &d),
+	                 NUMEM_E_TOO_MANY_NODES);
+	numem_memlayout_release(&l);
+	numem_system_shutdown(&sys);
+}
+
+/* ---- concurrency ------------------------------------------------------------ */
+
+static atomic_bool stop;
+
+struct churn {
+	uint32_t cpu;
+	uint64_t seed;
+	_Atomic uint64_t ops;
+	char err[200];
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+	struct numem_cpu *cpu = cpu_(c->cpu);
+	enum { N = 256 };
+	numem_pfn_t held[N];
+	unsigned ord[N];
+	uint32_t n = 0;
+	struct numem_diag dd;
+	/* The second thread interleaves now and then: zonelists built on the
+	 * slow path from the zones' populated flags while commits change them. */
+	struct numem_policy il;
+	numem_policy_init(&il, NUMEM_POLICY_INTERLEAVE);
+	for (numem_nid_t k = 0; k < 3; k++)
+		numem_nodemask_set(&il.nodes, k);
+	while (!atomic_load(&stop)) {
+		c->seed = c->seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint32_t r = (uint32_t)(c->seed >> 33);
+		if (n < N && (r & 1 || !n)) {
+			unsigned o = r % 16 == 0 ? 9 + (r >> 8) % 2 : (r >> 8) % 4;
+			struct numem_policy *p = c->cpu == 2 && r % 5 == 0 ? &il : NULL;
+			if (!numem_alloc(cpu, o, r % 7 == 0 ? NUMEM_ALLOC_NOPCP : 0, p, &held[n],
+			                 &dd))
+				ord[n++] = o;
+		} else {
+			uint32_t i = (r >> 4) % n;
+			if (numem_free(cpu, held[i], ord[i], &dd)) {
+				snprintf(c->err, sizeof(c->err), "free: %s", dd.msg);
+				break;
+			}
+			held[i] = held[--n];
+			ord[i] = ord[n];
+		}
+		atomic_fetch_add(&c->ops, 1);
+	}
+	while (n) {
+		n--;
+		if (numem_free(cpu, held[n], ord[n], &dd))
+			snprintf(c->err, sizeof(c->err), "final free: %s", dd.msg);
+	}
+	numem_heap_drain_cpu(cpu);
+	return NULL;
+}
+
+static void test_commits_under_churn(void **state)
+{
+	(void)state;
+	boot3(NULL);
+	struct churn c[2] = {{.cpu = 1, .seed = 1}, {.cpu = 2, .seed = 2}};
+	pthread_t th[2];
+	atomic_store(&stop, false);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, churn_thread, &c[i]), 0);
+	static const numem_nid_t orders[4][3] = {{0, 1, 2}, {2, 1, 0}, {1, 1, 1}, {0, 2, 1}};
+	static const uint64_t blocks[4] = {256, 64, 1, 1024};
+	uint64_t seen[2] = {0, 0};
+	for (int k = 0; k < 24; k++) {
+		/* Each commit while both threads churn: wait for new operations. */
+		for (int i = 0; i < 2; i++) {
+			while (atomic_load(&c[i].ops) < seen[i] + 200)
+				sched_yield();
+			seen[i] = atomic_load(&c[i].ops);
+		}
+		struct numem_relayout_result r;
+		if (stripe_all(orders[k % 4], k % 4 == 2 ? 1 : 3, blocks[k % 4], &r))
+			fail_msg("commit %d: %s", k, d.msg);
+		numem_relayout_quiescent(cpu_(0));
+	}
+	atomic_store(&stop, true);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		if (c[i].err[0])
+			fail_msg("cpu %u: %s", c[i].cpu, c[i].err);
+		assert_true(c[i].ops > 0);
+	}
+	numem_heap_drain_all(&sys.heap);
+	verify("after the churn");
+	check_model(NULL, 0, true);
+	for (numem_nid_t n = 0; n < 3; n++)
+		assert_int_equal(numem_relayout_pending(&sys.heap, n), 0);
+	numem_system_shutdown(&sys);
+}
+
+static void *verify_thread(void *arg)
+{
+	char *err = arg;
+	struct numem_diag dd;
+	while (!atomic_load(&stop))
+		if (numem_heap_verify(&sys.heap, &dd)) {
+			snprintf(err, 200, "%s", dd.msg);
+			break;
+		}
+	return NULL;
+}
+
+/* The hosted platform's metadata calls are not thread-safe; the verifier's
+ * scratch and a commit's allocations meet here, so serialise them. */
+static pthread_mutex_t meta_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct numem_platform locked;
+
+static void *locked_alloc(void *ctx, size_t bytes, size_t align, numem_nid_t nid)
+{
+	pthread_mutex_lock(&meta_mu);
+	void *p = real->meta_alloc(ctx, bytes, align, nid);
+	pthread_mutex_unlock(&meta_mu);
+	return p;
+}
+
+static void locked_free(void *ctx, void *ptr, size_t bytes)
+{
+	pthread_mutex_lock(&meta_mu);
+	real->meta_free(ctx, ptr, bytes);
+	pthread_mutex_unlock(&meta_mu);
+}
+
+static void test_verify_during_commits(void **state)
+{
+	(void)state;
+	boot3(NULL);
+	real = sys.heap.plat;
+	locked = *real;
+	locked.meta_alloc = locked_alloc;
+	locked.meta_free = locked_free;
+	sys.heap.plat = &locked;
+	static struct held held[700];
+	size_t n = hold_some(held, 700, 11);
+	char err[200] = "";
+	pthread_t th;
+	atomic_store(&stop, false);
+	assert_int_equal(pthread_create(&th, NULL, verify_thread, err), 0);
+	static const numem_nid_t a[] = {0, 1, 2}, b[] = {2, 0, 1};
+	for (int k = 0; k < 16; k++)
+		if (stripe_all(k & 1 ? b : a, 3, k & 2 ? 256 : 32, NULL))
+			fail_msg("commit %d: %s", k, d.msg);
+	atomic_store(&stop, true);
+	pthread_join(th, NULL);
+	if (err[0])
+		fail_msg("verify during a commit: %s", err);
+	check_model(held, n, true);
+	free_all(held, n);
+	numem_heap_drain_all(&sys.heap);
+	check_model(NULL, 0, true);
+	sys.heap.plat = real;
+	numem_system_shutdown(&sys);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_stripe_moves_free_and_marks_allocated),
+	    cmocka_unit_test(test_recommit_with_pending),
+	    cmocka_unit_test(test_straddling_block_splits),
+	    cmocka_unit_test(test_cpu_map_and_distances),
+	    cmocka_unit_test(test_invalid_layouts),
+	    cmocka_unit_test(test_failed_commit_keeps_old_layout),
+	    cmocka_unit_test(test_new_node_notifiers_offline),
+	    cmocka_unit_test(test_deferred_sections_follow),
+	    cmocka_unit_test(test_from_srat),
+	    cmocka_unit_test(test_commits_under_churn),
+	    cmocka_unit_test(test_verify_during_commits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
