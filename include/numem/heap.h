@@ -45,6 +45,14 @@
  *      reservation calls run: a shrinker must not take any domain's lock
  *      nor call numem_domain_* (it could be the domain whose lock its own
  *      CPU holds: a self-deadlock on a spinlock).
+ *   1c. tmem's lock (one per tmem instance, src/core/tmem): taken with no
+ *      core lock held, or under one domain's lock (a put or get holds the
+ *      guest frame with numem_domain_frame_access; a reservation's
+ *      allocation may run tmem's shrinker): domain lock -> tmem lock, never
+ *      the reverse.  Held across heap calls only for allocations with
+ *      NUMEM_ALLOC_NORECLAIM and frees (tmem lock -> zone locks), never
+ *      across a slab call, a shrinker or numem_domain_*; tmem's shrinker
+ *      drops it before it gives pages back to the heap.
  *   2. grow lock (heap->grow_lock, deferred section initialisation):
  *      grow lock -> zone lock, one zone lock at a time.
  *   3. zone locks (zone->lock): a leaf.  Never held while taking another
