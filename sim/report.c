@@ -30,6 +30,80 @@ static double imbalance_pct(const struct sim_domain_result *d)
 	return d->pages ? 100.0 * (double)d->imbalance / (double)d->pages : 0.0;
 }
 
+static const char *const phase_label[] = {"boot",    "churn",  "balloon", "pressure",
+                                          "destroy", "replay", "tmem"};
+
+/* Logical bytes stored per byte of tmem pages holding them. */
+static double tmem_ratio(const struct numem_tmem_stats *st)
+{
+	return st->bytes_used ? (double)st->bytes_stored / (double)st->bytes_used : 0.0;
+}
+
+/* Faults tmem served, in % of all faults: the "disk" reads it avoided. */
+static double tmem_hit_pct(const struct sim_tmem_guest *g)
+{
+	return g->faults ? 100.0 * (double)g->tmem_hits / (double)g->faults : 0.0;
+}
+
+static void tmem_text(FILE *out, const struct sim_result *res, const struct sim_run *r)
+{
+	const struct sim_tmem_result *t = &r->tmem;
+	if (!t->enabled)
+		return;
+	fprintf(out, "\ntmem (%s; compression %s): guest page accesses by frontend\n",
+	        t->baseline ? "baseline: no tmem, every miss to disk" : "transcendent memory",
+	        t->codec);
+	fprintf(out, "%-12s %-10s %6s %9s %9s %8s %9s %9s %8s %8s %8s %8s %6s\n", "guest",
+	        "frontend", "ws MB", "accesses", "resident", "faults", "tmem hits", "disk rds",
+	        "hit %", "puts", "refused", "disk wrs", "lost");
+	for (uint32_t k = 0; k < t->nr_guests; k++) {
+		const struct sim_tmem_guest *g = &t->guest[k];
+		fprintf(out,
+		        "%-12s %-10s %6llu %9llu %9llu %8llu %9llu %9llu %7.2f%% %8llu %8llu %8llu "
+		        "%6llu\n",
+		        g->name, sim_tmem_frontend_name(g->frontend),
+		        (unsigned long long)(g->ws_pages >> 8), (unsigned long long)g->accesses,
+		        (unsigned long long)g->resident, (unsigned long long)g->faults,
+		        (unsigned long long)g->tmem_hits, (unsigned long long)g->disk_reads,
+		        tmem_hit_pct(g), (unsigned long long)g->puts,
+		        (unsigned long long)g->puts_refused, (unsigned long long)g->disk_writes,
+		        (unsigned long long)g->lost);
+	}
+	if (t->baseline)
+		return;
+	const struct numem_tmem_info *in = &t->info;
+	fprintf(out,
+	        "tmem now: %llu pages (%llu ephemeral, %llu persistent; %llu zero, %llu "
+	        "compressed) in %llu heap pages; %.2f bytes stored per byte held; metadata %llu "
+	        "bytes\n",
+	        (unsigned long long)in->stats.pages, (unsigned long long)in->stats.pages_ephemeral,
+	        (unsigned long long)in->stats.pages_persistent,
+	        (unsigned long long)in->stats.zero_pages,
+	        (unsigned long long)in->stats.compressed_pages, (unsigned long long)in->heap_pages,
+	        tmem_ratio(&in->stats), (unsigned long long)in->metadata_bytes);
+	fprintf(out,
+	        "tmem ops: %llu puts (%llu stored), %llu gets (%llu hits), %llu flushes; %llu "
+	        "evictions, %llu pages freed by %llu shrinker calls (at most %llu a request)\n",
+	        (unsigned long long)in->stats.puts, (unsigned long long)in->stats.puts_stored,
+	        (unsigned long long)in->stats.gets, (unsigned long long)in->stats.hits,
+	        (unsigned long long)in->stats.flushes, (unsigned long long)in->stats.evictions,
+	        (unsigned long long)in->shrinker_freed, (unsigned long long)in->shrinker_calls,
+	        (unsigned long long)in->max_evict_batch);
+	fprintf(out, "tmem by phase: %-9s %9s %9s  heap pages held per node at its end\n", "",
+	        "evicted", "shrunk");
+	for (uint32_t i = 0; i < res->sc.nr_phases && i < SIM_MAX_PHASES; i++) {
+		const struct sim_phase *p = &res->sc.phase[i];
+		fprintf(out, "  %2u %-20s %9llu %9llu  ", i + 1,
+		        (unsigned)p->kind < 7 ? phase_label[p->kind] : "?",
+		        (unsigned long long)t->phase_evictions[i],
+		        (unsigned long long)t->phase_shrinker_freed[i]);
+		for (uint32_t n = 0; n < res->nr_nodes; n++)
+			fprintf(out, "%s%llu", n ? "/" : "",
+			        (unsigned long long)t->phase_pages_on_node[i][n]);
+		fprintf(out, "\n");
+	}
+}
+
 static void run_text(FILE *out, const struct sim_result *res, const struct sim_run *r)
 {
 	uint32_t nn = res->nr_nodes;
@@ -102,6 +176,7 @@ static void run_text(FILE *out, const struct sim_result *res, const struct sim_r
 	numem_report_slabinfo_header(out);
 	for (uint32_t i = 0; i < r->nr_slabinfo; i++)
 		numem_report_slabinfo_line(out, r->slabinfo[i].name, &r->slabinfo[i].info);
+	tmem_text(out, res, r);
 	fprintf(out, "\nchecks: %s\n",
 	        r->error[0] ? r->error : "heap and slab verified; domain ownership verified");
 }
