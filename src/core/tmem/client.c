@@ -18,9 +18,9 @@
 
 const char *numem_tmem_status_name(int status)
 {
-	static const char *const neg[] = {"einval", "enosys",  "eempty",  "efrozen", "eperm",
-	                                  "eframe", "enoclient", "elimit", "equota",  "enomem",
-	                                  "enospace", "ecorrupt", "ebusy"};
+	static const char *const neg[] = {"einval",   "enosys",    "eempty", "efrozen", "eperm",
+	                                  "eframe",   "enoclient", "elimit", "equota",  "enomem",
+	                                  "enospace", "ecorrupt",  "ebusy"};
 	if (status == NUMEM_TMEM_HIT)
 		return "hit";
 	if (status == NUMEM_TMEM_MISS)
@@ -96,7 +96,7 @@ bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup)
 		return false;
 	if (!pl->obj && !(pl->obj = numem_kmalloc(t->slab, cpu, sizeof(struct tm_object), 0)))
 		return false;
-	for (unsigned i = 0; i < TM_RADIX_HEIGHT; i++)
+	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++)
 		if (!pl->node[i] &&
 		    !(pl->node[i] = numem_kmalloc(t->slab, cpu, sizeof(struct tm_rnode), 0)))
 			return false;
@@ -111,7 +111,7 @@ static void preload_release(struct numem_tmem *t, struct numem_cpu *cpu, struct 
 		numem_kfree(t->slab, cpu, pl->page, 0);
 	if (pl->obj)
 		numem_kfree(t->slab, cpu, pl->obj, 0);
-	for (unsigned i = 0; i < TM_RADIX_HEIGHT; i++)
+	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++)
 		if (pl->node[i])
 			numem_kfree(t->slab, cpu, pl->node[i], 0);
 	if (pl->dd)
@@ -153,8 +153,8 @@ int numem__tm_client_make(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t 
 {
 	if (id >= NUMEM_TMEM_MAX_CLIENTS)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-		                   "tmem: client %u is not a domain id (1..%u) nor the host (0)", id,
-		                   NUMEM_OWNER_DOMAIN_MAX),
+		                   "tmem: client %u is not a domain id (1..%u) nor the host (0)",
+		                   id, NUMEM_OWNER_DOMAIN_MAX),
 		       NUMEM_TMEM_ENOCLIENT;
 	tm_lock(t);
 	bool have = t->client[id] != 0;
@@ -182,8 +182,7 @@ int numem__tm_client_make(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t 
 	return NUMEM_TMEM_HIT;
 }
 
-void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c,
-                                     struct tm_bag *bag)
+void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c, struct tm_bag *bag)
 {
 	/* Its pages in shared pools others still hold go first (ephemeral:
 	 * dropping them is allowed); then its pools. */
@@ -231,6 +230,13 @@ int numem_tmem_client_destroy(struct numem_tmem *t, struct numem_cpu *cpu, uint3
 	return NUMEM_TMEM_HIT;
 }
 
+/* The heap's shrinker (a static function: its address needs no GOT entry
+ * in the freestanding core). */
+static uint64_t shrink_scan(void *ctx, struct numem_cpu *cpu, numem_nid_t node, uint64_t pages)
+{
+	return numem__tm_shrink_scan(ctx, cpu, node, pages);
+}
+
 static void domain_destroyed(void *ctx, struct numem_cpu *cpu, uint16_t id)
 {
 	numem_tmem_client_destroy(ctx, cpu, id, 0);
@@ -246,9 +252,9 @@ enum numem_err numem_tmem_create(struct numem_heap *heap, struct numem_slab *sla
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "%s: a heap, its slab (and its domains) are required", fn);
 	if (!heap->plat->phys_to_virt)
-		return numem__fail(diag, NUMEM_E_UNSUPPORTED, 0, 0,
-		                   "%s: the platform has no phys_to_virt: tmem copies page contents",
-		                   fn);
+		return numem__fail(
+		    diag, NUMEM_E_UNSUPPORTED, 0, 0,
+		    "%s: the platform has no phys_to_virt: tmem copies page contents", fn);
 	struct numem_tmem_opts o = opts ? *opts : (struct numem_tmem_opts){0};
 	if ((unsigned)o.default_codec >= NUMEM_TMEM_NR_CODECS ||
 	    (o.default_codec && !o.codec[o.default_codec]))
@@ -266,8 +272,8 @@ enum numem_err numem_tmem_create(struct numem_heap *heap, struct numem_slab *sla
 	    !numem__mul_ok(heap->nr_cpus, 2 * NUMEM_PAGE_SIZE, &scr) ||
 	    !numem__add_ok(head + clients, numem__align_up(pre, 64), &total) ||
 	    !numem__add_ok(total, scr, &total))
-		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "%s: %u CPUs: metadata size overflows",
-		                   fn, heap->nr_cpus);
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "%s: %u CPUs: metadata size overflows", fn, heap->nr_cpus);
 	uint8_t *m = numem__meta_alloc(heap->plat, total, NUMEM_NID_NONE);
 	if (!m)
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
@@ -294,7 +300,7 @@ enum numem_err numem_tmem_create(struct numem_heap *heap, struct numem_slab *sla
 	}
 	client_init(t, host, NUMEM_TMEM_HOST, NUMEM_NID_NONE);
 	client_install(t, host);
-	t->shrinker.scan = numem__tm_shrink_scan;
+	t->shrinker.scan = shrink_scan;
 	t->shrinker.ctx = t;
 	numem_heap_register_shrinker(heap, &t->shrinker);
 	if (doms) {
@@ -359,14 +365,15 @@ int numem__tm_ctl(struct numem_tmem *t, struct numem_cpu *cpu, struct numem_tmem
 		                 cmd);
 	/* range checks of the argument, before anything changes */
 	if (cmd == NUMEM_TMEM_CTL_WEIGHT && (op->arg < 1 || op->arg > 10000))
-		return ctl_fail(diag, NUMEM_TMEM_EINVAL, "tmem CTL_WEIGHT: weight %llu outside 1..%llu",
-		                op->arg, 10000);
+		return ctl_fail(diag, NUMEM_TMEM_EINVAL,
+		                "tmem CTL_WEIGHT: weight %llu outside 1..%llu", op->arg, 10000);
 	if (cmd == NUMEM_TMEM_CTL_COMPRESS &&
 	    (op->arg >= NUMEM_TMEM_NR_CODECS || (op->arg && !t->opts.codec[op->arg])))
-		return ctl_fail(diag, NUMEM_TMEM_EINVAL,
-		                "tmem CTL_COMPRESS: codec %llu is not available (codecs 0..%llu given "
-		                "at create)",
-		                op->arg, NUMEM_TMEM_NR_CODECS - 1);
+		return ctl_fail(
+		    diag, NUMEM_TMEM_EINVAL,
+		    "tmem CTL_COMPRESS: codec %llu is not available (codecs 0..%llu given "
+		    "at create)",
+		    op->arg, NUMEM_TMEM_NR_CODECS - 1);
 	if (cmd == NUMEM_TMEM_CTL_AUTH && op->arg > 1)
 		return ctl_fail1(diag, NUMEM_TMEM_EINVAL, "tmem CTL_AUTH: arg %llu is not 0 or 1",
 		                 op->arg);
@@ -386,7 +393,8 @@ int numem__tm_ctl(struct numem_tmem *t, struct numem_cpu *cpu, struct numem_tmem
 	struct tm_client *c = all ? 0 : numem__tm_client(t, op->client);
 	if (!all && !c) {
 		tm_unlock(t);
-		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "tmem: client %u went away", op->client),
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "tmem: client %u went away",
+		                   op->client),
 		       NUMEM_TMEM_ENOCLIENT;
 	}
 	switch (cmd) {
@@ -397,10 +405,11 @@ int numem__tm_ctl(struct numem_tmem *t, struct numem_cpu *cpu, struct numem_tmem
 			i++;
 		if (op->arg && i == c->nr_auth) {
 			if (c->nr_auth == NUMEM_TMEM_MAX_AUTH) {
-				ret = ctl_fail(diag, NUMEM_TMEM_ELIMIT,
-				               "tmem CTL_AUTH: client %llu already has %llu authorised "
-				               "UUIDs",
-				               op->client, NUMEM_TMEM_MAX_AUTH);
+				ret = ctl_fail(
+				    diag, NUMEM_TMEM_ELIMIT,
+				    "tmem CTL_AUTH: client %llu already has %llu authorised "
+				    "UUIDs",
+				    op->client, NUMEM_TMEM_MAX_AUTH);
 				break;
 			}
 			c->auth[c->nr_auth++] = u;

@@ -27,8 +27,8 @@
 
 #define TM_ZPAGE_SCAN 8
 
-static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t node,
-                      uint64_t *pfn, numem_nid_t *got)
+static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t node, uint64_t *pfn,
+                      numem_nid_t *got)
 {
 	struct numem_policy pol;
 	numem_policy_init(&pol, NUMEM_POLICY_PREFERRED);
@@ -176,7 +176,8 @@ void numem__tm_store_free(struct numem_tmem *t, const struct tm_loc *where, stru
 	} else if (where->kind == TM_CHUNK) {
 		struct tm_zpage *z = tm_virt(t, where->loc >> TM_CHUNK_SHIFT);
 		unsigned at = (unsigned)(where->loc & (TM_CHUNKS - 1));
-		unsigned n = (unsigned)((where->len + (1u << TM_CHUNK_SHIFT) - 1) >> TM_CHUNK_SHIFT);
+		unsigned n =
+		    (unsigned)((where->len + (1u << TM_CHUNK_SHIFT) - 1) >> TM_CHUNK_SHIFT);
 		NUMEM_ASSERT(t->plat, z->magic == TM_ZPAGE_MAGIC && z->pfn == where->loc >> 6,
 		             "zpage at pfn 0x%llx: bad header (magic 0x%llx)",
 		             (unsigned long long)(where->loc >> 6), (unsigned long long)z->magic);
