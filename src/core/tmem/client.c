@@ -59,24 +59,46 @@ void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct 
 
 void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_bag *bag)
 {
+	struct tm_preload *spare = &t->preload[cpu->id];
 	while (bag->pfns != ~0ull) {
 		uint64_t pfn = bag->pfns;
 		bag->pfns = *(uint64_t *)tm_virt(t, pfn);
+		if (!spare->has_pfn && !bag->no_spare) {
+			spare->has_pfn = true;
+			spare->pfn = pfn;
+			spare->pfn_node = numem_page_node(numem_pfn_to_page(t->heap->ft, numem_pfn(pfn)));
+			continue;
+		}
 		enum numem_err e = numem_free_owned(cpu, numem_pfn(pfn), 0, NUMEM_OWNER_TMEM, 0);
 		NUMEM_ASSERT(t->plat, e == NUMEM_OK, "tmem: the heap refused pfn 0x%llx: %d",
 		             (unsigned long long)pfn, (int)e);
 	}
+	/* A descriptor and an object refill this CPU's preload first (the
+	 * next put needs them: a put-get cycle then costs no slab call). */
+	struct tm_preload *pl = &t->preload[cpu->id];
 	for (struct tm_page *p = bag->pages, *n; p; p = n) {
 		n = (struct tm_page *)p->obj;
-		numem_kfree(t->slab, cpu, p, 0);
+		if (!pl->page)
+			pl->page = p;
+		else
+			numem_kfree(t->slab, cpu, p, 0);
 	}
 	for (struct tm_object *o = bag->objs, *n; o; o = n) {
 		n = o->hnext;
-		numem_kfree(t->slab, cpu, o, 0);
+		if (!pl->obj)
+			pl->obj = o;
+		else
+			numem_kfree(t->slab, cpu, o, 0);
 	}
+	unsigned free_slot = 0;
 	for (struct tm_rnode *r = bag->nodes, *n; r; r = n) {
 		n = r->slot[0];
-		numem_kfree(t->slab, cpu, r, 0);
+		while (free_slot < TM_RADIX_PRELOAD && pl->node[free_slot])
+			free_slot++;
+		if (free_slot < TM_RADIX_PRELOAD)
+			pl->node[free_slot] = r;
+		else
+			numem_kfree(t->slab, cpu, r, 0);
 	}
 	for (struct tm_dedup *d = bag->dds, *n; d; d = n) {
 		n = d->next;
@@ -116,6 +138,8 @@ static void preload_release(struct numem_tmem *t, struct numem_cpu *cpu, struct 
 			numem_kfree(t->slab, cpu, pl->node[i], 0);
 	if (pl->dd)
 		numem_kfree(t->slab, cpu, pl->dd, 0);
+	if (pl->has_pfn)
+		numem_free_owned(cpu, numem_pfn(pl->pfn), 0, NUMEM_OWNER_TMEM, 0);
 	memset(pl, 0, sizeof(*pl));
 }
 
@@ -136,7 +160,7 @@ static void client_init(struct numem_tmem *t, struct tm_client *c, uint16_t id, 
 
 static void client_install(struct numem_tmem *t, struct tm_client *c)
 {
-	t->client[c->id] = c;
+	__atomic_store_n(&t->client[c->id], c, __ATOMIC_RELEASE);
 	atomic_store_explicit(&t->codec_of[c->id], c->codec, memory_order_relaxed);
 	c->next_active = t->clients_list;
 	t->clients_list = c;
@@ -156,10 +180,9 @@ int numem__tm_client_make(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t 
 		                   "tmem: client %u is not a domain id (1..%u) nor the host (0)",
 		                   id, NUMEM_OWNER_DOMAIN_MAX),
 		       NUMEM_TMEM_ENOCLIENT;
-	tm_lock(t);
-	bool have = t->client[id] != 0;
-	tm_unlock(t);
-	if (have)
+	/* A hint read without the lock (the op looks again under it): a
+	 * client that exists needs neither the lock nor the domain here. */
+	if (__atomic_load_n(&t->client[id], __ATOMIC_ACQUIRE))
 		return NUMEM_TMEM_HIT;
 	struct numem_domain *dom = t->doms ? numem_domain_find(t->doms, (uint16_t)id) : 0;
 	if (!dom)
@@ -207,7 +230,7 @@ void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c, 
 	while (*pp != c)
 		pp = &(*pp)->next_active;
 	*pp = c->next_active;
-	t->client[c->id] = 0;
+	__atomic_store_n(&t->client[c->id], (struct tm_client *)0, __ATOMIC_RELEASE);
 	t->nr_clients--;
 	*(void **)c = bag->misc;
 	bag->misc = c;
@@ -216,6 +239,11 @@ void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c, 
 int numem_tmem_client_destroy(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client,
                               struct numem_diag *diag)
 {
+	if (client == NUMEM_TMEM_HOST)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "tmem: the host client is the control plane: it goes only with "
+		                   "numem_tmem_release"),
+		       NUMEM_TMEM_EPERM;
 	struct tm_bag bag = {.pfns = ~0ull};
 	tm_lock(t);
 	struct tm_client *c = numem__tm_client(t, client);

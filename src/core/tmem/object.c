@@ -141,7 +141,14 @@ void numem__tm_radix_remove(struct tm_object *o, uint32_t index, struct tm_bag *
 		slot = &n->slot[(index >> (TM_RADIX_SHIFT * (h - 1))) & 63];
 	}
 	*slot = 0;
-	o->pages--;
+	if (!--o->pages) {
+		/* the last page: every node on its path is empty now */
+		while (depth > 0)
+			bag_node(o, path[--depth], bag);
+		o->root = 0;
+		o->height = 0;
+		return;
+	}
 	/* Free the nodes that emptied, bottom up. */
 	while (depth > 0 && node_empty(path[depth - 1])) {
 		struct tm_rnode *n = path[--depth];
@@ -153,10 +160,6 @@ void numem__tm_radix_remove(struct tm_object *o, uint32_t index, struct tm_bag *
 			path[depth - 1]->slot[(index >> shift) & 63] = 0;
 		}
 		bag_node(o, n, bag);
-	}
-	if (!o->pages) {
-		o->root = 0;
-		o->height = 0;
 	}
 }
 

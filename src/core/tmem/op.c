@@ -337,11 +337,11 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 	if (!f)
 		return op_fail(diag, NUMEM_TMEM_ENOSYS, "numem_tmem_op: unknown command %llu",
 		               op->cmd, 0);
-	const char *bad = 0;
+	const char *bad = 0, *want = "0";
 	if (!(f & F_POOL) && op->pool_id)
 		bad = "pool_id";
 	else if ((f & F_POOL) && op->pool_id >= NUMEM_TMEM_MAX_POOLS)
-		bad = "pool_id (0..15)";
+		bad = "pool_id", want = "below 16";
 	else if (!(f & F_OID) && (op->oid[0] | op->oid[1] | op->oid[2]))
 		bad = "oid";
 	else if (!(f & F_INDEX) && op->index)
@@ -359,7 +359,7 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 	if (bad) {
 		numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		            "numem_tmem_op: command %u: field %s must be %s (caller %u)", op->cmd,
-		            bad, bad[5] == ' ' ? "below 16" : "0", caller);
+		            bad, want, caller);
 		return NUMEM_TMEM_EINVAL;
 	}
 	if (caller >= NUMEM_TMEM_MAX_CLIENTS)

@@ -151,6 +151,11 @@ struct tm_preload {
 	struct tm_object *obj;
 	struct tm_rnode *node[TM_RADIX_PRELOAD];
 	struct tm_dedup *dd;
+	/* A TMEM page a bag gave back, kept for this CPU's next store (not in
+	 * heap_pages: it holds nothing); released with the instance. */
+	bool has_pfn;
+	numem_nid_t pfn_node;
+	uint64_t pfn;
 };
 
 /* What an operation freed under the lock: given back after unlocking. */
@@ -162,6 +167,7 @@ struct tm_bag {
 	struct tm_rnode *nodes; /* chain through ->slot[0] */
 	struct tm_dedup *dds;   /* chain through ->next */
 	void *misc;             /* pools' tables etc.: chain through the first word */
+	bool no_spare;          /* give every page back (the shrinker) */
 };
 
 struct numem_tmem {
