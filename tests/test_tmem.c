@@ -698,6 +698,49 @@ static void test_max_pages_weighted(void **state)
 	shutdown();
 }
 
+/* Relayout moved every frame to node 0: tmem re-accounts its pages. */
+static void test_relayout_reaccount(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame();
+	struct numem_cpu *cpu2 = numem_heap_cpu(&sys.heap, 2);
+	uint32_t pe, pp;
+	assert_int_equal(numem_tmem_new_pool(tm, cpu2, HOST, 0, NULL, &pe, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_new_pool(tm, cpu2, HOST, NUMEM_TMEM_POOL_PERSISTENT, NULL, &pp,
+	                                     &d),
+	                 NUMEM_TMEM_HIT);
+	numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, HOST, NUMEM_TMEM_CODEC_LZ4, NULL, &d);
+	for (uint32_t i = 0; i < 100; i++) {
+		if (i % 2)
+			fill(virt(f), i);
+		else
+			fill_text(virt(f), i);
+		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pe, &OID1, i, f, &d), NUMEM_TMEM_HIT);
+		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pp, &OID1, i, f, &d), NUMEM_TMEM_HIT);
+	}
+	struct numem_tmem_info before, after;
+	numem_tmem_info(tm, &before);
+	assert_true(before.pages_on_node[1] > 0);
+	/* a range that covers nothing moves nothing; the node must exist */
+	numem_tmem_relayout_reaccount(tm, numem_pfn(0), 1, 0);
+	numem_tmem_relayout_reaccount(tm, numem_pfn(0), ~0ull, 7);
+	numem_tmem_info(tm, &after);
+	assert_memory_equal(before.pages_on_node, after.pages_on_node, sizeof(before.pages_on_node));
+	numem_tmem_relayout_reaccount(tm, numem_pfn(0), ~0ull, 0);
+	numem_tmem_info(tm, &after);
+	assert_int_equal(after.pages_on_node[1], 0);
+	assert_int_equal(after.pages_on_node[0], before.pages_on_node[0] + before.pages_on_node[1]);
+	struct numem_tmem_client_info ci[4];
+	numem_tmem_list_clients(tm, ci, 4);
+	assert_int_equal(ci[0].pages_on_node[1], 0);
+	verify(); /* every ephemeral page is on its new node's LRU */
+	/* eviction on node 0 now finds them */
+	assert_true(numem_tmem_shrink(tm, cpu0, 0, 10) > 0);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	shutdown();
+}
+
 /* ---- lifecycle ---- */
 
 static void test_domain_destroy(void **state)
@@ -1121,6 +1164,7 @@ int main(void)
 	    cmocka_unit_test(test_control),
 	    cmocka_unit_test(test_shrinker_and_node),
 	    cmocka_unit_test(test_max_pages_weighted),
+	    cmocka_unit_test(test_relayout_reaccount),
 	    cmocka_unit_test(test_domain_destroy),
 	    cmocka_unit_test(test_save_restore),
 	    cmocka_unit_test(test_op_checks),
