@@ -16,7 +16,7 @@ struct host_codec {
 	struct numem_tmem_codec pub;
 	enum numem_tmem_codec_id id;
 	uint32_t nr_cpus;
-	void **state;    /* lz4: LZ4 state; zstd: ZSTD_CCtx */
+	void **state;     /* lz4: LZ4 state; zstd: ZSTD_CCtx */
 	ZSTD_DCtx **dctx; /* zstd only */
 };
 
@@ -25,8 +25,8 @@ static size_t lz4_compress(void *ctx, uint32_t cpu, const void *src, void *dst, 
 	struct host_codec *c = ctx;
 	if (cpu >= c->nr_cpus)
 		return 0;
-	int n = LZ4_compress_fast_extState(c->state[cpu], src, dst, (int)NUMEM_PAGE_SIZE, (int)cap,
-	                                   1);
+	int n =
+	    LZ4_compress_fast_extState(c->state[cpu], src, dst, (int)NUMEM_PAGE_SIZE, (int)cap, 1);
 	return n > 0 ? (size_t)n : 0;
 }
 

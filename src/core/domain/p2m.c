@@ -187,10 +187,11 @@ enum numem_err numem_domain_frame_of(const struct numem_domain *dom, uint64_t gp
 {
 	const char *fn = "numem_domain_frame_of";
 	if (!dom || gpfn >= dom->max_pages)
-		return numem__fail(diag, NUMEM_E_RANGE, 0, 0,
-		                   "%s: domain %u: gpfn 0x%llx is beyond the guest (max_pages %llu)",
-		                   fn, dom ? dom->id : 0, (unsigned long long)gpfn,
-		                   (unsigned long long)(dom ? dom->max_pages : 0));
+		return numem__fail(
+		    diag, NUMEM_E_RANGE, 0, 0,
+		    "%s: domain %u: gpfn 0x%llx is beyond the guest (max_pages %llu)", fn,
+		    dom ? dom->id : 0, (unsigned long long)gpfn,
+		    (unsigned long long)(dom ? dom->max_pages : 0));
 	uint64_t mfn = numem_domain_p2m(dom, gpfn);
 	if (mfn == NUMEM_P2M_NONE)
 		return numem__fail(diag, NUMEM_E_RANGE, 0, 0,
@@ -205,8 +206,8 @@ enum numem_err numem_domain_frame_of(const struct numem_domain *dom, uint64_t gp
 }
 
 enum numem_err numem_domain_frame_access(struct numem_domain *dom, uint64_t gpfn,
-                                         int (*fn)(void *ctx, numem_pfn_t pfn), void *ctx,
-                                         int *ret, struct numem_diag *diag)
+                                         int (*fn)(void *ctx, numem_pfn_t pfn), void *ctx, int *ret,
+                                         struct numem_diag *diag)
 {
 	numem_pfn_t pfn;
 	numem__dom_lock(dom);

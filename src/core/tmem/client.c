@@ -18,9 +18,9 @@
 
 const char *numem_tmem_status_name(int status)
 {
-	static const char *const neg[] = {"einval", "enosys",  "eempty",  "efrozen", "eperm",
-	                                  "eframe", "enoclient", "elimit", "equota",  "enomem",
-	                                  "enospace", "ecorrupt", "ebusy"};
+	static const char *const neg[] = {"einval",   "enosys",    "eempty", "efrozen", "eperm",
+	                                  "eframe",   "enoclient", "elimit", "equota",  "enomem",
+	                                  "enospace", "ecorrupt",  "ebusy"};
 	if (status == NUMEM_TMEM_HIT)
 		return "hit";
 	if (status == NUMEM_TMEM_MISS)
@@ -59,24 +59,46 @@ void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct 
 
 void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_bag *bag)
 {
+	struct tm_preload *spare = &t->preload[cpu->id];
 	while (bag->pfns != ~0ull) {
 		uint64_t pfn = bag->pfns;
 		bag->pfns = *(uint64_t *)tm_virt(t, pfn);
+		if (!spare->has_pfn && !bag->no_spare) {
+			spare->has_pfn = true;
+			spare->pfn = pfn;
+			spare->pfn_node = numem_page_node(numem_pfn_to_page(t->heap->ft, numem_pfn(pfn)));
+			continue;
+		}
 		enum numem_err e = numem_free_owned(cpu, numem_pfn(pfn), 0, NUMEM_OWNER_TMEM, 0);
 		NUMEM_ASSERT(t->plat, e == NUMEM_OK, "tmem: the heap refused pfn 0x%llx: %d",
 		             (unsigned long long)pfn, (int)e);
 	}
+	/* A descriptor and an object refill this CPU's preload first (the
+	 * next put needs them: a put-get cycle then costs no slab call). */
+	struct tm_preload *pl = &t->preload[cpu->id];
 	for (struct tm_page *p = bag->pages, *n; p; p = n) {
 		n = (struct tm_page *)p->obj;
-		numem_kfree(t->slab, cpu, p, 0);
+		if (!pl->page)
+			pl->page = p;
+		else
+			numem_kfree(t->slab, cpu, p, 0);
 	}
 	for (struct tm_object *o = bag->objs, *n; o; o = n) {
 		n = o->hnext;
-		numem_kfree(t->slab, cpu, o, 0);
+		if (!pl->obj)
+			pl->obj = o;
+		else
+			numem_kfree(t->slab, cpu, o, 0);
 	}
+	unsigned free_slot = 0;
 	for (struct tm_rnode *r = bag->nodes, *n; r; r = n) {
 		n = r->slot[0];
-		numem_kfree(t->slab, cpu, r, 0);
+		while (free_slot < TM_RADIX_PRELOAD && pl->node[free_slot])
+			free_slot++;
+		if (free_slot < TM_RADIX_PRELOAD)
+			pl->node[free_slot] = r;
+		else
+			numem_kfree(t->slab, cpu, r, 0);
 	}
 	for (struct tm_dedup *d = bag->dds, *n; d; d = n) {
 		n = d->next;
@@ -96,7 +118,7 @@ bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup)
 		return false;
 	if (!pl->obj && !(pl->obj = numem_kmalloc(t->slab, cpu, sizeof(struct tm_object), 0)))
 		return false;
-	for (unsigned i = 0; i < TM_RADIX_HEIGHT; i++)
+	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++)
 		if (!pl->node[i] &&
 		    !(pl->node[i] = numem_kmalloc(t->slab, cpu, sizeof(struct tm_rnode), 0)))
 			return false;
@@ -111,11 +133,13 @@ static void preload_release(struct numem_tmem *t, struct numem_cpu *cpu, struct 
 		numem_kfree(t->slab, cpu, pl->page, 0);
 	if (pl->obj)
 		numem_kfree(t->slab, cpu, pl->obj, 0);
-	for (unsigned i = 0; i < TM_RADIX_HEIGHT; i++)
+	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++)
 		if (pl->node[i])
 			numem_kfree(t->slab, cpu, pl->node[i], 0);
 	if (pl->dd)
 		numem_kfree(t->slab, cpu, pl->dd, 0);
+	if (pl->has_pfn)
+		numem_free_owned(cpu, numem_pfn(pl->pfn), 0, NUMEM_OWNER_TMEM, 0);
 	memset(pl, 0, sizeof(*pl));
 }
 
@@ -136,7 +160,7 @@ static void client_init(struct numem_tmem *t, struct tm_client *c, uint16_t id, 
 
 static void client_install(struct numem_tmem *t, struct tm_client *c)
 {
-	t->client[c->id] = c;
+	__atomic_store_n(&t->client[c->id], c, __ATOMIC_RELEASE);
 	atomic_store_explicit(&t->codec_of[c->id], c->codec, memory_order_relaxed);
 	c->next_active = t->clients_list;
 	t->clients_list = c;
@@ -153,13 +177,12 @@ int numem__tm_client_make(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t 
 {
 	if (id >= NUMEM_TMEM_MAX_CLIENTS)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-		                   "tmem: client %u is not a domain id (1..%u) nor the host (0)", id,
-		                   NUMEM_OWNER_DOMAIN_MAX),
+		                   "tmem: client %u is not a domain id (1..%u) nor the host (0)",
+		                   id, NUMEM_OWNER_DOMAIN_MAX),
 		       NUMEM_TMEM_ENOCLIENT;
-	tm_lock(t);
-	bool have = t->client[id] != 0;
-	tm_unlock(t);
-	if (have)
+	/* A hint read without the lock (the op looks again under it): a
+	 * client that exists needs neither the lock nor the domain here. */
+	if (__atomic_load_n(&t->client[id], __ATOMIC_ACQUIRE))
 		return NUMEM_TMEM_HIT;
 	struct numem_domain *dom = t->doms ? numem_domain_find(t->doms, (uint16_t)id) : 0;
 	if (!dom)
@@ -182,8 +205,7 @@ int numem__tm_client_make(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t 
 	return NUMEM_TMEM_HIT;
 }
 
-void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c,
-                                     struct tm_bag *bag)
+void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c, struct tm_bag *bag)
 {
 	/* Its pages in shared pools others still hold go first (ephemeral:
 	 * dropping them is allowed); then its pools. */
@@ -208,7 +230,7 @@ void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c,
 	while (*pp != c)
 		pp = &(*pp)->next_active;
 	*pp = c->next_active;
-	t->client[c->id] = 0;
+	__atomic_store_n(&t->client[c->id], (struct tm_client *)0, __ATOMIC_RELEASE);
 	t->nr_clients--;
 	*(void **)c = bag->misc;
 	bag->misc = c;
@@ -217,6 +239,11 @@ void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c,
 int numem_tmem_client_destroy(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client,
                               struct numem_diag *diag)
 {
+	if (client == NUMEM_TMEM_HOST)
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "tmem: the host client is the control plane: it goes only with "
+		                   "numem_tmem_release"),
+		       NUMEM_TMEM_EPERM;
 	struct tm_bag bag = {.pfns = ~0ull};
 	tm_lock(t);
 	struct tm_client *c = numem__tm_client(t, client);
@@ -229,6 +256,13 @@ int numem_tmem_client_destroy(struct numem_tmem *t, struct numem_cpu *cpu, uint3
 		                   client),
 		       NUMEM_TMEM_ENOCLIENT;
 	return NUMEM_TMEM_HIT;
+}
+
+/* The heap's shrinker (a static function: its address needs no GOT entry
+ * in the freestanding core). */
+static uint64_t shrink_scan(void *ctx, struct numem_cpu *cpu, numem_nid_t node, uint64_t pages)
+{
+	return numem__tm_shrink_scan(ctx, cpu, node, pages);
 }
 
 static void domain_destroyed(void *ctx, struct numem_cpu *cpu, uint16_t id)
@@ -246,9 +280,9 @@ enum numem_err numem_tmem_create(struct numem_heap *heap, struct numem_slab *sla
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
 		                   "%s: a heap, its slab (and its domains) are required", fn);
 	if (!heap->plat->phys_to_virt)
-		return numem__fail(diag, NUMEM_E_UNSUPPORTED, 0, 0,
-		                   "%s: the platform has no phys_to_virt: tmem copies page contents",
-		                   fn);
+		return numem__fail(
+		    diag, NUMEM_E_UNSUPPORTED, 0, 0,
+		    "%s: the platform has no phys_to_virt: tmem copies page contents", fn);
 	struct numem_tmem_opts o = opts ? *opts : (struct numem_tmem_opts){0};
 	if ((unsigned)o.default_codec >= NUMEM_TMEM_NR_CODECS ||
 	    (o.default_codec && !o.codec[o.default_codec]))
@@ -266,8 +300,8 @@ enum numem_err numem_tmem_create(struct numem_heap *heap, struct numem_slab *sla
 	    !numem__mul_ok(heap->nr_cpus, 2 * NUMEM_PAGE_SIZE, &scr) ||
 	    !numem__add_ok(head + clients, numem__align_up(pre, 64), &total) ||
 	    !numem__add_ok(total, scr, &total))
-		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "%s: %u CPUs: metadata size overflows",
-		                   fn, heap->nr_cpus);
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		                   "%s: %u CPUs: metadata size overflows", fn, heap->nr_cpus);
 	uint8_t *m = numem__meta_alloc(heap->plat, total, NUMEM_NID_NONE);
 	if (!m)
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
@@ -294,7 +328,7 @@ enum numem_err numem_tmem_create(struct numem_heap *heap, struct numem_slab *sla
 	}
 	client_init(t, host, NUMEM_TMEM_HOST, NUMEM_NID_NONE);
 	client_install(t, host);
-	t->shrinker.scan = numem__tm_shrink_scan;
+	t->shrinker.scan = shrink_scan;
 	t->shrinker.ctx = t;
 	numem_heap_register_shrinker(heap, &t->shrinker);
 	if (doms) {
@@ -359,14 +393,15 @@ int numem__tm_ctl(struct numem_tmem *t, struct numem_cpu *cpu, struct numem_tmem
 		                 cmd);
 	/* range checks of the argument, before anything changes */
 	if (cmd == NUMEM_TMEM_CTL_WEIGHT && (op->arg < 1 || op->arg > 10000))
-		return ctl_fail(diag, NUMEM_TMEM_EINVAL, "tmem CTL_WEIGHT: weight %llu outside 1..%llu",
-		                op->arg, 10000);
+		return ctl_fail(diag, NUMEM_TMEM_EINVAL,
+		                "tmem CTL_WEIGHT: weight %llu outside 1..%llu", op->arg, 10000);
 	if (cmd == NUMEM_TMEM_CTL_COMPRESS &&
 	    (op->arg >= NUMEM_TMEM_NR_CODECS || (op->arg && !t->opts.codec[op->arg])))
-		return ctl_fail(diag, NUMEM_TMEM_EINVAL,
-		                "tmem CTL_COMPRESS: codec %llu is not available (codecs 0..%llu given "
-		                "at create)",
-		                op->arg, NUMEM_TMEM_NR_CODECS - 1);
+		return ctl_fail(
+		    diag, NUMEM_TMEM_EINVAL,
+		    "tmem CTL_COMPRESS: codec %llu is not available (codecs 0..%llu given "
+		    "at create)",
+		    op->arg, NUMEM_TMEM_NR_CODECS - 1);
 	if (cmd == NUMEM_TMEM_CTL_AUTH && op->arg > 1)
 		return ctl_fail1(diag, NUMEM_TMEM_EINVAL, "tmem CTL_AUTH: arg %llu is not 0 or 1",
 		                 op->arg);
@@ -386,7 +421,8 @@ int numem__tm_ctl(struct numem_tmem *t, struct numem_cpu *cpu, struct numem_tmem
 	struct tm_client *c = all ? 0 : numem__tm_client(t, op->client);
 	if (!all && !c) {
 		tm_unlock(t);
-		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "tmem: client %u went away", op->client),
+		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "tmem: client %u went away",
+		                   op->client),
 		       NUMEM_TMEM_ENOCLIENT;
 	}
 	switch (cmd) {
@@ -397,10 +433,11 @@ int numem__tm_ctl(struct numem_tmem *t, struct numem_cpu *cpu, struct numem_tmem
 			i++;
 		if (op->arg && i == c->nr_auth) {
 			if (c->nr_auth == NUMEM_TMEM_MAX_AUTH) {
-				ret = ctl_fail(diag, NUMEM_TMEM_ELIMIT,
-				               "tmem CTL_AUTH: client %llu already has %llu authorised "
-				               "UUIDs",
-				               op->client, NUMEM_TMEM_MAX_AUTH);
+				ret = ctl_fail(
+				    diag, NUMEM_TMEM_ELIMIT,
+				    "tmem CTL_AUTH: client %llu already has %llu authorised "
+				    "UUIDs",
+				    op->client, NUMEM_TMEM_MAX_AUTH);
 				break;
 			}
 			c->auth[c->nr_auth++] = u;

@@ -110,10 +110,10 @@ uint64_t numem__tm_shrink_scan(void *ctx, struct numem_cpu *cpu, numem_nid_t nod
 	uint64_t freed = 0, evicted = 0;
 	numem_nid_t where = node;
 	while (freed < pages && evicted < TM_SHRINK_MAX) {
-		struct tm_bag bag = {.pfns = ~0ull};
+		struct tm_bag bag = {.pfns = ~0ull, .no_spare = true};
 		tm_lock(t);
-		uint64_t round = numem__tm_evict(t, 0, where, NUMEM_MIN(64, TM_SHRINK_MAX - evicted),
-		                                 &bag);
+		uint64_t round =
+		    numem__tm_evict(t, 0, where, NUMEM_MIN(64, TM_SHRINK_MAX - evicted), &bag);
 		if (!round && where != NUMEM_NID_NONE) {
 			where = NUMEM_NID_NONE; /* the node has none left: any node */
 			round = numem__tm_evict(t, 0, where, 64, &bag);

@@ -32,7 +32,7 @@ static inline uint64_t height_cap(unsigned h)
 static struct tm_rnode *take_node(struct tm_object *o, struct tm_preload *pl)
 {
 	o->pool->rnodes++;
-	for (unsigned i = 0; i < TM_RADIX_HEIGHT; i++)
+	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++)
 		if (pl->node[i]) {
 			struct tm_rnode *n = pl->node[i];
 			pl->node[i] = 0;
@@ -50,8 +50,7 @@ struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3])
 	return o;
 }
 
-struct tm_object *numem__tm_obj_get(struct tm_pool *p, const uint64_t oid[3],
-                                    struct tm_preload *pl)
+struct tm_object *numem__tm_obj_get(struct tm_pool *p, const uint64_t oid[3], struct tm_preload *pl)
 {
 	struct tm_object *o = numem__tm_obj_find(p, oid);
 	if (o)
@@ -109,7 +108,8 @@ void numem__tm_radix_insert(struct tm_object *o, struct tm_page *pg, struct tm_p
 	for (unsigned h = o->height; h > 0; h--) {
 		if (!*slot)
 			*slot = take_node(o, pl);
-		slot = &((struct tm_rnode *)*slot)->slot[(index >> (TM_RADIX_SHIFT * (h - 1))) & 63];
+		slot =
+		    &((struct tm_rnode *)*slot)->slot[(index >> (TM_RADIX_SHIFT * (h - 1))) & 63];
 	}
 	*slot = pg;
 	o->pages++;
@@ -141,7 +141,14 @@ void numem__tm_radix_remove(struct tm_object *o, uint32_t index, struct tm_bag *
 		slot = &n->slot[(index >> (TM_RADIX_SHIFT * (h - 1))) & 63];
 	}
 	*slot = 0;
-	o->pages--;
+	if (!--o->pages) {
+		/* the last page: every node on its path is empty now */
+		while (depth > 0)
+			bag_node(o, path[--depth], bag);
+		o->root = 0;
+		o->height = 0;
+		return;
+	}
 	/* Free the nodes that emptied, bottom up. */
 	while (depth > 0 && node_empty(path[depth - 1])) {
 		struct tm_rnode *n = path[--depth];
@@ -153,10 +160,6 @@ void numem__tm_radix_remove(struct tm_object *o, uint32_t index, struct tm_bag *
 			path[depth - 1]->slot[(index >> shift) & 63] = 0;
 		}
 		bag_node(o, n, bag);
-	}
-	if (!o->pages) {
-		o->root = 0;
-		o->height = 0;
 	}
 }
 

@@ -50,8 +50,8 @@ static int lookup(struct page_ctx *x, struct tm_client **c, struct tm_pool **p)
 	return NUMEM_TMEM_HIT;
 }
 
-static int put_locked(struct page_ctx *x, const void *src, bool zero, const void *comp,
-                      size_t clen, uint8_t codec, struct tm_bag *bag)
+static int put_locked(struct page_ctx *x, const void *src, bool zero, const void *comp, size_t clen,
+                      uint8_t codec, struct tm_bag *bag)
 {
 	struct numem_tmem *t = x->t;
 	struct tm_client *c;
@@ -80,8 +80,8 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 		p->st.puts_failed++;
 		if (pers)
 			return op_fail(x->diag, NUMEM_TMEM_EQUOTA,
-			               "tmem PUT: client %llu holds its cap of %llu pages", x->caller,
-			               c->cap);
+			               "tmem PUT: client %llu holds its cap of %llu pages",
+			               x->caller, c->cap);
 		return NUMEM_TMEM_MISS;
 	}
 	if (t->opts.max_pages && t->total_pages >= t->opts.max_pages) {
@@ -99,15 +99,17 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 		struct tm_dedup *dd = numem__tm_dedup_find(t, x->cpu, p, h, src);
 		if (!dd) {
 			struct tm_loc s = {0};
-			stored = clen ? numem__tm_store_put(t, x->cpu, home, comp, clen, &s)
-			              : numem__tm_store_put(t, x->cpu, home, src, NUMEM_PAGE_SIZE, &s);
+			stored =
+			    clen ? numem__tm_store_put(t, x->cpu, home, comp, clen, &s)
+			         : numem__tm_store_put(t, x->cpu, home, src, NUMEM_PAGE_SIZE, &s);
 			if (stored) {
 				s.codec = clen ? codec : 0;
 				dd = numem__tm_dedup_add(p, h, &s, &t->preload[x->cpu->id]);
 			}
 		}
 		if (dd)
-			w = (struct tm_loc){.kind = TM_DEDUP, .loc = (uintptr_t)dd, .node = dd->where.node};
+			w = (struct tm_loc){
+			    .kind = TM_DEDUP, .loc = (uintptr_t)dd, .node = dd->where.node};
 	} else if (!zero) {
 		stored = clen ? numem__tm_store_put(t, x->cpu, home, comp, clen, &w)
 		              : numem__tm_store_put(t, x->cpu, home, src, NUMEM_PAGE_SIZE, &w);
@@ -197,15 +199,17 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 			struct tm_loc w = numem__tm_page_loc(pg);
 			if (!numem__tm_store_read(t, x->cpu, &w, dst)) {
 				numem__tm_page_drop(t, pg, &bag);
-				r = op_fail(x->diag, NUMEM_TMEM_ECORRUPT,
-				            "tmem GET: the stored page at index %llu of client %llu "
-				            "does not decompress; dropped",
-				            x->op->index, x->caller);
+				r = op_fail(
+				    x->diag, NUMEM_TMEM_ECORRUPT,
+				    "tmem GET: the stored page at index %llu of client %llu "
+				    "does not decompress; dropped",
+				    x->op->index, x->caller);
 			} else {
 				c->st.hits++;
 				p->st.hits++;
 				r = NUMEM_TMEM_HIT;
-				if (!(p->flags & (NUMEM_TMEM_POOL_PERSISTENT | NUMEM_TMEM_POOL_SHARED)))
+				if (!(p->flags &
+				      (NUMEM_TMEM_POOL_PERSISTENT | NUMEM_TMEM_POOL_SHARED)))
 					numem__tm_page_drop(t, pg, &bag);
 			}
 		}
@@ -227,16 +231,16 @@ static int with_frame(struct page_ctx *x, int (*fn)(void *ctx, numem_pfn_t pfn))
 		if (numem_heap_block_of(t->heap, numem_pfn(gfn), &b) == NUMEM_PS_ALLOCATED)
 			owner = b.owner;
 		if (owner != NUMEM_OWNER_HEAP)
-			return op_fail(x->diag, NUMEM_TMEM_EFRAME,
-			               "tmem: host frame 0x%llx is not in a block of the heap's users "
-			               "(owner %llu)",
-			               gfn, owner);
+			return op_fail(
+			    x->diag, NUMEM_TMEM_EFRAME,
+			    "tmem: host frame 0x%llx is not in a block of the heap's users "
+			    "(owner %llu)",
+			    gfn, owner);
 		return fn(x, numem_pfn(gfn));
 	}
 	struct numem_domain *dom = t->doms ? numem_domain_find(t->doms, (uint16_t)x->caller) : 0;
 	if (!dom)
-		return op_fail(x->diag, NUMEM_TMEM_ENOCLIENT, "tmem: no domain %llu", x->caller,
-		               0);
+		return op_fail(x->diag, NUMEM_TMEM_ENOCLIENT, "tmem: no domain %llu", x->caller, 0);
 	int ret = NUMEM_TMEM_EFRAME;
 	struct numem_diag tmp;
 	enum numem_err e = numem_domain_frame_access(dom, gfn, fn, x, &ret, &tmp);
@@ -263,7 +267,8 @@ static int flush(struct page_ctx *x, bool object)
 			c->st.flush_objects++;
 			p->st.flush_objects++;
 			if (o) {
-				((struct numem_tmem_op *)x->op)->out = numem__tm_obj_drop(t, o, &bag);
+				((struct numem_tmem_op *)x->op)->out =
+				    numem__tm_obj_drop(t, o, &bag);
 				r = NUMEM_TMEM_HIT;
 			}
 		} else {
@@ -332,11 +337,11 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 	if (!f)
 		return op_fail(diag, NUMEM_TMEM_ENOSYS, "numem_tmem_op: unknown command %llu",
 		               op->cmd, 0);
-	const char *bad = 0;
+	const char *bad = 0, *want = "0";
 	if (!(f & F_POOL) && op->pool_id)
 		bad = "pool_id";
 	else if ((f & F_POOL) && op->pool_id >= NUMEM_TMEM_MAX_POOLS)
-		bad = "pool_id (0..15)";
+		bad = "pool_id", want = "below 16";
 	else if (!(f & F_OID) && (op->oid[0] | op->oid[1] | op->oid[2]))
 		bad = "oid";
 	else if (!(f & F_INDEX) && op->index)
@@ -353,22 +358,24 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 		bad = "pad/reserved";
 	if (bad) {
 		numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-		            "numem_tmem_op: command %u: field %s must be %s (caller %u)", op->cmd, bad,
-		            bad[5] == ' ' ? "below 16" : "0", caller);
+		            "numem_tmem_op: command %u: field %s must be %s (caller %u)", op->cmd,
+		            bad, want, caller);
 		return NUMEM_TMEM_EINVAL;
 	}
 	if (caller >= NUMEM_TMEM_MAX_CLIENTS)
-		return op_fail(diag, NUMEM_TMEM_ENOCLIENT,
-		               "numem_tmem_op: caller %llu is neither the host nor a domain id (max "
-		               "%llu)",
-		               caller, NUMEM_OWNER_DOMAIN_MAX);
+		return op_fail(
+		    diag, NUMEM_TMEM_ENOCLIENT,
+		    "numem_tmem_op: caller %llu is neither the host nor a domain id (max "
+		    "%llu)",
+		    caller, NUMEM_OWNER_DOMAIN_MAX);
 	op->out = 0;
 	if (f & F_CTL) {
 		if (caller != NUMEM_TMEM_HOST)
-			return op_fail(diag, NUMEM_TMEM_EPERM,
-			               "numem_tmem_op: control op %llu from domain %llu: only the host "
-			               "(the control plane) may",
-			               op->cmd, caller);
+			return op_fail(
+			    diag, NUMEM_TMEM_EPERM,
+			    "numem_tmem_op: control op %llu from domain %llu: only the host "
+			    "(the control plane) may",
+			    op->cmd, caller);
 		return numem__tm_ctl(t, cpu, op, diag);
 	}
 	if (caller != NUMEM_TMEM_HOST) {
@@ -454,7 +461,8 @@ int numem_tmem_flush_page(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t 
                           uint32_t pool_id, const struct numem_tmem_oid *oid, uint32_t index,
                           struct numem_diag *diag)
 {
-	struct numem_tmem_op op = {.cmd = NUMEM_TMEM_FLUSH_PAGE, .pool_id = pool_id, .index = index};
+	struct numem_tmem_op op = {
+	    .cmd = NUMEM_TMEM_FLUSH_PAGE, .pool_id = pool_id, .index = index};
 	set_oid(&op, oid);
 	return numem_tmem_op(t, cpu, caller, &op, diag);
 }
@@ -476,10 +484,11 @@ int numem_tmem_ctl(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cmd, ui
 {
 	struct numem_tmem_op op = {.cmd = cmd, .client = client, .arg = arg};
 	if (cmd == NUMEM_TMEM_CTL_AUTH || !(fields_of(cmd) & F_CTL))
-		return op_fail(diag, NUMEM_TMEM_EINVAL,
-		               "numem_tmem_ctl: command %llu is not a control op taking an argument "
-		               "(CTL_AUTH: numem_tmem_authorise)",
-		               cmd, 0);
+		return op_fail(
+		    diag, NUMEM_TMEM_EINVAL,
+		    "numem_tmem_ctl: command %llu is not a control op taking an argument "
+		    "(CTL_AUTH: numem_tmem_authorise)",
+		    cmd, 0);
 	int r = numem_tmem_op(t, cpu, NUMEM_TMEM_HOST, &op, diag);
 	if (out)
 		*out = op.out;

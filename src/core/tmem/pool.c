@@ -34,7 +34,8 @@ static int check_flags(const struct numem_tmem_op *op, struct numem_diag *diag)
 	if ((f & NUMEM_TMEM_POOL_DEDUP) && !(f & NUMEM_TMEM_POOL_SHARED))
 		return pool_fail(diag, NUMEM_TMEM_EINVAL, "dedup needs a shared ephemeral pool", f);
 	if (!(f & NUMEM_TMEM_POOL_SHARED) && (op->uuid[0] || op->uuid[1]))
-		return pool_fail(diag, NUMEM_TMEM_EINVAL, "a private pool takes no uuid", op->uuid[0]);
+		return pool_fail(diag, NUMEM_TMEM_EINVAL, "a private pool takes no uuid",
+		                 op->uuid[0]);
 	return NUMEM_TMEM_HIT;
 }
 
@@ -82,7 +83,8 @@ int numem__tm_new_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cal
 	if (!c) {
 		r = NUMEM_TMEM_ENOCLIENT;
 	} else if (c->frozen) {
-		numem__fail(diag, NUMEM_E_INVAL, 0, 0, "tmem NEW_POOL: client %u is frozen", caller);
+		numem__fail(diag, NUMEM_E_INVAL, 0, 0, "tmem NEW_POOL: client %u is frozen",
+		            caller);
 		r = NUMEM_TMEM_EFROZEN;
 	} else if (shared && !authorised(c, &u)) {
 		numem__fail(diag, NUMEM_E_INVAL, 0, 0,
@@ -110,14 +112,15 @@ int numem__tm_new_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cal
 			slot++;
 		if (slot == NUMEM_TMEM_MAX_POOLS) {
 			numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-			            "tmem NEW_POOL: client %u already has %u pools (the limit)", caller,
-			            NUMEM_TMEM_MAX_POOLS);
+			            "tmem NEW_POOL: client %u already has %u pools (the limit)",
+			            caller, NUMEM_TMEM_MAX_POOLS);
 			r = NUMEM_TMEM_ELIMIT;
 		} else if (join && join->flags != op->flags) {
-			numem__fail(diag, NUMEM_E_INVAL, 0, 0,
-			            "tmem NEW_POOL: shared pool %016llx%016llx has flags 0x%x, not 0x%x",
-			            (unsigned long long)u.hi, (unsigned long long)u.lo, join->flags,
-			            op->flags);
+			numem__fail(
+			    diag, NUMEM_E_INVAL, 0, 0,
+			    "tmem NEW_POOL: shared pool %016llx%016llx has flags 0x%x, not 0x%x",
+			    (unsigned long long)u.hi, (unsigned long long)u.lo, join->flags,
+			    op->flags);
 			r = NUMEM_TMEM_EINVAL;
 		} else if (join) {
 			join->sharers++;
@@ -194,8 +197,8 @@ int numem__tm_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
 	if (!c) {
 		r = NUMEM_TMEM_ENOCLIENT;
 	} else if (!p) {
-		numem__fail(diag, NUMEM_E_INVAL, 0, 0, "tmem DESTROY_POOL: client %u has no pool %u",
-		            caller, op->pool_id);
+		numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		            "tmem DESTROY_POOL: client %u has no pool %u", caller, op->pool_id);
 		r = NUMEM_TMEM_EEMPTY;
 	} else {
 		c->pool[op->pool_id] = 0;

@@ -14,10 +14,10 @@
  */
 #include "tmem_internal.h"
 
-#define TM_SAVE_MAGIC  0x534d544d454d554eull /* "NUMEMTMS" */
-#define TM_SAVE_HDR    32u
-#define TM_SAVE_POOL   16u
-#define TM_SAVE_REC    (32u + NUMEM_PAGE_SIZE)
+#define TM_SAVE_MAGIC 0x534d544d454d554eull /* "NUMEMTMS" */
+#define TM_SAVE_HDR   32u
+#define TM_SAVE_POOL  16u
+#define TM_SAVE_REC   (32u + NUMEM_PAGE_SIZE)
 
 struct save_ctx {
 	struct numem_tmem *t;
@@ -85,8 +85,8 @@ int numem_tmem_save(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client
 	struct tm_client *c = numem__tm_client(t, client);
 	if (!c) {
 		tm_unlock(t);
-		numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_tmem_save: client %u has no tmem state",
-		            client);
+		numem__fail(diag, NUMEM_E_INVAL, 0, 0,
+		            "numem_tmem_save: client %u has no tmem state", client);
 		return NUMEM_TMEM_ENOCLIENT;
 	}
 	struct save_ctx s = {t, cpu, 0, 0, false, false};
@@ -99,8 +99,8 @@ int numem_tmem_save(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client
 	if (cap < need) {
 		tm_unlock(t);
 		numem__fail(diag, NUMEM_E_NOSPACE, 0, 0,
-		            "numem_tmem_save: client %u needs %zu bytes, the buffer has %zu", client,
-		            need, cap);
+		            "numem_tmem_save: client %u needs %zu bytes, the buffer has %zu",
+		            client, need, cap);
 		return NUMEM_TMEM_ENOSPACE;
 	}
 	s = (struct save_ctx){t, cpu, buf, 0, true, false};
@@ -108,7 +108,8 @@ int numem_tmem_save(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client
 	tm_unlock(t);
 	if (s.bad) {
 		numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
-		            "numem_tmem_save: a stored page of client %u does not decompress", client);
+		            "numem_tmem_save: a stored page of client %u does not decompress",
+		            client);
 		return NUMEM_TMEM_ECORRUPT;
 	}
 	return NUMEM_TMEM_HIT;
@@ -116,8 +117,8 @@ int numem_tmem_save(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client
 
 static int corrupt(struct numem_diag *diag, size_t off, const char *what)
 {
-	numem__fail(diag, NUMEM_E_CORRUPT, 0, (uint32_t)off,
-	            "numem_tmem_restore: offset %zu: %s", off, what);
+	numem__fail(diag, NUMEM_E_CORRUPT, 0, (uint32_t)off, "numem_tmem_restore: offset %zu: %s",
+	            off, what);
 	return NUMEM_TMEM_ECORRUPT;
 }
 
@@ -146,14 +147,16 @@ static int check_stream(const uint8_t *b, size_t len, uint32_t *pool_mask, struc
 		if (id >= NUMEM_TMEM_MAX_POOLS || (*pool_mask >> id & 1))
 			return corrupt(diag, at, "pool id out of range or named twice");
 		if (flags != NUMEM_TMEM_POOL_PERSISTENT)
-			return corrupt(diag, at + 4, "pool flags are not a private persistent pool's");
+			return corrupt(diag, at + 4,
+			               "pool flags are not a private persistent pool's");
 		*pool_mask |= 1u << id;
 		at += TM_SAVE_POOL;
 		if (n > (len - at) / TM_SAVE_REC)
 			return corrupt(diag, at, "fewer page records than the pool declares");
 		for (uint64_t k = 0; k < n; k++, at += TM_SAVE_REC)
 			if (numem__le32(b + at + 28))
-				return corrupt(diag, at + 28, "page record reserved field is not 0");
+				return corrupt(diag, at + 28,
+				               "page record reserved field is not 0");
 		seen += n;
 	}
 	if (seen != pages)
@@ -220,7 +223,8 @@ int numem_tmem_restore(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cli
 		if ((mask >> i & 1) && c->pool[i]) {
 			tm_unlock(t);
 			numem__fail(diag, NUMEM_E_BUSY, 0, 0,
-			            "numem_tmem_restore: client %u already has a pool %u", client, i);
+			            "numem_tmem_restore: client %u already has a pool %u", client,
+			            i);
 			return NUMEM_TMEM_EBUSY;
 		}
 	tm_unlock(t);
@@ -234,7 +238,8 @@ int numem_tmem_restore(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cli
 		r = numem__tm_pool_make_at(t, cpu, client, id, diag);
 		for (uint64_t k = 0; k < n && r >= 0; k++, at += TM_SAVE_REC) {
 			const uint8_t *rec = b + at;
-			uint64_t oid[3] = {numem__le64(rec), numem__le64(rec + 8), numem__le64(rec + 16)};
+			uint64_t oid[3] = {numem__le64(rec), numem__le64(rec + 8),
+			                   numem__le64(rec + 16)};
 			if (!numem__tm_preload(t, cpu, false)) {
 				r = NUMEM_TMEM_ENOMEM;
 				break;
@@ -255,8 +260,9 @@ int numem_tmem_restore(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cli
 			if (mask >> i & 1)
 				numem_tmem_destroy_pool(t, cpu, client, i, 0);
 		if (r == NUMEM_TMEM_ENOMEM)
-			numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
-			            "numem_tmem_restore: out of memory; what was restored is undone");
+			numem__fail(
+			    diag, NUMEM_E_NOMEM, 0, 0,
+			    "numem_tmem_restore: out of memory; what was restored is undone");
 		return r;
 	}
 	return NUMEM_TMEM_HIT;

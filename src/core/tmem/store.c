@@ -27,15 +27,30 @@
 
 #define TM_ZPAGE_SCAN 8
 
-static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t node,
-                      uint64_t *pfn, numem_nid_t *got)
+static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t node, uint64_t *pfn,
+                      numem_nid_t *got)
 {
-	struct numem_policy pol;
-	numem_policy_init(&pol, NUMEM_POLICY_PREFERRED);
-	pol.node = node < t->heap->topo->nr_nodes ? node : cpu->mem_node;
+	struct tm_preload *pl = &t->preload[cpu->id];
+	if (pl->has_pfn && (node >= t->heap->topo->nr_nodes || node == pl->pfn_node)) {
+		pl->has_pfn = false;
+		*pfn = pl->pfn;
+		*got = pl->pfn_node;
+		t->heap_pages++;
+		t->pages_on_node[*got]++;
+		return true;
+	}
 	numem_pfn_t p;
-	if (numem_alloc_owned(cpu, 0, NUMEM_ALLOC_NORECLAIM, &pol, NUMEM_OWNER_TMEM, &p, 0) !=
-	    NUMEM_OK)
+	enum numem_err e;
+	if (node >= t->heap->topo->nr_nodes || node == cpu->mem_node) {
+		/* the CPU's own node: the local policy, the heap's fast path */
+		e = numem_alloc_owned(cpu, 0, NUMEM_ALLOC_NORECLAIM, NULL, NUMEM_OWNER_TMEM, &p, 0);
+	} else {
+		struct numem_policy pol;
+		numem_policy_init(&pol, NUMEM_POLICY_PREFERRED);
+		pol.node = node;
+		e = numem_alloc_owned(cpu, 0, NUMEM_ALLOC_NORECLAIM, &pol, NUMEM_OWNER_TMEM, &p, 0);
+	}
+	if (e != NUMEM_OK)
 		return false;
 	*pfn = p.v;
 	*got = numem_page_node(numem_pfn_to_page(t->heap->ft, p));
@@ -176,7 +191,8 @@ void numem__tm_store_free(struct numem_tmem *t, const struct tm_loc *where, stru
 	} else if (where->kind == TM_CHUNK) {
 		struct tm_zpage *z = tm_virt(t, where->loc >> TM_CHUNK_SHIFT);
 		unsigned at = (unsigned)(where->loc & (TM_CHUNKS - 1));
-		unsigned n = (unsigned)((where->len + (1u << TM_CHUNK_SHIFT) - 1) >> TM_CHUNK_SHIFT);
+		unsigned n =
+		    (unsigned)((where->len + (1u << TM_CHUNK_SHIFT) - 1) >> TM_CHUNK_SHIFT);
 		NUMEM_ASSERT(t->plat, z->magic == TM_ZPAGE_MAGIC && z->pfn == where->loc >> 6,
 		             "zpage at pfn 0x%llx: bad header (magic 0x%llx)",
 		             (unsigned long long)(where->loc >> 6), (unsigned long long)z->magic);

@@ -33,12 +33,15 @@
 #define TM_RADIX_SHIFT  6
 #define TM_RADIX_SLOTS  (1u << TM_RADIX_SHIFT)
 #define TM_RADIX_HEIGHT 6 /* 6 * 6 bits >= 32-bit indexes */
+/* Nodes one insert may need: growing the root (up to height - 1 new roots
+ * above the old one, on index 0's path) and a new path below the top. */
+#define TM_RADIX_PRELOAD (2 * TM_RADIX_HEIGHT - 1)
 #define TM_OBJ_BUCKETS   504u /* per pool: 4032 bytes, the largest kmalloc class */
 #define TM_DEDUP_BUCKETS 504u
-#define TM_CHUNK_SHIFT  6 /* 64-byte chunks */
-#define TM_CHUNKS       (NUMEM_PAGE_SIZE >> TM_CHUNK_SHIFT)
-#define TM_ZPAGE_MAGIC  0x6567617a706d74ull /* "tmpzage" */
-#define TM_SHRINK_MAX   4096u /* pages one shrink request evicts at most */
+#define TM_CHUNK_SHIFT   6 /* 64-byte chunks */
+#define TM_CHUNKS        (NUMEM_PAGE_SIZE >> TM_CHUNK_SHIFT)
+#define TM_ZPAGE_MAGIC   0x6567617a706d74ull /* "tmpzage" */
+#define TM_SHRINK_MAX    4096u               /* pages one shrink request evicts at most */
 
 enum tm_kind {
 	TM_ZERO = 0,  /* all zero: no storage */
@@ -68,8 +71,8 @@ struct tm_page {
 	uint16_t len;
 	uint8_t kind;
 	uint8_t codec;
-	numem_nid_t node;  /* of its storage (the LRU it is on) */
-	uint16_t client;   /* whose LRU and counts (the putter) */
+	numem_nid_t node; /* of its storage (the LRU it is on) */
+	uint16_t client;  /* whose LRU and counts (the putter) */
 };
 _Static_assert(sizeof(struct tm_page) <= 48, "a page descriptor fits kmalloc-48");
 
@@ -100,7 +103,7 @@ struct tm_dedup {
 struct tm_pool {
 	uint32_t flags;
 	uint16_t creator;
-	uint32_t sharers; /* clients that hold it (private: 1) */
+	uint32_t sharers;    /* clients that hold it (private: 1) */
 	int32_t shared_slot; /* index in t->shared, -1 private */
 	struct numem_tmem_uuid uuid;
 	uint64_t objects;
@@ -136,7 +139,7 @@ struct tm_client {
 struct tm_zpage {
 	uint64_t magic;
 	uint64_t pfn;
-	uint64_t used; /* bit i: chunk i holds data (bit 0: this header) */
+	uint64_t used;                /* bit i: chunk i holds data (bit 0: this header) */
 	struct tm_zpage *next, *prev; /* partial list of its node */
 	numem_nid_t node;
 };
@@ -146,19 +149,25 @@ _Static_assert(sizeof(struct tm_zpage) <= (1u << TM_CHUNK_SHIFT), "zpage header 
 struct tm_preload {
 	struct tm_page *page;
 	struct tm_object *obj;
-	struct tm_rnode *node[TM_RADIX_HEIGHT];
+	struct tm_rnode *node[TM_RADIX_PRELOAD];
 	struct tm_dedup *dd;
+	/* A TMEM page a bag gave back, kept for this CPU's next store (not in
+	 * heap_pages: it holds nothing); released with the instance. */
+	bool has_pfn;
+	numem_nid_t pfn_node;
+	uint64_t pfn;
 };
 
 /* What an operation freed under the lock: given back after unlocking. */
 struct tm_bag {
-	uint64_t pfns;            /* chain through the pages' first word (~0: end) */
+	uint64_t pfns; /* chain through the pages' first word (~0: end) */
 	uint64_t nr_pfns;
-	struct tm_page *pages;    /* chain through ->obj */
-	struct tm_object *objs;   /* chain through ->hnext */
-	struct tm_rnode *nodes;   /* chain through ->slot[0] */
-	struct tm_dedup *dds;     /* chain through ->next */
-	void *misc;               /* pools' tables etc.: chain through the first word */
+	struct tm_page *pages;  /* chain through ->obj */
+	struct tm_object *objs; /* chain through ->hnext */
+	struct tm_rnode *nodes; /* chain through ->slot[0] */
+	struct tm_dedup *dds;   /* chain through ->next */
+	void *misc;             /* pools' tables etc.: chain through the first word */
+	bool no_spare;          /* give every page back (the shrinker) */
 };
 
 struct numem_tmem {
@@ -233,7 +242,8 @@ static inline bool numem__tm_page_zero(const void *page)
 {
 	const uint64_t *w = page;
 	for (size_t i = 0; i < NUMEM_PAGE_SIZE / 8; i += 8)
-		if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7])
+		if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] |
+		    w[i + 7])
 			return false;
 	return true;
 }
@@ -244,8 +254,7 @@ struct tm_client *numem__tm_client(struct numem_tmem *t, uint32_t id);
 void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct tm_page *pg,
                        int dir);
 /* Destroy a client with the lock held; frees into bag. */
-void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c,
-                                     struct tm_bag *bag);
+void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c, struct tm_bag *bag);
 /* Give back what a bag holds (no lock held). */
 void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_bag *bag);
 /* Make sure this CPU's preload is full (no lock held).  false: no memory. */

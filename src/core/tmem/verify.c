@@ -83,12 +83,12 @@ static enum numem_err verify_pool(struct numem_tmem *t, struct tm_pool *p, uint6
 				vfail(&v, 0, "object's page count differs from its tree");
 		}
 	if (!v.err && (objects != p->objects || v.pages != p->st.pages))
-		v.err = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
-		                    "numem_tmem_verify: pool of client %u: %llu objects / %llu pages "
-		                    "found, %llu / %llu counted",
-		                    p->creator, (unsigned long long)objects,
-		                    (unsigned long long)v.pages, (unsigned long long)p->objects,
-		                    (unsigned long long)p->st.pages);
+		v.err = numem__fail(
+		    diag, NUMEM_E_CORRUPT, 0, 0,
+		    "numem_tmem_verify: pool of client %u: %llu objects / %llu pages "
+		    "found, %llu / %llu counted",
+		    p->creator, (unsigned long long)objects, (unsigned long long)v.pages,
+		    (unsigned long long)p->objects, (unsigned long long)p->st.pages);
 	*total += v.pages;
 	return v.err;
 }
@@ -108,24 +108,27 @@ enum numem_err numem_tmem_verify(struct numem_tmem *t, struct numem_diag *diag)
 			for (const struct tm_page *pg = c->lru[n].head; pg; pg = pg->lru_next, k++)
 				if (pg->client != c->id || pg->node != n ||
 				    (pg->obj->pool->flags & NUMEM_TMEM_POOL_PERSISTENT))
-					e = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
-					                "numem_tmem_verify: client %u node %u LRU holds "
-					                "a page of client %u node %u (or persistent)",
-					                c->id, n, pg->client, pg->node);
+					e = numem__fail(
+					    diag, NUMEM_E_CORRUPT, 0, 0,
+					    "numem_tmem_verify: client %u node %u LRU holds "
+					    "a page of client %u node %u (or persistent)",
+					    c->id, n, pg->client, pg->node);
 			if (!e && k != c->lru[n].n)
-				e = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
-				                "numem_tmem_verify: client %u node %u LRU: %llu pages, "
-				                "counted %llu",
-				                c->id, n, (unsigned long long)k,
-				                (unsigned long long)c->lru[n].n);
+				e = numem__fail(
+				    diag, NUMEM_E_CORRUPT, 0, 0,
+				    "numem_tmem_verify: client %u node %u LRU: %llu pages, "
+				    "counted %llu",
+				    c->id, n, (unsigned long long)k,
+				    (unsigned long long)c->lru[n].n);
 			lru += k;
 		}
 		if (!e && lru != c->st.pages_ephemeral)
-			e = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
-			                "numem_tmem_verify: client %u: %llu pages on its LRUs, %llu "
-			                "ephemeral counted",
-			                c->id, (unsigned long long)lru,
-			                (unsigned long long)c->st.pages_ephemeral);
+			e = numem__fail(
+			    diag, NUMEM_E_CORRUPT, 0, 0,
+			    "numem_tmem_verify: client %u: %llu pages on its LRUs, %llu "
+			    "ephemeral counted",
+			    c->id, (unsigned long long)lru,
+			    (unsigned long long)c->st.pages_ephemeral);
 	}
 	for (uint32_t i = 0; i < NUMEM_TMEM_MAX_SHARED && !e; i++)
 		if (t->shared[i])
@@ -218,7 +221,8 @@ void numem_tmem_relayout_reaccount(struct numem_tmem *t, numem_pfn_t first, uint
 		for (uint32_t i = 0; i < NUMEM_TMEM_MAX_POOLS; i++)
 			if (c->pool[i] && c->pool[i]->shared_slot < 0)
 				for (uint32_t b = 0; b < TM_OBJ_BUCKETS; b++)
-					for (struct tm_object *o = c->pool[i]->bucket[b]; o; o = o->hnext)
+					for (struct tm_object *o = c->pool[i]->bucket[b]; o;
+					     o = o->hnext)
 						numem__tm_radix_walk(o, reaccount, &r);
 	for (uint32_t i = 0; i < NUMEM_TMEM_MAX_SHARED; i++)
 		if (t->shared[i])
