@@ -22,12 +22,16 @@ static const char help[] =
     "on another --machine its node numbers, CPUs and sizes adapt to that machine)\n"
     "once with each fallback strategy (linux, xen), deterministically, and prints the\n"
     "report: placement, pages per node per domain, numastat, local allocations,\n"
-    "buddyinfo and the unusable-free-space index per node, side by side.\n"
+    "buddyinfo and the unusable-free-space index per node, side by side.  Three more\n"
+    "guests run tmem frontends (a page cache, a swap, both) with working sets larger\n"
+    "than their memory; the report shows tmem's hit rates, memory per pool and per\n"
+    "node, compression, and what the full machine of the pressure phase evicted.\n"
     "\n"
     "  --scenario FILE  a scenario in JSON (.json) or xl.cfg-like text (docs/FORMATS.md)\n"
     "  --machine M      run on another machine: a preset or a table directory\n"
     "  --seed S         random seed (default: the scenario's)\n"
-    "  --ops N          scale every churn phase to N operations in all\n"
+    "  --ops N          scale every churn phase to N operations in all (and tmem\n"
+    "                   phases' page accesses by the same factor)\n"
     "  --json           the report as one JSON object on stdout\n"
     "  --report DIR     write DIR/index.html and SVG figures (default numem-report)\n"
     "  --no-report      write no pictures\n"
@@ -181,8 +185,9 @@ int cmd_sim(int argc, char **argv)
 		uint64_t total = 0;
 		for (uint32_t i = 0; i < sc.nr_phases; i++)
 			total += sc.phase[i].kind == SIM_CHURN ? sc.phase[i].ops : 0;
+		/* tmem phases (guest page accesses) by the same factor */
 		for (uint32_t i = 0; i < sc.nr_phases && total; i++)
-			if (sc.phase[i].kind == SIM_CHURN)
+			if (sc.phase[i].kind == SIM_CHURN || sc.phase[i].kind == SIM_TMEM)
 				sc.phase[i].ops = sc.phase[i].ops * ops / total;
 	}
 	FILE *tf[2] = {NULL, NULL};
@@ -218,8 +223,8 @@ int cmd_sim(int argc, char **argv)
 		if (sim_report_html(&res, report, err, sizeof(err)))
 			return sim_fail(json, EXIT_IO, err);
 		if (!json)
-			printf("\npictures: %s/index.html (memmap.svg, free.svg, local.svg)\n",
-			       report);
+			printf("\npictures: %s/index.html (memmap.svg, free.svg, local.svg%s)\n",
+			       report, res.run[0].tmem.enabled ? ", tmem.svg, tmemhit.svg" : "");
 	}
 	if (guest_tables && !json)
 		printf("guest tables: %s (%u vNUMA domains: %s/NAME/SRAT.bin, SLIT.bin)\n",
