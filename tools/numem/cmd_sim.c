@@ -79,21 +79,7 @@ static void trace_name(char *out, size_t cap, const char *file, const char *tag)
 /* A failure: the message on stderr and, with --json, the error form. */
 static int sim_fail(bool json, int code, const char *msg)
 {
-	cli_error("sim", "%s", msg);
-	if (json) {
-		json_t *o = json_pack("{s:s, s:s}", "error",
-		                      code == EXIT_IO       ? "io"
-		                      : code == EXIT_VERIFY ? "verification"
-		                                            : "invalid",
-		                      "message", msg);
-		if (!o) /* not UTF-8: say so rather than print nothing */
-			o = json_pack("{s:s, s:s}", "error", "invalid", "message",
-			              "(a message that is not UTF-8)");
-		json_dumpf(o, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-		fputc('\n', stdout);
-		json_decref(o);
-	}
-	return code;
+	return cli_fail("sim", json, code, msg);
 }
 
 int cmd_sim(int argc, char **argv)
