@@ -29,8 +29,8 @@
  *    every 4 accesses, 40% uniform over the working set; all from the
  *    scenario's random generator, so one seed gives one run.
  *  - Page contents are a function of (guest, page, version): 10% zero
- *    pages, 55% text (words from a small dictionary: they compress), 35%
- *    random bytes (they do not).  Every tmem hit is compared with the bytes
+ *    pages, 55% text (a 4 KiB window of 64 KiB of words from a small
+ *    dictionary: they compress), 35% random bytes (they do not).  Every tmem hit is compared with the bytes
  *    the page must hold: a difference is "wrong data" and fails the run, as
  *    does a persistent page tmem lost or an op with a negative status.
  * Every put and get goes through numem_tmem_op with the guest's domain id
@@ -50,7 +50,8 @@
 #define ST_IN_TMEM 0x2u /* anonymous: tmem holds its current bytes */
 #define ST_ON_DISK 0x4u /* anonymous: its current bytes are on disk */
 
-#define FILE_PAGES 256u /* pages per file object (cleancache oid) */
+#define FILE_PAGES 256u        /* pages per file object (cleancache oid) */
+#define TEXT_BYTES (64u << 10) /* the text that text pages are windows of */
 
 struct tguest {
 	int32_t idx;              /* scenario index */
@@ -78,6 +79,7 @@ struct engine_tmem {
 	uint64_t ev0, calls0, freed0; /* at the start of the running phase */
 	char first_error[200];
 	uint8_t expect[NUMEM_PAGE_SIZE];
+	uint8_t text[TEXT_BYTES];
 };
 
 const char *sim_tmem_frontend_name(enum sim_tmem_frontend f)
@@ -94,14 +96,32 @@ static uint64_t mix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-/* The bytes logical page p of guest idx holds at version ver. */
-static void content(uint8_t *dst, int32_t idx, uint64_t p, uint32_t ver)
+/* 64 KiB of "text": words of a small dictionary in a fixed random order
+ * (the same for every run); a text page is a window of it. */
+static void make_text(uint8_t *text)
 {
 	static const char *const words[32] = {
 	    "the ",   "memory ", "page ",  "of ",    "node ",   "guest ",  "cache ",  "and ",
 	    "a ",     "swap ",   "file ",  "to ",    "numa ",   "free ",   "is ",     "in ",
 	    "block ", "zone ",   "order ", "buddy ", "heap ",   "pool ",   "object ", "index ",
 	    "put ",   "get ",    "flush ", "evict ", "client ", "domain ", "frame ",  "\n"};
+	uint64_t s = 0x2545f4914f6cdd1dull;
+	for (size_t at = 0; at < TEXT_BYTES;) {
+		s ^= s << 13;
+		s ^= s >> 7;
+		s ^= s << 17;
+		const char *w = words[s % 32];
+		size_t n = strlen(w);
+		if (n > TEXT_BYTES - at)
+			n = TEXT_BYTES - at;
+		memcpy(text + at, w, n);
+		at += n;
+	}
+}
+
+/* The bytes logical page p of guest idx holds at version ver. */
+static void content(const uint8_t *text, uint8_t *dst, int32_t idx, uint64_t p, uint32_t ver)
+{
 	uint64_t h = mix(((uint64_t)(uint32_t)idx << 40) ^ p ^ ((uint64_t)ver << 28));
 	uint64_t kind = h % 100, s = h | 1;
 	if (kind < 10) {
@@ -109,18 +129,7 @@ static void content(uint8_t *dst, int32_t idx, uint64_t p, uint32_t ver)
 		return;
 	}
 	if (kind < 65) {
-		size_t at = 0;
-		while (at < NUMEM_PAGE_SIZE) {
-			s ^= s << 13;
-			s ^= s >> 7;
-			s ^= s << 17;
-			const char *w = words[s % 32];
-			size_t n = strlen(w);
-			if (n > NUMEM_PAGE_SIZE - at)
-				n = NUMEM_PAGE_SIZE - at;
-			memcpy(dst + at, w, n);
-			at += n;
-		}
+		memcpy(dst, text + (s >> 8) % (TEXT_BYTES - NUMEM_PAGE_SIZE), NUMEM_PAGE_SIZE);
 		return;
 	}
 	for (size_t i = 0; i < NUMEM_PAGE_SIZE; i += 8) {
@@ -253,7 +262,7 @@ static void fault_in(struct engine *e, struct tguest *g, uint64_t p, uint64_t s)
 	if (!(g->state[p] & ST_TOUCHED)) { /* a cold read or a zero fill: no cache helps */
 		o->first_touch++;
 		g->state[p] |= ST_TOUCHED;
-		content(dst, g->idx, p, g->version[p]);
+		content(e->tmem->text, dst, g->idx, p, g->version[p]);
 		return;
 	}
 	o->faults++;
@@ -269,7 +278,7 @@ static void fault_in(struct engine *e, struct tguest *g, uint64_t p, uint64_t s)
 		                        g->pool[file ? 0 : 1], &oid, index, s, &d);
 		if (rc == NUMEM_TMEM_HIT) {
 			hit = true;
-			content(e->tmem->expect, g->idx, p, g->version[p]);
+			content(e->tmem->text, e->tmem->expect, g->idx, p, g->version[p]);
 			if (memcmp(dst, e->tmem->expect, NUMEM_PAGE_SIZE) != 0)
 				o->wrong++;
 		} else if (rc == NUMEM_TMEM_MISS && !file) {
@@ -283,7 +292,7 @@ static void fault_in(struct engine *e, struct tguest *g, uint64_t p, uint64_t s)
 		o->tmem_hits++;
 	} else {
 		o->disk_reads++;
-		content(dst, g->idx, p, g->version[p]);
+		content(e->tmem->text, dst, g->idx, p, g->version[p]);
 	}
 }
 
@@ -320,7 +329,7 @@ static void access_page(struct engine *e, struct tguest *g)
 	if (!write)
 		return;
 	g->version[p]++;
-	content(frame(e, g->slot_mfn[s]), g->idx, p, g->version[p]);
+	content(e->tmem->text, frame(e, g->slot_mfn[s]), g->idx, p, g->version[p]);
 	if (g->state[p] & ST_IN_TMEM) { /* its swap copy is stale now */
 		struct numem_tmem_oid oid;
 		uint32_t index;
@@ -405,6 +414,7 @@ int engine_tmem_start(struct engine *e, char *err, size_t errlen)
 		return -1;
 	}
 	e->tmem = m;
+	make_text(m->text);
 	for (uint32_t i = 0; i < sc->nr_domains; i++) {
 		const struct sim_domain_spec *s = &sc->domain[i];
 		if (s->tmem == SIM_TMEM_NONE)
