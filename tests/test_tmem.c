@@ -404,6 +404,41 @@ static void test_flush_object_radix(void **state)
 	shutdown();
 }
 
+/* Many objects: the pool's object table grows (4x, twice here) and every
+ * object is found again after each rehash. */
+static void test_object_table_grows(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame(), g = host_frame();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	const uint64_t n = 20000;
+	for (uint64_t i = 0; i < n; i++) {
+		struct numem_tmem_oid o = {{i, ~i, i * 3}};
+		memset(virt(f), 0, PAGE);
+		memcpy(virt(f), &i, sizeof(i));
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &o, 0, f, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	verify();
+	for (uint64_t i = 0; i < n; i++) {
+		struct numem_tmem_oid o = {{i, ~i, i * 3}};
+		assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &o, 0, g, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_memory_equal(virt(g), &i, sizeof(i));
+	}
+	struct numem_tmem_pool_info pi[16];
+	assert_int_equal(numem_tmem_list_pools(tm, HOST, pi, 16), 1);
+	assert_int_equal(pi[0].objects, n);
+	/* the table (counted in the metadata) grew twice: 504 -> 8064 chains */
+	struct numem_tmem_info info;
+	numem_tmem_info(tm, &info);
+	assert_true(info.metadata_bytes >= n * (48 + 64) + 8064 * 8);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
 /* ---- isolation ---- */
 
 static void test_isolation(void **state)
@@ -707,17 +742,19 @@ static void test_relayout_reaccount(void **state)
 	struct numem_cpu *cpu2 = numem_heap_cpu(&sys.heap, 2);
 	uint32_t pe, pp;
 	assert_int_equal(numem_tmem_new_pool(tm, cpu2, HOST, 0, NULL, &pe, &d), NUMEM_TMEM_HIT);
-	assert_int_equal(numem_tmem_new_pool(tm, cpu2, HOST, NUMEM_TMEM_POOL_PERSISTENT, NULL, &pp,
-	                                     &d),
-	                 NUMEM_TMEM_HIT);
+	assert_int_equal(
+	    numem_tmem_new_pool(tm, cpu2, HOST, NUMEM_TMEM_POOL_PERSISTENT, NULL, &pp, &d),
+	    NUMEM_TMEM_HIT);
 	numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, HOST, NUMEM_TMEM_CODEC_LZ4, NULL, &d);
 	for (uint32_t i = 0; i < 100; i++) {
 		if (i % 2)
 			fill(virt(f), i);
 		else
 			fill_text(virt(f), i);
-		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pe, &OID1, i, f, &d), NUMEM_TMEM_HIT);
-		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pp, &OID1, i, f, &d), NUMEM_TMEM_HIT);
+		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pe, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pp, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
 	}
 	struct numem_tmem_info before, after;
 	numem_tmem_info(tm, &before);
@@ -726,7 +763,8 @@ static void test_relayout_reaccount(void **state)
 	numem_tmem_relayout_reaccount(tm, numem_pfn(0), 1, 0);
 	numem_tmem_relayout_reaccount(tm, numem_pfn(0), ~0ull, 7);
 	numem_tmem_info(tm, &after);
-	assert_memory_equal(before.pages_on_node, after.pages_on_node, sizeof(before.pages_on_node));
+	assert_memory_equal(before.pages_on_node, after.pages_on_node,
+	                    sizeof(before.pages_on_node));
 	numem_tmem_relayout_reaccount(tm, numem_pfn(0), ~0ull, 0);
 	numem_tmem_info(tm, &after);
 	assert_int_equal(after.pages_on_node[1], 0);
@@ -1158,6 +1196,7 @@ int main(void)
 	    cmocka_unit_test(test_lz4),
 	    cmocka_unit_test(test_zstd),
 	    cmocka_unit_test(test_flush_object_radix),
+	    cmocka_unit_test(test_object_table_grows),
 	    cmocka_unit_test(test_isolation),
 	    cmocka_unit_test(test_shared_pools),
 	    cmocka_unit_test(test_dedup),

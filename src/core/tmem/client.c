@@ -66,7 +66,8 @@ void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct t
 		if (!spare->has_pfn && !bag->no_spare) {
 			spare->has_pfn = true;
 			spare->pfn = pfn;
-			spare->pfn_node = numem_page_node(numem_pfn_to_page(t->heap->ft, numem_pfn(pfn)));
+			spare->pfn_node =
+			    numem_page_node(numem_pfn_to_page(t->heap->ft, numem_pfn(pfn)));
 			continue;
 		}
 		enum numem_err e = numem_free_owned(cpu, numem_pfn(pfn), 0, NUMEM_OWNER_TMEM, 0);
@@ -490,8 +491,8 @@ static void stats_add(struct numem_tmem_stats *a, const struct numem_tmem_stats 
 
 static uint64_t pool_meta(const struct tm_pool *p)
 {
-	return p->st.pages * 48 + p->objects * 64 + p->rnodes * 512 + p->dedups * 64 + 4096 +
-	       (p->dedup ? 4096 : 0) + 256;
+	return p->st.pages * 48 + p->objects * 64 + p->rnodes * 512 + p->dedups * 64 +
+	       (uint64_t)p->nbuckets * 8 + (p->dedup ? 4096 : 0) + 256;
 }
 
 void numem_tmem_info(struct numem_tmem *t, struct numem_tmem_info *out)

@@ -2,8 +2,9 @@
  * object.c - objects and their pages: the key (pool, 192-bit object id,
  * 32-bit index) -> stored page.
  *
- * Objects of a pool hang off a hash table of TM_OBJ_BUCKETS chains (the
- * object id mixed into a bucket index).  The pages of an object sit in a
+ * Objects of a pool hang off a hash table of chains (the object id mixed
+ * into a bucket index), 504 at first and grown 4x by pool.c when the
+ * objects outnumber the chains 2:1.  The pages of an object sit in a
  * radix tree of 64-slot nodes (512 bytes, kmalloc-512) whose height grows
  * with the largest index: height h holds indexes below 2^(6h), height 0 is
  * the page of index 0 held in the root itself, so a one-page object at
@@ -16,12 +17,12 @@
  */
 #include "tmem_internal.h"
 
-static inline uint32_t bucket_of(const uint64_t oid[3])
+static inline uint32_t bucket_of(const uint64_t oid[3], uint32_t n)
 {
 	uint64_t h = oid[0] * 0x9e3779b97f4a7c15ull ^ oid[1] * 0xc2b2ae3d27d4eb4full ^
 	             oid[2] * 0x165667b19e3779f9ull;
 	h ^= h >> 29;
-	return tm_reduce(h * 0xbf58476d1ce4e5b9ull, TM_OBJ_BUCKETS);
+	return tm_reduce(h * 0xbf58476d1ce4e5b9ull, n);
 }
 
 static inline uint64_t height_cap(unsigned h)
@@ -44,7 +45,7 @@ static struct tm_rnode *take_node(struct tm_object *o, struct tm_preload *pl)
 
 struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3])
 {
-	struct tm_object *o = p->bucket[bucket_of(oid)];
+	struct tm_object *o = p->bucket[bucket_of(oid, p->nbuckets)];
 	while (o && !tm_oid_eq(o->oid, oid))
 		o = o->hnext;
 	return o;
@@ -60,7 +61,7 @@ struct tm_object *numem__tm_obj_get(struct tm_pool *p, const uint64_t oid[3], st
 	memset(o, 0, sizeof(*o));
 	memcpy(o->oid, oid, sizeof(o->oid));
 	o->pool = p;
-	uint32_t b = bucket_of(oid);
+	uint32_t b = bucket_of(oid, p->nbuckets);
 	o->hnext = p->bucket[b];
 	p->bucket[b] = o;
 	p->objects++;
@@ -70,7 +71,7 @@ struct tm_object *numem__tm_obj_get(struct tm_pool *p, const uint64_t oid[3], st
 void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag)
 {
 	struct tm_pool *p = o->pool;
-	struct tm_object **pp = &p->bucket[bucket_of(o->oid)];
+	struct tm_object **pp = &p->bucket[bucket_of(o->oid, p->nbuckets)];
 	while (*pp != o)
 		pp = &(*pp)->hnext;
 	*pp = o->hnext;
@@ -243,4 +244,17 @@ uint64_t numem__tm_obj_drop(struct numem_tmem *t, struct tm_object *o, struct tm
 	o->pages = 0;
 	numem__tm_obj_free(o, bag);
 	return n;
+}
+
+void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n)
+{
+	for (uint32_t i = 0; i < p->nbuckets; i++)
+		for (struct tm_object *o = p->bucket[i], *next; o; o = next) {
+			next = o->hnext;
+			uint32_t b = bucket_of(o->oid, n);
+			o->hnext = nb[b];
+			nb[b] = o;
+		}
+	p->bucket = nb;
+	p->nbuckets = n;
 }

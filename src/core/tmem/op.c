@@ -34,6 +34,7 @@ struct page_ctx {
 	uint32_t caller;
 	const struct numem_tmem_op *op;
 	struct numem_diag *diag;
+	uint64_t grow; /* a put found the pool's object table too small: its serial */
 };
 
 /* Looks up the caller's client and pool under the lock. */
@@ -142,6 +143,8 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 	if (!pers)
 		numem__tm_lru_add(t, c, pg);
 	numem__tm_account(t, p, pg, 1);
+	if (p->objects > 2ull * p->nbuckets && p->nbuckets < TM_OBJ_BUCKETS_MAX)
+		x->grow = p->serial;
 	c->st.puts_stored++;
 	p->st.puts_stored++;
 	return NUMEM_TMEM_HIT;
@@ -182,6 +185,8 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 		return op_fail(x->diag, NUMEM_TMEM_EFRAME, "tmem GET: frame 0x%llx has no mapping",
 		               pfn.v, 0);
 	struct tm_bag bag = {.pfns = ~0ull};
+	uint8_t *comp = 0;
+	struct tm_loc cw = {0};
 	tm_lock(t);
 	struct tm_client *c;
 	struct tm_pool *p;
@@ -197,25 +202,35 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 			r = NUMEM_TMEM_MISS;
 		} else {
 			struct tm_loc w = numem__tm_page_loc(pg);
-			if (!numem__tm_store_read(t, x->cpu, &w, dst)) {
-				numem__tm_page_drop(t, pg, &bag);
-				r = op_fail(
-				    x->diag, NUMEM_TMEM_ECORRUPT,
-				    "tmem GET: the stored page at index %llu of client %llu "
-				    "does not decompress; dropped",
-				    x->op->index, x->caller);
+			if (w.kind == TM_DEDUP)
+				w = ((const struct tm_dedup *)(uintptr_t)w.loc)->where;
+			if (w.kind == TM_CHUNK) {
+				/* the compressed bytes to this CPU's scratch: the
+				 * decompression runs after the lock is dropped */
+				comp = tm_scratch(t, x->cpu) + NUMEM_PAGE_SIZE;
+				memcpy(comp, numem__tm_store_chunk(t, &w), w.len);
+				cw = w;
 			} else {
-				c->st.hits++;
-				p->st.hits++;
-				r = NUMEM_TMEM_HIT;
-				if (!(p->flags &
-				      (NUMEM_TMEM_POOL_PERSISTENT | NUMEM_TMEM_POOL_SHARED)))
-					numem__tm_page_drop(t, pg, &bag);
+				numem__tm_store_read(t, x->cpu, &w, dst); /* zero, raw */
 			}
+			c->st.hits++;
+			p->st.hits++;
+			r = NUMEM_TMEM_HIT;
+			if (!(p->flags & (NUMEM_TMEM_POOL_PERSISTENT | NUMEM_TMEM_POOL_SHARED)))
+				numem__tm_page_drop(t, pg, &bag);
 		}
 	}
 	tm_unlock(t);
 	numem__tm_bag_release(t, x->cpu, &bag);
+	if (comp) {
+		const struct numem_tmem_codec *cd = t->opts.codec[cw.codec];
+		if (cd->decompress(cd->ctx, x->cpu->id, comp, cw.len, dst))
+			r = op_fail(
+			    x->diag, NUMEM_TMEM_ECORRUPT,
+			    "tmem GET: the stored page at index %llu of client %llu does not "
+			    "decompress",
+			    x->op->index, x->caller);
+	}
 	return r;
 }
 
@@ -383,7 +398,7 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 		if (r < 0)
 			return r;
 	}
-	struct page_ctx x = {t, cpu, caller, op, diag};
+	struct page_ctx x = {t, cpu, caller, op, diag, 0};
 	switch (op->cmd) {
 	case NUMEM_TMEM_NEW_POOL:
 		return numem__tm_new_pool(t, cpu, caller, op, diag);
@@ -397,7 +412,12 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 			               "tmem PUT: no memory for metadata (client %llu, pool %llu)",
 			               caller, op->pool_id);
 		}
-		return with_frame(&x, put_frame);
+		{
+			int r = with_frame(&x, put_frame);
+			if (x.grow) /* outside every lock: the table comes from the slab */
+				numem__tm_pool_grow(t, cpu, caller, op->pool_id, x.grow);
+			return r;
+		}
 	case NUMEM_TMEM_GET_PAGE:
 		return with_frame(&x, get_frame);
 	case NUMEM_TMEM_FLUSH_PAGE:

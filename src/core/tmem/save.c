@@ -63,7 +63,7 @@ static size_t save_walk(struct tm_client *c, struct save_ctx *s)
 			numem__put64(r + 8, p->st.pages);
 		}
 		s->at += TM_SAVE_POOL;
-		for (uint32_t b = 0; b < TM_OBJ_BUCKETS; b++)
+		for (uint32_t b = 0; b < p->nbuckets; b++)
 			for (struct tm_object *o = p->bucket[b]; o; o = o->hnext)
 				numem__tm_radix_walk(o, save_page, s);
 	}

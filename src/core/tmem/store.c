@@ -184,6 +184,12 @@ bool numem__tm_store_read(struct numem_tmem *t, struct numem_cpu *cpu, const str
 	return false;
 }
 
+const void *numem__tm_store_chunk(const struct numem_tmem *t, const struct tm_loc *where)
+{
+	const uint8_t *z = tm_virt(t, where->loc >> TM_CHUNK_SHIFT);
+	return z + ((where->loc & (TM_CHUNKS - 1)) << TM_CHUNK_SHIFT);
+}
+
 void numem__tm_store_free(struct numem_tmem *t, const struct tm_loc *where, struct tm_bag *bag)
 {
 	if (where->kind == TM_RAW) {
