@@ -50,20 +50,8 @@ static void boot(const char *preset)
 /* A machine from QEMU-style -numa arguments (NULL-terminated). */
 static void boot_numa(const char *const *args)
 {
-	struct numem_spec spec;
-	char err[256];
-	memset(&spec, 0, sizeof(spec));
-	for (; *args; args++)
-		if (numem_spec_add_numa_arg(&spec, *args, err, sizeof(err)))
-			fail_msg("-numa %s: %s", *args, err);
-	if (numem_spec_finish(&spec, err, sizeof(err)))
-		fail_msg("spec: %s", err);
-	struct numem_machine_src src;
-	if (numem_machine_src_spec(&src, &spec, err, sizeof(err)))
-		fail_msg("src: %s", err);
 	struct numem_system_opts o = {.back_memory = true, .heap.poison = -1};
-	if (numem_system_boot(&sys, &src, &o, &d))
-		fail_msg("boot: %s", d.msg);
+	boot_numa_system(&sys, args, &o);
 	start_domains();
 }
 

@@ -34,20 +34,8 @@ static void boot_mb(unsigned mb, uint64_t max_pages)
 	snprintf(a, sizeof(a), "node,nodeid=0,cpus=0-1,mem=%uM", mb);
 	snprintf(b, sizeof(b), "node,nodeid=1,cpus=2-3,mem=%uM", mb);
 	const char *args[] = {a, b, NULL};
-	struct numem_spec spec;
-	char err[256];
-	memset(&spec, 0, sizeof(spec));
-	for (const char *const *p = args; *p; p++)
-		if (numem_spec_add_numa_arg(&spec, *p, err, sizeof(err)))
-			fail_msg("-numa %s: %s", *p, err);
-	if (numem_spec_finish(&spec, err, sizeof(err)))
-		fail_msg("spec: %s", err);
-	struct numem_machine_src src;
-	if (numem_machine_src_spec(&src, &spec, err, sizeof(err)))
-		fail_msg("src: %s", err);
 	struct numem_system_opts o = {.back_memory = true, .heap.poison = -1};
-	if (numem_system_boot(&sys, &src, &o, &d))
-		fail_msg("boot: %s", d.msg);
+	boot_numa_system(&sys, args, &o);
 	numem_host_set_log(sys.m.host, NULL, NUMEM_LOG_ERROR);
 	plat = numem_host_platform(sys.m.host);
 	slab = calloc(1, sizeof(*slab));

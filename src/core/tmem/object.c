@@ -258,3 +258,26 @@ void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n)
 	p->bucket = nb;
 	p->nbuckets = n;
 }
+
+struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
+                                    struct tm_client *c, struct tm_pool *p, const uint64_t oid[3],
+                                    uint32_t index, const struct tm_loc *w)
+{
+	struct tm_preload *pl = &t->preload[cpu->id];
+	struct tm_page *pg = pl->page;
+	pl->page = 0;
+	*pg = (struct tm_page){.index = index,
+	                       .tick = ++t->tick,
+	                       .loc = w->loc,
+	                       .len = w->len,
+	                       .kind = w->kind,
+	                       .codec = w->codec,
+	                       .node = w->node,
+	                       .client = c->id};
+	pg->obj = numem__tm_obj_get(p, oid, pl);
+	numem__tm_radix_insert(pg->obj, pg, pl);
+	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
+		numem__tm_lru_add(t, c, pg);
+	numem__tm_account(t, p, pg, 1);
+	return pg;
+}

@@ -126,23 +126,7 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 			               x->caller, home);
 		return NUMEM_TMEM_MISS;
 	}
-	struct tm_preload *pl = &t->preload[x->cpu->id];
-	struct tm_page *pg = pl->page;
-	pl->page = 0;
-	*pg = (struct tm_page){.index = op->index,
-	                       .tick = ++t->tick,
-	                       .loc = w.loc,
-	                       .len = w.len,
-	                       .kind = w.kind,
-	                       .codec = w.codec,
-	                       .node = w.node,
-	                       .client = c->id};
-	o = numem__tm_obj_get(p, op->oid, pl);
-	pg->obj = o;
-	numem__tm_radix_insert(o, pg, pl);
-	if (!pers)
-		numem__tm_lru_add(t, c, pg);
-	numem__tm_account(t, p, pg, 1);
+	numem__tm_page_link(t, x->cpu, c, p, op->oid, op->index, &w);
 	if (p->objects > 2ull * p->nbuckets && p->nbuckets < TM_OBJ_BUCKETS_MAX)
 		x->grow = p->serial;
 	c->st.puts_stored++;
@@ -160,14 +144,8 @@ static int put_frame(void *ctx, numem_pfn_t pfn)
 		               pfn.v, 0);
 	bool zero = numem__tm_page_zero(src);
 	uint8_t codec = atomic_load_explicit(&t->codec_of[x->caller], memory_order_relaxed);
-	size_t clen = 0;
 	uint8_t *comp = tm_scratch(t, x->cpu);
-	if (!zero && codec && codec < NUMEM_TMEM_NR_CODECS && t->opts.codec[codec]) {
-		const struct numem_tmem_codec *cd = t->opts.codec[codec];
-		clen = cd->compress(cd->ctx, x->cpu->id, src, comp, NUMEM_TMEM_COMPRESS_MAX);
-		if (clen > NUMEM_TMEM_COMPRESS_MAX)
-			clen = 0;
-	}
+	size_t clen = zero ? 0 : numem__tm_compress(t, x->cpu, codec, src);
 	struct tm_bag bag = {.pfns = ~0ull};
 	tm_lock(t);
 	int r = put_locked(x, src, zero, comp, clen, codec, &bag);
@@ -457,34 +435,35 @@ int numem_tmem_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_
 	return numem_tmem_op(t, cpu, caller, &op, diag);
 }
 
+/* A page op (put, get, flush page) through the entry point. */
+static int page_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller, uint32_t cmd,
+                   uint32_t pool_id, const struct numem_tmem_oid *oid, uint32_t index, uint64_t gfn,
+                   struct numem_diag *diag)
+{
+	struct numem_tmem_op op = {.cmd = cmd, .pool_id = pool_id, .index = index, .gfn = gfn};
+	set_oid(&op, oid);
+	return numem_tmem_op(t, cpu, caller, &op, diag);
+}
+
 int numem_tmem_put(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller, uint32_t pool_id,
                    const struct numem_tmem_oid *oid, uint32_t index, uint64_t gfn,
                    struct numem_diag *diag)
 {
-	struct numem_tmem_op op = {
-	    .cmd = NUMEM_TMEM_PUT_PAGE, .pool_id = pool_id, .index = index, .gfn = gfn};
-	set_oid(&op, oid);
-	return numem_tmem_op(t, cpu, caller, &op, diag);
+	return page_op(t, cpu, caller, NUMEM_TMEM_PUT_PAGE, pool_id, oid, index, gfn, diag);
 }
 
 int numem_tmem_get(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller, uint32_t pool_id,
                    const struct numem_tmem_oid *oid, uint32_t index, uint64_t gfn,
                    struct numem_diag *diag)
 {
-	struct numem_tmem_op op = {
-	    .cmd = NUMEM_TMEM_GET_PAGE, .pool_id = pool_id, .index = index, .gfn = gfn};
-	set_oid(&op, oid);
-	return numem_tmem_op(t, cpu, caller, &op, diag);
+	return page_op(t, cpu, caller, NUMEM_TMEM_GET_PAGE, pool_id, oid, index, gfn, diag);
 }
 
 int numem_tmem_flush_page(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
                           uint32_t pool_id, const struct numem_tmem_oid *oid, uint32_t index,
                           struct numem_diag *diag)
 {
-	struct numem_tmem_op op = {
-	    .cmd = NUMEM_TMEM_FLUSH_PAGE, .pool_id = pool_id, .index = index};
-	set_oid(&op, oid);
-	return numem_tmem_op(t, cpu, caller, &op, diag);
+	return page_op(t, cpu, caller, NUMEM_TMEM_FLUSH_PAGE, pool_id, oid, index, 0, diag);
 }
 
 int numem_tmem_flush_object(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,

@@ -83,7 +83,7 @@ static int fit(uint64_t used, unsigned n)
 	return -1;
 }
 
-static void partial_del(struct numem_tmem *t, struct tm_zpage *z)
+void numem__tm_zpage_unlist(struct numem_tmem *t, struct tm_zpage *z)
 {
 	if (z->prev)
 		z->prev->next = z->next;
@@ -94,7 +94,7 @@ static void partial_del(struct numem_tmem *t, struct tm_zpage *z)
 	z->next = z->prev = 0;
 }
 
-static void partial_add(struct numem_tmem *t, struct tm_zpage *z)
+void numem__tm_zpage_list(struct numem_tmem *t, struct tm_zpage *z)
 {
 	z->prev = 0;
 	z->next = t->partial[z->node];
@@ -123,13 +123,13 @@ static bool chunk_put(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t n
 		z->pfn = pfn;
 		z->used = 1;
 		z->node = got;
-		partial_add(t, z);
+		numem__tm_zpage_list(t, z);
 		at = 1;
 	}
 	uint64_t bits = (n == 64 ? ~0ull : (1ull << n) - 1) << at;
 	z->used |= bits;
 	if (z->used == ~0ull)
-		partial_del(t, z);
+		numem__tm_zpage_unlist(t, z);
 	memcpy((uint8_t *)z + ((size_t)at << TM_CHUNK_SHIFT), data, len);
 	out->kind = TM_CHUNK;
 	out->loc = z->pfn << TM_CHUNK_SHIFT | (uint64_t)at;
@@ -206,11 +206,11 @@ void numem__tm_store_free(struct numem_tmem *t, const struct tm_loc *where, stru
 		z->used &= ~((n == 64 ? ~0ull : (1ull << n) - 1) << at);
 		if (z->used == 1) {
 			if (!was_full)
-				partial_del(t, z);
+				numem__tm_zpage_unlist(t, z);
 			z->magic = 0;
 			bag_pfn(t, z->pfn, z->node, bag);
 		} else if (was_full) {
-			partial_add(t, z);
+			numem__tm_zpage_list(t, z);
 		}
 	}
 }
@@ -226,4 +226,15 @@ uint64_t numem__tm_store_bytes(const struct tm_loc *where)
 	default:
 		return 0;
 	}
+}
+
+size_t numem__tm_compress(const struct numem_tmem *t, const struct numem_cpu *cpu, uint8_t codec,
+                          const void *src)
+{
+	const struct numem_tmem_codec *cd =
+	    codec && codec < NUMEM_TMEM_NR_CODECS ? t->opts.codec[codec] : 0;
+	if (!cd)
+		return 0;
+	size_t n = cd->compress(cd->ctx, cpu->id, src, tm_scratch(t, cpu), NUMEM_TMEM_COMPRESS_MAX);
+	return n <= NUMEM_TMEM_COMPRESS_MAX ? n : 0;
 }

@@ -312,6 +312,12 @@ void numem__tm_radix_walk(const struct tm_object *o, void (*fn)(void *ctx, struc
 /* Move every object into the zeroed table nb of n chains (which becomes
  * the pool's; the caller frees the old one). */
 void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n);
+/* A new page at (oid, index) of p, put by c, stored at w: a descriptor
+ * from the CPU's preload, in the object's tree (the object made if need
+ * be), on c's LRU if ephemeral, counted.  The key must be free. */
+struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
+                                    struct tm_client *c, struct tm_pool *p, const uint64_t oid[3],
+                                    uint32_t index, const struct tm_loc *w);
 /* Unhash an empty object into the bag. */
 void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag);
 /* Remove one page entirely: tree, LRU, accounting, storage (bag). */
@@ -330,6 +336,14 @@ bool numem__tm_store_read(struct numem_tmem *t, struct numem_cpu *cpu, const str
 void numem__tm_store_free(struct numem_tmem *t, const struct tm_loc *where, struct tm_bag *bag);
 /* The compressed bytes of a TM_CHUNK location (where->len of them). */
 const void *numem__tm_store_chunk(const struct numem_tmem *t, const struct tm_loc *where);
+/* Compress a page with codec id `codec` into the CPU's scratch page: the
+ * compressed length, or 0 (no codec, or it does not fit
+ * NUMEM_TMEM_COMPRESS_MAX: store it raw).  No lock needed. */
+size_t numem__tm_compress(const struct numem_tmem *t, const struct numem_cpu *cpu, uint8_t codec,
+                          const void *src);
+/* The node lists of partially used zpages (lock held). */
+void numem__tm_zpage_unlist(struct numem_tmem *t, struct tm_zpage *z);
+void numem__tm_zpage_list(struct numem_tmem *t, struct tm_zpage *z);
 /* Bytes of TMEM pages a location takes (bytes_used). */
 uint64_t numem__tm_store_bytes(const struct tm_loc *where);
 static inline struct tm_loc numem__tm_page_loc(const struct tm_page *pg)

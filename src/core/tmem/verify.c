@@ -155,24 +155,13 @@ static void move_zpage(struct numem_tmem *t, uint64_t pfn, numem_nid_t node)
 	if (z->node == node)
 		return;
 	bool listed = z->used != ~0ull;
-	if (listed) {
-		if (z->prev)
-			z->prev->next = z->next;
-		else
-			t->partial[z->node] = z->next;
-		if (z->next)
-			z->next->prev = z->prev;
-	}
+	if (listed)
+		numem__tm_zpage_unlist(t, z);
 	t->pages_on_node[z->node]--;
 	t->pages_on_node[node]++;
 	z->node = node;
-	if (listed) {
-		z->prev = 0;
-		z->next = t->partial[node];
-		if (z->next)
-			z->next->prev = z;
-		t->partial[node] = z;
-	}
+	if (listed)
+		numem__tm_zpage_list(t, z);
 }
 
 static void reaccount(void *ctx, struct tm_page *pg)
