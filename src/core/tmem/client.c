@@ -189,11 +189,15 @@ int numem__tm_client_make(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t 
 	if (!dom)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "tmem: no domain %u", id),
 		       NUMEM_TMEM_ENOCLIENT;
+	/* The reference is held until the client is installed: a destroy of
+	 * the domain meanwhile is refused (NUMEM_E_BUSY), so its hook cannot
+	 * run before the install and leave a client behind for a dead id. */
 	numem_nid_t node = dom->vcpu[0].node;
-	numem_domain_put(dom);
 	struct tm_client *c = numem_kmalloc(t->slab, cpu, sizeof(*c), diag);
-	if (!c)
+	if (!c) {
+		numem_domain_put(dom);
 		return NUMEM_TMEM_ENOMEM;
+	}
 	client_init(t, c, (uint16_t)id, node);
 	tm_lock(t);
 	if (!t->client[id]) {
@@ -201,6 +205,7 @@ int numem__tm_client_make(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t 
 		c = 0;
 	}
 	tm_unlock(t);
+	numem_domain_put(dom);
 	if (c)
 		numem_kfree(t->slab, cpu, c, 0);
 	return NUMEM_TMEM_HIT;
