@@ -112,19 +112,34 @@ void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct t
 	*bag = (struct tm_bag){.pfns = ~0ull};
 }
 
+/*
+ * Fill one preload slot.  The allocation may reclaim, and tmem's own
+ * shrinker, running on this CPU inside it, may refill the very slot from
+ * what it evicted: then the new object goes back instead of overwriting
+ * (and leaking) the recycled one.
+ */
+#define PRELOAD_SLOT(t, cpu, slot)                                                                 \
+	do {                                                                                       \
+		if (!(slot)) {                                                                     \
+			__typeof__(slot) p_ = numem_kmalloc((t)->slab, (cpu), sizeof(*(slot)), 0); \
+			if (!p_)                                                                   \
+				return false;                                                      \
+			if (slot)                                                                  \
+				numem_kfree((t)->slab, (cpu), p_, 0);                              \
+			else                                                                       \
+				(slot) = p_;                                                       \
+		}                                                                                  \
+	} while (0)
+
 bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup)
 {
 	struct tm_preload *pl = &t->preload[cpu->id];
-	if (!pl->page && !(pl->page = numem_kmalloc(t->slab, cpu, sizeof(struct tm_page), 0)))
-		return false;
-	if (!pl->obj && !(pl->obj = numem_kmalloc(t->slab, cpu, sizeof(struct tm_object), 0)))
-		return false;
+	PRELOAD_SLOT(t, cpu, pl->page);
+	PRELOAD_SLOT(t, cpu, pl->obj);
 	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++)
-		if (!pl->node[i] &&
-		    !(pl->node[i] = numem_kmalloc(t->slab, cpu, sizeof(struct tm_rnode), 0)))
-			return false;
-	if (dedup && !pl->dd && !(pl->dd = numem_kmalloc(t->slab, cpu, sizeof(struct tm_dedup), 0)))
-		return false;
+		PRELOAD_SLOT(t, cpu, pl->node[i]);
+	if (dedup)
+		PRELOAD_SLOT(t, cpu, pl->dd);
 	return true;
 }
 
