@@ -1173,6 +1173,70 @@ static void test_two_cpus(void **state)
 	shutdown();
 }
 
+/* A domain destroyed while another CPU runs its tmem ops: the ops get
+ * ENOCLIENT (or EFRAME) once it is gone, the destroy BUSY while an op
+ * holds the domain, and no client, pool or page is left behind. */
+struct racer {
+	struct numem_cpu *cpu;
+	uint16_t id;
+	_Atomic bool stop;
+	_Atomic uint64_t ok;
+	uint64_t gone;
+};
+
+static void *race_ops(void *arg)
+{
+	struct racer *r = arg;
+	struct numem_diag wd;
+	uint32_t pool = 0;
+	for (uint64_t i = 0; !atomic_load(&r->stop); i++) {
+		struct numem_tmem_oid oid = {{i % 3, 0, 0}};
+		int s;
+		if (i % 64 == 0)
+			s = numem_tmem_new_pool(tm, r->cpu, r->id,
+			                        i % 128 ? 0 : NUMEM_TMEM_POOL_PERSISTENT, NULL,
+			                        &pool, &wd);
+		else if (i % 2)
+			s = numem_tmem_put(tm, r->cpu, r->id, pool, &oid, (uint32_t)i % 16, 0, &wd);
+		else
+			s = numem_tmem_get(tm, r->cpu, r->id, pool, &oid, (uint32_t)i % 16, 1, &wd);
+		if (s == NUMEM_TMEM_ENOCLIENT || s == NUMEM_TMEM_EFRAME)
+			r->gone++;
+		else
+			atomic_fetch_add(&r->ok, 1);
+	}
+	return NULL;
+}
+
+static void test_destroy_races_ops(void **state)
+{
+	(void)state;
+	boot_mb(64, 0);
+	for (int round = 0; round < 20; round++) {
+		struct numem_domain *g = guest("racer", 4);
+		struct racer r = {.cpu = numem_heap_cpu(&sys.heap, 2), .id = g->id};
+		atomic_init(&r.stop, false);
+		atomic_init(&r.ok, 0);
+		pthread_t th;
+		pthread_create(&th, NULL, race_ops, &r);
+		while (atomic_load(&r.ok) < 50)
+			;
+		enum numem_err e;
+		while ((e = numem_domain_destroy(doms, cpu0, r.id, &d)) == NUMEM_E_BUSY)
+			;
+		assert_int_equal(e, NUMEM_OK);
+		atomic_store(&r.stop, true);
+		pthread_join(th, NULL);
+		struct numem_tmem_pool_info pi[16];
+		assert_int_equal(numem_tmem_list_pools(tm, r.id, pi, 16), NUMEM_TMEM_ENOCLIENT);
+	}
+	struct numem_tmem_info info;
+	numem_tmem_info(tm, &info);
+	assert_int_equal(info.nr_clients, 1);
+	assert_int_equal(info.heap_pages, 0);
+	shutdown();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1197,6 +1261,7 @@ int main(void)
 	    cmocka_unit_test(test_op_checks),
 	    cmocka_unit_test(test_model),
 	    cmocka_unit_test(test_two_cpus),
+	    cmocka_unit_test(test_destroy_races_ops),
 	};
 	if (getenv("NUMEM_TEST_FILTER"))
 		cmocka_set_test_filter(getenv("NUMEM_TEST_FILTER"));
