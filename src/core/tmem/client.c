@@ -30,31 +30,33 @@ const char *numem_tmem_status_name(int status)
 	return "unknown";
 }
 
+/* One page in (d = 1) or out (d = -1, as an unsigned wrap) of a stats
+ * struct: straight-line adds, the kind picking its counter by index. */
+static inline void stats_page(struct numem_tmem_stats *s, uint64_t d, bool pers, unsigned kind,
+                              uint64_t bytes)
+{
+	uint64_t *by_kind[4] = {&s->zero_pages, 0, &s->compressed_pages, &s->dedup_pages};
+	s->pages += d;
+	*(pers ? &s->pages_persistent : &s->pages_ephemeral) += d;
+	if (by_kind[kind])
+		*by_kind[kind] += d;
+	s->bytes_stored += d * NUMEM_PAGE_SIZE;
+	s->bytes_used += d * bytes;
+}
+
 void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct tm_page *pg,
                        int dir)
 {
 	struct tm_client *c = t->client[pg->client];
-	struct tm_loc w = numem__tm_page_loc(pg);
-	uint64_t bytes = pg->kind == TM_DEDUP ? 0 : numem__tm_store_bytes(&w);
+	uint64_t bytes = pg->kind == TM_RAW     ? NUMEM_PAGE_SIZE
+	                 : pg->kind == TM_CHUNK ? (uint64_t)(pg->len + 63u) & ~63ull
+	                                        : 0;
 	bool pers = pool->flags & NUMEM_TMEM_POOL_PERSISTENT;
-	struct numem_tmem_stats *s[2] = {&pool->st, &c->st};
-	for (int i = 0; i < 2; i++) {
-		s[i]->pages += (uint64_t)(int64_t)dir;
-		if (pers)
-			s[i]->pages_persistent += (uint64_t)(int64_t)dir;
-		else
-			s[i]->pages_ephemeral += (uint64_t)(int64_t)dir;
-		if (pg->kind == TM_ZERO)
-			s[i]->zero_pages += (uint64_t)(int64_t)dir;
-		else if (pg->kind == TM_DEDUP)
-			s[i]->dedup_pages += (uint64_t)(int64_t)dir;
-		else if (pg->kind == TM_CHUNK)
-			s[i]->compressed_pages += (uint64_t)(int64_t)dir;
-		s[i]->bytes_stored += (uint64_t)(int64_t)dir * NUMEM_PAGE_SIZE;
-		s[i]->bytes_used += (uint64_t)(int64_t)dir * bytes;
-	}
-	c->pages_on_node[pg->node] += (uint64_t)(int64_t)dir;
-	t->total_pages += (uint64_t)(int64_t)dir;
+	uint64_t d = (uint64_t)(int64_t)dir;
+	stats_page(&pool->st, d, pers, pg->kind & 3u, bytes);
+	stats_page(&c->st, d, pers, pg->kind & 3u, bytes);
+	c->pages_on_node[pg->node] += d;
+	t->total_pages += d;
 }
 
 void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_bag *bag)
@@ -136,8 +138,12 @@ bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup)
 	struct tm_preload *pl = &t->preload[cpu->id];
 	PRELOAD_SLOT(t, cpu, pl->page);
 	PRELOAD_SLOT(t, cpu, pl->obj);
-	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++)
+	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++) {
+		bool fresh = !pl->node[i];
 		PRELOAD_SLOT(t, cpu, pl->node[i]);
+		if (fresh) /* (a recycled node is all zero but slot[0]) */
+			memset(pl->node[i], 0, sizeof(struct tm_rnode));
+	}
 	if (dedup)
 		PRELOAD_SLOT(t, cpu, pl->dd);
 	return true;

@@ -37,7 +37,7 @@ static struct tm_rnode *take_node(struct tm_object *o, struct tm_preload *pl)
 		if (pl->node[i]) {
 			struct tm_rnode *n = pl->node[i];
 			pl->node[i] = 0;
-			memset(n, 0, sizeof(*n));
+			n->slot[0] = 0; /* all else is zero (see bag_node) */
 			return n;
 		}
 	return 0; /* the preload guarantees TM_RADIX_HEIGHT */
@@ -124,6 +124,8 @@ static bool node_empty(const struct tm_rnode *n)
 	return true;
 }
 
+/* A node into the bag: its slots are all zero but slot[0], the bag's
+ * chain (the preload takes it back with only that slot to clear). */
 static void bag_node(struct tm_object *o, struct tm_rnode *n, struct tm_bag *bag)
 {
 	o->pool->rnodes--;
@@ -227,8 +229,10 @@ static void free_nodes(struct tm_object *o, void *n, unsigned h, struct tm_bag *
 		return;
 	struct tm_rnode *r = n;
 	for (unsigned i = 0; i < TM_RADIX_SLOTS; i++)
-		if (r->slot[i])
+		if (r->slot[i]) {
 			free_nodes(o, r->slot[i], h - 1, bag);
+			r->slot[i] = 0;
+		}
 	bag_node(o, r, bag);
 }
 
