@@ -233,30 +233,57 @@ static void test_overwrite_replaces(void **state)
 	shutdown();
 }
 
-/* A put that fails (no memory) drops the old copy: a later get misses. */
+/*
+ * With the heap exhausted: an overwrite reuses its old copy's page; a new
+ * persistent page takes the page of the oldest ephemeral one (evicted); with
+ * nothing left to evict a persistent put is ENOMEM and an ephemeral one a
+ * miss; and a put that fails drops the old copy (a later get misses).
+ */
 static void test_failed_overwrite_drops_old(void **state)
 {
 	(void)state;
 	boot_mb(32, 0);
 	uint64_t f = host_frame(), g = host_frame();
-	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
-	fill(virt(f), 5);
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT), eph = new_pool(HOST, 0);
+	memset(virt(f), 0, PAGE);
 	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 1, f, &d), NUMEM_TMEM_HIT);
-	/* exhaust the heap (tmem's pages come without reclaim) */
+	fill(virt(f), 5);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 2, f, &d), NUMEM_TMEM_HIT);
+	for (uint32_t i = 0; i < 2; i++)
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, eph, &OID2, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	/* exhaust the heap (tmem's pages come without reclaim; without reclaim
+	 * here too, or tmem's shrinker would evict the ephemeral pages now) */
+	numem_heap_drain_all(&sys.heap); /* nothing left in a per-CPU cache */
 	uint64_t *held = calloc(1 << 16, sizeof(*held));
 	size_t n = 0;
 	numem_pfn_t p;
 	while (n < (1u << 16) &&
-	       numem_alloc(cpu0, 0, NUMEM_ALLOC_HIGH | NUMEM_ALLOC_NOPCP, NULL, &p, 0) == NUMEM_OK)
+	       numem_alloc(cpu0, 0, NUMEM_ALLOC_HIGH | NUMEM_ALLOC_NOPCP | NUMEM_ALLOC_NORECLAIM,
+	                   NULL, &p, 0) == NUMEM_OK)
 		held[n++] = p.v;
+	/* an overwrite reuses the old copy's page */
 	fill(virt(f), 6);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 2, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 2, g, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	/* new persistent pages evict the ephemeral ones, oldest first */
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 3, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, eph, &OID2, 0, g, &d), NUMEM_TMEM_MISS);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 4, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(client_stats(HOST).evictions, 2);
+	/* nothing left to evict */
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 5, f, &d), NUMEM_TMEM_ENOMEM);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, eph, &OID2, 5, f, &d), NUMEM_TMEM_MISS);
+	/* the zero page at key 1 is overwritten by a page that finds no
+	 * memory: the put fails and the old copy is gone */
 	int r = numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 1, f, &d);
 	assert_int_equal(r, NUMEM_TMEM_ENOMEM);
 	for (size_t i = 0; i < n; i++)
 		numem_free(cpu0, numem_pfn(held[i]), 0, 0);
 	free(held);
 	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 1, g, &d), NUMEM_TMEM_MISS);
-	/* an ephemeral put when memory is short is refused, not an error */
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 4, g, &d), NUMEM_TMEM_HIT);
 	numem_free(cpu0, numem_pfn(f), 0, &d);
 	numem_free(cpu0, numem_pfn(g), 0, &d);
 	shutdown();

@@ -51,6 +51,37 @@ static int lookup(struct page_ctx *x, struct tm_client **c, struct tm_pool **p)
 	return NUMEM_TMEM_HIT;
 }
 
+/* Store a non-zero page for a put: deduplicated in a dedup pool, else
+ * compressed (clen bytes at comp) or raw.  false: no memory. */
+static bool store_new(struct page_ctx *x, struct tm_pool *p, const void *src, const void *comp,
+                      size_t clen, uint8_t codec, numem_nid_t home, struct tm_loc *w)
+{
+	struct numem_tmem *t = x->t;
+	struct tm_loc s = {0};
+	uint64_t h = 0;
+	if (p->flags & NUMEM_TMEM_POOL_DEDUP) {
+		h = numem__tm_hash(src);
+		struct tm_dedup *dd = numem__tm_dedup_find(t, x->cpu, p, h, src);
+		if (dd) {
+			*w = (struct tm_loc){
+			    .kind = TM_DEDUP, .loc = (uintptr_t)dd, .node = dd->where.node};
+			return true;
+		}
+	}
+	if (!(clen ? numem__tm_store_put(t, x->cpu, home, comp, clen, &s)
+	           : numem__tm_store_put(t, x->cpu, home, src, NUMEM_PAGE_SIZE, &s)))
+		return false;
+	s.codec = clen ? codec : 0;
+	if (p->flags & NUMEM_TMEM_POOL_DEDUP) {
+		struct tm_dedup *dd = numem__tm_dedup_add(p, h, &s, &t->preload[x->cpu->id]);
+		*w =
+		    (struct tm_loc){.kind = TM_DEDUP, .loc = (uintptr_t)dd, .node = dd->where.node};
+	} else {
+		*w = s;
+	}
+	return true;
+}
+
 static int put_locked(struct page_ctx *x, const void *src, bool zero, const void *comp, size_t clen,
                       uint8_t codec, struct tm_bag *bag)
 {
@@ -92,29 +123,21 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 	}
 	numem_nid_t home = c->node < t->heap->topo->nr_nodes ? c->node : x->cpu->mem_node;
 	struct tm_loc w = {.kind = TM_ZERO, .node = home};
-	bool stored = true;
-	if (t->opts.max_pages && t->total_pages >= t->opts.max_pages) {
-		stored = false;
-	} else if (!zero && (p->flags & NUMEM_TMEM_POOL_DEDUP)) {
-		uint64_t h = numem__tm_hash(src);
-		struct tm_dedup *dd = numem__tm_dedup_find(t, x->cpu, p, h, src);
-		if (!dd) {
-			struct tm_loc s = {0};
-			stored =
-			    clen ? numem__tm_store_put(t, x->cpu, home, comp, clen, &s)
-			         : numem__tm_store_put(t, x->cpu, home, src, NUMEM_PAGE_SIZE, &s);
-			if (stored) {
-				s.codec = clen ? codec : 0;
-				dd = numem__tm_dedup_add(p, h, &s, &t->preload[x->cpu->id]);
-			}
-		}
-		if (dd)
-			w = (struct tm_loc){
-			    .kind = TM_DEDUP, .loc = (uintptr_t)dd, .node = dd->where.node};
-	} else if (!zero) {
-		stored = clen ? numem__tm_store_put(t, x->cpu, home, comp, clen, &w)
-		              : numem__tm_store_put(t, x->cpu, home, src, NUMEM_PAGE_SIZE, &w);
-		w.codec = clen ? codec : 0;
+	bool stored = !(t->opts.max_pages && t->total_pages >= t->opts.max_pages);
+	if (stored && !zero) {
+		/* No heap page: the oldest ephemeral pages (this node's first)
+		 * make way, their pages reused from the bag (a bounded number:
+		 * compressed evictions may free no whole page). */
+		struct tm_preload *pl = &t->preload[x->cpu->id];
+		pl->reuse = bag;
+		for (unsigned k = 0;
+		     !(stored = store_new(x, p, src, comp, clen, codec, home, &w)) &&
+		     k < TM_PUT_EVICT_MAX;
+		     k++)
+			if (!numem__tm_evict(t, 0, home, 1, bag) &&
+			    !numem__tm_evict(t, 0, NUMEM_NID_NONE, 1, bag))
+				break;
+		pl->reuse = 0;
 	}
 	if (!stored) {
 		c->st.puts_failed++;

@@ -50,8 +50,15 @@ static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t n
 		pol.node = node;
 		e = numem_alloc_owned(cpu, 0, NUMEM_ALLOC_NORECLAIM, &pol, NUMEM_OWNER_TMEM, &p, 0);
 	}
-	if (e != NUMEM_OK)
-		return false;
+	if (e != NUMEM_OK) {
+		/* a page the current put's evictions freed, not yet given back */
+		struct tm_bag *bag = pl->reuse;
+		if (!bag || bag->pfns == ~0ull)
+			return false;
+		p.v = bag->pfns;
+		bag->pfns = *(uint64_t *)tm_virt(t, p.v);
+		bag->nr_pfns--;
+	}
 	*pfn = p.v;
 	*got = numem_page_node(numem_pfn_to_page(t->heap->ft, p));
 	t->heap_pages++;

@@ -46,6 +46,7 @@
 #define TM_CHUNKS          (NUMEM_PAGE_SIZE >> TM_CHUNK_SHIFT)
 #define TM_ZPAGE_MAGIC     0x6567617a706d74ull /* "tmpzage" */
 #define TM_SHRINK_MAX      4096u               /* pages one shrink request evicts at most */
+#define TM_PUT_EVICT_MAX   16u                 /* pages a put evicts at most to find memory */
 
 enum tm_kind {
 	TM_ZERO = 0,  /* all zero: no storage */
@@ -162,6 +163,9 @@ struct tm_preload {
 	bool has_pfn;
 	numem_nid_t pfn_node;
 	uint64_t pfn;
+	/* During a put, the bag its evictions fill: a store that finds the
+	 * heap empty takes a page from it. */
+	struct tm_bag *reuse;
 };
 
 /* What an operation freed under the lock: given back after unlocking. */
