@@ -41,7 +41,8 @@ static void boot(void)
 {
 	static struct numem_spec spec;
 	char err[256];
-	const char *const args[] = {"node,nodeid=0,cpus=0-1,mem=24M", "node,nodeid=1,cpus=2-3,mem=24M"};
+	const char *const args[] = {"node,nodeid=0,cpus=0-1,mem=24M",
+	                            "node,nodeid=1,cpus=2-3,mem=24M"};
 	for (int i = 0; i < 2; i++)
 		check(numem_spec_add_numa_arg(&spec, args[i], err, sizeof(err)) == 0);
 	check(numem_spec_finish(&spec, err, sizeof(err)) == 0);
@@ -87,8 +88,9 @@ static void *frame(uint32_t caller, uint64_t gfn)
 		pfn = numem_domain_p2m(ga, gfn);
 	else if (caller == gb->id)
 		pfn = numem_domain_p2m(gb, gfn);
-	return pfn == NUMEM_P2M_NONE ? NULL
-	                             : plat->phys_to_virt(plat->ctx, numem_pfn_to_paddr(numem_pfn(pfn)));
+	return pfn == NUMEM_P2M_NONE
+	           ? NULL
+	           : plat->phys_to_virt(plat->ctx, numem_pfn_to_paddr(numem_pfn(pfn)));
 }
 
 static void verify(void)
@@ -108,7 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i + 12 <= size; n++) {
 		const uint8_t *b = data + i;
 		uint32_t callers[4] = {NUMEM_TMEM_HOST, ga->id, gb->id,
-		                       (uint32_t)b[1] | (uint32_t)b[2] << 8 | (uint32_t)(b[3] & 1) << 16};
+		                       (uint32_t)b[1] | (uint32_t)b[2] << 8 |
+		                           (uint32_t)(b[3] & 1) << 16};
 		uint32_t caller = callers[b[0] % 4];
 		struct numem_tmem_op op;
 		memset(&op, 0, sizeof(op));
@@ -125,7 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint64_t hg[4] = {hframe[0], hframe[1], hfree, (uint64_t)b[7] << 20};
 			op.gfn = caller == NUMEM_TMEM_HOST ? hg[b[7] % 4] : (uint64_t)(b[7] % 10);
 			op.uuid[0] = b[8] % 3;
-			uint32_t targets[4] = {NUMEM_TMEM_HOST, ga->id, gb->id, NUMEM_TMEM_ALL_CLIENTS};
+			uint32_t targets[4] = {NUMEM_TMEM_HOST, ga->id, gb->id,
+			                       NUMEM_TMEM_ALL_CLIENTS};
 			op.client = targets[b[9] % 4];
 			op.arg = b[10] & 0x80 ? (uint64_t)b[10] << 40 : b[10] % 8;
 			/* the usual fields of the usual commands: zero those a
@@ -141,7 +145,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (op.cmd != NUMEM_TMEM_NEW_POOL)
 					op.flags = 0;
 				if (op.cmd == NUMEM_TMEM_NEW_POOL)
-					op.pool_id = 0, op.index = 0, op.gfn = 0, op.oid[0] = op.oid[2] = 0;
+					op.pool_id = 0, op.index = 0, op.gfn = 0,
+					op.oid[0] = op.oid[2] = 0;
 				if (op.cmd >= NUMEM_TMEM_FLUSH_PAGE && op.cmd < 16)
 					op.gfn = 0;
 				if (op.cmd == NUMEM_TMEM_FLUSH_OBJECT)

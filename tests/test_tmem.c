@@ -34,20 +34,8 @@ static void boot_mb(unsigned mb, uint64_t max_pages)
 	snprintf(a, sizeof(a), "node,nodeid=0,cpus=0-1,mem=%uM", mb);
 	snprintf(b, sizeof(b), "node,nodeid=1,cpus=2-3,mem=%uM", mb);
 	const char *args[] = {a, b, NULL};
-	struct numem_spec spec;
-	char err[256];
-	memset(&spec, 0, sizeof(spec));
-	for (const char *const *p = args; *p; p++)
-		if (numem_spec_add_numa_arg(&spec, *p, err, sizeof(err)))
-			fail_msg("-numa %s: %s", *p, err);
-	if (numem_spec_finish(&spec, err, sizeof(err)))
-		fail_msg("spec: %s", err);
-	struct numem_machine_src src;
-	if (numem_machine_src_spec(&src, &spec, err, sizeof(err)))
-		fail_msg("src: %s", err);
 	struct numem_system_opts o = {.back_memory = true, .heap.poison = -1};
-	if (numem_system_boot(&sys, &src, &o, &d))
-		fail_msg("boot: %s", d.msg);
+	boot_numa_system(&sys, args, &o);
 	numem_host_set_log(sys.m.host, NULL, NUMEM_LOG_ERROR);
 	plat = numem_host_platform(sys.m.host);
 	slab = calloc(1, sizeof(*slab));
@@ -245,30 +233,57 @@ static void test_overwrite_replaces(void **state)
 	shutdown();
 }
 
-/* A put that fails (no memory) drops the old copy: a later get misses. */
+/*
+ * With the heap exhausted: an overwrite reuses its old copy's page; a new
+ * persistent page takes the page of the oldest ephemeral one (evicted); with
+ * nothing left to evict a persistent put is ENOMEM and an ephemeral one a
+ * miss; and a put that fails drops the old copy (a later get misses).
+ */
 static void test_failed_overwrite_drops_old(void **state)
 {
 	(void)state;
 	boot_mb(32, 0);
 	uint64_t f = host_frame(), g = host_frame();
-	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
-	fill(virt(f), 5);
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT), eph = new_pool(HOST, 0);
+	memset(virt(f), 0, PAGE);
 	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 1, f, &d), NUMEM_TMEM_HIT);
-	/* exhaust the heap (tmem's pages come without reclaim) */
+	fill(virt(f), 5);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 2, f, &d), NUMEM_TMEM_HIT);
+	for (uint32_t i = 0; i < 2; i++)
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, eph, &OID2, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	/* exhaust the heap (tmem's pages come without reclaim; without reclaim
+	 * here too, or tmem's shrinker would evict the ephemeral pages now) */
+	numem_heap_drain_all(&sys.heap); /* nothing left in a per-CPU cache */
 	uint64_t *held = calloc(1 << 16, sizeof(*held));
 	size_t n = 0;
 	numem_pfn_t p;
 	while (n < (1u << 16) &&
-	       numem_alloc(cpu0, 0, NUMEM_ALLOC_HIGH | NUMEM_ALLOC_NOPCP, NULL, &p, 0) == NUMEM_OK)
+	       numem_alloc(cpu0, 0, NUMEM_ALLOC_HIGH | NUMEM_ALLOC_NOPCP | NUMEM_ALLOC_NORECLAIM,
+	                   NULL, &p, 0) == NUMEM_OK)
 		held[n++] = p.v;
+	/* an overwrite reuses the old copy's page */
 	fill(virt(f), 6);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 2, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 2, g, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	/* new persistent pages evict the ephemeral ones, oldest first */
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 3, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, eph, &OID2, 0, g, &d), NUMEM_TMEM_MISS);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 4, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(client_stats(HOST).evictions, 2);
+	/* nothing left to evict */
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 5, f, &d), NUMEM_TMEM_ENOMEM);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, eph, &OID2, 5, f, &d), NUMEM_TMEM_MISS);
+	/* the zero page at key 1 is overwritten by a page that finds no
+	 * memory: the put fails and the old copy is gone */
 	int r = numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 1, f, &d);
 	assert_int_equal(r, NUMEM_TMEM_ENOMEM);
 	for (size_t i = 0; i < n; i++)
 		numem_free(cpu0, numem_pfn(held[i]), 0, 0);
 	free(held);
 	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 1, g, &d), NUMEM_TMEM_MISS);
-	/* an ephemeral put when memory is short is refused, not an error */
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 4, g, &d), NUMEM_TMEM_HIT);
 	numem_free(cpu0, numem_pfn(f), 0, &d);
 	numem_free(cpu0, numem_pfn(g), 0, &d);
 	shutdown();
@@ -399,6 +414,41 @@ static void test_flush_object_radix(void **state)
 		                 NUMEM_TMEM_MISS);
 	assert_int_equal(numem_tmem_flush_object(tm, cpu0, HOST, pool, &OID1, &flushed, &d),
 	                 NUMEM_TMEM_MISS);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+/* Many objects: the pool's object table grows (4x, twice here) and every
+ * object is found again after each rehash. */
+static void test_object_table_grows(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame(), g = host_frame();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	const uint64_t n = 20000;
+	for (uint64_t i = 0; i < n; i++) {
+		struct numem_tmem_oid o = {{i, ~i, i * 3}};
+		memset(virt(f), 0, PAGE);
+		memcpy(virt(f), &i, sizeof(i));
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &o, 0, f, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	verify();
+	for (uint64_t i = 0; i < n; i++) {
+		struct numem_tmem_oid o = {{i, ~i, i * 3}};
+		assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &o, 0, g, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_memory_equal(virt(g), &i, sizeof(i));
+	}
+	struct numem_tmem_pool_info pi[16];
+	assert_int_equal(numem_tmem_list_pools(tm, HOST, pi, 16), 1);
+	assert_int_equal(pi[0].objects, n);
+	/* the table (counted in the metadata) grew twice: 504 -> 8064 chains */
+	struct numem_tmem_info info;
+	numem_tmem_info(tm, &info);
+	assert_true(info.metadata_bytes >= n * (48 + 64) + 8064 * 8);
 	numem_free(cpu0, numem_pfn(f), 0, &d);
 	numem_free(cpu0, numem_pfn(g), 0, &d);
 	shutdown();
@@ -707,17 +757,19 @@ static void test_relayout_reaccount(void **state)
 	struct numem_cpu *cpu2 = numem_heap_cpu(&sys.heap, 2);
 	uint32_t pe, pp;
 	assert_int_equal(numem_tmem_new_pool(tm, cpu2, HOST, 0, NULL, &pe, &d), NUMEM_TMEM_HIT);
-	assert_int_equal(numem_tmem_new_pool(tm, cpu2, HOST, NUMEM_TMEM_POOL_PERSISTENT, NULL, &pp,
-	                                     &d),
-	                 NUMEM_TMEM_HIT);
+	assert_int_equal(
+	    numem_tmem_new_pool(tm, cpu2, HOST, NUMEM_TMEM_POOL_PERSISTENT, NULL, &pp, &d),
+	    NUMEM_TMEM_HIT);
 	numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, HOST, NUMEM_TMEM_CODEC_LZ4, NULL, &d);
 	for (uint32_t i = 0; i < 100; i++) {
 		if (i % 2)
 			fill(virt(f), i);
 		else
 			fill_text(virt(f), i);
-		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pe, &OID1, i, f, &d), NUMEM_TMEM_HIT);
-		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pp, &OID1, i, f, &d), NUMEM_TMEM_HIT);
+		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pe, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pp, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
 	}
 	struct numem_tmem_info before, after;
 	numem_tmem_info(tm, &before);
@@ -726,7 +778,8 @@ static void test_relayout_reaccount(void **state)
 	numem_tmem_relayout_reaccount(tm, numem_pfn(0), 1, 0);
 	numem_tmem_relayout_reaccount(tm, numem_pfn(0), ~0ull, 7);
 	numem_tmem_info(tm, &after);
-	assert_memory_equal(before.pages_on_node, after.pages_on_node, sizeof(before.pages_on_node));
+	assert_memory_equal(before.pages_on_node, after.pages_on_node,
+	                    sizeof(before.pages_on_node));
 	numem_tmem_relayout_reaccount(tm, numem_pfn(0), ~0ull, 0);
 	numem_tmem_info(tm, &after);
 	assert_int_equal(after.pages_on_node[1], 0);
@@ -1147,6 +1200,70 @@ static void test_two_cpus(void **state)
 	shutdown();
 }
 
+/* A domain destroyed while another CPU runs its tmem ops: the ops get
+ * ENOCLIENT (or EFRAME) once it is gone, the destroy BUSY while an op
+ * holds the domain, and no client, pool or page is left behind. */
+struct racer {
+	struct numem_cpu *cpu;
+	uint16_t id;
+	_Atomic bool stop;
+	_Atomic uint64_t ok;
+	uint64_t gone;
+};
+
+static void *race_ops(void *arg)
+{
+	struct racer *r = arg;
+	struct numem_diag wd;
+	uint32_t pool = 0;
+	for (uint64_t i = 0; !atomic_load(&r->stop); i++) {
+		struct numem_tmem_oid oid = {{i % 3, 0, 0}};
+		int s;
+		if (i % 64 == 0)
+			s = numem_tmem_new_pool(tm, r->cpu, r->id,
+			                        i % 128 ? 0 : NUMEM_TMEM_POOL_PERSISTENT, NULL,
+			                        &pool, &wd);
+		else if (i % 2)
+			s = numem_tmem_put(tm, r->cpu, r->id, pool, &oid, (uint32_t)i % 16, 0, &wd);
+		else
+			s = numem_tmem_get(tm, r->cpu, r->id, pool, &oid, (uint32_t)i % 16, 1, &wd);
+		if (s == NUMEM_TMEM_ENOCLIENT || s == NUMEM_TMEM_EFRAME)
+			r->gone++;
+		else
+			atomic_fetch_add(&r->ok, 1);
+	}
+	return NULL;
+}
+
+static void test_destroy_races_ops(void **state)
+{
+	(void)state;
+	boot_mb(64, 0);
+	for (int round = 0; round < 20; round++) {
+		struct numem_domain *g = guest("racer", 4);
+		struct racer r = {.cpu = numem_heap_cpu(&sys.heap, 2), .id = g->id};
+		atomic_init(&r.stop, false);
+		atomic_init(&r.ok, 0);
+		pthread_t th;
+		pthread_create(&th, NULL, race_ops, &r);
+		while (atomic_load(&r.ok) < 50)
+			;
+		enum numem_err e;
+		while ((e = numem_domain_destroy(doms, cpu0, r.id, &d)) == NUMEM_E_BUSY)
+			;
+		assert_int_equal(e, NUMEM_OK);
+		atomic_store(&r.stop, true);
+		pthread_join(th, NULL);
+		struct numem_tmem_pool_info pi[16];
+		assert_int_equal(numem_tmem_list_pools(tm, r.id, pi, 16), NUMEM_TMEM_ENOCLIENT);
+	}
+	struct numem_tmem_info info;
+	numem_tmem_info(tm, &info);
+	assert_int_equal(info.nr_clients, 1);
+	assert_int_equal(info.heap_pages, 0);
+	shutdown();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1158,6 +1275,7 @@ int main(void)
 	    cmocka_unit_test(test_lz4),
 	    cmocka_unit_test(test_zstd),
 	    cmocka_unit_test(test_flush_object_radix),
+	    cmocka_unit_test(test_object_table_grows),
 	    cmocka_unit_test(test_isolation),
 	    cmocka_unit_test(test_shared_pools),
 	    cmocka_unit_test(test_dedup),
@@ -1170,6 +1288,7 @@ int main(void)
 	    cmocka_unit_test(test_op_checks),
 	    cmocka_unit_test(test_model),
 	    cmocka_unit_test(test_two_cpus),
+	    cmocka_unit_test(test_destroy_races_ops),
 	};
 	if (getenv("NUMEM_TEST_FILTER"))
 		cmocka_set_test_filter(getenv("NUMEM_TEST_FILTER"));

@@ -50,9 +50,9 @@
  *      guest frame with numem_domain_frame_access; a reservation's
  *      allocation may run tmem's shrinker): domain lock -> tmem lock, never
  *      the reverse.  Held across heap calls only for allocations with
- *      NUMEM_ALLOC_NORECLAIM and frees (tmem lock -> zone locks), never
- *      across a slab call, a shrinker or numem_domain_*; tmem's shrinker
- *      drops it before it gives pages back to the heap.
+ *      NUMEM_ALLOC_NORECLAIM (tmem lock -> zone locks; no shrinker runs),
+ *      never across a free, a slab call, a shrinker or numem_domain_*:
+ *      tmem gives back what it freed after dropping it (its shrinker too).
  *   2. grow lock (heap->grow_lock, deferred section initialisation):
  *      grow lock -> zone lock, one zone lock at a time.
  *   3. zone locks (zone->lock): a leaf.  Never held while taking another

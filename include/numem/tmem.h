@@ -65,9 +65,10 @@
  *
  * Locks: one spinlock per tmem instance (tmem->lock), in heap.h's lock
  * order: taken with no core lock held or under one domain's lock (the
- * frame access); held across heap calls only with NUMEM_ALLOC_NORECLAIM
- * allocations and frees (which run no shrinker), never across a slab call
- * or a numem_domain_* call.  tmem's shrinker takes it to pick and unlink
+ * frame access); held across heap calls only for allocations with
+ * NUMEM_ALLOC_NORECLAIM (which run no shrinker), never across a free, a
+ * slab call or a numem_domain_* call: what an op frees under it is given
+ * back after it is dropped.  tmem's shrinker takes it to pick and unlink
  * victims and drops it before giving their pages back to the heap.
  *
  * Layering: tmem depends on heap, slab and domain; domain knows nothing of
@@ -243,10 +244,11 @@ int numem_tmem_authorise(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t c
 
 /*
  * A compressor, given at numem_tmem_create (the hosted build's lz4 and
- * zstd: numem_host_tmem_codec in host.h).  Called with no tmem lock held
- * for compress, with tmem's lock held for decompress; `cpu` is the calling
- * CPU's id (< the heap's nr_cpus): per-CPU state may be kept by it, as two
- * CPUs may call at once.
+ * zstd: numem_host_tmem_codec_create in host.h).  compress runs with no
+ * tmem lock held (a put: under the guest's domain lock); decompress runs
+ * with no lock for a get, under tmem's lock for save and dedup compares.
+ * `cpu` is the calling CPU's id (< the heap's nr_cpus): per-CPU state may
+ * be kept by it, as two CPUs may call at once.
  *  compress    4096 bytes at src into dst (cap bytes): the compressed
  *              length, or 0 when it does not fit (the page is stored raw).
  *  decompress  len bytes at src into exactly 4096 bytes at dst: 0, or -1
@@ -288,7 +290,8 @@ enum numem_err numem_tmem_create(struct numem_heap *heap, struct numem_slab *sla
 void numem_tmem_release(struct numem_tmem *t, struct numem_cpu *cpu);
 
 /* Destroy one client, its pools (leaving shared ones) and its pages; the
- * domain hook calls it.  ENOCLIENT when there is none. */
+ * domain hook calls it.  ENOCLIENT when there is none; EPERM for the host
+ * client (the control plane goes only with numem_tmem_release). */
 int numem_tmem_client_destroy(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client,
                               struct numem_diag *diag);
 

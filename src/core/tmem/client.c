@@ -30,31 +30,33 @@ const char *numem_tmem_status_name(int status)
 	return "unknown";
 }
 
+/* One page in (d = 1) or out (d = -1, as an unsigned wrap) of a stats
+ * struct: straight-line adds, the kind picking its counter by index. */
+static inline void stats_page(struct numem_tmem_stats *s, uint64_t d, bool pers, unsigned kind,
+                              uint64_t bytes)
+{
+	uint64_t *by_kind[4] = {&s->zero_pages, 0, &s->compressed_pages, &s->dedup_pages};
+	s->pages += d;
+	*(pers ? &s->pages_persistent : &s->pages_ephemeral) += d;
+	if (by_kind[kind])
+		*by_kind[kind] += d;
+	s->bytes_stored += d * NUMEM_PAGE_SIZE;
+	s->bytes_used += d * bytes;
+}
+
 void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct tm_page *pg,
                        int dir)
 {
 	struct tm_client *c = t->client[pg->client];
-	struct tm_loc w = numem__tm_page_loc(pg);
-	uint64_t bytes = pg->kind == TM_DEDUP ? 0 : numem__tm_store_bytes(&w);
+	uint64_t bytes = pg->kind == TM_RAW     ? NUMEM_PAGE_SIZE
+	                 : pg->kind == TM_CHUNK ? (uint64_t)(pg->len + 63u) & ~63ull
+	                                        : 0;
 	bool pers = pool->flags & NUMEM_TMEM_POOL_PERSISTENT;
-	struct numem_tmem_stats *s[2] = {&pool->st, &c->st};
-	for (int i = 0; i < 2; i++) {
-		s[i]->pages += (uint64_t)(int64_t)dir;
-		if (pers)
-			s[i]->pages_persistent += (uint64_t)(int64_t)dir;
-		else
-			s[i]->pages_ephemeral += (uint64_t)(int64_t)dir;
-		if (pg->kind == TM_ZERO)
-			s[i]->zero_pages += (uint64_t)(int64_t)dir;
-		else if (pg->kind == TM_DEDUP)
-			s[i]->dedup_pages += (uint64_t)(int64_t)dir;
-		else if (pg->kind == TM_CHUNK)
-			s[i]->compressed_pages += (uint64_t)(int64_t)dir;
-		s[i]->bytes_stored += (uint64_t)(int64_t)dir * NUMEM_PAGE_SIZE;
-		s[i]->bytes_used += (uint64_t)(int64_t)dir * bytes;
-	}
-	c->pages_on_node[pg->node] += (uint64_t)(int64_t)dir;
-	t->total_pages += (uint64_t)(int64_t)dir;
+	uint64_t d = (uint64_t)(int64_t)dir;
+	stats_page(&pool->st, d, pers, pg->kind & 3u, bytes);
+	stats_page(&c->st, d, pers, pg->kind & 3u, bytes);
+	c->pages_on_node[pg->node] += d;
+	t->total_pages += d;
 }
 
 void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_bag *bag)
@@ -66,7 +68,8 @@ void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct t
 		if (!spare->has_pfn && !bag->no_spare) {
 			spare->has_pfn = true;
 			spare->pfn = pfn;
-			spare->pfn_node = numem_page_node(numem_pfn_to_page(t->heap->ft, numem_pfn(pfn)));
+			spare->pfn_node =
+			    numem_page_node(numem_pfn_to_page(t->heap->ft, numem_pfn(pfn)));
 			continue;
 		}
 		enum numem_err e = numem_free_owned(cpu, numem_pfn(pfn), 0, NUMEM_OWNER_TMEM, 0);
@@ -111,19 +114,38 @@ void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct t
 	*bag = (struct tm_bag){.pfns = ~0ull};
 }
 
+/*
+ * Fill one preload slot.  The allocation may reclaim, and tmem's own
+ * shrinker, running on this CPU inside it, may refill the very slot from
+ * what it evicted: then the new object goes back instead of overwriting
+ * (and leaking) the recycled one.
+ */
+#define PRELOAD_SLOT(t, cpu, slot)                                                                 \
+	do {                                                                                       \
+		if (!(slot)) {                                                                     \
+			__typeof__(slot) p_ = numem_kmalloc((t)->slab, (cpu), sizeof(*(slot)), 0); \
+			if (!p_)                                                                   \
+				return false;                                                      \
+			if (slot)                                                                  \
+				numem_kfree((t)->slab, (cpu), p_, 0);                              \
+			else                                                                       \
+				(slot) = p_;                                                       \
+		}                                                                                  \
+	} while (0)
+
 bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup)
 {
 	struct tm_preload *pl = &t->preload[cpu->id];
-	if (!pl->page && !(pl->page = numem_kmalloc(t->slab, cpu, sizeof(struct tm_page), 0)))
-		return false;
-	if (!pl->obj && !(pl->obj = numem_kmalloc(t->slab, cpu, sizeof(struct tm_object), 0)))
-		return false;
-	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++)
-		if (!pl->node[i] &&
-		    !(pl->node[i] = numem_kmalloc(t->slab, cpu, sizeof(struct tm_rnode), 0)))
-			return false;
-	if (dedup && !pl->dd && !(pl->dd = numem_kmalloc(t->slab, cpu, sizeof(struct tm_dedup), 0)))
-		return false;
+	PRELOAD_SLOT(t, cpu, pl->page);
+	PRELOAD_SLOT(t, cpu, pl->obj);
+	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++) {
+		bool fresh = !pl->node[i];
+		PRELOAD_SLOT(t, cpu, pl->node[i]);
+		if (fresh) /* (a recycled node is all zero but slot[0]) */
+			memset(pl->node[i], 0, sizeof(struct tm_rnode));
+	}
+	if (dedup)
+		PRELOAD_SLOT(t, cpu, pl->dd);
 	return true;
 }
 
@@ -188,11 +210,15 @@ int numem__tm_client_make(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t 
 	if (!dom)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "tmem: no domain %u", id),
 		       NUMEM_TMEM_ENOCLIENT;
+	/* The reference is held until the client is installed: a destroy of
+	 * the domain meanwhile is refused (NUMEM_E_BUSY), so its hook cannot
+	 * run before the install and leave a client behind for a dead id. */
 	numem_nid_t node = dom->vcpu[0].node;
-	numem_domain_put(dom);
 	struct tm_client *c = numem_kmalloc(t->slab, cpu, sizeof(*c), diag);
-	if (!c)
+	if (!c) {
+		numem_domain_put(dom);
 		return NUMEM_TMEM_ENOMEM;
+	}
 	client_init(t, c, (uint16_t)id, node);
 	tm_lock(t);
 	if (!t->client[id]) {
@@ -200,6 +226,7 @@ int numem__tm_client_make(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t 
 		c = 0;
 	}
 	tm_unlock(t);
+	numem_domain_put(dom);
 	if (c)
 		numem_kfree(t->slab, cpu, c, 0);
 	return NUMEM_TMEM_HIT;
@@ -490,8 +517,8 @@ static void stats_add(struct numem_tmem_stats *a, const struct numem_tmem_stats 
 
 static uint64_t pool_meta(const struct tm_pool *p)
 {
-	return p->st.pages * 48 + p->objects * 64 + p->rnodes * 512 + p->dedups * 64 + 4096 +
-	       (p->dedup ? 4096 : 0) + 256;
+	return p->st.pages * 48 + p->objects * 64 + p->rnodes * 512 + p->dedups * 64 +
+	       (uint64_t)p->nbuckets * 8 + (p->dedup ? 4096 : 0) + 256;
 }
 
 void numem_tmem_info(struct numem_tmem *t, struct numem_tmem_info *out)

@@ -2,8 +2,9 @@
  * object.c - objects and their pages: the key (pool, 192-bit object id,
  * 32-bit index) -> stored page.
  *
- * Objects of a pool hang off a hash table of TM_OBJ_BUCKETS chains (the
- * object id mixed into a bucket index).  The pages of an object sit in a
+ * Objects of a pool hang off a hash table of chains (the object id mixed
+ * into a bucket index), 504 at first and grown 4x by pool.c when the
+ * objects outnumber the chains 2:1.  The pages of an object sit in a
  * radix tree of 64-slot nodes (512 bytes, kmalloc-512) whose height grows
  * with the largest index: height h holds indexes below 2^(6h), height 0 is
  * the page of index 0 held in the root itself, so a one-page object at
@@ -16,12 +17,12 @@
  */
 #include "tmem_internal.h"
 
-static inline uint32_t bucket_of(const uint64_t oid[3])
+static inline uint32_t bucket_of(const uint64_t oid[3], uint32_t n)
 {
 	uint64_t h = oid[0] * 0x9e3779b97f4a7c15ull ^ oid[1] * 0xc2b2ae3d27d4eb4full ^
 	             oid[2] * 0x165667b19e3779f9ull;
 	h ^= h >> 29;
-	return tm_reduce(h * 0xbf58476d1ce4e5b9ull, TM_OBJ_BUCKETS);
+	return tm_reduce(h * 0xbf58476d1ce4e5b9ull, n);
 }
 
 static inline uint64_t height_cap(unsigned h)
@@ -36,7 +37,7 @@ static struct tm_rnode *take_node(struct tm_object *o, struct tm_preload *pl)
 		if (pl->node[i]) {
 			struct tm_rnode *n = pl->node[i];
 			pl->node[i] = 0;
-			memset(n, 0, sizeof(*n));
+			n->slot[0] = 0; /* all else is zero (see bag_node) */
 			return n;
 		}
 	return 0; /* the preload guarantees TM_RADIX_HEIGHT */
@@ -44,7 +45,7 @@ static struct tm_rnode *take_node(struct tm_object *o, struct tm_preload *pl)
 
 struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3])
 {
-	struct tm_object *o = p->bucket[bucket_of(oid)];
+	struct tm_object *o = p->bucket[bucket_of(oid, p->nbuckets)];
 	while (o && !tm_oid_eq(o->oid, oid))
 		o = o->hnext;
 	return o;
@@ -60,7 +61,7 @@ struct tm_object *numem__tm_obj_get(struct tm_pool *p, const uint64_t oid[3], st
 	memset(o, 0, sizeof(*o));
 	memcpy(o->oid, oid, sizeof(o->oid));
 	o->pool = p;
-	uint32_t b = bucket_of(oid);
+	uint32_t b = bucket_of(oid, p->nbuckets);
 	o->hnext = p->bucket[b];
 	p->bucket[b] = o;
 	p->objects++;
@@ -70,7 +71,7 @@ struct tm_object *numem__tm_obj_get(struct tm_pool *p, const uint64_t oid[3], st
 void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag)
 {
 	struct tm_pool *p = o->pool;
-	struct tm_object **pp = &p->bucket[bucket_of(o->oid)];
+	struct tm_object **pp = &p->bucket[bucket_of(o->oid, p->nbuckets)];
 	while (*pp != o)
 		pp = &(*pp)->hnext;
 	*pp = o->hnext;
@@ -123,6 +124,8 @@ static bool node_empty(const struct tm_rnode *n)
 	return true;
 }
 
+/* A node into the bag: its slots are all zero but slot[0], the bag's
+ * chain (the preload takes it back with only that slot to clear). */
 static void bag_node(struct tm_object *o, struct tm_rnode *n, struct tm_bag *bag)
 {
 	o->pool->rnodes--;
@@ -226,8 +229,10 @@ static void free_nodes(struct tm_object *o, void *n, unsigned h, struct tm_bag *
 		return;
 	struct tm_rnode *r = n;
 	for (unsigned i = 0; i < TM_RADIX_SLOTS; i++)
-		if (r->slot[i])
+		if (r->slot[i]) {
 			free_nodes(o, r->slot[i], h - 1, bag);
+			r->slot[i] = 0;
+		}
 	bag_node(o, r, bag);
 }
 
@@ -243,4 +248,40 @@ uint64_t numem__tm_obj_drop(struct numem_tmem *t, struct tm_object *o, struct tm
 	o->pages = 0;
 	numem__tm_obj_free(o, bag);
 	return n;
+}
+
+void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n)
+{
+	for (uint32_t i = 0; i < p->nbuckets; i++)
+		for (struct tm_object *o = p->bucket[i], *next; o; o = next) {
+			next = o->hnext;
+			uint32_t b = bucket_of(o->oid, n);
+			o->hnext = nb[b];
+			nb[b] = o;
+		}
+	p->bucket = nb;
+	p->nbuckets = n;
+}
+
+struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
+                                    struct tm_client *c, struct tm_pool *p, const uint64_t oid[3],
+                                    uint32_t index, const struct tm_loc *w)
+{
+	struct tm_preload *pl = &t->preload[cpu->id];
+	struct tm_page *pg = pl->page;
+	pl->page = 0;
+	*pg = (struct tm_page){.index = index,
+	                       .tick = ++t->tick,
+	                       .loc = w->loc,
+	                       .len = w->len,
+	                       .kind = w->kind,
+	                       .codec = w->codec,
+	                       .node = w->node,
+	                       .client = c->id};
+	pg->obj = numem__tm_obj_get(p, oid, pl);
+	numem__tm_radix_insert(pg->obj, pg, pl);
+	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
+		numem__tm_lru_add(t, c, pg);
+	numem__tm_account(t, p, pg, 1);
+	return pg;
 }

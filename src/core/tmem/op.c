@@ -34,6 +34,7 @@ struct page_ctx {
 	uint32_t caller;
 	const struct numem_tmem_op *op;
 	struct numem_diag *diag;
+	uint64_t grow; /* a put found the pool's object table too small: its serial */
 };
 
 /* Looks up the caller's client and pool under the lock. */
@@ -48,6 +49,37 @@ static int lookup(struct page_ctx *x, struct tm_client **c, struct tm_pool **p)
 		return op_fail(x->diag, NUMEM_TMEM_EEMPTY, "tmem: client %llu has no pool %llu",
 		               x->caller, x->op->pool_id);
 	return NUMEM_TMEM_HIT;
+}
+
+/* Store a non-zero page for a put: deduplicated in a dedup pool, else
+ * compressed (clen bytes at comp) or raw.  false: no memory. */
+static bool store_new(struct page_ctx *x, struct tm_pool *p, const void *src, const void *comp,
+                      size_t clen, uint8_t codec, numem_nid_t home, struct tm_loc *w)
+{
+	struct numem_tmem *t = x->t;
+	struct tm_loc s = {0};
+	uint64_t h = 0;
+	if (p->flags & NUMEM_TMEM_POOL_DEDUP) {
+		h = numem__tm_hash(src);
+		struct tm_dedup *dd = numem__tm_dedup_find(t, x->cpu, p, h, src);
+		if (dd) {
+			*w = (struct tm_loc){
+			    .kind = TM_DEDUP, .loc = (uintptr_t)dd, .node = dd->where.node};
+			return true;
+		}
+	}
+	if (!(clen ? numem__tm_store_put(t, x->cpu, home, comp, clen, &s)
+	           : numem__tm_store_put(t, x->cpu, home, src, NUMEM_PAGE_SIZE, &s)))
+		return false;
+	s.codec = clen ? codec : 0;
+	if (p->flags & NUMEM_TMEM_POOL_DEDUP) {
+		struct tm_dedup *dd = numem__tm_dedup_add(p, h, &s, &t->preload[x->cpu->id]);
+		*w =
+		    (struct tm_loc){.kind = TM_DEDUP, .loc = (uintptr_t)dd, .node = dd->where.node};
+	} else {
+		*w = s;
+	}
+	return true;
 }
 
 static int put_locked(struct page_ctx *x, const void *src, bool zero, const void *comp, size_t clen,
@@ -91,29 +123,21 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 	}
 	numem_nid_t home = c->node < t->heap->topo->nr_nodes ? c->node : x->cpu->mem_node;
 	struct tm_loc w = {.kind = TM_ZERO, .node = home};
-	bool stored = true;
-	if (t->opts.max_pages && t->total_pages >= t->opts.max_pages) {
-		stored = false;
-	} else if (!zero && (p->flags & NUMEM_TMEM_POOL_DEDUP)) {
-		uint64_t h = numem__tm_hash(src);
-		struct tm_dedup *dd = numem__tm_dedup_find(t, x->cpu, p, h, src);
-		if (!dd) {
-			struct tm_loc s = {0};
-			stored =
-			    clen ? numem__tm_store_put(t, x->cpu, home, comp, clen, &s)
-			         : numem__tm_store_put(t, x->cpu, home, src, NUMEM_PAGE_SIZE, &s);
-			if (stored) {
-				s.codec = clen ? codec : 0;
-				dd = numem__tm_dedup_add(p, h, &s, &t->preload[x->cpu->id]);
-			}
-		}
-		if (dd)
-			w = (struct tm_loc){
-			    .kind = TM_DEDUP, .loc = (uintptr_t)dd, .node = dd->where.node};
-	} else if (!zero) {
-		stored = clen ? numem__tm_store_put(t, x->cpu, home, comp, clen, &w)
-		              : numem__tm_store_put(t, x->cpu, home, src, NUMEM_PAGE_SIZE, &w);
-		w.codec = clen ? codec : 0;
+	bool stored = !(t->opts.max_pages && t->total_pages >= t->opts.max_pages);
+	if (stored && !zero) {
+		/* No heap page: the oldest ephemeral pages (this node's first)
+		 * make way, their pages reused from the bag (a bounded number:
+		 * compressed evictions may free no whole page). */
+		struct tm_preload *pl = &t->preload[x->cpu->id];
+		pl->reuse = bag;
+		for (unsigned k = 0;
+		     !(stored = store_new(x, p, src, comp, clen, codec, home, &w)) &&
+		     k < TM_PUT_EVICT_MAX;
+		     k++)
+			if (!numem__tm_evict(t, 0, home, 1, bag) &&
+			    !numem__tm_evict(t, 0, NUMEM_NID_NONE, 1, bag))
+				break;
+		pl->reuse = 0;
 	}
 	if (!stored) {
 		c->st.puts_failed++;
@@ -125,23 +149,9 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 			               x->caller, home);
 		return NUMEM_TMEM_MISS;
 	}
-	struct tm_preload *pl = &t->preload[x->cpu->id];
-	struct tm_page *pg = pl->page;
-	pl->page = 0;
-	*pg = (struct tm_page){.index = op->index,
-	                       .tick = ++t->tick,
-	                       .loc = w.loc,
-	                       .len = w.len,
-	                       .kind = w.kind,
-	                       .codec = w.codec,
-	                       .node = w.node,
-	                       .client = c->id};
-	o = numem__tm_obj_get(p, op->oid, pl);
-	pg->obj = o;
-	numem__tm_radix_insert(o, pg, pl);
-	if (!pers)
-		numem__tm_lru_add(t, c, pg);
-	numem__tm_account(t, p, pg, 1);
+	numem__tm_page_link(t, x->cpu, c, p, op->oid, op->index, &w);
+	if (p->objects > 2ull * p->nbuckets && p->nbuckets < TM_OBJ_BUCKETS_MAX)
+		x->grow = p->serial;
 	c->st.puts_stored++;
 	p->st.puts_stored++;
 	return NUMEM_TMEM_HIT;
@@ -157,14 +167,8 @@ static int put_frame(void *ctx, numem_pfn_t pfn)
 		               pfn.v, 0);
 	bool zero = numem__tm_page_zero(src);
 	uint8_t codec = atomic_load_explicit(&t->codec_of[x->caller], memory_order_relaxed);
-	size_t clen = 0;
 	uint8_t *comp = tm_scratch(t, x->cpu);
-	if (!zero && codec && codec < NUMEM_TMEM_NR_CODECS && t->opts.codec[codec]) {
-		const struct numem_tmem_codec *cd = t->opts.codec[codec];
-		clen = cd->compress(cd->ctx, x->cpu->id, src, comp, NUMEM_TMEM_COMPRESS_MAX);
-		if (clen > NUMEM_TMEM_COMPRESS_MAX)
-			clen = 0;
-	}
+	size_t clen = zero ? 0 : numem__tm_compress(t, x->cpu, codec, src);
 	struct tm_bag bag = {.pfns = ~0ull};
 	tm_lock(t);
 	int r = put_locked(x, src, zero, comp, clen, codec, &bag);
@@ -182,6 +186,8 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 		return op_fail(x->diag, NUMEM_TMEM_EFRAME, "tmem GET: frame 0x%llx has no mapping",
 		               pfn.v, 0);
 	struct tm_bag bag = {.pfns = ~0ull};
+	uint8_t *comp = 0;
+	struct tm_loc cw = {0};
 	tm_lock(t);
 	struct tm_client *c;
 	struct tm_pool *p;
@@ -197,25 +203,35 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 			r = NUMEM_TMEM_MISS;
 		} else {
 			struct tm_loc w = numem__tm_page_loc(pg);
-			if (!numem__tm_store_read(t, x->cpu, &w, dst)) {
-				numem__tm_page_drop(t, pg, &bag);
-				r = op_fail(
-				    x->diag, NUMEM_TMEM_ECORRUPT,
-				    "tmem GET: the stored page at index %llu of client %llu "
-				    "does not decompress; dropped",
-				    x->op->index, x->caller);
+			if (w.kind == TM_DEDUP)
+				w = ((const struct tm_dedup *)(uintptr_t)w.loc)->where;
+			if (w.kind == TM_CHUNK) {
+				/* the compressed bytes to this CPU's scratch: the
+				 * decompression runs after the lock is dropped */
+				comp = tm_scratch(t, x->cpu) + NUMEM_PAGE_SIZE;
+				memcpy(comp, numem__tm_store_chunk(t, &w), w.len);
+				cw = w;
 			} else {
-				c->st.hits++;
-				p->st.hits++;
-				r = NUMEM_TMEM_HIT;
-				if (!(p->flags &
-				      (NUMEM_TMEM_POOL_PERSISTENT | NUMEM_TMEM_POOL_SHARED)))
-					numem__tm_page_drop(t, pg, &bag);
+				numem__tm_store_read(t, x->cpu, &w, dst); /* zero, raw */
 			}
+			c->st.hits++;
+			p->st.hits++;
+			r = NUMEM_TMEM_HIT;
+			if (!(p->flags & (NUMEM_TMEM_POOL_PERSISTENT | NUMEM_TMEM_POOL_SHARED)))
+				numem__tm_page_drop(t, pg, &bag);
 		}
 	}
 	tm_unlock(t);
 	numem__tm_bag_release(t, x->cpu, &bag);
+	if (comp) {
+		const struct numem_tmem_codec *cd = t->opts.codec[cw.codec];
+		if (cd->decompress(cd->ctx, x->cpu->id, comp, cw.len, dst))
+			r = op_fail(
+			    x->diag, NUMEM_TMEM_ECORRUPT,
+			    "tmem GET: the stored page at index %llu of client %llu does not "
+			    "decompress",
+			    x->op->index, x->caller);
+	}
 	return r;
 }
 
@@ -383,7 +399,7 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 		if (r < 0)
 			return r;
 	}
-	struct page_ctx x = {t, cpu, caller, op, diag};
+	struct page_ctx x = {t, cpu, caller, op, diag, 0};
 	switch (op->cmd) {
 	case NUMEM_TMEM_NEW_POOL:
 		return numem__tm_new_pool(t, cpu, caller, op, diag);
@@ -397,7 +413,12 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 			               "tmem PUT: no memory for metadata (client %llu, pool %llu)",
 			               caller, op->pool_id);
 		}
-		return with_frame(&x, put_frame);
+		{
+			int r = with_frame(&x, put_frame);
+			if (x.grow) /* outside every lock: the table comes from the slab */
+				numem__tm_pool_grow(t, cpu, caller, op->pool_id, x.grow);
+			return r;
+		}
 	case NUMEM_TMEM_GET_PAGE:
 		return with_frame(&x, get_frame);
 	case NUMEM_TMEM_FLUSH_PAGE:
@@ -437,34 +458,35 @@ int numem_tmem_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_
 	return numem_tmem_op(t, cpu, caller, &op, diag);
 }
 
+/* A page op (put, get, flush page) through the entry point. */
+static int page_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller, uint32_t cmd,
+                   uint32_t pool_id, const struct numem_tmem_oid *oid, uint32_t index, uint64_t gfn,
+                   struct numem_diag *diag)
+{
+	struct numem_tmem_op op = {.cmd = cmd, .pool_id = pool_id, .index = index, .gfn = gfn};
+	set_oid(&op, oid);
+	return numem_tmem_op(t, cpu, caller, &op, diag);
+}
+
 int numem_tmem_put(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller, uint32_t pool_id,
                    const struct numem_tmem_oid *oid, uint32_t index, uint64_t gfn,
                    struct numem_diag *diag)
 {
-	struct numem_tmem_op op = {
-	    .cmd = NUMEM_TMEM_PUT_PAGE, .pool_id = pool_id, .index = index, .gfn = gfn};
-	set_oid(&op, oid);
-	return numem_tmem_op(t, cpu, caller, &op, diag);
+	return page_op(t, cpu, caller, NUMEM_TMEM_PUT_PAGE, pool_id, oid, index, gfn, diag);
 }
 
 int numem_tmem_get(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller, uint32_t pool_id,
                    const struct numem_tmem_oid *oid, uint32_t index, uint64_t gfn,
                    struct numem_diag *diag)
 {
-	struct numem_tmem_op op = {
-	    .cmd = NUMEM_TMEM_GET_PAGE, .pool_id = pool_id, .index = index, .gfn = gfn};
-	set_oid(&op, oid);
-	return numem_tmem_op(t, cpu, caller, &op, diag);
+	return page_op(t, cpu, caller, NUMEM_TMEM_GET_PAGE, pool_id, oid, index, gfn, diag);
 }
 
 int numem_tmem_flush_page(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
                           uint32_t pool_id, const struct numem_tmem_oid *oid, uint32_t index,
                           struct numem_diag *diag)
 {
-	struct numem_tmem_op op = {
-	    .cmd = NUMEM_TMEM_FLUSH_PAGE, .pool_id = pool_id, .index = index};
-	set_oid(&op, oid);
-	return numem_tmem_op(t, cpu, caller, &op, diag);
+	return page_op(t, cpu, caller, NUMEM_TMEM_FLUSH_PAGE, pool_id, oid, index, 0, diag);
 }
 
 int numem_tmem_flush_object(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,

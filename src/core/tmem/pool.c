@@ -75,6 +75,7 @@ int numem__tm_new_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cal
 	np->shared_slot = -1;
 	np->uuid = u;
 	np->bucket = b;
+	np->nbuckets = TM_OBJ_BUCKETS;
 	np->dedup = dd;
 
 	tm_lock(t);
@@ -137,6 +138,7 @@ int numem__tm_new_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cal
 				t->shared[free_shared] = np;
 				t->nr_shared++;
 			}
+			np->serial = ++t->pool_serial;
 			c->pool[slot] = np;
 			op->pool_id = slot;
 			np = 0; /* installed */
@@ -169,7 +171,7 @@ void numem__tm_pool_leave_locked(struct numem_tmem *t, struct tm_client *c, stru
 		}
 		return;
 	}
-	for (uint32_t i = 0; i < TM_OBJ_BUCKETS; i++)
+	for (uint32_t i = 0; i < p->nbuckets; i++)
 		while (p->bucket[i])
 			numem__tm_obj_drop(t, p->bucket[i], bag);
 	if (p->shared_slot >= 0) {
@@ -227,6 +229,7 @@ int numem__tm_pool_make_at(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
 	np->sharers = 1;
 	np->shared_slot = -1;
 	np->bucket = b;
+	np->nbuckets = TM_OBJ_BUCKETS;
 	int r = NUMEM_TMEM_HIT;
 	tm_lock(t);
 	struct tm_client *c = numem__tm_client(t, client);
@@ -235,7 +238,7 @@ int numem__tm_pool_make_at(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
 	else if (c->pool[id])
 		r = NUMEM_TMEM_EBUSY;
 	else
-		c->pool[id] = np;
+		np->serial = ++t->pool_serial, c->pool[id] = np;
 	tm_unlock(t);
 	if (r < 0) {
 		numem__fail(diag, NUMEM_E_BUSY, 0, 0, "tmem restore: client %u: pool %u is taken",
@@ -244,4 +247,37 @@ int numem__tm_pool_make_at(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
 		numem_kfree(t->slab, cpu, np, 0);
 	}
 	return r;
+}
+
+static struct tm_pool *pool_again(struct numem_tmem *t, uint32_t client, uint32_t id,
+                                  uint64_t serial)
+{
+	struct tm_client *c = numem__tm_client(t, client);
+	struct tm_pool *p = c && id < NUMEM_TMEM_MAX_POOLS ? c->pool[id] : 0;
+	return p && p->serial == serial ? p : 0;
+}
+
+void numem__tm_pool_grow(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client, uint32_t id,
+                         uint64_t serial)
+{
+	tm_lock(t);
+	struct tm_pool *p = pool_again(t, client, id, serial);
+	uint32_t n = p ? p->nbuckets : 0;
+	tm_unlock(t);
+	if (!p || n >= TM_OBJ_BUCKETS_MAX)
+		return;
+	uint32_t want = n > TM_OBJ_BUCKETS_MAX / 4 ? TM_OBJ_BUCKETS_MAX : n * 4;
+	struct tm_object **nb = numem_kmalloc(t->slab, cpu, (size_t)want * sizeof(*nb), 0);
+	if (!nb)
+		return; /* longer chains, nothing worse */
+	memset(nb, 0, (size_t)want * sizeof(*nb));
+	tm_lock(t);
+	p = pool_again(t, client, id, serial);
+	struct tm_object **old = nb;
+	if (p && p->nbuckets == n) {
+		old = p->bucket;
+		numem__tm_obj_rehash(p, nb, want);
+	}
+	tm_unlock(t);
+	numem_kfree(t->slab, cpu, old, 0);
 }

@@ -63,7 +63,7 @@ static size_t save_walk(struct tm_client *c, struct save_ctx *s)
 			numem__put64(r + 8, p->st.pages);
 		}
 		s->at += TM_SAVE_POOL;
-		for (uint32_t b = 0; b < TM_OBJ_BUCKETS; b++)
+		for (uint32_t b = 0; b < p->nbuckets; b++)
 			for (struct tm_object *o = p->bucket[b]; o; o = o->hnext)
 				numem__tm_radix_walk(o, save_page, s);
 	}
@@ -171,39 +171,19 @@ static int check_stream(const uint8_t *b, size_t len, uint32_t *pool_mask, struc
 static int restore_page(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_client *c,
                         struct tm_pool *p, const uint64_t oid[3], uint32_t index, const void *src)
 {
-	struct tm_preload *pl = &t->preload[cpu->id];
 	struct tm_object *o = numem__tm_obj_find(p, oid);
 	if (o && numem__tm_radix_lookup(o, index))
 		return NUMEM_TMEM_ECORRUPT; /* the stream names a key twice */
 	numem_nid_t home = c->node < t->heap->topo->nr_nodes ? c->node : cpu->mem_node;
 	struct tm_loc w = {.kind = TM_ZERO, .node = home};
 	if (!numem__tm_page_zero(src)) {
-		uint8_t *comp = tm_scratch(t, cpu);
-		size_t clen = 0;
-		const struct numem_tmem_codec *cd = c->codec ? t->opts.codec[c->codec] : 0;
-		if (cd)
-			clen = cd->compress(cd->ctx, cpu->id, src, comp, NUMEM_TMEM_COMPRESS_MAX);
-		if (clen > NUMEM_TMEM_COMPRESS_MAX)
-			clen = 0;
-		if (!(clen ? numem__tm_store_put(t, cpu, home, comp, clen, &w)
+		size_t clen = numem__tm_compress(t, cpu, c->codec, src);
+		if (!(clen ? numem__tm_store_put(t, cpu, home, tm_scratch(t, cpu), clen, &w)
 		           : numem__tm_store_put(t, cpu, home, src, NUMEM_PAGE_SIZE, &w)))
 			return NUMEM_TMEM_ENOMEM;
 		w.codec = clen ? c->codec : 0;
 	}
-	struct tm_page *pg = pl->page;
-	pl->page = 0;
-	*pg = (struct tm_page){.index = index,
-	                       .tick = ++t->tick,
-	                       .loc = w.loc,
-	                       .len = w.len,
-	                       .kind = w.kind,
-	                       .codec = w.codec,
-	                       .node = w.node,
-	                       .client = c->id};
-	o = numem__tm_obj_get(p, oid, pl);
-	pg->obj = o;
-	numem__tm_radix_insert(o, pg, pl);
-	numem__tm_account(t, p, pg, 1);
+	numem__tm_page_link(t, cpu, c, p, oid, index, &w);
 	return NUMEM_TMEM_HIT;
 }
 

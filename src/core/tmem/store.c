@@ -50,8 +50,15 @@ static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t n
 		pol.node = node;
 		e = numem_alloc_owned(cpu, 0, NUMEM_ALLOC_NORECLAIM, &pol, NUMEM_OWNER_TMEM, &p, 0);
 	}
-	if (e != NUMEM_OK)
-		return false;
+	if (e != NUMEM_OK) {
+		/* a page the current put's evictions freed, not yet given back */
+		struct tm_bag *bag = pl->reuse;
+		if (!bag || bag->pfns == ~0ull)
+			return false;
+		p.v = bag->pfns;
+		bag->pfns = *(uint64_t *)tm_virt(t, p.v);
+		bag->nr_pfns--;
+	}
 	*pfn = p.v;
 	*got = numem_page_node(numem_pfn_to_page(t->heap->ft, p));
 	t->heap_pages++;
@@ -83,7 +90,7 @@ static int fit(uint64_t used, unsigned n)
 	return -1;
 }
 
-static void partial_del(struct numem_tmem *t, struct tm_zpage *z)
+void numem__tm_zpage_unlist(struct numem_tmem *t, struct tm_zpage *z)
 {
 	if (z->prev)
 		z->prev->next = z->next;
@@ -94,7 +101,7 @@ static void partial_del(struct numem_tmem *t, struct tm_zpage *z)
 	z->next = z->prev = 0;
 }
 
-static void partial_add(struct numem_tmem *t, struct tm_zpage *z)
+void numem__tm_zpage_list(struct numem_tmem *t, struct tm_zpage *z)
 {
 	z->prev = 0;
 	z->next = t->partial[z->node];
@@ -123,13 +130,13 @@ static bool chunk_put(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t n
 		z->pfn = pfn;
 		z->used = 1;
 		z->node = got;
-		partial_add(t, z);
+		numem__tm_zpage_list(t, z);
 		at = 1;
 	}
 	uint64_t bits = (n == 64 ? ~0ull : (1ull << n) - 1) << at;
 	z->used |= bits;
 	if (z->used == ~0ull)
-		partial_del(t, z);
+		numem__tm_zpage_unlist(t, z);
 	memcpy((uint8_t *)z + ((size_t)at << TM_CHUNK_SHIFT), data, len);
 	out->kind = TM_CHUNK;
 	out->loc = z->pfn << TM_CHUNK_SHIFT | (uint64_t)at;
@@ -184,6 +191,12 @@ bool numem__tm_store_read(struct numem_tmem *t, struct numem_cpu *cpu, const str
 	return false;
 }
 
+const void *numem__tm_store_chunk(const struct numem_tmem *t, const struct tm_loc *where)
+{
+	const uint8_t *z = tm_virt(t, where->loc >> TM_CHUNK_SHIFT);
+	return z + ((where->loc & (TM_CHUNKS - 1)) << TM_CHUNK_SHIFT);
+}
+
 void numem__tm_store_free(struct numem_tmem *t, const struct tm_loc *where, struct tm_bag *bag)
 {
 	if (where->kind == TM_RAW) {
@@ -200,11 +213,11 @@ void numem__tm_store_free(struct numem_tmem *t, const struct tm_loc *where, stru
 		z->used &= ~((n == 64 ? ~0ull : (1ull << n) - 1) << at);
 		if (z->used == 1) {
 			if (!was_full)
-				partial_del(t, z);
+				numem__tm_zpage_unlist(t, z);
 			z->magic = 0;
 			bag_pfn(t, z->pfn, z->node, bag);
 		} else if (was_full) {
-			partial_add(t, z);
+			numem__tm_zpage_list(t, z);
 		}
 	}
 }
@@ -220,4 +233,15 @@ uint64_t numem__tm_store_bytes(const struct tm_loc *where)
 	default:
 		return 0;
 	}
+}
+
+size_t numem__tm_compress(const struct numem_tmem *t, const struct numem_cpu *cpu, uint8_t codec,
+                          const void *src)
+{
+	const struct numem_tmem_codec *cd =
+	    codec && codec < NUMEM_TMEM_NR_CODECS ? t->opts.codec[codec] : 0;
+	if (!cd)
+		return 0;
+	size_t n = cd->compress(cd->ctx, cpu->id, src, tm_scratch(t, cpu), NUMEM_TMEM_COMPRESS_MAX);
+	return n <= NUMEM_TMEM_COMPRESS_MAX ? n : 0;
 }

@@ -36,12 +36,17 @@
 /* Nodes one insert may need: growing the root (up to height - 1 new roots
  * above the old one, on index 0's path) and a new path below the top. */
 #define TM_RADIX_PRELOAD (2 * TM_RADIX_HEIGHT - 1)
-#define TM_OBJ_BUCKETS   504u /* per pool: 4032 bytes, the largest kmalloc class */
-#define TM_DEDUP_BUCKETS 504u
-#define TM_CHUNK_SHIFT   6 /* 64-byte chunks */
-#define TM_CHUNKS        (NUMEM_PAGE_SIZE >> TM_CHUNK_SHIFT)
-#define TM_ZPAGE_MAGIC   0x6567617a706d74ull /* "tmpzage" */
-#define TM_SHRINK_MAX    4096u               /* pages one shrink request evicts at most */
+/* Object hash buckets per pool: 504 at first (4032 bytes, the largest
+ * kmalloc class), grown 4x when the objects outnumber them 2:1, up to what
+ * one kmalloc holds (NUMEM_KMALLOC_MAX). */
+#define TM_OBJ_BUCKETS     504u
+#define TM_OBJ_BUCKETS_MAX ((uint32_t)(NUMEM_KMALLOC_MAX / sizeof(void *)))
+#define TM_DEDUP_BUCKETS   504u
+#define TM_CHUNK_SHIFT     6 /* 64-byte chunks */
+#define TM_CHUNKS          (NUMEM_PAGE_SIZE >> TM_CHUNK_SHIFT)
+#define TM_ZPAGE_MAGIC     0x6567617a706d74ull /* "tmpzage" */
+#define TM_SHRINK_MAX      4096u               /* pages one shrink request evicts at most */
+#define TM_PUT_EVICT_MAX   16u                 /* pages a put evicts at most to find memory */
 
 enum tm_kind {
 	TM_ZERO = 0,  /* all zero: no storage */
@@ -108,8 +113,10 @@ struct tm_pool {
 	struct numem_tmem_uuid uuid;
 	uint64_t objects;
 	uint64_t rnodes, dedups;   /* radix nodes, dedup entries (metadata) */
-	struct tm_object **bucket; /* TM_OBJ_BUCKETS */
-	struct tm_dedup **dedup;   /* TM_DEDUP_BUCKETS, DEDUP pools */
+	struct tm_object **bucket; /* nbuckets */
+	uint32_t nbuckets;
+	uint64_t serial;         /* unique per pool ever made (growth finds it again) */
+	struct tm_dedup **dedup; /* TM_DEDUP_BUCKETS, DEDUP pools */
 	struct numem_tmem_stats st;
 };
 
@@ -156,6 +163,9 @@ struct tm_preload {
 	bool has_pfn;
 	numem_nid_t pfn_node;
 	uint64_t pfn;
+	/* During a put, the bag its evictions fill: a store that finds the
+	 * heap empty takes a page from it. */
+	struct tm_bag *reuse;
 };
 
 /* What an operation freed under the lock: given back after unlocking. */
@@ -188,6 +198,7 @@ struct numem_tmem {
 	struct tm_pool *shared[NUMEM_TMEM_MAX_SHARED];
 	uint32_t nr_shared;
 	uint32_t tick;
+	uint64_t pool_serial;
 	uint64_t heap_pages;
 	uint64_t pages_on_node[NUMEM_MAX_NODES]; /* heap pages held */
 	uint64_t metadata_bytes;
@@ -279,6 +290,11 @@ void numem__tm_pool_leave_locked(struct numem_tmem *t, struct tm_client *c, stru
 int numem__tm_new_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
                        struct numem_tmem_op *op, struct numem_diag *diag);
 /* A private persistent pool at exactly `id` of client (restore). */
+/* Grow the object table of the caller's pool `id` if it is still the pool
+ * `serial` and still needs it (no lock held: the table is allocated
+ * outside the lock). */
+void numem__tm_pool_grow(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client, uint32_t id,
+                         uint64_t serial);
 int numem__tm_pool_make_at(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client,
                            uint32_t id, struct numem_diag *diag);
 int numem__tm_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
@@ -297,6 +313,15 @@ void numem__tm_radix_remove(struct tm_object *o, uint32_t index, struct tm_bag *
  * the tree). */
 void numem__tm_radix_walk(const struct tm_object *o, void (*fn)(void *ctx, struct tm_page *pg),
                           void *ctx);
+/* Move every object into the zeroed table nb of n chains (which becomes
+ * the pool's; the caller frees the old one). */
+void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n);
+/* A new page at (oid, index) of p, put by c, stored at w: a descriptor
+ * from the CPU's preload, in the object's tree (the object made if need
+ * be), on c's LRU if ephemeral, counted.  The key must be free. */
+struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
+                                    struct tm_client *c, struct tm_pool *p, const uint64_t oid[3],
+                                    uint32_t index, const struct tm_loc *w);
 /* Unhash an empty object into the bag. */
 void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag);
 /* Remove one page entirely: tree, LRU, accounting, storage (bag). */
@@ -313,6 +338,16 @@ bool numem__tm_store_put(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_
 bool numem__tm_store_read(struct numem_tmem *t, struct numem_cpu *cpu, const struct tm_loc *where,
                           void *dst);
 void numem__tm_store_free(struct numem_tmem *t, const struct tm_loc *where, struct tm_bag *bag);
+/* The compressed bytes of a TM_CHUNK location (where->len of them). */
+const void *numem__tm_store_chunk(const struct numem_tmem *t, const struct tm_loc *where);
+/* Compress a page with codec id `codec` into the CPU's scratch page: the
+ * compressed length, or 0 (no codec, or it does not fit
+ * NUMEM_TMEM_COMPRESS_MAX: store it raw).  No lock needed. */
+size_t numem__tm_compress(const struct numem_tmem *t, const struct numem_cpu *cpu, uint8_t codec,
+                          const void *src);
+/* The node lists of partially used zpages (lock held). */
+void numem__tm_zpage_unlist(struct numem_tmem *t, struct tm_zpage *z);
+void numem__tm_zpage_list(struct numem_tmem *t, struct tm_zpage *z);
 /* Bytes of TMEM pages a location takes (bytes_used). */
 uint64_t numem__tm_store_bytes(const struct tm_loc *where);
 static inline struct tm_loc numem__tm_page_loc(const struct tm_page *pg)

@@ -71,7 +71,7 @@ static enum numem_err verify_pool(struct numem_tmem *t, struct tm_pool *p, uint6
 {
 	struct vctx v = {t, 0, diag, NUMEM_OK, 0};
 	uint64_t objects = 0;
-	for (uint32_t b = 0; b < TM_OBJ_BUCKETS && !v.err; b++)
+	for (uint32_t b = 0; b < p->nbuckets && !v.err; b++)
 		for (const struct tm_object *o = p->bucket[b]; o && !v.err; o = o->hnext) {
 			objects++;
 			v.o = o;
@@ -155,24 +155,13 @@ static void move_zpage(struct numem_tmem *t, uint64_t pfn, numem_nid_t node)
 	if (z->node == node)
 		return;
 	bool listed = z->used != ~0ull;
-	if (listed) {
-		if (z->prev)
-			z->prev->next = z->next;
-		else
-			t->partial[z->node] = z->next;
-		if (z->next)
-			z->next->prev = z->prev;
-	}
+	if (listed)
+		numem__tm_zpage_unlist(t, z);
 	t->pages_on_node[z->node]--;
 	t->pages_on_node[node]++;
 	z->node = node;
-	if (listed) {
-		z->prev = 0;
-		z->next = t->partial[node];
-		if (z->next)
-			z->next->prev = z;
-		t->partial[node] = z;
-	}
+	if (listed)
+		numem__tm_zpage_list(t, z);
 }
 
 static void reaccount(void *ctx, struct tm_page *pg)
@@ -220,13 +209,13 @@ void numem_tmem_relayout_reaccount(struct numem_tmem *t, numem_pfn_t first, uint
 	for (struct tm_client *c = t->clients_list; c; c = c->next_active)
 		for (uint32_t i = 0; i < NUMEM_TMEM_MAX_POOLS; i++)
 			if (c->pool[i] && c->pool[i]->shared_slot < 0)
-				for (uint32_t b = 0; b < TM_OBJ_BUCKETS; b++)
+				for (uint32_t b = 0; b < c->pool[i]->nbuckets; b++)
 					for (struct tm_object *o = c->pool[i]->bucket[b]; o;
 					     o = o->hnext)
 						numem__tm_radix_walk(o, reaccount, &r);
 	for (uint32_t i = 0; i < NUMEM_TMEM_MAX_SHARED; i++)
 		if (t->shared[i])
-			for (uint32_t b = 0; b < TM_OBJ_BUCKETS; b++)
+			for (uint32_t b = 0; b < t->shared[i]->nbuckets; b++)
 				for (struct tm_object *o = t->shared[i]->bucket[b]; o; o = o->hnext)
 					numem__tm_radix_walk(o, reaccount, &r);
 	tm_unlock(t);
