@@ -33,12 +33,14 @@ result "asan+ubsan" $?
 stage "TSan: the concurrent tests (build-tsan/)"
 CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNUMEM_SANITIZE=thread \
   -DNUMEM_BENCH=OFF >/dev/null &&
-  cmake --build build-tsan -j"$jobs" --target test_stress test_slab test_domain test_relayout test_relayout_subscribers >/dev/null &&
+  cmake --build build-tsan -j"$jobs" --target test_stress test_slab test_domain test_relayout \
+    test_relayout_subscribers test_tmem >/dev/null &&
   (cd build-tsan && TSAN_OPTIONS=halt_on_error=1 NUMEM_STRESS_OPS=1000000 ./tests/test_stress &&
     TSAN_OPTIONS=halt_on_error=1 ./tests/test_slab &&
     TSAN_OPTIONS=halt_on_error=1 ./tests/test_domain &&
     TSAN_OPTIONS=halt_on_error=1 ./tests/test_relayout &&
-    TSAN_OPTIONS=halt_on_error=1 ./tests/test_relayout_subscribers)
+    TSAN_OPTIONS=halt_on_error=1 ./tests/test_relayout_subscribers &&
+    TSAN_OPTIONS=halt_on_error=1 NUMEM_TMEM_OPS=100000 ./tests/test_tmem)
 result "tsan" $?
 # Racing frees of one block need the free's compare-and-swap, which release
 # builds leave to debug builds (heap.h): a TSan build with it forced on
@@ -77,7 +79,7 @@ fuzz_run() { # target max_len dict-or-"" [extra seed dirs...]
 if CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DNUMEM_FUZZ=ON -DNUMEM_TESTS=OFF \
      -DNUMEM_BENCH=OFF -DNUMEM_SANITIZE=address,undefined >/dev/null &&
    cmake --build build-fuzz -j"$jobs" --target fuzz_acpi fuzz_numa_spec fuzz_heap fuzz_sim_inputs \
-     fuzz_relayout >/dev/null; then
+     fuzz_relayout fuzz_tmem >/dev/null; then
   asl=build-fuzz/seeds-asl; rm -rf "$asl"; mkdir -p "$asl"
   for f in build/tests/asl/srat-*.aml; do [ -f "$f" ] && { printf '\x00'; cat "$f"; } >"$asl/$(basename "$f")"; done
   for f in build/tests/asl/slit-*.aml; do [ -f "$f" ] && { printf '\x01'; cat "$f"; } >"$asl/$(basename "$f")"; done
@@ -97,6 +99,9 @@ if CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DNUMEM_FUZZ=ON -D
   # 20 s at most (each input boots a machine and commits layouts).
   fuzz_seconds=$(( fuzz_seconds < 20 ? fuzz_seconds : 20 )) fuzz_run fuzz_relayout 1024 ""
   result "fuzz_relayout" $?
+  # tmem's op entry point: 20 s at most (the CI's 15-minute budget)
+  fuzz_seconds=$((fuzz_seconds < 20 ? fuzz_seconds : 20)) fuzz_run fuzz_tmem 4096 ""
+  result "fuzz_tmem" $?
 else
   result "fuzz build" 1
 fi

@@ -70,6 +70,7 @@ void engine_sample(struct engine *e)
 		other += st[NUMEM_STAT_OTHER_PAGES];
 	}
 	s->local_pct = local + other ? 100.0 * (double)local / (double)(local + other) : 100.0;
+	engine_tmem_sample(e, s);
 	drain_trace(e);
 }
 
@@ -367,6 +368,8 @@ static int run_phase(struct engine *e, const struct sim_phase *p, char *err, siz
 		return replay(e, p->file, err, errlen);
 	case SIM_RELAYOUT:
 		return engine_relayout(e, p, err, errlen);
+	case SIM_TMEM:
+		return engine_tmem_phase(e, p, err, errlen);
 	case SIM_DESTROY: {
 		int i = engine_find_domain(e, p->domain);
 		if (i < 0 || !e->dom[i]) {
@@ -594,6 +597,9 @@ static void adapt_builtin(struct sim_scenario *sc, const struct numem_topo *t)
 		if (ram_mb < 31 * 1024) { /* the x445's 32 GiB less its PC holes is not "less" */
 			d->mem_mb = d->mem_mb * ram_mb / 32768 / 4 * 4;
 			d->mem_mb = d->mem_mb < 4 ? 4 : d->mem_mb;
+			d->working_set_mb = d->working_set_mb * ram_mb / 32768 / 4 * 4;
+			d->working_set_mb =
+			    d->working_set_mb && d->working_set_mb < 6 ? 6 : d->working_set_mb;
 		}
 		if (d->placement == SIM_PLACE_NODE)
 			d->node = memn[d->node % nm];
@@ -624,7 +630,9 @@ static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, i
 	r->strategy = strategy ? "xen" : "linux";
 	e.rng = sc->seed * 0x9e3779b97f4a7c15ull + 12345;
 	for (uint32_t i = 0; i < sc->nr_phases; i++)
-		e.total_ops += sc->phase[i].kind == SIM_CHURN ? sc->phase[i].ops : 0;
+		e.total_ops += sc->phase[i].kind == SIM_CHURN || sc->phase[i].kind == SIM_TMEM
+		                   ? sc->phase[i].ops
+		                   : 0;
 	struct numem_machine_src src;
 	struct stat st;
 	int rc;
@@ -696,17 +704,20 @@ static int run_one(const struct sim_scenario *sc, const struct sim_opts *opts, i
 		snprintf(err, errlen, "sim: %s", diag.msg[0] ? diag.msg : "out of memory");
 		goto out;
 	}
-	if (apply_cpuset(&e, err, errlen))
+	if (apply_cpuset(&e, err, errlen) || engine_tmem_start(&e, err, errlen))
 		goto out;
 	engine_sample(&e);
-	for (uint32_t i = 0; i < sc->nr_phases; i++)
+	for (uint32_t i = 0; i < sc->nr_phases; i++) {
 		if (run_phase(&e, &e.sc->phase[i], err, errlen) < 0) /* adapted: relayout nodes */
 			goto out;
+		engine_tmem_phase_done(&e, i);
+	}
 	if (opts->guest_tables && strategy == 0 &&
 	    write_guest_tables(&e, opts->guest_tables, err, errlen))
 		goto out;
 	engine_sample(&e);
 	collect(&e);
+	engine_tmem_collect(&e);
 	/* Checks: the heap and the slab agree with themselves, and every
 	 * allocated block has a live owner that holds what its p2m maps. */
 	numem_heap_drain_all(&e.sys.heap);
@@ -728,6 +739,7 @@ out:
 	free(e.rkey);
 	free(e.rval);
 	free(e.rorder);
+	engine_tmem_stop(&e);
 	if (e.doms && e.doms->heap)
 		numem_domains_release(e.doms, c0);
 	if (e.slab && e.slab->heap)

@@ -34,6 +34,7 @@ struct engine {
 	uint64_t total_ops;      /* for the progress bar */
 	const uint32_t *weights; /* the running churn phase's order mix, or NULL */
 	uint64_t weight_sum;
+	struct engine_tmem *tmem; /* sim/tmem.c: tmem and the guests' frontends, or NULL */
 };
 
 /* The scenario's random number generator (xorshift64): one seed, one run. */
@@ -53,5 +54,23 @@ void engine_address_map(struct engine *e, uint8_t map[][SIM_MAP_BUCKETS], uint64
                         uint64_t *stop);
 /* The relayout phase (relayout.c).  0, or -1 with err. */
 int engine_relayout(struct engine *e, const struct sim_phase *p, char *err, size_t errlen);
+
+/*
+ * sim/tmem.c: tmem under the guests that have a frontend.
+ *  start     after the domain manager is up: tmem (unless no domain has a
+ *            frontend or the scenario is a baseline) and the guests' state
+ *  phase     a tmem phase: p->ops page accesses of the guests
+ *  sample    tmem's figures into a sample
+ *  phase_done  after phase i: its evictions, shrinker work, pages per node
+ *  collect   at the end: totals, the control plane's listing, verify (a
+ *            failure or wrong data becomes run->error)
+ *  stop      release tmem (before the domains go) and the guests' state
+ */
+int engine_tmem_start(struct engine *e, char *err, size_t errlen);
+int engine_tmem_phase(struct engine *e, const struct sim_phase *p, char *err, size_t errlen);
+void engine_tmem_sample(struct engine *e, struct sim_sample *s);
+void engine_tmem_phase_done(struct engine *e, uint32_t i);
+void engine_tmem_collect(struct engine *e);
+void engine_tmem_stop(struct engine *e);
 
 #endif

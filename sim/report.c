@@ -105,6 +105,76 @@ static json_t *relayout_json(const struct sim_result *res, const struct sim_rela
 	    u64_array(x->dom_before, nn), "domain_pages_after", u64_array(x->dom_after, nn));
 }
 
+/* Logical bytes stored per byte of tmem pages holding them. */
+static double tmem_ratio(const struct numem_tmem_stats *st)
+{
+	return st->bytes_used ? (double)st->bytes_stored / (double)st->bytes_used : 0.0;
+}
+
+/* Faults tmem served, in % of all faults: the "disk" reads it avoided. */
+static double tmem_hit_pct(const struct sim_tmem_guest *g)
+{
+	return g->faults ? 100.0 * (double)g->tmem_hits / (double)g->faults : 0.0;
+}
+
+static void tmem_text(FILE *out, const struct sim_result *res, const struct sim_run *r)
+{
+	const struct sim_tmem_result *t = &r->tmem;
+	if (!t->enabled)
+		return;
+	fprintf(out, "\ntmem (%s; compression %s): guest page accesses by frontend\n",
+	        t->baseline ? "baseline: no tmem, every miss to disk" : "transcendent memory",
+	        t->codec);
+	fprintf(out, "%-12s %-10s %6s %9s %9s %8s %9s %9s %8s %8s %8s %8s %6s\n", "guest",
+	        "frontend", "ws MB", "accesses", "resident", "faults", "tmem hits", "disk rds",
+	        "hit %", "puts", "refused", "disk wrs", "lost");
+	for (uint32_t k = 0; k < t->nr_guests; k++) {
+		const struct sim_tmem_guest *g = &t->guest[k];
+		fprintf(out,
+		        "%-12s %-10s %6llu %9llu %9llu %8llu %9llu %9llu %7.2f%% %8llu %8llu %8llu "
+		        "%6llu\n",
+		        g->name, sim_tmem_frontend_name(g->frontend),
+		        (unsigned long long)(g->ws_pages >> 8), (unsigned long long)g->accesses,
+		        (unsigned long long)g->resident, (unsigned long long)g->faults,
+		        (unsigned long long)g->tmem_hits, (unsigned long long)g->disk_reads,
+		        tmem_hit_pct(g), (unsigned long long)g->puts,
+		        (unsigned long long)g->puts_refused, (unsigned long long)g->disk_writes,
+		        (unsigned long long)g->lost);
+	}
+	if (t->baseline)
+		return;
+	const struct numem_tmem_info *in = &t->info;
+	fprintf(out,
+	        "tmem now: %llu pages (%llu ephemeral, %llu persistent; %llu zero, %llu "
+	        "compressed) in %llu heap pages; %.2f bytes stored per byte held; metadata %llu "
+	        "bytes\n",
+	        (unsigned long long)in->stats.pages, (unsigned long long)in->stats.pages_ephemeral,
+	        (unsigned long long)in->stats.pages_persistent,
+	        (unsigned long long)in->stats.zero_pages,
+	        (unsigned long long)in->stats.compressed_pages, (unsigned long long)in->heap_pages,
+	        tmem_ratio(&in->stats), (unsigned long long)in->metadata_bytes);
+	fprintf(out,
+	        "tmem ops: %llu puts (%llu stored), %llu gets (%llu hits), %llu flushes; %llu "
+	        "evictions, %llu pages freed by %llu shrinker calls (at most %llu a request)\n",
+	        (unsigned long long)in->stats.puts, (unsigned long long)in->stats.puts_stored,
+	        (unsigned long long)in->stats.gets, (unsigned long long)in->stats.hits,
+	        (unsigned long long)in->stats.flushes, (unsigned long long)in->stats.evictions,
+	        (unsigned long long)in->shrinker_freed, (unsigned long long)in->shrinker_calls,
+	        (unsigned long long)in->max_evict_batch);
+	fprintf(out, "tmem by phase: %-9s %9s %9s  heap pages held per node at its end\n", "",
+	        "evicted", "shrunk");
+	for (uint32_t i = 0; i < res->sc.nr_phases && i < SIM_MAX_PHASES; i++) {
+		const struct sim_phase *p = &res->sc.phase[i];
+		fprintf(out, "  %2u %-20s %9llu %9llu  ", i + 1, sim_phase_name(p->kind),
+		        (unsigned long long)t->phase_evictions[i],
+		        (unsigned long long)t->phase_shrinker_freed[i]);
+		for (uint32_t n = 0; n < res->nr_nodes; n++)
+			fprintf(out, "%s%llu", n ? "/" : "",
+			        (unsigned long long)t->phase_pages_on_node[i][n]);
+		fprintf(out, "\n");
+	}
+}
+
 static void run_text(FILE *out, const struct sim_result *res, const struct sim_run *r)
 {
 	uint32_t nn = res->nr_nodes;
@@ -179,6 +249,7 @@ static void run_text(FILE *out, const struct sim_result *res, const struct sim_r
 	numem_report_slabinfo_header(out);
 	for (uint32_t i = 0; i < r->nr_slabinfo; i++)
 		numem_report_slabinfo_line(out, r->slabinfo[i].name, &r->slabinfo[i].info);
+	tmem_text(out, res, r);
 	fprintf(out, "\nchecks: %s\n",
 	        r->error[0] ? r->error : "heap and slab verified; domain ownership verified");
 }
@@ -226,6 +297,114 @@ void sim_report_text(FILE *out, const struct sim_result *res)
 		}
 		fprintf(out, "\n");
 	}
+}
+
+static json_t *tmem_stats_json(const struct numem_tmem_stats *st)
+{
+	char ratio[32];
+	snprintf(ratio, sizeof(ratio), "%.4f", tmem_ratio(st));
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	                 "s:I, s:I, s:s}",
+	                 "puts", (json_int_t)st->puts, "puts_stored", (json_int_t)st->puts_stored,
+	                 "puts_failed", (json_int_t)st->puts_failed, "gets", (json_int_t)st->gets,
+	                 "hits", (json_int_t)st->hits, "misses", (json_int_t)st->misses, "flushes",
+	                 (json_int_t)st->flushes, "flush_objects", (json_int_t)st->flush_objects,
+	                 "evictions", (json_int_t)st->evictions, "pages", (json_int_t)st->pages,
+	                 "pages_ephemeral", (json_int_t)st->pages_ephemeral, "pages_persistent",
+	                 (json_int_t)st->pages_persistent, "zero_pages", (json_int_t)st->zero_pages,
+	                 "compressed_pages", (json_int_t)st->compressed_pages, "bytes_stored",
+	                 (json_int_t)st->bytes_stored, "bytes_used", (json_int_t)st->bytes_used,
+	                 "compression_ratio", ratio);
+}
+
+/* The pools a run's samples follow: (scenario domain index, kind) of each
+ * guest's pools, in that order. */
+uint32_t sim_tmem_sampled_pools(const struct sim_tmem_result *t, uint32_t *slot)
+{
+	uint32_t n = 0;
+	for (uint32_t k = 0; k < t->nr_guests; k++)
+		for (uint32_t kind = 0; kind < 2; kind++)
+			if (t->guest[k].pool[kind] != ~0u)
+				slot[n++] = (uint32_t)t->guest_dom[k] * 2 + kind;
+	return n;
+}
+
+static json_t *tmem_json(const struct sim_result *res, const struct sim_run *r)
+{
+	const struct sim_tmem_result *t = &r->tmem;
+	json_t *guests = json_array();
+	for (uint32_t k = 0; k < t->nr_guests; k++) {
+		const struct sim_tmem_guest *g = &t->guest[k];
+		char pct[32];
+		snprintf(pct, sizeof(pct), "%.4f", tmem_hit_pct(g));
+		json_t *o = json_pack(
+		    "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:I, "
+		    "s:I, s:I}",
+		    "name", g->name, "frontend", sim_tmem_frontend_name(g->frontend),
+		    "working_set_pages", (json_int_t)g->ws_pages, "accesses",
+		    (json_int_t)g->accesses, "resident", (json_int_t)g->resident, "first_touch",
+		    (json_int_t)g->first_touch, "faults", (json_int_t)g->faults, "gets",
+		    (json_int_t)g->gets, "tmem_hits", (json_int_t)g->tmem_hits, "disk_reads",
+		    (json_int_t)g->disk_reads, "hit_pct", pct, "puts", (json_int_t)g->puts,
+		    "puts_refused", (json_int_t)g->puts_refused, "disk_writes",
+		    (json_int_t)g->disk_writes, "lost", (json_int_t)g->lost, "wrong",
+		    (json_int_t)g->wrong, "errors", (json_int_t)g->errors);
+		json_array_append_new(guests, o);
+	}
+	json_t *o = json_pack("{s:s, s:b, s:o}", "compression", t->codec, "baseline", t->baseline,
+	                      "guests", guests);
+	if (t->baseline)
+		return o;
+	const struct numem_tmem_info *in = &t->info;
+	json_object_set_new(o, "stats", tmem_stats_json(&in->stats));
+	json_object_set_new(o, "heap_pages", json_integer((json_int_t)in->heap_pages));
+	json_object_set_new(o, "pages_on_node", u64_array(in->pages_on_node, res->nr_nodes));
+	json_object_set_new(o, "metadata_bytes", json_integer((json_int_t)in->metadata_bytes));
+	json_object_set_new(o, "shrinker_calls", json_integer((json_int_t)in->shrinker_calls));
+	json_object_set_new(o, "shrinker_freed", json_integer((json_int_t)in->shrinker_freed));
+	json_object_set_new(o, "max_evict_batch", json_integer((json_int_t)in->max_evict_batch));
+	json_t *phases = json_array();
+	for (uint32_t i = 0; i < res->sc.nr_phases && i < SIM_MAX_PHASES; i++)
+		json_array_append_new(
+		    phases, json_pack("{s:i, s:s, s:I, s:I, s:I, s:o}", "phase", i + 1, "kind",
+		                      sim_phase_name(res->sc.phase[i].kind), "evictions",
+		                      (json_int_t)t->phase_evictions[i], "shrinker_calls",
+		                      (json_int_t)t->phase_shrinker_calls[i], "shrinker_freed",
+		                      (json_int_t)t->phase_shrinker_freed[i], "pages_on_node",
+		                      u64_array(t->phase_pages_on_node[i], res->nr_nodes)));
+	json_object_set_new(o, "phases", phases);
+	json_t *clients = json_array(), *pools = json_array();
+	for (uint32_t c = 0; c < t->nr_clients; c++) {
+		const struct numem_tmem_client_info *ci = &t->client[c];
+		json_array_append_new(
+		    clients,
+		    json_pack("{s:i, s:i, s:I, s:i, s:b, s:i, s:i, s:o}", "client", ci->client,
+		              "weight", ci->weight, "cap", (json_int_t)ci->cap, "codec",
+		              (int)ci->codec, "frozen", ci->frozen, "node", (int)ci->node, "pools",
+		              ci->nr_pools, "stats", tmem_stats_json(&ci->stats)));
+	}
+	for (uint32_t i = 0; i < t->nr_pools; i++) {
+		const struct numem_tmem_pool_info *pi = &t->pool[i];
+		json_array_append_new(
+		    pools,
+		    json_pack("{s:i, s:i, s:s, s:b, s:i, s:I, s:o}", "client", pi->client, "pool",
+		              pi->pool_id, "kind",
+		              pi->flags & NUMEM_TMEM_POOL_PERSISTENT ? "persistent" : "ephemeral",
+		              "shared", (pi->flags & NUMEM_TMEM_POOL_SHARED) != 0, "sharers",
+		              pi->sharers, "objects", (json_int_t)pi->objects, "stats",
+		              tmem_stats_json(&pi->stats)));
+	}
+	json_object_set_new(o, "clients", clients);
+	json_object_set_new(o, "pools", pools);
+	uint32_t slot[SIM_TMEM_POOLS], ns = sim_tmem_sampled_pools(t, slot);
+	json_t *sp = json_array();
+	for (uint32_t i = 0; i < ns; i++)
+		json_array_append_new(sp, json_pack("{s:s, s:s}", "domain",
+		                                    res->sc.domain[slot[i] / 2].name, "kind",
+		                                    slot[i] % 2 ? "persistent" : "ephemeral"));
+	json_object_set_new(o, "sampled_pools", sp);
+	json_object_set_new(o, "verify", json_string(t->verify[0] ? t->verify : "ok"));
+	return o;
 }
 
 static json_t *run_json(const struct sim_result *res, const struct sim_run *r)
@@ -282,12 +461,28 @@ static json_t *run_json(const struct sim_result *res, const struct sim_run *r)
 			json_array_append_new(fr, json_integer((json_int_t)s->free_pages[n]));
 		char pct[32];
 		snprintf(pct, sizeof(pct), "%.4f", s->local_pct);
-		json_t *sj = json_pack("{s:I, s:o, s:s}", "op", (json_int_t)s->op, "free_pages", fr,
+		json_t *so = json_pack("{s:I, s:o, s:s}", "op", (json_int_t)s->op, "free_pages", fr,
 		                       "local_pct", pct);
 		if (r->nr_relayouts) /* other runs' JSON stays as it was */
-			json_object_set_new(sj, "pending_pages",
+			json_object_set_new(so, "pending_pages",
 			                    json_integer((json_int_t)s->pending_pages));
-		json_array_append_new(samples, sj);
+		if (r->tmem.enabled && !r->tmem.baseline) { /* by "sampled_pools" */
+			uint32_t slot[SIM_TMEM_POOLS], ns = sim_tmem_sampled_pools(&r->tmem, slot);
+			json_t *pg = json_array(), *gt = json_array(), *ht = json_array();
+			for (uint32_t k = 0; k < ns; k++) {
+				json_array_append_new(
+				    pg, json_integer((json_int_t)s->tmem_pages[slot[k]]));
+				json_array_append_new(
+				    gt, json_integer((json_int_t)s->tmem_gets[slot[k]]));
+				json_array_append_new(
+				    ht, json_integer((json_int_t)s->tmem_hits[slot[k]]));
+			}
+			json_object_set_new(so, "tmem",
+			                    json_pack("{s:I, s:o, s:o, s:o}", "heap_pages",
+			                              (json_int_t)s->tmem_heap_pages, "pages", pg,
+			                              "gets", gt, "hits", ht));
+		}
+		json_array_append_new(samples, so);
 	}
 	json_t *slabs = json_array();
 	for (uint32_t i = 0; i < r->nr_slabinfo; i++) {
@@ -313,6 +508,8 @@ static json_t *run_json(const struct sim_result *res, const struct sim_run *r)
 			json_array_append_new(rl, relayout_json(res, &r->relayout[k]));
 		json_object_set_new(o, "relayouts", rl);
 	}
+	if (r->tmem.enabled)
+		json_object_set_new(o, "tmem", tmem_json(res, r));
 	if (r->trace_events || r->trace_lost) /* a traced run: what its file holds */
 		json_object_set_new(o, "trace",
 		                    json_pack("{s:I, s:I}", "events", (json_int_t)r->trace_events,

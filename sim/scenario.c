@@ -39,27 +39,56 @@ void sim_default_scenario(struct sim_scenario *sc)
 	d[3].vnode[1].mem_mb = 2048;
 	d[3].vnode[1].pnode = 3;
 	d[3].vnode[1].vcpus = 2;
-	sc->nr_domains = 4;
+	/* Guests with tmem frontends (sim/tmem.c), working sets larger than
+	 * their memory: a file server's page cache (cleancache), a guest that
+	 * swaps (frontswap), a desktop with both. */
+	d[4] = (struct sim_domain_spec){.name = "files",
+	                                .mem_mb = 192,
+	                                .vcpus = 2,
+	                                .placement = SIM_PLACE_AUTO,
+	                                .tmem = SIM_TMEM_CLEANCACHE,
+	                                .working_set_mb = 288};
+	d[5] = (struct sim_domain_spec){.name = "swapper",
+	                                .mem_mb = 128,
+	                                .vcpus = 1,
+	                                .placement = SIM_PLACE_NODE,
+	                                .node = 1,
+	                                .tmem = SIM_TMEM_FRONTSWAP,
+	                                .working_set_mb = 192};
+	d[6] = (struct sim_domain_spec){.name = "desktop",
+	                                .mem_mb = 128,
+	                                .vcpus = 2,
+	                                .placement = SIM_PLACE_AUTO,
+	                                .tmem = SIM_TMEM_MIXED,
+	                                .working_set_mb = 192};
+	sc->nr_domains = 7;
+	sc->tmem_codec = NUMEM_TMEM_CODEC_LZ4;
 	struct sim_phase *p = sc->phase;
 	p[0] = (struct sim_phase){.kind = SIM_BOOT};
-	p[1] = (struct sim_phase){.kind = SIM_CHURN, .ops = 200000};
+	p[1] = (struct sim_phase){.kind = SIM_TMEM, .ops = 250000};
+	p[2] = (struct sim_phase){.kind = SIM_CHURN, .ops = 200000};
 	/* Live relayout: db's memory (on node 2) striped over all four nodes in
 	 * 1 MiB blocks while the guests run; its frames move as they are
-	 * freed by the churn that follows. */
-	p[2] = (struct sim_phase){.kind = SIM_RELAYOUT,
+	 * freed by the churn that follows, and tmem's pages in that span are
+	 * re-accounted to their new nodes (its relayout subscriber). */
+	p[3] = (struct sim_phase){.kind = SIM_RELAYOUT,
 	                          .domain = "db",
 	                          .stripe = true,
 	                          .nr_nodes = 4,
 	                          .nodes = {0, 1, 2, 3},
 	                          .block_pages = 256};
-	p[3] = (struct sim_phase){.kind = SIM_BALLOON, .domain = "web", .percent = 50};
-	p[4] = (struct sim_phase){.kind = SIM_PRESSURE, .percent = 95};
-	p[5] = (struct sim_phase){.kind = SIM_CHURN, .ops = 100000};
-	p[6] = (struct sim_phase){.kind = SIM_DESTROY, .domain = "hog"};
-	p[7] = (struct sim_phase){.kind = SIM_BALLOON, .domain = "web", .percent = 100};
-	p[8] = (struct sim_phase){.kind = SIM_DESTROY, .domain = "batch"};
-	p[9] = (struct sim_phase){.kind = SIM_CHURN, .ops = 100000};
-	sc->nr_phases = 10;
+	p[4] = (struct sim_phase){.kind = SIM_BALLOON, .domain = "web", .percent = 50};
+	/* The machine full: the hog's last allocations run the heap's
+	 * shrinkers, and tmem gives back its ephemeral pages. */
+	p[5] = (struct sim_phase){.kind = SIM_PRESSURE, .percent = 100};
+	p[6] = (struct sim_phase){.kind = SIM_TMEM, .ops = 100000};
+	p[7] = (struct sim_phase){.kind = SIM_CHURN, .ops = 100000};
+	p[8] = (struct sim_phase){.kind = SIM_DESTROY, .domain = "hog"};
+	p[9] = (struct sim_phase){.kind = SIM_BALLOON, .domain = "web", .percent = 100};
+	p[10] = (struct sim_phase){.kind = SIM_DESTROY, .domain = "batch"};
+	p[11] = (struct sim_phase){.kind = SIM_TMEM, .ops = 100000};
+	p[12] = (struct sim_phase){.kind = SIM_CHURN, .ops = 100000};
+	sc->nr_phases = 13;
 	sc->builtin = true;
 }
 
@@ -91,8 +120,15 @@ static int parse_cpuset(const char *v, numem_nodemask_t *mask, char *err, size_t
 	return 0;
 }
 
-static const char *const phase_names[] = {"boot",    "churn",  "balloon", "pressure",
-                                          "destroy", "replay", "relayout"};
+static const char *const phase_names[] = {"boot",    "churn",  "balloon",  "pressure",
+                                          "destroy", "replay", "relayout", "tmem"};
+_Static_assert(sizeof(phase_names) / sizeof(phase_names[0]) == SIM_TMEM + 1,
+               "a name per enum sim_phase_kind");
+
+const char *sim_phase_name(enum sim_phase_kind k)
+{
+	return (unsigned)k <= SIM_TMEM ? phase_names[k] : "?";
+}
 
 static int phase_kind(const char *s, enum sim_phase_kind *k)
 {
@@ -110,6 +146,27 @@ static int placement_of(const char *s, enum sim_placement *pl)
 	for (int i = 0; i < 4; i++)
 		if (!strcmp(s, names[i])) {
 			*pl = (enum sim_placement)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int frontend_of(const char *s, enum sim_tmem_frontend *f)
+{
+	for (int i = 0; i <= SIM_TMEM_MIXED; i++)
+		if (!strcmp(s, sim_tmem_frontend_name((enum sim_tmem_frontend)i))) {
+			*f = (enum sim_tmem_frontend)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int codec_of(const char *s, enum numem_tmem_codec_id *c)
+{
+	static const char *const names[] = {"off", "lz4", "zstd"};
+	for (int i = 0; i < NUMEM_TMEM_NR_CODECS; i++)
+		if (!strcmp(s, names[i])) {
+			*c = (enum numem_tmem_codec_id)i;
 			return 0;
 		}
 	return -1;
@@ -165,6 +222,13 @@ int sim_scenario_validate(const struct sim_scenario *sc, char *err, size_t errle
 				RANGE_FAIL(what, "cpus entry", d->pin[v], -1, SIM_MAX_PIN);
 		if (d->nr_vnodes > NUMEM_MAX_VNODES)
 			RANGE_FAIL(what, "number of vnodes", d->nr_vnodes, 0, NUMEM_MAX_VNODES);
+		if ((unsigned)d->tmem > SIM_TMEM_MIXED)
+			RANGE_FAIL(what, "tmem", d->tmem, SIM_TMEM_NONE, SIM_TMEM_MIXED);
+		if (d->working_set_mb > SIM_TMEM_MAX_MB)
+			RANGE_FAIL(what, "working_set_mb", d->working_set_mb, 0, SIM_TMEM_MAX_MB);
+		if (d->tmem != SIM_TMEM_NONE && d->mem_mb > SIM_TMEM_MAX_MB)
+			RANGE_FAIL(what, "memory_mb (with a tmem frontend)", d->mem_mb, 1,
+			           SIM_TMEM_MAX_MB);
 		if (d->placement == SIM_PLACE_VNUMA && !d->nr_vnodes)
 			return fail(err, errlen, "scenario: %s: placement vnuma needs vnodes",
 			            what);
@@ -180,12 +244,24 @@ int sim_scenario_validate(const struct sim_scenario *sc, char *err, size_t errle
 				           NUMEM_MAX_VCPUS);
 		}
 	}
+	if ((unsigned)sc->tmem_codec >= NUMEM_TMEM_NR_CODECS)
+		RANGE_FAIL("scenario", "tmem_compress", sc->tmem_codec, 0,
+		           NUMEM_TMEM_NR_CODECS - 1);
+	bool frontends = false;
+	for (uint32_t i = 0; i < sc->nr_domains; i++)
+		frontends |= sc->domain[i].tmem != SIM_TMEM_NONE;
 	for (uint32_t i = 0; i < sc->nr_phases; i++) {
 		const struct sim_phase *p = &sc->phase[i];
 		char what[32];
 		snprintf(what, sizeof(what), "phase %u", i + 1);
-		if ((unsigned)p->kind > SIM_RELAYOUT)
-			RANGE_FAIL(what, "kind", p->kind, SIM_BOOT, SIM_RELAYOUT);
+		if ((unsigned)p->kind > SIM_TMEM)
+			RANGE_FAIL(what, "kind", p->kind, SIM_BOOT, SIM_TMEM);
+		if (p->kind == SIM_TMEM && !frontends)
+			return fail(
+			    err, errlen,
+			    "scenario: %s: a tmem phase needs a domain with a tmem frontend "
+			    "(\"tmem\": cleancache, frontswap or mixed)",
+			    what);
 		if (!terminated(p->domain, sizeof(p->domain)) ||
 		    !terminated(p->file, sizeof(p->file)))
 			return fail(err, errlen, "scenario: %s: domain or file not terminated",
@@ -324,6 +400,21 @@ static int json_domain(json_t *d, size_t index, struct sim_domain_spec *ds, char
 		}
 		ds->pin[k] = (int32_t)json_integer_value(e);
 	}
+	char fe[16] = "none";
+	if (json_str(d, "tmem", what, fe, sizeof(fe), err, errlen))
+		return -1;
+	if (frontend_of(fe, &ds->tmem)) {
+		snprintf(err, errlen,
+		         "scenario: %s: tmem '%s' unknown (want none, cleancache, frontswap or "
+		         "mixed)",
+		         what, fe);
+		return -1;
+	}
+	x = 0;
+	if (json_num(d, "working_set_mb", what, false, 0, (int64_t)SIM_TMEM_MAX_MB, &x, err,
+	             errlen))
+		return -1;
+	ds->working_set_mb = (uint64_t)x;
 	if (json_arr(d, "vnodes", what, NUMEM_MAX_VNODES, &a, err, errlen))
 		return -1;
 	json_array_foreach(a, k, e)
@@ -432,9 +523,10 @@ static int json_phase(json_t *p, size_t index, struct sim_phase *ph, char *err, 
 	return 0;
 }
 
-/* {"name", "machine", "seed", "sample_every",
+/* {"name", "machine", "seed", "sample_every", "cpuset", "tmem_compress": "off"|"lz4"|"zstd",
  *  "domains": [{"name", "memory_mb", "vcpus", "placement": "auto"|"node"|"pinned"|"vnuma",
- *               "node", "cpus": [..], "vnodes": [{"memory_mb", "node", "vcpus"}]}],
+ *               "node", "cpus": [..], "vnodes": [{"memory_mb", "node", "vcpus"}],
+ *               "tmem": "none"|"cleancache"|"frontswap"|"mixed", "working_set_mb"}],
  *  "phases": [{"kind", "ops", "domain", "percent", "file", "orders": [..]}]} */
 static int parse_json(struct sim_scenario *sc, json_t *root, char *err, size_t errlen)
 {
@@ -447,11 +539,15 @@ static int parse_json(struct sim_scenario *sc, json_t *root, char *err, size_t e
 	size_t i;
 	if (!json_is_object(root))
 		return fail(err, errlen, "scenario: the top level is not an %s", "object");
-	char cpuset[256] = "";
+	char cpuset[256] = "", codec[16] = "off";
 	if (json_str(root, "name", "scenario", sc->name, sizeof(sc->name), err, errlen) ||
 	    json_str(root, "machine", "scenario", sc->machine, sizeof(sc->machine), err, errlen) ||
-	    json_str(root, "cpuset", "scenario", cpuset, sizeof(cpuset), err, errlen))
+	    json_str(root, "cpuset", "scenario", cpuset, sizeof(cpuset), err, errlen) ||
+	    json_str(root, "tmem_compress", "scenario", codec, sizeof(codec), err, errlen))
 		return -1;
+	if (codec_of(codec, &sc->tmem_codec))
+		return fail(err, errlen,
+		            "scenario: tmem_compress '%s' unknown (want off, lz4 or zstd)", codec);
 	if (cpuset[0] && parse_cpuset(cpuset, &sc->cpuset, err, errlen))
 		return -1;
 	x = (int64_t)sc->seed;
@@ -577,7 +673,7 @@ static int cfg_relayout(struct sim_phase *p, const char *dom, char *spec, int li
 }
 
 /* "boot, churn:200000, balloon:web:50, pressure:95, destroy:hog, replay:F,
- *  relayout:db:stripe=0/1/2@256" */
+ *  relayout:db:stripe=0/1/2@256, tmem:50000" */
 static int cfg_phases(struct sim_scenario *sc, char *val, int lineno, char *err, size_t errlen)
 {
 	char *save;
@@ -604,7 +700,7 @@ static int cfg_phases(struct sim_scenario *sc, char *val, int lineno, char *err,
 				return fail(err, errlen, "scenario: replay file name '%s' too long",
 				            a);
 			snprintf(p->file, sizeof(p->file), "%s", a);
-		} else if (p->kind == SIM_CHURN && a) {
+		} else if ((p->kind == SIM_CHURN || p->kind == SIM_TMEM) && a) {
 			if (cfg_num(lineno, key, a, 0, SIM_MAX_OPS, &x, err, errlen))
 				return -1;
 			p->ops = x;
@@ -701,6 +797,18 @@ static int cfg_domain_key(struct sim_domain_spec *ds, const char *key, char *val
 		}
 	} else if (!strcmp(key, "vnodes")) {
 		return cfg_vnodes(ds, val, lineno, err, errlen);
+	} else if (!strcmp(key, "tmem")) {
+		if (frontend_of(val, &ds->tmem)) {
+			snprintf(err, errlen,
+			         "scenario line %d: tmem '%s' unknown (want none, cleancache, "
+			         "frontswap or mixed)",
+			         lineno, val);
+			return -1;
+		}
+	} else if (!strcmp(key, "working_set")) {
+		if (cfg_num(lineno, key, val, 0, SIM_TMEM_MAX_MB, &x, err, errlen))
+			return -1;
+		ds->working_set_mb = x;
 	} else {
 		return fail(err, errlen, "scenario: unknown domain key '%s'", key);
 	}
@@ -708,7 +816,7 @@ static int cfg_domain_key(struct sim_domain_spec *ds, const char *key, char *val
 }
 
 /*
- * xl.cfg-like: global keys (machine, seed, sample_every, phases = "boot,
+ * xl.cfg-like: global keys (machine, seed, sample_every, cpuset, tmem_compress, phases = "boot,
  * churn:200000, balloon:web:50, pressure:95, destroy:hog"), then one
  * section per domain:
  *   [db]
@@ -718,6 +826,8 @@ static int cfg_domain_key(struct sim_domain_spec *ds, const char *key, char *val
  *   node = 2
  *   cpus = 0,1,8,9          # pinned
  *   vnodes = 2048@1:2, 2048@3:2   # vnuma: memory_mb@node:vcpus
+ *   tmem = cleancache       # none | cleancache | frontswap | mixed
+ *   working_set = 768       # MB the tmem workload touches (default 1.5 x memory)
  * Every number is read strictly (numem_parse_uint: no sign, no trailing
  * characters, within the field's range).
  */
@@ -776,6 +886,15 @@ static int parse_xlcfg(struct sim_scenario *sc, char *buf, char *err, size_t err
 		} else if (!strcmp(key, "cpuset")) {
 			if (parse_cpuset(val, &sc->cpuset, err, errlen))
 				return -1;
+		} else if (!strcmp(key, "tmem_compress")) {
+			if (codec_of(val, &sc->tmem_codec)) {
+				snprintf(
+				    err, errlen,
+				    "scenario line %d: tmem_compress '%s' unknown (want off, lz4 "
+				    "or zstd)",
+				    lineno, val);
+				return -1;
+			}
 		} else if (!strcmp(key, "sample_every")) {
 			if (cfg_num(lineno, key, val, 1, SIM_MAX_SAMPLE_EVERY, &x, err, errlen))
 				return -1;

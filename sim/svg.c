@@ -5,6 +5,11 @@
  *               owner (free, host, reserved, each domain), per strategy
  *   free.svg    free memory per node over the run (solid: linux, dashed: xen)
  *   local.svg   local allocations (% of pages) over the run, per strategy
+ *   tmem.svg    (scenarios with tmem frontends) pages each tmem pool holds
+ *               over the run (solid: linux, dashed: xen)
+ *   tmemhit.svg hit rate of each pool's gets so far, over the run
+ * and, with tmem, tables of the guests' page accesses, compression, the
+ * evictions of each phase and the memory tmem holds per node.
  * Every name from a scenario is XML-escaped.
  */
 #include <errno.h>
@@ -331,7 +336,155 @@ static void svg_pending(FILE *f, const struct sim_result *res)
 	fprintf(f, "</svg>\n");
 }
 
+static double tmem_value(const struct sim_sample *s, uint32_t slot, bool hit_rate)
+{
+	if (!hit_rate)
+		return (double)s->tmem_pages[slot] / 256.0; /* MiB */
+	return s->tmem_gets[slot] ? 100.0 * (double)s->tmem_hits[slot] / (double)s->tmem_gets[slot]
+	                          : 0.0;
+}
+
+static void svg_tmem_chart(FILE *f, const struct sim_result *res, bool hit_rate)
+{
+	const int w = 820, h = 300;
+	uint64_t xmax = res->run[0].ops > res->run[1].ops ? res->run[0].ops : res->run[1].ops;
+	uint32_t slot[SIM_TMEM_POOLS], ns = sim_tmem_sampled_pools(&res->run[0].tmem, slot);
+	double ymax = hit_rate ? 100 : 1;
+	for (int r = 0; r < 2 && !hit_rate; r++)
+		for (uint32_t i = 0; i < res->run[r].nr_samples; i++)
+			for (uint32_t k = 0; k < ns; k++) {
+				double v = tmem_value(&res->run[r].sample[i], slot[k], false);
+				ymax = v > ymax ? v : ymax;
+			}
+	axes(f, w, h,
+	     hit_rate ? "tmem hit rate of each pool's gets so far (solid: linux, dashed: xen)"
+	              : "Memory each tmem pool holds (solid: linux, dashed: xen)",
+	     hit_rate ? "%" : "MiB", ymax, xmax);
+	for (int r = 0; r < 2; r++)
+		for (uint32_t k = 0; k < ns; k++) {
+			const struct sim_run *run = &res->run[r];
+			fprintf(f,
+			        "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\"%s "
+			        "points=\"",
+			        palette[k % 17], r ? " stroke-dasharray=\"5,3\"" : "");
+			for (uint32_t i = 0; i < run->nr_samples; i++) {
+				const struct sim_sample *s = &run->sample[i];
+				double x = 60 + (double)(w - 80) * (double)s->op /
+				                    (double)(xmax ? xmax : 1);
+				double y =
+				    (h - 40) - (h - 80) * tmem_value(s, slot[k], hit_rate) / ymax;
+				fprintf(f, "%.1f,%.1f ", x, y);
+			}
+			fprintf(f, "\"/>\n");
+		}
+	for (uint32_t k = 0; k < ns && k < 8; k++) {
+		fprintf(f, "<text x=\"%u\" y=\"34\" fill=\"%s\">", 70 + 92 * k, palette[k % 17]);
+		sim_svg_esc(f, res->sc.domain[slot[k] / 2].name);
+		fprintf(f, " %s</text>\n", slot[k] % 2 ? "pers." : "eph.");
+	}
+	fprintf(f, "</svg>\n");
+}
+
+static void svg_tmem(FILE *f, const struct sim_result *res)
+{
+	svg_tmem_chart(f, res, false);
+}
+
+static void svg_tmem_hit(FILE *f, const struct sim_result *res)
+{
+	svg_tmem_chart(f, res, true);
+}
+
+/* The tables of the tmem section of index.html. */
+static void html_tmem(FILE *f, const struct sim_result *res)
+{
+	for (int r = 0; r < 2; r++) {
+		const struct sim_tmem_result *t = &res->run[r].tmem;
+		fprintf(
+		    f,
+		    "<h3>%s: guests (compression %s)</h3>\n<table><tr><th>guest</th>"
+		    "<th>frontend</th><th>accesses</th><th>faults</th><th>tmem hits (disk reads "
+		    "avoided)</th><th>disk reads</th><th>hit rate</th><th>puts</th><th>refused</th>"
+		    "</tr>\n",
+		    res->run[r].strategy, t->codec);
+		for (uint32_t k = 0; k < t->nr_guests; k++) {
+			const struct sim_tmem_guest *g = &t->guest[k];
+			fprintf(f, "<tr><td>");
+			sim_svg_esc(f, g->name);
+			fprintf(
+			    f,
+			    "</td><td>%s</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td>"
+			    "<td>%.2f%%</td><td>%llu</td><td>%llu</td></tr>\n",
+			    sim_tmem_frontend_name(g->frontend), (unsigned long long)g->accesses,
+			    (unsigned long long)g->faults, (unsigned long long)g->tmem_hits,
+			    (unsigned long long)g->disk_reads,
+			    g->faults ? 100.0 * (double)g->tmem_hits / (double)g->faults : 0.0,
+			    (unsigned long long)g->puts, (unsigned long long)g->puts_refused);
+		}
+		const struct numem_tmem_info *in = &t->info;
+		fprintf(
+		    f,
+		    "</table>\n<p>Now: %llu pages (%llu ephemeral, %llu persistent) in %llu heap "
+		    "pages; compression %.2f bytes stored per byte held; %llu evictions, %llu "
+		    "pages given to the heap by %llu shrinker calls.</p>\n",
+		    (unsigned long long)in->stats.pages,
+		    (unsigned long long)in->stats.pages_ephemeral,
+		    (unsigned long long)in->stats.pages_persistent,
+		    (unsigned long long)in->heap_pages,
+		    in->stats.bytes_used
+		        ? (double)in->stats.bytes_stored / (double)in->stats.bytes_used
+		        : 0.0,
+		    (unsigned long long)in->stats.evictions, (unsigned long long)in->shrinker_freed,
+		    (unsigned long long)in->shrinker_calls);
+		fprintf(f, "<table><tr><th>phase</th><th>evicted</th><th>shrinker freed</th>");
+		for (uint32_t n = 0; n < res->nr_nodes; n++)
+			fprintf(f, "<th>node %u MiB</th>", n);
+		fprintf(f, "</tr>\n");
+		for (uint32_t i = 0; i < res->sc.nr_phases && i < SIM_MAX_PHASES; i++) {
+			fprintf(f, "<tr><td>%u %s</td><td>%llu</td><td>%llu</td>", i + 1,
+			        sim_phase_name(res->sc.phase[i].kind),
+			        (unsigned long long)t->phase_evictions[i],
+			        (unsigned long long)t->phase_shrinker_freed[i]);
+			for (uint32_t n = 0; n < res->nr_nodes; n++)
+				fprintf(f, "<td>%.1f</td>",
+				        (double)t->phase_pages_on_node[i][n] / 256.0);
+			fprintf(f, "</tr>\n");
+		}
+		fprintf(f, "</table>\n");
+	}
+}
+
 typedef void (*figure_fn)(FILE *, const struct sim_result *);
+
+/* The figures, each written as its own file and inlined in index.html;
+ * relayout's when a relayout phase ran, tmem's when the guests had tmem. */
+enum figure_when { FIG_ALWAYS, FIG_RELAYOUT, FIG_TMEM };
+static const struct figure {
+	const char *file, *title;
+	figure_fn fn;
+	enum figure_when when;
+} figures[] = {
+    {"memmap.svg", "Address space", svg_memmap, FIG_ALWAYS},
+    {"free.svg", "Free memory", svg_free, FIG_ALWAYS},
+    {"local.svg", "Locality", svg_local, FIG_ALWAYS},
+    {"relayout.svg", "Relayout", svg_relayout, FIG_RELAYOUT},
+    {"pending.svg", "Pending pages", svg_pending, FIG_RELAYOUT},
+    {"tmem.svg", "Transcendent memory (tmem)", svg_tmem, FIG_TMEM},
+    {"tmemhit.svg", "tmem hit rate", svg_tmem_hit, FIG_TMEM},
+};
+#define NR_FIGURES (sizeof(figures) / sizeof(figures[0]))
+
+static bool figure_shown(const struct sim_result *res, const struct figure *fig)
+{
+	switch (fig->when) {
+	case FIG_RELAYOUT:
+		return res->run[0].nr_relayouts != 0;
+	case FIG_TMEM:
+		return res->run[0].tmem.enabled && !res->run[0].tmem.baseline;
+	default:
+		return true;
+	}
+}
 
 int sim_report_html(const struct sim_result *res, const char *dir, char *err, size_t errlen)
 {
@@ -340,20 +493,18 @@ int sim_report_html(const struct sim_result *res, const char *dir, char *err, si
 		snprintf(err, errlen, "%s: %s", dir, strerror(me));
 		return -1;
 	}
-	static const char *const names[5] = {"memmap.svg", "free.svg", "local.svg", "relayout.svg",
-	                                     "pending.svg"};
-	const figure_fn figs[5] = {svg_memmap, svg_free, svg_local, svg_relayout, svg_pending};
-	int nfigs = res->run[0].nr_relayouts ? 5 : 3; /* relayout's only when one ran */
 	char path[4096];
-	for (int i = 0; i < nfigs; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+	for (size_t i = 0; i < NR_FIGURES; i++) {
+		if (!figure_shown(res, &figures[i]))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, figures[i].file);
 		FILE *f = fopen(path, "w");
 		if (!f) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			return -1;
 		}
 		fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
-		figs[i](f, res);
+		figures[i].fn(f, res);
 		if (fclose(f) != 0) {
 			snprintf(err, errlen, "%s: write failed", path);
 			return -1;
@@ -385,11 +536,12 @@ int sim_report_html(const struct sim_result *res, const char *dir, char *err, si
 		fprintf(f, "</td></tr>\n");
 	}
 	fprintf(f, "</table>\n");
-	static const char *const heads[5] = {"Address space", "Free memory", "Locality", "Relayout",
-	                                     "Pending pages"};
-	for (int i = 0; i < nfigs; i++) {
-		fprintf(f, "<h2>%s</h2>\n", heads[i]);
-		if (i == 3) {
+	for (size_t i = 0; i < NR_FIGURES; i++) {
+		const struct figure *fig = &figures[i];
+		if (!figure_shown(res, fig))
+			continue;
+		fprintf(f, "<h2>%s</h2>\n", fig->title);
+		if (fig->fn == svg_relayout) {
 			const struct sim_relayout *x = &res->run[0].relayout[0];
 			fprintf(f,
 			        "<p>At operation %llu (linux run): %llu pages changed node, %llu "
@@ -398,7 +550,9 @@ int sim_report_html(const struct sim_result *res, const char *dir, char *err, si
 			        (unsigned long long)x->pages_moved,
 			        (unsigned long long)x->pages_pending);
 		}
-		figs[i](f, res);
+		fig->fn(f, res);
+		if (fig->fn == svg_tmem)
+			html_tmem(f, res);
 	}
 	fprintf(f, "</body></html>\n");
 	if (fclose(f) != 0) {

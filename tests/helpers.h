@@ -119,6 +119,27 @@ static inline int host_teardown(void **state)
 	struct numem_host *test_host;                                                              \
 	const struct numem_platform *test_plat
 
+/* Boot a system (machine, frame table, heap) from QEMU-style -numa
+ * arguments (NULL-terminated).  Fails the test on any error. */
+static inline void boot_numa_system(struct numem_system *sys, const char *const *args,
+                                    const struct numem_system_opts *o)
+{
+	struct numem_spec *spec = calloc(1, sizeof(*spec));
+	char err[256];
+	struct numem_diag d = {0};
+	for (; *args; args++)
+		if (numem_spec_add_numa_arg(spec, *args, err, sizeof(err)))
+			fail_msg("-numa %s: %s", *args, err);
+	if (numem_spec_finish(spec, err, sizeof(err)))
+		fail_msg("spec: %s", err);
+	struct numem_machine_src src;
+	if (numem_machine_src_spec(&src, spec, err, sizeof(err)))
+		fail_msg("src: %s", err);
+	free(spec);
+	if (numem_system_boot(sys, &src, o, &d))
+		fail_msg("boot: %s", d.msg);
+}
+
 #ifdef ASL_DIR
 /* Load a machine from tables compiled from tests/asl/ (NAME.aml in ASL_DIR);
  * slit and hmat may be NULL.  Fails the test on any error. */

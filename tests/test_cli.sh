@@ -20,7 +20,7 @@ expect_grep() { # file pattern
 
 expect_rc 0 "$numem" --help
 expect_grep "$tmp/out" "exit status"
-for c in topo info tables stress dump sim relayout trace; do
+for c in topo info tables stress dump sim relayout tmem trace; do
   expect_rc 0 "$numem" $c --help
   expect_grep "$tmp/out" "usage: numem $c"
   grep -q "^  $c " <("$numem" --help) && ok || bad "numem --help does not list $c"
@@ -307,6 +307,74 @@ expect_rc 0 "$numem" sim --ops 20000 --json --report "$tmp/rep"
 expect_grep "$tmp/out" '"strategy": "xen"'
 [ -s "$tmp/rep/index.html" ] && [ -s "$tmp/rep/memmap.svg" ] && ok || bad "no report written"
 expect_rc 2 "$numem" sim --bogus
+
+# The built-in simulation (the README's main job) runs tmem guests: the
+# full machine of its pressure phase makes the shrinker evict tmem's
+# ephemeral pages; hit rates, memory per node and compression reported.
+expect_rc 0 "$numem" sim --no-report --json
+python3 - "$tmp/out" <<'PY' && ok || bad "sim: the built-in scenario's tmem figures"
+import json, sys
+d = json.load(open(sys.argv[1]))
+for r in d["runs"]:
+    t = r["tmem"]
+    assert r["checks"] == "ok" and t["verify"] == "ok", r["checks"]
+    assert [g["frontend"] for g in t["guests"]] == ["cleancache", "frontswap", "mixed"]
+    press = [p for p in t["phases"] if p["kind"] == "pressure"]
+    assert press and press[0]["evictions"] > 0 and press[0]["shrinker_freed"] > 0, press
+    assert sum(g["tmem_hits"] for g in t["guests"]) == t["stats"]["hits"]
+    assert sum(g["wrong"] + g["errors"] for g in t["guests"]) == 0
+    assert sum(t["pages_on_node"]) == t["heap_pages"] > 0
+    assert float(t["stats"]["compression_ratio"]) > 1.0
+    assert all(g["tmem_hits"] > 0 for g in t["guests"])
+    assert len(r["samples"][-1]["tmem"]["pages"]) == len(t["sampled_pools"]) == 4
+PY
+
+# numem tmem: guests with and without tmem, the control plane's listing.
+expect_rc 0 "$numem" tmem opteron-2n --guests 2 --workload cleancache --memory 16 \
+  --accesses 30000 --pressure 100 --stats
+expect_grep "$tmp/out" "^numem tmem: 2 guests (cleancache, 16 MB each, working set 24 MB) on "
+expect_grep "$tmp/out" "^disk reads avoided  *- *[0-9]* ([0-9.]*%)$"
+expect_grep "$tmp/out" "^tmem hit rate (of faults) "
+expect_grep "$tmp/out" "^evictions: [1-9][0-9]* (the heap's shrinker: "
+expect_grep "$tmp/out" "^compression: [0-9.]* bytes stored per byte held"
+expect_grep "$tmp/out" "^memory tmem holds: "
+expect_grep "$tmp/out" "^tmem clients (the control plane's listing"
+expect_grep "$tmp/out" "^ *1 *0 ephemeral "
+expect_grep "$tmp/out" "^checks: tmem verified, no wrong data"
+expect_rc 0 "$numem" tmem opteron-2n --guests 3 --workload frontswap --compress zstd \
+  --memory 16 --accesses 20000 --json
+python3 - "$tmp/out" <<'PY' && ok || bad "tmem --json: figures do not add up"
+import json, sys
+d = json.load(open(sys.argv[1]))
+w, o, t = d["with_tmem"], d["without_tmem"], d["tmem"]
+assert d["checks"] == "ok" and d["compression"] == "zstd" and d["guests"] == 3
+assert w["faults"] == o["faults"] == o["disk_reads"] and w["accesses"] == o["accesses"]
+assert d["disk_reads_avoided"] == o["disk_reads"] - w["disk_reads"] == w["tmem_hits"] > 0
+assert t["stats"]["hits"] == w["tmem_hits"] and t["stats"]["puts"] == w["puts"]
+assert t["stats"]["pages_persistent"] == t["stats"]["pages"] > 0
+assert "clients" not in t
+PY
+expect_rc 0 "$numem" tmem p4 --guests 1 --memory 8 --accesses 5000 --json --stats
+python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["tmem"]; sys.exit(0 if len(t["clients"]) == 2 and len(t["pools"]) == 2 else 1)' "$tmp/out" && ok || bad "tmem --json --stats: no listing"
+expect_rc 2 "$numem" tmem --guests 0
+expect_grep "$tmp/err" "guests"
+expect_rc 2 "$numem" tmem --guests 17
+expect_rc 2 "$numem" tmem --guests
+expect_rc 2 "$numem" tmem --workload zswap
+expect_grep "$tmp/err" "cleancache, frontswap or mixed, not 'zswap'"
+expect_rc 2 "$numem" tmem --workload none
+expect_rc 2 "$numem" tmem --compress gzip
+expect_grep "$tmp/err" "lz4, zstd or off"
+expect_rc 2 "$numem" tmem --accesses -3
+expect_rc 2 "$numem" tmem --pressure 101
+expect_rc 2 "$numem" tmem --bogus
+expect_rc 2 "$numem" tmem x445 p4
+expect_rc 1 "$numem" tmem no-such-machine --accesses 10
+expect_grep "$tmp/err" "no-such-machine"
+expect_rc 1 "$numem" tmem no-such-machine --accesses 10 --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["error"] == "invalid" else 1)' "$tmp/out" && ok || bad "tmem --json error form"
+expect_rc 1 "$numem" tmem p4 --memory 4096 --accesses 10
+expect_grep "$tmp/err" "guest1: memory 4096 MB is more than the machine's RAM"
 expect_rc 3 "$numem" sim --scenario /nonexistent.json
 expect_rc 1 "$numem" sim --machine no-such-machine --no-report
 expect_rc 2 "$numem" trace

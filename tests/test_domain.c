@@ -50,20 +50,8 @@ static void boot(const char *preset)
 /* A machine from QEMU-style -numa arguments (NULL-terminated). */
 static void boot_numa(const char *const *args)
 {
-	struct numem_spec spec;
-	char err[256];
-	memset(&spec, 0, sizeof(spec));
-	for (; *args; args++)
-		if (numem_spec_add_numa_arg(&spec, *args, err, sizeof(err)))
-			fail_msg("-numa %s: %s", *args, err);
-	if (numem_spec_finish(&spec, err, sizeof(err)))
-		fail_msg("spec: %s", err);
-	struct numem_machine_src src;
-	if (numem_machine_src_spec(&src, &spec, err, sizeof(err)))
-		fail_msg("src: %s", err);
 	struct numem_system_opts o = {.back_memory = true, .heap.poison = -1};
-	if (numem_system_boot(&sys, &src, &o, &d))
-		fail_msg("boot: %s", d.msg);
+	boot_numa_system(&sys, args, &o);
 	start_domains();
 }
 
@@ -395,6 +383,71 @@ static void test_memoryless_node(void **state)
 
 /* Issue 7.11: a frame freed behind the domain's back is reported, never
  * walked past (the old walk went below gpfn 0 and crashed). */
+static int count_call(void *ctx, numem_pfn_t pfn)
+{
+	(void)pfn;
+	return ++*(int *)ctx;
+}
+
+/* numem_domain_frame_of / frame_access: a populated frame, one beyond the
+ * guest, one not populated, and destroy hooks called once per destroy. */
+struct hook_log {
+	int calls;
+	uint16_t last;
+};
+
+static void hook_destroy(void *ctx, struct numem_cpu *cpu, uint16_t id)
+{
+	(void)cpu;
+	struct hook_log *l = ctx;
+	l->calls++;
+	l->last = id;
+	/* the domain is off the list already */
+	assert_null(numem_domain_find(doms, id));
+}
+
+static void test_frame_of_and_hooks(void **state)
+{
+	(void)state;
+	boot("opteron-2n");
+	struct numem_domain *dom = create("frames", 16, 1, NULL);
+	uint64_t g = 3, done;
+	assert_int_equal(numem_domain_populate_physmap(dom, cpu0, &g, 1, 0, NULL, &done, &d),
+	                 NUMEM_OK);
+	numem_pfn_t pfn;
+	assert_int_equal(numem_domain_frame_of(dom, 3, &pfn, &d), NUMEM_OK);
+	assert_int_equal(pfn.v, numem_domain_p2m(dom, 3));
+	assert_int_equal(numem_domain_frame_of(dom, 2, &pfn, &d), NUMEM_E_RANGE);
+	assert_non_null(strstr(d.msg, "not populated"));
+	assert_int_equal(numem_domain_frame_of(dom, 16, &pfn, &d), NUMEM_E_RANGE);
+	assert_int_equal(numem_domain_frame_of(dom, ~0ull, &pfn, &d), NUMEM_E_RANGE);
+	int ret = 0;
+	assert_int_equal(numem_domain_frame_access(dom, 3, count_call, &ret, &ret, &d), NUMEM_OK);
+	assert_int_equal(ret, 1);
+	assert_int_equal(numem_domain_frame_access(dom, 4, count_call, &ret, &ret, &d),
+	                 NUMEM_E_RANGE);
+	assert_int_equal(ret, 1);
+	struct hook_log log = {0, 0};
+	struct numem_domain_hook h = {.destroy = hook_destroy, .ctx = &log};
+	numem_domains_add_hook(doms, &h);
+	numem_domains_add_hook(doms, &h); /* twice: once on the list */
+	uint16_t id = dom->id;
+	/* a refused destroy (a reference held) calls no hook */
+	struct numem_domain *ref = numem_domain_find(doms, id);
+	assert_int_equal(numem_domain_destroy(doms, cpu0, id, &d), NUMEM_E_BUSY);
+	assert_int_equal(log.calls, 0);
+	numem_domain_put(ref);
+	assert_int_equal(numem_domain_destroy(doms, cpu0, id, &d), NUMEM_OK);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.last, id);
+	numem_domains_remove_hook(doms, &h);
+	numem_domains_remove_hook(doms, &h); /* not on the list: ignored */
+	struct numem_domain *other = create("other", 16, 1, NULL);
+	assert_int_equal(numem_domain_destroy(doms, cpu0, other->id, &d), NUMEM_OK);
+	assert_int_equal(log.calls, 1);
+	shutdown();
+}
+
 static void test_freed_behind_back(void **state)
 {
 	(void)state;
@@ -412,6 +465,15 @@ static void test_freed_behind_back(void **state)
 	assert_int_equal(numem_domain_decrease_reservation_at(dom, cpu0, &g, 1, 0, &done, &d),
 	                 NUMEM_E_CORRUPT);
 	assert_int_equal(numem_domain_verify(doms, &d), NUMEM_E_CORRUPT);
+	/* The frame query the layers above use (tmem) refuses it too: a frame
+	 * the p2m maps but the domain does not hold is never handed out. */
+	numem_pfn_t pfn = numem_pfn(0);
+	assert_int_equal(numem_domain_frame_of(dom, 0, &pfn, &d), NUMEM_E_OWNER);
+	assert_int_equal(pfn.v, 0);
+	int called = 0;
+	assert_int_equal(numem_domain_frame_access(dom, 0, count_call, &called, &called, &d),
+	                 NUMEM_E_OWNER);
+	assert_int_equal(called, 0);
 	/* An order-2 extent whose head went: a tail frame is reported too. */
 	g = 4;
 	assert_int_equal(numem_domain_populate_physmap(dom, cpu0, &g, 1, 2, NULL, &done, &d),
@@ -893,6 +955,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_input),
 	    cmocka_unit_test(test_p2m_limit),
 	    cmocka_unit_test(test_memoryless_node),
+	    cmocka_unit_test(test_frame_of_and_hooks),
 	    cmocka_unit_test(test_freed_behind_back),
 	    cmocka_unit_test(test_corrupt_destroy_retires_id),
 	    cmocka_unit_test(test_populate_duplicates),

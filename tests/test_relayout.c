@@ -35,6 +35,28 @@ static void boot3(const struct numem_system_opts *o)
 	boot_args(a, 3, o);
 }
 
+/* Two nodes of `mem` (QEMU's size syntax), one CPU each. */
+static void boot2(const char *mem, const struct numem_system_opts *o)
+{
+	char a0[64], a1[64];
+	snprintf(a0, sizeof(a0), "node,nodeid=0,cpus=0,mem=%s", mem);
+	snprintf(a1, sizeof(a1), "node,nodeid=1,cpus=1,mem=%s", mem);
+	const char *const a[] = {a0, a1};
+	boot_args(a, 2, o);
+}
+
+/* Commit "RAM of [start, end) to `node`" (push declares a new node). */
+static void push_commit(uint64_t start, uint64_t end, numem_nid_t node)
+{
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, sys.heap.plat);
+	if (numem_memlayout_push(&l, &sys.heap, start, end, node, &d) ||
+	    numem_relayout_commit(&sys.heap, &l, NULL, &d))
+		fail_msg("push [0x%llx, 0x%llx) to node %u: %s", (unsigned long long)start,
+		         (unsigned long long)end, node, d.msg);
+	numem_memlayout_release(&l);
+}
+
 static void verify(const char *when)
 {
 	if (numem_heap_verify(&sys.heap, &d))
@@ -565,10 +587,8 @@ static void on_relayout(void *ctx, struct numem_heap *h, const struct numem_rela
 static void test_new_node_notifiers_offline(void **state)
 {
 	(void)state;
-	static const char *const a[] = {"node,nodeid=0,cpus=0,mem=64M",
-	                                "node,nodeid=1,cpus=1,mem=64M"};
 	struct numem_system_opts o = {.heap.max_nodes = 3};
-	boot_args(a, 2, &o);
+	boot2("64M", &o);
 	assert_int_equal(numem_heap_topo(&sys.heap)->nr_nodes, 2);
 	assert_false(numem_relayout_node_online(&sys.heap, 2));
 	struct seen s = {0};
@@ -648,10 +668,8 @@ static void test_new_node_notifiers_offline(void **state)
 static void test_deferred_sections_follow(void **state)
 {
 	(void)state;
-	static const char *const a[] = {"node,nodeid=0,cpus=0,mem=2G",
-	                                "node,nodeid=1,cpus=1,mem=2G"};
 	struct numem_system_opts o = {.heap.deferred = true, .ft.deferred = true};
-	boot_args(a, 2, &o);
+	boot2("2G", &o);
 	const struct numem_topo *t = numem_heap_topo(&sys.heap);
 	uint64_t s0 = t->node[0].start_pfn, e0 = t->node[0].end_pfn;
 	uint64_t top = e0 - (512ull << 20 >> NUMEM_PAGE_SHIFT); /* the top 512 MiB: deferred */
@@ -681,6 +699,251 @@ static void test_deferred_sections_follow(void **state)
 	assert_true(got > (2ull << 30 >> NUMEM_PAGE_SHIFT));
 	assert_true(s0 < top);
 	verify("grown");
+	numem_system_shutdown(&sys);
+}
+
+/*
+ * A new node that takes all the RAM gets watermarks for its share of the
+ * machine, not of what the old zones still hold: with a few pages pending
+ * on the old nodes (allocated there), their present counts are tiny after
+ * the commit, and a share computed against those gave node 2 a min above
+ * its own size, so every allocation failed.
+ */
+static void test_new_node_takes_all_watermarks(void **state)
+{
+	(void)state;
+	struct numem_system_opts o = {.heap.max_nodes = 3};
+	boot2("64M", &o);
+	struct numem_heap *h = &sys.heap;
+	numem_pfn_t held[2][16];
+	for (uint32_t c = 0; c < 2; c++)
+		for (int i = 0; i < 16; i++)
+			assert_int_equal(
+			    numem_alloc(cpu_(c), 0, NUMEM_ALLOC_NOPCP, NULL, &held[c][i], &d),
+			    NUMEM_OK);
+	push_commit(0, UINT64_MAX, 2);
+	assert_int_equal(numem_relayout_pending(h, 2), 32);
+	for (unsigned zt = 0; zt < NUMEM_NR_ZONE_TYPES; zt++) {
+		const struct numem_zone *z = numem_heap_zone(h, 2, (enum numem_zone_type)zt);
+		if (z->populated && z->wmark_min >= z->present_pages)
+			fail_msg("node 2 zone %u: min %llu of %llu pages", zt,
+			         (unsigned long long)z->wmark_min,
+			         (unsigned long long)z->present_pages);
+	}
+	numem_pfn_t p;
+	assert_int_equal(numem_alloc(cpu_(0), 2, 0, NULL, &p, &d), NUMEM_OK);
+	assert_int_equal(head_node(p.v), 2);
+	assert_int_equal(numem_free(cpu_(0), p, 2, &d), NUMEM_OK);
+	for (uint32_t c = 0; c < 2; c++)
+		for (int i = 0; i < 16; i++)
+			assert_int_equal(numem_free(cpu_(c), held[c][i], 0, &d), NUMEM_OK);
+	numem_heap_drain_all(h);
+	assert_int_equal(numem_relayout_pending(h, 2), 0);
+	verify("all RAM on a new node");
+	numem_system_shutdown(&sys);
+}
+
+/* ---- issue 8's fast paths after a commit --------------------------------- */
+
+/* Per-node numastat counter, folded over the CPUs. */
+static uint64_t stat_of(numem_nid_t n, unsigned which)
+{
+	uint64_t st[NUMEM_NR_STATS];
+	numem_heap_node_stats(&sys.heap, n, st);
+	return st[which];
+}
+
+/* The interleave fast path's tables (heap->mem_nodes, heap->node_zone)
+ * against the topology in force: a node with RAM is in mem_nodes and its
+ * node_zone is the first zone of its NORMAL zonelist, on that node. */
+static void check_node_tables(void)
+{
+	const struct numem_heap *h = &sys.heap;
+	const struct numem_topo *t = numem_heap_topo(h);
+	for (numem_nid_t n = 0; n < NUMEM_MAX_NODES; n++) {
+		bool ram = n < t->nr_nodes && t->node[n].ram_pages;
+		assert_int_equal(numem_nodemask_test(&h->mem_nodes, n), ram);
+		if (!ram) {
+			assert_int_equal(h->node_zone[n], UINT16_MAX);
+			continue;
+		}
+		uint16_t first = h->zonelist[((size_t)n * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
+		                             h->zonelist_len];
+		assert_int_equal(h->node_zone[n], first);
+		assert_int_equal(h->zone[first].node, n);
+	}
+}
+
+/*
+ * A commit, then perf's precomputed answers (issue 8): node 1's RAM goes to
+ * a new node 2 and CPU 1 with it; node 1 keeps no memory.  The interleave
+ * tables are rebuilt by the commit (node 2 in, node 1 out); CPU 1's fast
+ * path (fast_pcp, fast_hit, fast_count, free_want) is recomputed when it
+ * catches up; order-0 allocations on CPU 1 come from node 2 and count
+ * there; interleave over {0, 1, 2} from a rotor that last took node 1
+ * rotates over the nodes with memory, 2 then 0, and counts true.
+ */
+static void test_fast_paths_after_commit(void **state)
+{
+	(void)state;
+	struct numem_system_opts o = {.heap.max_nodes = 3};
+	boot2("64M", &o);
+	struct numem_heap *h = &sys.heap;
+	struct numem_cpu *c1 = cpu_(1);
+	check_node_tables();
+	/* Warm CPU 1's caches of nodes 0 and 1, its rotor left on node 1. */
+	struct numem_policy il;
+	numem_policy_init(&il, NUMEM_POLICY_INTERLEAVE);
+	numem_nodemask_set(&il.nodes, 0);
+	numem_nodemask_set(&il.nodes, 1);
+	numem_nodemask_set(&il.nodes, 2);
+	numem_pfn_t p[64];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(numem_alloc(c1, 0, 0, &il, &p[i], &d), NUMEM_OK);
+	assert_int_equal(head_node(p[3].v), 1);
+	assert_int_equal(c1->il_prev, 1);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(numem_free(c1, p[i], 0, &d), NUMEM_OK);
+	assert_ptr_equal(c1->fast_pcp, &c1->pcp[h->node_zone[1]]);
+
+	const struct numem_topo *t = numem_heap_topo(h);
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, h->plat);
+	assert_int_equal(
+	    numem_memlayout_push(&l, h, t->node[1].start_pfn, t->node[1].end_pfn, 2, &d), NUMEM_OK);
+	assert_int_equal(numem_memlayout_set_cpu_node(&l, h, 1, 2, &d), NUMEM_OK);
+	assert_int_equal(numem_relayout_commit(h, &l, NULL, &d), NUMEM_OK);
+	numem_memlayout_release(&l);
+	/* The commit rebuilt the interleave tables with its zonelists. */
+	check_node_tables();
+	assert_false(numem_nodemask_test(&h->mem_nodes, 1));
+	assert_true(numem_nodemask_test(&h->mem_nodes, 2));
+	uint16_t z2 = h->node_zone[2];
+	assert_int_equal(h->zone[z2].node, 2);
+
+	/* CPU 1 catches up: its fast-path answers name node 2. */
+	numem_relayout_quiescent(c1);
+	assert_int_equal(c1->node, 2);
+	assert_int_equal(c1->mem_node, 2);
+	assert_ptr_equal(c1->fast_pcp, &c1->pcp[z2]);
+	assert_int_equal(c1->fast_node, 2);
+	assert_ptr_equal(c1->fast_hit, &c1->stat[2][NUMEM_STAT_NUMA_HIT]);
+	assert_ptr_equal(c1->fast_count, &c1->stat[2][NUMEM_STAT_LOCAL_NODE]);
+	assert_int_equal(c1->free_want, (uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT);
+
+	/* Order-0 allocations on CPU 1: node 2's pages, counted on node 2. */
+	uint64_t hit1 = stat_of(1, NUMEM_STAT_NUMA_HIT), hit2 = stat_of(2, NUMEM_STAT_NUMA_HIT);
+	uint64_t loc2 = stat_of(2, NUMEM_STAT_LOCAL_NODE);
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(numem_alloc(c1, 0, 0, NULL, &p[i], &d), NUMEM_OK);
+		assert_int_equal(head_node(p[i].v), 2);
+		assert_int_equal(layout_node(p[i].v), 2);
+	}
+	assert_int_equal(stat_of(2, NUMEM_STAT_NUMA_HIT), hit2 + 40);
+	assert_int_equal(stat_of(2, NUMEM_STAT_LOCAL_NODE), loc2 + 40);
+	assert_int_equal(stat_of(1, NUMEM_STAT_NUMA_HIT), hit1);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(numem_free(c1, p[i], 0, &d), NUMEM_OK);
+
+	/* Interleave over {0, 1, 2}: the rotor (last on node 1, which has no
+	 * memory now) takes 2, then 0, 2, 0... with both caches warm. */
+	uint64_t il0 = stat_of(0, NUMEM_STAT_INTERLEAVE_HIT);
+	uint64_t il1 = stat_of(1, NUMEM_STAT_INTERLEAVE_HIT);
+	uint64_t il2 = stat_of(2, NUMEM_STAT_INTERLEAVE_HIT);
+	for (int i = 0; i < 64; i++) {
+		assert_int_equal(numem_alloc(c1, 0, 0, &il, &p[i], &d), NUMEM_OK);
+		numem_nid_t want = i % 2 ? 0 : 2;
+		if (head_node(p[i].v) != want || layout_node(p[i].v) != want)
+			fail_msg("interleave allocation %d: node %u (layout %u), expected %u", i,
+			         head_node(p[i].v), layout_node(p[i].v), want);
+	}
+	assert_int_equal(stat_of(0, NUMEM_STAT_INTERLEAVE_HIT), il0 + 32);
+	assert_int_equal(stat_of(2, NUMEM_STAT_INTERLEAVE_HIT), il2 + 32);
+	assert_int_equal(stat_of(1, NUMEM_STAT_INTERLEAVE_HIT), il1);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(numem_free(c1, p[i], 0, &d), NUMEM_OK);
+	check_model(NULL, 0, true);
+	numem_heap_drain_all(h);
+	verify("fast paths after a commit");
+	numem_system_shutdown(&sys);
+}
+
+/*
+ * The free fast path reads the heap's online map (issue 8): a deferred
+ * section that a commit gave another node and that comes up after the
+ * commit gets its map entry, so a free of its pages finds the descriptor
+ * (the fast path), which names the new node; the page goes on that node's
+ * cache of the freeing CPU.
+ */
+static void test_free_fast_path_grown_after_commit(void **state)
+{
+	(void)state;
+	struct numem_system_opts o = {.heap.deferred = true, .ft.deferred = true};
+	boot2("2G", &o);
+	struct numem_heap *h = &sys.heap;
+	const struct numem_frametable *ft = &sys.ft;
+	const struct numem_topo *t = numem_heap_topo(h);
+	uint64_t e0 = t->node[0].end_pfn;
+	uint64_t top = e0 - (512ull << 20 >> NUMEM_PAGE_SHIFT); /* deferred: not online */
+	uint64_t sec = top >> ft->pfn_section_shift;
+	assert_false(numem_section_online(ft, sec));
+	assert_int_equal(atomic_load(&h->online_map[sec]), 0);
+	push_commit(top, e0, 1);
+	/* Node 1 grows into the moved sections: take pages until one is there. */
+	struct numem_cpu *c1 = cpu_(1);
+	numem_relayout_quiescent(c1);
+	struct numem_policy p;
+	numem_policy_init(&p, NUMEM_POLICY_PREFERRED);
+	p.node = 1;
+	enum { MAX_HELD = 2100 };
+	numem_pfn_t *held = calloc(MAX_HELD, sizeof(*held));
+	size_t n = 0;
+	numem_pfn_t moved = {UINT64_MAX};
+	while (n < MAX_HELD && moved.v == UINT64_MAX) {
+		numem_pfn_t q;
+		if (numem_alloc(c1, 9, NUMEM_ALLOC_EXACT_NODE | NUMEM_ALLOC_HIGH, &p, &q, &d))
+			break;
+		held[n++] = q;
+		if (q.v >= top && q.v < e0)
+			moved = q;
+	}
+	assert_true(moved.v != UINT64_MAX);
+	uint64_t s = moved.v >> ft->pfn_section_shift;
+	assert_true(numem_section_online(ft, s));
+	/* The map entry the free fast path reads: this section's descriptors. */
+	uintptr_t base = atomic_load(&h->online_map[s]);
+	assert_true(base & 1);
+	assert_ptr_equal((struct numem_page *)(base - 1 + moved.v * sizeof(struct numem_page)),
+	                 numem_pfn_to_page(ft, moved));
+	assert_int_equal(head_node(moved.v), 1);
+	/* An order-0 page of it, freed by CPU 1: onto node 1's cache. */
+	numem_pfn_t one;
+	assert_int_equal(numem_heap_split(h, moved, 9, 0, NUMEM_OWNER_HEAP, &d), NUMEM_OK);
+	one = numem_pfn(moved.v + 5);
+	uint32_t before = 0, after = 0;
+	for (uint32_t zi = 0; zi < h->nr_zones; zi++)
+		before += c1->pcp[zi].count[0];
+	assert_int_equal(numem_free(c1, one, 0, &d), NUMEM_OK);
+	struct numem_pcp *pcp = 0;
+	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
+		after += c1->pcp[zi].count[0];
+		if (c1->pcp[zi].list[0] == numem_pfn_to_page(ft, one)) {
+			assert_int_equal(h->zone[zi].node, 1); /* node 1's zone (DMA32 here) */
+			pcp = &c1->pcp[zi];
+		}
+	}
+	assert_non_null(pcp);
+	assert_int_equal(after, before + 1);
+	assert_int_equal(numem_free(c1, one, 0, &d), NUMEM_E_DOUBLE_FREE); /* twice */
+	for (uint64_t q = moved.v; q < moved.v + 512; q++)
+		if (q != one.v)
+			assert_int_equal(numem_free(c1, numem_pfn(q), 0, &d), NUMEM_OK);
+	for (size_t i = 0; i < n; i++)
+		if (held[i].v != moved.v)
+			assert_int_equal(numem_free(c1, held[i], 9, &d), NUMEM_OK);
+	free(held);
+	numem_heap_drain_all(h);
+	verify("grown after the commit");
 	numem_system_shutdown(&sys);
 }
 
@@ -923,6 +1186,9 @@ int main(void)
 	    cmocka_unit_test(test_new_node_notifiers_offline),
 	    cmocka_unit_test(test_deferred_sections_follow),
 	    cmocka_unit_test(test_from_srat),
+	    cmocka_unit_test(test_new_node_takes_all_watermarks),
+	    cmocka_unit_test(test_fast_paths_after_commit),
+	    cmocka_unit_test(test_free_fast_path_grown_after_commit),
 	    cmocka_unit_test(test_commits_under_churn),
 	    cmocka_unit_test(test_verify_during_commits),
 	};

@@ -78,23 +78,34 @@ static void test_scenarios_parse_alike(void **state)
 	assert_non_null(strstr(err, "frobnicate"));
 }
 
+/* Parse a JSON scenario into *sc and run it twice, into res1 and res2:
+ * the two reports must be byte-identical (one seed, one result).
+ * Returns res1's JSON (the caller frees it). */
+static char *run_twice(const char *json, struct sim_scenario *sc)
+{
+	char err[256];
+	assert_int_equal(sim_scenario_from_json(sc, json, err, sizeof(err)), 0);
+	struct sim_opts o = {0};
+	if (sim_run(sc, &o, &res1, err, sizeof(err)))
+		fail_msg("sim: %s", err);
+	if (sim_run(sc, &o, &res2, err, sizeof(err)))
+		fail_msg("sim: %s", err);
+	char *j1 = sim_report_json(&res1), *j2 = sim_report_json(&res2);
+	assert_string_equal(j1, j2);
+	free(j2);
+	return j1;
+}
+
 static void test_deterministic_and_consistent(void **state)
 {
 	(void)state;
 	struct sim_scenario sc;
 	char err[256];
-	assert_int_equal(sim_scenario_from_json(&sc, small_json, err, sizeof(err)), 0);
 	struct sim_opts o = {0};
-	if (sim_run(&sc, &o, &res1, err, sizeof(err)))
-		fail_msg("sim: %s", err);
-	if (sim_run(&sc, &o, &res2, err, sizeof(err)))
-		fail_msg("sim: %s", err);
-	char *j1 = sim_report_json(&res1), *j2 = sim_report_json(&res2);
-	assert_string_equal(j1, j2);
+	char *j1 = run_twice(small_json, &sc);
 	assert_non_null(strstr(j1, "\"imbalance_pages\""));
 	assert_non_null(strstr(j1, "\"imbalance_pct\""));
 	free(j1);
-	free(j2);
 	for (int s = 0; s < 2; s++) {
 		const struct sim_run *r = &res1.run[s];
 		assert_string_equal(r->error, "");
@@ -634,6 +645,225 @@ static void test_relayout_phase(void **state)
 	assert_non_null(strstr(err, "no live domain 'nobody'"));
 }
 
+/* Three tmem guests on the opteron-2n, the machine filled in between:
+ * no churn, so the guests' page traffic does not depend on tmem (the
+ * baseline run sees the same accesses). */
+static const char tmem_json[] =
+    "{\"name\": \"tm\", \"machine\": \"opteron-2n\", \"seed\": 5, \"sample_every\": 1000,"
+    " \"tmem_compress\": \"lz4\", \"domains\": ["
+    "  {\"name\": \"files\", \"memory_mb\": 32, \"placement\": \"node\", \"node\": 0,"
+    "   \"tmem\": \"cleancache\", \"working_set_mb\": 48},"
+    "  {\"name\": \"swap\", \"memory_mb\": 32, \"placement\": \"node\", \"node\": 1,"
+    "   \"tmem\": \"frontswap\", \"working_set_mb\": 48},"
+    "  {\"name\": \"both\", \"memory_mb\": 24, \"vcpus\": 2, \"tmem\": \"mixed\"},"
+    "  {\"name\": \"plain\", \"memory_mb\": 64}],"
+    " \"phases\": [{\"kind\": \"boot\"}, {\"kind\": \"tmem\", \"ops\": 80000},"
+    "   {\"kind\": \"pressure\", \"percent\": 100}, {\"kind\": \"tmem\", \"ops\": 30000},"
+    "   {\"kind\": \"destroy\", \"domain\": \"hog\"}, {\"kind\": \"tmem\", \"ops\": 30000}]}";
+
+static const char tmem_cfg[] = "machine = opteron-2n\nseed = 5\nsample_every = 1000\n"
+                               "tmem_compress = lz4\nname = tm\n"
+                               "phases = boot, tmem:80000, pressure:100, tmem:30000, "
+                               "destroy:hog, tmem:30000\n"
+                               "[files]\nmemory = 32\nplacement = node\nnode = 0\n"
+                               "tmem = cleancache\nworking_set = 48\n"
+                               "[swap]\nmemory = 32\nplacement = node\nnode = 1\n"
+                               "tmem = frontswap\nworking_set = 48\n"
+                               "[both]\nmemory = 24\nvcpus = 2\ntmem = mixed\n"
+                               "[plain]\nmemory = 64\n";
+
+static void test_tmem_scenario_keys(void **state)
+{
+	(void)state;
+	struct sim_scenario a, b;
+	char err[256];
+	assert_int_equal(sim_scenario_from_json(&a, tmem_json, err, sizeof(err)), 0);
+	assert_int_equal(sim_scenario_from_xlcfg(&b, tmem_cfg, err, sizeof(err)), 0);
+	assert_int_equal(a.tmem_codec, NUMEM_TMEM_CODEC_LZ4);
+	assert_int_equal(b.tmem_codec, NUMEM_TMEM_CODEC_LZ4);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(a.domain[i].tmem, b.domain[i].tmem);
+		assert_int_equal(a.domain[i].working_set_mb, b.domain[i].working_set_mb);
+	}
+	assert_int_equal(a.domain[0].tmem, SIM_TMEM_CLEANCACHE);
+	assert_int_equal(a.domain[1].tmem, SIM_TMEM_FRONTSWAP);
+	assert_int_equal(a.domain[2].tmem, SIM_TMEM_MIXED);
+	assert_int_equal(a.domain[3].tmem, SIM_TMEM_NONE);
+	assert_int_equal(a.domain[2].working_set_mb, 0); /* 1.5 x memory */
+	for (uint32_t i = 0; i < a.nr_phases; i++) {
+		assert_int_equal(a.phase[i].kind, b.phase[i].kind);
+		assert_int_equal(a.phase[i].ops, b.phase[i].ops);
+	}
+	assert_int_equal(a.phase[1].kind, SIM_TMEM);
+	/* Bad values name the key and what is allowed; *sc stays as it was. */
+	static const struct {
+		const char *json, *want;
+	} bad[] = {
+	    {"{\"domains\": [{\"name\": \"d\", \"memory_mb\": 8, \"tmem\": \"zswap\"}], "
+	     "\"phases\": [{\"kind\": \"boot\"}]}",
+	     "tmem 'zswap' unknown"},
+	    {"{\"domains\": [{\"name\": \"d\", \"memory_mb\": 8, \"tmem\": \"mixed\", "
+	     "\"working_set_mb\": 65537}], \"phases\": [{\"kind\": \"boot\"}]}",
+	     "working_set_mb = 65537 is out of range (want 0..65536)"},
+	    {"{\"domains\": [{\"name\": \"d\", \"memory_mb\": 65537, \"tmem\": \"mixed\"}], "
+	     "\"phases\": [{\"kind\": \"boot\"}]}",
+	     "memory_mb (with a tmem frontend) = 65537"},
+	    {"{\"domains\": [{\"name\": \"d\", \"memory_mb\": 8}], "
+	     "\"phases\": [{\"kind\": \"boot\"}, {\"kind\": \"tmem\", \"ops\": 5}]}",
+	     "phase 2: a tmem phase needs a domain with a tmem frontend"},
+	    {"{\"tmem_compress\": \"gzip\", \"phases\": [{\"kind\": \"boot\"}]}",
+	     "tmem_compress 'gzip' unknown"},
+	    {"{\"domains\": [{\"name\": \"d\", \"memory_mb\": 8, \"tmem\": 3}], "
+	     "\"phases\": [{\"kind\": \"boot\"}]}",
+	     "tmem must be a string"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct sim_scenario keep = a;
+		assert_int_equal(sim_scenario_from_json(&a, bad[i].json, err, sizeof(err)), -1);
+		if (!strstr(err, bad[i].want))
+			fail_msg("case %zu: '%s' does not say '%s'", i, err, bad[i].want);
+		assert_memory_equal(&keep, &a, sizeof(a));
+	}
+	assert_int_equal(sim_scenario_from_xlcfg(&b, "phases = boot\n[d]\nmemory = 8\ntmem = x\n",
+	                                         err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "line 4: tmem 'x' unknown"));
+	assert_int_equal(
+	    sim_scenario_from_xlcfg(&b, "phases = boot\n[d]\nmemory = 8\nworking_set = -1\n", err,
+	                            sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "working_set"));
+	/* A scenario built in code gets the same checks (sim_run validates). */
+	sim_default_scenario(&a);
+	a.domain[4].tmem = (enum sim_tmem_frontend)7;
+	struct sim_opts o = {0};
+	assert_int_equal(sim_run(&a, &o, &res2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "domain 'files': tmem = 7"));
+}
+
+static void test_tmem_run(void **state)
+{
+	(void)state;
+	struct sim_scenario sc;
+	char err[256];
+	struct sim_opts o = {0};
+	char *j1 = run_twice(tmem_json, &sc); /* tmem included: one seed, one result */
+	assert_non_null(strstr(j1, "\"sampled_pools\""));
+	assert_non_null(strstr(j1, "\"compression_ratio\""));
+	free(j1);
+	/* The same workload with no tmem: the baseline. */
+	struct sim_scenario base = sc;
+	base.tmem_baseline = true;
+	if (sim_run(&base, &o, &res2, err, sizeof(err)))
+		fail_msg("baseline: %s", err);
+	for (int s = 0; s < 2; s++) {
+		const struct sim_run *r = &res1.run[s];
+		const struct sim_tmem_result *t = &r->tmem;
+		if (r->error[0])
+			fail_msg("%s run: %s", r->strategy, r->error);
+		assert_true(t->enabled);
+		assert_false(t->baseline);
+		assert_string_equal(t->codec, "lz4");
+		assert_int_equal(t->nr_guests, 3);
+		assert_string_equal(t->verify, "");
+		/* The frontends' counts against tmem's own statistics. */
+		uint64_t puts = 0, gets = 0, hits = 0;
+		for (uint32_t k = 0; k < t->nr_guests; k++) {
+			const struct sim_tmem_guest *g = &t->guest[k];
+			assert_int_equal(g->wrong, 0);
+			assert_int_equal(g->errors, 0);
+			assert_int_equal(g->accesses, g->resident + g->faults + g->first_touch);
+			assert_int_equal(g->faults, g->tmem_hits + g->disk_reads);
+			assert_true(g->tmem_hits > 0);
+			assert_true(g->puts > g->puts_refused);
+			puts += g->puts;
+			gets += g->gets;
+			hits += g->tmem_hits;
+			/* Without tmem the guest saw the same pages fault, and every
+			 * fault was a disk read: tmem's hits are the reads avoided. */
+			const struct sim_tmem_guest *b = &res2.run[s].tmem.guest[k];
+			assert_int_equal(b->accesses, g->accesses);
+			assert_int_equal(b->faults, g->faults);
+			assert_int_equal(b->disk_reads, g->faults);
+			assert_int_equal(b->tmem_hits, 0);
+		}
+		assert_int_equal(puts, t->info.stats.puts);
+		assert_int_equal(gets, t->info.stats.gets);
+		assert_int_equal(hits, t->info.stats.hits);
+		assert_int_equal(t->info.stats.gets, t->info.stats.hits + t->info.stats.misses);
+		/* Pressure (phase 3) filled the machine: the heap's shrinker made
+		 * tmem give back ephemeral pages; persistent ones stayed. */
+		assert_true(t->phase_evictions[2] > 0);
+		assert_true(t->phase_shrinker_freed[2] > 0);
+		assert_true(t->info.shrinker_calls > 0);
+		assert_true(t->info.stats.pages_persistent > 0);
+		assert_int_equal(t->phase_evictions[1], 0); /* nothing asked before */
+		/* Compression: text and zero pages make it pay. */
+		assert_true(t->info.stats.compressed_pages > 0);
+		assert_true(t->info.stats.zero_pages > 0);
+		assert_true(t->info.stats.bytes_used < t->info.stats.bytes_stored);
+		/* Memory per node: the listing's and the last phase's figures are
+		 * tmem's own. */
+		uint64_t on_nodes = 0;
+		for (uint32_t n = 0; n < res1.nr_nodes; n++) {
+			on_nodes += t->info.pages_on_node[n];
+			assert_int_equal(t->phase_pages_on_node[5][n], t->info.pages_on_node[n]);
+		}
+		assert_int_equal(on_nodes, t->info.heap_pages);
+		assert_true(t->info.pages_on_node[0] > 0 && t->info.pages_on_node[1] > 0);
+		/* The last sample's pools equal the control plane's listing. */
+		const struct sim_sample *last = &r->sample[r->nr_samples - 1];
+		assert_int_equal(last->tmem_heap_pages, t->info.heap_pages);
+		uint32_t matched = 0;
+		for (uint32_t k = 0; k < t->nr_guests; k++)
+			for (uint32_t kind = 0; kind < 2; kind++) {
+				if (t->guest[k].pool[kind] == ~0u)
+					continue;
+				uint32_t slot = (uint32_t)t->guest_dom[k] * 2 + kind;
+				for (uint32_t i = 0; i < t->nr_pools; i++)
+					if (t->pool[i].client == r->dom[t->guest_dom[k]].id &&
+					    t->pool[i].pool_id == t->guest[k].pool[kind]) {
+						assert_int_equal(last->tmem_pages[slot],
+						                 t->pool[i].stats.pages);
+						assert_int_equal(last->tmem_hits[slot],
+						                 t->pool[i].stats.hits);
+						assert_true(!!(t->pool[i].flags &
+						               NUMEM_TMEM_POOL_PERSISTENT) == kind);
+						matched++;
+					}
+			}
+		assert_int_equal(matched, 4);       /* files, swap, both x 2 */
+		assert_int_equal(t->nr_clients, 4); /* the host (the control plane) and 3 guests */
+		assert_int_equal(t->client[0].client, NUMEM_TMEM_HOST);
+		/* The baseline had no tmem and wrote what tmem held to disk. */
+		assert_true(res2.run[s].tmem.baseline);
+		assert_int_equal(res2.run[s].tmem.info.stats.puts, 0);
+		assert_string_equal(res2.run[s].error, "");
+	}
+	/* The text report shows it. */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	sim_report_text(f, &res1);
+	fclose(f);
+	assert_non_null(strstr(buf, "tmem (transcendent memory; compression lz4)"));
+	assert_non_null(strstr(buf, "bytes stored per byte held"));
+	assert_non_null(strstr(buf, "pressure"));
+	free(buf);
+	/* The pictures: two more figures, valid XML. */
+	char dir[] = "/tmp/numem-simtm-XXXXXX", cmd[512];
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sim_report_html(&res1, dir, err, sizeof(err)), 0);
+	if (run_cmd("command -v xmllint >/dev/null 2>&1", NULL) == 0) {
+		snprintf(cmd, sizeof(cmd), "cd %s && xmllint --noout tmem.svg tmemhit.svg 2>&1",
+		         dir);
+		assert_int_equal(run_cmd(cmd, NULL), 0);
+	}
+	snprintf(cmd, sizeof(cmd), "grep -q 'Transcendent memory' %s/index.html && rm -rf %s", dir,
+	         dir);
+	assert_int_equal(run_cmd(cmd, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -647,6 +877,8 @@ int main(void)
 	    cmocka_unit_test(test_tracer_counts_losses),
 	    cmocka_unit_test(test_scenario_cpuset),
 	    cmocka_unit_test(test_relayout_phase),
+	    cmocka_unit_test(test_tmem_scenario_keys),
+	    cmocka_unit_test(test_tmem_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -387,6 +387,74 @@ static void test_shrink_under_pressure(void **state)
 	numem_system_shutdown(&sys);
 }
 
+/* A shrinker that kfrees objects of kmalloc-512 on CPU 0 (as tmem's frees
+ * its tree nodes), once. */
+static void *shrink_objs[64];
+static int shrink_runs;
+static struct held {
+	uint64_t pfn;
+	unsigned order;
+} taken[1 << 16]; /* what the test took from the heap; [0] the largest */
+
+static uint64_t kfree_shrinker(void *ctx, struct numem_cpu *cpu, numem_nid_t node, uint64_t pages)
+{
+	(void)ctx;
+	(void)node;
+	(void)pages;
+	if (shrink_runs++)
+		return 0;
+	for (int i = 0; i < 64; i++)
+		numem_kfree(slab, cpu, shrink_objs[i], NULL);
+	numem_free(cpu, numem_pfn(taken[0].pfn), taken[0].order, NULL); /* room for the slab */
+	return 1ull << taken[0].order;
+}
+
+/*
+ * A slab grown while memory is short runs the heap's shrinkers; one of
+ * them may kfree objects of the growing cache into the magazine being
+ * refilled.  The fresh slab then gives nothing: it must sit on the empty
+ * list (it sat on the partial list with 0 objects in use, and
+ * numem_slab_verify failed: the simulator's tmem guests under a full
+ * machine hit it).
+ */
+static void test_grow_with_shrinker_kfrees(void **state)
+{
+	(void)state;
+	boot("p4");
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
+	for (int i = 0; i < 64; i++)
+		assert_non_null(shrink_objs[i] = numem_kmalloc(slab, cpu, 512, &d));
+	struct numem_shrinker sh = {.scan = kfree_shrinker};
+	numem_heap_register_shrinker(&sys.heap, &sh);
+	shrink_runs = 0;
+	/* The heap down to its low watermark: a slab's next page runs the
+	 * shrinkers (which give one block back), then gets its page. */
+	uint32_t nh = 0;
+	for (int o = NUMEM_MAX_ORDER; o >= 0; o--) {
+		numem_pfn_t pfn;
+		while (nh < (1u << 16) && numem_alloc(cpu, (unsigned)o, NUMEM_ALLOC_NORECLAIM, NULL,
+		                                      &pfn, NULL) == NUMEM_OK)
+			taken[nh++] = (struct held){pfn.v, (unsigned)o};
+	}
+	struct numem_cache *c = &slab->cache[slab->class_of[(512 + 15) / 16]];
+	uint64_t created = c->slabs_created;
+	static void *more[4096];
+	int n = 0;
+	while (n < 4096 && c->slabs_created == created && shrink_runs == 0)
+		assert_non_null(more[n++] = numem_kmalloc(slab, cpu, 512, &d));
+	assert_int_equal(shrink_runs, 1);
+	assert_true(c->slabs_created > created);
+	if (numem_slab_verify(slab, &d))
+		fail_msg("slab verify after a grow that ran a kfreeing shrinker: %s", d.msg);
+	numem_heap_unregister_shrinker(&sys.heap, &sh);
+	for (int i = 0; i < n; i++)
+		numem_kfree(slab, cpu, more[i], NULL);
+	for (uint32_t i = 1; i < nh; i++) /* [0] went in the shrinker */
+		numem_free(cpu, numem_pfn(taken[i].pfn), taken[i].order, NULL);
+	numem_slab_drain_cpu(slab, cpu);
+	shutdown();
+}
+
 struct worker {
 	uint32_t cpu;
 	uint64_t seed;
@@ -458,6 +526,7 @@ int main(void)
 	    cmocka_unit_test(test_named_cache_and_info),
 	    cmocka_unit_test(test_bad_kfree),
 	    cmocka_unit_test(test_shrink_under_pressure),
+	    cmocka_unit_test(test_grow_with_shrinker_kfrees),
 	    cmocka_unit_test(test_threads),
 	    cmocka_unit_test(test_kmalloc_limits),
 	    cmocka_unit_test(test_forged_large_header),

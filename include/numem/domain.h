@@ -167,6 +167,7 @@ struct numem_domains {
 	_Atomic int lock;                                  /* see "Locks" above */
 	struct numem_relayout_notifier relayout;           /* the layer's subscription */
 	_Atomic uint64_t recounts;                         /* domains recounted after commits */
+	struct numem_domain_hook *hooks;                   /* destroy hooks (see below) */
 };
 
 /* Reservation modes. */
@@ -264,6 +265,47 @@ enum numem_err numem_domain_set_target(struct numem_domain *dom, struct numem_cp
 
 /* Machine frame of a guest frame, or NUMEM_P2M_NONE.  Lock-free. */
 uint64_t numem_domain_p2m(const struct numem_domain *dom, uint64_t gpfn);
+
+/*
+ * The machine frame behind guest frame gpfn, checked: populated in the p2m
+ * and inside an allocated block the domain holds (the owner check the Xen
+ * tmem advisories lacked).  NUMEM_E_RANGE for a gpfn beyond max_pages or
+ * not populated, NUMEM_E_OWNER for a frame the domain does not hold (the
+ * p2m is then corrupt).  Lock-free: the answer may be stale as soon as it
+ * returns (the guest may give the frame back); to use the frame, see
+ * numem_domain_frame_access.
+ */
+enum numem_err numem_domain_frame_of(const struct numem_domain *dom, uint64_t gpfn,
+                                     numem_pfn_t *pfn, struct numem_diag *diag);
+/*
+ * Check gpfn as numem_domain_frame_of does and call fn(ctx, pfn) with the
+ * domain's lock held, so the frame stays the domain's for the call (no
+ * decrease_reservation can give it back meanwhile); *ret = fn's return.
+ * The errors of numem_domain_frame_of (fn not called).  fn runs under a
+ * domain lock (heap.h, lock order 1b): it may take leaf locks ordered
+ * after it (tmem's lock, zone locks) and allocate with
+ * NUMEM_ALLOC_NORECLAIM, never call numem_domain_* or the slab.
+ */
+enum numem_err numem_domain_frame_access(struct numem_domain *dom, uint64_t gpfn,
+                                         int (*fn)(void *ctx, numem_pfn_t pfn), void *ctx, int *ret,
+                                         struct numem_diag *diag);
+
+/*
+ * Destroy hooks: layers above domains (tmem) that keep per-domain state
+ * register one; numem_domain_destroy() (and numem_domains_release) call
+ * every hook's destroy(ctx, cpu, id) once the domain is off the list (no
+ * numem_domain_find finds it) and before its frames go, with no lock
+ * held.  A hook may call the heap and the slab, not numem_domain_* on that
+ * domain.  Add and remove hooks only while no destroy runs (at init and
+ * teardown); the struct is the caller's until removed.
+ */
+struct numem_domain_hook {
+	void (*destroy)(void *ctx, struct numem_cpu *cpu, uint16_t id);
+	void *ctx;
+	struct numem_domain_hook *next; /* the manager's */
+};
+void numem_domains_add_hook(struct numem_domains *d, struct numem_domain_hook *h);
+void numem_domains_remove_hook(struct numem_domains *d, struct numem_domain_hook *h);
 
 /*
  * How far the domain is from its balanced share: the largest

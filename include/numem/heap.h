@@ -40,7 +40,8 @@
  *      taken with no other lock held, by numem_relayout_commit() and the
  *      notifier (un)registration.  Held across the notifiers, which run
  *      with nothing else held and may take any lock below (a domain's, to
- *      migrate its frames).  commit mutex -> apply lock (1c).
+ *      migrate its frames; tmem's, to re-account its pages).  commit
+ *      mutex -> apply lock (1d).
  *   1. domain manager lock (struct numem_domains.lock): taken with no other
  *      lock held; nothing below is taken under it (no heap or slab call).
  *   1b. a domain's lock (struct numem_domain.lock): never held with the
@@ -50,14 +51,25 @@
  *      reservation calls run: a shrinker must not take any domain's lock
  *      nor call numem_domain_* (it could be the domain whose lock its own
  *      CPU holds: a self-deadlock on a spinlock).
- *   1c. relayout apply lock: held by a commit while it changes the layout
+ *   1c. tmem's lock (one per tmem instance, src/core/tmem): taken with no
+ *      core lock held, under one domain's lock (a put or get holds the
+ *      guest frame with numem_domain_frame_access; a reservation's
+ *      allocation may run tmem's shrinker), or under the commit mutex (its
+ *      relayout subscriber): domain lock -> tmem lock, never the reverse.
+ *      Held across heap calls only for allocations with
+ *      NUMEM_ALLOC_NORECLAIM (tmem lock -> apply lock -> zone locks: the
+ *      allocation's slow path may catch up with a relayout; no shrinker
+ *      runs), never across a free, a slab call, a shrinker or
+ *      numem_domain_*: tmem gives back what it freed after dropping it (its
+ *      shrinker too).
+ *   1d. relayout apply lock: held by a commit while it changes the layout
  *      (apply lock -> grow lock -> zone locks), and by an allocation's or
  *      free's slow path (any caller's locks above may be held, a domain's
- *      among them) that gives a pending block, one whose range a commit
- *      moved, to its new node (apply lock -> zone locks, one at a time).
- *      Twice in a commit (publishing the layout and accounting it; moving
- *      one zone's free blocks) it holds every zone lock at once, taken in
- *      zone-index order, as the verifier does.
+ *      or tmem's among them) that gives a pending block, one whose range a
+ *      commit moved, to its new node (apply lock -> zone locks, one at a
+ *      time).  Twice in a commit (publishing the layout and accounting it;
+ *      moving one zone's free blocks) it holds every zone lock at once,
+ *      taken in zone-index order, as the verifier does.
  *   2. grow lock (heap->grow_lock, deferred section initialisation):
  *      grow lock -> zone lock, one zone lock at a time.
  *   3. zone locks (zone->lock): a leaf.  Never held while taking another

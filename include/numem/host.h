@@ -22,6 +22,7 @@
 #include <numem/heap.h>
 #include <numem/memmap.h>
 #include <numem/platform.h>
+#include <numem/tmem.h>
 #include <numem/topo.h>
 
 #include <stdio.h>
@@ -51,6 +52,19 @@ int numem_host_back_physmem(struct numem_host *h, uint64_t bytes);
 void numem_host_set_clock(struct numem_host *h, uint64_t (*clock)(void *ctx), void *ctx);
 /* Monotonic clock in nanoseconds. */
 uint64_t numem_host_now_ns(void);
+
+/* ---- tmem codecs (liblz4, libzstd) -------------------------------------- */
+
+/*
+ * A tmem codec (numem_tmem_opts.codec[id]) over Debian's liblz4
+ * (LZ4_compress_fast_extState, acceleration 1, a state per CPU) or libzstd
+ * (level 1, a ZSTD_CCtx and ZSTD_DCtx per CPU, made on first use) for CPU
+ * ids below nr_cpus.  NULL for NUMEM_TMEM_CODEC_NONE, an unknown id or no
+ * memory.  Destroy after the tmem instance that uses it.
+ */
+struct numem_tmem_codec *numem_host_tmem_codec_create(enum numem_tmem_codec_id id,
+                                                      uint32_t nr_cpus);
+void numem_host_tmem_codec_destroy(struct numem_tmem_codec *codec);
 
 /* ---- Machine descriptions (presets, -numa) ------------------------------ */
 

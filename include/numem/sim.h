@@ -23,9 +23,13 @@
  *             the domain migrates its pending frames at once.  Its figures
  *             and the address space before and after are in the run's
  *             relayout records; samples carry the pending pages
- * The engine samples free memory per node, pending relayout pages and the
- * local-allocation share every `sample_every` operations (and right before
- * and after a relayout commit).
+ *   tmem      N guest page accesses of the domains that have a tmem
+ *             frontend (sim/tmem.c): a cleancache-like page cache over an
+ *             ephemeral pool, a frontswap-like swap over a persistent one,
+ *             or both; each guest's working set exceeds its memory
+ * The engine samples free memory per node, pending relayout pages, tmem's
+ * pools and the local-allocation share every `sample_every` operations
+ * (and right before and after a relayout commit).
  */
 #ifndef NUMEM_SIM_H
 #define NUMEM_SIM_H
@@ -43,6 +47,19 @@
 
 enum sim_placement { SIM_PLACE_AUTO, SIM_PLACE_NODE, SIM_PLACE_PINNED, SIM_PLACE_VNUMA };
 
+/* A guest's tmem frontend (sim/tmem.c). */
+enum sim_tmem_frontend {
+	SIM_TMEM_NONE = 0,
+	SIM_TMEM_CLEANCACHE = 1, /* file pages: clean evictions to an ephemeral pool */
+	SIM_TMEM_FRONTSWAP = 2,  /* anonymous pages: swap-outs to a persistent pool */
+	SIM_TMEM_MIXED = 3,      /* half file pages, half anonymous: both pools */
+};
+/* A tmem guest's working set and memory: 64 GiB at most (the frontend
+ * keeps a few bytes per page of each). */
+#define SIM_TMEM_MAX_MB (1ull << 16)
+/* Stable names: "none", "cleancache", "frontswap", "mixed". */
+const char *sim_tmem_frontend_name(enum sim_tmem_frontend f);
+
 struct sim_domain_spec {
 	char name[32];
 	uint64_t mem_mb;
@@ -56,6 +73,10 @@ struct sim_domain_spec {
 		numem_nid_t pnode;
 		uint32_t vcpus;
 	} vnode[NUMEM_MAX_VNODES];
+	enum sim_tmem_frontend tmem; /* SIM_TMEM_NONE: no workload, no tmem client */
+	uint64_t working_set_mb;     /* tmem frontends: MiB the workload touches, more
+				      * than mem_mb so the guest cannot hold it all
+				      * (0: 1.5 x mem_mb) */
 };
 
 enum sim_phase_kind {
@@ -65,12 +86,16 @@ enum sim_phase_kind {
 	SIM_PRESSURE,
 	SIM_DESTROY,
 	SIM_REPLAY,
-	SIM_RELAYOUT
+	SIM_RELAYOUT,
+	SIM_TMEM,
 };
+/* Stable names, as scenarios spell them: "boot", "churn", "balloon",
+ * "pressure", "destroy", "replay", "relayout", "tmem" ("?" out of range). */
+const char *sim_phase_name(enum sim_phase_kind k);
 
 struct sim_phase {
 	enum sim_phase_kind kind;
-	uint64_t ops;     /* churn */
+	uint64_t ops;     /* churn; tmem: guest page accesses */
 	char domain[32];  /* balloon, destroy ("hog" for the pressure hog) */
 	uint32_t percent; /* balloon: target share; pressure: machine fullness */
 	char file[256];   /* replay: a trace file's alloc and free events */
@@ -103,6 +128,11 @@ struct sim_scenario {
 	/* cpuset (key "cpuset", nodes as "0-1,3"): every CPU's allocations stay
 	 * on these nodes, as in a cpuset's mems; empty: no confinement */
 	numem_nodemask_t cpuset;
+	/* tmem (key "tmem_compress": off, lz4 or zstd): the guests' codec */
+	enum numem_tmem_codec_id tmem_codec;
+	/* Not a key: the workloads of tmem phases run but no tmem exists, every
+	 * page a guest cannot hold goes to "disk" (numem tmem's baseline). */
+	bool tmem_baseline;
 };
 
 /* Limits of the numbers a scenario holds; both parsers check each number as
@@ -131,11 +161,19 @@ int sim_scenario_from_json(struct sim_scenario *sc, const char *text, char *err,
 /* From xl.cfg-like `key = value` text: one domain per `[name]` section. */
 int sim_scenario_from_xlcfg(struct sim_scenario *sc, const char *text, char *err, size_t errlen);
 
+/* tmem pools of the simulated guests: two per domain (ephemeral, persistent). */
+#define SIM_TMEM_POOLS (2 * SIM_MAX_DOMAINS)
+
 struct sim_sample {
 	uint64_t op;
 	uint64_t free_pages[NUMEM_MAX_NODES];
 	double local_pct;       /* cumulative local_node / (local_node + other_node) */
 	uint64_t pending_pages; /* relayout: allocated pages waiting to move */
+	/* tmem, by pool (domain index * 2 + 1 for the persistent one): pages
+	 * stored now, and gets and hits so far (tmem's own pool statistics) */
+	uint64_t tmem_pages[SIM_TMEM_POOLS];
+	uint64_t tmem_gets[SIM_TMEM_POOLS], tmem_hits[SIM_TMEM_POOLS];
+	uint64_t tmem_heap_pages; /* TMEM pages the heap gave tmem, held now */
 };
 
 /* What a relayout phase did (the engine's record of the commit). */
@@ -163,6 +201,53 @@ struct sim_relayout {
 	uint8_t map_after[NUMEM_MAX_NODES][SIM_MAP_BUCKETS];
 	uint64_t map_start[2][NUMEM_MAX_NODES], map_end[2][NUMEM_MAX_NODES];
 };
+
+/* One guest's tmem workload (sim/tmem.c), counted by the frontend. */
+struct sim_tmem_guest {
+	char name[32];
+	enum sim_tmem_frontend frontend;
+	uint64_t ws_pages;    /* working set */
+	uint64_t accesses;    /* page accesses */
+	uint64_t resident;    /* found in the guest's memory */
+	uint64_t faults;      /* not resident, touched before: tmem, then disk */
+	uint64_t gets;        /* get ops (cleancache: every file fault; swap: pages in tmem) */
+	uint64_t first_touch; /* first touches: cold file reads, anonymous zero fills */
+	uint64_t tmem_hits;   /* faults tmem served: "disk" reads avoided */
+	uint64_t disk_reads;  /* faults tmem did not serve */
+	uint64_t puts, puts_refused; /* pages offered to tmem; refused (disk write for swap) */
+	uint64_t disk_writes;        /* swapped pages tmem did not take */
+	uint64_t lost;               /* resident pages whose frame the guest gave back */
+	uint64_t wrong;              /* gets whose bytes were not the last put's (must be 0) */
+	uint64_t errors;             /* tmem ops that failed with a negative status (must be 0) */
+	uint32_t pool[2];            /* ephemeral, persistent pool ids (~0u: none) */
+};
+
+/* Control-plane listing at the end of a run (numem_tmem_list_*). */
+#define SIM_TMEM_LIST_POOLS 64
+struct sim_tmem_result {
+	bool enabled;      /* the scenario has a tmem frontend */
+	bool baseline;     /* sc->tmem_baseline: workloads without tmem */
+	const char *codec; /* "off", "lz4", "zstd" */
+	uint32_t nr_guests;
+	struct sim_tmem_guest guest[SIM_MAX_DOMAINS];
+	int32_t guest_dom[SIM_MAX_DOMAINS]; /* scenario index of each guest */
+	struct numem_tmem_info info;        /* at the end of the run */
+	/* per phase: tmem's evictions, shrinker calls and pages it freed during
+	 * the phase, and the heap pages tmem held per node at its end */
+	uint64_t phase_evictions[SIM_MAX_PHASES], phase_shrinker_calls[SIM_MAX_PHASES];
+	uint64_t phase_shrinker_freed[SIM_MAX_PHASES];
+	uint64_t phase_pages_on_node[SIM_MAX_PHASES][NUMEM_MAX_NODES];
+	uint32_t nr_clients, nr_pools;
+	struct numem_tmem_client_info client[SIM_MAX_DOMAINS + 1];
+	struct numem_tmem_pool_info pool[SIM_TMEM_LIST_POOLS];
+	char verify[200]; /* numem_tmem_verify's verdict ("" when it passed) */
+};
+
+/* The pools a run's samples follow (a sample's tmem_* slots, the report's
+ * "sampled_pools"): scenario domain index * 2 + kind (1: persistent) of
+ * each guest's pools, in guest order; returns how many (at most
+ * SIM_TMEM_POOLS). */
+uint32_t sim_tmem_sampled_pools(const struct sim_tmem_result *t, uint32_t *slot);
 
 struct sim_domain_result {
 	char name[32];
@@ -204,6 +289,7 @@ struct sim_run {
 	} slabinfo[NUMEM_SLAB_CACHES];
 	uint32_t nr_relayouts;
 	struct sim_relayout relayout[SIM_MAX_RELAYOUTS];
+	struct sim_tmem_result tmem;
 	char error[256]; /* empty when the run and its checks passed */
 };
 

@@ -60,6 +60,10 @@ void machine_args_json_error(const struct machine_args *ma, const char *name,
 
 /* Print "numem CMD: msg" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A failure: "numem CMD: msg" on stderr and, with json, {"error": "io" |
+ * "verification" | "invalid" (by code), "message": msg} on stdout.
+ * Returns code. */
+int cli_fail(const char *cmd, bool json, int code, const char *msg);
 
 int cmd_topo(int argc, char **argv);
 int cmd_info(int argc, char **argv);
@@ -69,5 +73,6 @@ int cmd_dump(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_relayout(int argc, char **argv);
+int cmd_tmem(int argc, char **argv);
 
 #endif

@@ -23,12 +23,16 @@ static const char help[] =
     "on another --machine its node numbers, CPUs and sizes adapt to that machine)\n"
     "once with each fallback strategy (linux, xen), deterministically, and prints the\n"
     "report: placement, pages per node per domain, numastat, local allocations,\n"
-    "buddyinfo and the unusable-free-space index per node, side by side.\n"
+    "buddyinfo and the unusable-free-space index per node, side by side.  Three more\n"
+    "guests run tmem frontends (a page cache, a swap, both) with working sets larger\n"
+    "than their memory; the report shows tmem's hit rates, memory per pool and per\n"
+    "node, compression, and what the full machine of the pressure phase evicted.\n"
     "\n"
     "  --scenario FILE  a scenario in JSON (.json) or xl.cfg-like text (docs/FORMATS.md)\n"
     "  --machine M      run on another machine: a preset or a table directory\n"
     "  --seed S         random seed (default: the scenario's)\n"
-    "  --ops N          scale every churn phase to N operations in all\n"
+    "  --ops N          scale every churn phase to N operations in all (and tmem\n"
+    "                   phases' page accesses by the same factor)\n"
     "  --json           the report as one JSON object on stdout\n"
     "  --report DIR     write DIR/index.html and SVG figures (default numem-report)\n"
     "  --no-report      write no pictures\n"
@@ -76,21 +80,7 @@ static void trace_name(char *out, size_t cap, const char *file, const char *tag)
 /* A failure: the message on stderr and, with --json, the error form. */
 static int sim_fail(bool json, int code, const char *msg)
 {
-	cli_error("sim", "%s", msg);
-	if (json) {
-		json_t *o = json_pack("{s:s, s:s}", "error",
-		                      code == EXIT_IO       ? "io"
-		                      : code == EXIT_VERIFY ? "verification"
-		                                            : "invalid",
-		                      "message", msg);
-		if (!o) /* not UTF-8: say so rather than print nothing */
-			o = json_pack("{s:s, s:s}", "error", "invalid", "message",
-			              "(a message that is not UTF-8)");
-		json_dumpf(o, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-		fputc('\n', stdout);
-		json_decref(o);
-	}
-	return code;
+	return cli_fail("sim", json, code, msg);
 }
 
 int cmd_sim(int argc, char **argv)
@@ -182,8 +172,9 @@ int cmd_sim(int argc, char **argv)
 		uint64_t total = 0;
 		for (uint32_t i = 0; i < sc.nr_phases; i++)
 			total += sc.phase[i].kind == SIM_CHURN ? sc.phase[i].ops : 0;
+		/* tmem phases (guest page accesses) by the same factor */
 		for (uint32_t i = 0; i < sc.nr_phases && total; i++)
-			if (sc.phase[i].kind == SIM_CHURN)
+			if (sc.phase[i].kind == SIM_CHURN || sc.phase[i].kind == SIM_TMEM)
 				sc.phase[i].ops = sc.phase[i].ops * ops / total;
 	}
 	FILE *tf[2] = {NULL, NULL};
@@ -219,8 +210,8 @@ int cmd_sim(int argc, char **argv)
 		if (sim_report_html(&res, report, err, sizeof(err)))
 			return sim_fail(json, EXIT_IO, err);
 		if (!json)
-			printf("\npictures: %s/index.html (memmap.svg, free.svg, local.svg)\n",
-			       report);
+			printf("\npictures: %s/index.html (memmap.svg, free.svg, local.svg%s)\n",
+			       report, res.run[0].tmem.enabled ? ", tmem.svg, tmemhit.svg" : "");
 	}
 	if (guest_tables && !json)
 		printf("guest tables: %s (%u vNUMA domains: %s/NAME/SRAT.bin, SLIT.bin)\n",

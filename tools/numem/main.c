@@ -18,6 +18,7 @@ static const char usage[] =
     "  sim      simulate guests on the machine with both fallback strategies\n"
     "  trace    decode or summarise a trace file written by sim --trace\n"
     "  relayout move memory between nodes live (stripe, push, from-srat) under churn\n"
+    "  tmem     guests with tmem frontends against the same guests without tmem\n"
     "\n"
     "MACHINE is a preset name (see --list-presets) or a directory holding\n"
     "SRAT.bin [SLIT.bin] [HMAT.bin]; without one the default is the '" NUMEM_DEFAULT_PRESET
@@ -54,6 +55,8 @@ int main(int argc, char **argv)
 		return cmd_trace(argc - 1, argv + 1);
 	if (!strcmp(cmd, "relayout"))
 		return cmd_relayout(argc - 1, argv + 1);
+	if (!strcmp(cmd, "tmem"))
+		return cmd_tmem(argc - 1, argv + 1);
 	fprintf(stderr, "numem: unknown command '%s'\n\n%s", cmd, usage);
 	return EXIT_USAGE;
 }

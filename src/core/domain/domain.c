@@ -351,6 +351,10 @@ again:
 		d->vcpus_on_node[dom->vcpu[i].node]--;
 	}
 	mgr_unlock(d);
+	/* Layers above (tmem) drop their state of the domain first: it is off
+	 * the list, so nothing new can start for it. */
+	for (struct numem_domain_hook *h = d->hooks; h; h = h->next)
+		h->destroy(h->ctx, cpu, id);
 	/* Unreachable now: nobody else takes its lock; taken for the
 	 * lock-protected fields' sake all the same. */
 	numem__dom_lock(dom);
@@ -381,4 +385,28 @@ void numem_domains_release(struct numem_domains *d, struct numem_cpu *cpu)
 	while (d->list)
 		destroy(d, cpu, d->list->id, true, 0);
 	numem_relayout_unregister(d->heap, &d->relayout);
+}
+
+void numem_domains_add_hook(struct numem_domains *d, struct numem_domain_hook *h)
+{
+	mgr_lock(d);
+	struct numem_domain_hook **pp = &d->hooks;
+	while (*pp && *pp != h)
+		pp = &(*pp)->next;
+	if (!*pp) {
+		h->next = 0;
+		*pp = h;
+	}
+	mgr_unlock(d);
+}
+
+void numem_domains_remove_hook(struct numem_domains *d, struct numem_domain_hook *h)
+{
+	mgr_lock(d);
+	struct numem_domain_hook **pp = &d->hooks;
+	while (*pp && *pp != h)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = h->next;
+	mgr_unlock(d);
 }

@@ -82,7 +82,7 @@ struct numem__extent {
  * when mfn is not inside an allocated block owned by the domain whose head
  * the p2m maps at the matching guest frame.
  */
-enum numem_err numem__p2m_extent(struct numem_domain *dom, const char *fn, uint64_t gpfn,
+enum numem_err numem__p2m_extent(const struct numem_domain *dom, const char *fn, uint64_t gpfn,
                                  uint64_t mfn, struct numem__extent *ext, struct numem_diag *diag);
 
 /*

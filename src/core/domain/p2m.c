@@ -62,7 +62,7 @@ uint64_t numem__p2m_take(struct numem_domain *dom, uint64_t gpfn)
 	         : NUMEM_P2M_NONE;
 }
 
-enum numem_err numem__p2m_extent(struct numem_domain *dom, const char *fn, uint64_t gpfn,
+enum numem_err numem__p2m_extent(const struct numem_domain *dom, const char *fn, uint64_t gpfn,
                                  uint64_t mfn, struct numem__extent *ext, struct numem_diag *diag)
 {
 	const struct numem_frametable *ft = dom->mgr->heap->ft;
@@ -182,4 +182,40 @@ enum numem_err numem__dom_check_frame(const struct numem_domain *dom, const char
 	                   "beyond max_pages %llu",
 	                   fn, dom->id, (unsigned long long)gpfn[i], (unsigned long long)i, order,
 	                   (unsigned long long)dom->max_pages);
+}
+
+enum numem_err numem_domain_frame_of(const struct numem_domain *dom, uint64_t gpfn,
+                                     numem_pfn_t *pfn, struct numem_diag *diag)
+{
+	const char *fn = "numem_domain_frame_of";
+	if (!dom || gpfn >= dom->max_pages)
+		return numem__fail(
+		    diag, NUMEM_E_RANGE, 0, 0,
+		    "%s: domain %u: gpfn 0x%llx is beyond the guest (max_pages %llu)", fn,
+		    dom ? dom->id : 0, (unsigned long long)gpfn,
+		    (unsigned long long)(dom ? dom->max_pages : 0));
+	uint64_t mfn = numem_domain_p2m(dom, gpfn);
+	if (mfn == NUMEM_P2M_NONE)
+		return numem__fail(diag, NUMEM_E_RANGE, 0, 0,
+		                   "%s: domain %u: gpfn 0x%llx is not populated", fn, dom->id,
+		                   (unsigned long long)gpfn);
+	struct numem__extent ext;
+	struct numem_diag tmp;
+	if (numem__p2m_extent(dom, fn, gpfn, mfn, &ext, &tmp) != NUMEM_OK)
+		return numem__fail(diag, NUMEM_E_OWNER, 0, 0, "%s", tmp.msg);
+	*pfn = numem_pfn(mfn);
+	return NUMEM_OK;
+}
+
+enum numem_err numem_domain_frame_access(struct numem_domain *dom, uint64_t gpfn,
+                                         int (*fn)(void *ctx, numem_pfn_t pfn), void *ctx, int *ret,
+                                         struct numem_diag *diag)
+{
+	numem_pfn_t pfn;
+	numem__dom_lock(dom);
+	enum numem_err e = numem_domain_frame_of(dom, gpfn, &pfn, diag);
+	if (!e)
+		*ret = fn(ctx, pfn);
+	numem__dom_unlock(dom);
+	return e;
 }

@@ -791,16 +791,19 @@ static void cut_block(struct numem_heap *h, struct numem__relayout *rl, struct n
 }
 
 /* Watermarks of zones that never had a page (in no zonelist any CPU may
- * still read, so nobody reads them unlocked): their share of the others'
- * min.  A zone that had pages keeps the watermarks it had. */
+ * still read, so nobody reads them unlocked): their share of the
+ * machine's min (the sum over the zones that had pages, whose watermarks
+ * were set for the machine's managed pages: the pages of every zone now,
+ * as a commit moves pages and never makes or drops one).  A zone that had
+ * pages keeps the watermarks it had. */
 static void new_watermarks(struct numem_heap *h, struct numem__relayout *rl, const bool *was)
 {
 	uint64_t min = 0, managed = 0;
-	for (uint32_t zi = 0; zi < h->nr_zones; zi++)
-		if (was[zi]) {
+	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
+		if (was[zi])
 			min += h->zone[zi].wmark_min;
-			managed += h->zone[zi].present_pages - h->zone[zi].reserved_pages;
-		}
+		managed += h->zone[zi].present_pages - h->zone[zi].reserved_pages;
+	}
 	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
 		struct numem_zone *z = &h->zone[zi];
 		if (was[zi] || !z->populated || rl->zone_seen[zi])

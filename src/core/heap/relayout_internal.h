@@ -49,7 +49,7 @@ typedef uint64_t numem__u64a __attribute__((aligned(8)));
 
 struct numem__relayout {
 	_Atomic int commit_lock;  /* lock order 0 */
-	_Atomic int apply_lock;   /* lock order 1c */
+	_Atomic int apply_lock;   /* lock order 1d */
 	numem__u64a gen;          /* the generation in force (__atomic) */
 	size_t bytes;             /* this block */
 	numem__u64a *cpu_gen;     /* [nr_cpus]: the generation each CPU has seen */

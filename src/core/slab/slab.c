@@ -439,7 +439,12 @@ static bool refill(struct numem_slab *s, struct numem_cpu *cpu, struct numem_cac
 		if (!hd)
 			return false;
 		cn = lock_new_slab_node(s, c, hd);
-		numem__list_add(&cn->partial, hd);
+		/* On the empty list, not the partial one: the allocation above
+		 * may have run shrinkers whose kfrees (tmem's) refilled this very
+		 * magazine, and then the next round takes nothing from the new
+		 * slab (a partial slab must have objects in use). */
+		numem__list_add(&cn->empty, hd);
+		cn->nr_empty++;
 		cn->nr_slabs++;
 		c->slabs_created++;
 		numem__unlock(&cn->lock);

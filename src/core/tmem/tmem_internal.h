@@ -1,0 +1,411 @@
+/*
+ * tmem_internal.h - what the files of tmem/ share (core-internal).
+ *
+ * client.c   instance lifecycle, clients, the domain hook, control plane,
+ *            statistics and listing
+ * pool.c     pools: private and shared (UUID, authorisation), destroy
+ * object.c   objects (per-pool hash) and their pages (radix tree)
+ * store.c    the page store: where a stored page's bytes live (zero flag,
+ *            a raw TMEM page, chunks of a shared compressed page); a
+ *            remote tier would be one more kind handled there
+ * evict.c    LRU per (client, node), eviction, the heap shrinker
+ * dedup.c    identical pages stored once (opt-in, shared ephemeral pools)
+ * op.c       the op entry point, put / get / flush, typed wrappers
+ * save.c     save and restore of a client's persistent pages
+ * verify.c   the invariant walk; the relayout subscriber (re-accounting)
+ *
+ * Locking: everything below is guarded by t->lock (heap.h, lock order
+ * 1c) except the per-CPU areas (the CPU's own).  Metadata comes from the
+ * slab, always allocated before the lock is taken (a "preload", as Linux's
+ * radix_tree_preload): a slab allocation may run the heap's shrinkers,
+ * tmem's own among them.  Under the lock the only heap calls are
+ * NUMEM_ALLOC_NORECLAIM allocations of store pages; everything freed under
+ * the lock goes into a `struct tm_bag` and is given back after unlocking.
+ */
+#ifndef NUMEM_TMEM_INTERNAL_H
+#define NUMEM_TMEM_INTERNAL_H
+
+#include <numem/relayout.h>
+#include <numem/tmem.h>
+
+#include "../lib/internal.h"
+#include "../lib/spinlock.h"
+
+#define TM_RADIX_SHIFT  6
+#define TM_RADIX_SLOTS  (1u << TM_RADIX_SHIFT)
+#define TM_RADIX_HEIGHT 6 /* 6 * 6 bits >= 32-bit indexes */
+/* Nodes one insert may need: growing the root (up to height - 1 new roots
+ * above the old one, on index 0's path) and a new path below the top. */
+#define TM_RADIX_PRELOAD (2 * TM_RADIX_HEIGHT - 1)
+/* Object hash buckets per pool: 504 at first (4032 bytes, the largest
+ * kmalloc class), grown 4x when the objects outnumber them 2:1, up to what
+ * one kmalloc holds (NUMEM_KMALLOC_MAX). */
+#define TM_OBJ_BUCKETS     504u
+#define TM_OBJ_BUCKETS_MAX ((uint32_t)(NUMEM_KMALLOC_MAX / sizeof(void *)))
+#define TM_DEDUP_BUCKETS   504u
+#define TM_CHUNK_SHIFT     6 /* 64-byte chunks */
+#define TM_CHUNKS          (NUMEM_PAGE_SIZE >> TM_CHUNK_SHIFT)
+#define TM_ZPAGE_MAGIC     0x6567617a706d74ull /* "tmpzage" */
+#define TM_SHRINK_MAX      4096u               /* pages one shrink request evicts at most */
+#define TM_PUT_EVICT_MAX   16u                 /* pages a put evicts at most to find memory */
+
+enum tm_kind {
+	TM_ZERO = 0,  /* all zero: no storage */
+	TM_RAW = 1,   /* loc: a TMEM page's pfn */
+	TM_CHUNK = 2, /* loc: pfn << 6 | first chunk; len bytes compressed */
+	TM_DEDUP = 3, /* loc: a struct tm_dedup * */
+};
+
+/* Where a page's bytes are, as the store hands it out. */
+struct tm_loc {
+	uint64_t loc;
+	uint16_t len; /* TM_CHUNK: compressed bytes */
+	uint8_t kind;
+	uint8_t codec; /* TM_CHUNK: enum numem_tmem_codec_id */
+	numem_nid_t node;
+};
+
+struct tm_object;
+
+/* A stored page: 48 bytes (kmalloc-48). */
+struct tm_page {
+	struct tm_object *obj;
+	struct tm_page *lru_next, *lru_prev; /* ephemeral: its (client, node) LRU */
+	uint64_t loc;                        /* store handle (enum tm_kind) */
+	uint32_t index;
+	uint32_t tick; /* put time (LRU age; wrap-safe compare) */
+	uint16_t len;
+	uint8_t kind;
+	uint8_t codec;
+	numem_nid_t node; /* of its storage (the LRU it is on) */
+	uint16_t client;  /* whose LRU and counts (the putter) */
+};
+_Static_assert(sizeof(struct tm_page) <= 48, "a page descriptor fits kmalloc-48");
+
+struct tm_rnode {
+	void *slot[TM_RADIX_SLOTS];
+};
+
+struct tm_pool;
+
+/* An object: 64 bytes (kmalloc-64). */
+struct tm_object {
+	uint64_t oid[3];
+	struct tm_object *hnext; /* hash chain; bag chain when freed */
+	void *root;              /* height 0: a page (index 0) or NULL */
+	struct tm_pool *pool;
+	uint32_t pages;
+	uint8_t height;
+};
+
+/* A deduplicated page's bytes: shared by `refs` page descriptors. */
+struct tm_dedup {
+	uint64_t hash;
+	struct tm_dedup *next;
+	struct tm_loc where;
+	uint32_t refs;
+};
+
+struct tm_pool {
+	uint32_t flags;
+	uint16_t creator;
+	uint32_t sharers;    /* clients that hold it (private: 1) */
+	int32_t shared_slot; /* index in t->shared, -1 private */
+	struct numem_tmem_uuid uuid;
+	uint64_t objects;
+	uint64_t rnodes, dedups;   /* radix nodes, dedup entries (metadata) */
+	struct tm_object **bucket; /* nbuckets */
+	uint32_t nbuckets;
+	uint64_t serial;         /* unique per pool ever made (growth finds it again) */
+	struct tm_dedup **dedup; /* TM_DEDUP_BUCKETS, DEDUP pools */
+	struct numem_tmem_stats st;
+};
+
+/* An LRU list (oldest at head). */
+struct tm_lru {
+	struct tm_page *head, *tail;
+	uint64_t n;
+};
+
+struct tm_client {
+	uint16_t id;
+	uint32_t weight;
+	uint64_t cap;
+	uint8_t codec;
+	bool frozen;
+	numem_nid_t node;
+	struct tm_pool *pool[NUMEM_TMEM_MAX_POOLS];
+	struct numem_tmem_uuid auth[NUMEM_TMEM_MAX_AUTH];
+	uint32_t nr_auth;
+	struct tm_client *next_active; /* list of clients (t->clients_list) */
+	struct numem_tmem_stats st;
+	uint64_t pages_on_node[NUMEM_MAX_NODES];
+	struct tm_lru lru[NUMEM_MAX_NODES];
+};
+
+/* A compressed-store page's in-band header (its chunk 0). */
+struct tm_zpage {
+	uint64_t magic;
+	uint64_t pfn;
+	uint64_t used;                /* bit i: chunk i holds data (bit 0: this header) */
+	struct tm_zpage *next, *prev; /* partial list of its node */
+	numem_nid_t node;
+};
+_Static_assert(sizeof(struct tm_zpage) <= (1u << TM_CHUNK_SHIFT), "zpage header in chunk 0");
+
+/* Metadata allocated before the lock, consumed under it. */
+struct tm_preload {
+	struct tm_page *page;
+	struct tm_object *obj;
+	struct tm_rnode *node[TM_RADIX_PRELOAD];
+	struct tm_dedup *dd;
+	/* A TMEM page a bag gave back, kept for this CPU's next store (not in
+	 * heap_pages: it holds nothing); released with the instance. */
+	bool has_pfn;
+	numem_nid_t pfn_node;
+	uint64_t pfn;
+	/* During a put, the bag its evictions fill: a store that finds the
+	 * heap empty takes a page from it. */
+	struct tm_bag *reuse;
+};
+
+/* What an operation freed under the lock: given back after unlocking. */
+struct tm_bag {
+	uint64_t pfns; /* chain through the pages' first word (~0: end) */
+	uint64_t nr_pfns;
+	struct tm_page *pages;  /* chain through ->obj */
+	struct tm_object *objs; /* chain through ->hnext */
+	struct tm_rnode *nodes; /* chain through ->slot[0] */
+	struct tm_dedup *dds;   /* chain through ->next */
+	void *misc;             /* pools' tables etc.: chain through the first word */
+	bool no_spare;          /* give every page back (the shrinker) */
+};
+
+struct numem_tmem {
+	_Atomic int lock;
+	struct numem_heap *heap;
+	struct numem_slab *slab;
+	struct numem_domains *doms;
+	const struct numem_platform *plat;
+	struct numem_tmem_opts opts;
+	struct numem_shrinker shrinker;
+	struct numem_domain_hook hook;
+	struct numem_relayout_notifier relayout; /* registered at create (verify.c) */
+	/* Relayout commits seen by the subscriber (__atomic: the bag release
+	 * reads it unlocked).  0: every heap page's head names its node. */
+	uint64_t relayouts;
+	struct tm_client **client; /* [NUMEM_TMEM_MAX_CLIENTS] */
+	/* Each client's codec, readable without the lock (a put compresses
+	 * before it takes the lock); written with the client's. */
+	_Atomic uint8_t codec_of[NUMEM_TMEM_MAX_CLIENTS];
+	struct tm_client *clients_list;
+	uint32_t nr_clients;
+	struct tm_pool *shared[NUMEM_TMEM_MAX_SHARED];
+	uint32_t nr_shared;
+	uint32_t tick;
+	uint64_t pool_serial;
+	uint64_t heap_pages;
+	uint64_t pages_on_node[NUMEM_MAX_NODES]; /* heap pages held */
+	uint64_t metadata_bytes;
+	uint64_t total_pages; /* stored pages (all clients) */
+	struct tm_zpage *partial[NUMEM_MAX_NODES];
+	struct numem_tmem_stats st; /* of clients destroyed: kept for the totals */
+	uint64_t shrinker_calls, shrinker_freed, max_evict_batch;
+	uint32_t nr_cpus;
+	struct tm_preload *preload; /* [nr_cpus] */
+	uint8_t *scratch;           /* [nr_cpus][2 * 4096] */
+	size_t meta_bytes;          /* of client[], preload[], scratch */
+	void *meta;
+};
+
+static inline void tm_lock(struct numem_tmem *t)
+{
+	numem__lock(&t->lock);
+}
+
+static inline void tm_unlock(struct numem_tmem *t)
+{
+	numem__unlock(&t->lock);
+}
+
+static inline void *tm_virt(const struct numem_tmem *t, uint64_t pfn)
+{
+	return t->plat->phys_to_virt(t->plat->ctx, numem_pfn_to_paddr(numem_pfn(pfn)));
+}
+
+/* The node a heap page of tmem's counts on: `head` (its head's node bits,
+ * or the spare's as recorded) until a relayout committed; after one, the
+ * layout's, since a page allocated on a range a commit moved keeps its old
+ * node bits until it is freed, and then goes to the new node.  A page
+ * taken before the subscriber's walk is re-accounted by it. */
+static inline numem_nid_t tm_layout_node(const struct numem_tmem *t, uint64_t pfn, numem_nid_t head)
+{
+	if (__builtin_expect(__atomic_load_n(&t->relayouts, __ATOMIC_ACQUIRE) == 0, 1))
+		return head;
+	numem_nid_t n = numem_topo_pfn_to_node(numem_heap_topo(t->heap), numem_pfn(pfn));
+	return n != NUMEM_NID_NONE ? n : head;
+}
+
+/* The heap's node count now (a relayout may bring nodes online; the
+ * topology pointer is what numem_heap_topo() loads, inline for the put
+ * path). */
+static inline uint32_t tm_nr_nodes(const struct numem_tmem *t)
+{
+	return __atomic_load_n(&t->heap->topo, __ATOMIC_ACQUIRE)->nr_nodes;
+}
+
+/* Subscribe to the heap's relayouts (create; false: no metadata for the
+ * heap's relayout state) and unsubscribe (release). */
+bool numem__tm_relayout_subscribe(struct numem_tmem *t);
+void numem__tm_relayout_unsubscribe(struct numem_tmem *t);
+
+static inline uint8_t *tm_scratch(const struct numem_tmem *t, const struct numem_cpu *cpu)
+{
+	return t->scratch + (size_t)cpu->id * 2 * NUMEM_PAGE_SIZE;
+}
+
+/* A hash reduced to [0, n) by multiply-shift (n need not be a power of 2). */
+static inline uint32_t tm_reduce(uint64_t h, uint32_t n)
+{
+	return (uint32_t)(((h >> 32) * n) >> 32);
+}
+
+static inline bool tm_oid_eq(const uint64_t a[3], const uint64_t b[3])
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2];
+}
+
+static inline bool tm_uuid_eq(const struct numem_tmem_uuid *a, const struct numem_tmem_uuid *b)
+{
+	return a->lo == b->lo && a->hi == b->hi;
+}
+
+static inline bool numem__tm_page_zero(const void *page)
+{
+	const uint64_t *w = page;
+	for (size_t i = 0; i < NUMEM_PAGE_SIZE / 8; i += 8)
+		if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] |
+		    w[i + 7])
+			return false;
+	return true;
+}
+
+/* ---- client.c ---- */
+struct tm_client *numem__tm_client(struct numem_tmem *t, uint32_t id);
+/* Count a page in/out of its client's and the instance's tallies (lock). */
+void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct tm_page *pg,
+                       int dir);
+/* Destroy a client with the lock held; frees into bag. */
+void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c, struct tm_bag *bag);
+/* Give back what a bag holds (no lock held). */
+void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_bag *bag);
+/* Make sure this CPU's preload is full (no lock held).  false: no memory. */
+bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup);
+
+/* Make the client of id if it is a live domain's and has none (no lock
+ * held); a status. */
+int numem__tm_client_make(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t id,
+                          struct numem_diag *diag);
+/* Ephemeral pages of one client (NULL: all). */
+uint64_t numem__tm_freeable(struct numem_tmem *t, struct tm_client *only);
+/* A control op (caller already checked to be the host). */
+int numem__tm_ctl(struct numem_tmem *t, struct numem_cpu *cpu, struct numem_tmem_op *op,
+                  struct numem_diag *diag);
+
+/* ---- pool.c ---- */
+/* Client c lets go of pool p (its slot already cleared): a private pool
+ * and a shared one nobody else holds are freed whole; otherwise only the
+ * pages c put there are dropped.  Lock held. */
+void numem__tm_pool_leave_locked(struct numem_tmem *t, struct tm_client *c, struct tm_pool *p,
+                                 struct tm_bag *bag);
+int numem__tm_new_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
+                       struct numem_tmem_op *op, struct numem_diag *diag);
+/* A private persistent pool at exactly `id` of client (restore). */
+/* Grow the object table of the caller's pool `id` if it is still the pool
+ * `serial` and still needs it (no lock held: the table is allocated
+ * outside the lock). */
+void numem__tm_pool_grow(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client, uint32_t id,
+                         uint64_t serial);
+int numem__tm_pool_make_at(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client,
+                           uint32_t id, struct numem_diag *diag);
+int numem__tm_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
+                           struct numem_tmem_op *op, struct numem_diag *diag);
+
+/* ---- object.c (lock held) ---- */
+struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3]);
+struct tm_object *numem__tm_obj_get(struct tm_pool *p, const uint64_t oid[3],
+                                    struct tm_preload *pl);
+struct tm_page *numem__tm_radix_lookup(const struct tm_object *o, uint32_t index);
+/* Insert a page (the index must be absent); nodes from pl. */
+void numem__tm_radix_insert(struct tm_object *o, struct tm_page *pg, struct tm_preload *pl);
+/* Remove the page at index (must be present); empty nodes into bag. */
+void numem__tm_radix_remove(struct tm_object *o, uint32_t index, struct tm_bag *bag);
+/* Call fn on every page of the object, in index order (fn may not change
+ * the tree). */
+void numem__tm_radix_walk(const struct tm_object *o, void (*fn)(void *ctx, struct tm_page *pg),
+                          void *ctx);
+/* Move every object into the zeroed table nb of n chains (which becomes
+ * the pool's; the caller frees the old one). */
+void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n);
+/* A new page at (oid, index) of p, put by c, stored at w: a descriptor
+ * from the CPU's preload, in the object's tree (the object made if need
+ * be), on c's LRU if ephemeral, counted.  The key must be free. */
+struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
+                                    struct tm_client *c, struct tm_pool *p, const uint64_t oid[3],
+                                    uint32_t index, const struct tm_loc *w);
+/* Unhash an empty object into the bag. */
+void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag);
+/* Remove one page entirely: tree, LRU, accounting, storage (bag). */
+void numem__tm_page_drop(struct numem_tmem *t, struct tm_page *pg, struct tm_bag *bag);
+/* Drop every page of an object and the object. */
+uint64_t numem__tm_obj_drop(struct numem_tmem *t, struct tm_object *o, struct tm_bag *bag);
+
+/* ---- store.c (lock held) ---- */
+/* Store `len` bytes of data (len == NUMEM_PAGE_SIZE: raw) on node;
+ * false when the heap has no page (NORECLAIM). */
+bool numem__tm_store_put(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t node,
+                         const void *data, size_t len, struct tm_loc *out);
+/* Read a stored page into dst (4096 bytes); false for a corrupt page. */
+bool numem__tm_store_read(struct numem_tmem *t, struct numem_cpu *cpu, const struct tm_loc *where,
+                          void *dst);
+void numem__tm_store_free(struct numem_tmem *t, const struct tm_loc *where, struct tm_bag *bag);
+/* The compressed bytes of a TM_CHUNK location (where->len of them). */
+const void *numem__tm_store_chunk(const struct numem_tmem *t, const struct tm_loc *where);
+/* Compress a page with codec id `codec` into the CPU's scratch page: the
+ * compressed length, or 0 (no codec, or it does not fit
+ * NUMEM_TMEM_COMPRESS_MAX: store it raw).  No lock needed. */
+size_t numem__tm_compress(const struct numem_tmem *t, const struct numem_cpu *cpu, uint8_t codec,
+                          const void *src);
+/* The node lists of partially used zpages (lock held). */
+void numem__tm_zpage_unlist(struct numem_tmem *t, struct tm_zpage *z);
+void numem__tm_zpage_list(struct numem_tmem *t, struct tm_zpage *z);
+/* Bytes of TMEM pages a location takes (bytes_used). */
+uint64_t numem__tm_store_bytes(const struct tm_loc *where);
+static inline struct tm_loc numem__tm_page_loc(const struct tm_page *pg)
+{
+	return (struct tm_loc){
+	    .loc = pg->loc, .len = pg->len, .kind = pg->kind, .codec = pg->codec, .node = pg->node};
+}
+
+/* ---- evict.c (lock held) ---- */
+void numem__tm_lru_add(struct numem_tmem *t, struct tm_client *c, struct tm_page *pg);
+void numem__tm_lru_del(struct numem_tmem *t, struct tm_client *c, struct tm_page *pg);
+/* Evict up to n ephemeral pages of client c (NULL: by global age) on node
+ * (NUMEM_NID_NONE: any); returns pages evicted. */
+uint64_t numem__tm_evict(struct numem_tmem *t, struct tm_client *c, numem_nid_t node, uint64_t n,
+                         struct tm_bag *bag);
+/* The client most above its weighted share with ephemeral pages, or NULL. */
+struct tm_client *numem__tm_over_share(struct numem_tmem *t);
+uint64_t numem__tm_shrink_scan(void *ctx, struct numem_cpu *cpu, numem_nid_t node, uint64_t pages);
+
+/* ---- dedup.c (lock held) ---- */
+uint64_t numem__tm_hash(const void *page);
+/* Find a stored identical page; on a hit refs++ and *out set. */
+struct tm_dedup *numem__tm_dedup_find(struct numem_tmem *t, struct numem_cpu *cpu,
+                                      struct tm_pool *p, uint64_t hash, const void *page);
+struct tm_dedup *numem__tm_dedup_add(struct tm_pool *p, uint64_t hash, const struct tm_loc *where,
+                                     struct tm_preload *pl);
+void numem__tm_dedup_put(struct numem_tmem *t, struct tm_pool *p, struct tm_dedup *dd,
+                         struct tm_bag *bag);
+
+#endif /* NUMEM_TMEM_INTERNAL_H */

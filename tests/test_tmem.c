@@ -1,0 +1,1409 @@
+/*
+ * test_tmem.c - transcendent memory (issue 11): every rule of docs/TMEM.md,
+ * isolation between clients, guest frames checked through the p2m, the
+ * control plane, compression (lz4, zstd), zero pages, dedup, the shrinker
+ * and eviction, domain destroy, save/restore, the op struct's checks, a
+ * model check of random operations against a reference map
+ * (NUMEM_TMEM_OPS, default 1000000) and two CPUs at once (run under TSan
+ * by scripts/test-all.sh).  The heap, domain and tmem verifiers run after
+ * every test.
+ */
+#include <numem/domain.h>
+#include <numem/relayout.h>
+#include <numem/tmem.h>
+#include <pthread.h>
+
+#include "helpers.h"
+
+static struct numem_system sys;
+static struct numem_slab *slab;
+static struct numem_domains *doms;
+static struct numem_tmem *tm;
+static struct numem_cpu *cpu0;
+static struct numem_diag d;
+static struct numem_tmem_codec *lz4, *zstd;
+static const struct numem_platform *plat;
+
+#define HOST                NUMEM_TMEM_HOST
+#define PAGE                4096
+#define NUMEM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A machine of two nodes of `mb` MiB each, two CPUs per node. */
+/* max_nodes: the heap's room for nodes a relayout brings online (0: the
+ * machine's two). */
+static void boot_nodes(unsigned mb, uint64_t max_pages, uint32_t max_nodes)
+{
+	char a[96], b[96];
+	snprintf(a, sizeof(a), "node,nodeid=0,cpus=0-1,mem=%uM", mb);
+	snprintf(b, sizeof(b), "node,nodeid=1,cpus=2-3,mem=%uM", mb);
+	const char *args[] = {a, b, NULL};
+	struct numem_system_opts o = {
+	    .back_memory = true, .heap.poison = -1, .heap.max_nodes = max_nodes};
+	boot_numa_system(&sys, args, &o);
+	numem_host_set_log(sys.m.host, NULL, NUMEM_LOG_ERROR);
+	plat = numem_host_platform(sys.m.host);
+	slab = calloc(1, sizeof(*slab));
+	doms = calloc(1, sizeof(*doms));
+	assert_int_equal(numem_slab_init(slab, &sys.heap, &d), NUMEM_OK);
+	assert_int_equal(numem_domains_init(doms, &sys.heap, slab, &d), NUMEM_OK);
+	cpu0 = numem_heap_cpu(&sys.heap, 0);
+	lz4 = numem_host_tmem_codec_create(NUMEM_TMEM_CODEC_LZ4, sys.heap.nr_cpus);
+	zstd = numem_host_tmem_codec_create(NUMEM_TMEM_CODEC_ZSTD, sys.heap.nr_cpus);
+	assert_non_null(lz4);
+	assert_non_null(zstd);
+	struct numem_tmem_opts to = {.max_pages = max_pages};
+	to.codec[NUMEM_TMEM_CODEC_LZ4] = lz4;
+	to.codec[NUMEM_TMEM_CODEC_ZSTD] = zstd;
+	if (numem_tmem_create(&sys.heap, slab, doms, &to, &tm, &d))
+		fail_msg("tmem create: %s", d.msg);
+}
+
+static void boot_mb(unsigned mb, uint64_t max_pages)
+{
+	boot_nodes(mb, max_pages, 0);
+}
+
+static void boot(void)
+{
+	boot_mb(256, 0);
+}
+
+static void verify(void)
+{
+	if (numem_tmem_verify(tm, &d))
+		fail_msg("numem_tmem_verify: %s", d.msg);
+	numem_heap_drain_all(&sys.heap);
+	if (numem_domain_verify(doms, &d))
+		fail_msg("numem_domain_verify: %s", d.msg);
+	if (numem_heap_verify(&sys.heap, &d))
+		fail_msg("numem_heap_verify: %s", d.msg);
+}
+
+static void shutdown(void)
+{
+	verify();
+	numem_tmem_release(tm, cpu0);
+	numem_domains_release(doms, cpu0);
+	for (uint32_t c = 0; c < sys.heap.nr_cpus; c++)
+		numem_slab_drain_cpu(slab, &sys.heap.cpu[c]);
+	assert_int_equal(numem_slab_verify(slab, &d), NUMEM_OK);
+	numem_slab_release(slab);
+	numem_heap_drain_all(&sys.heap);
+	if (numem_heap_verify(&sys.heap, &d))
+		fail_msg("verify: %s", d.msg);
+	for (numem_nid_t n = 0; n < sys.m.topo->nr_nodes; n++)
+		assert_int_equal(numem_heap_node_allocated(&sys.heap, n), 0);
+	numem_host_tmem_codec_destroy(lz4);
+	numem_host_tmem_codec_destroy(zstd);
+	free(slab);
+	free(doms);
+	numem_system_shutdown(&sys);
+}
+
+static void *virt(uint64_t pfn)
+{
+	return plat->phys_to_virt(plat->ctx, numem_pfn_to_paddr(numem_pfn(pfn)));
+}
+
+/* A heap page of the host's (NUMEM_OWNER_HEAP): the host client's frames. */
+static uint64_t host_frame(void)
+{
+	numem_pfn_t p;
+	if (numem_alloc(cpu0, 0, 0, NULL, &p, &d))
+		fail_msg("alloc: %s", d.msg);
+	return p.v;
+}
+
+static struct numem_domain *guest(const char *name, uint64_t pages)
+{
+	struct numem_domain_config c = {.max_pages = pages, .nr_vcpus = 1};
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	struct numem_domain *dom;
+	if (numem_domain_create(doms, &c, cpu0, &dom, &d))
+		fail_msg("create %s: %s", name, d.msg);
+	uint64_t done;
+	if (numem_domain_increase_reservation(dom, cpu0, pages, 0, NULL, &done, &d))
+		fail_msg("populate %s: %s", name, d.msg);
+	return dom;
+}
+
+static uint8_t *gpage(struct numem_domain *dom, uint64_t gfn)
+{
+	return virt(numem_domain_p2m(dom, gfn));
+}
+
+static void fill(uint8_t *p, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+	for (int i = 0; i < PAGE; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(p + i, &x, 8);
+	}
+}
+
+/* Compressible: a short pattern repeated. */
+static void fill_text(uint8_t *p, uint64_t seed)
+{
+	for (int i = 0; i < PAGE; i++)
+		p[i] = (uint8_t)("the quick brown fox "[(i + seed) % 20] + (i / 512));
+}
+
+static const struct numem_tmem_oid OID1 = {{1, 2, 3}};
+static const struct numem_tmem_oid OID2 = {{4, 5, 6}};
+
+static uint32_t new_pool(uint32_t client, uint32_t flags)
+{
+	uint32_t id = 99;
+	int r = numem_tmem_new_pool(tm, cpu0, client, flags, NULL, &id, &d);
+	if (r != NUMEM_TMEM_HIT)
+		fail_msg("new pool: %d %s", r, d.msg);
+	return id;
+}
+
+static struct numem_tmem_stats client_stats(uint32_t client)
+{
+	struct numem_tmem_client_info ci[64];
+	uint32_t n = numem_tmem_list_clients(tm, ci, 64);
+	for (uint32_t i = 0; i < n && i < 64; i++)
+		if (ci[i].client == client)
+			return ci[i].stats;
+	fail_msg("client %u not listed", client);
+	return (struct numem_tmem_stats){0};
+}
+
+/* ---- semantics ---- */
+
+static void test_private_ephemeral_exclusive(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame(), g = host_frame();
+	uint32_t pool = new_pool(HOST, 0);
+	fill(virt(f), 1);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 7, f, &d), NUMEM_TMEM_HIT);
+	memset(virt(g), 0xee, PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 7, g, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	/* exclusive: the get removed it */
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 7, g, &d), NUMEM_TMEM_MISS);
+	/* another index, another object: misses */
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 7, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 8, g, &d), NUMEM_TMEM_MISS);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID2, 7, g, &d), NUMEM_TMEM_MISS);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+static void test_persistent_get_keeps(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame(), g = host_frame();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	fill(virt(f), 2);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 0, f, &d), NUMEM_TMEM_HIT);
+	for (int i = 0; i < 3; i++) {
+		memset(virt(g), 0, PAGE);
+		assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 0, g, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_memory_equal(virt(f), virt(g), PAGE);
+	}
+	/* never dropped by pressure */
+	assert_int_equal(numem_tmem_shrink(tm, cpu0, NUMEM_NID_NONE, 1000), 0);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 0, g, &d), NUMEM_TMEM_HIT);
+	/* after a flush, a get misses */
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID1, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID1, 0, &d),
+	                 NUMEM_TMEM_MISS);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 0, g, &d), NUMEM_TMEM_MISS);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+static void test_overwrite_replaces(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame(), g = host_frame();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	fill(virt(f), 3);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 1, f, &d), NUMEM_TMEM_HIT);
+	fill(virt(f), 4);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 1, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 1, g, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	assert_int_equal(client_stats(HOST).pages, 1);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+/*
+ * With the heap exhausted: an overwrite reuses its old copy's page; a new
+ * persistent page takes the page of the oldest ephemeral one (evicted); with
+ * nothing left to evict a persistent put is ENOMEM and an ephemeral one a
+ * miss; and a put that fails drops the old copy (a later get misses).
+ */
+static void test_failed_overwrite_drops_old(void **state)
+{
+	(void)state;
+	boot_mb(32, 0);
+	uint64_t f = host_frame(), g = host_frame();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT), eph = new_pool(HOST, 0);
+	memset(virt(f), 0, PAGE);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 1, f, &d), NUMEM_TMEM_HIT);
+	fill(virt(f), 5);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 2, f, &d), NUMEM_TMEM_HIT);
+	for (uint32_t i = 0; i < 2; i++)
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, eph, &OID2, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	/* exhaust the heap (tmem's pages come without reclaim; without reclaim
+	 * here too, or tmem's shrinker would evict the ephemeral pages now) */
+	numem_heap_drain_all(&sys.heap); /* nothing left in a per-CPU cache */
+	uint64_t *held = calloc(1 << 16, sizeof(*held));
+	size_t n = 0;
+	numem_pfn_t p;
+	while (n < (1u << 16) &&
+	       numem_alloc(cpu0, 0, NUMEM_ALLOC_HIGH | NUMEM_ALLOC_NOPCP | NUMEM_ALLOC_NORECLAIM,
+	                   NULL, &p, 0) == NUMEM_OK)
+		held[n++] = p.v;
+	/* an overwrite reuses the old copy's page */
+	fill(virt(f), 6);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 2, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 2, g, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	/* new persistent pages evict the ephemeral ones, oldest first */
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 3, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, eph, &OID2, 0, g, &d), NUMEM_TMEM_MISS);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 4, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(client_stats(HOST).evictions, 2);
+	/* nothing left to evict */
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 5, f, &d), NUMEM_TMEM_ENOMEM);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, eph, &OID2, 5, f, &d), NUMEM_TMEM_MISS);
+	/* the zero page at key 1 is overwritten by a page that finds no
+	 * memory: the put fails and the old copy is gone */
+	int r = numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 1, f, &d);
+	assert_int_equal(r, NUMEM_TMEM_ENOMEM);
+	for (size_t i = 0; i < n; i++)
+		numem_free(cpu0, numem_pfn(held[i]), 0, 0);
+	free(held);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 1, g, &d), NUMEM_TMEM_MISS);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 4, g, &d), NUMEM_TMEM_HIT);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+static void test_zero_pages(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame(), g = host_frame();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	memset(virt(f), 0, PAGE);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 3, f, &d), NUMEM_TMEM_HIT);
+	struct numem_tmem_stats s = client_stats(HOST);
+	assert_int_equal(s.zero_pages, 1);
+	assert_int_equal(s.bytes_used, 0);
+	assert_int_equal(s.bytes_stored, PAGE);
+	memset(virt(g), 0x5a, PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 3, g, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	/* a page zero but for its last byte is not a zero page */
+	((uint8_t *)virt(f))[PAGE - 1] = 1;
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 4, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 4, g, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	assert_int_equal(client_stats(HOST).zero_pages, 1);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+static void compression(enum numem_tmem_codec_id codec)
+{
+	boot();
+	uint64_t f = host_frame(), g = host_frame();
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, HOST, codec, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	for (uint32_t i = 0; i < 200; i++) {
+		fill_text(virt(f), i);
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	/* incompressible: stored raw */
+	fill(virt(f), 77);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID2, 0, f, &d), NUMEM_TMEM_HIT);
+	struct numem_tmem_stats s = client_stats(HOST);
+	assert_int_equal(s.compressed_pages, 200);
+	assert_int_equal(s.pages, 201);
+	assert_true(s.bytes_used < s.bytes_stored / 4);
+	for (uint32_t i = 0; i < 200; i++) {
+		fill_text(virt(f), i);
+		assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, i, g, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_memory_equal(virt(f), virt(g), PAGE);
+	}
+	fill(virt(f), 77);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID2, 0, g, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	/* flush half (chunks freed inside shared zpages), the rest intact */
+	for (uint32_t i = 0; i < 200; i += 2)
+		assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID1, i, &d),
+		                 NUMEM_TMEM_HIT);
+	for (uint32_t i = 1; i < 200; i += 2) {
+		fill_text(virt(f), i);
+		assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, i, g, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_memory_equal(virt(f), virt(g), PAGE);
+	}
+	verify();
+	assert_int_equal(numem_tmem_destroy_pool(tm, cpu0, HOST, pool, &d), NUMEM_TMEM_HIT);
+	struct numem_tmem_info info;
+	numem_tmem_info(tm, &info);
+	assert_int_equal(info.heap_pages, 0);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+static void test_lz4(void **state)
+{
+	(void)state;
+	compression(NUMEM_TMEM_CODEC_LZ4);
+}
+
+static void test_zstd(void **state)
+{
+	(void)state;
+	compression(NUMEM_TMEM_CODEC_ZSTD);
+}
+
+static void test_flush_object_radix(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame(), g = host_frame();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	/* a tree of height 1 grown at once to the top (the most nodes one
+	 * insert needs), then indexes across every level, 0 and the maximum */
+	fill(virt(f), 5);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID2, 5, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID2, 0x80000000u, f, &d),
+	                 NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID2, 5, g, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	const uint32_t idx[] = {0,           1,           63,         64,        4095,
+	                        4096,        262143,      262144u,    16777215u, 16777216u,
+	                        0x7fffffffu, 0xfffffffeu, 0xffffffffu};
+	for (size_t i = 0; i < NUMEM_ARRAY_SIZE(idx); i++) {
+		fill(virt(f), idx[i]);
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, idx[i], f, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	for (size_t i = 0; i < NUMEM_ARRAY_SIZE(idx); i++) {
+		fill(virt(f), idx[i]);
+		assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, idx[i], g, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_memory_equal(virt(f), virt(g), PAGE);
+	}
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 2, g, &d), NUMEM_TMEM_MISS);
+	verify();
+	uint64_t flushed = 0;
+	assert_int_equal(numem_tmem_flush_object(tm, cpu0, HOST, pool, &OID1, &flushed, &d),
+	                 NUMEM_TMEM_HIT);
+	assert_int_equal(flushed, NUMEM_ARRAY_SIZE(idx));
+	for (size_t i = 0; i < NUMEM_ARRAY_SIZE(idx); i++)
+		assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, idx[i], g, &d),
+		                 NUMEM_TMEM_MISS);
+	assert_int_equal(numem_tmem_flush_object(tm, cpu0, HOST, pool, &OID1, &flushed, &d),
+	                 NUMEM_TMEM_MISS);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+/* Many objects: the pool's object table grows (4x, twice here) and every
+ * object is found again after each rehash. */
+static void test_object_table_grows(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame(), g = host_frame();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	const uint64_t n = 20000;
+	for (uint64_t i = 0; i < n; i++) {
+		struct numem_tmem_oid o = {{i, ~i, i * 3}};
+		memset(virt(f), 0, PAGE);
+		memcpy(virt(f), &i, sizeof(i));
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &o, 0, f, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	verify();
+	for (uint64_t i = 0; i < n; i++) {
+		struct numem_tmem_oid o = {{i, ~i, i * 3}};
+		assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &o, 0, g, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_memory_equal(virt(g), &i, sizeof(i));
+	}
+	struct numem_tmem_pool_info pi[16];
+	assert_int_equal(numem_tmem_list_pools(tm, HOST, pi, 16), 1);
+	assert_int_equal(pi[0].objects, n);
+	/* the table (counted in the metadata) grew twice: 504 -> 8064 chains */
+	struct numem_tmem_info info;
+	numem_tmem_info(tm, &info);
+	assert_true(info.metadata_bytes >= n * (48 + 64) + 8064 * 8);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+/* ---- isolation ---- */
+
+static void test_isolation(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *a = guest("a", 16), *b = guest("b", 16);
+	uint32_t pa = new_pool(a->id, 0);
+	fill(gpage(a, 0), 9);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pa, &OID1, 0, 0, &d), NUMEM_TMEM_HIT);
+	/* b cannot get, flush or destroy a's pool: for b it is an empty slot */
+	assert_int_equal(numem_tmem_get(tm, cpu0, b->id, pa, &OID1, 0, 0, &d), NUMEM_TMEM_EEMPTY);
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, b->id, pa, &OID1, 0, &d),
+	                 NUMEM_TMEM_EEMPTY);
+	assert_int_equal(numem_tmem_flush_object(tm, cpu0, b->id, pa, &OID1, NULL, &d),
+	                 NUMEM_TMEM_EEMPTY);
+	assert_int_equal(numem_tmem_destroy_pool(tm, cpu0, b->id, pa, &d), NUMEM_TMEM_EEMPTY);
+	/* b's own pool 0 is another pool */
+	uint32_t pb = new_pool(b->id, 0);
+	assert_int_equal(pb, pa);
+	assert_int_equal(numem_tmem_get(tm, cpu0, b->id, pb, &OID1, 0, 0, &d), NUMEM_TMEM_MISS);
+	/* a's page is still there */
+	memset(gpage(a, 1), 0, PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pa, &OID1, 0, 1, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(gpage(a, 0), gpage(a, 1), PAGE);
+	/* frames: beyond the guest, not populated, another domain's, the
+	 * host naming a guest's frame or a free page */
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pa, &OID1, 0, 16, &d), NUMEM_TMEM_EFRAME);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pa, &OID1, 0, ~0ull, &d),
+	                 NUMEM_TMEM_EFRAME);
+	uint64_t done;
+	uint64_t g15 = 15;
+	assert_int_equal(numem_domain_decrease_reservation_at(a, cpu0, &g15, 1, 0, &done, &d),
+	                 NUMEM_OK);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pa, &OID1, 0, 15, &d), NUMEM_TMEM_EFRAME);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pa, &OID1, 0, 15, &d), NUMEM_TMEM_EFRAME);
+	uint64_t bmfn = numem_domain_p2m(b, 0);
+	uint32_t ph = new_pool(HOST, 0);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, ph, &OID1, 0, bmfn, &d), NUMEM_TMEM_EFRAME);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, ph, &OID1, 0, bmfn, &d), NUMEM_TMEM_EFRAME);
+	uint64_t f = host_frame();
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, ph, &OID1, 0, f, &d), NUMEM_TMEM_EFRAME);
+	/* an op from a domain that does not exist */
+	assert_int_equal(numem_tmem_put(tm, cpu0, 999, 0, &OID1, 0, 0, &d), NUMEM_TMEM_ENOCLIENT);
+	/* control ops only from the host */
+	struct numem_tmem_op op = {.cmd = NUMEM_TMEM_CTL_FREEZE, .client = b->id};
+	assert_int_equal(numem_tmem_op(tm, cpu0, a->id, &op, &d), NUMEM_TMEM_EPERM);
+	shutdown();
+}
+
+static void test_shared_pools(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *a = guest("a", 16), *b = guest("b", 16);
+	struct numem_tmem_uuid u = {0x1111, 0x2222}, other = {0x3333, 0x4444};
+	uint32_t id = 77;
+	/* not authorised: an error, and no private pool in its stead */
+	assert_int_equal(numem_tmem_new_pool(tm, cpu0, a->id, NUMEM_TMEM_POOL_SHARED, &u, &id, &d),
+	                 NUMEM_TMEM_EPERM);
+	assert_int_equal(id, 77);
+	struct numem_tmem_pool_info pi[16];
+	assert_int_equal(numem_tmem_list_pools(tm, a->id, pi, 16), 0);
+	assert_int_equal(numem_tmem_authorise(tm, cpu0, a->id, &u, true, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_authorise(tm, cpu0, b->id, &u, true, &d), NUMEM_TMEM_HIT);
+	uint32_t pa, pb;
+	assert_int_equal(numem_tmem_new_pool(tm, cpu0, a->id, NUMEM_TMEM_POOL_SHARED, &u, &pa, &d),
+	                 NUMEM_TMEM_HIT);
+	/* b needs the authorised uuid: another uuid fails */
+	assert_int_equal(
+	    numem_tmem_new_pool(tm, cpu0, b->id, NUMEM_TMEM_POOL_SHARED, &other, &pb, &d),
+	    NUMEM_TMEM_EPERM);
+	assert_int_equal(numem_tmem_new_pool(tm, cpu0, b->id, NUMEM_TMEM_POOL_SHARED, &u, &pb, &d),
+	                 NUMEM_TMEM_HIT);
+	/* shared persistent refused; dedup without shared refused */
+	assert_int_equal(numem_tmem_new_pool(tm, cpu0, a->id,
+	                                     NUMEM_TMEM_POOL_SHARED | NUMEM_TMEM_POOL_PERSISTENT,
+	                                     &u, &id, &d),
+	                 NUMEM_TMEM_EINVAL);
+	assert_int_equal(numem_tmem_new_pool(tm, cpu0, a->id, NUMEM_TMEM_POOL_DEDUP, NULL, &id, &d),
+	                 NUMEM_TMEM_EINVAL);
+	fill(gpage(a, 0), 11);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pa, &OID1, 5, 0, &d), NUMEM_TMEM_HIT);
+	/* shared ephemeral: a get does not remove */
+	for (int i = 0; i < 2; i++) {
+		memset(gpage(b, 0), 0, PAGE);
+		assert_int_equal(numem_tmem_get(tm, cpu0, b->id, pb, &OID1, 5, 0, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_memory_equal(gpage(a, 0), gpage(b, 0), PAGE);
+	}
+	assert_int_equal(numem_tmem_list_pools(tm, a->id, pi, 16), 1);
+	assert_int_equal(pi[0].sharers, 2);
+	/* revoke: b cannot join again; a leaving drops a's pages only */
+	assert_int_equal(numem_tmem_authorise(tm, cpu0, b->id, &u, false, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_destroy_pool(tm, cpu0, a->id, pa, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, b->id, pb, &OID1, 5, 0, &d), NUMEM_TMEM_MISS);
+	fill(gpage(b, 1), 12);
+	assert_int_equal(numem_tmem_put(tm, cpu0, b->id, pb, &OID1, 6, 1, &d), NUMEM_TMEM_HIT);
+	/* the limit of pools per client is reported */
+	for (uint32_t i = 1; i < NUMEM_TMEM_MAX_POOLS; i++)
+		new_pool(b->id, 0);
+	assert_int_equal(numem_tmem_new_pool(tm, cpu0, b->id, 0, NULL, &id, &d), NUMEM_TMEM_ELIMIT);
+	assert_non_null(strstr(d.msg, "16 pools"));
+	shutdown();
+}
+
+static void test_dedup(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *a = guest("a", 16), *b = guest("b", 16);
+	struct numem_tmem_uuid u = {7, 7};
+	numem_tmem_authorise(tm, cpu0, a->id, &u, true, &d);
+	numem_tmem_authorise(tm, cpu0, b->id, &u, true, &d);
+	uint32_t fl = NUMEM_TMEM_POOL_SHARED | NUMEM_TMEM_POOL_DEDUP, pa, pb;
+	assert_int_equal(numem_tmem_new_pool(tm, cpu0, a->id, fl, &u, &pa, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_new_pool(tm, cpu0, b->id, fl, &u, &pb, &d), NUMEM_TMEM_HIT);
+	fill(gpage(a, 0), 21);
+	fill(gpage(b, 0), 21);
+	fill(gpage(b, 1), 22);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pa, &OID1, 0, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, b->id, pb, &OID2, 0, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, b->id, pb, &OID2, 1, 1, &d), NUMEM_TMEM_HIT);
+	struct numem_tmem_info info;
+	numem_tmem_info(tm, &info);
+	assert_int_equal(info.heap_pages, 2); /* three pages, two different */
+	assert_int_equal(info.stats.dedup_pages, 3);
+	/* flush one sharer's copy: the other still reads it */
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, a->id, pa, &OID1, 0, &d), NUMEM_TMEM_HIT);
+	memset(gpage(a, 1), 0, PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pa, &OID2, 0, 1, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(gpage(a, 1), gpage(b, 0), PAGE);
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, b->id, pb, &OID2, 0, &d), NUMEM_TMEM_HIT);
+	numem_tmem_info(tm, &info);
+	assert_int_equal(info.heap_pages, 1);
+	shutdown();
+}
+
+/* ---- control plane, quota, eviction ---- */
+
+static void test_control(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *a = guest("a", 16);
+	uint32_t pe = new_pool(a->id, 0), pp = new_pool(a->id, NUMEM_TMEM_POOL_PERSISTENT);
+	fill(gpage(a, 0), 31);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pp, &OID1, 0, 0, &d), NUMEM_TMEM_HIT);
+	/* freeze: puts and new pools refused with their own code; gets work */
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_FREEZE, a->id, 0, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pp, &OID1, 1, 0, &d), NUMEM_TMEM_EFROZEN);
+	uint32_t id;
+	assert_int_equal(numem_tmem_new_pool(tm, cpu0, a->id, 0, NULL, &id, &d),
+	                 NUMEM_TMEM_EFROZEN);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pp, &OID1, 0, 1, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_THAW, a->id, 0, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	/* an empty pool slot */
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, 9, &OID1, 1, 0, &d), NUMEM_TMEM_EEMPTY);
+	/* weight and codec ranges */
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_WEIGHT, a->id, 0, NULL, &d),
+	                 NUMEM_TMEM_EINVAL);
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_WEIGHT, a->id, 10001, NULL, &d),
+	                 NUMEM_TMEM_EINVAL);
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_WEIGHT, a->id, 10000, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, a->id, 3, NULL, &d),
+	                 NUMEM_TMEM_EINVAL);
+	/* quota: a cap of 4 pages, one persistent held */
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_CAP, a->id, 4, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	for (uint32_t i = 0; i < 2; i++) {
+		fill(gpage(a, i), 40 + i);
+		assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID2, i, i, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	fill(gpage(a, 2), 50);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pp, &OID1, 1, 2, &d), NUMEM_TMEM_HIT);
+	/* at the cap: a persistent put makes way by evicting an ephemeral page */
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pp, &OID1, 2, 2, &d), NUMEM_TMEM_HIT);
+	struct numem_tmem_stats s = client_stats(a->id);
+	assert_int_equal(s.pages, 4);
+	assert_int_equal(s.pages_persistent, 3);
+	assert_int_equal(s.evictions, 1);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pp, &OID1, 3, 2, &d), NUMEM_TMEM_HIT);
+	/* cap reached with persistent pages only: refused, counted */
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pp, &OID1, 4, 2, &d), NUMEM_TMEM_EQUOTA);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID2, 9, 2, &d), NUMEM_TMEM_MISS);
+	assert_int_equal(client_stats(a->id).pages_persistent, 4);
+	/* freeable, flush N */
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_CAP, a->id, 0, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	for (uint32_t i = 0; i < 5; i++)
+		assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID2, 100 + i, 3, &d),
+		                 NUMEM_TMEM_HIT);
+	uint64_t out;
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_FREEABLE, a->id, 0, &out, &d),
+	                 NUMEM_TMEM_HIT);
+	assert_int_equal(out, 5);
+	assert_int_equal(
+	    numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_FLUSH, NUMEM_TMEM_ALL_CLIENTS, 3, &out, &d),
+	    NUMEM_TMEM_HIT);
+	assert_int_equal(out, 3);
+	assert_int_equal(
+	    numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_FREEABLE, NUMEM_TMEM_ALL_CLIENTS, 0, &out, &d),
+	    NUMEM_TMEM_HIT);
+	assert_int_equal(out, 2);
+	/* the oldest went first (LRU) */
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pe, &OID2, 100, 4, &d), NUMEM_TMEM_MISS);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pe, &OID2, 104, 4, &d), NUMEM_TMEM_HIT);
+	shutdown();
+}
+
+static void test_shrinker_and_node(void **state)
+{
+	(void)state;
+	boot_mb(64, 0);
+	uint64_t f = host_frame();
+	/* a host pool filled from CPU 2 (node 1) lands on node 1 */
+	struct numem_cpu *cpu2 = numem_heap_cpu(&sys.heap, 2);
+	assert_int_equal(cpu2->mem_node, 1);
+	uint32_t pool;
+	assert_int_equal(numem_tmem_new_pool(tm, cpu2, HOST, 0, NULL, &pool, &d), NUMEM_TMEM_HIT);
+	uint32_t stored = 0;
+	for (uint32_t i = 0; i < 8192; i++) {
+		fill(virt(f), i);
+		int r = numem_tmem_put(tm, cpu2, HOST, pool, &OID1, i, f, &d);
+		assert_true(r == NUMEM_TMEM_HIT || r == NUMEM_TMEM_MISS);
+		stored += r == NUMEM_TMEM_HIT;
+	}
+	struct numem_tmem_info info;
+	numem_tmem_info(tm, &info);
+	assert_true(info.pages_on_node[1] > info.pages_on_node[0]);
+	/* the heap running short on node 1 calls tmem's shrinker: allocate
+	 * node 1 until it has to reclaim */
+	struct numem_policy pol;
+	numem_policy_init(&pol, NUMEM_POLICY_BIND);
+	numem_nodemask_set(&pol.nodes, 1);
+	uint64_t *held = calloc(1 << 15, sizeof(*held));
+	size_t n = 0;
+	numem_pfn_t p;
+	while (n < (1u << 15) && numem_alloc(cpu2, 0, 0, &pol, &p, 0) == NUMEM_OK)
+		held[n++] = p.v;
+	numem_tmem_info(tm, &info);
+	assert_true(info.shrinker_calls > 0);
+	assert_true(info.stats.evictions > 0);
+	assert_true(info.max_evict_batch <= 4096);
+	for (size_t i = 0; i < n; i++)
+		numem_free(cpu2, numem_pfn(held[i]), 0, 0);
+	free(held);
+	/* the survivors still read right */
+	uint64_t g = host_frame();
+	for (uint32_t i = 0; i < 8192; i += 97) {
+		int r = numem_tmem_get(tm, cpu2, HOST, pool, &OID1, i, g, &d);
+		if (r == NUMEM_TMEM_HIT) {
+			fill(virt(f), i);
+			assert_memory_equal(virt(f), virt(g), PAGE);
+		}
+	}
+	/* an explicit shrink of everything */
+	numem_tmem_shrink(tm, cpu0, NUMEM_NID_NONE, ~0ull >> 1);
+	numem_tmem_info(tm, &info);
+	assert_true(info.stats.pages_ephemeral <= 8192);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	(void)stored;
+	shutdown();
+}
+
+static void test_max_pages_weighted(void **state)
+{
+	(void)state;
+	boot_mb(256, 100);
+	struct numem_domain *a = guest("a", 4), *b = guest("b", 4);
+	uint32_t pa = new_pool(a->id, 0), pb = new_pool(b->id, 0);
+	numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_WEIGHT, a->id, 300, NULL, &d);
+	numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_WEIGHT, b->id, 100, NULL, &d);
+	for (uint32_t i = 0; i < 400; i++) {
+		fill(gpage(a, 0), i);
+		fill(gpage(b, 0), i + 1000);
+		assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pa, &OID1, i, 0, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_int_equal(numem_tmem_put(tm, cpu0, b->id, pb, &OID1, i, 0, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	struct numem_tmem_stats sa = client_stats(a->id), sb = client_stats(b->id);
+	assert_int_equal(sa.pages + sb.pages, 100);
+	/* shares 3:1 within a page or two */
+	assert_true(sa.pages >= 73 && sa.pages <= 77);
+	shutdown();
+}
+
+/* Relayout moved every frame to node 0: tmem re-accounts its pages. */
+static void test_relayout_reaccount(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame();
+	struct numem_cpu *cpu2 = numem_heap_cpu(&sys.heap, 2);
+	uint32_t pe, pp;
+	assert_int_equal(numem_tmem_new_pool(tm, cpu2, HOST, 0, NULL, &pe, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(
+	    numem_tmem_new_pool(tm, cpu2, HOST, NUMEM_TMEM_POOL_PERSISTENT, NULL, &pp, &d),
+	    NUMEM_TMEM_HIT);
+	numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, HOST, NUMEM_TMEM_CODEC_LZ4, NULL, &d);
+	for (uint32_t i = 0; i < 100; i++) {
+		if (i % 2)
+			fill(virt(f), i);
+		else
+			fill_text(virt(f), i);
+		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pe, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pp, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	struct numem_tmem_info before, after;
+	numem_tmem_info(tm, &before);
+	assert_true(before.pages_on_node[1] > 0);
+	/* a range that covers nothing moves nothing; the node must exist */
+	numem_tmem_relayout_reaccount(tm, numem_pfn(0), 1, 0);
+	numem_tmem_relayout_reaccount(tm, numem_pfn(0), ~0ull, 7);
+	numem_tmem_info(tm, &after);
+	assert_memory_equal(before.pages_on_node, after.pages_on_node,
+	                    sizeof(before.pages_on_node));
+	numem_tmem_relayout_reaccount(tm, numem_pfn(0), ~0ull, 0);
+	numem_tmem_info(tm, &after);
+	assert_int_equal(after.pages_on_node[1], 0);
+	assert_int_equal(after.pages_on_node[0], before.pages_on_node[0] + before.pages_on_node[1]);
+	struct numem_tmem_client_info ci[4];
+	numem_tmem_list_clients(tm, ci, 4);
+	assert_int_equal(ci[0].pages_on_node[1], 0);
+	verify(); /* every ephemeral page is on its new node's LRU */
+	/* eviction on node 0 now finds them */
+	assert_true(numem_tmem_shrink(tm, cpu0, 0, 10) > 0);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	shutdown();
+}
+
+/* Commit "all RAM to `node`" (a new node is declared by push). */
+static void push_all(numem_nid_t node)
+{
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, plat);
+	if (numem_memlayout_push(&l, &sys.heap, 0, UINT64_MAX, node, &d) ||
+	    numem_relayout_commit(&sys.heap, &l, NULL, &d))
+		fail_msg("relayout to node %u: %s", node, d.msg);
+	numem_memlayout_release(&l);
+}
+
+/* tmem's per-node figures add up and match the clients' (the listing). */
+static void check_pages_on_node(const struct numem_tmem_info *in, numem_nid_t only)
+{
+	uint64_t sum = 0;
+	for (numem_nid_t n = 0; n < NUMEM_MAX_NODES; n++) {
+		sum += in->pages_on_node[n];
+		if (n != only)
+			assert_int_equal(in->pages_on_node[n], 0);
+	}
+	assert_int_equal(sum, in->heap_pages);
+	struct numem_tmem_client_info ci[4];
+	uint32_t nc = numem_tmem_list_clients(tm, ci, 4);
+	for (uint32_t c = 0; c < nc && c < 4; c++)
+		for (numem_nid_t n = 0; n < NUMEM_MAX_NODES; n++)
+			if (n != only)
+				assert_int_equal(ci[c].pages_on_node[n], 0);
+}
+
+/* A real commit through the relayout notifier tmem subscribes at create:
+ * node 1's pages pushed to node 0, then everything to a new node 2.  The
+ * per-node statistics follow each commit, every page stays readable, the
+ * verifiers pass, pages taken after a commit count on the layout's node,
+ * eviction by node finds them, and release gives everything back (the
+ * subscription goes with it: shutdown checks the heap). */
+static void test_relayout_commit_reaccounts(void **state)
+{
+	(void)state;
+	boot_nodes(256, 0, 3);
+	uint64_t f = host_frame(), g = host_frame();
+	struct numem_cpu *cpu2 = numem_heap_cpu(&sys.heap, 2);
+	uint32_t pe, pp;
+	assert_int_equal(numem_tmem_new_pool(tm, cpu2, HOST, 0, NULL, &pe, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(
+	    numem_tmem_new_pool(tm, cpu2, HOST, NUMEM_TMEM_POOL_PERSISTENT, NULL, &pp, &d),
+	    NUMEM_TMEM_HIT);
+	numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, HOST, NUMEM_TMEM_CODEC_LZ4, NULL, &d);
+	const uint32_t N = 100;
+	for (uint32_t i = 0; i < N; i++) {
+		(i % 2 ? fill : fill_text)(virt(f), i); /* raw and compressed (chunk) pages */
+		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pe, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pp, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	struct numem_tmem_info before, after;
+	numem_tmem_info(tm, &before);
+	assert_true(before.pages_on_node[1] > 0); /* cpu2 is on node 1 */
+	/* Commit 1: everything to node 0. */
+	push_all(0);
+	numem_tmem_info(tm, &after);
+	assert_int_equal(after.heap_pages, before.heap_pages);
+	assert_int_equal(after.stats.pages, before.stats.pages);
+	assert_int_equal(after.pages_on_node[0], before.pages_on_node[0] + before.pages_on_node[1]);
+	check_pages_on_node(&after, 0);
+	verify();
+	/* Nothing lost: every persistent page reads back byte for byte. */
+	for (uint32_t i = 0; i < N; i++) {
+		(i % 2 ? fill : fill_text)(virt(f), i);
+		assert_int_equal(numem_tmem_get(tm, cpu2, HOST, pp, &OID1, i, g, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_memory_equal(virt(f), virt(g), PAGE);
+	}
+	/* Commit 2: everything to a new node 2; a put after it counts there
+	 * although the heap's head of a pending page still names node 0. */
+	push_all(2);
+	for (uint32_t i = N; i < N + 20; i++) {
+		fill(virt(f), i);
+		int r = numem_tmem_put(tm, cpu0, HOST, pp, &OID2, i, f, &d);
+		if (r != NUMEM_TMEM_HIT)
+			fail_msg("put %u after the second commit: %d %s", i, r, d.msg);
+	}
+	numem_tmem_info(tm, &after);
+	assert_int_equal(after.stats.pages, before.stats.pages + 20);
+	check_pages_on_node(&after, 2);
+	verify();
+	/* Pressure on node 2 evicts the ephemeral pages; persistent ones stay. */
+	assert_true(numem_tmem_shrink(tm, cpu0, 2, 1000) > 0);
+	numem_tmem_info(tm, &after);
+	assert_int_equal(after.stats.pages_ephemeral, 0);
+	assert_int_equal(after.stats.pages_persistent, N + 20);
+	check_pages_on_node(&after, 2);
+	for (uint32_t i = 0; i < N; i += 7) {
+		(i % 2 ? fill : fill_text)(virt(f), i);
+		assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pp, &OID1, i, g, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_memory_equal(virt(f), virt(g), PAGE);
+	}
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+/* ---- lifecycle ---- */
+
+static void test_domain_destroy(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *a = guest("a", 16);
+	uint16_t id = a->id;
+	uint32_t pe = new_pool(id, 0), pp = new_pool(id, NUMEM_TMEM_POOL_PERSISTENT);
+	for (uint32_t i = 0; i < 50; i++) {
+		fill(gpage(a, 0), i);
+		assert_int_equal(numem_tmem_put(tm, cpu0, id, pe, &OID1, i, 0, &d), NUMEM_TMEM_HIT);
+		assert_int_equal(numem_tmem_put(tm, cpu0, id, pp, &OID2, i, 0, &d), NUMEM_TMEM_HIT);
+	}
+	struct numem_tmem_info info;
+	numem_tmem_info(tm, &info);
+	assert_int_equal(info.heap_pages, 100);
+	assert_int_equal(numem_domain_destroy(doms, cpu0, id, &d), NUMEM_OK);
+	numem_tmem_info(tm, &info);
+	assert_int_equal(info.heap_pages, 0);
+	assert_int_equal(info.nr_clients, 1); /* the host */
+	struct numem_tmem_pool_info pi[16];
+	assert_int_equal(numem_tmem_list_pools(tm, id, pi, 16), NUMEM_TMEM_ENOCLIENT);
+	/* the totals keep the destroyed client's op counts */
+	assert_true(info.stats.puts >= 100);
+	shutdown();
+}
+
+static void test_save_restore(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *a = guest("a", 8), *b = guest("b", 8);
+	numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, a->id, NUMEM_TMEM_CODEC_LZ4, NULL, &d);
+	uint32_t p0 = new_pool(a->id, NUMEM_TMEM_POOL_PERSISTENT);
+	uint32_t pe = new_pool(a->id, 0);
+	uint32_t p2 = new_pool(a->id, NUMEM_TMEM_POOL_PERSISTENT);
+	const uint32_t n = 300;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t *g = gpage(a, 0);
+		if (i % 3 == 0)
+			fill(g, i);
+		else if (i % 3 == 1)
+			fill_text(g, i);
+		else
+			memset(g, 0, PAGE);
+		struct numem_tmem_oid o = {{i % 7, i, 0xabc}};
+		assert_int_equal(
+		    numem_tmem_put(tm, cpu0, a->id, i % 2 ? p2 : p0, &o, i * 31, 0, &d),
+		    NUMEM_TMEM_HIT);
+		assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &o, i, 0, &d), NUMEM_TMEM_HIT);
+	}
+	numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_FREEZE, a->id, 0, NULL, &d);
+	size_t len = 0;
+	assert_int_equal(numem_tmem_save(tm, cpu0, a->id, NULL, 0, &len, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(len, 32 + 2 * 16 + n * (32 + PAGE));
+	uint8_t *buf = malloc(len);
+	size_t got;
+	assert_int_equal(numem_tmem_save(tm, cpu0, a->id, buf, len - 1, &got, &d),
+	                 NUMEM_TMEM_ENOSPACE);
+	assert_int_equal(numem_tmem_save(tm, cpu0, a->id, buf, len, &got, &d), NUMEM_TMEM_HIT);
+	/* corrupt streams are refused whole, nothing created */
+	buf[0] ^= 1;
+	assert_int_equal(numem_tmem_restore(tm, cpu0, b->id, buf, len, &d), NUMEM_TMEM_ECORRUPT);
+	buf[0] ^= 1;
+	assert_int_equal(numem_tmem_restore(tm, cpu0, b->id, buf, len - 1, &d),
+	                 NUMEM_TMEM_ECORRUPT);
+	buf[32 + 4] ^= 2; /* pool flags: shared */
+	assert_int_equal(numem_tmem_restore(tm, cpu0, b->id, buf, len, &d), NUMEM_TMEM_ECORRUPT);
+	buf[32 + 4] ^= 2;
+	struct numem_tmem_pool_info pi[16];
+	assert_int_equal(numem_tmem_list_pools(tm, b->id, pi, 16), NUMEM_TMEM_ENOCLIENT);
+	/* restore into b under another codec: every page byte-identical */
+	numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, b->id, NUMEM_TMEM_CODEC_ZSTD, NULL, &d);
+	assert_int_equal(numem_tmem_restore(tm, cpu0, b->id, buf, len, &d), NUMEM_TMEM_HIT);
+	/* again: the pools exist */
+	assert_int_equal(numem_tmem_restore(tm, cpu0, b->id, buf, len, &d), NUMEM_TMEM_EBUSY);
+	assert_int_equal(numem_domain_destroy(doms, cpu0, a->id, &d), NUMEM_OK);
+	uint8_t want[PAGE];
+	for (uint32_t i = 0; i < n; i++) {
+		if (i % 3 == 0)
+			fill(want, i);
+		else if (i % 3 == 1)
+			fill_text(want, i);
+		else
+			memset(want, 0, PAGE);
+		struct numem_tmem_oid o = {{i % 7, i, 0xabc}};
+		memset(gpage(b, 1), 0xcc, PAGE);
+		assert_int_equal(
+		    numem_tmem_get(tm, cpu0, b->id, i % 2 ? p2 : p0, &o, i * 31, 1, &d),
+		    NUMEM_TMEM_HIT);
+		assert_memory_equal(gpage(b, 1), want, PAGE);
+	}
+	/* the ephemeral pool was not carried */
+	assert_int_equal(numem_tmem_list_pools(tm, b->id, pi, 16), 2);
+	free(buf);
+	shutdown();
+}
+
+/* ---- the op struct ---- */
+
+static void test_op_checks(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame();
+	uint32_t pool = new_pool(HOST, 0);
+	struct numem_tmem_op ok = {.cmd = NUMEM_TMEM_PUT_PAGE, .pool_id = pool, .gfn = f};
+	struct numem_tmem_op op = ok;
+	assert_int_equal(numem_tmem_op(tm, cpu0, HOST, &op, &d), NUMEM_TMEM_HIT);
+	op = ok;
+	op.cmd = 0;
+	assert_int_equal(numem_tmem_op(tm, cpu0, HOST, &op, &d), NUMEM_TMEM_ENOSYS);
+	op = ok;
+	op.cmd = 99;
+	assert_int_equal(numem_tmem_op(tm, cpu0, HOST, &op, &d), NUMEM_TMEM_ENOSYS);
+	op = ok;
+	op.reserved = 1;
+	assert_int_equal(numem_tmem_op(tm, cpu0, HOST, &op, &d), NUMEM_TMEM_EINVAL);
+	assert_non_null(strstr(d.msg, "reserved"));
+	op = ok;
+	op.pad = 1;
+	assert_int_equal(numem_tmem_op(tm, cpu0, HOST, &op, &d), NUMEM_TMEM_EINVAL);
+	op = ok;
+	op.pool_id = NUMEM_TMEM_MAX_POOLS;
+	assert_int_equal(numem_tmem_op(tm, cpu0, HOST, &op, &d), NUMEM_TMEM_EINVAL);
+	op.pool_id = NUMEM_TMEM_MAX_POOLS - 1;
+	assert_int_equal(numem_tmem_op(tm, cpu0, HOST, &op, &d), NUMEM_TMEM_EEMPTY);
+	op = ok;
+	op.flags = 1;
+	assert_int_equal(numem_tmem_op(tm, cpu0, HOST, &op, &d), NUMEM_TMEM_EINVAL);
+	op = ok;
+	op.uuid[1] = 1;
+	assert_int_equal(numem_tmem_op(tm, cpu0, HOST, &op, &d), NUMEM_TMEM_EINVAL);
+	op = ok;
+	op.arg = 1;
+	assert_int_equal(numem_tmem_op(tm, cpu0, HOST, &op, &d), NUMEM_TMEM_EINVAL);
+	op = (struct numem_tmem_op){.cmd = NUMEM_TMEM_FLUSH_PAGE, .pool_id = pool, .gfn = 1};
+	assert_int_equal(numem_tmem_op(tm, cpu0, HOST, &op, &d), NUMEM_TMEM_EINVAL);
+	op = ok;
+	assert_int_equal(numem_tmem_op(tm, cpu0, NUMEM_TMEM_MAX_CLIENTS, &op, &d),
+	                 NUMEM_TMEM_ENOCLIENT);
+	op = (struct numem_tmem_op){.cmd = NUMEM_TMEM_NEW_POOL, .flags = 1u << 16};
+	assert_int_equal(numem_tmem_op(tm, cpu0, HOST, &op, &d), NUMEM_TMEM_EINVAL);
+	op = (struct numem_tmem_op){.cmd = NUMEM_TMEM_NEW_POOL, .flags = 1u << 8};
+	assert_int_equal(numem_tmem_op(tm, cpu0, HOST, &op, &d), NUMEM_TMEM_EINVAL);
+	op = (struct numem_tmem_op){.cmd = NUMEM_TMEM_NEW_POOL, .uuid = {1, 0}};
+	assert_int_equal(numem_tmem_op(tm, cpu0, HOST, &op, &d), NUMEM_TMEM_EINVAL);
+	assert_int_equal(numem_tmem_op(tm, NULL, HOST, &op, &d), NUMEM_TMEM_EINVAL);
+	assert_string_equal(numem_tmem_status_name(NUMEM_TMEM_EFROZEN), "efrozen");
+	assert_string_equal(numem_tmem_status_name(NUMEM_TMEM_EEMPTY), "eempty");
+	assert_string_equal(numem_tmem_status_name(-100), "unknown");
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	shutdown();
+}
+
+/* ---- the model check ---- */
+
+#define M_CLIENTS 4
+#define M_POOLS   3
+#define M_OIDS    8
+#define M_INDEX   32
+
+/* Reference: the content seed at each key, 0 for none. */
+static uint32_t ref[M_CLIENTS][M_POOLS][M_OIDS][M_INDEX];
+
+static uint64_t rng_state = 88172645463325252ull;
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void content(uint8_t *p, uint32_t seed)
+{
+	if (seed % 16 == 0)
+		memset(p, 0, PAGE);
+	else if (seed % 3 == 0)
+		fill_text(p, seed);
+	else
+		fill(p, seed);
+}
+
+static void test_model(void **state)
+{
+	(void)state;
+	boot_mb(64, 0);
+	uint64_t ops = 1000000;
+	const char *env = getenv("NUMEM_TMEM_OPS");
+	if (env)
+		ops = strtoull(env, NULL, 10);
+	struct numem_domain *dom[M_CLIENTS];
+	uint32_t cid[M_CLIENTS];
+	/* pools per client: 0 private ephemeral, 1 persistent, 2 shared
+	 * ephemeral (one uuid for all; dedup) */
+	struct numem_tmem_uuid u = {42, 42};
+	uint32_t pid[M_CLIENTS][M_POOLS];
+	for (int c = 0; c < M_CLIENTS; c++) {
+		char name[8];
+		snprintf(name, sizeof(name), "g%d", c);
+		dom[c] = guest(name, 4);
+		cid[c] = dom[c]->id;
+		numem_tmem_authorise(tm, cpu0, cid[c], &u, true, &d);
+		numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, cid[c], (uint64_t)c % 3, NULL,
+		               &d);
+	}
+	memset(ref, 0, sizeof(ref));
+	const uint32_t flags[M_POOLS] = {0, NUMEM_TMEM_POOL_PERSISTENT,
+	                                 NUMEM_TMEM_POOL_SHARED | NUMEM_TMEM_POOL_DEDUP};
+	for (int c = 0; c < M_CLIENTS; c++)
+		for (int p = 0; p < M_POOLS; p++)
+			assert_int_equal(numem_tmem_new_pool(tm, cpu0, cid[c], flags[p],
+			                                     p == 2 ? &u : NULL, &pid[c][p], &d),
+			                 NUMEM_TMEM_HIT);
+	uint8_t want[PAGE];
+	uint64_t wrong = 0, lost = 0, hits = 0, seeds = 1;
+	for (uint64_t i = 0; i < ops; i++) {
+		uint64_t r = rnd();
+		int c = (int)(r % M_CLIENTS), p = (int)((r >> 8) % M_POOLS);
+		int o = (int)((r >> 16) % M_OIDS), x = (int)((r >> 24) % M_INDEX);
+		int kind = (int)((r >> 40) % 100);
+		struct numem_tmem_oid oid = {{(uint64_t)o, 0, 0}};
+		/* the shared pool: one reference for everybody, under client 0 */
+		int rc = p == 2 ? 0 : c;
+		uint32_t *slot = &ref[rc][p][o][x];
+		if (kind < 45) { /* put */
+			uint32_t seed = (uint32_t)++seeds;
+			content(gpage(dom[c], 0), seed);
+			int s =
+			    numem_tmem_put(tm, cpu0, cid[c], pid[c][p], &oid, (uint32_t)x, 0, &d);
+			if (s == NUMEM_TMEM_HIT)
+				*slot = seed;
+			else if (p == 1)
+				fail_msg("persistent put failed: %d %s", s, d.msg);
+			else
+				*slot = 0;
+		} else if (kind < 85) { /* get */
+			memset(gpage(dom[c], 1), 0xa5, PAGE);
+			int s =
+			    numem_tmem_get(tm, cpu0, cid[c], pid[c][p], &oid, (uint32_t)x, 1, &d);
+			if (s == NUMEM_TMEM_HIT) {
+				hits++;
+				content(want, *slot);
+				if (!*slot || memcmp(want, gpage(dom[c], 1), PAGE))
+					wrong++;
+				if (p == 0)
+					*slot = 0;
+			} else {
+				assert_int_equal(s, NUMEM_TMEM_MISS);
+				if (p == 1 && *slot)
+					lost++;
+				if (p != 1)
+					*slot = 0; /* evicted */
+			}
+		} else if (kind < 92) { /* flush page */
+			numem_tmem_flush_page(tm, cpu0, cid[c], pid[c][p], &oid, (uint32_t)x, &d);
+			*slot = 0;
+		} else if (kind < 93) { /* flush object */
+			numem_tmem_flush_object(tm, cpu0, cid[c], pid[c][p], &oid, NULL, &d);
+			memset(ref[rc][p][o], 0, sizeof(ref[rc][p][o]));
+		} else if (kind < 94) { /* memory pressure */
+			numem_tmem_shrink(tm, cpu0, (numem_nid_t)((r >> 50) % 2),
+			                  1 + (r >> 52) % 8);
+			/* ephemeral references may now be stale: a later hit is
+			 * still checked against the last put */
+		} else if (kind < 99 && p != 2 && (r >> 56) % 128 == 0) {
+			/* destroy a pool and make it again */
+			assert_int_equal(numem_tmem_destroy_pool(tm, cpu0, cid[c], pid[c][p], &d),
+			                 NUMEM_TMEM_HIT);
+			memset(ref[c][p], 0, sizeof(ref[c][p]));
+			assert_int_equal(
+			    numem_tmem_new_pool(tm, cpu0, cid[c], flags[p], NULL, &pid[c][p], &d),
+			    NUMEM_TMEM_HIT);
+		} else if (kind == 99 && (r >> 56) % 64 == 0 && c != 0) {
+			/* destroy the client; its next op makes a new one */
+			assert_int_equal(numem_tmem_client_destroy(tm, cpu0, cid[c], &d),
+			                 NUMEM_TMEM_HIT);
+			memset(ref[c], 0, sizeof(ref[c]));
+			numem_tmem_authorise(tm, cpu0, cid[c], &u, true, &d);
+			numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, cid[c], (uint64_t)c % 3,
+			               NULL, &d);
+			for (int q = 0; q < M_POOLS; q++)
+				assert_int_equal(numem_tmem_new_pool(tm, cpu0, cid[c], flags[q],
+				                                     q == 2 ? &u : NULL, &pid[c][q],
+				                                     &d),
+				                 NUMEM_TMEM_HIT);
+			/* its shared-pool pages went with it: the shared
+			 * reference may now miss (ephemeral) */
+		}
+		if (i % 100000 == 99999)
+			verify();
+	}
+	/* every persistent page is still there, byte for byte */
+	for (int c = 0; c < M_CLIENTS; c++)
+		for (int o = 0; o < M_OIDS; o++)
+			for (int x = 0; x < M_INDEX; x++) {
+				if (!ref[c][1][o][x])
+					continue;
+				struct numem_tmem_oid oid = {{(uint64_t)o, 0, 0}};
+				int s = numem_tmem_get(tm, cpu0, cid[c], pid[c][1], &oid,
+				                       (uint32_t)x, 1, &d);
+				content(want, ref[c][1][o][x]);
+				if (s != NUMEM_TMEM_HIT)
+					lost++;
+				else if (memcmp(want, gpage(dom[c], 1), PAGE))
+					wrong++;
+			}
+	for (int c = 0; c < M_CLIENTS; c++) {
+		struct numem_tmem_stats st = client_stats(cid[c]);
+		print_message("client %u: puts %llu stored %llu gets %llu hits %llu evictions %llu "
+		              "pages %llu\n",
+		              cid[c], (unsigned long long)st.puts,
+		              (unsigned long long)st.puts_stored, (unsigned long long)st.gets,
+		              (unsigned long long)st.hits, (unsigned long long)st.evictions,
+		              (unsigned long long)st.pages);
+	}
+	print_message("model: %llu ops, %llu hits, %llu wrong, %llu persistent lost\n",
+	              (unsigned long long)ops, (unsigned long long)hits, (unsigned long long)wrong,
+	              (unsigned long long)lost);
+	assert_int_equal(wrong, 0);
+	assert_int_equal(lost, 0);
+	assert_true(hits > ops / 20);
+	shutdown();
+}
+
+/* ---- two CPUs ---- */
+
+struct worker {
+	struct numem_cpu *cpu;
+	uint32_t client;
+	struct numem_domain *dom;
+	uint32_t pool, shared;
+	uint64_t ops, wrong;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t want[PAGE];
+	struct numem_diag wd;
+	uint64_t x = w->client * 7919 + 1;
+	for (uint64_t i = 0; i < w->ops; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		struct numem_tmem_oid oid = {{x % 4, w->client, 0}};
+		uint32_t idx = (uint32_t)(x >> 8) % 64;
+		uint32_t seed = (uint32_t)(oid.w[0] * 64 + idx) * 2 + w->client;
+		uint32_t pool = (x >> 20) % 3 ? w->pool : w->shared;
+		switch ((x >> 32) % 5) {
+		case 0:
+		case 1:
+			content(gpage(w->dom, 0), seed);
+			numem_tmem_put(tm, w->cpu, w->client, pool, &oid, idx, 0, &wd);
+			break;
+		case 2:
+		case 3:
+			if (numem_tmem_get(tm, w->cpu, w->client, pool, &oid, idx, 1, &wd) ==
+			    NUMEM_TMEM_HIT) {
+				content(want, seed);
+				w->wrong += memcmp(want, gpage(w->dom, 1), PAGE) != 0;
+			}
+			break;
+		default:
+			if (x % 7 == 0)
+				numem_tmem_shrink(tm, w->cpu, NUMEM_NID_NONE, 8);
+			else
+				numem_tmem_flush_page(tm, w->cpu, w->client, pool, &oid, idx, &wd);
+		}
+	}
+	return NULL;
+}
+
+static void test_two_cpus(void **state)
+{
+	(void)state;
+	boot_mb(64, 0);
+	struct numem_tmem_uuid u = {5, 5};
+	struct worker w[2];
+	for (int i = 0; i < 2; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "t%d", i);
+		w[i].dom = guest(name, 4);
+		w[i].client = w[i].dom->id;
+		w[i].cpu = numem_heap_cpu(&sys.heap, (uint32_t)i * 2);
+		w[i].ops = 20000;
+		w[i].wrong = 0;
+		numem_tmem_authorise(tm, cpu0, w[i].client, &u, true, &d);
+		numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, w[i].client,
+		               i ? NUMEM_TMEM_CODEC_LZ4 : 0, NULL, &d);
+		w[i].pool = new_pool(w[i].client, i ? NUMEM_TMEM_POOL_PERSISTENT : 0);
+		assert_int_equal(numem_tmem_new_pool(tm, cpu0, w[i].client, NUMEM_TMEM_POOL_SHARED,
+		                                     &u, &w[i].shared, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, work, &w[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(w[0].wrong + w[1].wrong, 0);
+	shutdown();
+}
+
+/* A domain destroyed while another CPU runs its tmem ops: the ops get
+ * ENOCLIENT (or EFRAME) once it is gone, the destroy BUSY while an op
+ * holds the domain, and no client, pool or page is left behind. */
+struct racer {
+	struct numem_cpu *cpu;
+	uint16_t id;
+	_Atomic bool stop;
+	_Atomic uint64_t ok;
+	uint64_t gone;
+};
+
+static void *race_ops(void *arg)
+{
+	struct racer *r = arg;
+	struct numem_diag wd;
+	uint32_t pool = 0;
+	for (uint64_t i = 0; !atomic_load(&r->stop); i++) {
+		struct numem_tmem_oid oid = {{i % 3, 0, 0}};
+		int s;
+		if (i % 64 == 0)
+			s = numem_tmem_new_pool(tm, r->cpu, r->id,
+			                        i % 128 ? 0 : NUMEM_TMEM_POOL_PERSISTENT, NULL,
+			                        &pool, &wd);
+		else if (i % 2)
+			s = numem_tmem_put(tm, r->cpu, r->id, pool, &oid, (uint32_t)i % 16, 0, &wd);
+		else
+			s = numem_tmem_get(tm, r->cpu, r->id, pool, &oid, (uint32_t)i % 16, 1, &wd);
+		if (s == NUMEM_TMEM_ENOCLIENT || s == NUMEM_TMEM_EFRAME)
+			r->gone++;
+		else
+			atomic_fetch_add(&r->ok, 1);
+	}
+	return NULL;
+}
+
+static void test_destroy_races_ops(void **state)
+{
+	(void)state;
+	boot_mb(64, 0);
+	for (int round = 0; round < 20; round++) {
+		struct numem_domain *g = guest("racer", 4);
+		struct racer r = {.cpu = numem_heap_cpu(&sys.heap, 2), .id = g->id};
+		atomic_init(&r.stop, false);
+		atomic_init(&r.ok, 0);
+		pthread_t th;
+		pthread_create(&th, NULL, race_ops, &r);
+		while (atomic_load(&r.ok) < 50)
+			;
+		enum numem_err e;
+		while ((e = numem_domain_destroy(doms, cpu0, r.id, &d)) == NUMEM_E_BUSY)
+			;
+		assert_int_equal(e, NUMEM_OK);
+		atomic_store(&r.stop, true);
+		pthread_join(th, NULL);
+		struct numem_tmem_pool_info pi[16];
+		assert_int_equal(numem_tmem_list_pools(tm, r.id, pi, 16), NUMEM_TMEM_ENOCLIENT);
+	}
+	struct numem_tmem_info info;
+	numem_tmem_info(tm, &info);
+	assert_int_equal(info.nr_clients, 1);
+	assert_int_equal(info.heap_pages, 0);
+	shutdown();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_private_ephemeral_exclusive),
+	    cmocka_unit_test(test_persistent_get_keeps),
+	    cmocka_unit_test(test_overwrite_replaces),
+	    cmocka_unit_test(test_failed_overwrite_drops_old),
+	    cmocka_unit_test(test_zero_pages),
+	    cmocka_unit_test(test_lz4),
+	    cmocka_unit_test(test_zstd),
+	    cmocka_unit_test(test_flush_object_radix),
+	    cmocka_unit_test(test_object_table_grows),
+	    cmocka_unit_test(test_isolation),
+	    cmocka_unit_test(test_shared_pools),
+	    cmocka_unit_test(test_dedup),
+	    cmocka_unit_test(test_control),
+	    cmocka_unit_test(test_shrinker_and_node),
+	    cmocka_unit_test(test_max_pages_weighted),
+	    cmocka_unit_test(test_relayout_reaccount),
+	    cmocka_unit_test(test_relayout_commit_reaccounts),
+	    cmocka_unit_test(test_domain_destroy),
+	    cmocka_unit_test(test_save_restore),
+	    cmocka_unit_test(test_op_checks),
+	    cmocka_unit_test(test_model),
+	    cmocka_unit_test(test_two_cpus),
+	    cmocka_unit_test(test_destroy_races_ops),
+	};
+	if (getenv("NUMEM_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("NUMEM_TEST_FILTER"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
