@@ -424,10 +424,16 @@ static void test_invalid_layouts(void **state)
 	t = numem_heap_topo(&sys.heap);
 	s1 = t->node[1].start_pfn;
 	numem_memlayout_init(&l, sys.heap.plat);
+	numem_memlayout_add(&l, s1, s1 + 16, 3, &d); /* room for it, not declared */
+	expect_rejected(&l, NUMEM_E_INVAL, "not a node of this machine and not declared new");
 	numem_memlayout_add(&l, s1, s1 + 16, 3, &d);
 	numem_memlayout_declare_node(&l, 3, &d);
 	numem_memlayout_declare_node(&l, 4, &d);
 	expect_rejected(&l, NUMEM_E_NO_MEMORY, "node 4 is declared new");
+	assert_int_equal(numem_relayout_commit(NULL, &l, NULL, &d), NUMEM_E_INVAL);
+	assert_int_equal(numem_relayout_commit(&sys.heap, NULL, NULL, &d), NUMEM_E_INVAL);
+	struct numem_relayout_notifier stranger = {.call = NULL};
+	numem_relayout_unregister(&sys.heap, &stranger); /* never registered: ignored */
 	numem_memlayout_add(&l, s1, s1 + 16, 5, &d);
 	numem_memlayout_declare_node(&l, 5, &d);
 	expect_rejected(&l, NUMEM_E_INVAL, "declared new, but it is not below");
@@ -592,8 +598,9 @@ static void test_new_node_notifiers_offline(void **state)
 	s.probe = numem_pfn(half + 1);
 	struct numem_memlayout l;
 	numem_memlayout_init(&l, sys.heap.plat);
-	assert_int_equal(numem_memlayout_push(&l, &sys.heap, half, e1, 2, &d), NUMEM_OK);
-	assert_true(numem_nodemask_test(&l.new_nodes, 2)); /* push declares it */
+	static const numem_nid_t to2[] = {2};
+	assert_int_equal(numem_memlayout_stripe(&l, &sys.heap, half, e1, to2, 1, 64, &d), NUMEM_OK);
+	assert_true(numem_nodemask_test(&l.new_nodes, 2)); /* stripe (and push) declare it */
 	struct numem_relayout_result r;
 	assert_int_equal(numem_relayout_commit(&sys.heap, &l, &r, &d), NUMEM_OK);
 	numem_memlayout_release(&l);

@@ -124,7 +124,8 @@ enum numem_err numem_memlayout_declare_node(struct numem_memlayout *l, numem_nid
  * end_pfn) across nodes[0..nr-1] in blocks of `block_pages` pages: the
  * block at pfn p (counted from start_pfn, aligned down to block_pages) goes
  * to nodes[(p - start_pfn) / block_pages % nr].  Holes are skipped (the
- * ranges added are cut at RAM edges).  (0, UINT64_MAX) means all RAM.
+ * ranges added are cut at RAM edges).  (0, UINT64_MAX) means all RAM.  A
+ * node beyond the current topology is declared new (as with push).
  * NUMEM_E_INVAL: nr 0 or above NUMEM_MAX_NODES, block_pages 0, a node id
  * NUMEM_NID_NONE; NUMEM_E_RANGE: no RAM in the span.
  */
