@@ -169,6 +169,9 @@ static void test_stripe_moves_free_and_marks_allocated(void **state)
 {
 	(void)state;
 	boot3(NULL);
+	/* The verifier between the commit's lock windows too (blocks in
+	 * transit included): this test is single-threaded. */
+	assert_true(numem_relayout_self_check(&sys.heap, true));
 	static struct held held[700];
 	size_t n = hold_some(held, 700, 42);
 	assert_true(n > 100);
@@ -226,6 +229,7 @@ static void test_recommit_with_pending(void **state)
 {
 	(void)state;
 	boot3(NULL);
+	assert_true(numem_relayout_self_check(&sys.heap, true));
 	static struct held held[700];
 	size_t n = hold_some(held, 700, 7);
 	static const numem_nid_t a[] = {0, 1, 2}, b[] = {2, 0}, one[] = {1};
@@ -896,8 +900,21 @@ static void test_verify_during_commits(void **state)
 	locked.meta_alloc = locked_alloc;
 	locked.meta_free = locked_free;
 	sys.heap.plat = &locked;
-	static struct held held[700];
-	size_t n = hold_some(held, 700, 11);
+	static struct held held[8192 + 200];
+	size_t n = 0;
+	/* Fragment: single pages, every other one given back, so a commit has
+	 * thousands of free blocks in transit, cut over many lock windows. */
+	for (int i = 0; i < 16384; i++) {
+		numem_pfn_t p;
+		if (numem_alloc(cpu_(i % 3), 0, NUMEM_ALLOC_NOPCP, NULL, &p, &d))
+			break;
+		if (i & 1)
+			assert_int_equal(numem_free(cpu_(i % 3), p, 0, &d), NUMEM_OK);
+		else
+			held[n++] = (struct held){p, 0, (uint32_t)(i % 3)};
+	}
+	n += hold_some(held + n, 200, 11);
+	numem_heap_drain_all(&sys.heap);
 	char err[200] = "";
 	pthread_t th;
 	atomic_store(&stop, false);

@@ -252,6 +252,16 @@ uint64_t numem_relayout_generation(const struct numem_heap *heap);
 /* Is `node` online (has memory or CPUs in the current layout)? */
 bool numem_relayout_node_online(const struct numem_heap *heap, numem_nid_t node);
 
+/*
+ * Debug aid: with `on`, every commit runs numem_heap_verify() between its
+ * lock windows (after publishing, after taking the free blocks off, after
+ * each batch of cuts, blocks in transit included) and panics
+ * (NUMEM_ASSERT) on a violation.  The verifier needs the other CPUs
+ * quiescent: for tests and fuzzing, not for a heap under load.  Creates
+ * the relayout state (false when there is no memory for it).
+ */
+bool numem_relayout_self_check(struct numem_heap *heap, bool on);
+
 /* The heap's current topology: the layout in force.  Valid until the
  * caller's CPU passes a quiescent point. */
 const struct numem_topo *numem_heap_topo(const struct numem_heap *heap);

@@ -25,10 +25,12 @@
  *        new zone's span grows over the run;
  *     3. holding every zone lock, in a second window: walk the source
  *        zones' free lists and take off each free block that meets a
- *        change run of its node (only the lists as they were are walked);
- *        then cut each at the run edges (maximal aligned pieces) and free
- *        the pieces into the target zones (merging with their new buddies)
- *        or back into the source zone; what moves is no longer pending;
+ *        change run of its node (only the lists as they were are walked)
+ *        onto the transit list, which the verifier counts; then, in
+ *        windows of CUT_BATCH blocks, cut each at the run edges (maximal
+ *        aligned pieces) and free the pieces into the target zones
+ *        (merging with their new buddies) or back into the source zone;
+ *        what moves is no longer pending;
  *     4. zones left empty leave the zonelists, new zones get watermarks,
  *        the new zonelists are built and published, the generation bumps,
  *        the old version is retired.
@@ -332,6 +334,25 @@ void numem_relayout_quiescent(struct numem_cpu *cpu)
 {
 	if (cpu)
 		numem__relayout_sync(cpu);
+}
+
+bool numem_relayout_self_check(struct numem_heap *h, bool on)
+{
+	struct numem__relayout *rl = h ? numem__relayout_get(h) : 0;
+	if (rl)
+		rl->self_check = on;
+	return rl != 0;
+}
+
+/* Between two lock windows of a commit (no zone lock held): the verifier,
+ * when asked for. */
+static void self_check(struct numem_heap *h, struct numem__relayout *rl, const char *when)
+{
+	struct numem_diag d;
+	if (!rl->self_check)
+		return;
+	enum numem_err err = numem_heap_verify(h, &d);
+	NUMEM_ASSERT(h->plat, err == NUMEM_OK, "relayout commit, %s: %s", when, d.msg);
 }
 
 /* ---- notifiers ------------------------------------------------------------- */
@@ -719,6 +740,31 @@ static void account(struct numem_heap *h, struct numem__relayout *rl, struct num
 	unlock_all(h);
 }
 
+/* Detached blocks cut per all-zone-locks window (step 3b). */
+#define CUT_BATCH 32u
+
+enum numem_err numem__relayout_transit(struct numem_heap *h, uint64_t *transit,
+                                       struct numem_diag *diag)
+{
+	struct numem__relayout *rl = numem__relayout_of(h);
+	uint64_t n = 0;
+	for (struct numem_page *pg = rl ? rl->transit : 0; pg; pg = pg->next) {
+		uint32_t zi = numem__pg_zone_index(pg);
+		uint64_t pfn = numem_page_to_pfn(h->ft, pg).v;
+		if (++n > h->ft->max_pfn || numem__pg_state(pg) != NUMEM_PS_PCP ||
+		    zi >= h->nr_zones || pfn < h->zone[zi].start_pfn ||
+		    pfn + (1ull << numem__pg_order(pg)) > h->zone[zi].end_pfn)
+			return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
+			                   "heap_verify: relayout transit block %llu (pfn 0x%llx): "
+			                   "expected a cached head inside its zone, found state %u "
+			                   "zone %u",
+			                   (unsigned long long)n, (unsigned long long)pfn,
+			                   numem__pg_state(pg), zi);
+		transit[zi] += 1ull << numem__pg_order(pg);
+	}
+	return NUMEM_OK;
+}
+
 /* The first run ending after pfn p (binary search). */
 static uint32_t run_after(const struct numem_relayout_change *c, uint32_t nr, uint64_t p)
 {
@@ -890,23 +936,35 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 			                 __ATOMIC_RELAXED);
 	}
 	account(h, rl, pl.v, pl.change, pl.nr_changes, &ty);
+	self_check(h, rl, "published and accounted");
 	numem_nodemask_t from = {{0}};
 	for (uint32_t i = 0; i < pl.nr_changes; i++)
 		numem_nodemask_set(&from, pl.change[i].old_node);
-	struct numem_page *chain = 0;
 	lock_all(h);
 	for (uint32_t zi = 0; zi < h->nr_zones; zi++)
 		if (numem_nodemask_test(&from, h->zone[zi].node) && h->zone[zi].free_pages)
-			detach(h, &h->zone[zi], pl.change, pl.nr_changes, &chain, &ty);
-	while (chain) {
-		struct numem_page *pg = chain;
-		chain = pg->next;
-		if (chain)
-			__builtin_prefetch(chain, 1);
-		pg->next = 0;
-		cut_block(h, rl, pg, pl.change, pl.nr_changes, &ty);
-	}
+			detach(h, &h->zone[zi], pl.change, pl.nr_changes, &rl->transit, &ty);
 	unlock_all(h);
+	self_check(h, rl, "free blocks taken off");
+	/* Cut them in batches, letting the other CPUs in between: the blocks
+	 * still in transit are counted by the verifier. */
+	while (rl->transit) {
+		lock_all(h);
+		for (uint32_t k = 0; k < CUT_BATCH && rl->transit; k++) {
+			struct numem_page *pg = rl->transit;
+			rl->transit = pg->next;
+			if (rl->transit)
+				__builtin_prefetch(rl->transit, 1);
+			pg->next = 0;
+			cut_block(h, rl, pg, pl.change, pl.nr_changes, &ty);
+		}
+		unlock_all(h);
+		self_check(h, rl, "a batch cut");
+		/* The zone locks are unfair (test-and-set): without a pause this
+		 * CPU takes them straight back and the waiters starve. */
+		for (int k = 0; k < 32 && rl->transit; k++)
+			numem__cpu_relax();
+	}
 	for (uint32_t i = 0; i < pl.nr_changes; i++) { /* 2 (dirty) was for this commit */
 		uint64_t s0 = pl.change[i].start_pfn >> ft->pfn_section_shift;
 		uint64_t s1 = (pl.change[i].end_pfn - 1) >> ft->pfn_section_shift;
