@@ -201,7 +201,9 @@ struct numem_relayout_result {
 	uint64_t pages_reserved;            /* reserved RAM: counted on the new node */
 	numem_nodemask_t onlined, offlined; /* nodes brought online / taken offline */
 	bool cpu_nodes_changed, distances_changed;
-	uint64_t ns; /* the whole commit (platform clock; 0 without one) */
+	uint64_t ns;          /* the whole commit (platform clock; 0 without one) */
+	uint64_t max_lock_ns; /* the longest window in which the commit held every
+	                       * zone lock (platform clock; 0 without one) */
 };
 
 /* What a notifier is told. */

@@ -68,7 +68,8 @@ struct numem__relayout {
 	 * PCP, linked through `next`); changed and read with every zone lock
 	 * held, so the verifier counts them (numem__relayout_transit). */
 	struct numem_page *transit;
-	bool self_check; /* numem_relayout_self_check */
+	bool self_check;          /* numem_relayout_self_check */
+	uint64_t win_t0, win_max; /* a commit's zone-lock windows (apply lock) */
 };
 
 /* For the verifier (every zone lock held): add the pages of each block in
