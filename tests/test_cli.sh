@@ -596,11 +596,13 @@ expect_rc 0 "$numem" relayout opteron-2n from-srat "$tmp/srat2/SRAT.bin" --ms 10
 expect_grep "$tmp/out" "cpu map changed"
 expect_rc 1 "$numem" relayout opteron-2n push --node 0 --range 0xa0-0x100
 expect_grep "$tmp/err" "no RAM inside \[0xa0, 0x100)"
-expect_rc 1 "$numem" relayout opteron-2n stripe --nodes 0,9
-expect_grep "$tmp/err" "node 9 is not a node of this machine"
-expect_rc 1 "$numem" relayout opteron-2n stripe --nodes 0,9 --json
+expect_rc 1 "$numem" relayout opteron-2n stripe --nodes 0,1 --range 0x120000-0x130000
+expect_grep "$tmp/err" "no RAM inside"
+expect_rc 1 "$numem" relayout opteron-2n stripe --nodes 0,1 --range 0xa0-0x100 --json
 python3 -m json.tool "$tmp/out" >/dev/null && ok || bad "relayout --json error form does not parse"
 expect_rc 1 "$numem" relayout opteron-2n from-srat /etc/hostname
+expect_rc 0 "$numem" relayout opteron-2n stripe --nodes 0,5 --ms 5 --threads 1
+expect_grep "$tmp/out" "node 5 size: 2048 MB"
 expect_rc 3 "$numem" relayout opteron-2n from-srat /nonexistent/SRAT.bin
 expect_rc 2 "$numem" relayout opteron-2n
 expect_rc 2 "$numem" relayout opteron-2n stripe
