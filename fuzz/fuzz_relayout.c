@@ -7,7 +7,8 @@
  * and node set in blocks of 2^k pages, a push to a node that may be new, a
  * CPU moved, a distance changed, or hand-made ranges that may be invalid: a
  * rejected layout must leave the heap as it was); a quiescent point or a
- * drain of one CPU.  After every commit the verifier runs; at the end every
+ * drain of one CPU.  The verifier runs between a commit's lock windows
+ * (numem_relayout_self_check) and after every commit; at the end every
  * block is freed and drained, the verifier runs, every free block must sit
  * on its layout node and no page may stay pending.  The machine: 3 nodes
  * (one memoryless), room for a 4th.
@@ -107,6 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct numem_system sys;
 	boot(&sys);
 	struct numem_heap *h = &sys.heap;
+	check(numem_relayout_self_check(h, true)); /* the verifier inside every commit too */
 	struct held {
 		numem_pfn_t pfn;
 		unsigned order;
