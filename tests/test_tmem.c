@@ -389,6 +389,18 @@ static void test_flush_object_radix(void **state)
 	                 NUMEM_TMEM_HIT);
 	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID2, 5, g, &d), NUMEM_TMEM_HIT);
 	assert_memory_equal(virt(f), virt(g), PAGE);
+	/* emptied low page first, then the high one: the whole path goes back
+	 * to the CPU's preload and must come back empty (fuzz_tmem found the
+	 * root's slot to the high path left set) */
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID2, 5, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID2, 0x80000000u, &d),
+	                 NUMEM_TMEM_HIT);
+	for (uint32_t k = 0; k < 3; k++)
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID2, 64u << (6 * k), f, &d),
+		                 NUMEM_TMEM_HIT);
+	verify();
+	assert_int_equal(numem_tmem_flush_object(tm, cpu0, HOST, pool, &OID2, NULL, &d),
+	                 NUMEM_TMEM_HIT);
 	const uint32_t idx[] = {0,           1,           63,         64,        4095,
 	                        4096,        262143,      262144u,    16777215u, 16777216u,
 	                        0x7fffffffu, 0xfffffffeu, 0xffffffffu};

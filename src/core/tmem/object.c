@@ -30,6 +30,14 @@ static inline uint64_t height_cap(unsigned h)
 	return h >= TM_RADIX_HEIGHT ? ~0ull : 1ull << (TM_RADIX_SHIFT * h);
 }
 
+static bool node_empty(const struct tm_rnode *n)
+{
+	for (unsigned i = 0; i < TM_RADIX_SLOTS; i++)
+		if (n->slot[i])
+			return false;
+	return true;
+}
+
 static struct tm_rnode *take_node(struct tm_object *o, struct tm_preload *pl)
 {
 	o->pool->rnodes++;
@@ -38,6 +46,8 @@ static struct tm_rnode *take_node(struct tm_object *o, struct tm_preload *pl)
 			struct tm_rnode *n = pl->node[i];
 			pl->node[i] = 0;
 			n->slot[0] = 0; /* all else is zero (see bag_node) */
+			NUMEM_DEBUG_ASSERT(0, node_empty(n),
+			                   "tmem: recycled radix node %p not empty", (void *)n);
 			return n;
 		}
 	return 0; /* the preload guarantees TM_RADIX_HEIGHT */
@@ -116,14 +126,6 @@ void numem__tm_radix_insert(struct tm_object *o, struct tm_page *pg, struct tm_p
 	o->pages++;
 }
 
-static bool node_empty(const struct tm_rnode *n)
-{
-	for (unsigned i = 0; i < TM_RADIX_SLOTS; i++)
-		if (n->slot[i])
-			return false;
-	return true;
-}
-
 /* A node into the bag: its slots are all zero but slot[0], the bag's
  * chain (the preload takes it back with only that slot to clear). */
 static void bag_node(struct tm_object *o, struct tm_rnode *n, struct tm_bag *bag)
@@ -145,9 +147,14 @@ void numem__tm_radix_remove(struct tm_object *o, uint32_t index, struct tm_bag *
 	}
 	*slot = 0;
 	if (!--o->pages) {
-		/* the last page: every node on its path is empty now */
-		while (depth > 0)
-			bag_node(o, path[--depth], bag);
+		/* the last page: every node on its path is empty once the slot
+		 * leading down from it is cleared (bag_node's contract) */
+		while (depth > 0) {
+			depth--;
+			uint32_t shift = TM_RADIX_SHIFT * (uint32_t)(o->height - 1 - depth);
+			path[depth]->slot[(index >> shift) & 63] = 0;
+			bag_node(o, path[depth], bag);
+		}
 		o->root = 0;
 		o->height = 0;
 		return;
