@@ -981,6 +981,14 @@ static uint64_t rnd(void)
 	return rng_state;
 }
 
+/* Key slot -> page index: half dense (0..15), half spread over every
+ * level of the radix tree (up to 2^32 - 1), so trees grow, shrink and give
+ * their nodes back at every height. */
+static uint32_t model_index(int x)
+{
+	return x < 16 ? (uint32_t)x : (uint32_t)((x - 15) * 0x11111111u);
+}
+
 static void content(uint8_t *p, uint32_t seed)
 {
 	if (seed % 16 == 0)
@@ -1036,8 +1044,8 @@ static void test_model(void **state)
 		if (kind < 45) { /* put */
 			uint32_t seed = (uint32_t)++seeds;
 			content(gpage(dom[c], 0), seed);
-			int s =
-			    numem_tmem_put(tm, cpu0, cid[c], pid[c][p], &oid, (uint32_t)x, 0, &d);
+			int s = numem_tmem_put(tm, cpu0, cid[c], pid[c][p], &oid, model_index(x), 0,
+			                       &d);
 			if (s == NUMEM_TMEM_HIT)
 				*slot = seed;
 			else if (p == 1)
@@ -1046,8 +1054,8 @@ static void test_model(void **state)
 				*slot = 0;
 		} else if (kind < 85) { /* get */
 			memset(gpage(dom[c], 1), 0xa5, PAGE);
-			int s =
-			    numem_tmem_get(tm, cpu0, cid[c], pid[c][p], &oid, (uint32_t)x, 1, &d);
+			int s = numem_tmem_get(tm, cpu0, cid[c], pid[c][p], &oid, model_index(x), 1,
+			                       &d);
 			if (s == NUMEM_TMEM_HIT) {
 				hits++;
 				content(want, *slot);
@@ -1063,7 +1071,8 @@ static void test_model(void **state)
 					*slot = 0; /* evicted */
 			}
 		} else if (kind < 92) { /* flush page */
-			numem_tmem_flush_page(tm, cpu0, cid[c], pid[c][p], &oid, (uint32_t)x, &d);
+			numem_tmem_flush_page(tm, cpu0, cid[c], pid[c][p], &oid, model_index(x),
+			                      &d);
 			*slot = 0;
 		} else if (kind < 93) { /* flush object */
 			numem_tmem_flush_object(tm, cpu0, cid[c], pid[c][p], &oid, NULL, &d);
@@ -1108,7 +1117,7 @@ static void test_model(void **state)
 					continue;
 				struct numem_tmem_oid oid = {{(uint64_t)o, 0, 0}};
 				int s = numem_tmem_get(tm, cpu0, cid[c], pid[c][1], &oid,
-				                       (uint32_t)x, 1, &d);
+				                       model_index(x), 1, &d);
 				content(want, ref[c][1][o][x]);
 				if (s != NUMEM_TMEM_HIT)
 					lost++;
