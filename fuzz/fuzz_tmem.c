@@ -17,6 +17,7 @@
 #include <numem/domain.h>
 #include <numem/host.h>
 #include <numem/tmem.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,7 +97,10 @@ static void *frame(uint32_t caller, uint64_t gfn)
 static void verify(void)
 {
 	struct numem_diag d;
-	check(numem_tmem_verify(tm, &d) == NUMEM_OK);
+	if (numem_tmem_verify(tm, &d) != NUMEM_OK) {
+		fprintf(stderr, "fuzz_tmem: %s\n", d.msg);
+		abort();
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

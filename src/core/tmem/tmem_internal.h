@@ -206,8 +206,7 @@ struct numem_tmem {
 	uint64_t pool_serial;
 	uint64_t heap_pages;
 	uint64_t pages_on_node[NUMEM_MAX_NODES]; /* heap pages held */
-	uint64_t metadata_bytes;
-	uint64_t total_pages; /* stored pages (all clients) */
+	uint64_t total_pages;                    /* stored pages (all clients) */
 	struct tm_zpage *partial[NUMEM_MAX_NODES];
 	struct numem_tmem_stats st; /* of clients destroyed: kept for the totals */
 	uint64_t shrinker_calls, shrinker_freed, max_evict_batch;
