@@ -41,6 +41,10 @@
  *          quiescent call (numem_relayout_quiescent()): its cpu->node, its
  *          fast-path answers, and its cached pages of moved ranges, which
  *          it gives to their new node.
+ *      No CPU is stopped or waited for; the commit takes every zone lock
+ *      in short windows (publishing, taking a zone's free blocks off,
+ *      cutting 32 of them), so a refill may wait one window
+ *      (numem_relayout_result.max_lock_ns); per-CPU caches keep serving.
  *
  * Notifiers (struct numem_relayout_notifier) are called before and after
  * the change with what changed.  Contract: they run on the committing
@@ -65,8 +69,8 @@
  * numem_heap_release().
  *
  * Builds with NUMEM_NO_RELAYOUT compile the heap's hooks out (the plain
- * build the benchmark compares against); these functions then answer
- * NUMEM_E_UNSUPPORTED.
+ * build the benchmark compares against); numem_relayout_commit() then
+ * answers NUMEM_E_UNSUPPORTED.
  */
 #ifndef NUMEM_RELAYOUT_H
 #define NUMEM_RELAYOUT_H
