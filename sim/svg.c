@@ -487,6 +487,17 @@ static bool figure_shown(const struct sim_result *res, const struct figure *fig)
 	}
 }
 
+void sim_report_figure_names(const struct sim_result *res, char *buf, size_t cap)
+{
+	size_t n = 0;
+	if (cap)
+		buf[0] = '\0';
+	for (size_t i = 0; i < NR_FIGURES && n < cap; i++)
+		if (figure_shown(res, &figures[i]))
+			n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "",
+			                      figures[i].file);
+}
+
 int sim_report_html(const struct sim_result *res, const char *dir, char *err, size_t errlen)
 {
 	int me = numem_mkdir_p(dir);

@@ -903,6 +903,14 @@ static void test_builtin_runs_relayout_and_tmem(void **state)
 	assert_non_null(strstr(j, "\"relayouts\""));
 	assert_non_null(strstr(j, "\"sampled_pools\""));
 	free(j);
+	char figs[256];
+	sim_report_figure_names(&res1, figs, sizeof(figs));
+	assert_string_equal(figs, "memmap.svg, free.svg, local.svg, relayout.svg, pending.svg, "
+	                          "tmem.svg, tmemhit.svg");
+	res1.run[0].nr_relayouts = 0; /* the figures follow what ran */
+	res1.run[0].tmem.enabled = false;
+	sim_report_figure_names(&res1, figs, sizeof(figs));
+	assert_string_equal(figs, "memmap.svg, free.svg, local.svg");
 	assert_string_equal(sim_phase_name(SIM_RELAYOUT), "relayout");
 	assert_string_equal(sim_phase_name(SIM_TMEM), "tmem");
 	assert_string_equal(sim_phase_name((enum sim_phase_kind)99), "?");

@@ -326,6 +326,9 @@ void sim_report_text(FILE *out, const struct sim_result *res);
 char *sim_report_json(const struct sim_result *res);
 /* DIR/index.html with inline SVG figures (and the SVGs as files). */
 int sim_report_html(const struct sim_result *res, const char *dir, char *err, size_t errlen);
+/* The SVG files sim_report_html writes for res, comma-separated into buf
+ * ("memmap.svg, free.svg, ..."; relayout's and tmem's when they ran). */
+void sim_report_figure_names(const struct sim_result *res, char *buf, size_t cap);
 
 /*
  * The physical address space [0, end_pfn) by owning node, one bar per

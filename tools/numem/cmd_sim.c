@@ -209,9 +209,11 @@ int cmd_sim(int argc, char **argv)
 	if (report) {
 		if (sim_report_html(&res, report, err, sizeof(err)))
 			return sim_fail(json, EXIT_IO, err);
-		if (!json)
-			printf("\npictures: %s/index.html (memmap.svg, free.svg, local.svg%s)\n",
-			       report, res.run[0].tmem.enabled ? ", tmem.svg, tmemhit.svg" : "");
+		if (!json) {
+			char figs[256];
+			sim_report_figure_names(&res, figs, sizeof(figs));
+			printf("\npictures: %s/index.html (%s)\n", report, figs);
+		}
 	}
 	if (guest_tables && !json)
 		printf("guest tables: %s (%u vNUMA domains: %s/NAME/SRAT.bin, SLIT.bin)\n",
