@@ -1394,6 +1394,67 @@ static void test_two_cpus(void **state)
 	shutdown();
 }
 
+struct committer {
+	_Atomic bool stop;
+	uint32_t commits;
+};
+
+/* Push the top half of node 1 to node 0 and back, until told to stop. */
+static void *commit_loop(void *arg)
+{
+	struct committer *cm = arg;
+	const struct numem_topo *t = numem_heap_topo(&sys.heap);
+	uint64_t s1 = t->node[1].start_pfn, e1 = t->node[1].end_pfn, half = s1 + (e1 - s1) / 2;
+	struct numem_diag cd;
+	for (uint32_t i = 0; !atomic_load(&cm->stop) || i % 2; i++) {
+		struct numem_memlayout l;
+		numem_memlayout_init(&l, plat);
+		if (numem_memlayout_push(&l, &sys.heap, half, e1, i % 2 ? 1 : 0, &cd) == NUMEM_OK &&
+		    numem_relayout_commit(&sys.heap, &l, NULL, &cd) == NUMEM_OK)
+			cm->commits++;
+		numem_memlayout_release(&l);
+	}
+	return NULL;
+}
+
+/* Relayout commits on one thread while a guest runs its tmem ops on
+ * another CPU: tmem's subscriber (commit mutex -> tmem lock) and tmem's
+ * allocations catching up with a commit (tmem lock -> apply lock) in
+ * every interleaving (run under TSan by test-all); no wrong data, and the
+ * tmem, domain and heap verifiers pass at the end with tmem's per-node
+ * pages adding up. */
+static void test_commits_during_tmem_ops(void **state)
+{
+	(void)state;
+	boot_mb(64, 0);
+	struct worker w = {.cpu = numem_heap_cpu(&sys.heap, 2), .ops = 20000};
+	struct numem_tmem_uuid u = {6, 6};
+	w.dom = guest("t", 4);
+	w.client = w.dom->id;
+	numem_tmem_authorise(tm, cpu0, w.client, &u, true, &d);
+	numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, w.client, NUMEM_TMEM_CODEC_LZ4, NULL, &d);
+	w.pool = new_pool(w.client, NUMEM_TMEM_POOL_PERSISTENT);
+	assert_int_equal(
+	    numem_tmem_new_pool(tm, cpu0, w.client, NUMEM_TMEM_POOL_SHARED, &u, &w.shared, &d),
+	    NUMEM_TMEM_HIT);
+	struct committer cm = {.commits = 0};
+	pthread_t tw, tc;
+	pthread_create(&tc, NULL, commit_loop, &cm);
+	pthread_create(&tw, NULL, work, &w);
+	pthread_join(tw, NULL);
+	atomic_store(&cm.stop, true);
+	pthread_join(tc, NULL);
+	assert_int_equal(w.wrong, 0);
+	assert_true(cm.commits >= 2 && cm.commits % 2 == 0); /* back where it started */
+	struct numem_tmem_info in;
+	numem_tmem_info(tm, &in);
+	uint64_t sum = 0;
+	for (numem_nid_t n = 0; n < NUMEM_MAX_NODES; n++)
+		sum += in.pages_on_node[n];
+	assert_int_equal(sum, in.heap_pages);
+	shutdown();
+}
+
 /* A domain destroyed while another CPU runs its tmem ops: the ops get
  * ENOCLIENT (or EFRAME) once it is gone, the destroy BUSY while an op
  * holds the domain, and no client, pool or page is left behind. */
@@ -1484,6 +1545,7 @@ int main(void)
 	    cmocka_unit_test(test_op_checks),
 	    cmocka_unit_test(test_model),
 	    cmocka_unit_test(test_two_cpus),
+	    cmocka_unit_test(test_commits_during_tmem_ops),
 	    cmocka_unit_test(test_destroy_races_ops),
 	};
 	if (getenv("NUMEM_TEST_FILTER"))
