@@ -103,9 +103,9 @@ static int unsupported(const char *c);
 #if defined(IMPL_NUMEM)
 static struct numem_system sys;
 static struct numem_slab slab;
-static void *(*p2v)(void *ctx, numem_paddr_t pa);
-static void *p2v_ctx;
-static uintptr_t direct_map; /* phys_to_virt(0) */
+/* The platform's direct map (a kernel's PAGE_OFFSET): __va is an add,
+ * __pa a subtraction. */
+static uintptr_t direct_map;
 static _Thread_local uint32_t my_cpu;
 static struct numem_policy interleave;
 
@@ -126,13 +126,11 @@ static void impl_init(const char *c)
 		fprintf(stderr, "alloc-numem: slab: %s\n", d.msg);
 		exit(1);
 	}
-	p2v = sys.heap.plat->phys_to_virt;
-	p2v_ctx = sys.heap.plat->ctx;
-	if (!p2v) {
-		fprintf(stderr, "alloc-numem: no phys_to_virt\n");
+	if (!sys.heap.plat->direct_map) {
+		fprintf(stderr, "alloc-numem: the platform has no direct map\n");
 		exit(1);
 	}
-	direct_map = (uintptr_t)p2v(p2v_ctx, numem_paddr(0));
+	direct_map = (uintptr_t)sys.heap.plat->direct_map;
 	numem_policy_init(&interleave, NUMEM_POLICY_INTERLEAVE);
 	for (uint32_t n = 0; n < sys.m.topo->nr_nodes; n++)
 		if (sys.m.topo->node[n].ram_pages)
@@ -163,7 +161,7 @@ static ALWAYS void *pg_alloc_pol(unsigned order, struct numem_policy *pol)
 	numem_pfn_t pfn;
 	if (numem_alloc(cpu, order, 0, pol, &pfn, NULL))
 		return NULL;
-	return p2v(p2v_ctx, numem_paddr(pfn.v << NUMEM_PAGE_SHIFT));
+	return (void *)(direct_map + (pfn.v << NUMEM_PAGE_SHIFT));
 }
 
 static ALWAYS void *pg_alloc(unsigned order)
@@ -208,8 +206,8 @@ static int unsupported(const char *c)
 
 static void impl_info(void)
 {
-	printf("numem: numem_alloc/numem_free (x445 preset, CPU handle and phys_to_virt "
-	       "per call), numem_kmalloc/numem_kfree\n");
+	printf("numem: numem_alloc/numem_free (x445 preset, CPU handle and the platform's "
+	       "direct map per call), numem_kmalloc/numem_kfree\n");
 }
 
 #else /* the peers: size and alignment 4 KiB << order */

@@ -7,43 +7,16 @@
  * host churn picks a CPU at random.  The platform clock is replaced by the
  * operation counter, so even the trace is reproducible.
  */
+#include "engine_internal.h"
+
 #include <errno.h>
-#include <numem/sim.h>
 #include <numem/trace.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct host_block {
-	uint64_t pfn;
-	uint8_t order;
-};
-
-struct engine {
-	const struct sim_scenario *sc;
-	const struct sim_opts *opts;
-	struct sim_run *run;
-	struct numem_system sys;
-	struct numem_slab *slab;
-	struct numem_domains *doms;
-	struct numem_domain *dom[SIM_MAX_DOMAINS + 1]; /* by scenario index; last: the hog */
-	struct numem_res res[SIM_MAX_DOMAINS + 1];     /* how each domain gets memory */
-	uint64_t rng;
-	uint64_t op;
-	struct host_block *host;
-	uint64_t nr_host, cap_host;
-	struct sim_tracer tracer; /* tracer.buf is NULL when this run is not traced */
-	/* replay: recorded pfn -> the block the replay got (open addressing) */
-	uint64_t *rkey, *rval;
-	uint8_t *rorder;
-	uint64_t rcap;
-	uint64_t total_ops;      /* for the progress bar */
-	const uint32_t *weights; /* the running churn phase's order mix, or NULL */
-	uint64_t weight_sum;
-};
-
-static uint64_t rnd(struct engine *e)
+uint64_t engine_rnd(struct engine *e)
 {
 	e->rng ^= e->rng << 13;
 	e->rng ^= e->rng >> 7;
@@ -60,14 +33,14 @@ static uint64_t sim_clock(void *ctx)
 static unsigned pick_order(struct engine *e)
 {
 	if (e->weights) {
-		uint64_t r = rnd(e) % e->weight_sum;
+		uint64_t r = engine_rnd(e) % e->weight_sum;
 		for (unsigned o = 0; o <= NUMEM_MAX_ORDER; o++) {
 			if (r < e->weights[o])
 				return o;
 			r -= e->weights[o];
 		}
 	}
-	uint64_t r = rnd(e) % 100;
+	uint64_t r = engine_rnd(e) % 100;
 	return r < 70 ? 0 : r < 90 ? 1 + (unsigned)(r % 3) : 9;
 }
 
@@ -99,7 +72,7 @@ static void sample(struct engine *e)
 	drain_trace(e);
 }
 
-static void tick(struct engine *e)
+void engine_tick(struct engine *e)
 {
 	e->op++;
 	if (e->op % e->sc->sample_every == 0)
@@ -113,12 +86,12 @@ static void tick(struct engine *e)
 	}
 }
 
-static struct numem_cpu *dom_cpu(struct engine *e, struct numem_domain *d)
+struct numem_cpu *engine_dom_cpu(struct engine *e, struct numem_domain *d)
 {
 	return numem_heap_cpu(&e->sys.heap, d->vcpu[0].pcpu);
 }
 
-static int find_domain(struct engine *e, const char *name)
+int engine_find_domain(struct engine *e, const char *name)
 {
 	for (uint32_t i = 0; i < e->sc->nr_domains; i++)
 		if (!strcmp(e->sc->domain[i].name, name))
@@ -130,13 +103,13 @@ static int find_domain(struct engine *e, const char *name)
 static int fill(struct engine *e, struct numem_domain *d, uint64_t pages,
                 const struct numem_res *res, char *err, size_t errlen)
 {
-	struct numem_cpu *cpu = dom_cpu(e, d);
+	struct numem_cpu *cpu = engine_dom_cpu(e, d);
 	struct numem_diag diag = {0};
 	uint64_t done;
 	while (d->tot_pages + 512 <= pages && (d->next_gpfn & 511) == 0) {
 		if (numem_domain_increase_reservation(d, cpu, 1, 9, res, &done, &diag) != NUMEM_OK)
 			break;
-		tick(e);
+		engine_tick(e);
 	}
 	while (d->tot_pages < pages) {
 		if (numem_domain_increase_reservation(d, cpu, 1, 0, res, &done, &diag) !=
@@ -146,7 +119,7 @@ static int fill(struct engine *e, struct numem_domain *d, uint64_t pages,
 			snprintf(err, errlen, "domain %s: %s", d->name, diag.msg);
 			return -1;
 		}
-		tick(e);
+		engine_tick(e);
 	}
 	return 0;
 }
@@ -219,15 +192,15 @@ static int boot_domains(struct engine *e, char *err, size_t errlen)
 static void host_op(struct engine *e)
 {
 	struct numem_heap *h = &e->sys.heap;
-	struct numem_cpu *cpu = numem_heap_cpu(h, (uint32_t)(rnd(e) % h->nr_cpus));
-	bool alloc = e->nr_host == 0 || (e->nr_host < e->cap_host && rnd(e) % 100 < 52);
+	struct numem_cpu *cpu = numem_heap_cpu(h, (uint32_t)(engine_rnd(e) % h->nr_cpus));
+	bool alloc = e->nr_host == 0 || (e->nr_host < e->cap_host && engine_rnd(e) % 100 < 52);
 	if (alloc) {
 		unsigned order = pick_order(e);
 		numem_pfn_t pfn;
 		if (numem_alloc(cpu, order, NUMEM_ALLOC_NORECLAIM, NULL, &pfn, NULL) == NUMEM_OK)
 			e->host[e->nr_host++] = (struct host_block){pfn.v, (uint8_t)order};
 	} else {
-		uint64_t k = rnd(e) % e->nr_host;
+		uint64_t k = engine_rnd(e) % e->nr_host;
 		numem_free(cpu, numem_pfn(e->host[k].pfn), e->host[k].order, NULL);
 		e->host[k] = e->host[--e->nr_host];
 	}
@@ -241,12 +214,12 @@ static void domain_op(struct engine *e)
 			live[n++] = i;
 	if (!n)
 		return;
-	int idx = live[rnd(e) % (uint64_t)n];
+	int idx = live[engine_rnd(e) % (uint64_t)n];
 	struct numem_domain *d = e->dom[idx];
-	struct numem_cpu *cpu = dom_cpu(e, d);
+	struct numem_cpu *cpu = engine_dom_cpu(e, d);
 	unsigned order = pick_order(e);
 	uint64_t done;
-	if (rnd(e) % 2 && d->tot_pages + (1ull << order) <= d->max_pages &&
+	if (engine_rnd(e) % 2 && d->tot_pages + (1ull << order) <= d->max_pages &&
 	    ((d->next_gpfn + (1ull << order) - 1) & ~((1ull << order) - 1)) + (1ull << order) <=
 	        d->max_pages)
 		numem_domain_increase_reservation(d, cpu, 1, order, &e->res[idx], &done, NULL);
@@ -320,7 +293,7 @@ static int replay(struct engine *e, const char *file, char *err, size_t errlen)
 		} else {
 			continue;
 		}
-		tick(e);
+		engine_tick(e);
 	}
 	fclose(f);
 	return 0;
@@ -340,28 +313,28 @@ static int run_phase(struct engine *e, const struct sim_phase *p, char *err, siz
 		if (e->weight_sum)
 			e->weights = p->order_weight;
 		for (uint64_t i = 0; i < p->ops; i++) {
-			if (rnd(e) % 100 < 40)
+			if (engine_rnd(e) % 100 < 40)
 				domain_op(e);
 			else
 				host_op(e);
-			tick(e);
+			engine_tick(e);
 		}
 		e->weights = NULL;
 		return 0;
 	case SIM_BALLOON: {
-		int i = find_domain(e, p->domain);
+		int i = engine_find_domain(e, p->domain);
 		if (i < 0 || !e->dom[i]) {
 			snprintf(err, errlen, "balloon: no live domain '%s'", p->domain);
 			return -1;
 		}
 		struct numem_domain *d = e->dom[i];
 		uint64_t target = d->max_pages * p->percent / 100;
-		if (numem_domain_set_target(d, dom_cpu(e, d), target, &diag) != NUMEM_OK &&
+		if (numem_domain_set_target(d, engine_dom_cpu(e, d), target, &diag) != NUMEM_OK &&
 		    diag.code != NUMEM_E_NO_PAGES) {
 			snprintf(err, errlen, "balloon %s: %s", d->name, diag.msg);
 			return -1;
 		}
-		tick(e);
+		engine_tick(e);
 		return 0;
 	}
 	case SIM_PRESSURE: {
@@ -392,7 +365,7 @@ static int run_phase(struct engine *e, const struct sim_phase *p, char *err, siz
 	case SIM_REPLAY:
 		return replay(e, p->file, err, errlen);
 	case SIM_DESTROY: {
-		int i = find_domain(e, p->domain);
+		int i = engine_find_domain(e, p->domain);
 		if (i < 0 || !e->dom[i]) {
 			snprintf(err, errlen, "destroy: no live domain '%s'", p->domain);
 			return -1;
@@ -400,7 +373,7 @@ static int run_phase(struct engine *e, const struct sim_phase *p, char *err, siz
 		numem_domain_destroy(e->doms, numem_heap_cpu(&e->sys.heap, 0), e->dom[i]->id,
 		                     &diag);
 		e->dom[i] = NULL;
-		tick(e);
+		engine_tick(e);
 		return 0;
 	}
 	}

@@ -205,6 +205,36 @@ static void test_interleave(void **state)
 	assert_int_equal(st[NUMEM_STAT_INTERLEAVE_HIT], 10);
 	assert_int_equal(st[NUMEM_STAT_NUMA_HIT], 10);
 	assert_int_equal(st[NUMEM_STAT_OTHER_NODE], 10);
+	/* The rotor is per CPU: another CPU sharing the policy starts at the
+	 * lowest node; this one goes on where it was. */
+	struct numem_cpu *other = numem_heap_cpu(&sys.heap, 1);
+	assert_int_equal(node_of(must_alloc(other, 0, 0, &p)), 0);
+	assert_int_equal(node_of(must_alloc(cpu, 0, 0, &p)), 0);
+	assert_int_equal(node_of(must_alloc(other, 0, 0, &p)), 1);
+	/* Empty caches: the slow path refills and the rotor still advances
+	 * once per allocation (the fast path's miss does not move it). */
+	numem_heap_drain_cpu(cpu);
+	for (int i = 1; i < 9; i++)
+		assert_int_equal(node_of(must_alloc(cpu, i & 1, 0, &p)), i % 4);
+	/* A node outside the cpuset: its turn is a miss served elsewhere (the
+	 * fast path must not pop the excluded node's cache); the others hit. */
+	numem_nodemask_t allowed = {{0}};
+	for (numem_nid_t n = 0; n < 3; n++)
+		numem_nodemask_set(&allowed, n);
+	assert_int_equal(numem_cpu_set_allowed(cpu, &allowed, &d), NUMEM_OK);
+	numem_heap_node_stats(&sys.heap, 3, st);
+	uint64_t foreign3 = st[NUMEM_STAT_NUMA_FOREIGN];
+	for (int i = 1; i < 9; i++) {
+		numem_nid_t got = node_of(must_alloc(cpu, 0, 0, &p));
+		if (i % 4 == 3)
+			assert_true(got < 3);
+		else
+			assert_int_equal(got, i % 4);
+	}
+	numem_heap_node_stats(&sys.heap, 3, st);
+	assert_int_equal(st[NUMEM_STAT_NUMA_FOREIGN], foreign3 + 2);
+	numem_nodemask_set(&allowed, 3);
+	assert_int_equal(numem_cpu_set_allowed(cpu, &allowed, &d), NUMEM_OK);
 	/* By index (a guest pfn): node = mask[index % 4]. */
 	numem_policy_init(&p, NUMEM_POLICY_INTERLEAVE_INDEX);
 	numem_nodemask_set(&p.nodes, 1);
@@ -681,6 +711,60 @@ static void test_deferred_growth(void **state)
 }
 
 /*
+ * The free fast path's guards (issue 8): it finds descriptors through the
+ * heap's online map, so a pfn of a section not online yet (its descriptors
+ * unwritten) must still be refused by the slow path with its reason, and
+ * the map must agree with the frame table for every online section.  A
+ * free whose order does not match, and a misaligned one, are the slow
+ * path's too (the fast path has no alignment test: only an aligned pfn can
+ * head an allocated block of that order).  The platform's direct map is
+ * the address phys_to_virt gives.
+ */
+static void test_free_fast_path_guards(void **state)
+{
+	(void)state;
+	struct numem_system_opts o = {.heap.deferred = true, .back_memory = true};
+	boot("epyc-2s8n", &o);
+	struct numem_heap *h = &sys.heap;
+	const struct numem_frametable *ft = &sys.ft;
+	struct numem_cpu *cpu = numem_heap_cpu(h, 0);
+	uint64_t offline = UINT64_MAX, online = 0;
+	for (uint64_t s = 0; s < ft->nr_sections; s++) {
+		uint8_t st = numem_section_state(ft, s);
+		uintptr_t base = atomic_load(&h->online_map[s]);
+		if (st & NUMEM_SECTION_ONLINE) {
+			numem_pfn_t first = numem_pfn(s << ft->pfn_section_shift);
+			assert_true(base & 1);
+			assert_ptr_equal((struct numem_page *)(base - 1 + first.v * 32),
+			                 numem_pfn_to_page(ft, first));
+			online++;
+		} else {
+			assert_int_equal(base, 0);
+			if ((st & NUMEM_SECTION_PRESENT) && offline == UINT64_MAX)
+				offline = s;
+		}
+	}
+	assert_true(online > 0);
+	assert_true(offline != UINT64_MAX);
+	numem_pfn_t stray = numem_pfn(offline << ft->pfn_section_shift);
+	assert_int_equal(numem_free(cpu, stray, 0, &d), NUMEM_E_NOT_ALLOCATED);
+	assert_non_null(strstr(d.msg, "not initialised yet"));
+	/* Order and alignment mismatches on an allocated pfn. */
+	numem_pfn_t p = must_alloc(cpu, 1, 0, NULL);
+	assert_int_equal(numem_free(cpu, p, 0, &d), NUMEM_E_BAD_ORDER);
+	assert_int_equal(numem_free(cpu, numem_pfn(p.v + 1), 1, &d), NUMEM_E_MISALIGNED);
+	assert_int_equal(numem_free(cpu, numem_pfn(p.v + 1), 0, &d), NUMEM_E_NOT_ALLOCATED);
+	/* The direct map: one add, the same address as phys_to_virt. */
+	const struct numem_platform *plat = h->plat;
+	assert_non_null(plat->direct_map);
+	numem_paddr_t pa = numem_pfn_to_paddr(p);
+	assert_ptr_equal(numem_phys_to_virt(plat, pa), plat->phys_to_virt(plat->ctx, pa));
+	assert_ptr_equal(numem_phys_to_virt(plat, pa), (char *)plat->direct_map + pa.v);
+	assert_int_equal(numem_free(cpu, p, 1, &d), NUMEM_OK);
+	verify_and_shutdown();
+}
+
+/*
  * Issue 7, item 8: on a machine declaring 128 TiB (two nodes of 64 TiB)
  * with each node's frame-table bytes reserved at its start, the first
  * 512 GiB of each node are reserve; the first helping used to initialise
@@ -927,6 +1011,7 @@ int main(void)
 	    cmocka_unit_test(test_owners),
 	    cmocka_unit_test(test_split),
 	    cmocka_unit_test(test_deferred_growth),
+	    cmocka_unit_test(test_free_fast_path_guards),
 	    cmocka_unit_test(test_deferred_first_helping_bounded),
 	    cmocka_unit_test(test_zonelist_orders),
 	    cmocka_unit_test(test_movable_zone),

@@ -212,6 +212,54 @@ static uint64_t pfn_of_large(void *p)
 	return ((struct forged_hdr *)((uint8_t *)p - 64))->pfn;
 }
 
+/*
+ * Issue 8: numem_kfree's fast path makes every check of the slow one, as
+ * one chain that hands any failure to the slow path: each refusal below
+ * must still come with its own error, and nothing may reach a magazine.
+ */
+static void test_kfree_fast_path_guards(void **state)
+{
+	(void)state;
+	boot("p4");
+	struct numem_cpu *cpu = numem_heap_cpu(&sys.heap, 0);
+	uint8_t *a = numem_kmalloc(slab, cpu, 64, &d);
+	assert_non_null(a);
+	uint8_t *hd = (uint8_t *)((uintptr_t)a & ~(uintptr_t)(NUMEM_SLAB_BYTES - 1));
+	struct forged_hdr *h = (struct forged_hdr *)hd;
+	struct numem_cache *c = h->cache;
+	/* Inside the header (below the large header's size), and between the
+	 * header and the first object. */
+	assert_int_equal(numem_kfree(slab, cpu, hd + 16, &d), NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "not an object"));
+	assert_true(c->offset > 64);
+	assert_int_equal(numem_kfree(slab, cpu, hd + 64, &d), NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "not at the start"));
+	/* A header whose cache word was overwritten (an overflow from the
+	 * object before it): refused as corrupt, for both cache ends. */
+	h->cache = slab->cache + slab->nr_caches;
+	assert_int_equal(numem_kfree(slab, cpu, a, &d), NUMEM_E_CORRUPT);
+	assert_non_null(strstr(d.msg, "names no cache"));
+	h->cache = (struct numem_cache *)((uint8_t *)slab->cache - 8);
+	assert_int_equal(numem_kfree(slab, cpu, a, &d), NUMEM_E_CORRUPT);
+	h->cache = c;
+	/* A slab header whose pfn names another block: forged or stale. */
+	uint64_t pfn = h->pfn;
+	h->pfn = pfn + 1; /* a tail of the slab's own block */
+	assert_int_equal(numem_kfree(slab, cpu, a, &d), NUMEM_E_INVAL);
+	assert_non_null(strstr(d.msg, "forged or stale"));
+	h->pfn = pfn;
+	/* None of it reached the magazine: the object is still held. */
+	struct numem_slab_info info;
+	numem_slab_cache_info(slab, c, &info);
+	assert_int_equal(info.active_objs, 1);
+	assert_int_equal(numem_kfree(slab, cpu, a, &d), NUMEM_OK);
+	assert_int_equal(numem_kfree(slab, cpu, a, &d), NUMEM_E_DOUBLE_FREE);
+	numem_slab_cache_info(slab, c, &info);
+	assert_int_equal(info.active_objs, 0);
+	assert_int_equal(numem_slab_verify(slab, &d), NUMEM_OK);
+	shutdown();
+}
+
 /* Issue 7 item 5: a header forged inside the caller's own large block used
  * to free any pfn and order it named (here: another live large block). */
 static void test_forged_large_header(void **state)
@@ -413,6 +461,7 @@ int main(void)
 	    cmocka_unit_test(test_threads),
 	    cmocka_unit_test(test_kmalloc_limits),
 	    cmocka_unit_test(test_forged_large_header),
+	    cmocka_unit_test(test_kfree_fast_path_guards),
 	    cmocka_unit_test(test_forged_header_on_heap_page),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

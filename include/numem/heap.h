@@ -119,7 +119,7 @@ enum numem_policy_mode {
 	NUMEM_POLICY_PREFERRED,           /* `node` first, then its fallback order */
 	NUMEM_POLICY_PREFERRED_MANY,      /* `nodes` nearest first, then anywhere */
 	NUMEM_POLICY_BIND,                /* only `nodes`, nearest first */
-	NUMEM_POLICY_INTERLEAVE,          /* round-robin over `nodes` */
+	NUMEM_POLICY_INTERLEAVE,          /* round-robin over `nodes`, per CPU */
 	NUMEM_POLICY_INTERLEAVE_INDEX,    /* `nodes`[index % n] (e.g. a guest pfn) */
 	NUMEM_POLICY_WEIGHTED_INTERLEAVE, /* round-robin, `weight[n]` turns per node */
 	NUMEM_POLICY_COUNT
@@ -133,7 +133,7 @@ struct numem_policy {
 	numem_nodemask_t nodes;          /* PREFERRED_MANY, BIND, INTERLEAVE* */
 	uint8_t weight[NUMEM_MAX_NODES]; /* WEIGHTED_INTERLEAVE: 0 means 1 */
 	uint64_t index;                  /* INTERLEAVE_INDEX */
-	_Atomic uint64_t next;           /* interleave cursor */
+	_Atomic uint64_t next;           /* WEIGHTED_INTERLEAVE cursor (INTERLEAVE's is per CPU) */
 };
 
 void numem_policy_init(struct numem_policy *p, enum numem_policy_mode mode);
@@ -167,12 +167,15 @@ struct numem_pcp {
 	struct numem_page *list[NUMEM_PCP_MAX_ORDER + 1];
 	uint32_t count[NUMEM_PCP_MAX_ORDER + 1]; /* blocks per order */
 	uint32_t pages;                          /* pages in all lists */
+	/* 64 bytes in all (any pointer size): a free finds it by a shift. */
+	uint8_t pad_[64 - (NUMEM_PCP_MAX_ORDER + 1) * (sizeof(void *) + 4) - 4];
 };
 
 /* A CPU's handle: pass it to every call made on that CPU.  Only one thread
- * uses a handle at a time. */
+ * uses a handle at a time.  Cache-line aligned (no two CPUs' handles share
+ * a line) and a power of two in size (numem_heap_cpu is a shift). */
 struct numem_cpu {
-	struct numem_heap *heap;
+	_Alignas(64) struct numem_heap *heap;
 	uint32_t id;
 	numem_nid_t node;                 /* cpu_to_node */
 	numem_nid_t mem_node;             /* nearest node with memory */
@@ -181,15 +184,25 @@ struct numem_cpu {
 	uint64_t (*stat)[NUMEM_NR_STATS]; /* [node][stat], folded on read */
 	uint64_t fallback_steps;          /* zones tried beyond the first */
 	struct numem_trace_ring *trace;
-	/* The fast path's precomputed answers (heap-internal): the first zone
-	 * of the local zonelist (UINT16_MAX: no fast path), its node, and the
-	 * numastat counter a local hit there bumps besides numa_hit. */
-	uint16_t fast_zone;
+	/* The fast path's precomputed answers (heap-internal): the cache of
+	 * the first zone of the local zonelist (an empty cache nobody fills
+	 * when there is no fast path), its node, the numastat counters a local
+	 * hit there bumps (numa_hit; local_node or other_node, whose
+	 * page-weighted twin sits at a fixed distance). */
+	struct numem_pcp *fast_pcp;
+	uint64_t *fast_hit;
+	uint64_t *fast_count;
 	numem_nid_t fast_node;
-	uint8_t fast_stat;
-	bool fast_free;                    /* frees may take the fast path */
+	/* The interleave rotor (NUMEM_POLICY_INTERLEAVE): the node this CPU
+	 * interleaved to last, as Linux's per-task il_prev.  Owner only. */
+	numem_nid_t il_prev;
+	/* What a free's fast path compares the head's state bits with: the
+	 * ALLOCATED state, or state 15, which no descriptor has, when frees
+	 * must all take the slow path (poisoning). */
+	uint64_t free_want;
 	uint32_t pcp_high;                 /* the heap's, beside the caches */
 	const struct numem_frametable *ft; /* the heap's, one load closer */
+	_Atomic uintptr_t *online_map;     /* the heap's, one load closer */
 };
 
 /* A zone.  Fields after `lock` are protected by it. */
@@ -274,6 +287,17 @@ struct numem_heap {
 	uint32_t nr_cpus;
 	struct numem_cpu *cpu;
 	uint32_t pcp_high, pcp_batch;
+	/* Set with the zonelists at init, read-only after.  The nodes with
+	 * RAM; per node, the zone a local allocation there tries first (the
+	 * first of its NORMAL zonelist) if that zone is on the node, else
+	 * UINT16_MAX: the interleave fast path pops that zone's cache. */
+	numem_nodemask_t mem_nodes;
+	uint16_t node_zone[NUMEM_MAX_NODES];
+	/* Per section of the frame table: 0 until the heap has taken it
+	 * (ONLINE), then its descriptors' biased base with bit 0 set
+	 * (descriptor of pfn p = base - 1 + p), stored with release: a free's
+	 * one acquire load that finds the descriptor and says it may be read. */
+	_Atomic uintptr_t *online_map;
 	_Atomic int shrinker_lock;
 	_Atomic int grow_lock;                   /* deferred section initialisation */
 	uint64_t movable_start[NUMEM_MAX_NODES]; /* first pfn of a node's MOVABLE zone */
@@ -416,22 +440,39 @@ enum numem_page_state numem_heap_block_of(const struct numem_heap *heap, numem_p
                                           struct numem_heap_block *out);
 
 /*
+ * The fast paths' lookup through a heap's online map (struct numem_heap):
+ * the biased base of pfn's descriptors if its section is online, else 0;
+ * then the descriptor from that base.  One acquire load both finds the
+ * descriptors and orders their reading after deferred initialisation wrote
+ * them.  (Core-internal helpers, inline for the layers above the heap.)
+ */
+static inline uintptr_t numem__online_base(const _Atomic uintptr_t *map,
+                                           const struct numem_frametable *ft, numem_pfn_t pfn)
+{
+	if (pfn.v >= ft->max_pfn)
+		return 0;
+	return atomic_load_explicit(&map[pfn.v >> ft->pfn_section_shift], memory_order_acquire);
+}
+
+static inline struct numem_page *numem__online_page(uintptr_t base, numem_pfn_t pfn)
+{
+	return (struct numem_page *)(base - 1 + (uintptr_t)pfn.v * sizeof(struct numem_page));
+}
+
+/*
  * The fast form of numem_heap_block_of() for a layer checking one of its
  * own blocks (the slab's numem_kfree): true when pfn, in an online section,
  * heads an allocated block held by `owner` whose owner word is `word`; then
- * *order is the block's order.  Inline: a bounds check, two loads of the
- * section byte and the descriptor, and compares.
+ * *order is the block's order.  Inline: a bounds check, two loads (the
+ * section's online-map entry, the descriptor) and compares.
  */
 static inline bool numem_heap_holds(const struct numem_heap *heap, numem_pfn_t pfn, uint16_t owner,
                                     uint64_t word, unsigned *order)
 {
-	const struct numem_frametable *ft = heap->ft;
-	if (pfn.v >= ft->max_pfn ||
-	    !(__atomic_load_n(&ft->section_state[pfn.v >> ft->pfn_section_shift],
-	                      __ATOMIC_ACQUIRE) &
-	      NUMEM_SECTION_ONLINE))
+	uintptr_t base = numem__online_base(heap->online_map, heap->ft, pfn);
+	if (!base) /* not RAM, or its section not online */
 		return false;
-	const struct numem_page *pg = numem_pfn_to_page(ft, pfn);
+	const struct numem_page *pg = numem__online_page(base, pfn);
 	uint64_t f = __atomic_load_n(&pg->flags, __ATOMIC_RELAXED);
 	const uint64_t mask = NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT |
 	                      NUMEM_PG_OWNER_MASK << NUMEM_PG_OWNER_SHIFT;

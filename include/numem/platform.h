@@ -44,6 +44,14 @@
  *  vmap_release Gives the whole reservation back.
  *  phys_to_virt Optional.  Where the contents of physical page `pa` can be
  *               read and written, or NULL if not backed.
+ *  direct_map   Optional (data, not a callback).  A linear direct map, as a
+ *               kernel's PAGE_OFFSET: when not NULL, every physical address
+ *               pa that phys_to_virt maps is at direct_map + pa, and
+ *               phys_to_virt(ctx, pa) returns exactly that (so phys_to_virt
+ *               must be set too).  It lets a caller turn an allocated pfn
+ *               into an address with one add instead of an indirect call
+ *               (numem_phys_to_virt below); the core's own uses stay on
+ *               phys_to_virt, which also answers "not backed".
  *  log          Optional.  One line of text, no newline; level 0 = error,
  *               1 = warning, 2 = info, 3 = debug.
  *  clock_ns     Optional.  A monotonic clock in nanoseconds.
@@ -79,6 +87,19 @@ struct numem_platform {
 	void (*log)(void *ctx, enum numem_log_level level, const char *line);
 	uint64_t (*clock_ns)(void *ctx);
 	void (*panic)(void *ctx, const char *line);
+	void *direct_map; /* see above: NULL, or phys_to_virt(pa) == direct_map + pa */
 };
+
+/*
+ * The address of physical address `pa`, for a caller that knows pa is
+ * backed (a block the heap just gave it): one add with a direct map, else
+ * the platform's phys_to_virt (NULL when unbacked or without one).
+ */
+static inline void *numem_phys_to_virt(const struct numem_platform *p, numem_paddr_t pa)
+{
+	if (p->direct_map)
+		return (char *)p->direct_map + pa.v;
+	return p->phys_to_virt ? p->phys_to_virt(p->ctx, pa) : 0;
+}
 
 #endif /* NUMEM_PLATFORM_H */

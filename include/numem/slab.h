@@ -66,23 +66,26 @@ struct numem_cache {
 	uint32_t per_slab; /* objects per slab */
 	uint32_t recip;    /* ceil(2^32 / size): offset -> index without a divide */
 	struct numem_slab *slab;
+	struct numem_slab_mag *mag; /* [cpu]: this cache's magazines */
 	struct numem_cache_node node[NUMEM_MAX_NODES];
 	/* statistics: slow-path counts (atomic: bumped under different
 	 * nodes' locks) */
 	_Atomic uint64_t allocs_slow, frees_slow, slabs_created, slabs_freed;
 };
 
-/* One CPU's magazine for one cache. */
+/* One CPU's magazine for one cache.  A whole number of cache lines: a
+ * cache's magazines lie side by side, one per CPU. */
 struct numem_slab_mag {
 	uint32_t n;
 	void *obj[NUMEM_SLAB_MAG];
+	uint8_t pad_[64 - (sizeof(void *) * (1 + NUMEM_SLAB_MAG)) % 64];
 };
 
 struct numem_slab {
 	struct numem_heap *heap;
 	uint32_t nr_caches;
 	struct numem_cache cache[NUMEM_SLAB_CACHES];
-	struct numem_slab_mag *mag; /* [cpu * NUMEM_SLAB_CACHES + cache] */
+	struct numem_slab_mag *mag; /* [cache * nr_cpus + cpu] (cache->mag is its row) */
 	uint8_t class_of[256];      /* (size + 15) / 16 -> size-class cache, 0xff: large */
 	uint32_t nr_classes;
 	struct numem_shrinker shrinker;

@@ -230,6 +230,7 @@ int numem_host_back_physmem(struct numem_host *h, uint64_t bytes)
 	h->phys_base = (uint8_t *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
 	h->phys_bytes = bytes;
 	h->plat.phys_to_virt = host_phys_to_virt;
+	h->plat.direct_map = h->phys_base; /* host_phys_to_virt is that add */
 	return 0;
 }
 

@@ -168,9 +168,13 @@ static void describe_failure(struct numem_cpu *cpu, const uint16_t *zl, unsigned
 }
 
 __attribute__((noinline)) static enum numem_err
-alloc_slow(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_policy *policy,
-           uint16_t owner, numem_pfn_t *pfn, struct numem_diag *diag)
+alloc_slow(struct numem_cpu *cpu, unsigned order, uint64_t flags_owner, struct numem_policy *policy,
+           numem_pfn_t *pfn, struct numem_diag *diag)
 {
+	/* Flags and owner travel in one argument: six fit in registers, so the
+	 * fast path jumps here without a frame of its own. */
+	unsigned flags = (unsigned)flags_owner;
+	uint16_t owner = (uint16_t)(flags_owner >> 32);
 	if (!cpu || !pfn)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_alloc: no cpu or result");
 	if (order > NUMEM_MAX_ORDER)
@@ -252,6 +256,76 @@ alloc_slow(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 }
 
 /*
+ * The interleave fast path: the CPU's rotor gives the next node of the
+ * policy's mask with memory (the slow path's choice, policy.c); if that
+ * node is allowed and its first zone's cache on this CPU holds a block,
+ * pop it and count an interleave hit.  Otherwise nothing changed (the
+ * rotor included) and the slow path decides.
+ */
+static inline bool interleave_fast(struct numem_cpu *cpu, unsigned order,
+                                   const struct numem_policy *policy, uint16_t owner,
+                                   numem_pfn_t *pfn)
+{
+	const struct numem_heap *h = cpu->heap;
+#if NUMEM_NODEMASK_WORDS != 1
+	/* The rotor scans one word: machines built for more than 64 nodes take
+	 * the slow path, which follows the same rotor. */
+	(void)h, (void)order, (void)policy, (void)owner, (void)pfn;
+	return false;
+#else
+	uint64_t m = policy->nodes.w[0] & h->mem_nodes.w[0];
+	uint64_t after = m & (~1ull << cpu->il_prev); /* nodes above the last one */
+	if (!m)
+		return false;
+	numem_nid_t node = (numem_nid_t)__builtin_ctzll(after ? after : m);
+	uint16_t zi = h->node_zone[node];
+	if (zi == UINT16_MAX || !numem_nodemask_test(&cpu->allowed, node))
+		return false;
+	/* The block must be on that node (numastat counts it there): true by
+	 * node_zone's construction, tested so that a table older than the
+	 * topology can cost a slow path, never a wrong count. */
+	struct numem_pcp *pcp = &cpu->pcp[zi];
+	const struct numem_page *head = pcp->list[order];
+	if (!head || numem_page_node(head) != node)
+		return false;
+	struct numem_page *pg = pcp_pop(pcp, order, owner);
+	cpu->il_prev = node;
+	*pfn = numem_page_to_pfn(cpu->ft, pg);
+	uint64_t *st = cpu->stat[node];
+	st[NUMEM_STAT_NUMA_HIT]++;
+	st[NUMEM_STAT_INTERLEAVE_HIT]++;
+	unsigned near = node == cpu->node ? NUMEM_STAT_LOCAL_NODE : NUMEM_STAT_OTHER_NODE;
+	st[near]++;
+	st[near + (NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE)] += 1ull << order;
+	numem__trace(cpu, NUMEM_EV_ALLOC, pfn->v, order, node | (uint64_t)node << 16);
+	return true;
+#endif
+}
+
+/* The local fast path's event, out of line: with tracing off the fast
+ * path loads nothing for it. */
+__attribute__((noinline)) static void trace_fast_alloc(struct numem_cpu *cpu, numem_pfn_t pfn,
+                                                       unsigned order)
+{
+	numem__trace_emit(cpu, NUMEM_EV_ALLOC, pfn.v, order,
+	                  cpu->fast_node | (uint64_t)cpu->fast_node << 16);
+}
+
+/* Whatever the local fast path does not serve: the interleave fast path
+ * for its policy, else the slow path.  Out of line, so that the local fast
+ * path stays as short as it was. */
+__attribute__((noinline)) static enum numem_err
+alloc_other(struct numem_cpu *cpu, unsigned order, uint64_t flags_owner,
+            struct numem_policy *policy, numem_pfn_t *pfn, struct numem_diag *diag)
+{
+	if (cpu && pfn && policy && policy->mode == NUMEM_POLICY_INTERLEAVE &&
+	    ((flags_owner & UINT32_MAX) << 32 | order) <= NUMEM_PCP_MAX_ORDER &&
+	    interleave_fast(cpu, order, policy, (uint16_t)(flags_owner >> 32), pfn))
+		return NUMEM_OK;
+	return alloc_slow(cpu, order, flags_owner, policy, pfn, diag);
+}
+
+/*
  * The fast path: a local request of a small order with no flags pops the
  * CPU's cache of its first zone (precomputed at init and on cpuset
  * changes).  Anything else, and every error, takes the slow path, which
@@ -261,24 +335,23 @@ static inline __attribute__((always_inline)) enum numem_err
 alloc_fast(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_policy *policy,
            uint16_t owner, numem_pfn_t *pfn, struct numem_diag *diag)
 {
-	if (__builtin_expect(cpu && pfn && !flags && order <= NUMEM_PCP_MAX_ORDER &&
-	                         (!policy || policy->mode == NUMEM_POLICY_LOCAL) &&
-	                         cpu->fast_zone != UINT16_MAX,
+	/* No flags and a small order in one compare. */
+	if (__builtin_expect(cpu && pfn && ((uint64_t)flags << 32 | order) <= NUMEM_PCP_MAX_ORDER &&
+	                         (!policy || policy->mode == NUMEM_POLICY_LOCAL),
 	                     1)) {
-		struct numem_page *pg = pcp_pop(&cpu->pcp[cpu->fast_zone], order, owner);
-		if (pg) {
+		struct numem_page *pg = pcp_pop(cpu->fast_pcp, order, owner);
+		if (__builtin_expect(pg != 0, 1)) {
 			*pfn = numem_page_to_pfn(cpu->ft, pg);
-			uint64_t *st = cpu->stat[cpu->fast_node];
-			st[NUMEM_STAT_NUMA_HIT]++;
-			st[cpu->fast_stat]++; /* local_node or other_node */
-			st[cpu->fast_stat + (NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE)] +=
-			    1ull << order;
-			numem__trace(cpu, NUMEM_EV_ALLOC, pfn->v, order,
-			             cpu->fast_node | (uint64_t)cpu->fast_node << 16);
+			++*cpu->fast_hit;
+			uint64_t *count = cpu->fast_count; /* local_node or other_node */
+			count[0]++;
+			count[NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE] += 1ull << order;
+			if (__builtin_expect(numem__tracing(cpu), 0))
+				trace_fast_alloc(cpu, *pfn, order);
 			return NUMEM_OK;
 		}
 	}
-	return alloc_slow(cpu, order, flags, policy, owner, pfn, diag);
+	return alloc_other(cpu, order, (uint64_t)owner << 32 | flags, policy, pfn, diag);
 }
 
 enum numem_err numem_alloc(struct numem_cpu *cpu, unsigned order, unsigned flags,

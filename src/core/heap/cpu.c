@@ -9,22 +9,38 @@
  */
 #include "heap_internal.h"
 
+/* The cache a CPU without a fast path pops: always empty (nothing ever
+ * pushes onto it), so the pop fails and the slow path runs. */
+static struct numem_pcp no_fast_pcp;
+
+_Static_assert(sizeof(struct numem_pcp) == 64, "a free finds a zone's cache by a shift");
+/* With the default node limit; a build for more than 64 nodes has a larger
+ * mask in the handle and may pay a multiply in numem_heap_cpu. */
+_Static_assert(NUMEM_MAX_NODES > 64 ||
+                   (sizeof(struct numem_cpu) & (sizeof(struct numem_cpu) - 1)) == 0,
+               "numem_heap_cpu finds a handle by a shift");
+
 void numem__cpu_fast_path(struct numem_cpu *cpu)
 {
 	struct numem_heap *h = cpu->heap;
 	const uint16_t *zl =
 	    &h->zonelist[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
 	                 h->zonelist_len];
-	cpu->fast_zone = UINT16_MAX;
-	cpu->fast_free = !h->poison;
+	cpu->fast_pcp = &no_fast_pcp;
+	cpu->free_want = h->poison ? NUMEM__FREE_WANT_NONE
+	                           : (uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT;
 	cpu->pcp_high = h->pcp_high;
 	cpu->ft = h->ft;
+	cpu->online_map = h->online_map;
 	if (h->poison || zl[0] == UINT16_MAX || h->zone[zl[0]].node != cpu->mem_node ||
 	    !numem_nodemask_test(&cpu->allowed, cpu->mem_node))
 		return;
-	cpu->fast_zone = zl[0];
+	cpu->fast_pcp = &cpu->pcp[zl[0]];
 	cpu->fast_node = cpu->mem_node;
-	cpu->fast_stat = cpu->mem_node == cpu->node ? NUMEM_STAT_LOCAL_NODE : NUMEM_STAT_OTHER_NODE;
+	cpu->fast_hit = &cpu->stat[cpu->mem_node][NUMEM_STAT_NUMA_HIT];
+	cpu->fast_count =
+	    &cpu->stat[cpu->mem_node]
+	              [cpu->mem_node == cpu->node ? NUMEM_STAT_LOCAL_NODE : NUMEM_STAT_OTHER_NODE];
 	/* The fast path adds the page-weighted twin at the same distance. */
 	_Static_assert(NUMEM_STAT_OTHER_PAGES - NUMEM_STAT_OTHER_NODE ==
 	                   NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE,

@@ -69,10 +69,16 @@ void numem__grow_section(struct numem_heap *h, uint64_t sec)
 	if (numem_section_state(ft, sec) & NUMEM_SECTION_ONLINE)
 		return;
 	numem_frametable_init_section(ft, sec);
-	/* Release: a lookup that sees ONLINE (acquire) sees the descriptors. */
+	/* Release: a lookup that sees ONLINE (acquire) sees the descriptors;
+	 * so does a free that finds the section's base in the online map. */
+	uint64_t first = sec << ft->pfn_section_shift;
+	atomic_store_explicit(&h->online_map[sec],
+	                      ((uintptr_t)numem_pfn_to_page(ft, numem_pfn(first)) -
+	                       (uintptr_t)first * sizeof(struct numem_page)) |
+	                          1,
+	                      memory_order_release);
 	numem_section_set(ft, sec, NUMEM_SECTION_ONLINE);
-	uint64_t lo = sec << ft->pfn_section_shift;
-	numem__for_each_run(h, lo, lo + (1ull << ft->pfn_section_shift), free_run, 0);
+	numem__for_each_run(h, first, first + (1ull << ft->pfn_section_shift), free_run, 0);
 }
 
 /* Does section `sec` hold RAM of zone z? */

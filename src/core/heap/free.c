@@ -149,10 +149,11 @@ bool numem_heap_free_is_atomic(void)
 #endif
 }
 
-/* The descriptor bits an allocated head of `order` held by `owner` has. */
+/* The descriptor bits an allocated head of `order` held by `owner` has:
+ * FREE_ALLOCATED | FREE_WANT (the fast path takes the state from the CPU). */
 #define FREE_WANT(order, owner)                                                                    \
-	((uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |                                    \
-	 (uint64_t)(order) << NUMEM_PG_ORDER_SHIFT | (uint64_t)(owner) << NUMEM_PG_OWNER_SHIFT)
+	((uint64_t)(order) << NUMEM_PG_ORDER_SHIFT | (uint64_t)(owner) << NUMEM_PG_OWNER_SHIFT)
+#define FREE_ALLOCATED ((uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT)
 #define FREE_MASK                                                                                  \
 	(NUMEM__PG_STATE_BITS | NUMEM__PG_OWNER_BITS | NUMEM_PG_ORDER_MASK << NUMEM_PG_ORDER_SHIFT)
 
@@ -186,7 +187,7 @@ __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu,
 	 * merge never takes a PCP head, so the block is ours until it goes on
 	 * a list.  The flags must still be the ones just checked. */
 	uint64_t f = numem__pg_flags(pg);
-	if ((f & FREE_MASK) != FREE_WANT(order, owner) || !free_claim(pg, f))
+	if ((f & FREE_MASK) != (FREE_ALLOCATED | FREE_WANT(order, owner)) || !free_claim(pg, f))
 		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
 		                   "numem_free: pfn 0x%llx (order %u) was freed by another CPU at "
 		                   "the same moment",
@@ -212,35 +213,53 @@ __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu,
 	return NUMEM_OK;
 }
 
+/* What a fast free does after the push when the CPU traces or its cache
+ * went over its high mark: out of line, so that the fast path itself saves
+ * no register and calls nothing. */
+__attribute__((noinline)) static enum numem_err
+free_fast_tail(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint64_t f, uint32_t zi)
+{
+	numem__trace(cpu, NUMEM_EV_FREE, pfn.v, order,
+	             (f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK);
+	if (cpu->pcp[zi].pages > cpu->pcp_high)
+		numem__pcp_drain(cpu, zi, order, NUMEM_MAX(1u, cpu->heap->pcp_batch >> order));
+	return NUMEM_OK;
+}
+
 /* The free fast path: one load of the head descriptor checks state, order
- * and owner at once (a constant mask); the store clears the owner.  The
- * lookup reads the section's state once (acquire): a pfn of a section not
- * yet online, whose descriptors deferred init may be writing, is left to
- * the slow path, which rejects it without reading them. */
+ * and owner at once (a constant mask; cpu->free_want makes it fail for
+ * every head when frees must take the slow path); the store clears the
+ * owner.  No alignment test: a head of order k is aligned to 2^k (the
+ * buddy invariant), so a pfn whose descriptor says "allocated head of this
+ * order" is aligned; the slow path tests it to name the error.  The lookup
+ * reads the section's online-map entry once (acquire): a pfn of a section
+ * not yet online, whose descriptors deferred init may be writing, is left
+ * to the slow path, which rejects it without reading them. */
 static inline __attribute__((always_inline)) enum numem_err
 free_fast(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint16_t owner,
           struct numem_diag *diag)
 {
 	if (__builtin_expect(cpu && order <= NUMEM_PCP_MAX_ORDER, 1)) {
-		enum numem_page_state where;
-		struct numem_page *pg = numem__lookup_online(cpu->ft, pfn, &where);
+		uintptr_t base = numem__online_base(cpu->online_map, cpu->ft, pfn);
+		struct numem_page *pg = numem__online_page(base, pfn);
 		uint64_t f;
-		if (pg && !(pfn.v & ((1u << order) - 1)) &&
-		    ((f = numem__pg_flags(pg)) & FREE_MASK) == FREE_WANT(order, owner) &&
-		    cpu->fast_free && free_claim(pg, f)) {
-			uint32_t zi = (uint32_t)((f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK) *
-			                  NUMEM_NR_ZONE_TYPES +
-			              (uint32_t)((f >> NUMEM_PG_ZONE_SHIFT) & NUMEM_PG_ZONE_MASK);
-			struct numem_pcp *pcp = &cpu->pcp[zi];
+		if (base &&
+		    ((f = numem__pg_flags(pg)) & FREE_MASK) ==
+		        (cpu->free_want | FREE_WANT(order, owner)) &&
+		    free_claim(pg, f)) {
+			/* The zone's cache straight from the flags: zone index
+			 * node * NUMEM_NR_ZONE_TYPES + type, times 64 bytes. */
+			_Static_assert(NUMEM_NR_ZONE_TYPES == 4 && sizeof(struct numem_pcp) == 64,
+			               "cache offset = node << 8 | type << 6");
+			uint64_t off = (f >> (NUMEM_PG_NODE_SHIFT - 8) & NUMEM_PG_NODE_MASK << 8) |
+			               (f >> (NUMEM_PG_ZONE_SHIFT - 6) & NUMEM_PG_ZONE_MASK << 6);
+			struct numem_pcp *pcp = (struct numem_pcp *)((char *)cpu->pcp + off);
 			pg->next = pcp->list[order];
 			pcp->list[order] = pg;
 			pcp->count[order]++;
 			pcp->pages += 1u << order;
-			numem__trace(cpu, NUMEM_EV_FREE, pfn.v, order,
-			             (f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK);
-			if (__builtin_expect(pcp->pages > cpu->pcp_high, 0))
-				numem__pcp_drain(cpu, zi, order,
-				                 NUMEM_MAX(1u, cpu->heap->pcp_batch >> order));
+			if (__builtin_expect(numem__tracing(cpu) || pcp->pages > cpu->pcp_high, 0))
+				return free_fast_tail(cpu, pfn, order, f, (uint32_t)(off >> 6));
 			return NUMEM_OK;
 		}
 	}

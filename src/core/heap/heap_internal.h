@@ -187,12 +187,18 @@ void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zone_index, unsigned order
 /* Record an event on this CPU's ring (tracing on). */
 void numem__trace_emit(struct numem_cpu *cpu, unsigned event, uint64_t a, uint64_t b, uint64_t c);
 
+/* Is this CPU recording events?  Without a ring, a load and a branch. */
+static inline bool numem__tracing(const struct numem_cpu *cpu)
+{
+	return __builtin_expect(cpu->trace != 0, 0) &&
+	       atomic_load_explicit(&cpu->heap->tracing, memory_order_relaxed);
+}
+
 /* Trace an event: with tracing off, a load and a predicted branch. */
 static inline void numem__trace(struct numem_cpu *cpu, unsigned event, uint64_t a, uint64_t b,
                                 uint64_t c)
 {
-	if (__builtin_expect(cpu->trace != 0, 0) &&
-	    atomic_load_explicit(&cpu->heap->tracing, memory_order_relaxed))
+	if (numem__tracing(cpu))
 		numem__trace_emit(cpu, event, a, b, c);
 }
 
@@ -219,6 +225,10 @@ uint32_t numem__zonelist_build(const struct numem_heap *h, const numem_nid_t *no
                                unsigned limit, uint16_t *zl);
 /* The precomputed local zonelists, per node and zone limit (init). */
 void numem__build_zonelists(struct numem_heap *h);
+
+/* A numem_cpu.free_want that no head's state bits equal (state 15 does not
+ * exist): every free takes the slow path. */
+#define NUMEM__FREE_WANT_NONE (NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT)
 
 /* Recompute a CPU's fast-path answers (after init or a cpuset change). */
 void numem__cpu_fast_path(struct numem_cpu *cpu);

@@ -215,7 +215,7 @@ static size_t sz_align(bool *ok, size_t v, size_t a)
 /* The parts of the one metadata block (see numem_heap_init), from the
  * caller's counts; false if any size overflows a size_t. */
 struct meta_layout {
-	size_t trace, per_cpu, zones, zonelists, reserved, cpus, total;
+	size_t trace, per_cpu, zones, zonelists, reserved, cpus, online, total;
 };
 
 static bool meta_layout(const struct numem_heap *h, const struct numem_topo *topo,
@@ -241,7 +241,9 @@ static bool meta_layout(const struct numem_heap *h, const struct numem_topo *top
 	l->reserved =
 	    sz_align(&ok, sz_mul(&ok, opts->nr_reserved, sizeof(struct numem_ram_range)), 64);
 	l->cpus = sz_align(&ok, sz_mul(&ok, h->nr_cpus, sizeof(struct numem_cpu)), 64);
+	l->online = sz_align(&ok, sz_mul(&ok, h->ft->nr_sections, sizeof(uintptr_t)), 64);
 	l->total = sz_add(&ok, l->zones, l->zonelists);
+	l->total = sz_add(&ok, l->total, l->online);
 	l->total = sz_add(&ok, l->total, l->reserved);
 	l->total = sz_add(&ok, l->total, l->cpus);
 	l->total = sz_add(&ok, l->total, sz_mul(&ok, h->nr_cpus, l->per_cpu));
@@ -347,6 +349,8 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 	p += l.reserved;
 	h->cpu = (struct numem_cpu *)p;
 	p += l.cpus;
+	h->online_map = (_Atomic uintptr_t *)p; /* reads as zero: no section online */
+	p += l.online;
 
 	/* Reserved ranges, in pages (rounded outward), sorted.  The ends were
 	 * checked above: base + length + NUMEM_PAGE_SIZE - 1 does not wrap. */
@@ -378,6 +382,7 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 		cpu->node =
 		    c < topo->nr_cpus ? topo->cpu[c].node : (numem_nid_t)(c % topo->nr_nodes);
 		cpu->mem_node = topo->node[cpu->node].nearest_mem;
+		cpu->il_prev = NUMEM_MAX_NODES - 1; /* the first interleave takes the lowest node */
 		for (numem_nid_t n = 0; n < topo->nr_nodes; n++)
 			numem_nodemask_set(&cpu->allowed, n);
 		cpu->pcp = (struct numem_pcp *)p;

@@ -6,7 +6,11 @@
  *   PREFERRED        `node` (or its nearest with memory), then fallback
  *   PREFERRED_MANY   `nodes` nearest the CPU first, then the CPU's fallback
  *   BIND             `nodes` only, nearest the CPU first
- *   INTERLEAVE       the next node of `nodes` round-robin, then its fallback
+ *   INTERLEAVE       the next node of `nodes` round-robin, then its fallback;
+ *                    the rotor is per CPU (cpu->il_prev, as Linux's per-task
+ *                    il_prev): each CPU takes the node after the one it took
+ *                    last, so CPUs sharing a policy share no written line
+ *                    (alloc.c's fast path follows the same rotor)
  *   INTERLEAVE_INDEX `nodes`[index % n], then its fallback
  *   WEIGHTED_INTERLEAVE  round-robin giving node n weight[n] turns in a row
  *
@@ -41,6 +45,18 @@ static uint32_t fallback_of(const struct numem_topo *t, numem_nid_t start, numem
 	for (uint32_t i = 0; i < node->nr_fallback; i++)
 		out[i] = node->fallback[i];
 	return node->nr_fallback;
+}
+
+/* The first node of `mask` with memory after `prev`, wrapping around. */
+static numem_nid_t next_node(const struct numem_topo *t, const numem_nodemask_t *mask,
+                             numem_nid_t prev)
+{
+	for (uint32_t i = 1; i <= NUMEM_MAX_NODES; i++) {
+		numem_nid_t m = (numem_nid_t)((prev + i) % NUMEM_MAX_NODES);
+		if (m < t->nr_nodes && numem_nodemask_test(mask, m) && t->node[m].ram_pages)
+			return m;
+	}
+	return NUMEM_NID_NONE;
 }
 
 /* The k-th node (0-based) of `mask` that has memory. */
@@ -110,8 +126,8 @@ enum numem_err numem__policy_nodes(struct numem_cpu *cpu, struct numem_policy *p
 		if (mode == NUMEM_POLICY_INTERLEAVE_INDEX) {
 			target = nth_node(t, &p->nodes, p->index % count);
 		} else if (mode == NUMEM_POLICY_INTERLEAVE) {
-			uint64_t k = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-			target = nth_node(t, &p->nodes, k % count);
+			target = next_node(t, &p->nodes, cpu->il_prev);
+			cpu->il_prev = target;
 		} else {
 			uint64_t total = 0;
 			for (numem_nid_t m = 0; m < t->nr_nodes; m++)

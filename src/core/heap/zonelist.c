@@ -49,4 +49,15 @@ void numem__build_zonelists(struct numem_heap *h)
 			    h, t->node[n].fallback, t->node[n].nr_fallback, limit,
 			    &h->zonelist[((size_t)n * NUMEM_NR_ZONE_TYPES + limit) *
 			                 h->zonelist_len]);
+	h->mem_nodes = (numem_nodemask_t){{0}};
+	for (numem_nid_t n = 0; n < NUMEM_MAX_NODES; n++) {
+		h->node_zone[n] = UINT16_MAX;
+		if (n >= t->nr_nodes || !t->node[n].ram_pages)
+			continue;
+		numem_nodemask_set(&h->mem_nodes, n);
+		uint16_t first = h->zonelist[((size_t)n * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
+		                             h->zonelist_len];
+		if (first != UINT16_MAX && h->zone[first].node == n)
+			h->node_zone[n] = first;
+	}
 }

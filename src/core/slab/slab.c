@@ -108,10 +108,12 @@ static inline uint32_t obj_index(const struct numem_cache *c, const struct numem
 	return (uint32_t)((off * c->recip) >> 32);
 }
 
-static struct numem_slab_mag *mag_of(struct numem_slab *s, const struct numem_cpu *cpu,
-                                     const struct numem_cache *c)
+_Static_assert(sizeof(struct numem_slab_mag) % 64 == 0, "magazines of two CPUs share no line");
+
+static inline struct numem_slab_mag *mag_of(const struct numem_cpu *cpu,
+                                            const struct numem_cache *c)
 {
-	return &s->mag[(size_t)cpu->id * NUMEM_SLAB_CACHES + c->index];
+	return &c->mag[cpu->id];
 }
 
 static void cache_setup(struct numem_cache *c, struct numem_slab *s, const char *name,
@@ -122,6 +124,7 @@ static void cache_setup(struct numem_cache *c, struct numem_slab *s, const char 
 		c->name[i] = name[i];
 	c->slab = s;
 	c->index = s->nr_caches++;
+	c->mag = &s->mag[(size_t)c->index * s->heap->nr_cpus];
 	c->align = align;
 	c->size = (uint32_t)numem__align_up(size < 4 ? 4 : size, align);
 	c->offset = (uint32_t)numem__align_up(sizeof(struct numem_slab_hdr), align);
@@ -373,24 +376,52 @@ static void flush(struct numem_cpu *cpu, struct numem_cache *c, struct numem_sla
 	}
 }
 
-void *numem_cache_alloc(struct numem_cpu *cpu, struct numem_cache *c, struct numem_diag *diag)
+/* Take the top object of a magazine that holds one; mark it held. */
+static inline __attribute__((always_inline)) void *mag_pop(struct numem_cache *c,
+                                                           struct numem_slab_mag *m)
 {
-	if (__builtin_expect(!cpu || !c, 0)) {
-		numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_cache_alloc: no cpu or cache");
-		return 0;
-	}
-	struct numem_slab *s = c->slab;
-	struct numem_slab_mag *m = mag_of(s, cpu, c);
-	if (__builtin_expect(m->n == 0, 0) && !refill(s, cpu, c, m, diag))
-		return 0;
 	void *o = m->obj[--m->n];
 	struct numem_slab_hdr *hd = slab_of(o);
 	held_set(&hd->held[obj_index(c, hd, o)]);
 	return o;
 }
 
-static void *large_alloc(struct numem_slab *s, struct numem_cpu *cpu, size_t size,
-                         struct numem_diag *diag)
+/* An allocation the fast path could not serve: bad arguments, or an empty
+ * magazine to refill from the slabs. */
+__attribute__((noinline)) static void *
+cache_alloc_slow(struct numem_cpu *cpu, struct numem_cache *c, struct numem_diag *diag)
+{
+	if (!cpu || !c) {
+		numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_cache_alloc: no cpu or cache");
+		return 0;
+	}
+	struct numem_slab *s = c->slab;
+	struct numem_slab_mag *m = mag_of(cpu, c);
+	if (m->n == 0 && !refill(s, cpu, c, m, diag))
+		return 0;
+	return mag_pop(c, m);
+}
+
+/* The fast path (numem_cache_alloc and numem_kmalloc's size classes): pop
+ * the CPU's magazine. */
+static inline __attribute__((always_inline)) void *
+cache_alloc_fast(struct numem_cpu *cpu, struct numem_cache *c, struct numem_diag *diag)
+{
+	if (__builtin_expect(cpu != 0 && c != 0, 1)) {
+		struct numem_slab_mag *m = mag_of(cpu, c);
+		if (__builtin_expect(m->n != 0, 1))
+			return mag_pop(c, m);
+	}
+	return cache_alloc_slow(cpu, c, diag);
+}
+
+void *numem_cache_alloc(struct numem_cpu *cpu, struct numem_cache *c, struct numem_diag *diag)
+{
+	return cache_alloc_fast(cpu, c, diag);
+}
+
+__attribute__((noinline)) static void *large_alloc(struct numem_slab *s, struct numem_cpu *cpu,
+                                                   size_t size, struct numem_diag *diag)
 {
 	/* size <= NUMEM_KMALLOC_MAX (numem_kmalloc checked): no overflow. */
 	size_t bytes = size + LARGE_HDR;
@@ -418,7 +449,7 @@ void *numem_kmalloc(struct numem_slab *s, struct numem_cpu *cpu, size_t size,
 	if (__builtin_expect(size < 256 * 16 - 15, 1)) {
 		uint8_t c = s->class_of[(size + 15) / 16];
 		if (c != 0xff)
-			return numem_cache_alloc(cpu, &s->cache[c], diag);
+			return cache_alloc_fast(cpu, &s->cache[c], diag);
 	}
 	if (size > NUMEM_KMALLOC_MAX) {
 		numem__fail(diag, NUMEM_E_INVAL, 0, 0,
@@ -429,6 +460,27 @@ void *numem_kmalloc(struct numem_slab *s, struct numem_cpu *cpu, size_t size,
 		return 0;
 	}
 	return large_alloc(s, cpu, size, diag);
+}
+
+/* A full magazine: flush half of it to the slabs, then push. */
+__attribute__((noinline)) static enum numem_err
+flush_push(struct numem_cpu *cpu, struct numem_cache *c, struct numem_slab_mag *m, void *ptr)
+{
+	flush(cpu, c, m, NUMEM_SLAB_MAG / 2);
+	m->obj[m->n++] = ptr;
+	return NUMEM_OK;
+}
+
+/* Put a freed object (held byte already cleared) into the CPU's magazine;
+ * the flush of a full one is out of line, so the push needs no frame. */
+static inline __attribute__((always_inline)) enum numem_err
+mag_push(struct numem_cpu *cpu, struct numem_cache *c, void *ptr)
+{
+	struct numem_slab_mag *m = mag_of(cpu, c);
+	if (__builtin_expect(m->n == NUMEM_SLAB_MAG, 0))
+		return flush_push(cpu, c, m, ptr);
+	m->obj[m->n++] = ptr;
+	return NUMEM_OK;
 }
 
 /*
@@ -499,8 +551,11 @@ static enum numem_err large_free(struct numem_slab *s, struct numem_cpu *cpu, vo
 	return numem_free_owned(cpu, pfn, order, NUMEM_OWNER_SLAB_LARGE, diag);
 }
 
-enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *ptr,
-                           struct numem_diag *diag)
+/* Every free the fast path does not finish: a NULL pointer, a large
+ * allocation, a magazine to flush, and every error, checked again in order
+ * to say which (the fast path wrote nothing before it gave up). */
+__attribute__((noinline)) static enum numem_err
+kfree_slow(struct numem_slab *s, struct numem_cpu *cpu, void *ptr, struct numem_diag *diag)
 {
 	if (!ptr)
 		return NUMEM_OK;
@@ -540,17 +595,44 @@ enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *pt
 	if (!held_claim(&hd->held[i]))
 		return numem__fail(diag, NUMEM_E_DOUBLE_FREE, 0, 0,
 		                   "numem_kfree: object %p of %s is already free", ptr, c->name);
-	struct numem_slab_mag *m = mag_of(s, cpu, c);
-	if (__builtin_expect(m->n == NUMEM_SLAB_MAG, 0))
-		flush(cpu, c, m, NUMEM_SLAB_MAG / 2);
-	m->obj[m->n++] = ptr;
-	return NUMEM_OK;
+	return mag_push(cpu, c, ptr);
+}
+
+/*
+ * The fast path: the same checks as kfree_slow, as one chain of tests with
+ * no message (any failure goes to kfree_slow, which explains), in the same
+ * order: the pointer inside the slabs' span, a slab's magic at its 16 KiB
+ * boundary, the header confirmed by the heap's descriptor (header_ok), its
+ * cache one of ours, the pointer at the start of an object, the held byte
+ * claimed last (the one write, which a failing claim does not make).
+ */
+enum numem_err numem_kfree(struct numem_slab *s, struct numem_cpu *cpu, void *ptr,
+                           struct numem_diag *diag)
+{
+	struct numem_slab_hdr *hd = slab_of(ptr);
+	uint32_t off = (uint32_t)((uint8_t *)ptr - (uint8_t *)hd);
+	unsigned order;
+	if (__builtin_expect(
+	        cpu != 0 && (uintptr_t)ptr >= atomic_load_explicit(&s->lo, memory_order_relaxed) &&
+	            (uintptr_t)ptr < atomic_load_explicit(&s->hi, memory_order_relaxed) &&
+	            off >= LARGE_HDR &&
+	            __atomic_load_n(&hd->magic, __ATOMIC_RELAXED) == SLAB_MAGIC &&
+	            header_ok(s, hd, NUMEM_OWNER_SLAB, &order),
+	        1)) {
+		struct numem_cache *c = hd->cache;
+		uint32_t i;
+		if (c >= s->cache && c < s->cache + s->nr_caches && off >= c->offset &&
+		    (i = obj_index(c, hd, ptr)) < c->per_slab && c->offset + i * c->size == off &&
+		    held_claim(&hd->held[i]))
+			return mag_push(cpu, c, ptr);
+	}
+	return kfree_slow(s, cpu, ptr, diag);
 }
 
 void numem_slab_drain_cpu(struct numem_slab *s, struct numem_cpu *cpu)
 {
 	for (uint32_t i = 0; i < s->nr_caches; i++) {
-		struct numem_slab_mag *m = mag_of(s, cpu, &s->cache[i]);
+		struct numem_slab_mag *m = mag_of(cpu, &s->cache[i]);
 		flush(cpu, &s->cache[i], m, m->n);
 	}
 }
@@ -604,7 +686,7 @@ void numem_slab_cache_info(const struct numem_slab *s, const struct numem_cache 
 		out->active_objs += c->node[n].objs_in_slabs;
 	}
 	for (uint32_t cpu = 0; cpu < s->heap->nr_cpus; cpu++)
-		out->active_objs -= s->mag[(size_t)cpu * NUMEM_SLAB_CACHES + c->index].n;
+		out->active_objs -= c->mag[cpu].n;
 	out->num_objs = out->num_slabs * c->per_slab;
 	out->objsize = c->size;
 	out->objperslab = c->per_slab;
@@ -688,7 +770,7 @@ enum numem_err numem_slab_verify(struct numem_slab *s, struct numem_diag *diag)
 				            (unsigned long long)cn->objs_in_slabs);
 		}
 		for (uint32_t cpu = 0; cpu < s->heap->nr_cpus; cpu++) {
-			struct numem_slab_mag *m = &s->mag[(size_t)cpu * NUMEM_SLAB_CACHES + ci];
+			struct numem_slab_mag *m = &c->mag[cpu];
 			for (uint32_t k = 0; k < m->n; k++) {
 				struct numem_slab_hdr *hd = slab_of(m->obj[k]);
 				uint32_t i = obj_index(c, hd, m->obj[k]);
