@@ -235,6 +235,23 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 	return r;
 }
 
+/* The common case of a host frame, inline: pfn heads an allocated block of
+ * the heap's users (numem_heap_block_of's answer for a head, read the way
+ * numem_heap_holds reads it); anything else (a tail, not allocated, not
+ * online) takes numem_heap_block_of, which decides. */
+static inline bool host_frame_head(const struct numem_heap *h, uint64_t pfn)
+{
+	uintptr_t base = numem__online_base(h->online_map, h->ft, numem_pfn(pfn));
+	if (!base)
+		return false;
+	const struct numem_page *pg = numem__online_page(base, numem_pfn(pfn));
+	uint64_t f = __atomic_load_n(&pg->flags, __ATOMIC_RELAXED);
+	const uint64_t mask = NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT |
+	                      NUMEM_PG_OWNER_MASK << NUMEM_PG_OWNER_SHIFT;
+	return (f & mask) == ((uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |
+	                      (uint64_t)NUMEM_OWNER_HEAP << NUMEM_PG_OWNER_SHIFT);
+}
+
 /* Run fn on the caller's frame gfn: a guest's through its p2m (held by
  * the domain's lock), the host's as a pfn of a heap user's block. */
 static int with_frame(struct page_ctx *x, int (*fn)(void *ctx, numem_pfn_t pfn))
@@ -242,6 +259,8 @@ static int with_frame(struct page_ctx *x, int (*fn)(void *ctx, numem_pfn_t pfn))
 	struct numem_tmem *t = x->t;
 	uint64_t gfn = x->op->gfn;
 	if (x->caller == NUMEM_TMEM_HOST) {
+		if (host_frame_head(t->heap, gfn))
+			return fn(x, numem_pfn(gfn));
 		struct numem_heap_block b;
 		uint16_t owner = NUMEM_OWNER_TMEM;
 		if (numem_heap_block_of(t->heap, numem_pfn(gfn), &b) == NUMEM_PS_ALLOCATED)

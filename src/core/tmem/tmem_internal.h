@@ -222,9 +222,12 @@ static inline void tm_unlock(struct numem_tmem *t)
 	numem__unlock(&t->lock);
 }
 
+/* The address of a heap page tmem holds or has just checked (its store
+ * pages, a caller's frame): one add with the platform's direct map, else
+ * its phys_to_virt (NULL: not backed). */
 static inline void *tm_virt(const struct numem_tmem *t, uint64_t pfn)
 {
-	return t->plat->phys_to_virt(t->plat->ctx, numem_pfn_to_paddr(numem_pfn(pfn)));
+	return numem_phys_to_virt(t->plat, numem_pfn_to_paddr(numem_pfn(pfn)));
 }
 
 static inline uint8_t *tm_scratch(const struct numem_tmem *t, const struct numem_cpu *cpu)
