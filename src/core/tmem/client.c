@@ -61,6 +61,8 @@ void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct 
 
 void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_bag *bag)
 {
+	if (tm_bag_empty(bag)) /* a page op's usual case: its preload took all */
+		return;
 	struct tm_preload *spare = &t->preload[cpu->id];
 	while (bag->pfns != ~0ull) {
 		uint64_t pfn = bag->pfns;
@@ -93,13 +95,10 @@ void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct t
 		else
 			numem_kfree(t->slab, cpu, o, 0);
 	}
-	unsigned free_slot = 0;
 	for (struct tm_rnode *r = bag->nodes, *n; r; r = n) {
 		n = r->slot[0];
-		while (free_slot < TM_RADIX_PRELOAD && pl->node[free_slot])
-			free_slot++;
-		if (free_slot < TM_RADIX_PRELOAD)
-			pl->node[free_slot] = r;
+		if (pl->nr_node < TM_RADIX_PRELOAD)
+			pl->node[pl->nr_node++] = r;
 		else
 			numem_kfree(t->slab, cpu, r, 0);
 	}
@@ -136,13 +135,21 @@ void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct t
 bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup)
 {
 	struct tm_preload *pl = &t->preload[cpu->id];
+	if (pl->page && pl->obj && pl->nr_node == TM_RADIX_PRELOAD && (!dedup || pl->dd))
+		return true; /* full: what a put-get cycle gave back */
 	PRELOAD_SLOT(t, cpu, pl->page);
 	PRELOAD_SLOT(t, cpu, pl->obj);
-	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++) {
-		bool fresh = !pl->node[i];
-		PRELOAD_SLOT(t, cpu, pl->node[i]);
-		if (fresh) /* (a recycled node is all zero but slot[0]) */
-			memset(pl->node[i], 0, sizeof(struct tm_rnode));
+	while (pl->nr_node < TM_RADIX_PRELOAD) {
+		struct tm_rnode *n = numem_kmalloc(t->slab, cpu, sizeof(*n), 0);
+		if (!n)
+			return false;
+		/* (a recycled node is all zero but slot[0]) */
+		memset(n, 0, sizeof(*n));
+		/* the allocation's reclaim may have refilled the stack */
+		if (pl->nr_node < TM_RADIX_PRELOAD)
+			pl->node[pl->nr_node++] = n;
+		else
+			numem_kfree(t->slab, cpu, n, 0);
 	}
 	if (dedup)
 		PRELOAD_SLOT(t, cpu, pl->dd);
@@ -155,9 +162,8 @@ static void preload_release(struct numem_tmem *t, struct numem_cpu *cpu, struct 
 		numem_kfree(t->slab, cpu, pl->page, 0);
 	if (pl->obj)
 		numem_kfree(t->slab, cpu, pl->obj, 0);
-	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++)
-		if (pl->node[i])
-			numem_kfree(t->slab, cpu, pl->node[i], 0);
+	for (unsigned i = 0; i < pl->nr_node; i++)
+		numem_kfree(t->slab, cpu, pl->node[i], 0);
 	if (pl->dd)
 		numem_kfree(t->slab, cpu, pl->dd, 0);
 	if (pl->has_pfn)

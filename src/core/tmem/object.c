@@ -42,16 +42,12 @@ static bool node_empty(const struct tm_rnode *n)
 static struct tm_rnode *take_node(struct tm_object *o, struct tm_preload *pl)
 {
 	o->pool->rnodes++;
-	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++)
-		if (pl->node[i]) {
-			struct tm_rnode *n = pl->node[i];
-			pl->node[i] = 0;
-			n->slot[0] = 0; /* all else is zero (see bag_node) */
-			NUMEM_DEBUG_ASSERT(0, node_empty(n),
-			                   "tmem: recycled radix node %p not empty", (void *)n);
-			return n;
-		}
-	return 0; /* the preload guarantees TM_RADIX_HEIGHT */
+	if (!pl->nr_node)
+		return 0; /* the preload guarantees TM_RADIX_PRELOAD */
+	struct tm_rnode *n = pl->node[--pl->nr_node];
+	n->slot[0] = 0; /* all else is zero (see bag_node) */
+	NUMEM_DEBUG_ASSERT(0, node_empty(n), "tmem: recycled radix node %p not empty", (void *)n);
+	return n;
 }
 
 struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3])
@@ -87,6 +83,10 @@ void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag)
 		pp = &(*pp)->hnext;
 	*pp = o->hnext;
 	p->objects--;
+	if (bag->pl && !bag->pl->obj) {
+		bag->pl->obj = o;
+		return;
+	}
 	o->hnext = bag->objs;
 	bag->objs = o;
 }
@@ -154,6 +154,11 @@ void numem__tm_radix_insert(struct tm_object *o, struct tm_page *pg, struct tm_p
 static void bag_node(struct tm_object *o, struct tm_rnode *n, struct tm_bag *bag)
 {
 	o->pool->rnodes--;
+	if (bag->pl && bag->pl->nr_node < TM_RADIX_PRELOAD) {
+		n->slot[0] = 0;
+		bag->pl->node[bag->pl->nr_node++] = n;
+		return;
+	}
 	n->slot[0] = bag->nodes;
 	bag->nodes = n;
 }
@@ -228,6 +233,10 @@ static void page_release(struct numem_tmem *t, struct tm_page *pg, struct tm_bag
 	} else {
 		struct tm_loc w = numem__tm_page_loc(pg);
 		numem__tm_store_free(t, &w, bag);
+	}
+	if (bag->pl && !bag->pl->page) {
+		bag->pl->page = pg;
+		return;
 	}
 	pg->obj = (struct tm_object *)bag->pages;
 	bag->pages = pg;

@@ -169,7 +169,7 @@ static int put_frame(void *ctx, numem_pfn_t pfn)
 	uint8_t codec = atomic_load_explicit(&t->codec_of[x->caller], memory_order_relaxed);
 	uint8_t *comp = tm_scratch(t, x->cpu);
 	size_t clen = zero ? 0 : numem__tm_compress(t, x->cpu, codec, src);
-	struct tm_bag bag = {.pfns = ~0ull};
+	struct tm_bag bag = tm_op_bag(t, x->cpu);
 	tm_lock(t);
 	int r = put_locked(x, src, zero, comp, clen, codec, &bag);
 	tm_unlock(t);
@@ -185,7 +185,7 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 	if (!dst)
 		return op_fail(x->diag, NUMEM_TMEM_EFRAME, "tmem GET: frame 0x%llx has no mapping",
 		               pfn.v, 0);
-	struct tm_bag bag = {.pfns = ~0ull};
+	struct tm_bag bag = tm_op_bag(t, x->cpu);
 	uint8_t *comp = 0;
 	struct tm_loc cw = {0};
 	tm_lock(t);
@@ -290,7 +290,7 @@ static int with_frame(struct page_ctx *x, int (*fn)(void *ctx, numem_pfn_t pfn))
 static int flush(struct page_ctx *x, bool object)
 {
 	struct numem_tmem *t = x->t;
-	struct tm_bag bag = {.pfns = ~0ull};
+	struct tm_bag bag = tm_op_bag(t, x->cpu);
 	tm_lock(t);
 	struct tm_client *c;
 	struct tm_pool *p;

@@ -50,6 +50,12 @@ static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t n
 		pol.node = node;
 		e = numem_alloc_owned(cpu, 0, NUMEM_ALLOC_NORECLAIM, &pol, NUMEM_OWNER_TMEM, &p, 0);
 	}
+	if (e != NUMEM_OK && pl->has_pfn) {
+		/* this CPU's spare, though on another node than asked */
+		pl->has_pfn = false;
+		p.v = pl->pfn;
+		e = NUMEM_OK;
+	}
 	if (e != NUMEM_OK) {
 		/* a page the current put's evictions freed, not yet given back */
 		struct tm_bag *bag = pl->reuse;
@@ -68,12 +74,20 @@ static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t n
 
 static void bag_pfn(struct numem_tmem *t, uint64_t pfn, numem_nid_t node, struct tm_bag *bag)
 {
+	t->heap_pages--;
+	t->pages_on_node[node]--;
+	struct tm_preload *pl = bag->pl;
+	if (pl && !pl->has_pfn && !bag->no_spare) {
+		/* this CPU's spare (the next store's page, no heap call) */
+		pl->has_pfn = true;
+		pl->pfn = pfn;
+		pl->pfn_node = node;
+		return;
+	}
 	uint64_t *w = tm_virt(t, pfn);
 	*w = bag->pfns;
 	bag->pfns = pfn;
 	bag->nr_pfns++;
-	t->heap_pages--;
-	t->pages_on_node[node]--;
 }
 
 /* First fit of n contiguous free chunks in a used-bitmap; -1 if none. */

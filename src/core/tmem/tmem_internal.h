@@ -156,7 +156,8 @@ _Static_assert(sizeof(struct tm_zpage) <= (1u << TM_CHUNK_SHIFT), "zpage header 
 struct tm_preload {
 	struct tm_page *page;
 	struct tm_object *obj;
-	struct tm_rnode *node[TM_RADIX_PRELOAD];
+	struct tm_rnode *node[TM_RADIX_PRELOAD]; /* a stack: node[0 .. nr_node) */
+	unsigned nr_node;
 	struct tm_dedup *dd;
 	/* A TMEM page a bag gave back, kept for this CPU's next store (not in
 	 * heap_pages: it holds nothing); released with the instance. */
@@ -178,7 +179,19 @@ struct tm_bag {
 	struct tm_dedup *dds;   /* chain through ->next */
 	void *misc;             /* pools' tables etc.: chain through the first word */
 	bool no_spare;          /* give every page back (the shrinker) */
+	/* A page op's bag: the op's CPU's preload, which takes back under
+	 * the lock what its next put needs (a descriptor, an object, radix
+	 * nodes, a spare TMEM page) instead of the chains above; NULL: all
+	 * goes through the chains. */
+	struct tm_preload *pl;
 };
+
+/* Nothing to give back. */
+static inline bool tm_bag_empty(const struct tm_bag *bag)
+{
+	return bag->pfns == ~0ull && !bag->pages && !bag->objs && !bag->nodes && !bag->dds &&
+	       !bag->misc;
+}
 
 struct numem_tmem {
 	_Atomic int lock;
@@ -211,6 +224,12 @@ struct numem_tmem {
 	size_t meta_bytes;          /* of client[], preload[], scratch */
 	void *meta;
 };
+
+/* A page op's bag (see tm_bag.pl). */
+static inline struct tm_bag tm_op_bag(struct numem_tmem *t, const struct numem_cpu *cpu)
+{
+	return (struct tm_bag){.pfns = ~0ull, .pl = &t->preload[cpu->id]};
+}
 
 static inline void tm_lock(struct numem_tmem *t)
 {
