@@ -742,6 +742,46 @@ static void test_control(void **state)
 	shutdown();
 }
 
+/*
+ * A put at its client's cap whose eviction empties (and frees) the very
+ * object the put goes to: the page lands in a new object, readable (the
+ * put found the object before evicting: it must look again).
+ */
+static void test_cap_evicts_own_object(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *a = guest("a", 16);
+	uint32_t pe = new_pool(a->id, 0);
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_CAP, a->id, 1, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	fill(gpage(a, 0), 60);
+	fill(gpage(a, 1), 61);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID1, 0, 0, &d), NUMEM_TMEM_HIT);
+	/* OID1's only page is evicted to make room for OID1 index 1 */
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID1, 1, 1, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(client_stats(a->id).evictions, 1);
+	/* and again, the object's tree at height >= 1 the second time round */
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID1, 200, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(client_stats(a->id).evictions, 2);
+	memset(gpage(a, 2), 0xee, PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pe, &OID1, 200, 2, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(gpage(a, 0), gpage(a, 2), PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pe, &OID1, 1, 2, &d), NUMEM_TMEM_MISS);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pe, &OID1, 0, 2, &d), NUMEM_TMEM_MISS);
+	/* a cap of 2 over a two-page object: the eviction leaves it alive */
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_CAP, a->id, 2, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID1, 3, 1, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID1, 4, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID1, 5, 1, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pe, &OID1, 5, 2, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(gpage(a, 1), gpage(a, 2), PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pe, &OID1, 4, 2, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(gpage(a, 0), gpage(a, 2), PAGE);
+	shutdown();
+}
+
 static void test_shrinker_and_node(void **state)
 {
 	(void)state;
@@ -1363,6 +1403,7 @@ int main(void)
 	    cmocka_unit_test(test_shared_limit),
 	    cmocka_unit_test(test_dedup),
 	    cmocka_unit_test(test_control),
+	    cmocka_unit_test(test_cap_evicts_own_object),
 	    cmocka_unit_test(test_shrinker_and_node),
 	    cmocka_unit_test(test_max_pages_weighted),
 	    cmocka_unit_test(test_relayout_reaccount),

@@ -31,15 +31,22 @@ const char *numem_tmem_status_name(int status)
 }
 
 /* One page in (d = 1) or out (d = -1, as an unsigned wrap) of a stats
- * struct: straight-line adds, the kind picking its counter by index. */
+ * struct: straight-line adds (a raw page, the common kind, has no counter
+ * of its own). */
 static inline void stats_page(struct numem_tmem_stats *s, uint64_t d, bool pers, unsigned kind,
                               uint64_t bytes)
 {
-	uint64_t *by_kind[4] = {&s->zero_pages, 0, &s->compressed_pages, &s->dedup_pages};
 	s->pages += d;
-	*(pers ? &s->pages_persistent : &s->pages_ephemeral) += d;
-	if (by_kind[kind])
-		*by_kind[kind] += d;
+	if (pers)
+		s->pages_persistent += d;
+	else
+		s->pages_ephemeral += d;
+	if (kind == TM_ZERO)
+		s->zero_pages += d;
+	else if (kind == TM_CHUNK)
+		s->compressed_pages += d;
+	else if (kind == TM_DEDUP)
+		s->dedup_pages += d;
 	s->bytes_stored += d * NUMEM_PAGE_SIZE;
 	s->bytes_used += d * bytes;
 }

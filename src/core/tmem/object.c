@@ -58,16 +58,17 @@ struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3])
 	return o;
 }
 
-struct tm_object *numem__tm_obj_get(struct tm_pool *p, const uint64_t oid[3], struct tm_preload *pl)
+struct tm_object *numem__tm_obj_new(struct tm_pool *p, const uint64_t oid[3], struct tm_preload *pl)
 {
-	struct tm_object *o = numem__tm_obj_find(p, oid);
-	if (o)
-		return o;
-	o = pl->obj;
+	struct tm_object *o = pl->obj;
 	pl->obj = 0;
-	memset(o, 0, sizeof(*o));
-	memcpy(o->oid, oid, sizeof(o->oid));
+	o->oid[0] = oid[0];
+	o->oid[1] = oid[1];
+	o->oid[2] = oid[2];
+	o->root = 0;
 	o->pool = p;
+	o->pages = 0;
+	o->height = 0;
 	uint32_t b = bucket_of(oid, p->nbuckets);
 	o->hnext = p->bucket[b];
 	p->bucket[b] = o;
@@ -303,8 +304,8 @@ void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n)
 }
 
 struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
-                                    struct tm_client *c, struct tm_pool *p, const uint64_t oid[3],
-                                    uint32_t index, const struct tm_loc *w)
+                                    struct tm_client *c, struct tm_pool *p, struct tm_object *o,
+                                    const uint64_t oid[3], uint32_t index, const struct tm_loc *w)
 {
 	struct tm_preload *pl = &t->preload[cpu->id];
 	struct tm_page *pg = pl->page;
@@ -317,7 +318,7 @@ struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
 	                       .codec = w->codec,
 	                       .node = w->node,
 	                       .client = c->id};
-	pg->obj = numem__tm_obj_get(p, oid, pl);
+	pg->obj = o ? o : numem__tm_obj_new(p, oid, pl);
 	numem__tm_radix_insert(pg->obj, pg, pl);
 	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
 		numem__tm_lru_add(t, c, pg);

@@ -101,12 +101,19 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 	/* The old copy goes first, whatever happens next. */
 	struct tm_object *o = numem__tm_obj_find(p, op->oid);
 	struct tm_page *old = o ? numem__tm_radix_lookup(o, op->index) : 0;
-	if (old)
+	if (old) {
+		if (o->pages == 1)
+			o = 0; /* the drop frees it */
 		numem__tm_page_drop(t, old, bag);
+	}
 	/* Room: the client's cap (its own ephemeral pages make way), then the
-	 * instance's limit (the client most above its weighted share). */
-	if (c->cap && c->st.pages >= c->cap)
+	 * instance's limit (the client most above its weighted share).  An
+	 * eviction may free the object o: found again for the link. */
+	bool evicted = false;
+	if (c->cap && c->st.pages >= c->cap) {
 		numem__tm_evict(t, c, NUMEM_NID_NONE, c->st.pages - c->cap + 1, bag);
+		evicted = true;
+	}
 	if (c->cap && c->st.pages >= c->cap) {
 		c->st.puts_failed++;
 		p->st.puts_failed++;
@@ -119,7 +126,7 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 	if (t->opts.max_pages && t->total_pages >= t->opts.max_pages) {
 		struct tm_client *v = numem__tm_over_share(t);
 		if (v)
-			numem__tm_evict(t, v, NUMEM_NID_NONE, 1, bag);
+			evicted |= numem__tm_evict(t, v, NUMEM_NID_NONE, 1, bag) != 0;
 	}
 	numem_nid_t home = c->node < t->heap->topo->nr_nodes ? c->node : x->cpu->mem_node;
 	struct tm_loc w = {.kind = TM_ZERO, .node = home};
@@ -133,10 +140,12 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 		for (unsigned k = 0;
 		     !(stored = store_new(x, p, src, comp, clen, codec, home, &w)) &&
 		     k < TM_PUT_EVICT_MAX;
-		     k++)
+		     k++) {
+			evicted = true;
 			if (!numem__tm_evict(t, 0, home, 1, bag) &&
 			    !numem__tm_evict(t, 0, NUMEM_NID_NONE, 1, bag))
 				break;
+		}
 		pl->reuse = 0;
 	}
 	if (!stored) {
@@ -149,7 +158,9 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 			               x->caller, home);
 		return NUMEM_TMEM_MISS;
 	}
-	numem__tm_page_link(t, x->cpu, c, p, op->oid, op->index, &w);
+	if (evicted)
+		o = numem__tm_obj_find(p, op->oid);
+	numem__tm_page_link(t, x->cpu, c, p, o, op->oid, op->index, &w);
 	if (p->objects > 2ull * p->nbuckets && p->nbuckets < TM_OBJ_BUCKETS_MAX)
 		x->grow = p->serial;
 	c->st.puts_stored++;
@@ -211,8 +222,10 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 				comp = tm_scratch(t, x->cpu) + NUMEM_PAGE_SIZE;
 				memcpy(comp, numem__tm_store_chunk(t, &w), w.len);
 				cw = w;
+			} else if (w.kind == TM_RAW) {
+				memcpy(dst, tm_virt(t, w.loc), NUMEM_PAGE_SIZE);
 			} else {
-				numem__tm_store_read(t, x->cpu, &w, dst); /* zero, raw */
+				numem__tm_store_read(t, x->cpu, &w, dst); /* zero */
 			}
 			c->st.hits++;
 			p->st.hits++;
@@ -360,6 +373,9 @@ static uint32_t fields_of(uint32_t cmd)
 	}
 }
 
+static int run_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
+                  struct numem_tmem_op *op, uint32_t f, struct numem_diag *diag);
+
 int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
                   struct numem_tmem_op *op, struct numem_diag *diag)
 {
@@ -403,6 +419,13 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 		    "numem_tmem_op: caller %llu is neither the host nor a domain id (max "
 		    "%llu)",
 		    caller, NUMEM_OWNER_DOMAIN_MAX);
+	return run_op(t, cpu, caller, op, f, diag);
+}
+
+/* An op that passed numem_tmem_op's checks (f: its fields_of). */
+static int run_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
+                  struct numem_tmem_op *op, uint32_t f, struct numem_diag *diag)
+{
 	op->out = 0;
 	if (f & F_CTL) {
 		if (caller != NUMEM_TMEM_HOST)
@@ -451,8 +474,11 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 
 static void set_oid(struct numem_tmem_op *op, const struct numem_tmem_oid *oid)
 {
-	if (oid)
-		memcpy(op->oid, oid->w, sizeof(op->oid));
+	if (oid) {
+		op->oid[0] = oid->w[0];
+		op->oid[1] = oid->w[1];
+		op->oid[2] = oid->w[2];
+	}
 }
 
 int numem_tmem_new_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
@@ -477,13 +503,20 @@ int numem_tmem_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_
 	return numem_tmem_op(t, cpu, caller, &op, diag);
 }
 
-/* A page op (put, get, flush page) through the entry point. */
+/* A page op (put, get, flush page) as the entry point runs it.  The op
+ * built here has only the command's own fields set, so what numem_tmem_op
+ * would check reduces to the arguments, the pool id's range and the
+ * caller's: when those pass, the op runs straight away; anything else
+ * goes through numem_tmem_op, which finds the error and words it. */
 static int page_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller, uint32_t cmd,
                    uint32_t pool_id, const struct numem_tmem_oid *oid, uint32_t index, uint64_t gfn,
                    struct numem_diag *diag)
 {
 	struct numem_tmem_op op = {.cmd = cmd, .pool_id = pool_id, .index = index, .gfn = gfn};
 	set_oid(&op, oid);
+	if (t && cpu && cpu->heap == t->heap && cpu->id < t->nr_cpus &&
+	    pool_id < NUMEM_TMEM_MAX_POOLS && caller < NUMEM_TMEM_MAX_CLIENTS)
+		return run_op(t, cpu, caller, &op, fields_of(cmd), diag);
 	return numem_tmem_op(t, cpu, caller, &op, diag);
 }
 

@@ -183,7 +183,7 @@ static int restore_page(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_c
 			return NUMEM_TMEM_ENOMEM;
 		w.codec = clen ? c->codec : 0;
 	}
-	numem__tm_page_link(t, cpu, c, p, oid, index, &w);
+	numem__tm_page_link(t, cpu, c, p, o, oid, index, &w); /* (nothing evicted) */
 	return NUMEM_TMEM_HIT;
 }
 

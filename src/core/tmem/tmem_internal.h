@@ -323,7 +323,8 @@ int numem__tm_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
 
 /* ---- object.c (lock held) ---- */
 struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3]);
-struct tm_object *numem__tm_obj_get(struct tm_pool *p, const uint64_t oid[3],
+/* A new, empty object of p (oid must be absent), from pl, hashed. */
+struct tm_object *numem__tm_obj_new(struct tm_pool *p, const uint64_t oid[3],
                                     struct tm_preload *pl);
 struct tm_page *numem__tm_radix_lookup(const struct tm_object *o, uint32_t index);
 /* Insert a page (the index must be absent); nodes from pl. */
@@ -338,11 +339,12 @@ void numem__tm_radix_walk(const struct tm_object *o, void (*fn)(void *ctx, struc
  * the pool's; the caller frees the old one). */
 void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n);
 /* A new page at (oid, index) of p, put by c, stored at w: a descriptor
- * from the CPU's preload, in the object's tree (the object made if need
- * be), on c's LRU if ephemeral, counted.  The key must be free. */
+ * from the CPU's preload, in object o's tree (o NULL: oid has no object
+ * yet, made here), on c's LRU if ephemeral, counted.  The key must be
+ * free. */
 struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
-                                    struct tm_client *c, struct tm_pool *p, const uint64_t oid[3],
-                                    uint32_t index, const struct tm_loc *w);
+                                    struct tm_client *c, struct tm_pool *p, struct tm_object *o,
+                                    const uint64_t oid[3], uint32_t index, const struct tm_loc *w);
 /* Unhash an empty object into the bag. */
 void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag);
 /* Remove one page entirely: tree, LRU, accounting, storage (bag). */
