@@ -30,42 +30,6 @@ const char *numem_tmem_status_name(int status)
 	return "unknown";
 }
 
-/* One page in (d = 1) or out (d = -1, as an unsigned wrap) of a stats
- * struct: straight-line adds (a raw page, the common kind, has no counter
- * of its own). */
-static inline void stats_page(struct numem_tmem_stats *s, uint64_t d, bool pers, unsigned kind,
-                              uint64_t bytes)
-{
-	s->pages += d;
-	if (pers)
-		s->pages_persistent += d;
-	else
-		s->pages_ephemeral += d;
-	if (kind == TM_ZERO)
-		s->zero_pages += d;
-	else if (kind == TM_CHUNK)
-		s->compressed_pages += d;
-	else if (kind == TM_DEDUP)
-		s->dedup_pages += d;
-	s->bytes_stored += d * NUMEM_PAGE_SIZE;
-	s->bytes_used += d * bytes;
-}
-
-void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct tm_page *pg,
-                       int dir)
-{
-	struct tm_client *c = t->client[pg->client];
-	uint64_t bytes = pg->kind == TM_RAW     ? NUMEM_PAGE_SIZE
-	                 : pg->kind == TM_CHUNK ? (uint64_t)(pg->len + 63u) & ~63ull
-	                                        : 0;
-	bool pers = pool->flags & NUMEM_TMEM_POOL_PERSISTENT;
-	uint64_t d = (uint64_t)(int64_t)dir;
-	stats_page(&pool->st, d, pers, pg->kind & 3u, bytes);
-	stats_page(&c->st, d, pers, pg->kind & 3u, bytes);
-	c->pages_on_node[pg->node] += d;
-	t->total_pages += d;
-}
-
 void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_bag *bag)
 {
 	if (tm_bag_empty(bag)) /* a page op's usual case: its preload took all */
@@ -176,11 +140,6 @@ static void preload_release(struct numem_tmem *t, struct numem_cpu *cpu, struct 
 	if (pl->has_pfn)
 		numem_free_owned(cpu, numem_pfn(pl->pfn), 0, NUMEM_OWNER_TMEM, 0);
 	memset(pl, 0, sizeof(*pl));
-}
-
-struct tm_client *numem__tm_client(struct numem_tmem *t, uint32_t id)
-{
-	return id < NUMEM_TMEM_MAX_CLIENTS ? t->client[id] : 0;
 }
 
 static void client_init(struct numem_tmem *t, struct tm_client *c, uint16_t id, numem_nid_t node)

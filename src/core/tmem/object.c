@@ -18,19 +18,6 @@
  */
 #include "tmem_internal.h"
 
-static inline uint32_t bucket_of(const uint64_t oid[3], uint32_t n)
-{
-	uint64_t h = oid[0] * 0x9e3779b97f4a7c15ull ^ oid[1] * 0xc2b2ae3d27d4eb4full ^
-	             oid[2] * 0x165667b19e3779f9ull;
-	h ^= h >> 29;
-	return tm_reduce(h * 0xbf58476d1ce4e5b9ull, n);
-}
-
-static inline uint64_t height_cap(unsigned h)
-{
-	return h >= TM_RADIX_HEIGHT ? ~0ull : 1ull << (TM_RADIX_SHIFT * h);
-}
-
 static bool node_empty(const struct tm_rnode *n)
 {
 	for (unsigned i = 0; i < TM_RADIX_SLOTS; i++)
@@ -50,14 +37,6 @@ static struct tm_rnode *take_node(struct tm_object *o, struct tm_preload *pl)
 	return n;
 }
 
-struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3])
-{
-	struct tm_object *o = p->bucket[bucket_of(oid, p->nbuckets)];
-	while (o && !tm_oid_eq(o->oid, oid))
-		o = o->hnext;
-	return o;
-}
-
 struct tm_object *numem__tm_obj_new(struct tm_pool *p, const uint64_t oid[3], struct tm_preload *pl)
 {
 	struct tm_object *o = pl->obj;
@@ -69,7 +48,7 @@ struct tm_object *numem__tm_obj_new(struct tm_pool *p, const uint64_t oid[3], st
 	o->pool = p;
 	o->pages = 0;
 	o->height = 0;
-	uint32_t b = bucket_of(oid, p->nbuckets);
+	uint32_t b = tm_bucket_of(oid, p->nbuckets);
 	o->hnext = p->bucket[b];
 	p->bucket[b] = o;
 	p->objects++;
@@ -79,7 +58,7 @@ struct tm_object *numem__tm_obj_new(struct tm_pool *p, const uint64_t oid[3], st
 void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag)
 {
 	struct tm_pool *p = o->pool;
-	struct tm_object **pp = &p->bucket[bucket_of(o->oid, p->nbuckets)];
+	struct tm_object **pp = &p->bucket[tm_bucket_of(o->oid, p->nbuckets)];
 	while (*pp != o)
 		pp = &(*pp)->hnext;
 	*pp = o->hnext;
@@ -90,20 +69,6 @@ void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag)
 	}
 	o->hnext = bag->objs;
 	bag->objs = o;
-}
-
-struct tm_page *numem__tm_radix_lookup(const struct tm_object *o, uint32_t index)
-{
-	if (!o->height) { /* a lone page (any index) or nothing */
-		struct tm_page *lone = o->root;
-		return lone && lone->index == index ? lone : 0;
-	}
-	if (index >= height_cap(o->height))
-		return 0;
-	void *n = o->root;
-	for (unsigned h = o->height; h > 0 && n; h--)
-		n = ((struct tm_rnode *)n)->slot[(index >> (TM_RADIX_SHIFT * (h - 1))) & 63];
-	return n;
 }
 
 /* Put pg at its index in a tree of height >= 1 that covers it, making the
@@ -135,13 +100,13 @@ void numem__tm_radix_insert(struct tm_object *o, struct tm_page *pg, struct tm_p
 		struct tm_page *lone = o->root;
 		uint32_t top = NUMEM_MAX(lone->index, index);
 		unsigned h = 1;
-		while (top >= height_cap(h))
+		while (top >= tm_height_cap(h))
 			h++;
 		o->root = 0;
 		o->height = (uint8_t)h;
 		place(o, lone, pl);
 	}
-	while (index >= height_cap(o->height)) {
+	while (index >= tm_height_cap(o->height)) {
 		struct tm_rnode *n = take_node(o, pl);
 		n->slot[0] = o->root;
 		o->root = n;
@@ -227,7 +192,7 @@ static void page_release(struct numem_tmem *t, struct tm_page *pg, struct tm_bag
 	struct tm_pool *p = pg->obj->pool;
 	struct tm_client *c = t->client[pg->client];
 	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
-		numem__tm_lru_del(t, c, pg);
+		numem__tm_lru_del(c, pg);
 	numem__tm_account(t, p, pg, -1);
 	if (pg->kind == TM_DEDUP) {
 		numem__tm_dedup_put(t, p, (struct tm_dedup *)(uintptr_t)pg->loc, bag);
@@ -295,7 +260,7 @@ void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n)
 	for (uint32_t i = 0; i < p->nbuckets; i++)
 		for (struct tm_object *o = p->bucket[i], *next; o; o = next) {
 			next = o->hnext;
-			uint32_t b = bucket_of(o->oid, n);
+			uint32_t b = tm_bucket_of(o->oid, n);
 			o->hnext = nb[b];
 			nb[b] = o;
 		}
@@ -321,7 +286,7 @@ struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
 	pg->obj = o ? o : numem__tm_obj_new(p, oid, pl);
 	numem__tm_radix_insert(pg->obj, pg, pl);
 	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
-		numem__tm_lru_add(t, c, pg);
+		numem__tm_lru_add(c, pg);
 	numem__tm_account(t, p, pg, 1);
 	return pg;
 }

@@ -184,7 +184,7 @@ static int put_frame(void *ctx, numem_pfn_t pfn)
 	tm_lock(t);
 	int r = put_locked(x, src, zero, comp, clen, codec, &bag);
 	tm_unlock(t);
-	numem__tm_bag_release(t, x->cpu, &bag);
+	tm_bag_done(t, x->cpu, &bag);
 	return r;
 }
 
@@ -235,7 +235,7 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 		}
 	}
 	tm_unlock(t);
-	numem__tm_bag_release(t, x->cpu, &bag);
+	tm_bag_done(t, x->cpu, &bag);
 	if (comp) {
 		const struct numem_tmem_codec *cd = t->opts.codec[cw.codec];
 		if (cd->decompress(cd->ctx, x->cpu->id, comp, cw.len, dst))
@@ -330,7 +330,7 @@ static int flush(struct page_ctx *x, bool object)
 		}
 	}
 	tm_unlock(t);
-	numem__tm_bag_release(t, x->cpu, &bag);
+	tm_bag_done(t, x->cpu, &bag);
 	return r;
 }
 
@@ -448,7 +448,7 @@ static int run_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 	case NUMEM_TMEM_DESTROY_POOL:
 		return numem__tm_destroy_pool(t, cpu, caller, op, diag);
 	case NUMEM_TMEM_PUT_PAGE:
-		if (!numem__tm_preload(t, cpu, true)) {
+		if (!tm_preload_full(&t->preload[cpu->id]) && !numem__tm_preload(t, cpu, true)) {
 			/* no metadata: the put fails, and the old copy goes */
 			flush(&x, false);
 			return op_fail(diag, NUMEM_TMEM_ENOMEM,

@@ -280,17 +280,138 @@ static inline bool numem__tm_page_zero(const void *page)
 	return true;
 }
 
+/* ---- inline: the page ops' hot helpers (lock held) ---- */
+
+static inline struct tm_client *numem__tm_client(struct numem_tmem *t, uint32_t id)
+{
+	return id < NUMEM_TMEM_MAX_CLIENTS ? t->client[id] : 0;
+}
+
+/* One page in (d = 1) or out (d = -1, as an unsigned wrap) of a stats
+ * struct: straight-line adds (a raw page, the common kind, has no counter
+ * of its own). */
+static inline void numem__tm_stats_page(struct numem_tmem_stats *s, uint64_t d, bool pers,
+                                        unsigned kind, uint64_t bytes)
+{
+	s->pages += d;
+	if (pers)
+		s->pages_persistent += d;
+	else
+		s->pages_ephemeral += d;
+	if (kind == TM_ZERO)
+		s->zero_pages += d;
+	else if (kind == TM_CHUNK)
+		s->compressed_pages += d;
+	else if (kind == TM_DEDUP)
+		s->dedup_pages += d;
+	s->bytes_stored += d * NUMEM_PAGE_SIZE;
+	s->bytes_used += d * bytes;
+}
+
+/* Count a page in (dir 1) or out (-1) of its pool's, its putting
+ * client's and the instance's tallies. */
+static inline void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool,
+                                     const struct tm_page *pg, int dir)
+{
+	struct tm_client *c = t->client[pg->client];
+	uint64_t bytes = pg->kind == TM_RAW     ? NUMEM_PAGE_SIZE
+	                 : pg->kind == TM_CHUNK ? (uint64_t)(pg->len + 63u) & ~63ull
+	                                        : 0;
+	bool pers = pool->flags & NUMEM_TMEM_POOL_PERSISTENT;
+	uint64_t d = (uint64_t)(int64_t)dir;
+	numem__tm_stats_page(&pool->st, d, pers, pg->kind & 3u, bytes);
+	numem__tm_stats_page(&c->st, d, pers, pg->kind & 3u, bytes);
+	c->pages_on_node[pg->node] += d;
+	t->total_pages += d;
+}
+
+/* An ephemeral page onto / off its (client, node) LRU, newest at tail. */
+static inline void numem__tm_lru_add(struct tm_client *c, struct tm_page *pg)
+{
+	struct tm_lru *l = &c->lru[pg->node];
+	pg->lru_next = 0;
+	pg->lru_prev = l->tail;
+	if (l->tail)
+		l->tail->lru_next = pg;
+	else
+		l->head = pg;
+	l->tail = pg;
+	l->n++;
+}
+
+static inline void numem__tm_lru_del(struct tm_client *c, struct tm_page *pg)
+{
+	struct tm_lru *l = &c->lru[pg->node];
+	if (pg->lru_prev)
+		pg->lru_prev->lru_next = pg->lru_next;
+	else
+		l->head = pg->lru_next;
+	if (pg->lru_next)
+		pg->lru_next->lru_prev = pg->lru_prev;
+	else
+		l->tail = pg->lru_prev;
+	pg->lru_next = pg->lru_prev = 0;
+	l->n--;
+}
+
+/* An object id's chain among n (the 192 bits mixed by multiplies). */
+static inline uint32_t tm_bucket_of(const uint64_t oid[3], uint32_t n)
+{
+	uint64_t h = oid[0] * 0x9e3779b97f4a7c15ull ^ oid[1] * 0xc2b2ae3d27d4eb4full ^
+	             oid[2] * 0x165667b19e3779f9ull;
+	h ^= h >> 29;
+	return tm_reduce(h * 0xbf58476d1ce4e5b9ull, n);
+}
+
+/* Indexes a radix tree of height h holds: below this. */
+static inline uint64_t tm_height_cap(unsigned h)
+{
+	return h >= TM_RADIX_HEIGHT ? ~0ull : 1ull << (TM_RADIX_SHIFT * h);
+}
+
+static inline struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3])
+{
+	struct tm_object *o = p->bucket[tm_bucket_of(oid, p->nbuckets)];
+	while (o && !tm_oid_eq(o->oid, oid))
+		o = o->hnext;
+	return o;
+}
+
+static inline struct tm_page *numem__tm_radix_lookup(const struct tm_object *o, uint32_t index)
+{
+	if (!o->height) { /* a lone page (any index) or nothing */
+		struct tm_page *lone = o->root;
+		return lone && lone->index == index ? lone : 0;
+	}
+	if (index >= tm_height_cap(o->height))
+		return 0;
+	void *n = o->root;
+	for (unsigned h = o->height; h > 0 && n; h--)
+		n = ((struct tm_rnode *)n)->slot[(index >> (TM_RADIX_SHIFT * (h - 1))) & 63];
+	return n;
+}
+
 /* ---- client.c ---- */
-struct tm_client *numem__tm_client(struct numem_tmem *t, uint32_t id);
-/* Count a page in/out of its client's and the instance's tallies (lock). */
-void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct tm_page *pg,
-                       int dir);
 /* Destroy a client with the lock held; frees into bag. */
 void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c, struct tm_bag *bag);
 /* Give back what a bag holds (no lock held). */
 void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_bag *bag);
 /* Make sure this CPU's preload is full (no lock held).  false: no memory. */
 bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup);
+
+/* A put's preload has all it may need (a dedup entry included). */
+static inline bool tm_preload_full(const struct tm_preload *pl)
+{
+	return pl->page && pl->obj && pl->nr_node == TM_RADIX_PRELOAD && pl->dd;
+}
+
+/* The end of a page op: the bag given back if the preload did not take
+ * everything (no lock held). */
+static inline void tm_bag_done(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_bag *bag)
+{
+	if (!tm_bag_empty(bag))
+		numem__tm_bag_release(t, cpu, bag);
+}
 
 /* Make the client of id if it is a live domain's and has none (no lock
  * held); a status. */
@@ -322,11 +443,9 @@ int numem__tm_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
                            struct numem_tmem_op *op, struct numem_diag *diag);
 
 /* ---- object.c (lock held) ---- */
-struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3]);
 /* A new, empty object of p (oid must be absent), from pl, hashed. */
 struct tm_object *numem__tm_obj_new(struct tm_pool *p, const uint64_t oid[3],
                                     struct tm_preload *pl);
-struct tm_page *numem__tm_radix_lookup(const struct tm_object *o, uint32_t index);
 /* Insert a page (the index must be absent); nodes from pl. */
 void numem__tm_radix_insert(struct tm_object *o, struct tm_page *pg, struct tm_preload *pl);
 /* Remove the page at index (must be present); empty nodes into bag. */
@@ -380,8 +499,6 @@ static inline struct tm_loc numem__tm_page_loc(const struct tm_page *pg)
 }
 
 /* ---- evict.c (lock held) ---- */
-void numem__tm_lru_add(struct numem_tmem *t, struct tm_client *c, struct tm_page *pg);
-void numem__tm_lru_del(struct numem_tmem *t, struct tm_client *c, struct tm_page *pg);
 /* Evict up to n ephemeral pages of client c (NULL: by global age) on node
  * (NUMEM_NID_NONE: any); returns pages evicted. */
 uint64_t numem__tm_evict(struct numem_tmem *t, struct tm_client *c, numem_nid_t node, uint64_t n,

@@ -189,12 +189,12 @@ static void reaccount(void *ctx, struct tm_page *pg)
 	struct tm_client *c = t->client[pg->client];
 	bool eph = !(p->flags & NUMEM_TMEM_POOL_PERSISTENT);
 	if (eph)
-		numem__tm_lru_del(t, c, pg);
+		numem__tm_lru_del(c, pg);
 	c->pages_on_node[pg->node]--;
 	pg->node = r->node;
 	c->pages_on_node[pg->node]++;
 	if (eph)
-		numem__tm_lru_add(t, c, pg);
+		numem__tm_lru_add(c, pg);
 }
 
 void numem_tmem_relayout_reaccount(struct numem_tmem *t, numem_pfn_t first, uint64_t nr,
