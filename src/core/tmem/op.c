@@ -28,11 +28,17 @@ static int op_fail(struct numem_diag *diag, int status, const char *fmt, uint64_
 	return status;
 }
 
+/* A page op's arguments, read once from the caller's op (or the typed
+ * wrapper's): nothing is fetched twice from memory the caller may change. */
 struct page_ctx {
 	struct numem_tmem *t;
 	struct numem_cpu *cpu;
 	uint32_t caller;
-	const struct numem_tmem_op *op;
+	uint32_t pool_id; /* checked: below NUMEM_TMEM_MAX_POOLS */
+	uint32_t index;
+	uint64_t oid[3];
+	uint64_t gfn;
+	uint64_t out; /* FLUSH_OBJECT: pages flushed */
 	struct numem_diag *diag;
 	uint64_t grow; /* a put found the pool's object table too small: its serial */
 };
@@ -44,10 +50,10 @@ static int lookup(struct page_ctx *x, struct tm_client **c, struct tm_pool **p)
 	if (!*c)
 		return op_fail(x->diag, NUMEM_TMEM_ENOCLIENT, "tmem: client %llu has no tmem state",
 		               x->caller, 0);
-	*p = (*c)->pool[x->op->pool_id];
+	*p = (*c)->pool[x->pool_id];
 	if (!*p)
 		return op_fail(x->diag, NUMEM_TMEM_EEMPTY, "tmem: client %llu has no pool %llu",
-		               x->caller, x->op->pool_id);
+		               x->caller, x->pool_id);
 	return NUMEM_TMEM_HIT;
 }
 
@@ -94,13 +100,12 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 	if (c->frozen)
 		return op_fail(x->diag, NUMEM_TMEM_EFROZEN, "tmem PUT: client %llu is frozen",
 		               x->caller, 0);
-	const struct numem_tmem_op *op = x->op;
 	bool pers = p->flags & NUMEM_TMEM_POOL_PERSISTENT;
 	c->st.puts++;
 	p->st.puts++;
 	/* The old copy goes first, whatever happens next. */
-	struct tm_object *o = numem__tm_obj_find(p, op->oid);
-	struct tm_page *old = o ? numem__tm_radix_lookup(o, op->index) : 0;
+	struct tm_object *o = numem__tm_obj_find(p, x->oid);
+	struct tm_page *old = o ? numem__tm_radix_lookup(o, x->index) : 0;
 	if (old) {
 		if (o->pages == 1)
 			o = 0; /* the drop frees it */
@@ -159,8 +164,8 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 		return NUMEM_TMEM_MISS;
 	}
 	if (evicted)
-		o = numem__tm_obj_find(p, op->oid);
-	numem__tm_page_link(t, x->cpu, c, p, o, op->oid, op->index, &w);
+		o = numem__tm_obj_find(p, x->oid);
+	numem__tm_page_link(t, x->cpu, c, p, o, x->oid, x->index, &w);
 	if (p->objects > 2ull * p->nbuckets && p->nbuckets < TM_OBJ_BUCKETS_MAX)
 		x->grow = p->serial;
 	c->st.puts_stored++;
@@ -206,8 +211,8 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 	if (r >= 0) {
 		c->st.gets++;
 		p->st.gets++;
-		struct tm_object *o = numem__tm_obj_find(p, x->op->oid);
-		struct tm_page *pg = o ? numem__tm_radix_lookup(o, x->op->index) : 0;
+		struct tm_object *o = numem__tm_obj_find(p, x->oid);
+		struct tm_page *pg = o ? numem__tm_radix_lookup(o, x->index) : 0;
 		if (!pg) {
 			c->st.misses++;
 			p->st.misses++;
@@ -243,7 +248,7 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 			    x->diag, NUMEM_TMEM_ECORRUPT,
 			    "tmem GET: the stored page at index %llu of client %llu does not "
 			    "decompress",
-			    x->op->index, x->caller);
+			    x->index, x->caller);
 	}
 	return r;
 }
@@ -270,7 +275,7 @@ static inline bool host_frame_head(const struct numem_heap *h, uint64_t pfn)
 static int with_frame(struct page_ctx *x, int (*fn)(void *ctx, numem_pfn_t pfn))
 {
 	struct numem_tmem *t = x->t;
-	uint64_t gfn = x->op->gfn;
+	uint64_t gfn = x->gfn;
 	if (x->caller == NUMEM_TMEM_HOST) {
 		if (host_frame_head(t->heap, gfn))
 			return fn(x, numem_pfn(gfn));
@@ -309,20 +314,19 @@ static int flush(struct page_ctx *x, bool object)
 	struct tm_pool *p;
 	int r = lookup(x, &c, &p);
 	if (r >= 0) {
-		struct tm_object *o = numem__tm_obj_find(p, x->op->oid);
+		struct tm_object *o = numem__tm_obj_find(p, x->oid);
 		r = NUMEM_TMEM_MISS;
 		if (object) {
 			c->st.flush_objects++;
 			p->st.flush_objects++;
 			if (o) {
-				((struct numem_tmem_op *)x->op)->out =
-				    numem__tm_obj_drop(t, o, &bag);
+				x->out = numem__tm_obj_drop(t, o, &bag);
 				r = NUMEM_TMEM_HIT;
 			}
 		} else {
 			c->st.flushes++;
 			p->st.flushes++;
-			struct tm_page *pg = o ? numem__tm_radix_lookup(o, x->op->index) : 0;
+			struct tm_page *pg = o ? numem__tm_radix_lookup(o, x->index) : 0;
 			if (pg) {
 				numem__tm_page_drop(t, pg, &bag);
 				r = NUMEM_TMEM_HIT;
@@ -375,6 +379,7 @@ static uint32_t fields_of(uint32_t cmd)
 
 static int run_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
                   struct numem_tmem_op *op, uint32_t f, struct numem_diag *diag);
+static int check_op(const struct numem_tmem_op *op, uint32_t caller, struct numem_diag *diag);
 
 int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
                   struct numem_tmem_op *op, struct numem_diag *diag)
@@ -384,6 +389,21 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 		               "numem_tmem_op: a tmem instance, an op and a CPU of its heap are "
 		               "required (cpu %llu of %llu)",
 		               cpu ? cpu->id : 0, t ? t->nr_cpus : 0);
+	/* One fetch of the caller's op: the checks and the run see the same
+	 * values whatever the caller's memory does meanwhile. */
+	struct numem_tmem_op o = *op;
+	int r = check_op(&o, caller, diag);
+	if (r)
+		return r;
+	r = run_op(t, cpu, caller, &o, fields_of(o.cmd), diag);
+	op->out = o.out;
+	op->pool_id = o.pool_id; /* NEW_POOL's answer (else unchanged) */
+	return r;
+}
+
+/* The checks of an op's fields and its caller (0: it may run). */
+static int check_op(const struct numem_tmem_op *op, uint32_t caller, struct numem_diag *diag)
+{
 	uint32_t f = fields_of(op->cmd);
 	if (!f)
 		return op_fail(diag, NUMEM_TMEM_ENOSYS, "numem_tmem_op: unknown command %llu",
@@ -419,7 +439,36 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 		    "numem_tmem_op: caller %llu is neither the host nor a domain id (max "
 		    "%llu)",
 		    caller, NUMEM_OWNER_DOMAIN_MAX);
-	return run_op(t, cpu, caller, op, f, diag);
+	return 0;
+}
+
+/* A page op (client made, arguments checked). */
+static int page_cmd(struct page_ctx *x, uint32_t cmd)
+{
+	struct numem_tmem *t = x->t;
+	switch (cmd) {
+	case NUMEM_TMEM_PUT_PAGE:
+		if (!tm_preload_full(&t->preload[x->cpu->id]) &&
+		    !numem__tm_preload(t, x->cpu, true)) {
+			/* no metadata: the put fails, and the old copy goes */
+			flush(x, false);
+			return op_fail(x->diag, NUMEM_TMEM_ENOMEM,
+			               "tmem PUT: no memory for metadata (client %llu, pool %llu)",
+			               x->caller, x->pool_id);
+		}
+		{
+			int r = with_frame(x, put_frame);
+			if (x->grow) /* outside every lock: the table comes from the slab */
+				numem__tm_pool_grow(t, x->cpu, x->caller, x->pool_id, x->grow);
+			return r;
+		}
+	case NUMEM_TMEM_GET_PAGE:
+		return with_frame(x, get_frame);
+	case NUMEM_TMEM_FLUSH_PAGE:
+		return flush(x, false);
+	default: /* NUMEM_TMEM_FLUSH_OBJECT */
+		return flush(x, true);
+	}
 }
 
 /* An op that passed numem_tmem_op's checks (f: its fields_of). */
@@ -441,33 +490,21 @@ static int run_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 		if (r < 0)
 			return r;
 	}
-	struct page_ctx x = {t, cpu, caller, op, diag, 0};
-	switch (op->cmd) {
-	case NUMEM_TMEM_NEW_POOL:
+	if (op->cmd == NUMEM_TMEM_NEW_POOL)
 		return numem__tm_new_pool(t, cpu, caller, op, diag);
-	case NUMEM_TMEM_DESTROY_POOL:
+	if (op->cmd == NUMEM_TMEM_DESTROY_POOL)
 		return numem__tm_destroy_pool(t, cpu, caller, op, diag);
-	case NUMEM_TMEM_PUT_PAGE:
-		if (!tm_preload_full(&t->preload[cpu->id]) && !numem__tm_preload(t, cpu, true)) {
-			/* no metadata: the put fails, and the old copy goes */
-			flush(&x, false);
-			return op_fail(diag, NUMEM_TMEM_ENOMEM,
-			               "tmem PUT: no memory for metadata (client %llu, pool %llu)",
-			               caller, op->pool_id);
-		}
-		{
-			int r = with_frame(&x, put_frame);
-			if (x.grow) /* outside every lock: the table comes from the slab */
-				numem__tm_pool_grow(t, cpu, caller, op->pool_id, x.grow);
-			return r;
-		}
-	case NUMEM_TMEM_GET_PAGE:
-		return with_frame(&x, get_frame);
-	case NUMEM_TMEM_FLUSH_PAGE:
-		return flush(&x, false);
-	default: /* NUMEM_TMEM_FLUSH_OBJECT */
-		return flush(&x, true);
-	}
+	struct page_ctx x = {.t = t,
+	                     .cpu = cpu,
+	                     .caller = caller,
+	                     .pool_id = op->pool_id,
+	                     .index = op->index,
+	                     .oid = {op->oid[0], op->oid[1], op->oid[2]},
+	                     .gfn = op->gfn,
+	                     .diag = diag};
+	int r = page_cmd(&x, op->cmd);
+	op->out = x.out;
+	return r;
 }
 
 /* ---- typed wrappers ---- */
@@ -512,11 +549,29 @@ static int page_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
                    uint32_t pool_id, const struct numem_tmem_oid *oid, uint32_t index, uint64_t gfn,
                    struct numem_diag *diag)
 {
+	if (t && cpu && cpu->heap == t->heap && cpu->id < t->nr_cpus &&
+	    pool_id < NUMEM_TMEM_MAX_POOLS && caller < NUMEM_TMEM_MAX_CLIENTS) {
+		if (caller != NUMEM_TMEM_HOST) {
+			int r = numem__tm_client_make(t, cpu, caller, diag);
+			if (r < 0)
+				return r;
+		}
+		struct page_ctx x = {.t = t,
+		                     .cpu = cpu,
+		                     .caller = caller,
+		                     .pool_id = pool_id,
+		                     .index = index,
+		                     .gfn = gfn,
+		                     .diag = diag};
+		if (oid) {
+			x.oid[0] = oid->w[0];
+			x.oid[1] = oid->w[1];
+			x.oid[2] = oid->w[2];
+		}
+		return page_cmd(&x, cmd);
+	}
 	struct numem_tmem_op op = {.cmd = cmd, .pool_id = pool_id, .index = index, .gfn = gfn};
 	set_oid(&op, oid);
-	if (t && cpu && cpu->heap == t->heap && cpu->id < t->nr_cpus &&
-	    pool_id < NUMEM_TMEM_MAX_POOLS && caller < NUMEM_TMEM_MAX_CLIENTS)
-		return run_op(t, cpu, caller, &op, fields_of(cmd), diag);
 	return numem_tmem_op(t, cpu, caller, &op, diag);
 }
 
