@@ -37,7 +37,8 @@ static struct tm_rnode *take_node(struct tm_object *o, struct tm_preload *pl)
 	return n;
 }
 
-struct tm_object *numem__tm_obj_new(struct tm_pool *p, const uint64_t oid[3], struct tm_preload *pl)
+struct tm_object *numem__tm_obj_new(struct tm_pool *p, const uint64_t oid[3], uint32_t hash,
+                                    struct tm_preload *pl)
 {
 	struct tm_object *o = pl->obj;
 	pl->obj = 0;
@@ -48,7 +49,8 @@ struct tm_object *numem__tm_obj_new(struct tm_pool *p, const uint64_t oid[3], st
 	o->pool = p;
 	o->pages = 0;
 	o->height = 0;
-	uint32_t b = tm_bucket_of(oid, p->nbuckets);
+	o->hash = hash;
+	uint32_t b = tm_bucket(hash, p->nbuckets);
 	o->hnext = p->bucket[b];
 	p->bucket[b] = o;
 	p->objects++;
@@ -58,7 +60,7 @@ struct tm_object *numem__tm_obj_new(struct tm_pool *p, const uint64_t oid[3], st
 void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag)
 {
 	struct tm_pool *p = o->pool;
-	struct tm_object **pp = &p->bucket[tm_bucket_of(o->oid, p->nbuckets)];
+	struct tm_object **pp = &p->bucket[tm_bucket(o->hash, p->nbuckets)];
 	while (*pp != o)
 		pp = &(*pp)->hnext;
 	*pp = o->hnext;
@@ -260,7 +262,7 @@ void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n)
 	for (uint32_t i = 0; i < p->nbuckets; i++)
 		for (struct tm_object *o = p->bucket[i], *next; o; o = next) {
 			next = o->hnext;
-			uint32_t b = tm_bucket_of(o->oid, n);
+			uint32_t b = tm_bucket(o->hash, n);
 			o->hnext = nb[b];
 			nb[b] = o;
 		}
@@ -270,7 +272,8 @@ void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n)
 
 struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
                                     struct tm_client *c, struct tm_pool *p, struct tm_object *o,
-                                    const uint64_t oid[3], uint32_t index, const struct tm_loc *w)
+                                    const uint64_t oid[3], uint32_t hash, uint32_t index,
+                                    const struct tm_loc *w)
 {
 	struct tm_preload *pl = &t->preload[cpu->id];
 	struct tm_page *pg = pl->page;
@@ -283,7 +286,7 @@ struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
 	                       .codec = w->codec,
 	                       .node = w->node,
 	                       .client = c->id};
-	pg->obj = o ? o : numem__tm_obj_new(p, oid, pl);
+	pg->obj = o ? o : numem__tm_obj_new(p, oid, hash, pl);
 	numem__tm_radix_insert(pg->obj, pg, pl);
 	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
 		numem__tm_lru_add(c, pg);

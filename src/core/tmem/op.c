@@ -104,7 +104,8 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 	c->st.puts++;
 	p->st.puts++;
 	/* The old copy goes first, whatever happens next. */
-	struct tm_object *o = numem__tm_obj_find(p, x->oid);
+	uint32_t hash = tm_oid_hash(x->oid);
+	struct tm_object *o = numem__tm_obj_find(p, x->oid, hash);
 	struct tm_page *old = o ? numem__tm_radix_lookup(o, x->index) : 0;
 	if (old) {
 		if (o->pages == 1)
@@ -164,8 +165,8 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 		return NUMEM_TMEM_MISS;
 	}
 	if (evicted)
-		o = numem__tm_obj_find(p, x->oid);
-	numem__tm_page_link(t, x->cpu, c, p, o, x->oid, x->index, &w);
+		o = numem__tm_obj_find(p, x->oid, hash);
+	numem__tm_page_link(t, x->cpu, c, p, o, x->oid, hash, x->index, &w);
 	if (p->objects > 2ull * p->nbuckets && p->nbuckets < TM_OBJ_BUCKETS_MAX)
 		x->grow = p->serial;
 	c->st.puts_stored++;
@@ -211,7 +212,7 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 	if (r >= 0) {
 		c->st.gets++;
 		p->st.gets++;
-		struct tm_object *o = numem__tm_obj_find(p, x->oid);
+		struct tm_object *o = numem__tm_obj_find(p, x->oid, tm_oid_hash(x->oid));
 		struct tm_page *pg = o ? numem__tm_radix_lookup(o, x->index) : 0;
 		if (!pg) {
 			c->st.misses++;
@@ -314,7 +315,7 @@ static int flush(struct page_ctx *x, bool object)
 	struct tm_pool *p;
 	int r = lookup(x, &c, &p);
 	if (r >= 0) {
-		struct tm_object *o = numem__tm_obj_find(p, x->oid);
+		struct tm_object *o = numem__tm_obj_find(p, x->oid, tm_oid_hash(x->oid));
 		r = NUMEM_TMEM_MISS;
 		if (object) {
 			c->st.flush_objects++;

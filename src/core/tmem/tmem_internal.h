@@ -91,11 +91,13 @@ struct tm_pool;
 struct tm_object {
 	uint64_t oid[3];
 	struct tm_object *hnext; /* hash chain; bag chain when freed */
-	void *root;              /* height 0: a page (index 0) or NULL */
+	void *root;              /* height 0: a lone page (any index) or NULL */
 	struct tm_pool *pool;
 	uint32_t pages;
 	uint8_t height;
+	uint32_t hash; /* tm_oid_hash(oid): its chain without hashing again */
 };
+_Static_assert(sizeof(struct tm_object) <= 64, "an object fits kmalloc-64");
 
 /* A deduplicated page's bytes: shared by `refs` page descriptors. */
 struct tm_dedup {
@@ -354,13 +356,19 @@ static inline void numem__tm_lru_del(struct tm_client *c, struct tm_page *pg)
 	l->n--;
 }
 
-/* An object id's chain among n (the 192 bits mixed by multiplies). */
-static inline uint32_t tm_bucket_of(const uint64_t oid[3], uint32_t n)
+/* An object id's hash (the 192 bits mixed by multiplies; the high half,
+ * which is what tm_reduce uses), and its chain among n. */
+static inline uint32_t tm_oid_hash(const uint64_t oid[3])
 {
 	uint64_t h = oid[0] * 0x9e3779b97f4a7c15ull ^ oid[1] * 0xc2b2ae3d27d4eb4full ^
 	             oid[2] * 0x165667b19e3779f9ull;
 	h ^= h >> 29;
-	return tm_reduce(h * 0xbf58476d1ce4e5b9ull, n);
+	return (uint32_t)((h * 0xbf58476d1ce4e5b9ull) >> 32);
+}
+
+static inline uint32_t tm_bucket(uint32_t hash, uint32_t n)
+{
+	return (uint32_t)(((uint64_t)hash * n) >> 32);
 }
 
 /* Indexes a radix tree of height h holds: below this. */
@@ -369,9 +377,11 @@ static inline uint64_t tm_height_cap(unsigned h)
 	return h >= TM_RADIX_HEIGHT ? ~0ull : 1ull << (TM_RADIX_SHIFT * h);
 }
 
-static inline struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3])
+/* The object oid (hash: tm_oid_hash(oid)) of p, or NULL. */
+static inline struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3],
+                                                   uint32_t hash)
 {
-	struct tm_object *o = p->bucket[tm_bucket_of(oid, p->nbuckets)];
+	struct tm_object *o = p->bucket[tm_bucket(hash, p->nbuckets)];
 	while (o && !tm_oid_eq(o->oid, oid))
 		o = o->hnext;
 	return o;
@@ -443,8 +453,9 @@ int numem__tm_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
                            struct numem_tmem_op *op, struct numem_diag *diag);
 
 /* ---- object.c (lock held) ---- */
-/* A new, empty object of p (oid must be absent), from pl, hashed. */
-struct tm_object *numem__tm_obj_new(struct tm_pool *p, const uint64_t oid[3],
+/* A new, empty object of p (oid, of hash tm_oid_hash(oid), must be
+ * absent), from pl, hashed. */
+struct tm_object *numem__tm_obj_new(struct tm_pool *p, const uint64_t oid[3], uint32_t hash,
                                     struct tm_preload *pl);
 /* Insert a page (the index must be absent); nodes from pl. */
 void numem__tm_radix_insert(struct tm_object *o, struct tm_page *pg, struct tm_preload *pl);
@@ -463,7 +474,8 @@ void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n);
  * free. */
 struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
                                     struct tm_client *c, struct tm_pool *p, struct tm_object *o,
-                                    const uint64_t oid[3], uint32_t index, const struct tm_loc *w);
+                                    const uint64_t oid[3], uint32_t hash, uint32_t index,
+                                    const struct tm_loc *w);
 /* Unhash an empty object into the bag. */
 void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag);
 /* Remove one page entirely: tree, LRU, accounting, storage (bag). */

@@ -78,6 +78,10 @@ static enum numem_err verify_pool(struct numem_tmem *t, struct tm_pool *p, uint6
 			uint64_t before = v.pages;
 			if (o->pool != p)
 				vfail(&v, 0, "object in another pool's table");
+			else if (o->hash != tm_oid_hash(o->oid) ||
+			         tm_bucket(o->hash, p->nbuckets) != b)
+				vfail(&v, 0,
+				      "object on another id's hash chain (or its hash stale)");
 			numem__tm_radix_walk(o, vpage, &v);
 			if (!v.err && (v.pages - before != o->pages || !o->pages))
 				vfail(&v, 0, "object's page count differs from its tree");
