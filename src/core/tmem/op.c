@@ -273,7 +273,8 @@ static inline bool host_frame_head(const struct numem_heap *h, uint64_t pfn)
 
 /* Run fn on the caller's frame gfn: a guest's through its p2m (held by
  * the domain's lock), the host's as a pfn of a heap user's block. */
-static int with_frame(struct page_ctx *x, int (*fn)(void *ctx, numem_pfn_t pfn))
+static inline __attribute__((always_inline)) int with_frame(struct page_ctx *x,
+                                                            int (*fn)(void *ctx, numem_pfn_t pfn))
 {
 	struct numem_tmem *t = x->t;
 	uint64_t gfn = x->gfn;
