@@ -44,7 +44,8 @@ struct page_ctx {
 };
 
 /* Looks up the caller's client and pool under the lock. */
-static int lookup(struct page_ctx *x, struct tm_client **c, struct tm_pool **p)
+static inline __attribute__((always_inline)) int lookup(struct page_ctx *x, struct tm_client **c,
+                                                        struct tm_pool **p)
 {
 	*c = numem__tm_client(x->t, x->caller);
 	if (!*c)
@@ -445,7 +446,7 @@ static int check_op(const struct numem_tmem_op *op, uint32_t caller, struct nume
 }
 
 /* A page op (client made, arguments checked). */
-static int page_cmd(struct page_ctx *x, uint32_t cmd)
+static inline __attribute__((always_inline)) int page_cmd(struct page_ctx *x, uint32_t cmd)
 {
 	struct numem_tmem *t = x->t;
 	switch (cmd) {
@@ -547,9 +548,10 @@ int numem_tmem_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_
  * would check reduces to the arguments, the pool id's range and the
  * caller's: when those pass, the op runs straight away; anything else
  * goes through numem_tmem_op, which finds the error and words it. */
-static int page_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller, uint32_t cmd,
-                   uint32_t pool_id, const struct numem_tmem_oid *oid, uint32_t index, uint64_t gfn,
-                   struct numem_diag *diag)
+static inline __attribute__((always_inline)) int
+page_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller, uint32_t cmd,
+        uint32_t pool_id, const struct numem_tmem_oid *oid, uint32_t index, uint64_t gfn,
+        struct numem_diag *diag)
 {
 	if (t && cpu && cpu->heap == t->heap && cpu->id < t->nr_cpus &&
 	    pool_id < NUMEM_TMEM_MAX_POOLS && caller < NUMEM_TMEM_MAX_CLIENTS) {

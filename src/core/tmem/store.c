@@ -27,8 +27,13 @@
 
 #define TM_ZPAGE_SCAN 8
 
-static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t node, uint64_t *pfn,
-                      numem_nid_t *got)
+static bool heap_page_alloc(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t node,
+                            uint64_t *pfn, numem_nid_t *got);
+
+/* A TMEM page for a store on node (NUMEM_NID_NONE or beyond: the CPU's):
+ * the CPU's spare if it is on that node (inline), else the heap's. */
+static inline bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t node,
+                             uint64_t *pfn, numem_nid_t *got)
 {
 	struct tm_preload *pl = &t->preload[cpu->id];
 	if (pl->has_pfn && (node >= t->heap->topo->nr_nodes || node == pl->pfn_node)) {
@@ -39,6 +44,13 @@ static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t n
 		t->pages_on_node[*got]++;
 		return true;
 	}
+	return heap_page_alloc(t, cpu, node, pfn, got);
+}
+
+static bool heap_page_alloc(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t node,
+                            uint64_t *pfn, numem_nid_t *got)
+{
+	struct tm_preload *pl = &t->preload[cpu->id];
 	numem_pfn_t p;
 	enum numem_err e;
 	if (node >= t->heap->topo->nr_nodes || node == cpu->mem_node) {
@@ -72,7 +84,7 @@ static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t n
 	return true;
 }
 
-static void bag_pfn(struct numem_tmem *t, uint64_t pfn, numem_nid_t node, struct tm_bag *bag)
+static inline void bag_pfn(struct numem_tmem *t, uint64_t pfn, numem_nid_t node, struct tm_bag *bag)
 {
 	t->heap_pages--;
 	t->pages_on_node[node]--;
