@@ -37,17 +37,20 @@ static struct tm_rnode *take_node(struct tm_object *o, struct tm_preload *pl)
 	return n;
 }
 
-struct tm_object *numem__tm_obj_new(struct tm_pool *p, const uint64_t oid[3], uint32_t hash,
-                                    struct tm_preload *pl)
+/* A new object of p (oid, of hash tm_oid_hash(oid), must be absent) from
+ * pl, hashed, holding pg alone in its root (a page's first link needs no
+ * radix insert). */
+static inline struct tm_object *obj_new(struct tm_pool *p, const uint64_t oid[3], uint32_t hash,
+                                        struct tm_page *pg, struct tm_preload *pl)
 {
 	struct tm_object *o = pl->obj;
 	pl->obj = 0;
 	o->oid[0] = oid[0];
 	o->oid[1] = oid[1];
 	o->oid[2] = oid[2];
-	o->root = 0;
+	o->root = pg;
 	o->pool = p;
-	o->pages = 0;
+	o->pages = 1;
 	o->height = 0;
 	o->hash = hash;
 	uint32_t b = tm_bucket(hash, p->nbuckets);
@@ -189,7 +192,8 @@ void numem__tm_radix_walk(const struct tm_object *o, void (*fn)(void *ctx, struc
 }
 
 /* Everything of a page but its tree slot. */
-static void page_release(struct numem_tmem *t, struct tm_page *pg, struct tm_bag *bag)
+static inline __attribute__((always_inline)) void
+page_release(struct numem_tmem *t, struct tm_page *pg, struct tm_bag *bag)
 {
 	struct tm_pool *p = pg->obj->pool;
 	struct tm_client *c = t->client[pg->client];
@@ -213,7 +217,12 @@ static void page_release(struct numem_tmem *t, struct tm_page *pg, struct tm_bag
 void numem__tm_page_drop(struct numem_tmem *t, struct tm_page *pg, struct tm_bag *bag)
 {
 	struct tm_object *o = pg->obj;
-	numem__tm_radix_remove(o, pg->index, bag);
+	if (!o->height) { /* a lone page: what numem__tm_radix_remove does for it */
+		o->root = 0;
+		o->pages = 0;
+	} else {
+		numem__tm_radix_remove(o, pg->index, bag);
+	}
 	page_release(t, pg, bag);
 	if (!o->pages)
 		numem__tm_obj_free(o, bag);
@@ -286,8 +295,11 @@ struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
 	                       .codec = w->codec,
 	                       .node = w->node,
 	                       .client = c->id};
-	pg->obj = o ? o : numem__tm_obj_new(p, oid, hash, pl);
-	numem__tm_radix_insert(pg->obj, pg, pl);
+	if (o)
+		numem__tm_radix_insert(o, pg, pl);
+	else
+		o = obj_new(p, oid, hash, pg, pl);
+	pg->obj = o;
 	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
 		numem__tm_lru_add(c, pg);
 	numem__tm_account(t, p, pg, 1);

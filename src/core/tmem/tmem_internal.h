@@ -453,10 +453,6 @@ int numem__tm_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
                            struct numem_tmem_op *op, struct numem_diag *diag);
 
 /* ---- object.c (lock held) ---- */
-/* A new, empty object of p (oid, of hash tm_oid_hash(oid), must be
- * absent), from pl, hashed. */
-struct tm_object *numem__tm_obj_new(struct tm_pool *p, const uint64_t oid[3], uint32_t hash,
-                                    struct tm_preload *pl);
 /* Insert a page (the index must be absent); nodes from pl. */
 void numem__tm_radix_insert(struct tm_object *o, struct tm_page *pg, struct tm_preload *pl);
 /* Remove the page at index (must be present); empty nodes into bag. */
