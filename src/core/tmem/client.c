@@ -233,6 +233,7 @@ void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c, 
 	t->nr_clients--;
 	*(void **)c = bag->misc;
 	bag->misc = c;
+	bag->used = true;
 }
 
 int numem_tmem_client_destroy(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client,

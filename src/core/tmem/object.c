@@ -74,6 +74,7 @@ void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag)
 	}
 	o->hnext = bag->objs;
 	bag->objs = o;
+	bag->used = true;
 }
 
 /* Put pg at its index in a tree of height >= 1 that covers it, making the
@@ -132,6 +133,7 @@ static void bag_node(struct tm_object *o, struct tm_rnode *n, struct tm_bag *bag
 	}
 	n->slot[0] = bag->nodes;
 	bag->nodes = n;
+	bag->used = true;
 }
 
 void numem__tm_radix_remove(struct tm_object *o, uint32_t index, struct tm_bag *bag)
@@ -212,6 +214,7 @@ page_release(struct numem_tmem *t, struct tm_page *pg, struct tm_bag *bag)
 	}
 	pg->obj = (struct tm_object *)bag->pages;
 	bag->pages = pg;
+	bag->used = true;
 }
 
 void numem__tm_page_drop(struct numem_tmem *t, struct tm_page *pg, struct tm_bag *bag)

@@ -100,6 +100,7 @@ static inline void bag_pfn(struct numem_tmem *t, uint64_t pfn, numem_nid_t node,
 	*w = bag->pfns;
 	bag->pfns = pfn;
 	bag->nr_pfns++;
+	bag->used = true;
 }
 
 /* First fit of n contiguous free chunks in a used-bitmap; -1 if none. */

@@ -181,6 +181,10 @@ struct tm_bag {
 	struct tm_dedup *dds;   /* chain through ->next */
 	void *misc;             /* pools' tables etc.: chain through the first word */
 	bool no_spare;          /* give every page back (the shrinker) */
+	/* Something went onto a chain above (set by every push; a store
+	 * that reuses the bag's pages may empty it again): the release has
+	 * work only then. */
+	bool used;
 	/* A page op's bag: the op's CPU's preload, which takes back under
 	 * the lock what its next put needs (a descriptor, an object, radix
 	 * nodes, a spare TMEM page) instead of the chains above; NULL: all
@@ -188,11 +192,11 @@ struct tm_bag {
 	struct tm_preload *pl;
 };
 
-/* Nothing to give back. */
+/* Nothing to give back (one flag: a page op's usual case, its preload
+ * took all). */
 static inline bool tm_bag_empty(const struct tm_bag *bag)
 {
-	return bag->pfns == ~0ull && !bag->pages && !bag->objs && !bag->nodes && !bag->dds &&
-	       !bag->misc;
+	return !bag->used;
 }
 
 struct numem_tmem {
