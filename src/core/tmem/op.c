@@ -186,7 +186,8 @@ static int put_frame(void *ctx, numem_pfn_t pfn)
 	bool zero = numem__tm_page_zero(src);
 	uint8_t codec = atomic_load_explicit(&t->codec_of[x->caller], memory_order_relaxed);
 	uint8_t *comp = tm_scratch(t, x->cpu);
-	size_t clen = zero ? 0 : numem__tm_compress(t, x->cpu, codec, src);
+	/* codec 0 (off, the default): no call */
+	size_t clen = zero || !codec ? 0 : numem__tm_compress(t, x->cpu, codec, src);
 	struct tm_bag bag = tm_op_bag(t, x->cpu);
 	tm_lock(t);
 	int r = put_locked(x, src, zero, comp, clen, codec, &bag);
