@@ -304,12 +304,14 @@ static inline void numem__tm_stats_page(struct numem_tmem_stats *s, uint64_t d, 
 		s->pages_persistent += d;
 	else
 		s->pages_ephemeral += d;
-	if (kind == TM_ZERO)
-		s->zero_pages += d;
-	else if (kind == TM_CHUNK)
-		s->compressed_pages += d;
-	else if (kind == TM_DEDUP)
-		s->dedup_pages += d;
+	if (kind != TM_RAW) { /* raw, the common kind: one test */
+		if (kind == TM_ZERO)
+			s->zero_pages += d;
+		else if (kind == TM_CHUNK)
+			s->compressed_pages += d;
+		else
+			s->dedup_pages += d;
+	}
 	s->bytes_stored += d * NUMEM_PAGE_SIZE;
 	s->bytes_used += d * bytes;
 }
