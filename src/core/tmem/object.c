@@ -60,7 +60,8 @@ static inline struct tm_object *obj_new(struct tm_pool *p, const uint64_t oid[3]
 	return o;
 }
 
-void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag)
+/* Unhash an empty object into the bag. */
+static inline __attribute__((always_inline)) void obj_free(struct tm_object *o, struct tm_bag *bag)
 {
 	struct tm_pool *p = o->pool;
 	struct tm_object **pp = &p->bucket[tm_bucket(o->hash, p->nbuckets)];
@@ -228,7 +229,7 @@ void numem__tm_page_drop(struct numem_tmem *t, struct tm_page *pg, struct tm_bag
 	}
 	page_release(t, pg, bag);
 	if (!o->pages)
-		numem__tm_obj_free(o, bag);
+		obj_free(o, bag);
 }
 
 struct drop_ctx {
@@ -265,7 +266,7 @@ uint64_t numem__tm_obj_drop(struct numem_tmem *t, struct tm_object *o, struct tm
 	o->root = 0;
 	o->height = 0;
 	o->pages = 0;
-	numem__tm_obj_free(o, bag);
+	obj_free(o, bag);
 	return n;
 }
 

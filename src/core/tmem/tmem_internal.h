@@ -478,8 +478,6 @@ struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
                                     struct tm_client *c, struct tm_pool *p, struct tm_object *o,
                                     const uint64_t oid[3], uint32_t hash, uint32_t index,
                                     const struct tm_loc *w);
-/* Unhash an empty object into the bag. */
-void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag);
 /* Remove one page entirely: tree, LRU, accounting, storage (bag). */
 void numem__tm_page_drop(struct numem_tmem *t, struct tm_page *pg, struct tm_bag *bag);
 /* Drop every page of an object and the object. */
