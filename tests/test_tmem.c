@@ -242,6 +242,29 @@ static void test_overwrite_replaces(void **state)
 	shutdown();
 }
 
+/* Take every page the heap has left (tmem's pages come without reclaim;
+ * without reclaim here too, or tmem's shrinker would evict ephemeral pages
+ * now); *n of them, in the array returned for release_held. */
+static uint64_t *exhaust_heap(size_t *n)
+{
+	numem_heap_drain_all(&sys.heap); /* nothing left in a per-CPU cache */
+	uint64_t *held = calloc(1 << 16, sizeof(*held));
+	numem_pfn_t p;
+	*n = 0;
+	while (*n < (1u << 16) &&
+	       numem_alloc(cpu0, 0, NUMEM_ALLOC_HIGH | NUMEM_ALLOC_NOPCP | NUMEM_ALLOC_NORECLAIM,
+	                   NULL, &p, 0) == NUMEM_OK)
+		held[(*n)++] = p.v;
+	return held;
+}
+
+static void release_held(uint64_t *held, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		numem_free(cpu0, numem_pfn(held[i]), 0, 0);
+	free(held);
+}
+
 /*
  * With the heap exhausted: an overwrite reuses its old copy's page; a new
  * persistent page takes the page of the oldest ephemeral one (evicted); with
@@ -261,16 +284,8 @@ static void test_failed_overwrite_drops_old(void **state)
 	for (uint32_t i = 0; i < 2; i++)
 		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, eph, &OID2, i, f, &d),
 		                 NUMEM_TMEM_HIT);
-	/* exhaust the heap (tmem's pages come without reclaim; without reclaim
-	 * here too, or tmem's shrinker would evict the ephemeral pages now) */
-	numem_heap_drain_all(&sys.heap); /* nothing left in a per-CPU cache */
-	uint64_t *held = calloc(1 << 16, sizeof(*held));
-	size_t n = 0;
-	numem_pfn_t p;
-	while (n < (1u << 16) &&
-	       numem_alloc(cpu0, 0, NUMEM_ALLOC_HIGH | NUMEM_ALLOC_NOPCP | NUMEM_ALLOC_NORECLAIM,
-	                   NULL, &p, 0) == NUMEM_OK)
-		held[n++] = p.v;
+	size_t n;
+	uint64_t *held = exhaust_heap(&n);
 	/* an overwrite reuses the old copy's page */
 	fill(virt(f), 6);
 	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 2, f, &d), NUMEM_TMEM_HIT);
@@ -288,11 +303,51 @@ static void test_failed_overwrite_drops_old(void **state)
 	 * memory: the put fails and the old copy is gone */
 	int r = numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 1, f, &d);
 	assert_int_equal(r, NUMEM_TMEM_ENOMEM);
-	for (size_t i = 0; i < n; i++)
-		numem_free(cpu0, numem_pfn(held[i]), 0, 0);
-	free(held);
+	release_held(held, n);
 	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 1, g, &d), NUMEM_TMEM_MISS);
 	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 4, g, &d), NUMEM_TMEM_HIT);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+/*
+ * A CPU's spare TMEM page (kept from the last page its ops freed) is on
+ * another node than a put asks for and the heap is empty: the put takes
+ * the spare rather than failing.
+ */
+static void test_spare_other_node(void **state)
+{
+	(void)state;
+	boot_mb(32, 0);
+	struct numem_cpu *cpu2 = numem_heap_cpu(&sys.heap, 2); /* node 1 */
+	uint64_t f = host_frame(), g = host_frame();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	/* CPU 0's preload filled by a put that stores nothing (a zero page),
+	 * its descriptor and object back in it with the flush */
+	memset(virt(f), 0, PAGE);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID2, 0, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID2, 0, &d), NUMEM_TMEM_HIT);
+	fill(virt(f), 7);
+	/* stored from node 1's CPU: on node 1; flushed from CPU 0: its spare */
+	assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pool, &OID1, 0, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID1, 0, &d), NUMEM_TMEM_HIT);
+	size_t n;
+	uint64_t *held = exhaust_heap(&n);
+	/* CPU 0 asks for node 0: none left; the node-1 spare serves */
+	fill(virt(f), 8);
+	int r = numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 1, f, &d);
+	if (r != NUMEM_TMEM_HIT)
+		fail_msg("put with a node-1 spare: %d %s", r, d.msg);
+	struct numem_tmem_info info;
+	numem_tmem_info(tm, &info);
+	assert_int_equal(info.pages_on_node[0], 0);
+	assert_int_equal(info.pages_on_node[1], 1);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 1, g, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	/* no spare left, nothing to evict: a persistent put finds no memory */
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 2, f, &d), NUMEM_TMEM_ENOMEM);
+	release_held(held, n);
 	numem_free(cpu0, numem_pfn(f), 0, &d);
 	numem_free(cpu0, numem_pfn(g), 0, &d);
 	shutdown();
@@ -748,6 +803,46 @@ static void test_control(void **state)
 	/* the oldest went first (LRU) */
 	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pe, &OID2, 100, 4, &d), NUMEM_TMEM_MISS);
 	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pe, &OID2, 104, 4, &d), NUMEM_TMEM_HIT);
+	shutdown();
+}
+
+/*
+ * A put at its client's cap whose eviction empties (and frees) the very
+ * object the put goes to: the page lands in a new object, readable (the
+ * put found the object before evicting: it must look again).
+ */
+static void test_cap_evicts_own_object(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *a = guest("a", 16);
+	uint32_t pe = new_pool(a->id, 0);
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_CAP, a->id, 1, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	fill(gpage(a, 0), 60);
+	fill(gpage(a, 1), 61);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID1, 0, 0, &d), NUMEM_TMEM_HIT);
+	/* OID1's only page is evicted to make room for OID1 index 1 */
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID1, 1, 1, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(client_stats(a->id).evictions, 1);
+	/* and again, the object's tree at height >= 1 the second time round */
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID1, 200, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(client_stats(a->id).evictions, 2);
+	memset(gpage(a, 2), 0xee, PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pe, &OID1, 200, 2, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(gpage(a, 0), gpage(a, 2), PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pe, &OID1, 1, 2, &d), NUMEM_TMEM_MISS);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pe, &OID1, 0, 2, &d), NUMEM_TMEM_MISS);
+	/* a cap of 2 over a two-page object: the eviction leaves it alive */
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_CAP, a->id, 2, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID1, 3, 1, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID1, 4, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pe, &OID1, 5, 1, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pe, &OID1, 5, 2, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(gpage(a, 1), gpage(a, 2), PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pe, &OID1, 4, 2, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(gpage(a, 0), gpage(a, 2), PAGE);
 	shutdown();
 }
 
@@ -1536,6 +1631,8 @@ int main(void)
 	    cmocka_unit_test(test_shared_limit),
 	    cmocka_unit_test(test_dedup),
 	    cmocka_unit_test(test_control),
+	    cmocka_unit_test(test_spare_other_node),
+	    cmocka_unit_test(test_cap_evicts_own_object),
 	    cmocka_unit_test(test_shrinker_and_node),
 	    cmocka_unit_test(test_max_pages_weighted),
 	    cmocka_unit_test(test_relayout_reaccount),

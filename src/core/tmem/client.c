@@ -30,37 +30,10 @@ const char *numem_tmem_status_name(int status)
 	return "unknown";
 }
 
-/* One page in (d = 1) or out (d = -1, as an unsigned wrap) of a stats
- * struct: straight-line adds, the kind picking its counter by index. */
-static inline void stats_page(struct numem_tmem_stats *s, uint64_t d, bool pers, unsigned kind,
-                              uint64_t bytes)
-{
-	uint64_t *by_kind[4] = {&s->zero_pages, 0, &s->compressed_pages, &s->dedup_pages};
-	s->pages += d;
-	*(pers ? &s->pages_persistent : &s->pages_ephemeral) += d;
-	if (by_kind[kind])
-		*by_kind[kind] += d;
-	s->bytes_stored += d * NUMEM_PAGE_SIZE;
-	s->bytes_used += d * bytes;
-}
-
-void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct tm_page *pg,
-                       int dir)
-{
-	struct tm_client *c = t->client[pg->client];
-	uint64_t bytes = pg->kind == TM_RAW     ? NUMEM_PAGE_SIZE
-	                 : pg->kind == TM_CHUNK ? (uint64_t)(pg->len + 63u) & ~63ull
-	                                        : 0;
-	bool pers = pool->flags & NUMEM_TMEM_POOL_PERSISTENT;
-	uint64_t d = (uint64_t)(int64_t)dir;
-	stats_page(&pool->st, d, pers, pg->kind & 3u, bytes);
-	stats_page(&c->st, d, pers, pg->kind & 3u, bytes);
-	c->pages_on_node[pg->node] += d;
-	t->total_pages += d;
-}
-
 void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_bag *bag)
 {
+	if (tm_bag_empty(bag)) /* a page op's usual case: its preload took all */
+		return;
 	struct tm_preload *spare = &t->preload[cpu->id];
 	while (bag->pfns != ~0ull) {
 		uint64_t pfn = bag->pfns;
@@ -94,13 +67,10 @@ void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct t
 		else
 			numem_kfree(t->slab, cpu, o, 0);
 	}
-	unsigned free_slot = 0;
 	for (struct tm_rnode *r = bag->nodes, *n; r; r = n) {
 		n = r->slot[0];
-		while (free_slot < TM_RADIX_PRELOAD && pl->node[free_slot])
-			free_slot++;
-		if (free_slot < TM_RADIX_PRELOAD)
-			pl->node[free_slot] = r;
+		if (pl->nr_node < TM_RADIX_PRELOAD)
+			pl->node[pl->nr_node++] = r;
 		else
 			numem_kfree(t->slab, cpu, r, 0);
 	}
@@ -137,13 +107,21 @@ void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct t
 bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup)
 {
 	struct tm_preload *pl = &t->preload[cpu->id];
+	if (pl->page && pl->obj && pl->nr_node == TM_RADIX_PRELOAD && (!dedup || pl->dd))
+		return true; /* full: what a put-get cycle gave back */
 	PRELOAD_SLOT(t, cpu, pl->page);
 	PRELOAD_SLOT(t, cpu, pl->obj);
-	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++) {
-		bool fresh = !pl->node[i];
-		PRELOAD_SLOT(t, cpu, pl->node[i]);
-		if (fresh) /* (a recycled node is all zero but slot[0]) */
-			memset(pl->node[i], 0, sizeof(struct tm_rnode));
+	while (pl->nr_node < TM_RADIX_PRELOAD) {
+		struct tm_rnode *n = numem_kmalloc(t->slab, cpu, sizeof(*n), 0);
+		if (!n)
+			return false;
+		/* (a recycled node is all zero but slot[0]) */
+		memset(n, 0, sizeof(*n));
+		/* the allocation's reclaim may have refilled the stack */
+		if (pl->nr_node < TM_RADIX_PRELOAD)
+			pl->node[pl->nr_node++] = n;
+		else
+			numem_kfree(t->slab, cpu, n, 0);
 	}
 	if (dedup)
 		PRELOAD_SLOT(t, cpu, pl->dd);
@@ -156,19 +134,13 @@ static void preload_release(struct numem_tmem *t, struct numem_cpu *cpu, struct 
 		numem_kfree(t->slab, cpu, pl->page, 0);
 	if (pl->obj)
 		numem_kfree(t->slab, cpu, pl->obj, 0);
-	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++)
-		if (pl->node[i])
-			numem_kfree(t->slab, cpu, pl->node[i], 0);
+	for (unsigned i = 0; i < pl->nr_node; i++)
+		numem_kfree(t->slab, cpu, pl->node[i], 0);
 	if (pl->dd)
 		numem_kfree(t->slab, cpu, pl->dd, 0);
 	if (pl->has_pfn)
 		numem_free_owned(cpu, numem_pfn(pl->pfn), 0, NUMEM_OWNER_TMEM, 0);
 	memset(pl, 0, sizeof(*pl));
-}
-
-struct tm_client *numem__tm_client(struct numem_tmem *t, uint32_t id)
-{
-	return id < NUMEM_TMEM_MAX_CLIENTS ? t->client[id] : 0;
 }
 
 static void client_init(struct numem_tmem *t, struct tm_client *c, uint16_t id, numem_nid_t node)
@@ -262,6 +234,7 @@ void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c, 
 	t->nr_clients--;
 	*(void **)c = bag->misc;
 	bag->misc = c;
+	bag->used = true;
 }
 
 int numem_tmem_client_destroy(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client,

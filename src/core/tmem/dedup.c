@@ -85,4 +85,5 @@ void numem__tm_dedup_put(struct numem_tmem *t, struct tm_pool *p, struct tm_dedu
 	numem__tm_store_free(t, &d->where, bag);
 	d->next = bag->dds;
 	bag->dds = d;
+	bag->used = true;
 }

@@ -22,36 +22,6 @@
  */
 #include "tmem_internal.h"
 
-void numem__tm_lru_add(struct numem_tmem *t, struct tm_client *c, struct tm_page *pg)
-{
-	(void)t;
-	struct tm_lru *l = &c->lru[pg->node];
-	pg->lru_next = 0;
-	pg->lru_prev = l->tail;
-	if (l->tail)
-		l->tail->lru_next = pg;
-	else
-		l->head = pg;
-	l->tail = pg;
-	l->n++;
-}
-
-void numem__tm_lru_del(struct numem_tmem *t, struct tm_client *c, struct tm_page *pg)
-{
-	(void)t;
-	struct tm_lru *l = &c->lru[pg->node];
-	if (pg->lru_prev)
-		pg->lru_prev->lru_next = pg->lru_next;
-	else
-		l->head = pg->lru_next;
-	if (pg->lru_next)
-		pg->lru_next->lru_prev = pg->lru_prev;
-	else
-		l->tail = pg->lru_prev;
-	pg->lru_next = pg->lru_prev = 0;
-	l->n--;
-}
-
 /* The oldest head over the clients' lists (c given: that client's only),
  * on `node` or any node. */
 static struct tm_page *oldest(struct numem_tmem *t, struct tm_client *only, numem_nid_t node)

@@ -18,19 +18,6 @@
  */
 #include "tmem_internal.h"
 
-static inline uint32_t bucket_of(const uint64_t oid[3], uint32_t n)
-{
-	uint64_t h = oid[0] * 0x9e3779b97f4a7c15ull ^ oid[1] * 0xc2b2ae3d27d4eb4full ^
-	             oid[2] * 0x165667b19e3779f9ull;
-	h ^= h >> 29;
-	return tm_reduce(h * 0xbf58476d1ce4e5b9ull, n);
-}
-
-static inline uint64_t height_cap(unsigned h)
-{
-	return h >= TM_RADIX_HEIGHT ? ~0ull : 1ull << (TM_RADIX_SHIFT * h);
-}
-
 static bool node_empty(const struct tm_rnode *n)
 {
 	for (unsigned i = 0; i < TM_RADIX_SLOTS; i++)
@@ -42,67 +29,53 @@ static bool node_empty(const struct tm_rnode *n)
 static struct tm_rnode *take_node(struct tm_object *o, struct tm_preload *pl)
 {
 	o->pool->rnodes++;
-	for (unsigned i = 0; i < TM_RADIX_PRELOAD; i++)
-		if (pl->node[i]) {
-			struct tm_rnode *n = pl->node[i];
-			pl->node[i] = 0;
-			n->slot[0] = 0; /* all else is zero (see bag_node) */
-			NUMEM_DEBUG_ASSERT(0, node_empty(n),
-			                   "tmem: recycled radix node %p not empty", (void *)n);
-			return n;
-		}
-	return 0; /* the preload guarantees TM_RADIX_HEIGHT */
+	if (!pl->nr_node)
+		return 0; /* the preload guarantees TM_RADIX_PRELOAD */
+	struct tm_rnode *n = pl->node[--pl->nr_node];
+	n->slot[0] = 0; /* all else is zero (see bag_node) */
+	NUMEM_DEBUG_ASSERT(0, node_empty(n), "tmem: recycled radix node %p not empty", (void *)n);
+	return n;
 }
 
-struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3])
+/* A new object of p (oid, of hash tm_oid_hash(oid), must be absent) from
+ * pl, hashed, holding pg alone in its root (a page's first link needs no
+ * radix insert). */
+static inline struct tm_object *obj_new(struct tm_pool *p, const uint64_t oid[3], uint32_t hash,
+                                        struct tm_page *pg, struct tm_preload *pl)
 {
-	struct tm_object *o = p->bucket[bucket_of(oid, p->nbuckets)];
-	while (o && !tm_oid_eq(o->oid, oid))
-		o = o->hnext;
-	return o;
-}
-
-struct tm_object *numem__tm_obj_get(struct tm_pool *p, const uint64_t oid[3], struct tm_preload *pl)
-{
-	struct tm_object *o = numem__tm_obj_find(p, oid);
-	if (o)
-		return o;
-	o = pl->obj;
+	struct tm_object *o = pl->obj;
 	pl->obj = 0;
-	memset(o, 0, sizeof(*o));
-	memcpy(o->oid, oid, sizeof(o->oid));
+	o->oid[0] = oid[0];
+	o->oid[1] = oid[1];
+	o->oid[2] = oid[2];
+	o->root = pg;
 	o->pool = p;
-	uint32_t b = bucket_of(oid, p->nbuckets);
+	o->pages = 1;
+	o->height = 0;
+	o->hash = hash;
+	uint32_t b = tm_bucket(hash, p->nbuckets);
 	o->hnext = p->bucket[b];
 	p->bucket[b] = o;
 	p->objects++;
 	return o;
 }
 
-void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag)
+/* Unhash an empty object into the bag. */
+static inline __attribute__((always_inline)) void obj_free(struct tm_object *o, struct tm_bag *bag)
 {
 	struct tm_pool *p = o->pool;
-	struct tm_object **pp = &p->bucket[bucket_of(o->oid, p->nbuckets)];
+	struct tm_object **pp = &p->bucket[tm_bucket(o->hash, p->nbuckets)];
 	while (*pp != o)
 		pp = &(*pp)->hnext;
 	*pp = o->hnext;
 	p->objects--;
+	if (bag->pl && !bag->pl->obj) {
+		bag->pl->obj = o;
+		return;
+	}
 	o->hnext = bag->objs;
 	bag->objs = o;
-}
-
-struct tm_page *numem__tm_radix_lookup(const struct tm_object *o, uint32_t index)
-{
-	if (!o->height) { /* a lone page (any index) or nothing */
-		struct tm_page *lone = o->root;
-		return lone && lone->index == index ? lone : 0;
-	}
-	if (index >= height_cap(o->height))
-		return 0;
-	void *n = o->root;
-	for (unsigned h = o->height; h > 0 && n; h--)
-		n = ((struct tm_rnode *)n)->slot[(index >> (TM_RADIX_SHIFT * (h - 1))) & 63];
-	return n;
+	bag->used = true;
 }
 
 /* Put pg at its index in a tree of height >= 1 that covers it, making the
@@ -134,13 +107,13 @@ void numem__tm_radix_insert(struct tm_object *o, struct tm_page *pg, struct tm_p
 		struct tm_page *lone = o->root;
 		uint32_t top = NUMEM_MAX(lone->index, index);
 		unsigned h = 1;
-		while (top >= height_cap(h))
+		while (top >= tm_height_cap(h))
 			h++;
 		o->root = 0;
 		o->height = (uint8_t)h;
 		place(o, lone, pl);
 	}
-	while (index >= height_cap(o->height)) {
+	while (index >= tm_height_cap(o->height)) {
 		struct tm_rnode *n = take_node(o, pl);
 		n->slot[0] = o->root;
 		o->root = n;
@@ -154,8 +127,14 @@ void numem__tm_radix_insert(struct tm_object *o, struct tm_page *pg, struct tm_p
 static void bag_node(struct tm_object *o, struct tm_rnode *n, struct tm_bag *bag)
 {
 	o->pool->rnodes--;
+	if (bag->pl && bag->pl->nr_node < TM_RADIX_PRELOAD) {
+		n->slot[0] = 0;
+		bag->pl->node[bag->pl->nr_node++] = n;
+		return;
+	}
 	n->slot[0] = bag->nodes;
 	bag->nodes = n;
+	bag->used = true;
 }
 
 void numem__tm_radix_remove(struct tm_object *o, uint32_t index, struct tm_bag *bag)
@@ -216,12 +195,13 @@ void numem__tm_radix_walk(const struct tm_object *o, void (*fn)(void *ctx, struc
 }
 
 /* Everything of a page but its tree slot. */
-static void page_release(struct numem_tmem *t, struct tm_page *pg, struct tm_bag *bag)
+static inline __attribute__((always_inline)) void
+page_release(struct numem_tmem *t, struct tm_page *pg, struct tm_bag *bag)
 {
 	struct tm_pool *p = pg->obj->pool;
 	struct tm_client *c = t->client[pg->client];
 	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
-		numem__tm_lru_del(t, c, pg);
+		numem__tm_lru_del(c, pg);
 	numem__tm_account(t, p, pg, -1);
 	if (pg->kind == TM_DEDUP) {
 		numem__tm_dedup_put(t, p, (struct tm_dedup *)(uintptr_t)pg->loc, bag);
@@ -229,17 +209,27 @@ static void page_release(struct numem_tmem *t, struct tm_page *pg, struct tm_bag
 		struct tm_loc w = numem__tm_page_loc(pg);
 		numem__tm_store_free(t, &w, bag);
 	}
+	if (bag->pl && !bag->pl->page) {
+		bag->pl->page = pg;
+		return;
+	}
 	pg->obj = (struct tm_object *)bag->pages;
 	bag->pages = pg;
+	bag->used = true;
 }
 
 void numem__tm_page_drop(struct numem_tmem *t, struct tm_page *pg, struct tm_bag *bag)
 {
 	struct tm_object *o = pg->obj;
-	numem__tm_radix_remove(o, pg->index, bag);
+	if (!o->height) { /* a lone page: what numem__tm_radix_remove does for it */
+		o->root = 0;
+		o->pages = 0;
+	} else {
+		numem__tm_radix_remove(o, pg->index, bag);
+	}
 	page_release(t, pg, bag);
 	if (!o->pages)
-		numem__tm_obj_free(o, bag);
+		obj_free(o, bag);
 }
 
 struct drop_ctx {
@@ -276,7 +266,7 @@ uint64_t numem__tm_obj_drop(struct numem_tmem *t, struct tm_object *o, struct tm
 	o->root = 0;
 	o->height = 0;
 	o->pages = 0;
-	numem__tm_obj_free(o, bag);
+	obj_free(o, bag);
 	return n;
 }
 
@@ -285,7 +275,7 @@ void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n)
 	for (uint32_t i = 0; i < p->nbuckets; i++)
 		for (struct tm_object *o = p->bucket[i], *next; o; o = next) {
 			next = o->hnext;
-			uint32_t b = bucket_of(o->oid, n);
+			uint32_t b = tm_bucket(o->hash, n);
 			o->hnext = nb[b];
 			nb[b] = o;
 		}
@@ -294,8 +284,9 @@ void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n)
 }
 
 struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
-                                    struct tm_client *c, struct tm_pool *p, const uint64_t oid[3],
-                                    uint32_t index, const struct tm_loc *w)
+                                    struct tm_client *c, struct tm_pool *p, struct tm_object *o,
+                                    const uint64_t oid[3], uint32_t hash, uint32_t index,
+                                    const struct tm_loc *w)
 {
 	struct tm_preload *pl = &t->preload[cpu->id];
 	struct tm_page *pg = pl->page;
@@ -308,10 +299,13 @@ struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
 	                       .codec = w->codec,
 	                       .node = w->node,
 	                       .client = c->id};
-	pg->obj = numem__tm_obj_get(p, oid, pl);
-	numem__tm_radix_insert(pg->obj, pg, pl);
+	if (o)
+		numem__tm_radix_insert(o, pg, pl);
+	else
+		o = obj_new(p, oid, hash, pg, pl);
+	pg->obj = o;
 	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
-		numem__tm_lru_add(t, c, pg);
+		numem__tm_lru_add(c, pg);
 	numem__tm_account(t, p, pg, 1);
 	return pg;
 }

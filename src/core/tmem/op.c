@@ -28,26 +28,33 @@ static int op_fail(struct numem_diag *diag, int status, const char *fmt, uint64_
 	return status;
 }
 
+/* A page op's arguments, read once from the caller's op (or the typed
+ * wrapper's): nothing is fetched twice from memory the caller may change. */
 struct page_ctx {
 	struct numem_tmem *t;
 	struct numem_cpu *cpu;
 	uint32_t caller;
-	const struct numem_tmem_op *op;
+	uint32_t pool_id; /* checked: below NUMEM_TMEM_MAX_POOLS */
+	uint32_t index;
+	uint64_t oid[3];
+	uint64_t gfn;
+	uint64_t out; /* FLUSH_OBJECT: pages flushed */
 	struct numem_diag *diag;
 	uint64_t grow; /* a put found the pool's object table too small: its serial */
 };
 
 /* Looks up the caller's client and pool under the lock. */
-static int lookup(struct page_ctx *x, struct tm_client **c, struct tm_pool **p)
+static inline __attribute__((always_inline)) int lookup(struct page_ctx *x, struct tm_client **c,
+                                                        struct tm_pool **p)
 {
 	*c = numem__tm_client(x->t, x->caller);
 	if (!*c)
 		return op_fail(x->diag, NUMEM_TMEM_ENOCLIENT, "tmem: client %llu has no tmem state",
 		               x->caller, 0);
-	*p = (*c)->pool[x->op->pool_id];
+	*p = (*c)->pool[x->pool_id];
 	if (!*p)
 		return op_fail(x->diag, NUMEM_TMEM_EEMPTY, "tmem: client %llu has no pool %llu",
-		               x->caller, x->op->pool_id);
+		               x->caller, x->pool_id);
 	return NUMEM_TMEM_HIT;
 }
 
@@ -94,19 +101,26 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 	if (c->frozen)
 		return op_fail(x->diag, NUMEM_TMEM_EFROZEN, "tmem PUT: client %llu is frozen",
 		               x->caller, 0);
-	const struct numem_tmem_op *op = x->op;
 	bool pers = p->flags & NUMEM_TMEM_POOL_PERSISTENT;
 	c->st.puts++;
 	p->st.puts++;
 	/* The old copy goes first, whatever happens next. */
-	struct tm_object *o = numem__tm_obj_find(p, op->oid);
-	struct tm_page *old = o ? numem__tm_radix_lookup(o, op->index) : 0;
-	if (old)
+	uint32_t hash = tm_oid_hash(x->oid);
+	struct tm_object *o = numem__tm_obj_find(p, x->oid, hash);
+	struct tm_page *old = o ? numem__tm_radix_lookup(o, x->index) : 0;
+	if (old) {
+		if (o->pages == 1)
+			o = 0; /* the drop frees it */
 		numem__tm_page_drop(t, old, bag);
+	}
 	/* Room: the client's cap (its own ephemeral pages make way), then the
-	 * instance's limit (the client most above its weighted share). */
-	if (c->cap && c->st.pages >= c->cap)
+	 * instance's limit (the client most above its weighted share).  An
+	 * eviction may free the object o: found again for the link. */
+	bool evicted = false;
+	if (c->cap && c->st.pages >= c->cap) {
 		numem__tm_evict(t, c, NUMEM_NID_NONE, c->st.pages - c->cap + 1, bag);
+		evicted = true;
+	}
 	if (c->cap && c->st.pages >= c->cap) {
 		c->st.puts_failed++;
 		p->st.puts_failed++;
@@ -119,7 +133,7 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 	if (t->opts.max_pages && t->total_pages >= t->opts.max_pages) {
 		struct tm_client *v = numem__tm_over_share(t);
 		if (v)
-			numem__tm_evict(t, v, NUMEM_NID_NONE, 1, bag);
+			evicted |= numem__tm_evict(t, v, NUMEM_NID_NONE, 1, bag) != 0;
 	}
 	numem_nid_t home = c->node < tm_nr_nodes(t) ? c->node : x->cpu->mem_node;
 	struct tm_loc w = {.kind = TM_ZERO, .node = home};
@@ -133,10 +147,12 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 		for (unsigned k = 0;
 		     !(stored = store_new(x, p, src, comp, clen, codec, home, &w)) &&
 		     k < TM_PUT_EVICT_MAX;
-		     k++)
+		     k++) {
+			evicted = true;
 			if (!numem__tm_evict(t, 0, home, 1, bag) &&
 			    !numem__tm_evict(t, 0, NUMEM_NID_NONE, 1, bag))
 				break;
+		}
 		pl->reuse = 0;
 	}
 	if (!stored) {
@@ -149,7 +165,9 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 			               x->caller, home);
 		return NUMEM_TMEM_MISS;
 	}
-	numem__tm_page_link(t, x->cpu, c, p, op->oid, op->index, &w);
+	if (evicted)
+		o = numem__tm_obj_find(p, x->oid, hash);
+	numem__tm_page_link(t, x->cpu, c, p, o, x->oid, hash, x->index, &w);
 	if (p->objects > 2ull * p->nbuckets && p->nbuckets < TM_OBJ_BUCKETS_MAX)
 		x->grow = p->serial;
 	c->st.puts_stored++;
@@ -168,12 +186,13 @@ static int put_frame(void *ctx, numem_pfn_t pfn)
 	bool zero = numem__tm_page_zero(src);
 	uint8_t codec = atomic_load_explicit(&t->codec_of[x->caller], memory_order_relaxed);
 	uint8_t *comp = tm_scratch(t, x->cpu);
-	size_t clen = zero ? 0 : numem__tm_compress(t, x->cpu, codec, src);
-	struct tm_bag bag = {.pfns = ~0ull};
+	/* codec 0 (off, the default): no call */
+	size_t clen = zero || !codec ? 0 : numem__tm_compress(t, x->cpu, codec, src);
+	struct tm_bag bag = tm_op_bag(t, x->cpu);
 	tm_lock(t);
 	int r = put_locked(x, src, zero, comp, clen, codec, &bag);
 	tm_unlock(t);
-	numem__tm_bag_release(t, x->cpu, &bag);
+	tm_bag_done(t, x->cpu, &bag);
 	return r;
 }
 
@@ -185,7 +204,7 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 	if (!dst)
 		return op_fail(x->diag, NUMEM_TMEM_EFRAME, "tmem GET: frame 0x%llx has no mapping",
 		               pfn.v, 0);
-	struct tm_bag bag = {.pfns = ~0ull};
+	struct tm_bag bag = tm_op_bag(t, x->cpu);
 	uint8_t *comp = 0;
 	struct tm_loc cw = {0};
 	tm_lock(t);
@@ -195,8 +214,8 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 	if (r >= 0) {
 		c->st.gets++;
 		p->st.gets++;
-		struct tm_object *o = numem__tm_obj_find(p, x->op->oid);
-		struct tm_page *pg = o ? numem__tm_radix_lookup(o, x->op->index) : 0;
+		struct tm_object *o = numem__tm_obj_find(p, x->oid, tm_oid_hash(x->oid));
+		struct tm_page *pg = o ? numem__tm_radix_lookup(o, x->index) : 0;
 		if (!pg) {
 			c->st.misses++;
 			p->st.misses++;
@@ -211,8 +230,10 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 				comp = tm_scratch(t, x->cpu) + NUMEM_PAGE_SIZE;
 				memcpy(comp, numem__tm_store_chunk(t, &w), w.len);
 				cw = w;
+			} else if (w.kind == TM_RAW) {
+				memcpy(dst, tm_virt(t, w.loc), NUMEM_PAGE_SIZE);
 			} else {
-				numem__tm_store_read(t, x->cpu, &w, dst); /* zero, raw */
+				numem__tm_store_read(t, x->cpu, &w, dst); /* zero */
 			}
 			c->st.hits++;
 			p->st.hits++;
@@ -222,7 +243,7 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 		}
 	}
 	tm_unlock(t);
-	numem__tm_bag_release(t, x->cpu, &bag);
+	tm_bag_done(t, x->cpu, &bag);
 	if (comp) {
 		const struct numem_tmem_codec *cd = t->opts.codec[cw.codec];
 		if (cd->decompress(cd->ctx, x->cpu->id, comp, cw.len, dst))
@@ -230,18 +251,38 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 			    x->diag, NUMEM_TMEM_ECORRUPT,
 			    "tmem GET: the stored page at index %llu of client %llu does not "
 			    "decompress",
-			    x->op->index, x->caller);
+			    x->index, x->caller);
 	}
 	return r;
 }
 
+/* The common case of a host frame, inline: pfn heads an allocated block of
+ * the heap's users (numem_heap_block_of's answer for a head, read the way
+ * numem_heap_holds reads it); anything else (a tail, not allocated, not
+ * online) takes numem_heap_block_of, which decides. */
+static inline bool host_frame_head(const struct numem_heap *h, uint64_t pfn)
+{
+	uintptr_t base = numem__online_base(h->online_map, h->ft, numem_pfn(pfn));
+	if (!base)
+		return false;
+	const struct numem_page *pg = numem__online_page(base, numem_pfn(pfn));
+	uint64_t f = __atomic_load_n(&pg->flags, __ATOMIC_RELAXED);
+	const uint64_t mask = NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT |
+	                      NUMEM_PG_OWNER_MASK << NUMEM_PG_OWNER_SHIFT;
+	return (f & mask) == ((uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |
+	                      (uint64_t)NUMEM_OWNER_HEAP << NUMEM_PG_OWNER_SHIFT);
+}
+
 /* Run fn on the caller's frame gfn: a guest's through its p2m (held by
  * the domain's lock), the host's as a pfn of a heap user's block. */
-static int with_frame(struct page_ctx *x, int (*fn)(void *ctx, numem_pfn_t pfn))
+static inline __attribute__((always_inline)) int with_frame(struct page_ctx *x,
+                                                            int (*fn)(void *ctx, numem_pfn_t pfn))
 {
 	struct numem_tmem *t = x->t;
-	uint64_t gfn = x->op->gfn;
+	uint64_t gfn = x->gfn;
 	if (x->caller == NUMEM_TMEM_HOST) {
+		if (host_frame_head(t->heap, gfn))
+			return fn(x, numem_pfn(gfn));
 		struct numem_heap_block b;
 		uint16_t owner = NUMEM_OWNER_TMEM;
 		if (numem_heap_block_of(t->heap, numem_pfn(gfn), &b) == NUMEM_PS_ALLOCATED)
@@ -271,26 +312,25 @@ static int with_frame(struct page_ctx *x, int (*fn)(void *ctx, numem_pfn_t pfn))
 static int flush(struct page_ctx *x, bool object)
 {
 	struct numem_tmem *t = x->t;
-	struct tm_bag bag = {.pfns = ~0ull};
+	struct tm_bag bag = tm_op_bag(t, x->cpu);
 	tm_lock(t);
 	struct tm_client *c;
 	struct tm_pool *p;
 	int r = lookup(x, &c, &p);
 	if (r >= 0) {
-		struct tm_object *o = numem__tm_obj_find(p, x->op->oid);
+		struct tm_object *o = numem__tm_obj_find(p, x->oid, tm_oid_hash(x->oid));
 		r = NUMEM_TMEM_MISS;
 		if (object) {
 			c->st.flush_objects++;
 			p->st.flush_objects++;
 			if (o) {
-				((struct numem_tmem_op *)x->op)->out =
-				    numem__tm_obj_drop(t, o, &bag);
+				x->out = numem__tm_obj_drop(t, o, &bag);
 				r = NUMEM_TMEM_HIT;
 			}
 		} else {
 			c->st.flushes++;
 			p->st.flushes++;
-			struct tm_page *pg = o ? numem__tm_radix_lookup(o, x->op->index) : 0;
+			struct tm_page *pg = o ? numem__tm_radix_lookup(o, x->index) : 0;
 			if (pg) {
 				numem__tm_page_drop(t, pg, &bag);
 				r = NUMEM_TMEM_HIT;
@@ -298,7 +338,7 @@ static int flush(struct page_ctx *x, bool object)
 		}
 	}
 	tm_unlock(t);
-	numem__tm_bag_release(t, x->cpu, &bag);
+	tm_bag_done(t, x->cpu, &bag);
 	return r;
 }
 
@@ -341,6 +381,10 @@ static uint32_t fields_of(uint32_t cmd)
 	}
 }
 
+static int run_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
+                  struct numem_tmem_op *op, uint32_t f, struct numem_diag *diag);
+static int check_op(const struct numem_tmem_op *op, uint32_t caller, struct numem_diag *diag);
+
 int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
                   struct numem_tmem_op *op, struct numem_diag *diag)
 {
@@ -349,6 +393,21 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 		               "numem_tmem_op: a tmem instance, an op and a CPU of its heap are "
 		               "required (cpu %llu of %llu)",
 		               cpu ? cpu->id : 0, t ? t->nr_cpus : 0);
+	/* One fetch of the caller's op: the checks and the run see the same
+	 * values whatever the caller's memory does meanwhile. */
+	struct numem_tmem_op o = *op;
+	int r = check_op(&o, caller, diag);
+	if (r)
+		return r;
+	r = run_op(t, cpu, caller, &o, fields_of(o.cmd), diag);
+	op->out = o.out;
+	op->pool_id = o.pool_id; /* NEW_POOL's answer (else unchanged) */
+	return r;
+}
+
+/* The checks of an op's fields and its caller (0: it may run). */
+static int check_op(const struct numem_tmem_op *op, uint32_t caller, struct numem_diag *diag)
+{
 	uint32_t f = fields_of(op->cmd);
 	if (!f)
 		return op_fail(diag, NUMEM_TMEM_ENOSYS, "numem_tmem_op: unknown command %llu",
@@ -384,6 +443,42 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 		    "numem_tmem_op: caller %llu is neither the host nor a domain id (max "
 		    "%llu)",
 		    caller, NUMEM_OWNER_DOMAIN_MAX);
+	return 0;
+}
+
+/* A page op (client made, arguments checked). */
+static inline __attribute__((always_inline)) int page_cmd(struct page_ctx *x, uint32_t cmd)
+{
+	struct numem_tmem *t = x->t;
+	switch (cmd) {
+	case NUMEM_TMEM_PUT_PAGE:
+		if (!tm_preload_full(&t->preload[x->cpu->id]) &&
+		    !numem__tm_preload(t, x->cpu, true)) {
+			/* no metadata: the put fails, and the old copy goes */
+			flush(x, false);
+			return op_fail(x->diag, NUMEM_TMEM_ENOMEM,
+			               "tmem PUT: no memory for metadata (client %llu, pool %llu)",
+			               x->caller, x->pool_id);
+		}
+		{
+			int r = with_frame(x, put_frame);
+			if (x->grow) /* outside every lock: the table comes from the slab */
+				numem__tm_pool_grow(t, x->cpu, x->caller, x->pool_id, x->grow);
+			return r;
+		}
+	case NUMEM_TMEM_GET_PAGE:
+		return with_frame(x, get_frame);
+	case NUMEM_TMEM_FLUSH_PAGE:
+		return flush(x, false);
+	default: /* NUMEM_TMEM_FLUSH_OBJECT */
+		return flush(x, true);
+	}
+}
+
+/* An op that passed numem_tmem_op's checks (f: its fields_of). */
+static int run_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
+                  struct numem_tmem_op *op, uint32_t f, struct numem_diag *diag)
+{
 	op->out = 0;
 	if (f & F_CTL) {
 		if (caller != NUMEM_TMEM_HOST)
@@ -399,41 +494,32 @@ int numem_tmem_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
 		if (r < 0)
 			return r;
 	}
-	struct page_ctx x = {t, cpu, caller, op, diag, 0};
-	switch (op->cmd) {
-	case NUMEM_TMEM_NEW_POOL:
+	if (op->cmd == NUMEM_TMEM_NEW_POOL)
 		return numem__tm_new_pool(t, cpu, caller, op, diag);
-	case NUMEM_TMEM_DESTROY_POOL:
+	if (op->cmd == NUMEM_TMEM_DESTROY_POOL)
 		return numem__tm_destroy_pool(t, cpu, caller, op, diag);
-	case NUMEM_TMEM_PUT_PAGE:
-		if (!numem__tm_preload(t, cpu, true)) {
-			/* no metadata: the put fails, and the old copy goes */
-			flush(&x, false);
-			return op_fail(diag, NUMEM_TMEM_ENOMEM,
-			               "tmem PUT: no memory for metadata (client %llu, pool %llu)",
-			               caller, op->pool_id);
-		}
-		{
-			int r = with_frame(&x, put_frame);
-			if (x.grow) /* outside every lock: the table comes from the slab */
-				numem__tm_pool_grow(t, cpu, caller, op->pool_id, x.grow);
-			return r;
-		}
-	case NUMEM_TMEM_GET_PAGE:
-		return with_frame(&x, get_frame);
-	case NUMEM_TMEM_FLUSH_PAGE:
-		return flush(&x, false);
-	default: /* NUMEM_TMEM_FLUSH_OBJECT */
-		return flush(&x, true);
-	}
+	struct page_ctx x = {.t = t,
+	                     .cpu = cpu,
+	                     .caller = caller,
+	                     .pool_id = op->pool_id,
+	                     .index = op->index,
+	                     .oid = {op->oid[0], op->oid[1], op->oid[2]},
+	                     .gfn = op->gfn,
+	                     .diag = diag};
+	int r = page_cmd(&x, op->cmd);
+	op->out = x.out;
+	return r;
 }
 
 /* ---- typed wrappers ---- */
 
 static void set_oid(struct numem_tmem_op *op, const struct numem_tmem_oid *oid)
 {
-	if (oid)
-		memcpy(op->oid, oid->w, sizeof(op->oid));
+	if (oid) {
+		op->oid[0] = oid->w[0];
+		op->oid[1] = oid->w[1];
+		op->oid[2] = oid->w[2];
+	}
 }
 
 int numem_tmem_new_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
@@ -458,11 +544,37 @@ int numem_tmem_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_
 	return numem_tmem_op(t, cpu, caller, &op, diag);
 }
 
-/* A page op (put, get, flush page) through the entry point. */
-static int page_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller, uint32_t cmd,
-                   uint32_t pool_id, const struct numem_tmem_oid *oid, uint32_t index, uint64_t gfn,
-                   struct numem_diag *diag)
+/* A page op (put, get, flush page) as the entry point runs it.  The op
+ * built here has only the command's own fields set, so what numem_tmem_op
+ * would check reduces to the arguments, the pool id's range and the
+ * caller's: when those pass, the op runs straight away; anything else
+ * goes through numem_tmem_op, which finds the error and words it. */
+static inline __attribute__((always_inline)) int
+page_op(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller, uint32_t cmd,
+        uint32_t pool_id, const struct numem_tmem_oid *oid, uint32_t index, uint64_t gfn,
+        struct numem_diag *diag)
 {
+	if (t && cpu && cpu->heap == t->heap && cpu->id < t->nr_cpus &&
+	    pool_id < NUMEM_TMEM_MAX_POOLS && caller < NUMEM_TMEM_MAX_CLIENTS) {
+		if (caller != NUMEM_TMEM_HOST) {
+			int r = numem__tm_client_make(t, cpu, caller, diag);
+			if (r < 0)
+				return r;
+		}
+		struct page_ctx x = {.t = t,
+		                     .cpu = cpu,
+		                     .caller = caller,
+		                     .pool_id = pool_id,
+		                     .index = index,
+		                     .gfn = gfn,
+		                     .diag = diag};
+		if (oid) {
+			x.oid[0] = oid->w[0];
+			x.oid[1] = oid->w[1];
+			x.oid[2] = oid->w[2];
+		}
+		return page_cmd(&x, cmd);
+	}
 	struct numem_tmem_op op = {.cmd = cmd, .pool_id = pool_id, .index = index, .gfn = gfn};
 	set_oid(&op, oid);
 	return numem_tmem_op(t, cpu, caller, &op, diag);

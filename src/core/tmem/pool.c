@@ -186,6 +186,7 @@ void numem__tm_pool_leave_locked(struct numem_tmem *t, struct tm_client *c, stru
 	}
 	*(void **)p = bag->misc;
 	bag->misc = p;
+	bag->used = true;
 }
 
 int numem__tm_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,

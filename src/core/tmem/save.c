@@ -171,7 +171,8 @@ static int check_stream(const uint8_t *b, size_t len, uint32_t *pool_mask, struc
 static int restore_page(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_client *c,
                         struct tm_pool *p, const uint64_t oid[3], uint32_t index, const void *src)
 {
-	struct tm_object *o = numem__tm_obj_find(p, oid);
+	uint32_t hash = tm_oid_hash(oid);
+	struct tm_object *o = numem__tm_obj_find(p, oid, hash);
 	if (o && numem__tm_radix_lookup(o, index))
 		return NUMEM_TMEM_ECORRUPT; /* the stream names a key twice */
 	numem_nid_t home = c->node < tm_nr_nodes(t) ? c->node : cpu->mem_node;
@@ -183,7 +184,7 @@ static int restore_page(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_c
 			return NUMEM_TMEM_ENOMEM;
 		w.codec = clen ? c->codec : 0;
 	}
-	numem__tm_page_link(t, cpu, c, p, oid, index, &w);
+	numem__tm_page_link(t, cpu, c, p, o, oid, hash, index, &w); /* (nothing evicted) */
 	return NUMEM_TMEM_HIT;
 }
 

@@ -27,8 +27,13 @@
 
 #define TM_ZPAGE_SCAN 8
 
-static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t node, uint64_t *pfn,
-                      numem_nid_t *got)
+static bool heap_page_alloc(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t node,
+                            uint64_t *pfn, numem_nid_t *got);
+
+/* A TMEM page for a store on node (NUMEM_NID_NONE or beyond: the CPU's):
+ * the CPU's spare if it is on that node (inline), else the heap's. */
+static inline bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t node,
+                             uint64_t *pfn, numem_nid_t *got)
 {
 	struct tm_preload *pl = &t->preload[cpu->id];
 	if (pl->has_pfn && (node >= tm_nr_nodes(t) || node == pl->pfn_node)) {
@@ -39,6 +44,13 @@ static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t n
 		t->pages_on_node[*got]++;
 		return true;
 	}
+	return heap_page_alloc(t, cpu, node, pfn, got);
+}
+
+static bool heap_page_alloc(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t node,
+                            uint64_t *pfn, numem_nid_t *got)
+{
+	struct tm_preload *pl = &t->preload[cpu->id];
 	numem_pfn_t p;
 	enum numem_err e;
 	if (node >= tm_nr_nodes(t) || node == cpu->mem_node) {
@@ -49,6 +61,12 @@ static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t n
 		numem_policy_init(&pol, NUMEM_POLICY_PREFERRED);
 		pol.node = node;
 		e = numem_alloc_owned(cpu, 0, NUMEM_ALLOC_NORECLAIM, &pol, NUMEM_OWNER_TMEM, &p, 0);
+	}
+	if (e != NUMEM_OK && pl->has_pfn) {
+		/* this CPU's spare, though on another node than asked */
+		pl->has_pfn = false;
+		p.v = pl->pfn;
+		e = NUMEM_OK;
 	}
 	if (e != NUMEM_OK) {
 		/* a page the current put's evictions freed, not yet given back */
@@ -66,14 +84,23 @@ static bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t n
 	return true;
 }
 
-static void bag_pfn(struct numem_tmem *t, uint64_t pfn, numem_nid_t node, struct tm_bag *bag)
+static inline void bag_pfn(struct numem_tmem *t, uint64_t pfn, numem_nid_t node, struct tm_bag *bag)
 {
+	t->heap_pages--;
+	t->pages_on_node[node]--;
+	struct tm_preload *pl = bag->pl;
+	if (pl && !pl->has_pfn && !bag->no_spare) {
+		/* this CPU's spare (the next store's page, no heap call) */
+		pl->has_pfn = true;
+		pl->pfn = pfn;
+		pl->pfn_node = node;
+		return;
+	}
 	uint64_t *w = tm_virt(t, pfn);
 	*w = bag->pfns;
 	bag->pfns = pfn;
 	bag->nr_pfns++;
-	t->heap_pages--;
-	t->pages_on_node[node]--;
+	bag->used = true;
 }
 
 /* First fit of n contiguous free chunks in a used-bitmap; -1 if none. */

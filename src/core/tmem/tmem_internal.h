@@ -92,11 +92,13 @@ struct tm_pool;
 struct tm_object {
 	uint64_t oid[3];
 	struct tm_object *hnext; /* hash chain; bag chain when freed */
-	void *root;              /* height 0: a page (index 0) or NULL */
+	void *root;              /* height 0: a lone page (any index) or NULL */
 	struct tm_pool *pool;
 	uint32_t pages;
 	uint8_t height;
+	uint32_t hash; /* tm_oid_hash(oid): its chain without hashing again */
 };
+_Static_assert(sizeof(struct tm_object) <= 64, "an object fits kmalloc-64");
 
 /* A deduplicated page's bytes: shared by `refs` page descriptors. */
 struct tm_dedup {
@@ -157,7 +159,8 @@ _Static_assert(sizeof(struct tm_zpage) <= (1u << TM_CHUNK_SHIFT), "zpage header 
 struct tm_preload {
 	struct tm_page *page;
 	struct tm_object *obj;
-	struct tm_rnode *node[TM_RADIX_PRELOAD];
+	struct tm_rnode *node[TM_RADIX_PRELOAD]; /* a stack: node[0 .. nr_node) */
+	unsigned nr_node;
 	struct tm_dedup *dd;
 	/* A TMEM page a bag gave back, kept for this CPU's next store (not in
 	 * heap_pages: it holds nothing); released with the instance. */
@@ -179,7 +182,23 @@ struct tm_bag {
 	struct tm_dedup *dds;   /* chain through ->next */
 	void *misc;             /* pools' tables etc.: chain through the first word */
 	bool no_spare;          /* give every page back (the shrinker) */
+	/* Something went onto a chain above (set by every push; a store
+	 * that reuses the bag's pages may empty it again): the release has
+	 * work only then. */
+	bool used;
+	/* A page op's bag: the op's CPU's preload, which takes back under
+	 * the lock what its next put needs (a descriptor, an object, radix
+	 * nodes, a spare TMEM page) instead of the chains above; NULL: all
+	 * goes through the chains. */
+	struct tm_preload *pl;
 };
+
+/* Nothing to give back (one flag: a page op's usual case, its preload
+ * took all). */
+static inline bool tm_bag_empty(const struct tm_bag *bag)
+{
+	return !bag->used;
+}
 
 struct numem_tmem {
 	_Atomic int lock;
@@ -218,6 +237,12 @@ struct numem_tmem {
 	void *meta;
 };
 
+/* A page op's bag (see tm_bag.pl). */
+static inline struct tm_bag tm_op_bag(struct numem_tmem *t, const struct numem_cpu *cpu)
+{
+	return (struct tm_bag){.pfns = ~0ull, .pl = &t->preload[cpu->id]};
+}
+
 static inline void tm_lock(struct numem_tmem *t)
 {
 	numem__lock(&t->lock);
@@ -228,9 +253,12 @@ static inline void tm_unlock(struct numem_tmem *t)
 	numem__unlock(&t->lock);
 }
 
+/* The address of a heap page tmem holds or has just checked (its store
+ * pages, a caller's frame): one add with the platform's direct map, else
+ * its phys_to_virt (NULL: not backed). */
 static inline void *tm_virt(const struct numem_tmem *t, uint64_t pfn)
 {
-	return t->plat->phys_to_virt(t->plat->ctx, numem_pfn_to_paddr(numem_pfn(pfn)));
+	return numem_phys_to_virt(t->plat, numem_pfn_to_paddr(numem_pfn(pfn)));
 }
 
 /* The node a heap page of tmem's counts on: `head` (its head's node bits,
@@ -290,17 +318,148 @@ static inline bool numem__tm_page_zero(const void *page)
 	return true;
 }
 
+/* ---- inline: the page ops' hot helpers (lock held) ---- */
+
+static inline struct tm_client *numem__tm_client(struct numem_tmem *t, uint32_t id)
+{
+	return id < NUMEM_TMEM_MAX_CLIENTS ? t->client[id] : 0;
+}
+
+/* One page in (d = 1) or out (d = -1, as an unsigned wrap) of a stats
+ * struct: straight-line adds (a raw page, the common kind, has no counter
+ * of its own). */
+static inline void numem__tm_stats_page(struct numem_tmem_stats *s, uint64_t d, bool pers,
+                                        unsigned kind, uint64_t bytes)
+{
+	s->pages += d;
+	if (pers)
+		s->pages_persistent += d;
+	else
+		s->pages_ephemeral += d;
+	if (kind != TM_RAW) { /* raw, the common kind: one test */
+		if (kind == TM_ZERO)
+			s->zero_pages += d;
+		else if (kind == TM_CHUNK)
+			s->compressed_pages += d;
+		else
+			s->dedup_pages += d;
+	}
+	s->bytes_stored += d * NUMEM_PAGE_SIZE;
+	s->bytes_used += d * bytes;
+}
+
+/* Count a page in (dir 1) or out (-1) of its pool's, its putting
+ * client's and the instance's tallies. */
+static inline void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool,
+                                     const struct tm_page *pg, int dir)
+{
+	struct tm_client *c = t->client[pg->client];
+	uint64_t bytes = pg->kind == TM_RAW     ? NUMEM_PAGE_SIZE
+	                 : pg->kind == TM_CHUNK ? (uint64_t)(pg->len + 63u) & ~63ull
+	                                        : 0;
+	bool pers = pool->flags & NUMEM_TMEM_POOL_PERSISTENT;
+	uint64_t d = (uint64_t)(int64_t)dir;
+	numem__tm_stats_page(&pool->st, d, pers, pg->kind & 3u, bytes);
+	numem__tm_stats_page(&c->st, d, pers, pg->kind & 3u, bytes);
+	c->pages_on_node[pg->node] += d;
+	t->total_pages += d;
+}
+
+/* An ephemeral page onto / off its (client, node) LRU, newest at tail. */
+static inline void numem__tm_lru_add(struct tm_client *c, struct tm_page *pg)
+{
+	struct tm_lru *l = &c->lru[pg->node];
+	pg->lru_next = 0;
+	pg->lru_prev = l->tail;
+	if (l->tail)
+		l->tail->lru_next = pg;
+	else
+		l->head = pg;
+	l->tail = pg;
+	l->n++;
+}
+
+static inline void numem__tm_lru_del(struct tm_client *c, struct tm_page *pg)
+{
+	struct tm_lru *l = &c->lru[pg->node];
+	if (pg->lru_prev)
+		pg->lru_prev->lru_next = pg->lru_next;
+	else
+		l->head = pg->lru_next;
+	if (pg->lru_next)
+		pg->lru_next->lru_prev = pg->lru_prev;
+	else
+		l->tail = pg->lru_prev;
+	pg->lru_next = pg->lru_prev = 0;
+	l->n--;
+}
+
+/* An object id's hash (the 192 bits mixed by multiplies; the high half,
+ * which is what tm_reduce uses), and its chain among n. */
+static inline uint32_t tm_oid_hash(const uint64_t oid[3])
+{
+	uint64_t h = oid[0] * 0x9e3779b97f4a7c15ull ^ oid[1] * 0xc2b2ae3d27d4eb4full ^
+	             oid[2] * 0x165667b19e3779f9ull;
+	h ^= h >> 29;
+	return (uint32_t)((h * 0xbf58476d1ce4e5b9ull) >> 32);
+}
+
+static inline uint32_t tm_bucket(uint32_t hash, uint32_t n)
+{
+	return (uint32_t)(((uint64_t)hash * n) >> 32);
+}
+
+/* Indexes a radix tree of height h holds: below this. */
+static inline uint64_t tm_height_cap(unsigned h)
+{
+	return h >= TM_RADIX_HEIGHT ? ~0ull : 1ull << (TM_RADIX_SHIFT * h);
+}
+
+/* The object oid (hash: tm_oid_hash(oid)) of p, or NULL. */
+static inline struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3],
+                                                   uint32_t hash)
+{
+	struct tm_object *o = p->bucket[tm_bucket(hash, p->nbuckets)];
+	while (o && !tm_oid_eq(o->oid, oid))
+		o = o->hnext;
+	return o;
+}
+
+static inline struct tm_page *numem__tm_radix_lookup(const struct tm_object *o, uint32_t index)
+{
+	if (!o->height) { /* a lone page (any index) or nothing */
+		struct tm_page *lone = o->root;
+		return lone && lone->index == index ? lone : 0;
+	}
+	if (index >= tm_height_cap(o->height))
+		return 0;
+	void *n = o->root;
+	for (unsigned h = o->height; h > 0 && n; h--)
+		n = ((struct tm_rnode *)n)->slot[(index >> (TM_RADIX_SHIFT * (h - 1))) & 63];
+	return n;
+}
+
 /* ---- client.c ---- */
-struct tm_client *numem__tm_client(struct numem_tmem *t, uint32_t id);
-/* Count a page in/out of its client's and the instance's tallies (lock). */
-void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct tm_page *pg,
-                       int dir);
 /* Destroy a client with the lock held; frees into bag. */
 void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c, struct tm_bag *bag);
 /* Give back what a bag holds (no lock held). */
 void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_bag *bag);
 /* Make sure this CPU's preload is full (no lock held).  false: no memory. */
 bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup);
+
+/* A put's preload has all it may need (a dedup entry included). */
+static inline bool tm_preload_full(const struct tm_preload *pl)
+{
+	return pl->page && pl->obj && pl->nr_node == TM_RADIX_PRELOAD && pl->dd;
+}
+
+/* The end of a page op: the bag given back if the preload did not take
+ * everything (no lock held). */
+static inline void tm_bag_done(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_bag *bag)
+{
+	if (!tm_bag_empty(bag))
+		numem__tm_bag_release(t, cpu, bag);
+}
 
 /* Make the client of id if it is a live domain's and has none (no lock
  * held); a status. */
@@ -332,10 +491,6 @@ int numem__tm_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
                            struct numem_tmem_op *op, struct numem_diag *diag);
 
 /* ---- object.c (lock held) ---- */
-struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3]);
-struct tm_object *numem__tm_obj_get(struct tm_pool *p, const uint64_t oid[3],
-                                    struct tm_preload *pl);
-struct tm_page *numem__tm_radix_lookup(const struct tm_object *o, uint32_t index);
 /* Insert a page (the index must be absent); nodes from pl. */
 void numem__tm_radix_insert(struct tm_object *o, struct tm_page *pg, struct tm_preload *pl);
 /* Remove the page at index (must be present); empty nodes into bag. */
@@ -348,13 +503,13 @@ void numem__tm_radix_walk(const struct tm_object *o, void (*fn)(void *ctx, struc
  * the pool's; the caller frees the old one). */
 void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n);
 /* A new page at (oid, index) of p, put by c, stored at w: a descriptor
- * from the CPU's preload, in the object's tree (the object made if need
- * be), on c's LRU if ephemeral, counted.  The key must be free. */
+ * from the CPU's preload, in object o's tree (o NULL: oid has no object
+ * yet, made here), on c's LRU if ephemeral, counted.  The key must be
+ * free. */
 struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
-                                    struct tm_client *c, struct tm_pool *p, const uint64_t oid[3],
-                                    uint32_t index, const struct tm_loc *w);
-/* Unhash an empty object into the bag. */
-void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag);
+                                    struct tm_client *c, struct tm_pool *p, struct tm_object *o,
+                                    const uint64_t oid[3], uint32_t hash, uint32_t index,
+                                    const struct tm_loc *w);
 /* Remove one page entirely: tree, LRU, accounting, storage (bag). */
 void numem__tm_page_drop(struct numem_tmem *t, struct tm_page *pg, struct tm_bag *bag);
 /* Drop every page of an object and the object. */
@@ -388,8 +543,6 @@ static inline struct tm_loc numem__tm_page_loc(const struct tm_page *pg)
 }
 
 /* ---- evict.c (lock held) ---- */
-void numem__tm_lru_add(struct numem_tmem *t, struct tm_client *c, struct tm_page *pg);
-void numem__tm_lru_del(struct numem_tmem *t, struct tm_client *c, struct tm_page *pg);
 /* Evict up to n ephemeral pages of client c (NULL: by global age) on node
  * (NUMEM_NID_NONE: any); returns pages evicted. */
 uint64_t numem__tm_evict(struct numem_tmem *t, struct tm_client *c, numem_nid_t node, uint64_t n,

@@ -78,6 +78,10 @@ static enum numem_err verify_pool(struct numem_tmem *t, struct tm_pool *p, uint6
 			uint64_t before = v.pages;
 			if (o->pool != p)
 				vfail(&v, 0, "object in another pool's table");
+			else if (o->hash != tm_oid_hash(o->oid) ||
+			         tm_bucket(o->hash, p->nbuckets) != b)
+				vfail(&v, 0,
+				      "object on another id's hash chain (or its hash stale)");
 			numem__tm_radix_walk(o, vpage, &v);
 			if (!v.err && (v.pages - before != o->pages || !o->pages))
 				vfail(&v, 0, "object's page count differs from its tree");
@@ -204,12 +208,12 @@ static void reaccount(void *ctx, struct tm_page *pg)
 	struct tm_client *c = t->client[pg->client];
 	bool eph = !(p->flags & NUMEM_TMEM_POOL_PERSISTENT);
 	if (eph)
-		numem__tm_lru_del(t, c, pg);
+		numem__tm_lru_del(c, pg);
 	c->pages_on_node[pg->node]--;
 	pg->node = node;
 	c->pages_on_node[pg->node]++;
 	if (eph)
-		numem__tm_lru_add(t, c, pg);
+		numem__tm_lru_add(c, pg);
 }
 
 /* Every stored page, once (tmem lock held). */
