@@ -9,8 +9,8 @@
  *        initialised and free; 1t boots deferred, as a huge machine does
  *        (a first helping per zone initialised and free, the rest follows
  *        the layout without being visited)
- *   stripe-256g (only with --case stripe-256g)
- *        the same, fully initialised (2 GiB of descriptors)
+ *   stripe-256g, stripe-1t-initialised (only when named with --case)
+ *        the same, fully initialised (2 and 8 GiB of descriptors)
  *   stripe-64g-half-allocated
  *        the same after each node's CPU allocated half of the node in
  *        single pages (2/3 of those become pending)
@@ -294,6 +294,10 @@ int main(int argc, char **argv)
 	 * machine nearest to 1 TiB that fits here; only when asked by name. */
 	if (b.filter && !strcmp(b.filter, "stripe-256g"))
 		bench_stripe(&b, "stripe-256g", 256 * GIB, false, false, 3);
+	/* 1 TiB fully initialised: 8 GiB of descriptors, every free block
+	 * visited (stripe-1t boots deferred); only when asked by name. */
+	if (b.filter && !strcmp(b.filter, "stripe-1t-initialised"))
+		bench_stripe(&b, "stripe-1t-initialised", TIB, false, false, 3);
 	if (bench_want(&b, "free-path-idle"))
 		bench_free_path(&b);
 	bench_print(&b, NULL);
