@@ -1005,6 +1005,61 @@ static void test_save_restore(void **state)
 	shutdown();
 }
 
+/* Restore honours the target client's cap (docs/TMEM.md rule 7): a stream
+ * with more persistent pages than the cap leaves room for is refused with
+ * EQUOTA before any pool is made; the client's own ephemeral pages make
+ * way as for a put; at the cap exactly it fits. */
+static void test_restore_respects_cap(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *a = guest("a", 8), *b = guest("b", 8);
+	uint32_t pa = new_pool(a->id, NUMEM_TMEM_POOL_PERSISTENT);
+	for (uint32_t i = 0; i < 6; i++) {
+		fill(gpage(a, 0), 700 + i);
+		assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pa, &OID1, i, 0, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	size_t len = 0;
+	assert_int_equal(numem_tmem_save(tm, cpu0, a->id, NULL, 0, &len, &d), NUMEM_TMEM_HIT);
+	uint8_t *buf = malloc(len);
+	assert_int_equal(numem_tmem_save(tm, cpu0, a->id, buf, len, &len, &d), NUMEM_TMEM_HIT);
+	/* b: cap 5, one persistent page held in pool 0 (so the stream's pool 0
+	 * would clash: b's pools take slots 0 and 1, the stream slot 2) */
+	buf[32] = 2; /* the stream's pool id 0 -> 2 */
+	uint32_t pb = new_pool(b->id, NUMEM_TMEM_POOL_PERSISTENT);
+	assert_int_equal(pb, 0);
+	fill(gpage(b, 0), 900);
+	assert_int_equal(numem_tmem_put(tm, cpu0, b->id, pb, &OID2, 0, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_CAP, b->id, 6, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	/* 1 + 6 > 6: refused whole */
+	assert_int_equal(numem_tmem_restore(tm, cpu0, b->id, buf, len, &d), NUMEM_TMEM_EQUOTA);
+	struct numem_tmem_pool_info pi[16];
+	assert_int_equal(numem_tmem_list_pools(tm, b->id, pi, 16), 1);
+	assert_int_equal(client_stats(b->id).pages, 1);
+	/* max-1 (cap 6 with one held) refused, max (cap 7) fits, with an
+	 * ephemeral page of b's making way */
+	uint32_t pe = new_pool(b->id, 0);
+	assert_int_equal(numem_tmem_put(tm, cpu0, b->id, pe, &OID2, 1, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_CAP, b->id, 7, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_restore(tm, cpu0, b->id, buf, len, &d), NUMEM_TMEM_HIT);
+	struct numem_tmem_stats s = client_stats(b->id);
+	assert_int_equal(s.pages, 7);
+	assert_int_equal(s.pages_persistent, 7);
+	assert_int_equal(s.pages_ephemeral, 0);
+	uint8_t want[PAGE];
+	for (uint32_t i = 0; i < 6; i++) {
+		fill(want, 700 + i);
+		assert_int_equal(numem_tmem_get(tm, cpu0, b->id, 2, &OID1, i, 1, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_memory_equal(gpage(b, 1), want, PAGE);
+	}
+	free(buf);
+	shutdown();
+}
+
 /* ---- the op struct ---- */
 
 static void test_op_checks(void **state)
@@ -1398,6 +1453,7 @@ int main(void)
 	    cmocka_unit_test(test_relayout_commit_reaccounts),
 	    cmocka_unit_test(test_domain_destroy),
 	    cmocka_unit_test(test_save_restore),
+	    cmocka_unit_test(test_restore_respects_cap),
 	    cmocka_unit_test(test_op_checks),
 	    cmocka_unit_test(test_model),
 	    cmocka_unit_test(test_two_cpus),
