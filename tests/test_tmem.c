@@ -428,6 +428,43 @@ static void test_flush_object_radix(void **state)
 	shutdown();
 }
 
+/* An object's last page removed: the nodes on its path go back to the
+ * preload, and a recycled node is reused with only its chain slot cleared,
+ * so the path's child pointers must have been cleared too.  Index
+ * 0xffffffff goes through slot 63 (3 at the top) at every level: a stale
+ * pointer there links the next objects' trees to nodes still in the
+ * preload, and one object's get returns another's page. */
+static void test_radix_last_page_nodes_clean(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame(), g = host_frame();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	const struct numem_tmem_oid o3 = {{7, 8, 9}};
+	const uint32_t top = 0xffffffffu;
+	fill(virt(f), 1);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, top, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID1, top, &d),
+	                 NUMEM_TMEM_HIT);
+	fill(virt(f), 2);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID2, top, f, &d), NUMEM_TMEM_HIT);
+	fill(virt(f), 3);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &o3, top, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID2, top, g, &d), NUMEM_TMEM_HIT);
+	fill(virt(f), 2);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &o3, top, g, &d), NUMEM_TMEM_HIT);
+	fill(virt(f), 3);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, top, g, &d), NUMEM_TMEM_MISS);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID2, top - 1, g, &d),
+	                 NUMEM_TMEM_MISS);
+	verify();
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
 /* Many objects: the pool's object table grows (4x, twice here) and every
  * object is found again after each rehash. */
 static void test_object_table_grows(void **state)
@@ -1442,6 +1479,7 @@ int main(void)
 	    cmocka_unit_test(test_lz4),
 	    cmocka_unit_test(test_zstd),
 	    cmocka_unit_test(test_flush_object_radix),
+	    cmocka_unit_test(test_radix_last_page_nodes_clean),
 	    cmocka_unit_test(test_object_table_grows),
 	    cmocka_unit_test(test_isolation),
 	    cmocka_unit_test(test_shared_pools),

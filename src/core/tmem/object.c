@@ -145,7 +145,11 @@ void numem__tm_radix_remove(struct tm_object *o, uint32_t index, struct tm_bag *
 	}
 	*slot = 0;
 	if (!--o->pages) {
-		/* the last page: every node on its path is empty now */
+		/* the last page: every node on its path is empty now but for
+		 * the slot leading down it; clear that too (a recycled node is
+		 * reused with only its chain slot cleared: bag_node) */
+		for (unsigned i = 0; i + 1 < depth; i++)
+			path[i]->slot[(index >> (TM_RADIX_SHIFT * (o->height - 1u - i))) & 63] = 0;
 		while (depth > 0)
 			bag_node(o, path[--depth], bag);
 		o->root = 0;
