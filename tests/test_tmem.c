@@ -1097,6 +1097,43 @@ static void test_restore_respects_cap(void **state)
 	shutdown();
 }
 
+/* Frames at the edges: the host's pfns 0, max_pfn-1, max_pfn, ~0, a free
+ * page and a page tmem holds; a guest's gfn max_pages-1 (unpopulated),
+ * max_pages and ~0.  All refused with EFRAME, nothing stored. */
+static void test_frames_at_edges(void **state)
+{
+	(void)state;
+	boot();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	uint64_t max = numem_heap_topo(&sys.heap)->max_pfn;
+	uint64_t freed = host_frame();
+	numem_free(cpu0, numem_pfn(freed), 0, &d);
+	numem_heap_drain_all(&sys.heap);
+	const uint64_t bad[] = {max - 1, max, max + 1, ~0ull, ~0ull >> 12, freed};
+	for (size_t i = 0; i < NUMEM_ARRAY_SIZE(bad); i++) {
+		assert_int_equal(
+		    numem_tmem_put(tm, cpu0, HOST, pool, &OID1, (uint32_t)i, bad[i], &d),
+		    NUMEM_TMEM_EFRAME);
+		assert_int_equal(
+		    numem_tmem_get(tm, cpu0, HOST, pool, &OID1, (uint32_t)i, bad[i], &d),
+		    NUMEM_TMEM_EFRAME);
+	}
+	/* a page tmem holds is not the host's */
+	uint64_t f = host_frame();
+	fill(virt(f), 4);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 100, f, &d), NUMEM_TMEM_HIT);
+	struct numem_domain *a = guest("a", 4);
+	uint32_t gp = new_pool(a->id, 0);
+	const uint64_t gbad[] = {4, 5, ~0ull, f};
+	for (size_t i = 0; i < NUMEM_ARRAY_SIZE(gbad); i++)
+		assert_int_equal(numem_tmem_put(tm, cpu0, a->id, gp, &OID1, 0, gbad[i], &d),
+		                 NUMEM_TMEM_EFRAME);
+	assert_int_equal(client_stats(HOST).pages, 1);
+	assert_int_equal(client_stats(a->id).pages, 0);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	shutdown();
+}
+
 /* ---- the op struct ---- */
 
 static void test_op_checks(void **state)
@@ -1493,6 +1530,7 @@ int main(void)
 	    cmocka_unit_test(test_save_restore),
 	    cmocka_unit_test(test_restore_respects_cap),
 	    cmocka_unit_test(test_op_checks),
+	    cmocka_unit_test(test_frames_at_edges),
 	    cmocka_unit_test(test_model),
 	    cmocka_unit_test(test_two_cpus),
 	    cmocka_unit_test(test_destroy_races_ops),
