@@ -1197,6 +1197,10 @@ static void test_op_checks(void **state)
 #define M_POOLS   3
 #define M_OIDS    8
 #define M_INDEX   32
+/* The tree index of model slot x: x times an odd constant, so the 32
+ * slots are distinct indexes spread over the 32-bit space (non-zero slots
+ * at every level of the radix tree; 0 stays 0). */
+#define MX(x) ((uint32_t)(x)*0x9e3779b1u)
 
 /* Reference: the content seed at each key, 0 for none. */
 static uint32_t ref[M_CLIENTS][M_POOLS][M_OIDS][M_INDEX];
@@ -1265,8 +1269,7 @@ static void test_model(void **state)
 		if (kind < 45) { /* put */
 			uint32_t seed = (uint32_t)++seeds;
 			content(gpage(dom[c], 0), seed);
-			int s =
-			    numem_tmem_put(tm, cpu0, cid[c], pid[c][p], &oid, (uint32_t)x, 0, &d);
+			int s = numem_tmem_put(tm, cpu0, cid[c], pid[c][p], &oid, MX(x), 0, &d);
 			if (s == NUMEM_TMEM_HIT)
 				*slot = seed;
 			else if (p == 1)
@@ -1275,8 +1278,7 @@ static void test_model(void **state)
 				*slot = 0;
 		} else if (kind < 85) { /* get */
 			memset(gpage(dom[c], 1), 0xa5, PAGE);
-			int s =
-			    numem_tmem_get(tm, cpu0, cid[c], pid[c][p], &oid, (uint32_t)x, 1, &d);
+			int s = numem_tmem_get(tm, cpu0, cid[c], pid[c][p], &oid, MX(x), 1, &d);
 			if (s == NUMEM_TMEM_HIT) {
 				hits++;
 				content(want, *slot);
@@ -1292,7 +1294,7 @@ static void test_model(void **state)
 					*slot = 0; /* evicted */
 			}
 		} else if (kind < 92) { /* flush page */
-			numem_tmem_flush_page(tm, cpu0, cid[c], pid[c][p], &oid, (uint32_t)x, &d);
+			numem_tmem_flush_page(tm, cpu0, cid[c], pid[c][p], &oid, MX(x), &d);
 			*slot = 0;
 		} else if (kind < 93) { /* flush object */
 			numem_tmem_flush_object(tm, cpu0, cid[c], pid[c][p], &oid, NULL, &d);
@@ -1336,8 +1338,8 @@ static void test_model(void **state)
 				if (!ref[c][1][o][x])
 					continue;
 				struct numem_tmem_oid oid = {{(uint64_t)o, 0, 0}};
-				int s = numem_tmem_get(tm, cpu0, cid[c], pid[c][1], &oid,
-				                       (uint32_t)x, 1, &d);
+				int s =
+				    numem_tmem_get(tm, cpu0, cid[c], pid[c][1], &oid, MX(x), 1, &d);
 				content(want, ref[c][1][o][x]);
 				if (s != NUMEM_TMEM_HIT)
 					lost++;
