@@ -270,9 +270,9 @@ static void bench_stripe(struct bench *b, const char *name, uint64_t total, bool
 	if (!b->json)
 		fprintf(stderr,
 		        "%s: layout built in %.2f ms (not timed), %llu blocks moved, %llu "
-		        "deferred pages followed\n",
+		        "deferred pages followed, longest zone-lock window %.2f ms\n",
 		        name, build / 1e6, (unsigned long long)r.blocks_moved,
-		        (unsigned long long)r.pages_deferred);
+		        (unsigned long long)r.pages_deferred, (double)r.max_lock_ns / 1e6);
 }
 
 int main(int argc, char **argv)

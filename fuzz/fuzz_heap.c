@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_boot.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_HELD 512
@@ -22,30 +24,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct numem_system sys;
 static bool booted;
 
-static void check(bool cond)
-{
-	if (!cond)
-		abort();
-}
-
 static void boot(void)
 {
-	static struct numem_spec spec;
-	char err[256];
 	const char *const args[] = {"node,nodeid=0,cpus=0-1,mem=24M", "node,nodeid=1,cpus=2",
 	                            "node,nodeid=2,cpus=3,mem=16M", "dist,src=0,dst=2,val=30",
 	                            "dist,src=1,dst=2,val=15"};
-	for (int i = 0; i < 5; i++)
-		check(numem_spec_add_numa_arg(&spec, args[i], err, sizeof(err)) == 0);
-	check(numem_spec_finish(&spec, err, sizeof(err)) == 0);
-	spec.pc_holes = false;
-	struct numem_machine_src src;
-	check(numem_machine_src_spec(&src, &spec, err, sizeof(err)) == 0);
-	struct numem_diag d;
 	struct numem_system_opts o = {.back_memory = true,
 	                              .heap = {.poison = 1, .trace_entries = 64}};
-	check(numem_system_boot(&sys, &src, &o, &d) == NUMEM_OK);
-	numem_host_set_log(sys.m.host, NULL, NUMEM_LOG_ERROR);
+	fuzz_boot(&sys, args, 5, false, &o);
 	booted = true;
 }
 

@@ -7,7 +7,8 @@
  * and node set in blocks of 2^k pages, a push to a node that may be new, a
  * CPU moved, a distance changed, or hand-made ranges that may be invalid: a
  * rejected layout must leave the heap as it was); a quiescent point or a
- * drain of one CPU.  After every commit the verifier runs; at the end every
+ * drain of one CPU.  The verifier runs between a commit's lock windows
+ * (numem_relayout_self_check) and after every commit; at the end every
  * block is freed and drained, the verifier runs, every free block must sit
  * on its layout node and no page may stay pending.  The machine: 3 nodes
  * (one memoryless), room for a 4th.
@@ -17,33 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_boot.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_HELD 256
 
-static void check(bool cond)
-{
-	if (!cond)
-		abort();
-}
-
 static void boot(struct numem_system *sys)
 {
-	static struct numem_spec spec;
-	memset(&spec, 0, sizeof(spec));
-	char err[256];
 	const char *const args[] = {"node,nodeid=0,cpus=0-1,mem=24M", "node,nodeid=1,cpus=2",
 	                            "node,nodeid=2,cpus=3,mem=16M"};
-	for (int i = 0; i < 3; i++)
-		check(numem_spec_add_numa_arg(&spec, args[i], err, sizeof(err)) == 0);
-	check(numem_spec_finish(&spec, err, sizeof(err)) == 0);
-	spec.pc_holes = false;
-	struct numem_machine_src src;
-	check(numem_machine_src_spec(&src, &spec, err, sizeof(err)) == 0);
-	struct numem_diag d;
 	struct numem_system_opts o = {.heap = {.max_nodes = 4}};
-	check(numem_system_boot(sys, &src, &o, &d) == NUMEM_OK);
-	numem_host_set_log(sys->m.host, NULL, NUMEM_LOG_ERROR);
+	fuzz_boot(sys, args, 3, false, &o);
 }
 
 /* Build a layout from three bytes (false: the builder refused). */
@@ -107,6 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct numem_system sys;
 	boot(&sys);
 	struct numem_heap *h = &sys.heap;
+	check(numem_relayout_self_check(h, true)); /* the verifier inside every commit too */
 	struct held {
 		numem_pfn_t pfn;
 		unsigned order;

@@ -17,8 +17,11 @@
 #include <numem/domain.h>
 #include <numem/host.h>
 #include <numem/tmem.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fuzz_boot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,27 +34,13 @@ static uint64_t hframe[2], hfree;
 static const struct numem_platform *plat;
 static bool booted;
 
-static void check(bool cond)
-{
-	if (!cond)
-		abort();
-}
-
 static void boot(void)
 {
-	static struct numem_spec spec;
-	char err[256];
 	const char *const args[] = {"node,nodeid=0,cpus=0-1,mem=24M",
 	                            "node,nodeid=1,cpus=2-3,mem=24M"};
-	for (int i = 0; i < 2; i++)
-		check(numem_spec_add_numa_arg(&spec, args[i], err, sizeof(err)) == 0);
-	check(numem_spec_finish(&spec, err, sizeof(err)) == 0);
-	struct numem_machine_src src;
-	check(numem_machine_src_spec(&src, &spec, err, sizeof(err)) == 0);
-	struct numem_diag d;
 	struct numem_system_opts o = {.back_memory = true, .heap.poison = -1};
-	check(numem_system_boot(&sys, &src, &o, &d) == NUMEM_OK);
-	numem_host_set_log(sys.m.host, NULL, NUMEM_LOG_ERROR);
+	fuzz_boot(&sys, args, 2, true, &o);
+	struct numem_diag d;
 	plat = numem_host_platform(sys.m.host);
 	check(numem_slab_init(&slab, &sys.heap, &d) == NUMEM_OK);
 	check(numem_domains_init(&doms, &sys.heap, &slab, &d) == NUMEM_OK);
@@ -96,7 +85,10 @@ static void *frame(uint32_t caller, uint64_t gfn)
 static void verify(void)
 {
 	struct numem_diag d;
-	check(numem_tmem_verify(tm, &d) == NUMEM_OK);
+	if (numem_tmem_verify(tm, &d) != NUMEM_OK) {
+		fprintf(stderr, "fuzz_tmem: %s\n", d.msg);
+		abort();
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

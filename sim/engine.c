@@ -399,11 +399,12 @@ void engine_address_map(struct engine *e, uint8_t map[][SIM_MAP_BUCKETS], uint64
 		for (uint32_t b = 0; b < SIM_MAP_BUCKETS; b++) {
 			uint64_t lo = s + (end - s) * b / SIM_MAP_BUCKETS;
 			uint64_t hi = s + (end - s) * (b + 1) / SIM_MAP_BUCKETS;
-			uint32_t votes[3 + SIM_MAX_DOMAINS + 1] = {0};
+			uint32_t votes[3 + SIM_MAX_DOMAINS + 1] = {0}, mine = 0;
 			for (int k = 0; k < 16 && hi > lo; k++) {
 				uint64_t pfn = lo + (hi - lo) * (uint64_t)k / 16;
 				if (numem_topo_pfn_to_node(t, numem_pfn(pfn)) != n)
 					continue;
+				mine++;
 				uint16_t owner;
 				enum numem_page_state st =
 				    numem_heap_pfn_owner(&e->sys.heap, numem_pfn(pfn), &owner);
@@ -425,7 +426,8 @@ void engine_address_map(struct engine *e, uint8_t map[][SIM_MAP_BUCKETS], uint64
 			for (uint32_t c = 1; c < 3 + SIM_MAX_DOMAINS + 1; c++)
 				if (votes[c] > votes[best])
 					best = c;
-			map[n][b] = (uint8_t)best;
+			/* a stripe of another node inside this one's span */
+			map[n][b] = mine ? (uint8_t)best : SIM_MAP_ELSEWHERE;
 		}
 	}
 }

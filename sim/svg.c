@@ -50,10 +50,11 @@ void sim_svg_esc(FILE *f, const char *s)
 
 static const char *owner_colour(uint8_t cls)
 {
-	return cls == 0   ? "#e8e8e8"
-	       : cls == 1 ? "#9e9e9e"
-	       : cls == 2 ? "#303030"
-	                  : palette[(cls - 3) % 17];
+	return cls == SIM_MAP_ELSEWHERE ? "#ffffff" /* another node's */
+	       : cls == 0               ? "#e8e8e8"
+	       : cls == 1               ? "#9e9e9e"
+	       : cls == 2               ? "#303030"
+	                                : palette[(cls - 3) % 17];
 }
 
 static void svg_memmap(FILE *f, const struct sim_result *res)

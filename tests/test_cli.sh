@@ -650,36 +650,38 @@ expect_grep "$tmp/out" "verify: heap, slab and domains: ok"
 expect_grep "$tmp/out" "^after:"
 expect_grep "$tmp/out" "node 3 size: 0 MB"
 expect_grep "$tmp/out" "guest (262144 pages) per node: 0:262144->87040 1:0->87552 2:0->87552"
-expect_rc 0 "$numem" relayout x445 stripe --nodes 0-2 --block 256 --json --ms 10 --guest 0 --report "$tmp/rep"
+expect_rc 0 "$numem" relayout opteron-2n stripe --nodes 0-1 --block 256 --json --ms 10 --guest 0 --report "$tmp/rep"
 python3 -m json.tool "$tmp/out" >/dev/null && ok || bad "relayout --json does not parse"
-python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); c=o["commit"]; sys.exit(0 if o["mode"]=="stripe" and c["pages_changed"]>0 and c["pages_moved"]>0 and o["verify"]=="ok" and sum(o["pending"]["after_churn"])==0 and len(o["after"]["nodes"])==4 else 1)' "$tmp/out" && ok || bad "relayout --json figures: $(head -c 300 "$tmp/out")"
+python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); c=o["commit"]; sys.exit(0 if o["mode"]=="stripe" and c["pages_changed"]>0 and c["pages_moved"]>0 and o["verify"]=="ok" and sum(o["pending"]["after_churn"])==0 and len(o["after"]["nodes"])==2 else 1)' "$tmp/out" && ok || bad "relayout --json figures: $(head -c 300 "$tmp/out")"
 [ -s "$tmp/rep/layout.svg" ] && [ -s "$tmp/rep/index.html" ] && ok || bad "relayout --report wrote no pictures"
 expect_grep "$tmp/rep/layout.svg" "after"
-expect_rc 0 "$numem" relayout x445 stripe --nodes 0,1,2 --block 256 --ms 10 --migrate --json
-python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["guest"]; sys.exit(0 if g["pending"]==0 and g["migrated"]==175104 and sum(g["pages_on_node_after"])==262144 else 1)' "$tmp/out" && ok || bad "relayout --migrate: $(head -c 300 "$tmp/out")"
-expect_rc 0 "$numem" relayout x445 push --node 5 --range 0x220000-0x420000 --ms 10
-expect_grep "$tmp/out" "node 5 size: 8192 MB"
+expect_rc 0 "$numem" relayout opteron-2n stripe --nodes 0,1 --block 256 --ms 10 --guest 512 --migrate --json
+python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["guest"]; sys.exit(0 if g["pending"]==0 and g["migrated"]==65536 and g["pages_on_node_after"]==[65536, 65536] else 1)' "$tmp/out" && ok || bad "relayout --migrate: $(head -c 300 "$tmp/out")"
+expect_rc 0 "$numem" relayout opteron-2n push --node 3 --range 0x80000-0x120000 --ms 10
+expect_grep "$tmp/out" "node 3 size: 2048 MB"
 "$numem" tables x460-2n -o "$tmp/srat2" >/dev/null 2>&1
-expect_rc 0 "$numem" relayout x445 from-srat "$tmp/srat2/SRAT.bin" --ms 10 --threads 1
+expect_rc 0 "$numem" relayout opteron-2n from-srat "$tmp/srat2/SRAT.bin" --ms 10 --threads 1
 expect_grep "$tmp/out" "cpu map changed"
-expect_rc 1 "$numem" relayout x445 push --node 0 --range 0xa0-0x100
+expect_rc 1 "$numem" relayout opteron-2n push --node 0 --range 0xa0-0x100
 expect_grep "$tmp/err" "no RAM inside \[0xa0, 0x100)"
-expect_rc 1 "$numem" relayout x445 stripe --nodes 0,9
-expect_grep "$tmp/err" "node 9 is not a node of this machine"
-expect_rc 1 "$numem" relayout x445 stripe --nodes 0,9 --json
+expect_rc 1 "$numem" relayout opteron-2n stripe --nodes 0,1 --range 0x120000-0x130000
+expect_grep "$tmp/err" "no RAM inside"
+expect_rc 1 "$numem" relayout opteron-2n stripe --nodes 0,1 --range 0xa0-0x100 --json
 python3 -m json.tool "$tmp/out" >/dev/null && ok || bad "relayout --json error form does not parse"
-expect_rc 1 "$numem" relayout x445 from-srat /etc/hostname
-expect_rc 3 "$numem" relayout x445 from-srat /nonexistent/SRAT.bin
-expect_rc 2 "$numem" relayout x445
-expect_rc 2 "$numem" relayout x445 stripe
-expect_rc 2 "$numem" relayout x445 push
-expect_rc 2 "$numem" relayout x445 stripe --nodes 0,1 --block 0
-expect_rc 2 "$numem" relayout x445 stripe --nodes 0,1 --range 5-3
-expect_rc 2 "$numem" relayout x445 push --node 64
-expect_rc 2 "$numem" relayout x445 push --node 1 --slit x
-expect_rc 2 "$numem" relayout x445 stripe --nodes
-expect_rc 2 "$numem" relayout x445 stripe --nodes 0,1 --guest -5
-expect_rc 1 "$numem" relayout x445 stripe --nodes 0,1 --guest 20000
+expect_rc 1 "$numem" relayout opteron-2n from-srat /etc/hostname
+expect_rc 0 "$numem" relayout opteron-2n stripe --nodes 0,5 --ms 5 --threads 1
+expect_grep "$tmp/out" "node 5 size: 2048 MB"
+expect_rc 3 "$numem" relayout opteron-2n from-srat /nonexistent/SRAT.bin
+expect_rc 2 "$numem" relayout opteron-2n
+expect_rc 2 "$numem" relayout opteron-2n stripe
+expect_rc 2 "$numem" relayout opteron-2n push
+expect_rc 2 "$numem" relayout opteron-2n stripe --nodes 0,1 --block 0
+expect_rc 2 "$numem" relayout opteron-2n stripe --nodes 0,1 --range 5-3
+expect_rc 2 "$numem" relayout opteron-2n push --node 64
+expect_rc 2 "$numem" relayout opteron-2n push --node 1 --slit x
+expect_rc 2 "$numem" relayout opteron-2n stripe --nodes
+expect_rc 2 "$numem" relayout opteron-2n stripe --nodes 0,1 --guest -5
+expect_rc 1 "$numem" relayout opteron-2n stripe --nodes 0,1 --guest 20000
 expect_grep "$tmp/err" "guest of 20000 MiB on node 0"
 
 echo "$pass passed, $fail failed"

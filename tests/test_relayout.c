@@ -191,6 +191,9 @@ static void test_stripe_moves_free_and_marks_allocated(void **state)
 {
 	(void)state;
 	boot3(NULL);
+	/* The verifier between the commit's lock windows too (blocks in
+	 * transit included): this test is single-threaded. */
+	assert_true(numem_relayout_self_check(&sys.heap, true));
 	static struct held held[700];
 	size_t n = hold_some(held, 700, 42);
 	assert_true(n > 100);
@@ -248,6 +251,7 @@ static void test_recommit_with_pending(void **state)
 {
 	(void)state;
 	boot3(NULL);
+	assert_true(numem_relayout_self_check(&sys.heap, true));
 	static struct held held[700];
 	size_t n = hold_some(held, 700, 7);
 	static const numem_nid_t a[] = {0, 1, 2}, b[] = {2, 0}, one[] = {1};
@@ -446,10 +450,16 @@ static void test_invalid_layouts(void **state)
 	t = numem_heap_topo(&sys.heap);
 	s1 = t->node[1].start_pfn;
 	numem_memlayout_init(&l, sys.heap.plat);
+	numem_memlayout_add(&l, s1, s1 + 16, 3, &d); /* room for it, not declared */
+	expect_rejected(&l, NUMEM_E_INVAL, "not a node of this machine and not declared new");
 	numem_memlayout_add(&l, s1, s1 + 16, 3, &d);
 	numem_memlayout_declare_node(&l, 3, &d);
 	numem_memlayout_declare_node(&l, 4, &d);
 	expect_rejected(&l, NUMEM_E_NO_MEMORY, "node 4 is declared new");
+	assert_int_equal(numem_relayout_commit(NULL, &l, NULL, &d), NUMEM_E_INVAL);
+	assert_int_equal(numem_relayout_commit(&sys.heap, NULL, NULL, &d), NUMEM_E_INVAL);
+	struct numem_relayout_notifier stranger = {.call = NULL};
+	numem_relayout_unregister(&sys.heap, &stranger); /* never registered: ignored */
 	numem_memlayout_add(&l, s1, s1 + 16, 5, &d);
 	numem_memlayout_declare_node(&l, 5, &d);
 	expect_rejected(&l, NUMEM_E_INVAL, "declared new, but it is not below");
@@ -612,8 +622,9 @@ static void test_new_node_notifiers_offline(void **state)
 	s.probe = numem_pfn(half + 1);
 	struct numem_memlayout l;
 	numem_memlayout_init(&l, sys.heap.plat);
-	assert_int_equal(numem_memlayout_push(&l, &sys.heap, half, e1, 2, &d), NUMEM_OK);
-	assert_true(numem_nodemask_test(&l.new_nodes, 2)); /* push declares it */
+	static const numem_nid_t to2[] = {2};
+	assert_int_equal(numem_memlayout_stripe(&l, &sys.heap, half, e1, to2, 1, 64, &d), NUMEM_OK);
+	assert_true(numem_nodemask_test(&l.new_nodes, 2)); /* stripe (and push) declare it */
 	struct numem_relayout_result r;
 	assert_int_equal(numem_relayout_commit(&sys.heap, &l, &r, &d), NUMEM_OK);
 	numem_memlayout_release(&l);
@@ -1152,8 +1163,21 @@ static void test_verify_during_commits(void **state)
 	locked.meta_alloc = locked_alloc;
 	locked.meta_free = locked_free;
 	sys.heap.plat = &locked;
-	static struct held held[700];
-	size_t n = hold_some(held, 700, 11);
+	static struct held held[8192 + 200];
+	size_t n = 0;
+	/* Fragment: single pages, every other one given back, so a commit has
+	 * thousands of free blocks in transit, cut over many lock windows. */
+	for (int i = 0; i < 16384; i++) {
+		numem_pfn_t p;
+		if (numem_alloc(cpu_(i % 3), 0, NUMEM_ALLOC_NOPCP, NULL, &p, &d))
+			break;
+		if (i & 1)
+			assert_int_equal(numem_free(cpu_(i % 3), p, 0, &d), NUMEM_OK);
+		else
+			held[n++] = (struct held){p, 0, (uint32_t)(i % 3)};
+	}
+	n += hold_some(held + n, 200, 11);
+	numem_heap_drain_all(&sys.heap);
 	char err[200] = "";
 	pthread_t th;
 	atomic_store(&stop, false);

@@ -864,6 +864,50 @@ static void test_tmem_run(void **state)
 	assert_int_equal(run_cmd(cmd, NULL), 0);
 }
 
+/*
+ * The built-in scenario (numem sim, the README's main job) runs both
+ * features of issues 10 and 11 in one run: the tmem guests and the
+ * relayout phase; both strategies verified, tmem's per-node figures add up
+ * after the commit, and the report carries both.  Operations scaled down.
+ */
+static void test_builtin_runs_relayout_and_tmem(void **state)
+{
+	(void)state;
+	static struct sim_scenario sc;
+	sim_default_scenario(&sc);
+	bool relayout = false, tmem = false;
+	for (uint32_t i = 0; i < sc.nr_phases; i++) {
+		relayout |= sc.phase[i].kind == SIM_RELAYOUT;
+		tmem |= sc.phase[i].kind == SIM_TMEM;
+		sc.phase[i].ops /= 10;
+	}
+	assert_true(relayout && tmem);
+	char err[256];
+	struct sim_opts o = {0};
+	if (sim_run(&sc, &o, &res1, err, sizeof(err)))
+		fail_msg("sim: %s", err);
+	for (int s = 0; s < 2; s++) {
+		const struct sim_run *r = &res1.run[s];
+		if (r->error[0])
+			fail_msg("%s run: %s", r->strategy, r->error);
+		assert_int_equal(r->nr_relayouts, 1);
+		assert_true(r->relayout[0].pages_changed > 0);
+		assert_true(r->tmem.enabled && !r->tmem.baseline);
+		assert_string_equal(r->tmem.verify, "");
+		uint64_t on_nodes = 0;
+		for (uint32_t n = 0; n < res1.nr_nodes; n++)
+			on_nodes += r->tmem.info.pages_on_node[n];
+		assert_int_equal(on_nodes, r->tmem.info.heap_pages);
+	}
+	char *j = sim_report_json(&res1);
+	assert_non_null(strstr(j, "\"relayouts\""));
+	assert_non_null(strstr(j, "\"sampled_pools\""));
+	free(j);
+	assert_string_equal(sim_phase_name(SIM_RELAYOUT), "relayout");
+	assert_string_equal(sim_phase_name(SIM_TMEM), "tmem");
+	assert_string_equal(sim_phase_name((enum sim_phase_kind)99), "?");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -879,6 +923,7 @@ int main(void)
 	    cmocka_unit_test(test_relayout_phase),
 	    cmocka_unit_test(test_tmem_scenario_keys),
 	    cmocka_unit_test(test_tmem_run),
+	    cmocka_unit_test(test_builtin_runs_relayout_and_tmem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -398,6 +398,18 @@ static void test_flush_object_radix(void **state)
 	                 NUMEM_TMEM_HIT);
 	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID2, 5, g, &d), NUMEM_TMEM_HIT);
 	assert_memory_equal(virt(f), virt(g), PAGE);
+	/* emptied low page first, then the high one: the whole path goes back
+	 * to the CPU's preload and must come back empty (fuzz_tmem found the
+	 * root's slot to the high path left set) */
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID2, 5, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID2, 0x80000000u, &d),
+	                 NUMEM_TMEM_HIT);
+	for (uint32_t k = 0; k < 3; k++)
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID2, 64u << (6 * k), f, &d),
+		                 NUMEM_TMEM_HIT);
+	verify();
+	assert_int_equal(numem_tmem_flush_object(tm, cpu0, HOST, pool, &OID2, NULL, &d),
+	                 NUMEM_TMEM_HIT);
 	const uint32_t idx[] = {0,           1,           63,         64,        4095,
 	                        4096,        262143,      262144u,    16777215u, 16777216u,
 	                        0x7fffffffu, 0xfffffffeu, 0xffffffffu};
@@ -543,6 +555,12 @@ static void test_isolation(void **state)
 	uint64_t f = host_frame();
 	numem_free(cpu0, numem_pfn(f), 0, &d);
 	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, ph, &OID1, 0, f, &d), NUMEM_TMEM_EFRAME);
+	/* destroy twice: the second finds an empty slot; a client twice */
+	assert_int_equal(numem_tmem_destroy_pool(tm, cpu0, b->id, pb, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_destroy_pool(tm, cpu0, b->id, pb, &d), NUMEM_TMEM_EEMPTY);
+	assert_int_equal(numem_tmem_client_destroy(tm, cpu0, b->id, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_client_destroy(tm, cpu0, b->id, &d), NUMEM_TMEM_ENOCLIENT);
+	assert_int_equal(numem_tmem_client_destroy(tm, cpu0, HOST, &d), NUMEM_TMEM_EPERM);
 	/* an op from a domain that does not exist */
 	assert_int_equal(numem_tmem_put(tm, cpu0, 999, 0, &OID1, 0, 0, &d), NUMEM_TMEM_ENOCLIENT);
 	/* control ops only from the host */
@@ -599,11 +617,66 @@ static void test_shared_pools(void **state)
 	assert_int_equal(numem_tmem_get(tm, cpu0, b->id, pb, &OID1, 5, 0, &d), NUMEM_TMEM_MISS);
 	fill(gpage(b, 1), 12);
 	assert_int_equal(numem_tmem_put(tm, cpu0, b->id, pb, &OID1, 6, 1, &d), NUMEM_TMEM_HIT);
+	/* authorisations: 16 per client, the 17th refused with its limit */
+	for (uint64_t i = 0; i < NUMEM_TMEM_MAX_AUTH - 1; i++) {
+		struct numem_tmem_uuid x = {100 + i, 1};
+		assert_int_equal(numem_tmem_authorise(tm, cpu0, a->id, &x, true, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	struct numem_tmem_uuid x17 = {99, 1};
+	assert_int_equal(numem_tmem_authorise(tm, cpu0, a->id, &x17, true, &d), NUMEM_TMEM_ELIMIT);
+	/* the same uuid again is no new entry */
+	assert_int_equal(numem_tmem_authorise(tm, cpu0, a->id, &u, true, &d), NUMEM_TMEM_HIT);
+	/* "all clients" only for flush and freeable */
+	assert_int_equal(
+	    numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_FREEZE, NUMEM_TMEM_ALL_CLIENTS, 0, NULL, &d),
+	    NUMEM_TMEM_EINVAL);
 	/* the limit of pools per client is reported */
 	for (uint32_t i = 1; i < NUMEM_TMEM_MAX_POOLS; i++)
 		new_pool(b->id, 0);
 	assert_int_equal(numem_tmem_new_pool(tm, cpu0, b->id, 0, NULL, &id, &d), NUMEM_TMEM_ELIMIT);
 	assert_non_null(strstr(d.msg, "16 pools"));
+	shutdown();
+}
+
+/* At most NUMEM_TMEM_MAX_SHARED shared pools; the next is refused with
+ * the limit in the message, and one comes free when its last sharer goes. */
+static void test_shared_limit(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *g[5];
+	uint32_t id;
+	for (int k = 0; k < 5; k++) {
+		char name[8];
+		snprintf(name, sizeof(name), "s%d", k);
+		g[k] = guest(name, 4);
+		for (uint64_t i = 0; i < NUMEM_TMEM_MAX_AUTH; i++) {
+			struct numem_tmem_uuid u = {(uint64_t)k * 100 + i + 1, 9};
+			assert_int_equal(numem_tmem_authorise(tm, cpu0, g[k]->id, &u, true, &d),
+			                 NUMEM_TMEM_HIT);
+		}
+	}
+	for (int k = 0; k < 4; k++)
+		for (uint64_t i = 0; i < NUMEM_TMEM_MAX_AUTH; i++) {
+			struct numem_tmem_uuid u = {(uint64_t)k * 100 + i + 1, 9};
+			assert_int_equal(numem_tmem_new_pool(tm, cpu0, g[k]->id,
+			                                     NUMEM_TMEM_POOL_SHARED, &u, &id, &d),
+			                 NUMEM_TMEM_HIT);
+		}
+	struct numem_tmem_info info;
+	numem_tmem_info(tm, &info);
+	assert_int_equal(info.nr_shared, NUMEM_TMEM_MAX_SHARED);
+	struct numem_tmem_uuid u65 = {401, 9};
+	assert_int_equal(
+	    numem_tmem_new_pool(tm, cpu0, g[4]->id, NUMEM_TMEM_POOL_SHARED, &u65, &id, &d),
+	    NUMEM_TMEM_ELIMIT);
+	assert_non_null(strstr(d.msg, "64 shared pools"));
+	/* one sharer goes: its 16 pools are free again */
+	assert_int_equal(numem_domain_destroy(doms, cpu0, g[0]->id, &d), NUMEM_OK);
+	assert_int_equal(
+	    numem_tmem_new_pool(tm, cpu0, g[4]->id, NUMEM_TMEM_POOL_SHARED, &u65, &id, &d),
+	    NUMEM_TMEM_HIT);
 	shutdown();
 }
 
@@ -1197,11 +1270,6 @@ static void test_op_checks(void **state)
 #define M_POOLS   3
 #define M_OIDS    8
 #define M_INDEX   32
-/* The tree index of model slot x: x times an odd constant, so the 32
- * slots are distinct indexes spread over the 32-bit space (non-zero slots
- * at every level of the radix tree; 0 stays 0). */
-#define MX(x) ((uint32_t)(x)*0x9e3779b1u)
-
 /* Reference: the content seed at each key, 0 for none. */
 static uint32_t ref[M_CLIENTS][M_POOLS][M_OIDS][M_INDEX];
 
@@ -1212,6 +1280,14 @@ static uint64_t rnd(void)
 	rng_state ^= rng_state >> 7;
 	rng_state ^= rng_state << 17;
 	return rng_state;
+}
+
+/* Key slot -> page index: half dense (0..15), half spread over every
+ * level of the radix tree (up to 2^32 - 1), so trees grow, shrink and give
+ * their nodes back at every height. */
+static uint32_t model_index(int x)
+{
+	return x < 16 ? (uint32_t)x : (uint32_t)((x - 15) * 0x11111111u);
 }
 
 static void content(uint8_t *p, uint32_t seed)
@@ -1269,7 +1345,8 @@ static void test_model(void **state)
 		if (kind < 45) { /* put */
 			uint32_t seed = (uint32_t)++seeds;
 			content(gpage(dom[c], 0), seed);
-			int s = numem_tmem_put(tm, cpu0, cid[c], pid[c][p], &oid, MX(x), 0, &d);
+			int s = numem_tmem_put(tm, cpu0, cid[c], pid[c][p], &oid, model_index(x), 0,
+			                       &d);
 			if (s == NUMEM_TMEM_HIT)
 				*slot = seed;
 			else if (p == 1)
@@ -1278,7 +1355,8 @@ static void test_model(void **state)
 				*slot = 0;
 		} else if (kind < 85) { /* get */
 			memset(gpage(dom[c], 1), 0xa5, PAGE);
-			int s = numem_tmem_get(tm, cpu0, cid[c], pid[c][p], &oid, MX(x), 1, &d);
+			int s = numem_tmem_get(tm, cpu0, cid[c], pid[c][p], &oid, model_index(x), 1,
+			                       &d);
 			if (s == NUMEM_TMEM_HIT) {
 				hits++;
 				content(want, *slot);
@@ -1294,7 +1372,8 @@ static void test_model(void **state)
 					*slot = 0; /* evicted */
 			}
 		} else if (kind < 92) { /* flush page */
-			numem_tmem_flush_page(tm, cpu0, cid[c], pid[c][p], &oid, MX(x), &d);
+			numem_tmem_flush_page(tm, cpu0, cid[c], pid[c][p], &oid, model_index(x),
+			                      &d);
 			*slot = 0;
 		} else if (kind < 93) { /* flush object */
 			numem_tmem_flush_object(tm, cpu0, cid[c], pid[c][p], &oid, NULL, &d);
@@ -1338,8 +1417,8 @@ static void test_model(void **state)
 				if (!ref[c][1][o][x])
 					continue;
 				struct numem_tmem_oid oid = {{(uint64_t)o, 0, 0}};
-				int s =
-				    numem_tmem_get(tm, cpu0, cid[c], pid[c][1], &oid, MX(x), 1, &d);
+				int s = numem_tmem_get(tm, cpu0, cid[c], pid[c][1], &oid,
+				                       model_index(x), 1, &d);
 				content(want, ref[c][1][o][x]);
 				if (s != NUMEM_TMEM_HIT)
 					lost++;
@@ -1522,6 +1601,7 @@ int main(void)
 	    cmocka_unit_test(test_object_table_grows),
 	    cmocka_unit_test(test_isolation),
 	    cmocka_unit_test(test_shared_pools),
+	    cmocka_unit_test(test_shared_limit),
 	    cmocka_unit_test(test_dedup),
 	    cmocka_unit_test(test_control),
 	    cmocka_unit_test(test_shrinker_and_node),

@@ -67,9 +67,9 @@
  *      free's slow path (any caller's locks above may be held, a domain's
  *      or tmem's among them) that gives a pending block, one whose range a
  *      commit moved, to its new node (apply lock -> zone locks, one at a
- *      time).  Twice in a commit (publishing the layout and accounting it;
- *      moving one zone's free blocks) it holds every zone lock at once,
- *      taken in zone-index order, as the verifier does.
+ *      time).  In short windows of a commit (publishing the layout; taking
+ *      one zone's free blocks off; cutting a batch of them) it holds every
+ *      zone lock at once, taken in zone-index order, as the verifier does.
  *   2. grow lock (heap->grow_lock, deferred section initialisation):
  *      grow lock -> zone lock, one zone lock at a time.
  *   3. zone locks (zone->lock): a leaf.  Never held while taking another

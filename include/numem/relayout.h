@@ -41,6 +41,10 @@
  *          quiescent call (numem_relayout_quiescent()): its cpu->node, its
  *          fast-path answers, and its cached pages of moved ranges, which
  *          it gives to their new node.
+ *      No CPU is stopped or waited for; the commit takes every zone lock
+ *      in short windows (publishing, taking a zone's free blocks off,
+ *      cutting 32 of them), so a refill may wait one window
+ *      (numem_relayout_result.max_lock_ns); per-CPU caches keep serving.
  *
  * Notifiers (struct numem_relayout_notifier) are called before and after
  * the change with what changed.  Contract: they run on the committing
@@ -65,8 +69,8 @@
  * numem_heap_release().
  *
  * Builds with NUMEM_NO_RELAYOUT compile the heap's hooks out (the plain
- * build the benchmark compares against); these functions then answer
- * NUMEM_E_UNSUPPORTED.
+ * build the benchmark compares against); numem_relayout_commit() then
+ * answers NUMEM_E_UNSUPPORTED.
  */
 #ifndef NUMEM_RELAYOUT_H
 #define NUMEM_RELAYOUT_H
@@ -124,7 +128,8 @@ enum numem_err numem_memlayout_declare_node(struct numem_memlayout *l, numem_nid
  * end_pfn) across nodes[0..nr-1] in blocks of `block_pages` pages: the
  * block at pfn p (counted from start_pfn, aligned down to block_pages) goes
  * to nodes[(p - start_pfn) / block_pages % nr].  Holes are skipped (the
- * ranges added are cut at RAM edges).  (0, UINT64_MAX) means all RAM.
+ * ranges added are cut at RAM edges).  (0, UINT64_MAX) means all RAM.  A
+ * node beyond the current topology is declared new (as with push).
  * NUMEM_E_INVAL: nr 0 or above NUMEM_MAX_NODES, block_pages 0, a node id
  * NUMEM_NID_NONE; NUMEM_E_RANGE: no RAM in the span.
  */
@@ -200,7 +205,9 @@ struct numem_relayout_result {
 	uint64_t pages_reserved;            /* reserved RAM: counted on the new node */
 	numem_nodemask_t onlined, offlined; /* nodes brought online / taken offline */
 	bool cpu_nodes_changed, distances_changed;
-	uint64_t ns; /* the whole commit (platform clock; 0 without one) */
+	uint64_t ns;          /* the whole commit (platform clock; 0 without one) */
+	uint64_t max_lock_ns; /* the longest window in which the commit held every
+	                       * zone lock (platform clock; 0 without one) */
 };
 
 /* What a notifier is told. */
@@ -250,6 +257,16 @@ uint64_t numem_relayout_generation(const struct numem_heap *heap);
 
 /* Is `node` online (has memory or CPUs in the current layout)? */
 bool numem_relayout_node_online(const struct numem_heap *heap, numem_nid_t node);
+
+/*
+ * Debug aid: with `on`, every commit runs numem_heap_verify() between its
+ * lock windows (after publishing, after taking the free blocks off, after
+ * each batch of cuts, blocks in transit included) and panics
+ * (NUMEM_ASSERT) on a violation.  The verifier needs the other CPUs
+ * quiescent: for tests and fuzzing, not for a heap under load.  Creates
+ * the relayout state (false when there is no memory for it).
+ */
+bool numem_relayout_self_check(struct numem_heap *heap, bool on);
 
 /* The heap's current topology: the layout in force.  Valid until the
  * caller's CPU passes a quiescent point. */

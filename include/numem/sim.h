@@ -41,9 +41,10 @@
 #define SIM_MAX_DOMAINS        16
 #define SIM_MAX_PHASES         16
 #define SIM_MAX_SAMPLES        512
-#define SIM_MAP_BUCKETS        256 /* address-space picture: buckets per node */
-#define SIM_RELAYOUT_MAX_NODES 8   /* nodes a relayout phase stripes over */
-#define SIM_MAX_RELAYOUTS      4   /* relayout phases a run records */
+#define SIM_MAP_BUCKETS        256  /* address-space picture: buckets per node */
+#define SIM_MAP_ELSEWHERE      0xff /* map class: the bucket is another node's */
+#define SIM_RELAYOUT_MAX_NODES 8    /* nodes a relayout phase stripes over */
+#define SIM_MAX_RELAYOUTS      4    /* relayout phases a run records */
 
 enum sim_placement { SIM_PLACE_AUTO, SIM_PLACE_NODE, SIM_PLACE_PINNED, SIM_PLACE_VNUMA };
 
@@ -276,7 +277,8 @@ struct sim_run {
 	uint32_t nr_samples;
 	struct sim_sample sample[SIM_MAX_SAMPLES];
 	/* owner per bucket of each node's span: 0 free, 1 heap/host,
-	 * 2 reserved, 3 + domain index */
+	 * 2 reserved, 3 + domain index, SIM_MAP_ELSEWHERE another node's
+	 * memory (a relayout's stripes inside the span) */
 	uint8_t map[NUMEM_MAX_NODES][SIM_MAP_BUCKETS];
 	uint64_t map_start[NUMEM_MAX_NODES], map_end[NUMEM_MAX_NODES];
 	uint64_t trace_events;

@@ -35,9 +35,10 @@
  *  their client destroyed, and count against the client's cap (a put
  *  beyond it: NUMEM_TMEM_EQUOTA).  Ephemeral pages sit on an LRU per
  *  (client, node) ordered by put time (the oldest head over all lists is
- *  the global LRU); they are evicted when the heap asks (tmem's shrinker)
- *  or when a client exceeds its cap or, with opts.max_pages reached, its
- *  weighted share.  Every state change happens under tmem's lock, so an
+ *  the global LRU); they are evicted when the heap asks (tmem's shrinker),
+ *  when a client exceeds its cap or, with opts.max_pages reached, its
+ *  weighted share, and when a put finds the heap empty (the oldest make
+ *  way, up to 16).  Every state change happens under tmem's lock, so an
  *  object flushed or evicted is never seen half gone.
  *
  *  Guest memory.  Put and get name a guest frame; numem translates it

@@ -186,7 +186,11 @@ enum numem_err numem_memlayout_stripe(struct numem_memlayout *l, const struct nu
 		    "numem_memlayout_stripe: block of %llu pages past 0x%llx overflows",
 		    (unsigned long long)block_pages, (unsigned long long)end_pfn);
 	struct stripe st = {start_pfn, block_pages, nodes, nr};
-	return for_each_ram(l, t, start_pfn, end_pfn, stripe_run, &st, diag);
+	enum numem_err err = for_each_ram(l, t, start_pfn, end_pfn, stripe_run, &st, diag);
+	for (uint32_t i = 0; i < nr && !err; i++) /* as push: a node beyond the machine is new */
+		if (nodes[i] >= t->nr_nodes && nodes[i] < NUMEM_MAX_NODES)
+			numem_nodemask_set(&l->new_nodes, nodes[i]);
+	return err;
 }
 
 static enum numem_err push_run(struct numem_memlayout *l, uint64_t s, uint64_t e, void *arg,

@@ -23,12 +23,14 @@
  *        online reserved pages get the new node bits); every other page of
  *        an online section is counted pending for the new node, and the
  *        new zone's span grows over the run;
- *     3. holding every zone lock, in a second window: walk the source
- *        zones' free lists and take off each free block that meets a
- *        change run of its node (only the lists as they were are walked);
- *        then cut each at the run edges (maximal aligned pieces) and free
- *        the pieces into the target zones (merging with their new buddies)
- *        or back into the source zone; what moves is no longer pending;
+ *     3. holding every zone lock, in a window per source zone: walk its
+ *        free lists and take off each free block that meets a change run
+ *        of its node (only the lists as they were are walked) onto the
+ *        transit list, which the verifier counts; then, in
+ *        windows of CUT_BATCH blocks, cut each at the run edges (maximal
+ *        aligned pieces) and free the pieces into the target zones
+ *        (merging with their new buddies) or back into the source zone;
+ *        what moves is no longer pending;
  *     4. zones left empty leave the zonelists, new zones get watermarks,
  *        the new zonelists are built and published, the generation bumps,
  *        the old version is retired.
@@ -334,6 +336,25 @@ void numem_relayout_quiescent(struct numem_cpu *cpu)
 		numem__relayout_sync(cpu);
 }
 
+bool numem_relayout_self_check(struct numem_heap *h, bool on)
+{
+	struct numem__relayout *rl = h ? numem__relayout_get(h) : 0;
+	if (rl)
+		rl->self_check = on;
+	return rl != 0;
+}
+
+/* Between two lock windows of a commit (no zone lock held): the verifier,
+ * when asked for. */
+static void self_check(struct numem_heap *h, struct numem__relayout *rl, const char *when)
+{
+	struct numem_diag d;
+	if (!rl->self_check)
+		return;
+	enum numem_err err = numem_heap_verify(h, &d);
+	NUMEM_ASSERT(h->plat, err == NUMEM_OK, "relayout commit, %s: %s", when, d.msg);
+}
+
 /* ---- notifiers ------------------------------------------------------------- */
 
 void numem_relayout_register(struct numem_heap *h, struct numem_relayout_notifier *n)
@@ -567,14 +588,24 @@ static enum numem_err prepare(struct numem_heap *h, const struct numem_memlayout
 
 /* ---- apply ------------------------------------------------------------------- */
 
+/* A commit's windows of every zone lock (index order, as the verifier),
+ * timed with the platform's clock when it has one: the longest is the
+ * result's max_lock_ns. */
 static void lock_all(struct numem_heap *h)
 {
 	for (uint32_t zi = 0; zi < h->nr_zones; zi++)
 		numem__lock(&h->zone[zi].lock);
+	if (h->plat->clock_ns)
+		h->relayout->win_t0 = h->plat->clock_ns(h->plat->ctx);
 }
 
 static void unlock_all(struct numem_heap *h)
 {
+	struct numem__relayout *rl = h->relayout;
+	if (h->plat->clock_ns) {
+		uint64_t ns = h->plat->clock_ns(h->plat->ctx) - rl->win_t0;
+		rl->win_max = NUMEM_MAX(rl->win_max, ns);
+	}
 	for (uint32_t zi = h->nr_zones; zi-- > 0;)
 		numem__unlock(&h->zone[zi].lock);
 }
@@ -655,68 +686,149 @@ struct tally {
 	uint64_t moved, blocks, pending, deferred, reserved, changed;
 };
 
-/* Step 2 for one run cut at zone and section edges: one old zone, one new. */
-static void account_piece(struct numem_heap *h, struct numem__relayout *rl,
-                          const struct numem_relayout_change *c, uint64_t s, uint64_t e,
-                          struct tally *ty)
-{
-	const struct numem_frametable *ft = h->ft;
-	uint64_t sec = s >> ft->pfn_section_shift;
-	struct numem_zone *a = numem__zone_of(h, c->old_node, s);
-	struct numem_zone *b = numem__zone_of(h, c->new_node, s);
-	uint8_t st = numem_section_state(ft, sec);
-	bool online = st & NUMEM_SECTION_ONLINE;
-	uint64_t res = reserved_in(h, s, e, c->new_node, online);
-	uint64_t rest = e - s - res;
-	a->reserved_pages -= res;
-	b->reserved_pages += res;
-	a->present_pages -= res;
-	b->present_pages += res;
-	if (online) {
-		counter_add(&rl->pending[c->new_node], rest);
-		counter_add(&rl->sec_pending[sec], rest);
-		if (__atomic_load_n(&rl->sec_moved[sec], __ATOMIC_RELAXED) == 2)
-			reclassify(h, rl, s, e, c->old_node, c->new_node);
-	} else {
-		atomic_fetch_sub_explicit(&a->deferred_pages, rest, memory_order_relaxed);
-		atomic_fetch_add_explicit(&b->deferred_pages, rest, memory_order_relaxed);
-		a->present_pages -= rest;
-		b->present_pages += rest;
-		ty->deferred += rest;
-	}
-	if (!b->populated || s < b->start_pfn)
-		b->start_pfn = s;
-	if (b->grow_cursor > sec) /* deferred growth must look here again */
-		b->grow_cursor = sec;
-	if (!b->populated || e > b->end_pfn)
-		b->end_pfn = e;
-	__atomic_store_n(&b->populated, true, __ATOMIC_RELAXED); /* zonelist.c reads it unlocked */
-	ty->reserved += res;
-	ty->changed += e - s;
-}
+/* What step 2 changes in one zone, summed without its lock. */
+struct zdelta {
+	uint64_t present_in, present_out, reserved_in, reserved_out, deferred_in, deferred_out;
+	uint64_t lo, hi; /* span the zone must cover */
+	bool touched;
+};
 
-/* Publish the topology and account every run, in one window of all zone
- * locks: the verifier (which holds them all) sees the old topology with
- * the old counts or the new one with the new counts. */
-static void account(struct numem_heap *h, struct numem__relayout *rl, struct numem__version *v,
-                    const struct numem_relayout_change *c, uint32_t nr, struct tally *ty)
+/* Call fn for every piece of the runs: a run cut at the old and the new
+ * node's zone edges and at section edges (one old zone, one new). */
+typedef void (*piece_fn)(struct numem_heap *h, struct numem__relayout *rl,
+                         const struct numem_relayout_change *c, uint64_t s, uint64_t e, void *arg);
+
+static void for_each_piece(struct numem_heap *h, struct numem__relayout *rl,
+                           const struct numem_relayout_change *c, uint32_t nr, piece_fn fn,
+                           void *arg)
 {
 	const struct numem_frametable *ft = h->ft;
-	lock_all(h);
-	__atomic_store_n(&h->topo, &v->topo, __ATOMIC_RELEASE);
-	h->ft->topo = &v->topo;
-	for (uint32_t i = 0; i < nr; i++) {
+	for (uint32_t i = 0; i < nr; i++)
 		for (uint64_t s = c[i].start_pfn; s < c[i].end_pfn;) {
 			uint64_t e =
 			    NUMEM_MIN(c[i].end_pfn, zone_cut(h, c[i].old_node, s, UINT64_MAX));
 			e = zone_cut(h, c[i].new_node, s, e);
 			e = NUMEM_MIN(e, ((s >> ft->pfn_section_shift) + 1)
 			                     << ft->pfn_section_shift);
-			account_piece(h, rl, &c[i], s, e, ty);
+			fn(h, rl, &c[i], s, e, arg);
 			s = e;
 		}
+}
+
+struct plan_arg {
+	struct zdelta *dz;
+	struct tally *ty;
+};
+
+/* Step 2a, no zone lock (the apply and grow locks keep the counters and
+ * the sections still): what each piece changes.  Reserved and deferred
+ * pages change zone; every other page of an online section is counted
+ * pending for its new node (the free walk takes back what it moves). */
+static void plan_piece(struct numem_heap *h, struct numem__relayout *rl,
+                       const struct numem_relayout_change *c, uint64_t s, uint64_t e, void *arg)
+{
+	struct plan_arg *pa = arg;
+	const struct numem_frametable *ft = h->ft;
+	uint64_t sec = s >> ft->pfn_section_shift;
+	struct zdelta *a = &pa->dz[numem__zone_index(h, numem__zone_of(h, c->old_node, s))];
+	struct zdelta *b = &pa->dz[numem__zone_index(h, numem__zone_of(h, c->new_node, s))];
+	uint64_t res = reserved_in(h, s, e, 0, false), rest = e - s - res;
+	a->reserved_out += res;
+	b->reserved_in += res;
+	a->present_out += res;
+	b->present_in += res;
+	if (numem_section_state(ft, sec) & NUMEM_SECTION_ONLINE) {
+		counter_add(&rl->pending[c->new_node], rest);
+		counter_add(&rl->sec_pending[sec], rest);
+	} else {
+		a->deferred_out += rest;
+		b->deferred_in += rest;
+		a->present_out += rest;
+		b->present_in += rest;
+		pa->ty->deferred += rest;
 	}
+	b->lo = b->touched ? NUMEM_MIN(b->lo, s) : s;
+	b->hi = b->touched ? NUMEM_MAX(b->hi, e) : e;
+	b->touched = true;
+	pa->ty->reserved += res;
+	pa->ty->changed += e - s;
+}
+
+/* Step 2c, every zone lock held: the descriptors of online reserved pages
+ * get their new node; pieces of sections that held pending pages before
+ * this commit are reclassified. */
+static void fix_piece(struct numem_heap *h, struct numem__relayout *rl,
+                      const struct numem_relayout_change *c, uint64_t s, uint64_t e, void *arg)
+{
+	uint64_t sec = s >> h->ft->pfn_section_shift;
+	(void)arg;
+	if (!(numem_section_state(h->ft, sec) & NUMEM_SECTION_ONLINE))
+		return;
+	reserved_in(h, s, e, c->new_node, true);
+	if (__atomic_load_n(&rl->sec_moved[sec], __ATOMIC_RELAXED) == 2)
+		reclassify(h, rl, s, e, c->old_node, c->new_node);
+}
+
+/* Step 2: plan every piece without a zone lock, then publish the topology
+ * and apply the sums in one window of all zone locks, so the verifier
+ * (which holds them all) sees the old topology with the old counts or the
+ * new one with the new counts, and the window is short (per zone, plus the
+ * pieces of reserved ranges and of dirty sections). */
+static void account(struct numem_heap *h, struct numem__relayout *rl, struct numem__version *v,
+                    const struct numem_relayout_change *c, uint32_t nr, struct zdelta *dz,
+                    bool dirty, struct tally *ty)
+{
+	struct plan_arg pa = {dz, ty};
+	for_each_piece(h, rl, c, nr, plan_piece, &pa);
+	lock_all(h);
+	__atomic_store_n(&h->topo, &v->topo, __ATOMIC_RELEASE);
+	h->ft->topo = &v->topo;
+	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
+		struct numem_zone *z = &h->zone[zi];
+		const struct zdelta *d = &dz[zi];
+		z->present_pages = z->present_pages + d->present_in - d->present_out;
+		z->reserved_pages = z->reserved_pages + d->reserved_in - d->reserved_out;
+		atomic_fetch_add_explicit(&z->deferred_pages, d->deferred_in, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&z->deferred_pages, d->deferred_out,
+		                          memory_order_relaxed);
+		if (!d->touched)
+			continue;
+		if (!z->populated || d->lo < z->start_pfn)
+			z->start_pfn = d->lo;
+		if (!z->populated || d->hi > z->end_pfn)
+			z->end_pfn = d->hi;
+		if (z->grow_cursor > d->lo >> h->ft->pfn_section_shift) /* deferred growth */
+			z->grow_cursor = d->lo >> h->ft->pfn_section_shift;
+		__atomic_store_n(&z->populated, true, __ATOMIC_RELAXED); /* zonelist.c: unlocked */
+	}
+	if (h->nr_reserved || dirty)
+		for_each_piece(h, rl, c, nr, fix_piece, 0);
 	unlock_all(h);
+}
+
+/* Detached blocks cut per all-zone-locks window (step 3b). */
+#define CUT_BATCH 32u
+
+enum numem_err numem__relayout_transit(struct numem_heap *h, uint64_t *transit,
+                                       struct numem_diag *diag)
+{
+	struct numem__relayout *rl = numem__relayout_of(h);
+	uint64_t n = 0;
+	for (struct numem_page *pg = rl ? rl->transit : 0; pg; pg = pg->next) {
+		uint32_t zi = numem__pg_zone_index(pg);
+		uint64_t pfn = numem_page_to_pfn(h->ft, pg).v;
+		if (++n > h->ft->max_pfn || numem__pg_state(pg) != NUMEM_PS_PCP ||
+		    zi >= h->nr_zones || pfn < h->zone[zi].start_pfn ||
+		    pfn + (1ull << numem__pg_order(pg)) > h->zone[zi].end_pfn)
+			return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
+			                   "heap_verify: relayout transit block %llu (pfn 0x%llx): "
+			                   "expected a cached head inside its zone, found state %u "
+			                   "zone %u",
+			                   (unsigned long long)n, (unsigned long long)pfn,
+			                   numem__pg_state(pg), zi);
+		transit[zi] += 1ull << numem__pg_order(pg);
+	}
+	return NUMEM_OK;
 }
 
 /* The first run ending after pfn p (binary search). */
@@ -844,11 +956,13 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 	numem__lock(&rl->commit_lock);
 	enum numem_err err = numem_memlayout_validate(h, l, diag);
 	struct plan pl = {0};
-	/* The "was populated" flags, in the scratch after the changes. */
+	/* Scratch: per zone, what step 2 changes and whether it had pages. */
+	struct zdelta *dz = 0;
 	bool *was = 0;
-	size_t was_bytes = h->nr_zones;
+	size_t was_bytes = (size_t)h->nr_zones * (sizeof(*dz) + sizeof(*was));
 	if (!err) {
-		was = numem__meta_alloc(plat, was_bytes, NUMEM_NID_NONE);
+		dz = numem__meta_alloc(plat, was_bytes, NUMEM_NID_NONE);
+		was = dz ? (bool *)(dz + h->nr_zones) : 0;
 		if (!was)
 			err = numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
 			                  "numem_relayout_commit: no scratch memory; the layout is "
@@ -857,7 +971,7 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 	if (!err)
 		err = prepare(h, l, &pl, res, diag);
 	if (err) {
-		numem__meta_free(plat, was, was_bytes);
+		numem__meta_free(plat, dz, was_bytes);
 		numem__unlock(&rl->commit_lock);
 		return err;
 	}
@@ -872,6 +986,9 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 	/* Apply. */
 	const struct numem_frametable *ft = h->ft;
 	struct tally ty = {0};
+	bool dirty = false; /* a run meets a section that still holds pending pages */
+	rl->win_max = 0;
+	memset(dz, 0, (size_t)h->nr_zones * sizeof(*dz));
 	numem__lock(&rl->apply_lock);
 	numem__lock(&h->grow_lock);
 	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
@@ -886,30 +1003,48 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 			    &rl->zone_moved[(uint32_t)pl.change[i].old_node * NUMEM_NR_ZONE_TYPES +
 			                    zt],
 			    1, __ATOMIC_RELAXED);
-		for (uint64_t s = s0; s <= s1; s++)
-			__atomic_store_n(&rl->sec_moved[s],
-			                 __atomic_load_n(&rl->sec_pending[s], __ATOMIC_RELAXED) ? 2
-			                                                                        : 1,
-			                 __ATOMIC_RELAXED);
+		for (uint64_t s = s0; s <= s1; s++) {
+			bool d = __atomic_load_n(&rl->sec_pending[s], __ATOMIC_RELAXED) != 0;
+			dirty |= d;
+			__atomic_store_n(&rl->sec_moved[s], d ? 2 : 1, __ATOMIC_RELAXED);
+		}
 	}
-	account(h, rl, pl.v, pl.change, pl.nr_changes, &ty);
+	account(h, rl, pl.v, pl.change, pl.nr_changes, dz, dirty, &ty);
+	self_check(h, rl, "published and accounted");
 	numem_nodemask_t from = {{0}};
 	for (uint32_t i = 0; i < pl.nr_changes; i++)
 		numem_nodemask_set(&from, pl.change[i].old_node);
-	struct numem_page *chain = 0;
-	lock_all(h);
-	for (uint32_t zi = 0; zi < h->nr_zones; zi++)
-		if (numem_nodemask_test(&from, h->zone[zi].node) && h->zone[zi].free_pages)
-			detach(h, &h->zone[zi], pl.change, pl.nr_changes, &chain, &ty);
-	while (chain) {
-		struct numem_page *pg = chain;
-		chain = pg->next;
-		if (chain)
-			__builtin_prefetch(chain, 1);
-		pg->next = 0;
-		cut_block(h, rl, pg, pl.change, pl.nr_changes, &ty);
+	/* A window per source zone: a zone walked whole has no meeting block
+	 * left for a free to merge with (they are in transit, state PCP), and
+	 * one not walked yet will be; nothing is cut before all are taken. */
+	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
+		if (!numem_nodemask_test(&from, h->zone[zi].node))
+			continue;
+		lock_all(h);
+		if (h->zone[zi].free_pages)
+			detach(h, &h->zone[zi], pl.change, pl.nr_changes, &rl->transit, &ty);
+		unlock_all(h);
+		self_check(h, rl, "a zone's free blocks taken off");
 	}
-	unlock_all(h);
+	/* Cut them in batches, letting the other CPUs in between: the blocks
+	 * still in transit are counted by the verifier. */
+	while (rl->transit) {
+		lock_all(h);
+		for (uint32_t k = 0; k < CUT_BATCH && rl->transit; k++) {
+			struct numem_page *pg = rl->transit;
+			rl->transit = pg->next;
+			if (rl->transit)
+				__builtin_prefetch(rl->transit, 1);
+			pg->next = 0;
+			cut_block(h, rl, pg, pl.change, pl.nr_changes, &ty);
+		}
+		unlock_all(h);
+		self_check(h, rl, "a batch cut");
+		/* The zone locks are unfair (test-and-set): without a pause this
+		 * CPU takes them straight back and the waiters starve. */
+		for (int k = 0; k < 32 && rl->transit; k++)
+			numem__cpu_relax();
+	}
 	for (uint32_t i = 0; i < pl.nr_changes; i++) { /* 2 (dirty) was for this commit */
 		uint64_t s0 = pl.change[i].start_pfn >> ft->pfn_section_shift;
 		uint64_t s1 = (pl.change[i].end_pfn - 1) >> ft->pfn_section_shift;
@@ -951,13 +1086,14 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 	res->blocks_moved = ty.blocks;
 	res->pages_deferred = ty.deferred;
 	res->pages_reserved = ty.reserved;
+	res->max_lock_ns = rl->win_max;
 	ev.phase = NUMEM_RELAYOUT_AFTER;
 	if (plat->clock_ns)
 		res->ns = plat->clock_ns(plat->ctx) - t0;
 	notify(h, rl, &ev);
 	reclaim(h, rl); /* after the notifiers: ev.old_topo may be the one retired */
 	numem__meta_free(plat, pl.change, pl.change_bytes);
-	numem__meta_free(plat, was, was_bytes);
+	numem__meta_free(plat, dz, was_bytes);
 	numem__unlock(&rl->commit_lock);
 	return NUMEM_OK;
 }

@@ -64,7 +64,19 @@ struct numem__relayout {
 	struct numem__version *current; /* NULL: the boot topology and zonelists */
 	struct numem__version *retired;
 	struct numem_relayout_notifier *notifiers;
+	/* Free blocks a commit took off their lists and has not cut yet (state
+	 * PCP, linked through `next`); changed and read with every zone lock
+	 * held, so the verifier counts them (numem__relayout_transit). */
+	struct numem_page *transit;
+	bool self_check;          /* numem_relayout_self_check */
+	uint64_t win_t0, win_max; /* a commit's zone-lock windows (apply lock) */
 };
+
+/* For the verifier (every zone lock held): add the pages of each block in
+ * transit to transit[zone index]; NUMEM_E_CORRUPT if one is not a cached
+ * head of its order inside its zone. */
+enum numem_err numem__relayout_transit(struct numem_heap *h, uint64_t *transit,
+                                       struct numem_diag *diag);
 
 /* The relayout state, created on first use (NULL on no memory). */
 struct numem__relayout *numem__relayout_get(struct numem_heap *h);

@@ -12,12 +12,15 @@
  * is a head (free, cached or allocated), reserved, or a hole, and every pfn
  * inside a block is a tail (no block nested in another: each frame belongs
  * to one block, so to one owner);
- * and per zone: free + cached + allocated + reserved + deferred = present.
+ * the blocks a relayout commit has taken off their lists and not yet cut
+ * (its transit list: cached heads inside their zone);
+ * and per zone: free + cached + allocated + reserved + deferred + in
+ * transit = present.
  * The first violation is returned with the function, pfn, expected and
  * found values.  The heap must be quiescent; all zone locks are taken (in
  * zone-index order) so a stray concurrent user cannot corrupt the walk.
  */
-#include "heap_internal.h"
+#include "relayout_internal.h"
 
 struct zone_count {
 	uint64_t free, cached, allocated, reserved, deferred;
@@ -187,7 +190,7 @@ static enum numem_err walk_pfns(struct numem_heap *h, struct zone_count *cnt,
 enum numem_err numem_heap_verify(struct numem_heap *h, struct numem_diag *diag)
 {
 	/* Per-zone tallies in scratch metadata, not on the stack. */
-	size_t bytes = h->nr_zones * (sizeof(struct zone_count) + 2 * sizeof(uint64_t));
+	size_t bytes = h->nr_zones * (sizeof(struct zone_count) + 3 * sizeof(uint64_t));
 	struct zone_count *cnt = numem__meta_alloc(h->plat, bytes, NUMEM_NID_NONE);
 	if (!cnt)
 		return numem__fail(diag, NUMEM_E_NOMEM, 0, 0,
@@ -195,6 +198,7 @@ enum numem_err numem_heap_verify(struct numem_heap *h, struct numem_diag *diag)
 		                   bytes);
 	uint64_t *deferred = (uint64_t *)(cnt + h->nr_zones);
 	uint64_t *res_uninit = deferred + h->nr_zones;
+	uint64_t *transit = res_uninit + h->nr_zones; /* a relayout's blocks being moved */
 	memset(cnt, 0, bytes);
 	for (uint32_t zi = 0; zi < h->nr_zones; zi++)
 		numem__lock(&h->zone[zi].lock);
@@ -205,6 +209,8 @@ enum numem_err numem_heap_verify(struct numem_heap *h, struct numem_diag *diag)
 		err = check_pcp(h, cnt, diag);
 	if (!err)
 		err = walk_pfns(h, cnt, diag);
+	if (!err)
+		err = numem__relayout_transit(h, transit, diag);
 	if (!err) {
 		numem__count_deferred(h, deferred, res_uninit);
 		for (uint32_t zi = 0; zi < h->nr_zones && !err; zi++) {
@@ -226,18 +232,19 @@ enum numem_err numem_heap_verify(struct numem_heap *h, struct numem_diag *diag)
 				    (unsigned long long)z->reserved_pages,
 				    (unsigned long long)cnt[zi].reserved);
 			uint64_t sum = cnt[zi].free + cnt[zi].cached + cnt[zi].allocated +
-			               cnt[zi].reserved + z->deferred_pages;
+			               cnt[zi].reserved + z->deferred_pages + transit[zi];
 			if (!err && sum != z->present_pages)
 				err = FAIL(
 				    "heap_verify: node %u zone %s: free %llu + cached %llu + "
-				    "allocated %llu + reserved %llu + deferred %llu = %llu, "
-				    "expected present %llu",
+				    "allocated %llu + reserved %llu + deferred %llu + in transit "
+				    "%llu = %llu, expected present %llu",
 				    z->node, numem_zone_name(z->type),
 				    (unsigned long long)cnt[zi].free,
 				    (unsigned long long)cnt[zi].cached,
 				    (unsigned long long)cnt[zi].allocated,
 				    (unsigned long long)cnt[zi].reserved,
-				    (unsigned long long)z->deferred_pages, (unsigned long long)sum,
+				    (unsigned long long)z->deferred_pages,
+				    (unsigned long long)transit[zi], (unsigned long long)sum,
 				    (unsigned long long)z->present_pages);
 		}
 	}

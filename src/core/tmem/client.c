@@ -542,7 +542,7 @@ void numem_tmem_info(struct numem_tmem *t, struct numem_tmem_info *out)
 	out->stats = t->st;
 	for (struct tm_client *c = t->clients_list; c; c = c->next_active) {
 		stats_add(&out->stats, &c->st);
-		out->metadata_bytes += 3072;
+		out->metadata_bytes += sizeof(*c);
 		for (uint32_t i = 0; i < NUMEM_TMEM_MAX_POOLS; i++)
 			if (c->pool[i] && c->pool[i]->shared_slot < 0)
 				out->metadata_bytes += pool_meta(c->pool[i]);

@@ -6,9 +6,10 @@
  * into a bucket index), 504 at first and grown 4x by pool.c when the
  * objects outnumber the chains 2:1.  The pages of an object sit in a
  * radix tree of 64-slot nodes (512 bytes, kmalloc-512) whose height grows
- * with the largest index: height h holds indexes below 2^(6h), height 0 is
- * the page of index 0 held in the root itself, so a one-page object at
- * index 0 costs no node (Linux's radix tree does the same).  A dense
+ * with the largest index: height h holds indexes below 2^(6h); height 0 is
+ * a lone page held in the root itself, whatever its index (the page knows
+ * it), so a one-page object costs no node (Linux's radix tree does this for
+ * index 0 only).  A dense
  * object costs one node per 64 pages (8 bytes a page) plus the upper
  * levels.  Nodes are taken from the caller's preload (allocated before the
  * lock) and given back through the bag when they empty.
@@ -30,6 +31,14 @@ static inline uint64_t height_cap(unsigned h)
 	return h >= TM_RADIX_HEIGHT ? ~0ull : 1ull << (TM_RADIX_SHIFT * h);
 }
 
+static bool node_empty(const struct tm_rnode *n)
+{
+	for (unsigned i = 0; i < TM_RADIX_SLOTS; i++)
+		if (n->slot[i])
+			return false;
+	return true;
+}
+
 static struct tm_rnode *take_node(struct tm_object *o, struct tm_preload *pl)
 {
 	o->pool->rnodes++;
@@ -38,6 +47,8 @@ static struct tm_rnode *take_node(struct tm_object *o, struct tm_preload *pl)
 			struct tm_rnode *n = pl->node[i];
 			pl->node[i] = 0;
 			n->slot[0] = 0; /* all else is zero (see bag_node) */
+			NUMEM_DEBUG_ASSERT(0, node_empty(n),
+			                   "tmem: recycled radix node %p not empty", (void *)n);
 			return n;
 		}
 	return 0; /* the preload guarantees TM_RADIX_HEIGHT */
@@ -82,6 +93,10 @@ void numem__tm_obj_free(struct tm_object *o, struct tm_bag *bag)
 
 struct tm_page *numem__tm_radix_lookup(const struct tm_object *o, uint32_t index)
 {
+	if (!o->height) { /* a lone page (any index) or nothing */
+		struct tm_page *lone = o->root;
+		return lone && lone->index == index ? lone : 0;
+	}
 	if (index >= height_cap(o->height))
 		return 0;
 	void *n = o->root;
@@ -90,14 +105,40 @@ struct tm_page *numem__tm_radix_lookup(const struct tm_object *o, uint32_t index
 	return n;
 }
 
+/* Put pg at its index in a tree of height >= 1 that covers it, making the
+ * nodes on its path that are missing. */
+static void place(struct tm_object *o, struct tm_page *pg, struct tm_preload *pl)
+{
+	void **slot = &o->root;
+	for (unsigned h = o->height; h > 0; h--) {
+		if (!*slot)
+			*slot = take_node(o, pl);
+		slot = &((struct tm_rnode *)*slot)
+		            ->slot[(pg->index >> (TM_RADIX_SHIFT * (h - 1))) & 63];
+	}
+	*slot = pg;
+}
+
 void numem__tm_radix_insert(struct tm_object *o, struct tm_page *pg, struct tm_preload *pl)
 {
 	uint32_t index = pg->index;
-	if (!o->root) {
-		unsigned h = 0;
-		while (index >= height_cap(h))
+	o->pages++;
+	if (!o->root) { /* the first page sits in the root, whatever its index */
+		o->height = 0;
+		o->root = pg;
+		return;
+	}
+	if (!o->height) {
+		/* a second page: a tree just tall enough for both (its two paths
+		 * take at most 2 * height - 1 nodes: the preload's count) */
+		struct tm_page *lone = o->root;
+		uint32_t top = NUMEM_MAX(lone->index, index);
+		unsigned h = 1;
+		while (top >= height_cap(h))
 			h++;
+		o->root = 0;
 		o->height = (uint8_t)h;
+		place(o, lone, pl);
 	}
 	while (index >= height_cap(o->height)) {
 		struct tm_rnode *n = take_node(o, pl);
@@ -105,23 +146,7 @@ void numem__tm_radix_insert(struct tm_object *o, struct tm_page *pg, struct tm_p
 		o->root = n;
 		o->height++;
 	}
-	void **slot = &o->root;
-	for (unsigned h = o->height; h > 0; h--) {
-		if (!*slot)
-			*slot = take_node(o, pl);
-		slot =
-		    &((struct tm_rnode *)*slot)->slot[(index >> (TM_RADIX_SHIFT * (h - 1))) & 63];
-	}
-	*slot = pg;
-	o->pages++;
-}
-
-static bool node_empty(const struct tm_rnode *n)
-{
-	for (unsigned i = 0; i < TM_RADIX_SLOTS; i++)
-		if (n->slot[i])
-			return false;
-	return true;
+	place(o, pg, pl);
 }
 
 /* A node into the bag: its slots are all zero but slot[0], the bag's
@@ -145,13 +170,14 @@ void numem__tm_radix_remove(struct tm_object *o, uint32_t index, struct tm_bag *
 	}
 	*slot = 0;
 	if (!--o->pages) {
-		/* the last page: every node on its path is empty now but for
-		 * the slot leading down it; clear that too (a recycled node is
-		 * reused with only its chain slot cleared: bag_node) */
-		for (unsigned i = 0; i + 1 < depth; i++)
-			path[i]->slot[(index >> (TM_RADIX_SHIFT * (o->height - 1u - i))) & 63] = 0;
-		while (depth > 0)
-			bag_node(o, path[--depth], bag);
+		/* the last page: every node on its path is empty once the slot
+		 * leading down from it is cleared (bag_node's contract) */
+		while (depth > 0) {
+			depth--;
+			uint32_t shift = TM_RADIX_SHIFT * (uint32_t)(o->height - 1 - depth);
+			path[depth]->slot[(index >> shift) & 63] = 0;
+			bag_node(o, path[depth], bag);
+		}
 		o->root = 0;
 		o->height = 0;
 		return;

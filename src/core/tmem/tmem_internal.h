@@ -191,9 +191,10 @@ struct numem_tmem {
 	struct numem_shrinker shrinker;
 	struct numem_domain_hook hook;
 	struct numem_relayout_notifier relayout; /* registered at create (verify.c) */
-	/* Relayout commits seen by the subscriber (__atomic: the bag release
-	 * reads it unlocked).  0: every heap page's head names its node. */
-	uint64_t relayouts;
+	/* A relayout commit was seen by the subscriber (__atomic: the bag
+	 * release reads it unlocked).  false: every heap page's head names its
+	 * node. */
+	bool relaid;
 	struct tm_client **client; /* [NUMEM_TMEM_MAX_CLIENTS] */
 	/* Each client's codec, readable without the lock (a put compresses
 	 * before it takes the lock); written with the client's. */
@@ -206,8 +207,7 @@ struct numem_tmem {
 	uint64_t pool_serial;
 	uint64_t heap_pages;
 	uint64_t pages_on_node[NUMEM_MAX_NODES]; /* heap pages held */
-	uint64_t metadata_bytes;
-	uint64_t total_pages; /* stored pages (all clients) */
+	uint64_t total_pages;                    /* stored pages (all clients) */
 	struct tm_zpage *partial[NUMEM_MAX_NODES];
 	struct numem_tmem_stats st; /* of clients destroyed: kept for the totals */
 	uint64_t shrinker_calls, shrinker_freed, max_evict_batch;
@@ -240,7 +240,7 @@ static inline void *tm_virt(const struct numem_tmem *t, uint64_t pfn)
  * taken before the subscriber's walk is re-accounted by it. */
 static inline numem_nid_t tm_layout_node(const struct numem_tmem *t, uint64_t pfn, numem_nid_t head)
 {
-	if (__builtin_expect(__atomic_load_n(&t->relayouts, __ATOMIC_ACQUIRE) == 0, 1))
+	if (__builtin_expect(!__atomic_load_n(&t->relaid, __ATOMIC_ACQUIRE), 1))
 		return head;
 	numem_nid_t n = numem_topo_pfn_to_node(numem_heap_topo(t->heap), numem_pfn(pfn));
 	return n != NUMEM_NID_NONE ? n : head;

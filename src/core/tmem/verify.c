@@ -257,7 +257,7 @@ static void relayout_notify(void *ctx, struct numem_heap *heap,
 	tm_lock(t);
 	/* From here on new pages count on the layout's node (tm_layout_node);
 	 * the walk fixes those taken before. */
-	__atomic_store_n(&t->relayouts, t->relayouts + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->relaid, true, __ATOMIC_RELEASE);
 	reaccount_all(&r);
 	tm_unlock(t);
 }
