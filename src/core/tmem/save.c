@@ -229,14 +229,18 @@ int numem_tmem_restore(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cli
 		return NUMEM_TMEM_EQUOTA;
 	}
 	tm_unlock(t);
-	/* Pools first (through the op, as the guest would), then pages. */
+	/* Pools first, then pages.  The guest may make pools meanwhile, even
+	 * in a slot the stream names (make_at then refuses): each pool this
+	 * restore made is recorded by its serial, and only those are undone
+	 * (or filled). */
 	size_t at = TM_SAVE_HDR;
 	uint32_t pools = numem__le32(b + 12);
+	uint64_t made[NUMEM_TMEM_MAX_POOLS] = {0}; /* serials; 0: not made here */
 	for (uint32_t i = 0; i < pools && r >= 0; i++) {
 		uint32_t id = numem__le32(b + at);
 		uint64_t n = numem__le64(b + at + 8);
 		at += TM_SAVE_POOL;
-		r = numem__tm_pool_make_at(t, cpu, client, id, diag);
+		r = numem__tm_pool_make_at(t, cpu, client, id, &made[id], diag);
 		for (uint64_t k = 0; k < n && r >= 0; k++, at += TM_SAVE_REC) {
 			const uint8_t *rec = b + at;
 			uint64_t oid[3] = {numem__le64(rec), numem__le64(rec + 8),
@@ -248,7 +252,7 @@ int numem_tmem_restore(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cli
 			struct tm_bag bag = {.pfns = ~0ull};
 			tm_lock(t);
 			c = numem__tm_client(t, client);
-			struct tm_pool *p = c ? c->pool[id] : 0;
+			struct tm_pool *p = numem__tm_pool_again(t, client, id, made[id]);
 			r = p ? restore_page(t, cpu, c, p, oid, numem__le32(rec + 24), rec + 32,
 			                     &bag)
 			      : NUMEM_TMEM_ENOCLIENT;
@@ -264,10 +268,10 @@ int numem_tmem_restore(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cli
 		}
 	}
 	if (r < 0) {
-		/* undo: the pools this restore made */
+		/* undo: the pools this restore made, if still there */
 		for (uint32_t i = 0; i < NUMEM_TMEM_MAX_POOLS; i++)
-			if (mask >> i & 1)
-				numem_tmem_destroy_pool(t, cpu, client, i, 0);
+			if (made[i])
+				numem__tm_pool_unmake(t, cpu, client, i, made[i]);
 		if (r == NUMEM_TMEM_ENOMEM)
 			numem__fail(
 			    diag, NUMEM_E_NOMEM, 0, 0,
