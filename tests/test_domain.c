@@ -10,6 +10,7 @@
  */
 #include <numem/domain.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "helpers.h"
@@ -824,6 +825,67 @@ static void test_race_give_back(void **state)
 	shutdown();
 }
 
+/* Issue 10: automatic placement reads every node's free pages (the zones'
+ * counters and other CPUs' caches) with no lock while their owners change
+ * them: one thread creates and destroys auto-placed domains on CPU 0 while
+ * another allocates and frees on CPU 1 (its cache, refills and drains
+ * through the zone locks).  Under TSan this reports a data race unless the
+ * readers and writers of those counters are atomic. */
+struct churner {
+	struct numem_cpu *cpu;
+	_Atomic bool *stop;
+	_Atomic uint64_t rounds;
+	enum numem_err err;
+	char msg[200];
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churner *r = arg;
+	struct numem_diag cd;
+	numem_pfn_t pfn[96];
+	while (!atomic_load(r->stop) && !r->err) {
+		/* More than the cache's high mark: refills and drains too. */
+		uint32_t n = 0;
+		for (; n < 96; n++)
+			if ((r->err =
+			         numem_alloc(r->cpu, n % 3 == 2 ? 1 : 0, 0, NULL, &pfn[n], &cd)))
+				break;
+		for (uint32_t i = 0; i < n; i++)
+			if (!r->err)
+				r->err = numem_free(r->cpu, pfn[i], i % 3 == 2 ? 1 : 0, &cd);
+		if (r->err)
+			snprintf(r->msg, sizeof(r->msg), "%s", cd.msg);
+		atomic_fetch_add(&r->rounds, 1);
+	}
+	return NULL;
+}
+
+static void test_race_placement_counters(void **state)
+{
+	(void)state;
+	boot("opteron-2n");
+	_Atomic bool stop = false;
+	struct churner r = {.cpu = numem_heap_cpu(&sys.heap, 1), .stop = &stop};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, churn_thread, &r), 0);
+	while (!atomic_load(&r.rounds)) /* the other CPU is under way */
+		;
+	for (int i = 0; i < 200 || (atomic_load(&r.rounds) < 50 && !r.err); i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "place%d", i);
+		struct numem_domain *dom = create(name, 1024, 1, NULL);
+		assert_true(dom->auto_placed);
+		assert_int_equal(numem_domain_destroy(doms, cpu0, dom->id, &d), NUMEM_OK);
+	}
+	atomic_store(&stop, true);
+	pthread_join(t, NULL);
+	if (r.err)
+		fail_msg("allocating thread: %s", r.msg);
+	assert_true(atomic_load(&r.rounds) >= 50);
+	shutdown();
+}
+
 /* The ownership invariant, negative side: each way a frame can have no
  * owner, two owners or an owner that does not know it is built by hand
  * (through the heap's hand-over and the public p2m entries) and the
@@ -964,8 +1026,11 @@ int main(void)
 	    cmocka_unit_test(test_balloon_exact),
 	    cmocka_unit_test(test_balance_both_strategies),
 	    cmocka_unit_test(test_race_give_back),
+	    cmocka_unit_test(test_race_placement_counters),
 	    cmocka_unit_test(test_verify_catches_ownership),
 	    cmocka_unit_test(test_verify_sparse_machine),
 	};
+	if (getenv("NUMEM_TEST_FILTER")) /* NUMEM_TEST_FILTER=name runs one test */
+		cmocka_set_test_filter(getenv("NUMEM_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -960,6 +960,29 @@ static void test_free_fast_path_grown_after_commit(void **state)
 
 /* ---- from a new SRAT and SLIT ------------------------------------------------ */
 
+/* An 8-locality SLIT: 10 on the diagonal, `far` elsewhere. */
+static void slit8(uint8_t matrix[8 * 8], uint8_t far)
+{
+	for (int a = 0; a < 8; a++)
+		for (int b = 0; b < 8; b++)
+			matrix[a * 8 + b] = a == b ? 10 : far;
+}
+
+/* A layout from the SRAT and SLIT, which must declare node 3 new,
+ * committed. */
+static void commit_srat_new3(const struct numem_srat *srat, const struct numem_slit *slit,
+                             struct numem_relayout_result *r)
+{
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, sys.heap.plat);
+	if (numem_memlayout_from_srat(&l, &sys.heap, srat, slit, &d))
+		fail_msg("from_srat: %s", d.msg);
+	assert_true(numem_nodemask_test(&l.new_nodes, 3));
+	if (numem_relayout_commit(&sys.heap, &l, r, &d))
+		fail_msg("commit: %s", d.msg);
+	numem_memlayout_release(&l);
+}
+
 static void test_from_srat(void **state)
 {
 	(void)state;
@@ -987,20 +1010,12 @@ static void test_from_srat(void **state)
 	    {.type = t->cpu[1].type, .id = t->cpu[1].hw_id, .pxm = 7, .enabled = true}};
 	struct numem_srat srat = {.nr_mem = 4, .mem = mem, .nr_cpu = 1, .cpu = cpu};
 	uint8_t matrix[8 * 8];
-	for (int a = 0; a < 8; a++)
-		for (int b = 0; b < 8; b++)
-			matrix[a * 8 + b] = a == b ? 10 : 20;
+	slit8(matrix, 20);
 	matrix[0 * 8 + 7] = matrix[7 * 8 + 0] = 17;
 	struct numem_slit slit = {.localities = 8, .matrix = matrix};
 	struct numem_memlayout l;
-	numem_memlayout_init(&l, sys.heap.plat);
-	if (numem_memlayout_from_srat(&l, &sys.heap, &srat, &slit, &d))
-		fail_msg("from_srat: %s", d.msg);
-	assert_true(numem_nodemask_test(&l.new_nodes, 3));
 	struct numem_relayout_result r;
-	if (numem_relayout_commit(&sys.heap, &l, &r, &d))
-		fail_msg("commit: %s", d.msg);
-	numem_memlayout_release(&l);
+	commit_srat_new3(&srat, &slit, &r);
 	t = numem_heap_topo(&sys.heap);
 	assert_int_equal(t->nr_nodes, 4);
 	assert_int_equal(t->node[3].ram_pages, half >> NUMEM_PAGE_SHIFT);
@@ -1025,6 +1040,69 @@ static void test_from_srat(void **state)
 	assert_int_equal(numem_memlayout_from_srat(&l, &sys.heap, &srat, NULL, &d),
 	                 NUMEM_E_TOO_MANY_NODES);
 	numem_memlayout_release(&l);
+	numem_system_shutdown(&sys);
+}
+
+/* Issue 11 (review): an SRAT with a CPU-only proximity domain (a memoryless
+ * node, as real SRATs have) commits: the new node comes online with no
+ * memory, its CPU allocates from the nearest node with memory (by the
+ * SLIT), the heap verifies.  A new node with neither memory nor CPUs is
+ * still refused (NUMEM_E_NO_MEMORY, by validate and by commit). */
+static void test_from_srat_memoryless_node(void **state)
+{
+	(void)state;
+	struct numem_system_opts o = {.heap.max_nodes = 4};
+	boot3(&o);
+	const struct numem_topo *t = numem_heap_topo(&sys.heap);
+	/* Every node's memory stays; cpu 3 (on node 2) goes to a new pxm 7,
+	 * nearest to node 1. */
+	struct numem_srat_mem mem[3];
+	for (uint32_t n = 0; n < 3; n++)
+		mem[n] = (struct numem_srat_mem){
+		    .pxm = t->node[n].pxm,
+		    .base = t->node[n].start_pfn << NUMEM_PAGE_SHIFT,
+		    .length = (t->node[n].end_pfn - t->node[n].start_pfn) << NUMEM_PAGE_SHIFT,
+		    .flags = NUMEM_SRAT_MEM_ENABLED};
+	struct numem_srat_cpu cpu[] = {
+	    {.type = t->cpu[3].type, .id = t->cpu[3].hw_id, .pxm = 7, .enabled = true}};
+	struct numem_srat srat = {.nr_mem = 3, .mem = mem, .nr_cpu = 1, .cpu = cpu};
+	uint8_t matrix[8 * 8];
+	slit8(matrix, 30);
+	matrix[t->node[1].pxm * 8 + 7] = matrix[7 * 8 + t->node[1].pxm] = 15;
+	struct numem_slit slit = {.localities = 8, .matrix = matrix};
+	struct numem_memlayout l;
+	/* First a CPU entry that names no CPU of the machine: pxm 7 a new node
+	 * with neither memory nor CPUs, refused, nothing changed. */
+	cpu[0].id = 0xfffff;
+	numem_memlayout_init(&l, sys.heap.plat);
+	assert_int_equal(numem_memlayout_from_srat(&l, &sys.heap, &srat, &slit, &d), NUMEM_OK);
+	assert_int_equal(numem_memlayout_validate(&sys.heap, &l, &d), NUMEM_E_NO_MEMORY);
+	assert_int_equal(numem_relayout_commit(&sys.heap, &l, NULL, &d), NUMEM_E_NO_MEMORY);
+	numem_memlayout_release(&l);
+	assert_int_equal(numem_heap_topo(&sys.heap)->nr_nodes, 3);
+	cpu[0].id = t->cpu[3].hw_id;
+	struct numem_relayout_result r;
+	commit_srat_new3(&srat, &slit, &r);
+	t = numem_heap_topo(&sys.heap);
+	assert_int_equal(t->nr_nodes, 4);
+	assert_true(numem_nodemask_test(&r.onlined, 3));
+	assert_true(numem_relayout_node_online(&sys.heap, 3));
+	assert_int_equal(t->node[3].ram_pages, 0);
+	assert_int_equal(t->cpu[3].node, 3);
+	assert_int_equal(t->distance[3][1], 15);
+	assert_int_equal(t->node[3].nearest_mem, 1);
+	numem_relayout_quiescent(cpu_(3)); /* the handle catches up */
+	assert_int_equal(cpu_(3)->node, 3);
+	assert_int_equal(cpu_(3)->mem_node, 1);
+	for (unsigned flags = 0; flags <= NUMEM_ALLOC_NOPCP; flags += NUMEM_ALLOC_NOPCP) {
+		numem_pfn_t p;
+		assert_int_equal(numem_alloc(cpu_(3), 0, flags, NULL, &p, &d), NUMEM_OK);
+		assert_int_equal(head_node(p.v), 1);
+		assert_int_equal(numem_free(cpu_(3), p, 0, &d), NUMEM_OK);
+	}
+	numem_heap_drain_all(&sys.heap);
+	verify("memoryless node from srat");
+	check_model(NULL, 0, true);
 	numem_system_shutdown(&sys);
 }
 
@@ -1210,11 +1288,14 @@ int main(void)
 	    cmocka_unit_test(test_new_node_notifiers_offline),
 	    cmocka_unit_test(test_deferred_sections_follow),
 	    cmocka_unit_test(test_from_srat),
+	    cmocka_unit_test(test_from_srat_memoryless_node),
 	    cmocka_unit_test(test_new_node_takes_all_watermarks),
 	    cmocka_unit_test(test_fast_paths_after_commit),
 	    cmocka_unit_test(test_free_fast_path_grown_after_commit),
 	    cmocka_unit_test(test_commits_under_churn),
 	    cmocka_unit_test(test_verify_during_commits),
 	};
+	if (getenv("NUMEM_TEST_FILTER")) /* NUMEM_TEST_FILTER=name runs one test */
+		cmocka_set_test_filter(getenv("NUMEM_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -495,6 +495,43 @@ static void test_flush_object_radix(void **state)
 	shutdown();
 }
 
+/* An object's last page removed: the nodes on its path go back to the
+ * preload, and a recycled node is reused with only its chain slot cleared,
+ * so the path's child pointers must have been cleared too.  Index
+ * 0xffffffff goes through slot 63 (3 at the top) at every level: a stale
+ * pointer there links the next objects' trees to nodes still in the
+ * preload, and one object's get returns another's page. */
+static void test_radix_last_page_nodes_clean(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame(), g = host_frame();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	const struct numem_tmem_oid o3 = {{7, 8, 9}};
+	const uint32_t top = 0xffffffffu;
+	fill(virt(f), 1);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, top, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID1, top, &d),
+	                 NUMEM_TMEM_HIT);
+	fill(virt(f), 2);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID2, top, f, &d), NUMEM_TMEM_HIT);
+	fill(virt(f), 3);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &o3, top, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID2, top, g, &d), NUMEM_TMEM_HIT);
+	fill(virt(f), 2);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &o3, top, g, &d), NUMEM_TMEM_HIT);
+	fill(virt(f), 3);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, top, g, &d), NUMEM_TMEM_MISS);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID2, top - 1, g, &d),
+	                 NUMEM_TMEM_MISS);
+	verify();
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
 /* Many objects: the pool's object table grows (4x, twice here) and every
  * object is found again after each rehash. */
 static void test_object_table_grows(void **state)
@@ -1102,6 +1139,15 @@ static void test_domain_destroy(void **state)
 	shutdown();
 }
 
+/* Client's save stream (malloc'd), its length in *len. */
+static uint8_t *save_client(uint32_t client, size_t *len)
+{
+	assert_int_equal(numem_tmem_save(tm, cpu0, client, NULL, 0, len, &d), NUMEM_TMEM_HIT);
+	uint8_t *buf = malloc(*len);
+	assert_int_equal(numem_tmem_save(tm, cpu0, client, buf, *len, len, &d), NUMEM_TMEM_HIT);
+	return buf;
+}
+
 static void test_save_restore(void **state)
 {
 	(void)state;
@@ -1173,6 +1219,218 @@ static void test_save_restore(void **state)
 	shutdown();
 }
 
+/* Restore honours the target client's cap (docs/TMEM.md rule 7): a stream
+ * with more persistent pages than the cap leaves room for is refused with
+ * EQUOTA before any pool is made; the client's own ephemeral pages make
+ * way as for a put; at the cap exactly it fits. */
+static void test_restore_respects_cap(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *a = guest("a", 8), *b = guest("b", 8);
+	uint32_t pa = new_pool(a->id, NUMEM_TMEM_POOL_PERSISTENT);
+	for (uint32_t i = 0; i < 6; i++) {
+		fill(gpage(a, 0), 700 + i);
+		assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pa, &OID1, i, 0, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	size_t len;
+	uint8_t *buf = save_client(a->id, &len);
+	/* b: cap 5, one persistent page held in pool 0 (so the stream's pool 0
+	 * would clash: b's pools take slots 0 and 1, the stream slot 2) */
+	buf[32] = 2; /* the stream's pool id 0 -> 2 */
+	uint32_t pb = new_pool(b->id, NUMEM_TMEM_POOL_PERSISTENT);
+	assert_int_equal(pb, 0);
+	fill(gpage(b, 0), 900);
+	assert_int_equal(numem_tmem_put(tm, cpu0, b->id, pb, &OID2, 0, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_CAP, b->id, 6, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	/* 1 + 6 > 6: refused whole */
+	assert_int_equal(numem_tmem_restore(tm, cpu0, b->id, buf, len, &d), NUMEM_TMEM_EQUOTA);
+	struct numem_tmem_pool_info pi[16];
+	assert_int_equal(numem_tmem_list_pools(tm, b->id, pi, 16), 1);
+	assert_int_equal(client_stats(b->id).pages, 1);
+	/* max-1 (cap 6 with one held) refused, max (cap 7) fits, with an
+	 * ephemeral page of b's making way */
+	uint32_t pe = new_pool(b->id, 0);
+	assert_int_equal(numem_tmem_put(tm, cpu0, b->id, pe, &OID2, 1, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_CAP, b->id, 7, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_restore(tm, cpu0, b->id, buf, len, &d), NUMEM_TMEM_HIT);
+	struct numem_tmem_stats s = client_stats(b->id);
+	assert_int_equal(s.pages, 7);
+	assert_int_equal(s.pages_persistent, 7);
+	assert_int_equal(s.pages_ephemeral, 0);
+	uint8_t want[PAGE];
+	for (uint32_t i = 0; i < 6; i++) {
+		fill(want, 700 + i);
+		assert_int_equal(numem_tmem_get(tm, cpu0, b->id, 2, &OID1, i, 1, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_memory_equal(gpage(b, 1), want, PAGE);
+	}
+	free(buf);
+	shutdown();
+}
+
+/* Issue 11: a restore that fails partway undoes only the pools it made.
+ * Here it fails on its second pool (a key named twice) with a persistent
+ * pool of the same client in another slot: that pool and its page stay,
+ * the restored ones go. */
+static void test_restore_undo_keeps_other_pools(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *a = guest("a", 8), *b = guest("b", 8);
+	assert_int_equal(new_pool(a->id, 0), 0); /* not saved: the stream names 1, 2 */
+	uint32_t p1 = new_pool(a->id, NUMEM_TMEM_POOL_PERSISTENT);
+	uint32_t p2 = new_pool(a->id, NUMEM_TMEM_POOL_PERSISTENT);
+	for (uint32_t i = 0; i < 3; i++) {
+		fill(gpage(a, 0), 500 + i);
+		assert_int_equal(numem_tmem_put(tm, cpu0, a->id, p1, &OID1, i, 0, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_int_equal(numem_tmem_put(tm, cpu0, a->id, p2, &OID1, i, 0, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	size_t len;
+	uint8_t *buf = save_client(a->id, &len);
+	/* the last record names the key of the one before it */
+	const size_t rec = 32 + PAGE;
+	memcpy(buf + len - rec, buf + len - 2 * rec, 32);
+	uint32_t pb = new_pool(b->id, NUMEM_TMEM_POOL_PERSISTENT);
+	assert_int_equal(pb, 0);
+	fill(gpage(b, 0), 900);
+	assert_int_equal(numem_tmem_put(tm, cpu0, b->id, pb, &OID2, 9, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_restore(tm, cpu0, b->id, buf, len, &d), NUMEM_TMEM_ECORRUPT);
+	struct numem_tmem_pool_info pi[16];
+	assert_int_equal(numem_tmem_list_pools(tm, b->id, pi, 16), 1);
+	assert_int_equal(pi[0].pool_id, pb);
+	assert_int_equal(client_stats(b->id).pages, 1);
+	uint8_t want[PAGE];
+	fill(want, 900);
+	memset(gpage(b, 1), 0, PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, b->id, pb, &OID2, 9, 1, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(gpage(b, 1), want, PAGE);
+	free(buf);
+	shutdown();
+}
+
+/* Issue 11, the race: the guest creates a pool in a slot the stream names
+ * after the restore checked the slots and before it makes that pool.  The
+ * restore fails (EBUSY) and must not destroy the guest's pool.  A thread
+ * on another CPU creates the pool as soon as the restore has made its first
+ * one (the stream's first pool holds many pages, its second one: the
+ * window); an attempt where the restore made both first (the guest's pool
+ * then lands in a third slot) is retried, up to 200 times, then the test
+ * is skipped (on the old code it fails on the first attempt that meets). */
+struct pool_racer {
+	struct numem_domain *dom;
+	struct numem_cpu *cpu;
+	uint32_t pool;
+	int made, put;
+};
+
+static void *race_new_pool(void *arg)
+{
+	struct pool_racer *r = arg;
+	struct numem_tmem_pool_info pi[16];
+	struct numem_diag rd;
+	while (numem_tmem_list_pools(tm, r->dom->id, pi, 16) < 1)
+		;
+	r->made = numem_tmem_new_pool(tm, r->cpu, r->dom->id, NUMEM_TMEM_POOL_PERSISTENT, NULL,
+	                              &r->pool, &rd);
+	fill(gpage(r->dom, 3), 4242);
+	if (r->made >= 0)
+		r->put = numem_tmem_put(tm, r->cpu, r->dom->id, r->pool, &OID2, 7, 3, &rd);
+	return NULL;
+}
+
+static void test_restore_undo_spares_racing_pool(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *a = guest("a", 8), *b = guest("b", 8);
+	uint32_t p0 = new_pool(a->id, NUMEM_TMEM_POOL_PERSISTENT);
+	uint32_t p1 = new_pool(a->id, NUMEM_TMEM_POOL_PERSISTENT);
+	for (uint32_t i = 0; i < 400; i++) {
+		fill(gpage(a, 0), i);
+		assert_int_equal(numem_tmem_put(tm, cpu0, a->id, p0, &OID1, i, 0, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, p1, &OID1, 0, 0, &d), NUMEM_TMEM_HIT);
+	size_t len;
+	uint8_t *buf = save_client(a->id, &len);
+	int raced = 0;
+	for (int attempt = 0; attempt < 200 && !raced; attempt++) {
+		struct pool_racer r = {.dom = b, .cpu = numem_heap_cpu(&sys.heap, 2)};
+		pthread_t t;
+		assert_int_equal(pthread_create(&t, NULL, race_new_pool, &r), 0);
+		int s = numem_tmem_restore(tm, cpu0, b->id, buf, len, &d);
+		pthread_join(t, NULL);
+		assert_int_equal(r.made, NUMEM_TMEM_HIT);
+		assert_int_equal(r.put, NUMEM_TMEM_HIT);
+		if (s == NUMEM_TMEM_HIT) { /* no race this time: start again */
+			for (uint32_t i = 0; i < NUMEM_TMEM_MAX_POOLS; i++)
+				numem_tmem_destroy_pool(tm, cpu0, b->id, i, 0);
+			continue;
+		}
+		raced = 1;
+		assert_int_equal(s, NUMEM_TMEM_EBUSY);
+		assert_int_equal(r.pool, p1); /* the slot the stream names */
+		struct numem_tmem_pool_info pi[16];
+		assert_int_equal(numem_tmem_list_pools(tm, b->id, pi, 16), 1);
+		assert_int_equal(pi[0].pool_id, r.pool);
+		uint8_t want[PAGE];
+		fill(want, 4242);
+		memset(gpage(b, 1), 0, PAGE);
+		assert_int_equal(numem_tmem_get(tm, cpu0, b->id, r.pool, &OID2, 7, 1, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_memory_equal(gpage(b, 1), want, PAGE);
+	}
+	if (getenv("NUMEM_TEST_VERBOSE"))
+		print_message("restore race: %s\n", raced ? "met" : "never met");
+	free(buf);
+	shutdown();
+	if (!raced) /* the other thread never ran in the window (a loaded machine) */
+		skip();
+}
+
+/* Frames at the edges: the host's pfns 0, max_pfn-1, max_pfn, ~0, a free
+ * page and a page tmem holds; a guest's gfn max_pages-1 (unpopulated),
+ * max_pages and ~0.  All refused with EFRAME, nothing stored. */
+static void test_frames_at_edges(void **state)
+{
+	(void)state;
+	boot();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	uint64_t max = numem_heap_topo(&sys.heap)->max_pfn;
+	uint64_t freed = host_frame();
+	numem_free(cpu0, numem_pfn(freed), 0, &d);
+	numem_heap_drain_all(&sys.heap);
+	const uint64_t bad[] = {max - 1, max, max + 1, ~0ull, ~0ull >> 12, freed};
+	for (size_t i = 0; i < NUMEM_ARRAY_SIZE(bad); i++) {
+		assert_int_equal(
+		    numem_tmem_put(tm, cpu0, HOST, pool, &OID1, (uint32_t)i, bad[i], &d),
+		    NUMEM_TMEM_EFRAME);
+		assert_int_equal(
+		    numem_tmem_get(tm, cpu0, HOST, pool, &OID1, (uint32_t)i, bad[i], &d),
+		    NUMEM_TMEM_EFRAME);
+	}
+	/* a page tmem holds is not the host's */
+	uint64_t f = host_frame();
+	fill(virt(f), 4);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 100, f, &d), NUMEM_TMEM_HIT);
+	struct numem_domain *a = guest("a", 4);
+	uint32_t gp = new_pool(a->id, 0);
+	const uint64_t gbad[] = {4, 5, ~0ull, f};
+	for (size_t i = 0; i < NUMEM_ARRAY_SIZE(gbad); i++)
+		assert_int_equal(numem_tmem_put(tm, cpu0, a->id, gp, &OID1, 0, gbad[i], &d),
+		                 NUMEM_TMEM_EFRAME);
+	assert_int_equal(client_stats(HOST).pages, 1);
+	assert_int_equal(client_stats(a->id).pages, 0);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	shutdown();
+}
+
 /* ---- the op struct ---- */
 
 static void test_op_checks(void **state)
@@ -1236,7 +1494,6 @@ static void test_op_checks(void **state)
 #define M_POOLS   3
 #define M_OIDS    8
 #define M_INDEX   32
-
 /* Reference: the content seed at each key, 0 for none. */
 static uint32_t ref[M_CLIENTS][M_POOLS][M_OIDS][M_INDEX];
 
@@ -1625,6 +1882,7 @@ int main(void)
 	    cmocka_unit_test(test_lz4),
 	    cmocka_unit_test(test_zstd),
 	    cmocka_unit_test(test_flush_object_radix),
+	    cmocka_unit_test(test_radix_last_page_nodes_clean),
 	    cmocka_unit_test(test_object_table_grows),
 	    cmocka_unit_test(test_isolation),
 	    cmocka_unit_test(test_shared_pools),
@@ -1639,7 +1897,11 @@ int main(void)
 	    cmocka_unit_test(test_relayout_commit_reaccounts),
 	    cmocka_unit_test(test_domain_destroy),
 	    cmocka_unit_test(test_save_restore),
+	    cmocka_unit_test(test_restore_respects_cap),
+	    cmocka_unit_test(test_restore_undo_keeps_other_pools),
+	    cmocka_unit_test(test_restore_undo_spares_racing_pool),
 	    cmocka_unit_test(test_op_checks),
+	    cmocka_unit_test(test_frames_at_edges),
 	    cmocka_unit_test(test_model),
 	    cmocka_unit_test(test_two_cpus),
 	    cmocka_unit_test(test_commits_during_tmem_ops),

@@ -183,7 +183,11 @@ struct numem_trace_ring;
 struct numem_pcp {
 	struct numem_page *list[NUMEM_PCP_MAX_ORDER + 1];
 	uint32_t count[NUMEM_PCP_MAX_ORDER + 1]; /* blocks per order */
-	uint32_t pages;                          /* pages in all lists */
+	/* Pages in all lists.  Written by the owning CPU only, with relaxed
+	 * atomic stores; read by any CPU with no lock (numem_heap_node_free,
+	 * automatic placement) with relaxed atomic loads.  Everything else
+	 * here is the owner's alone. */
+	uint32_t pages;
 	/* 64 bytes in all (any pointer size): a free finds it by a shift. */
 	uint8_t pad_[64 - (NUMEM_PCP_MAX_ORDER + 1) * (sizeof(void *) + 4) - 4];
 };
@@ -222,7 +226,12 @@ struct numem_cpu {
 	_Atomic uintptr_t *online_map;     /* the heap's, one load closer */
 };
 
-/* A zone.  Fields after `lock` are protected by it. */
+/* A zone.  Fields after `lock` are protected by it.  Two counters are also
+ * read with no lock, by numem_heap_node_free() on any CPU (automatic
+ * placement) and the allocator's deferred-growth test: free_pages, written
+ * under the lock with relaxed atomic stores and read unlocked with relaxed
+ * atomic loads; deferred_pages, an atomic.  Such a reader sees a recent
+ * value of each, not a consistent sum (nor one with the CPUs' caches). */
 struct numem_zone {
 	_Atomic int lock;
 	numem_nid_t node;
@@ -231,8 +240,8 @@ struct numem_zone {
 	uint64_t start_pfn; /* span: lowest pfn */
 	uint64_t end_pfn;   /* span: one past the highest pfn */
 	uint64_t present_pages;
-	uint64_t wmark_min, wmark_low, wmark_high; /* pages */
-	uint64_t free_pages;                       /* in the buddy lists */
+	uint64_t wmark_min, wmark_low, wmark_high;       /* pages */
+	uint64_t free_pages __attribute__((aligned(8))); /* in the buddy lists (read unlocked) */
 	_Atomic uint64_t deferred_pages; /* RAM in sections not yet initialised (read unlocked) */
 	uint64_t reserved_pages;         /* never given to the heap (opts.reserved) */
 	uint64_t grow_cursor;            /* next section to look at when growing */

@@ -150,7 +150,8 @@ enum numem_err numem_memlayout_push(struct numem_memlayout *l, const struct nume
  * non-volatile gives its RAM (cut to the current topology's RAM) to the
  * node of its proximity domain: an existing node with that pxm, else a new
  * node (declared, next free id).  Processor entries give the new cpu->node
- * map (matched by hardware id); a valid SLIT gives the new distances.
+ * map (matched by hardware id); a valid SLIT gives the new distances.  A
+ * proximity domain with CPUs and no memory becomes a memoryless node.
  * NUMEM_E_TOO_MANY_NODES when the new domains do not fit below max_nodes.
  */
 enum numem_err numem_memlayout_from_srat(struct numem_memlayout *l, const struct numem_heap *heap,
@@ -176,7 +177,9 @@ enum numem_err numem_memlayout_set_distance(struct numem_memlayout *l,
  *                   cpu or distance entry out of range
  *   NUMEM_E_RANGE   a range not inside RAM (a hole, beyond max_pfn)
  *   NUMEM_E_OVERLAP two ranges overlap
- *   NUMEM_E_NO_MEMORY a node declared new that gets no RAM
+ *   NUMEM_E_NO_MEMORY a node declared new that gets neither RAM nor a CPU
+ *                   (one with CPUs only comes online memoryless, its
+ *                   zonelists falling back by distance)
  */
 enum numem_err numem_memlayout_validate(const struct numem_heap *heap, struct numem_memlayout *l,
                                         struct numem_diag *diag);

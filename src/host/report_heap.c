@@ -64,7 +64,7 @@ void numem_report_heap_dump(FILE *out, const struct numem_heap *h)
 			    numem_heap_zone(h, n, (enum numem_zone_type)ty);
 			present += z->present_pages;
 			reserved += z->reserved_pages;
-			deferred += z->deferred_pages;
+			deferred += atomic_load_explicit(&z->deferred_pages, memory_order_relaxed);
 		}
 		fprintf(out,
 		        "node %u: present %llu pages, free %llu, allocated %llu, reserved %llu, "
@@ -85,14 +85,17 @@ void numem_report_heap_dump(FILE *out, const struct numem_heap *h)
 				continue;
 			uint64_t cached = 0;
 			for (uint32_t c = 0; c < h->nr_cpus; c++)
-				cached += h->cpu[c].pcp[n * NUMEM_NR_ZONE_TYPES + ty].pages;
+				cached += __atomic_load_n(
+				    &h->cpu[c].pcp[n * NUMEM_NR_ZONE_TYPES + ty].pages,
+				    __ATOMIC_RELAXED);
 			fprintf(
 			    out,
 			    "  zone %-7s pfn [0x%llx-0x%llx) present %llu free %llu cached %llu "
 			    "marks %llu/%llu/%llu splits %llu\n",
 			    numem_zone_name((enum numem_zone_type)ty),
 			    (unsigned long long)z->start_pfn, (unsigned long long)z->end_pfn,
-			    (unsigned long long)z->present_pages, (unsigned long long)z->free_pages,
+			    (unsigned long long)z->present_pages,
+			    (unsigned long long)__atomic_load_n(&z->free_pages, __ATOMIC_RELAXED),
 			    (unsigned long long)cached, (unsigned long long)z->wmark_min,
 			    (unsigned long long)z->wmark_low, (unsigned long long)z->wmark_high,
 			    (unsigned long long)z->splits);

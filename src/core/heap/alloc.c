@@ -63,7 +63,7 @@ static inline struct numem_page *pcp_pop(struct numem_pcp *pcp, unsigned order, 
 		pcp->list[order] = pg->next;
 		pg->next = 0;
 		pcp->count[order]--;
-		pcp->pages -= 1u << order;
+		numem__pcp_pages_sub(pcp, 1u << order);
 		numem__pg_set_state_owner(pg, NUMEM_PS_ALLOCATED, owner);
 	}
 	return pg;
@@ -300,7 +300,7 @@ static inline bool interleave_fast(struct numem_cpu *cpu, unsigned order,
 	st[NUMEM_STAT_INTERLEAVE_HIT]++;
 	unsigned near = node == cpu->node ? NUMEM_STAT_LOCAL_NODE : NUMEM_STAT_OTHER_NODE;
 	st[near]++;
-	st[near + (NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE)] += 1ull << order;
+	st[near + (NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE)] += 1u << order; /* pcp_pop's */
 	numem__trace(cpu, NUMEM_EV_ALLOC, pfn->v, order, node | (uint64_t)node << 16);
 	return true;
 #endif
@@ -349,7 +349,8 @@ alloc_fast(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 			++*cpu->fast_hit;
 			uint64_t *count = cpu->fast_count; /* local_node or other_node */
 			count[0]++;
-			count[NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE] += 1ull << order;
+			/* 1u << order, as pcp_pop's: one shift for both */
+			count[NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE] += 1u << order;
 			if (__builtin_expect(numem__tracing(cpu), 0))
 				trace_fast_alloc(cpu, *pfn, order);
 			return NUMEM_OK;

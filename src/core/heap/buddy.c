@@ -24,7 +24,7 @@ void numem__buddy_free(struct numem_heap *h, struct numem_zone *z, uint64_t pfn,
 	                   "pfn 0x%llx order %u: not an aligned block", (unsigned long long)pfn,
 	                   order);
 	struct numem_page *pg = numem_pfn_to_page(ft, numem_pfn(pfn));
-	z->free_pages += 1ull << order;
+	numem__zone_free_add(z, 1ull << order);
 	while (order < NUMEM_MAX_ORDER) {
 		uint64_t bpfn = pfn ^ (1ull << order);
 		struct numem_page *b = numem_frametable_lookup(ft, numem_pfn(bpfn));
@@ -84,7 +84,7 @@ struct numem_page *numem__buddy_take(struct numem_heap *h, struct numem_zone *z,
 				z->area[o].nr++;
 			}
 		}
-		z->free_pages -= 1ull << order;
+		numem__zone_free_sub(z, 1ull << order);
 		numem__pg_set(pg, NUMEM_PS_ALLOCATED, order, z->type, z->node);
 		return pg;
 	}

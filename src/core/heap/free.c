@@ -202,8 +202,7 @@ __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu,
 		pg->next = pcp->list[order];
 		pcp->list[order] = pg;
 		pcp->count[order]++;
-		pcp->pages += 1u << order;
-		if (pcp->pages > h->pcp_high)
+		if (numem__pcp_pages_add(pcp, 1u << order) > h->pcp_high)
 			numem__pcp_drain(cpu, zi, order, NUMEM_MAX(1u, h->pcp_batch >> order));
 		return NUMEM_OK;
 	}
@@ -263,8 +262,8 @@ free_fast(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint16_t owner
 			pg->next = pcp->list[order];
 			pcp->list[order] = pg;
 			pcp->count[order]++;
-			pcp->pages += 1u << order;
-			if (__builtin_expect(numem__tracing(cpu) || pcp->pages > cpu->pcp_high, 0))
+			uint32_t pages = numem__pcp_pages_add(pcp, 1u << order);
+			if (__builtin_expect(numem__tracing(cpu) || pages > cpu->pcp_high, 0))
 				return free_fast_tail(cpu, pfn, order, f, (uint32_t)(off >> 6));
 			return NUMEM_OK;
 		}

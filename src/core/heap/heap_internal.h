@@ -17,6 +17,42 @@
 #include "../lib/list.h"
 #include "../lib/spinlock.h"
 
+/* ---- counters read across CPUs ------------------------------------------ */
+
+/*
+ * A zone's free_pages (written under its lock) and a CPU cache's pages
+ * (written by its CPU) are read with no lock by numem_heap_node_free(), so
+ * by automatic placement on any CPU (heap.h states the rule).  Their
+ * writers store with these, the unlocked readers load with relaxed atomics:
+ * plain moves on x86 and arm64 (free_pages is 8-aligned for i686).  The
+ * writer's own read of the old value needs nothing: every other writer is
+ * ordered with it by the zone lock or is the same CPU.  A reader sees some
+ * recent value of each counter, not a consistent sum: all placement asks.
+ */
+static inline uint32_t numem__pcp_pages_add(struct numem_pcp *pcp, uint32_t n)
+{
+	uint32_t pages = pcp->pages + n;
+	__atomic_store_n(&pcp->pages, pages, __ATOMIC_RELAXED);
+	return pages; /* the new count, so that the caller does not reload it */
+}
+
+static inline void numem__pcp_pages_sub(struct numem_pcp *pcp, uint32_t n)
+{
+	__atomic_store_n(&pcp->pages, pcp->pages - n, __ATOMIC_RELAXED);
+}
+
+/* Zone lock held. */
+static inline void numem__zone_free_add(struct numem_zone *z, uint64_t n)
+{
+	__atomic_store_n(&z->free_pages, z->free_pages + n, __ATOMIC_RELAXED);
+}
+
+/* Zone lock held. */
+static inline void numem__zone_free_sub(struct numem_zone *z, uint64_t n)
+{
+	__atomic_store_n(&z->free_pages, z->free_pages - n, __ATOMIC_RELAXED);
+}
+
 /* ---- descriptors -------------------------------------------------------- */
 
 /* Flag bits (NUMEM_PG_FLAG_SHIFT..+3). */

@@ -462,6 +462,9 @@ enum numem_err numem_memlayout_validate(const struct numem_heap *h, struct numem
 			    (unsigned long long)l->range[i - 1].end_pfn, l->range[i - 1].node,
 			    (unsigned long long)l->range[i].start_pfn,
 			    (unsigned long long)l->range[i].end_pfn, l->range[i].node);
+	/* A new node needs memory or CPUs from this request: one with CPUs
+	 * only comes online memoryless (its zonelists fall back by distance,
+	 * as Linux's memoryless nodes; real SRATs have CPU-only domains). */
 	numem_nodemask_t got = {{0}};
 	for (uint32_t i = 0; i < l->nr; i++)
 		numem_nodemask_set(&got, l->range[i].node);
@@ -476,13 +479,15 @@ enum numem_err numem_memlayout_validate(const struct numem_heap *h, struct numem
 			    "memlayout: cpu %u: node %u is not a node of this machine "
 			    "and not declared new",
 			    c, n);
+		if (n != NUMEM_NID_NONE)
+			numem_nodemask_set(&got, n);
 	}
 	for (numem_nid_t n = 0; n < NUMEM_MAX_NODES; n++)
 		if (numem_nodemask_test(&l->new_nodes, n) && !numem_nodemask_test(&got, n))
 			return numem__fail(
 			    diag, NUMEM_E_NO_MEMORY, 0, 0,
 			    "memlayout: node %u is declared new but no range gives it "
-			    "memory",
+			    "memory and no CPU is placed on it",
 			    n);
 	if (l->distance && l->distance_dim != h->max_nodes)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0,

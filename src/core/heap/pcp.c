@@ -33,7 +33,7 @@ uint32_t numem__pcp_refill(struct numem_cpu *cpu, struct numem_zone *z, uint32_t
 	}
 	numem__unlock(&z->lock);
 	pcp->count[order] += got;
-	pcp->pages += got << order;
+	numem__pcp_pages_add(pcp, got << order);
 	if (got)
 		numem__trace(cpu, NUMEM_EV_PCP_REFILL, zi, order, got);
 	return got;
@@ -84,7 +84,7 @@ void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zi, unsigned order, uint32
 		numem__relayout_divert(h, zi, numem_page_to_pfn(h->ft, pg).v, order);
 	}
 	pcp->count[order] -= done;
-	pcp->pages -= done << order;
+	numem__pcp_pages_sub(pcp, done << order);
 	if (done)
 		numem__trace(cpu, NUMEM_EV_PCP_DRAIN, zi, order, done);
 }

@@ -314,7 +314,7 @@ void numem__relayout_catch_up(struct numem_cpu *cpu)
 					pg->next = out;
 					out = pg;
 					pcp->count[o]--;
-					pcp->pages -= 1u << o;
+					numem__pcp_pages_sub(pcp, 1u << o);
 				} else {
 					pp = &pg->next;
 				}
@@ -868,7 +868,7 @@ static void detach(struct numem_heap *h, struct numem_zone *z,
 				continue;
 			numem__list_del(&z->area[o].head, pg);
 			z->area[o].nr--;
-			z->free_pages -= 1ull << o;
+			numem__zone_free_sub(z, 1ull << o);
 			numem__pg_set_state(pg, NUMEM_PS_PCP);
 			pg->next = *chain;
 			*chain = pg;

@@ -38,9 +38,10 @@ uint64_t numem_heap_node_free(const struct numem_heap *h, numem_nid_t node)
 	for (unsigned t = 0; t < NUMEM_NR_ZONE_TYPES; t++) {
 		const struct numem_zone *z = numem_heap_zone(h, node, (enum numem_zone_type)t);
 		uint32_t zi = node * NUMEM_NR_ZONE_TYPES + t;
-		sum += z->free_pages + z->deferred_pages;
+		sum += __atomic_load_n(&z->free_pages, __ATOMIC_RELAXED) +
+		       atomic_load_explicit(&z->deferred_pages, memory_order_relaxed);
 		for (uint32_t c = 0; c < h->nr_cpus; c++)
-			sum += h->cpu[c].pcp[zi].pages;
+			sum += __atomic_load_n(&h->cpu[c].pcp[zi].pages, __ATOMIC_RELAXED);
 	}
 	return sum;
 }

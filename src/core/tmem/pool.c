@@ -213,7 +213,7 @@ int numem__tm_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
 }
 
 int numem__tm_pool_make_at(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client,
-                           uint32_t id, struct numem_diag *diag)
+                           uint32_t id, uint64_t *serial, struct numem_diag *diag)
 {
 	struct tm_pool *np = numem_kmalloc(t->slab, cpu, sizeof(*np), diag);
 	struct tm_object **b =
@@ -239,7 +239,7 @@ int numem__tm_pool_make_at(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
 	else if (c->pool[id])
 		r = NUMEM_TMEM_EBUSY;
 	else
-		np->serial = ++t->pool_serial, c->pool[id] = np;
+		np->serial = *serial = ++t->pool_serial, c->pool[id] = np;
 	tm_unlock(t);
 	if (r < 0) {
 		numem__fail(diag, NUMEM_E_BUSY, 0, 0, "tmem restore: client %u: pool %u is taken",
@@ -250,19 +250,34 @@ int numem__tm_pool_make_at(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
 	return r;
 }
 
-static struct tm_pool *pool_again(struct numem_tmem *t, uint32_t client, uint32_t id,
-                                  uint64_t serial)
+struct tm_pool *numem__tm_pool_again(struct numem_tmem *t, uint32_t client, uint32_t id,
+                                     uint64_t serial)
 {
 	struct tm_client *c = numem__tm_client(t, client);
 	struct tm_pool *p = c && id < NUMEM_TMEM_MAX_POOLS ? c->pool[id] : 0;
 	return p && p->serial == serial ? p : 0;
 }
 
+void numem__tm_pool_unmake(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client,
+                           uint32_t id, uint64_t serial)
+{
+	struct tm_bag bag = {.pfns = ~0ull};
+	tm_lock(t);
+	struct tm_pool *p = numem__tm_pool_again(t, client, id, serial);
+	if (p) {
+		struct tm_client *c = numem__tm_client(t, client);
+		c->pool[id] = 0;
+		numem__tm_pool_leave_locked(t, c, p, &bag);
+	}
+	tm_unlock(t);
+	numem__tm_bag_release(t, cpu, &bag);
+}
+
 void numem__tm_pool_grow(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client, uint32_t id,
                          uint64_t serial)
 {
 	tm_lock(t);
-	struct tm_pool *p = pool_again(t, client, id, serial);
+	struct tm_pool *p = numem__tm_pool_again(t, client, id, serial);
 	uint32_t n = p ? p->nbuckets : 0;
 	tm_unlock(t);
 	if (!p || n >= TM_OBJ_BUCKETS_MAX)
@@ -273,7 +288,7 @@ void numem__tm_pool_grow(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t c
 		return; /* longer chains, nothing worse */
 	memset(nb, 0, (size_t)want * sizeof(*nb));
 	tm_lock(t);
-	p = pool_again(t, client, id, serial);
+	p = numem__tm_pool_again(t, client, id, serial);
 	struct tm_object **old = nb;
 	if (p && p->nbuckets == n) {
 		old = p->bucket;

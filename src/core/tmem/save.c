@@ -167,14 +167,21 @@ static int check_stream(const uint8_t *b, size_t len, uint32_t *pool_mask, struc
 }
 
 /* Store one page from memory into (client, pool) under the lock; the
- * preload is full.  A status. */
+ * preload is full.  At the client's cap its own ephemeral pages make way
+ * (as for a put, into bag); the caller checked that the persistent pages
+ * fit.  A status. */
 static int restore_page(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_client *c,
-                        struct tm_pool *p, const uint64_t oid[3], uint32_t index, const void *src)
+                        struct tm_pool *p, const uint64_t oid[3], uint32_t index, const void *src,
+                        struct tm_bag *bag)
 {
 	uint32_t hash = tm_oid_hash(oid);
 	struct tm_object *o = numem__tm_obj_find(p, oid, hash);
 	if (o && numem__tm_radix_lookup(o, index))
 		return NUMEM_TMEM_ECORRUPT; /* the stream names a key twice */
+	if (c->cap && c->st.pages >= c->cap)
+		numem__tm_evict(t, c, NUMEM_NID_NONE, c->st.pages - c->cap + 1, bag);
+	if (c->cap && c->st.pages >= c->cap)
+		return NUMEM_TMEM_EQUOTA; /* its persistent pages grew meanwhile */
 	numem_nid_t home = c->node < tm_nr_nodes(t) ? c->node : cpu->mem_node;
 	struct tm_loc w = {.kind = TM_ZERO, .node = home};
 	if (!numem__tm_page_zero(src)) {
@@ -208,15 +215,33 @@ int numem_tmem_restore(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cli
 			            i);
 			return NUMEM_TMEM_EBUSY;
 		}
+	/* Persistent pages count against the cap (docs/TMEM.md, rule 7): the
+	 * stream's must fit beside those the client holds (its ephemeral
+	 * pages make way), checked before anything is made. */
+	uint64_t spages = numem__le64(b + 16), held = c ? c->st.pages_persistent : 0;
+	if (c && c->cap && (spages > c->cap || held > c->cap - spages)) {
+		uint64_t cap = c->cap;
+		tm_unlock(t);
+		numem__fail(diag, NUMEM_E_NOSPACE, 0, 0,
+		            "numem_tmem_restore: client %u holds %llu persistent pages, the "
+		            "stream has %llu: above its cap of %llu",
+		            client, (unsigned long long)held, (unsigned long long)spages,
+		            (unsigned long long)cap);
+		return NUMEM_TMEM_EQUOTA;
+	}
 	tm_unlock(t);
-	/* Pools first (through the op, as the guest would), then pages. */
+	/* Pools first, then pages.  The guest may make pools meanwhile, even
+	 * in a slot the stream names (make_at then refuses): each pool this
+	 * restore made is recorded by its serial, and only those are undone
+	 * (or filled). */
 	size_t at = TM_SAVE_HDR;
 	uint32_t pools = numem__le32(b + 12);
+	uint64_t made[NUMEM_TMEM_MAX_POOLS] = {0}; /* serials; 0: not made here */
 	for (uint32_t i = 0; i < pools && r >= 0; i++) {
 		uint32_t id = numem__le32(b + at);
 		uint64_t n = numem__le64(b + at + 8);
 		at += TM_SAVE_POOL;
-		r = numem__tm_pool_make_at(t, cpu, client, id, diag);
+		r = numem__tm_pool_make_at(t, cpu, client, id, &made[id], diag);
 		for (uint64_t k = 0; k < n && r >= 0; k++, at += TM_SAVE_REC) {
 			const uint8_t *rec = b + at;
 			uint64_t oid[3] = {numem__le64(rec), numem__le64(rec + 8),
@@ -225,21 +250,29 @@ int numem_tmem_restore(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cli
 				r = NUMEM_TMEM_ENOMEM;
 				break;
 			}
+			struct tm_bag bag = {.pfns = ~0ull};
 			tm_lock(t);
 			c = numem__tm_client(t, client);
-			struct tm_pool *p = c ? c->pool[id] : 0;
-			r = p ? restore_page(t, cpu, c, p, oid, numem__le32(rec + 24), rec + 32)
+			struct tm_pool *p = numem__tm_pool_again(t, client, id, made[id]);
+			r = p ? restore_page(t, cpu, c, p, oid, numem__le32(rec + 24), rec + 32,
+			                     &bag)
 			      : NUMEM_TMEM_ENOCLIENT;
 			tm_unlock(t);
+			numem__tm_bag_release(t, cpu, &bag);
 			if (r == NUMEM_TMEM_ECORRUPT)
 				corrupt(diag, at, "a key saved twice");
+			if (r == NUMEM_TMEM_EQUOTA)
+				numem__fail(diag, NUMEM_E_NOSPACE, 0, 0,
+				            "numem_tmem_restore: client %u reached its cap during "
+				            "the restore; what was restored is undone",
+				            client);
 		}
 	}
 	if (r < 0) {
-		/* undo: the pools this restore made */
+		/* undo: the pools this restore made, if still there */
 		for (uint32_t i = 0; i < NUMEM_TMEM_MAX_POOLS; i++)
-			if (mask >> i & 1)
-				numem_tmem_destroy_pool(t, cpu, client, i, 0);
+			if (made[i])
+				numem__tm_pool_unmake(t, cpu, client, i, made[i]);
 		if (r == NUMEM_TMEM_ENOMEM)
 			numem__fail(
 			    diag, NUMEM_E_NOMEM, 0, 0,

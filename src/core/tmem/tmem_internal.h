@@ -479,14 +479,23 @@ void numem__tm_pool_leave_locked(struct numem_tmem *t, struct tm_client *c, stru
                                  struct tm_bag *bag);
 int numem__tm_new_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
                        struct numem_tmem_op *op, struct numem_diag *diag);
-/* A private persistent pool at exactly `id` of client (restore). */
 /* Grow the object table of the caller's pool `id` if it is still the pool
  * `serial` and still needs it (no lock held: the table is allocated
  * outside the lock). */
 void numem__tm_pool_grow(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client, uint32_t id,
                          uint64_t serial);
+/* A private persistent pool at exactly `id` of client (restore); *serial
+ * names it (EBUSY if the slot is taken). */
 int numem__tm_pool_make_at(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client,
-                           uint32_t id, struct numem_diag *diag);
+                           uint32_t id, uint64_t *serial, struct numem_diag *diag);
+/* Destroy client's pool `id` if it is still the pool `serial` (a failed
+ * restore's undo: never a pool someone else made in that slot since). */
+void numem__tm_pool_unmake(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t client,
+                           uint32_t id, uint64_t serial);
+/* Client's pool `id` if it is still the pool `serial`, else NULL.  Lock
+ * held. */
+struct tm_pool *numem__tm_pool_again(struct numem_tmem *t, uint32_t client, uint32_t id,
+                                     uint64_t serial);
 int numem__tm_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
                            struct numem_tmem_op *op, struct numem_diag *diag);
 
