@@ -340,12 +340,17 @@ static int run_phase(struct engine *e, const struct sim_phase *p, char *err, siz
 		return 0;
 	}
 	case SIM_PRESSURE: {
-		const struct numem_topo *t = e->sys.m.topo;
+		const struct numem_topo *t = numem_heap_topo(&e->sys.heap);
 		if (e->dom[SIM_MAX_DOMAINS]) {
 			snprintf(err, errlen, "pressure: the hog already exists");
 			return -1;
 		}
-		struct numem_domain_config c = {.max_pages = t->total_ram_pages,
+		/* One guest holds at most what a p2m root maps (512 GiB): on a
+		 * bigger machine the hog stops there. */
+		uint64_t hog_max = t->total_ram_pages < NUMEM_DOMAIN_MAX_PAGES
+		                       ? t->total_ram_pages
+		                       : NUMEM_DOMAIN_MAX_PAGES;
+		struct numem_domain_config c = {.max_pages = hog_max,
 		                                .nr_vcpus = 1,
 		                                .pinned = true,
 		                                .pin = {(int32_t)(t->nr_cpus - 1)}};
@@ -361,7 +366,8 @@ static int run_phase(struct engine *e, const struct sim_phase *p, char *err, siz
 		uint64_t used = t->total_ram_pages - free;
 		uint64_t want = t->total_ram_pages * p->percent / 100;
 		if (want > used)
-			fill(e, e->dom[SIM_MAX_DOMAINS], want - used, NULL, err, errlen);
+			fill(e, e->dom[SIM_MAX_DOMAINS],
+			     want - used < hog_max ? want - used : hog_max, NULL, err, errlen);
 		return 0;
 	}
 	case SIM_REPLAY:
