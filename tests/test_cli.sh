@@ -282,9 +282,6 @@ expect_grep "$tmp/out" "zone Normal "
 
 # sim and trace.
 expect_rc 0 "$numem" sim --help
-# A machine with more RAM than one guest's p2m maps (epyc-2s8n): the pressure
-# hog stops at that limit instead of failing the run.
-expect_rc 0 "$numem" sim --machine epyc-2s8n --ops 5000 --no-report
 expect_rc 0 "$numem" sim --ops 20000 --no-report --trace "$tmp/t.trc"
 expect_grep "$tmp/out" "^== strategy linux"
 expect_grep "$tmp/out" "^Domain 1 (db, total: "
