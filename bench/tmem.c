@@ -73,7 +73,9 @@ static void boot(unsigned gib_per_node)
 	cpu = numem_heap_cpu(&sys.heap, 0);
 	c_lz4 = numem_host_tmem_codec_create(NUMEM_TMEM_CODEC_LZ4, sys.heap.nr_cpus);
 	c_zstd = numem_host_tmem_codec_create(NUMEM_TMEM_CODEC_ZSTD, sys.heap.nr_cpus);
-	struct numem_tmem_opts to = {0};
+	/* the host's page copy (AVX-512 where there is one), as an embedder
+	 * gives its copy_page; NUMEM_TMEM_COPY=memcpy: the C library's */
+	struct numem_tmem_opts to = {.copy_page = numem_host_tmem_copy_page()};
 	to.codec[NUMEM_TMEM_CODEC_LZ4] = c_lz4;
 	to.codec[NUMEM_TMEM_CODEC_ZSTD] = c_zstd;
 	if (numem_tmem_create(&sys.heap, &slab, NULL, &to, &tm, &d))
@@ -233,6 +235,9 @@ static void put_get(struct bench *b, const char *name, enum numem_tmem_codec_id 
 	char note[96] = "";
 	if (codec)
 		snprintf(note, sizeof(note), "page compresses to %zu bytes", clen);
+	else
+		snprintf(note, sizeof(note), "numem's page copy: %s",
+		         numem_host_tmem_copy_page() ? "the host's (AVX-512)" : "memcpy");
 	bench_add(b, name, "numem", a, b->reps, n, note);
 	bench_add(b, name, peer, p, b->reps, n, note);
 	numem_tmem_destroy_pool(tm, cpu, NUMEM_TMEM_HOST, pool, &d);

@@ -52,6 +52,7 @@ static void boot(void)
 	check(numem_domain_create(&doms, &c, cpu, &gb, &d) == NUMEM_OK);
 	check(numem_domain_increase_reservation(gb, cpu, 6, 0, NULL, &done, &d) == NUMEM_OK);
 	static struct numem_tmem_opts to;
+	to.copy_page = numem_host_tmem_copy_page();
 	to.codec[NUMEM_TMEM_CODEC_LZ4] =
 	    numem_host_tmem_codec_create(NUMEM_TMEM_CODEC_LZ4, sys.heap.nr_cpus);
 	to.codec[NUMEM_TMEM_CODEC_ZSTD] =

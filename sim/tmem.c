@@ -435,7 +435,8 @@ int engine_tmem_start(struct engine *e, char *err, size_t errlen)
 	r->nr_guests = m->nr;
 	if (sc->tmem_baseline)
 		return 0;
-	struct numem_tmem_opts o = {.default_codec = sc->tmem_codec};
+	struct numem_tmem_opts o = {.default_codec = sc->tmem_codec,
+	                            .copy_page = numem_host_tmem_copy_page()};
 	for (int c = NUMEM_TMEM_CODEC_LZ4; c < NUMEM_TMEM_NR_CODECS; c++) {
 		m->codec[c] =
 		    numem_host_tmem_codec_create((enum numem_tmem_codec_id)c, e->sys.heap.nr_cpus);

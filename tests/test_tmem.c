@@ -28,6 +28,10 @@ static const struct numem_platform *plat;
 #define PAGE                4096
 #define NUMEM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The page copy the next boot gives tmem (NULL: the host's,
+ * numem_host_tmem_copy_page). */
+static void (*boot_copy)(void *dst, const void *src);
+
 /* A machine of two nodes of `mb` MiB each, two CPUs per node. */
 /* max_nodes: the heap's room for nodes a relayout brings online (0: the
  * machine's two). */
@@ -52,6 +56,7 @@ static void boot_nodes(unsigned mb, uint64_t max_pages, uint32_t max_nodes)
 	assert_non_null(lz4);
 	assert_non_null(zstd);
 	struct numem_tmem_opts to = {.max_pages = max_pages};
+	to.copy_page = boot_copy ? boot_copy : numem_host_tmem_copy_page();
 	to.codec[NUMEM_TMEM_CODEC_LZ4] = lz4;
 	to.codec[NUMEM_TMEM_CODEC_ZSTD] = zstd;
 	if (numem_tmem_create(&sys.heap, slab, doms, &to, &tm, &d))
@@ -173,6 +178,19 @@ static struct numem_tmem_stats client_stats(uint32_t client)
 	return (struct numem_tmem_stats){0};
 }
 
+/* `times` gets of the host's (pool, oid, index) into frame g, each a hit
+ * with the bytes of frame f. */
+static void gets_hit(uint32_t pool, const struct numem_tmem_oid *oid, uint32_t index, uint64_t f,
+                     uint64_t g, int times)
+{
+	for (int i = 0; i < times; i++) {
+		memset(virt(g), 0, PAGE);
+		assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, oid, index, g, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_memory_equal(virt(f), virt(g), PAGE);
+	}
+}
+
 /* ---- semantics ---- */
 
 static void test_private_ephemeral_exclusive(void **state)
@@ -205,12 +223,7 @@ static void test_persistent_get_keeps(void **state)
 	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
 	fill(virt(f), 2);
 	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 0, f, &d), NUMEM_TMEM_HIT);
-	for (int i = 0; i < 3; i++) {
-		memset(virt(g), 0, PAGE);
-		assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 0, g, &d),
-		                 NUMEM_TMEM_HIT);
-		assert_memory_equal(virt(f), virt(g), PAGE);
-	}
+	gets_hit(pool, &OID1, 0, f, g, 3);
 	/* never dropped by pressure */
 	assert_int_equal(numem_tmem_shrink(tm, cpu0, NUMEM_NID_NONE, 1000), 0);
 	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, pool, &OID1, 0, g, &d), NUMEM_TMEM_HIT);
@@ -351,6 +364,95 @@ static void test_spare_other_node(void **state)
 	numem_free(cpu0, numem_pfn(f), 0, &d);
 	numem_free(cpu0, numem_pfn(g), 0, &d);
 	shutdown();
+}
+
+/* ---- the embedder's page copy (numem_tmem_opts.copy_page) ---- */
+
+static unsigned copies;
+static void counting_copy(void *dst, const void *src)
+{
+	assert_true(((uintptr_t)dst | (uintptr_t)src) % PAGE == 0);
+	copies++;
+	memcpy(dst, src, PAGE);
+}
+
+/* Every raw page's copy in and out goes through the embedder's routine,
+ * and nothing else does (a zero page, a compressed page). */
+static void test_copy_page_hook(void **state)
+{
+	(void)state;
+	boot_copy = counting_copy;
+	boot();
+	boot_copy = NULL;
+	uint64_t f = host_frame(), g = host_frame();
+	uint32_t eph = new_pool(HOST, 0), pers = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	fill(virt(f), 11);
+	/* private ephemeral: put copies in, the exclusive get copies out */
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, eph, &OID1, 0, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(copies, 1);
+	memset(virt(g), 0x5a, PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, eph, &OID1, 0, g, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(copies, 2);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	/* persistent: each get copies out */
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pers, &OID1, 0, f, &d), NUMEM_TMEM_HIT);
+	gets_hit(pers, &OID1, 0, f, g, 2);
+	assert_int_equal(copies, 5);
+	/* a miss copies nothing */
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, eph, &OID1, 0, g, &d), NUMEM_TMEM_MISS);
+	/* a zero page is a flag; a compressed page goes through the codec */
+	memset(virt(f), 0, PAGE);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, eph, &OID2, 0, f, &d), NUMEM_TMEM_HIT);
+	memset(virt(g), 0x5a, PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, eph, &OID2, 0, g, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	assert_int_equal(
+	    numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, HOST, NUMEM_TMEM_CODEC_LZ4, NULL, &d),
+	    NUMEM_TMEM_HIT);
+	fill_text(virt(f), 3);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, eph, &OID2, 1, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, eph, &OID2, 1, g, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	assert_int_equal(copies, 5);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+/* The host's page copy: exactly the 4096 bytes, nothing around them, at
+ * any alignment (unaligned pointers take memcpy); off by the environment. */
+static void test_host_copy_page(void **state)
+{
+	(void)state;
+	void (*cp)(void *, const void *) = numem_host_tmem_copy_page();
+	if (!cp) {
+		printf("  (no host page copy on this CPU: tmem uses memcpy)\n");
+		return;
+	}
+	uint8_t *src = aligned_alloc(PAGE, 2 * PAGE), *dst = aligned_alloc(PAGE, 3 * PAGE);
+	assert_non_null(src);
+	assert_non_null(dst);
+	size_t offs[] = {0, 64, 8, 1};
+	for (size_t k = 0; k < NUMEM_ARRAY_SIZE(offs); k++) {
+		fill(src, 20 + k);
+		fill(src + PAGE, 30 + k);
+		memset(dst, 0xa5, 3 * PAGE);
+		cp(dst + PAGE + offs[k], src + offs[k]);
+		assert_memory_equal(dst + PAGE + offs[k], src + offs[k], PAGE);
+		for (size_t i = 0; i < PAGE + offs[k]; i++)
+			if (dst[i] != 0xa5)
+				fail_msg("offset %zu: byte %zu before the page written", offs[k],
+				         i);
+		for (size_t i = 2 * PAGE + offs[k]; i < 3 * PAGE; i++)
+			if (dst[i] != 0xa5)
+				fail_msg("offset %zu: byte %zu after the page written", offs[k], i);
+	}
+	free(src);
+	free(dst);
+	setenv("NUMEM_TMEM_COPY", "memcpy", 1);
+	assert_null(numem_host_tmem_copy_page());
+	unsetenv("NUMEM_TMEM_COPY");
+	assert_non_null(numem_host_tmem_copy_page());
 }
 
 static void test_zero_pages(void **state)
@@ -1879,6 +1981,8 @@ int main(void)
 	    cmocka_unit_test(test_overwrite_replaces),
 	    cmocka_unit_test(test_failed_overwrite_drops_old),
 	    cmocka_unit_test(test_zero_pages),
+	    cmocka_unit_test(test_copy_page_hook),
+	    cmocka_unit_test(test_host_copy_page),
 	    cmocka_unit_test(test_lz4),
 	    cmocka_unit_test(test_zstd),
 	    cmocka_unit_test(test_flush_object_radix),

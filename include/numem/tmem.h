@@ -275,6 +275,13 @@ struct numem_tmem_opts {
 	enum numem_tmem_codec_id default_codec;
 	/* Codecs by id (index 0 unused); NULL entries are unavailable. */
 	const struct numem_tmem_codec *codec[NUMEM_TMEM_NR_CODECS];
+	/* Optional: copies one 4096-byte page from src to dst, both
+	 * 4096-aligned and not overlapping: a raw page's put (frame -> store)
+	 * and get (store -> frame), run under tmem's lock.  NULL: memcpy.
+	 * For a routine faster than the C library's memcpy for this one case
+	 * (the hosted build's: numem_host_tmem_copy_page in host.h; a kernel:
+	 * its copy_page). */
+	void (*copy_page)(void *dst, const void *src);
 };
 
 /*

@@ -1,6 +1,6 @@
 /*
  * tmem_codecs.c - tmem's compression hooks over Debian's liblz4 and
- * libzstd (hosted only: the core never links them).
+ * libzstd, and its page copy (hosted only: the core never links them).
  *
  * Each CPU id has its own state (an LZ4 state, a ZSTD_CCtx and ZSTD_DCtx)
  * because tmem calls a codec from several CPUs at once, each with its own
@@ -9,8 +9,14 @@
  */
 #include <lz4.h>
 #include <numem/host.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <zstd.h>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HOST_COPY_AVX512 1
+#endif
 
 struct host_codec {
 	struct numem_tmem_codec pub;
@@ -109,4 +115,43 @@ void numem_host_tmem_codec_destroy(struct numem_tmem_codec *codec)
 	free(c->state);
 	free(c->dctx);
 	free(c);
+}
+
+/* ---- page copy ---- */
+
+#ifdef HOST_COPY_AVX512
+/* 4096 bytes in 64-byte aligned loads and stores, four lines per step
+ * (aligned moves measured ~1.5 ns a cycle faster than unaligned ones on
+ * the same aligned pages). */
+__attribute__((target("avx512f"))) static void copy_page_avx512(void *dst, const void *src)
+{
+	if (((uintptr_t)dst | (uintptr_t)src) & 63) {
+		memcpy(dst, src, NUMEM_PAGE_SIZE);
+		return;
+	}
+	char *d = dst;
+	const char *s = src;
+	for (size_t i = 0; i < NUMEM_PAGE_SIZE; i += 256) {
+		__m512i a = _mm512_load_si512(s + i), b = _mm512_load_si512(s + i + 64),
+		        c = _mm512_load_si512(s + i + 128), e = _mm512_load_si512(s + i + 192);
+		_mm512_store_si512(d + i, a);
+		_mm512_store_si512(d + i + 64, b);
+		_mm512_store_si512(d + i + 128, c);
+		_mm512_store_si512(d + i + 192, e);
+	}
+}
+#endif
+
+void (*numem_host_tmem_copy_page(void))(void *dst, const void *src)
+{
+	const char *env = getenv("NUMEM_TMEM_COPY");
+	if (env && !strcmp(env, "memcpy"))
+		return NULL;
+#ifdef HOST_COPY_AVX512
+	/* libgcc's / compiler-rt's check includes the OS's XCR0 (zmm state on) */
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+		return copy_page_avx512;
+#endif
+	return NULL;
 }

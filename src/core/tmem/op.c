@@ -231,7 +231,7 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 				memcpy(comp, numem__tm_store_chunk(t, &w), w.len);
 				cw = w;
 			} else if (w.kind == TM_RAW) {
-				memcpy(dst, tm_virt(t, w.loc), NUMEM_PAGE_SIZE);
+				tm_copy_page(t, dst, tm_virt(t, w.loc));
 			} else {
 				numem__tm_store_read(t, x->cpu, &w, dst); /* zero */
 			}

@@ -181,7 +181,7 @@ bool numem__tm_store_put(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_
 	numem_nid_t got;
 	if (!heap_page(t, cpu, node, &pfn, &got))
 		return false;
-	memcpy(tm_virt(t, pfn), data, NUMEM_PAGE_SIZE);
+	tm_copy_page(t, tm_virt(t, pfn), data);
 	out->kind = TM_RAW;
 	out->loc = pfn;
 	out->len = 0;
@@ -198,7 +198,7 @@ bool numem__tm_store_read(struct numem_tmem *t, struct numem_cpu *cpu, const str
 		memset(dst, 0, NUMEM_PAGE_SIZE);
 		return true;
 	case TM_RAW:
-		memcpy(dst, tm_virt(t, where->loc), NUMEM_PAGE_SIZE);
+		tm_copy_page(t, dst, tm_virt(t, where->loc));
 		return true;
 	case TM_CHUNK: {
 		const uint8_t *z = tm_virt(t, where->loc >> TM_CHUNK_SHIFT);

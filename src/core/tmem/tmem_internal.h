@@ -261,6 +261,16 @@ static inline void *tm_virt(const struct numem_tmem *t, uint64_t pfn)
 	return numem_phys_to_virt(t->plat, numem_pfn_to_paddr(numem_pfn(pfn)));
 }
 
+/* A raw page's copy (put: frame -> store; get: store -> frame): the
+ * embedder's routine if it gave one (numem_tmem_opts.copy_page). */
+static inline void tm_copy_page(const struct numem_tmem *t, void *dst, const void *src)
+{
+	if (t->opts.copy_page)
+		t->opts.copy_page(dst, src);
+	else
+		memcpy(dst, src, NUMEM_PAGE_SIZE);
+}
+
 /* The node a heap page of tmem's counts on: `head` (its head's node bits,
  * or the spare's as recorded) until a relayout committed; after one, the
  * layout's, since a page allocated on a range a commit moved keeps its old
