@@ -455,6 +455,87 @@ static void test_host_copy_page(void **state)
 	assert_non_null(numem_host_tmem_copy_page());
 }
 
+/* The pages of both nodes the heap has handed out. */
+static uint64_t heap_allocated(void)
+{
+	return numem_heap_node_allocated(&sys.heap, 0) + numem_heap_node_allocated(&sys.heap, 1);
+}
+
+/* The one TMEM page of the heap (tmem holding nothing but a spare). */
+static uint64_t only_tmem_page(void)
+{
+	uint64_t found = ~0ull, n = 0;
+	for (uint64_t pfn = 0; pfn < sys.heap.ft->max_pfn; pfn++) {
+		struct numem_heap_block b;
+		if (numem_heap_block_of(&sys.heap, numem_pfn(pfn), &b) == NUMEM_PS_ALLOCATED &&
+		    b.owner == NUMEM_OWNER_TMEM && b.head.v == pfn) {
+			found = pfn;
+			n++;
+		}
+	}
+	assert_int_equal(n, 1);
+	return found;
+}
+
+/* dom puts its frame gfn at (OID1, index) of its private ephemeral pool
+ * on CPU 0, taking no page from the heap (CPU 0's spare serves), and gets
+ * back exactly that into its frame 1. */
+static void spare_round_trip(struct numem_domain *dom, uint32_t pool, uint32_t index, uint64_t gfn)
+{
+	uint64_t before = heap_allocated();
+	assert_int_equal(numem_tmem_put(tm, cpu0, dom->id, pool, &OID1, index, gfn, &d),
+	                 NUMEM_TMEM_HIT);
+	assert_int_equal(heap_allocated(), before);
+	verify();
+	memset(gpage(dom, 1), 0, PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, dom->id, pool, &OID1, index, 1, &d),
+	                 NUMEM_TMEM_HIT);
+	assert_memory_equal(gpage(dom, gfn), gpage(dom, 1), PAGE);
+	verify();
+}
+
+/* An exclusive get leaves the page in its CPU's spare; the next store on
+ * that CPU takes it, for any client: as a raw page it is overwritten
+ * whole, as a new compressed page only what is written is ever read, so
+ * no byte of the first client's page reaches the second.  The verifier
+ * accounts the spare: one that is not tmem's page any more is reported. */
+static void test_spare_reuse(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *a = guest("a", 4), *b = guest("b", 4);
+	uint32_t pa = new_pool(a->id, 0), pb = new_pool(b->id, 0);
+	/* both clients' pages on CPU 0's node, as the spare is */
+	fill(gpage(a, 0), 40);
+	fill(gpage(b, 0), 41);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pa, &OID1, 0, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, b->id, pb, &OID1, 9, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, b->id, pb, &OID1, 9, 1, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pa, &OID1, 0, 1, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(gpage(a, 0), gpage(a, 1), PAGE);
+	verify();
+	/* a's page is CPU 0's spare: b's raw put takes it (no heap page) */
+	spare_round_trip(b, pb, 0, 0);
+	/* back in the spare (a's bytes under b's); b's compressed put makes
+	 * a zpage of it */
+	assert_int_equal(numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, b->id,
+	                                NUMEM_TMEM_CODEC_LZ4, NULL, &d),
+	                 NUMEM_TMEM_HIT);
+	fill_text(gpage(b, 2), 5);
+	spare_round_trip(b, pb, 1, 2);
+	/* the spare handed to someone else behind tmem's back: reported */
+	uint64_t spare = only_tmem_page();
+	assert_int_equal(numem_heap_set_owner(&sys.heap, numem_pfn(spare), 0, NUMEM_OWNER_TMEM,
+	                                      NUMEM_OWNER_HEAP, &d),
+	                 NUMEM_OK);
+	assert_int_equal(numem_tmem_verify(tm, &d), NUMEM_E_CORRUPT);
+	assert_non_null(strstr(d.msg, "spare page"));
+	assert_int_equal(numem_heap_set_owner(&sys.heap, numem_pfn(spare), 0, NUMEM_OWNER_HEAP,
+	                                      NUMEM_OWNER_TMEM, &d),
+	                 NUMEM_OK);
+	shutdown();
+}
+
 static void test_zero_pages(void **state)
 {
 	(void)state;
@@ -1982,6 +2063,7 @@ int main(void)
 	    cmocka_unit_test(test_failed_overwrite_drops_old),
 	    cmocka_unit_test(test_zero_pages),
 	    cmocka_unit_test(test_copy_page_hook),
+	    cmocka_unit_test(test_spare_reuse),
 	    cmocka_unit_test(test_host_copy_page),
 	    cmocka_unit_test(test_lz4),
 	    cmocka_unit_test(test_zstd),

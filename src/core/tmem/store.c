@@ -249,6 +249,38 @@ void numem__tm_store_free(struct numem_tmem *t, const struct tm_loc *where, stru
 	}
 }
 
+bool numem__tm_store_is_spare(const struct numem_tmem *t, uint64_t pfn)
+{
+	for (uint32_t i = 0; i < t->nr_cpus; i++)
+		if (t->preload[i].has_pfn && t->preload[i].pfn == pfn)
+			return true;
+	return false;
+}
+
+enum numem_err numem__tm_store_verify_spares(const struct numem_tmem *t, struct numem_diag *diag)
+{
+	for (uint32_t i = 0; i < t->nr_cpus; i++) {
+		const struct tm_preload *pl = &t->preload[i];
+		if (!pl->has_pfn)
+			continue;
+		struct numem_heap_block b;
+		const char *bad = 0;
+		if (numem_heap_block_of(t->heap, numem_pfn(pl->pfn), &b) != NUMEM_PS_ALLOCATED ||
+		    b.owner != NUMEM_OWNER_TMEM || b.head.v != pl->pfn || b.order)
+			bad = "is not an allocated TMEM page";
+		else if (pl->pfn_node >= NUMEM_MAX_NODES)
+			bad = "has no node";
+		for (uint32_t j = i + 1; j < t->nr_cpus && !bad; j++)
+			if (t->preload[j].has_pfn && t->preload[j].pfn == pl->pfn)
+				bad = "is another CPU's spare too";
+		if (bad)
+			return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
+			                   "numem_tmem_verify: CPU %u's spare page 0x%llx %s", i,
+			                   (unsigned long long)pl->pfn, bad);
+	}
+	return NUMEM_OK;
+}
+
 uint64_t numem__tm_store_bytes(const struct tm_loc *where)
 {
 	switch (where->kind) {

@@ -553,6 +553,12 @@ size_t numem__tm_compress(const struct numem_tmem *t, const struct numem_cpu *cp
 /* The node lists of partially used zpages (lock held). */
 void numem__tm_zpage_unlist(struct numem_tmem *t, struct tm_zpage *z);
 void numem__tm_zpage_list(struct numem_tmem *t, struct tm_zpage *z);
+/* A CPU's spare page (tm_preload.pfn) is pfn (verify: no stored page may
+ * use one). */
+bool numem__tm_store_is_spare(const struct numem_tmem *t, uint64_t pfn);
+/* Every CPU's spare page is an allocated TMEM page held by that CPU alone
+ * (lock held; whether a stored page uses it: numem__tm_store_is_spare). */
+enum numem_err numem__tm_store_verify_spares(const struct numem_tmem *t, struct numem_diag *diag);
 /* Bytes of TMEM pages a location takes (bytes_used). */
 uint64_t numem__tm_store_bytes(const struct tm_loc *where);
 static inline struct tm_loc numem__tm_page_loc(const struct tm_page *pg)

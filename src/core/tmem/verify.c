@@ -11,7 +11,9 @@
  *     to the instance's total, and each client's LRU lists hold exactly its
  *     ephemeral pages, each in put-time order as far as the ticks tell;
  *   - every raw page's frame is an allocated TMEM block, every chunk's
- *     zpage has its header (magic, pfn) and the chunks marked used.
+ *     zpage has its header (magic, pfn) and the chunks marked used;
+ *   - each CPU's spare page is an allocated TMEM page that no stored page
+ *     and no other CPU uses (store.c).
  */
 #include "tmem_internal.h"
 
@@ -55,6 +57,8 @@ static void vpage(void *ctx, struct tm_page *pg)
 		if (numem_heap_block_of(v->t->heap, numem_pfn(w.loc), &b) != NUMEM_PS_ALLOCATED ||
 		    b.owner != NUMEM_OWNER_TMEM || b.head.v != w.loc)
 			return vfail(v, pg, "raw page's frame is not a TMEM block");
+		if (numem__tm_store_is_spare(v->t, w.loc))
+			return vfail(v, pg, "raw page's frame is a CPU's spare page");
 	} else if (w.kind == TM_CHUNK) {
 		const struct tm_zpage *z = tm_virt(v->t, w.loc >> TM_CHUNK_SHIFT);
 		unsigned at = (unsigned)(w.loc & (TM_CHUNKS - 1));
@@ -63,6 +67,8 @@ static void vpage(void *ctx, struct tm_page *pg)
 		if (z->magic != TM_ZPAGE_MAGIC || z->pfn != w.loc >> TM_CHUNK_SHIFT ||
 		    (z->used & bits) != bits || !n || at == 0)
 			return vfail(v, pg, "compressed chunks not marked in their zpage");
+		if (numem__tm_store_is_spare(v->t, w.loc >> TM_CHUNK_SHIFT))
+			return vfail(v, pg, "compressed page's zpage is a CPU's spare page");
 	}
 }
 
@@ -137,6 +143,8 @@ enum numem_err numem_tmem_verify(struct numem_tmem *t, struct numem_diag *diag)
 	for (uint32_t i = 0; i < NUMEM_TMEM_MAX_SHARED && !e; i++)
 		if (t->shared[i])
 			e = verify_pool(t, t->shared[i], &total, diag);
+	if (!e)
+		e = numem__tm_store_verify_spares(t, diag);
 	if (!e && total != t->total_pages)
 		e = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
 		                "numem_tmem_verify: %llu pages in the pools, %llu counted",
