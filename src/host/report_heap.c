@@ -85,9 +85,8 @@ void numem_report_heap_dump(FILE *out, const struct numem_heap *h)
 				continue;
 			uint64_t cached = 0;
 			for (uint32_t c = 0; c < h->nr_cpus; c++)
-				cached += __atomic_load_n(
-				    &h->cpu[c].pcp[n * NUMEM_NR_ZONE_TYPES + ty].pages,
-				    __ATOMIC_RELAXED);
+				cached += numem_pcp_cached_pages(
+				    &h->cpu[c].pcp[n * NUMEM_NR_ZONE_TYPES + ty]);
 			fprintf(
 			    out,
 			    "  zone %-7s pfn [0x%llx-0x%llx) present %llu free %llu cached %llu "
