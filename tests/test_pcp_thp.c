@@ -68,6 +68,14 @@ static uint32_t fast_zi(const struct numem_cpu *c)
 	return (uint32_t)(c->fast_pcp - c->pcp);
 }
 
+/* x445 (4 nodes, 32 CPUs); cpu 0 and the index of its first zone. */
+static struct numem_cpu *boot_x445(uint32_t *zi)
+{
+	boot("x445", NULL);
+	*zi = fast_zi(cpu_(0));
+	return cpu_(0);
+}
+
 static uint32_t thp_cached(const struct numem_cpu *c, uint32_t zi)
 {
 	return c->pcp[zi].count[NUMEM_PCP_THP_LIST];
@@ -119,10 +127,9 @@ static void on_alarm(int sig)
 static void test_thp_through_cache(void **state)
 {
 	(void)state;
-	boot("x445", NULL);
+	uint32_t zi;
+	struct numem_cpu *c = boot_x445(&zi);
 	struct numem_heap *h = &sys.heap;
-	struct numem_cpu *c = cpu_(0);
-	uint32_t zi = fast_zi(c);
 	struct numem_zone *z = &h->zone[zi];
 	uint64_t node_free = numem_heap_node_free(h, z->node);
 	/* The first allocation refills one block (a batch of one) and takes it. */
@@ -214,10 +221,9 @@ static void test_thp_drain(void **state)
 static void test_thp_bad_frees(void **state)
 {
 	(void)state;
-	boot("x445", NULL);
+	uint32_t zi;
+	struct numem_cpu *c = boot_x445(&zi);
 	struct numem_heap *h = &sys.heap;
-	struct numem_cpu *c = cpu_(0);
-	uint32_t zi = fast_zi(c);
 	numem_pfn_t a = must_alloc(c, THP, 0);
 	must_free(c, a, THP);
 	assert_int_equal(thp_cached(c, zi), 1);
@@ -419,10 +425,9 @@ static void test_thp_exhaustion(void **state)
 static void test_thp_views(void **state)
 {
 	(void)state;
-	boot("x445", NULL);
+	uint32_t zi;
+	struct numem_cpu *c = boot_x445(&zi);
 	struct numem_heap *h = &sys.heap;
-	struct numem_cpu *c = cpu_(0);
-	uint32_t zi = fast_zi(c);
 	uint64_t free0 = numem_heap_node_free(h, 0), alloc0 = numem_heap_node_allocated(h, 0);
 	numem_pfn_t a = must_alloc(c, THP, 0), b = must_alloc(c, THP, 0);
 	must_free(c, a, THP);
@@ -445,9 +450,8 @@ static void test_thp_views(void **state)
 static void test_thp_verifier(void **state)
 {
 	(void)state;
-	boot("x445", NULL);
-	struct numem_cpu *c = cpu_(0);
-	uint32_t zi = fast_zi(c);
+	uint32_t zi;
+	struct numem_cpu *c = boot_x445(&zi);
 	numem_pfn_t a = must_alloc(c, THP, 0);
 	must_free(c, a, THP);
 	verify("one cached");
