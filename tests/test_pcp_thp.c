@@ -440,7 +440,7 @@ static void test_thp_views(void **state)
 	FILE *f = open_memstream(&buf, &len);
 	numem_report_heap_dump(f, h);
 	fclose(f);
-	assert_non_null(strstr(buf, "cached 1024 "));
+	assert_non_null(strstr(buf, "cached 1024 (order-9 blocks 2)"));
 	free(buf);
 	verify_and_shutdown();
 }
