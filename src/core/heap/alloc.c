@@ -6,7 +6,9 @@
  * Fast path (a local request of order <= NUMEM_PCP_MAX_ORDER with no flags,
  * a page in the CPU's cache of its first zone): pop it, mark it allocated,
  * count it.  No lock, no indirect call, no shared write (numem_alloc at the
- * end of this file).  Otherwise the walk:
+ * end of this file).  The THP order (NUMEM_PCP_THP_ORDER) has its own fast
+ * path out of line (thp_fast: the same, once the zone passes its low
+ * watermark).  Otherwise the walk:
  *
  *   1. zonelist: the local policy uses the node's precomputed list; other
  *      policies build one from their node order (policy.c, zonelist.c);

@@ -7,7 +7,9 @@
  *
  * Fast path: a small block whose head descriptor says "allocated, this
  * order, this owner" (one load, one masked compare) goes on the CPU's cache
- * of its zone.  Anything else, and every error, takes the slow path.
+ * of its zone; a block of the THP order the same way at the head of the
+ * slow path (free_thp), unless its zone is under pressure.  Anything else,
+ * and every error, takes the slow path.
  */
 #include "relayout_internal.h"
 
