@@ -34,12 +34,13 @@ stage "TSan: the concurrent tests (build-tsan/)"
 CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNUMEM_SANITIZE=thread \
   -DNUMEM_BENCH=OFF >/dev/null &&
   cmake --build build-tsan -j"$jobs" --target test_stress test_slab test_domain test_relayout \
-    test_relayout_subscribers test_tmem >/dev/null &&
+    test_relayout_subscribers test_tmem test_pcp_thp >/dev/null &&
   (cd build-tsan && TSAN_OPTIONS=halt_on_error=1 NUMEM_STRESS_OPS=1000000 ./tests/test_stress &&
     TSAN_OPTIONS=halt_on_error=1 ./tests/test_slab &&
     TSAN_OPTIONS=halt_on_error=1 ./tests/test_domain &&
     TSAN_OPTIONS=halt_on_error=1 ./tests/test_relayout &&
     TSAN_OPTIONS=halt_on_error=1 ./tests/test_relayout_subscribers &&
+    TSAN_OPTIONS=halt_on_error=1 ./tests/test_pcp_thp &&
     TSAN_OPTIONS=halt_on_error=1 NUMEM_TMEM_OPS=100000 ./tests/test_tmem)
 result "tsan" $?
 # Racing frees of one block need the free's compare-and-swap, which release

@@ -349,7 +349,9 @@ struct racer {
 
 static unsigned race_order(int i)
 {
-	return (unsigned)(i % 5); /* 0..3 per-CPU caches, 4 the buddy lists */
+	/* 0..3 and 9 (NUMEM_PCP_THP_ORDER) per-CPU caches, 4 the buddy lists */
+	static const unsigned order[6] = {0, 1, 2, 3, 4, NUMEM_PCP_THP_ORDER};
+	return order[i % 6];
 }
 
 static void *free_racer(void *arg)

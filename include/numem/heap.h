@@ -6,8 +6,9 @@
  * `movable_pages` of each node, a kernelcore=-style split).  Each zone has a
  * buddy free area for orders 0..NUMEM_MAX_ORDER and a spinlock.  Each CPU
  * (struct numem_cpu, owned by its caller) has page caches for orders up to
- * NUMEM_PCP_MAX_ORDER per zone, statistics and a trace ring; the owner's
- * fast path takes no lock and makes no indirect call.
+ * NUMEM_PCP_MAX_ORDER and for NUMEM_PCP_THP_ORDER per zone, statistics and
+ * a trace ring; the owner's fast path takes no lock and makes no indirect
+ * call.
  *
  * Allocation walks a zonelist: the nodes a policy names, in order (node
  * order by default: for each node, its zones from high to low; zone order
@@ -100,10 +101,21 @@
 #ifndef NUMEM_MAX_ORDER
 #define NUMEM_MAX_ORDER 10 /* largest block: 2^10 pages = 4 MiB */
 #endif
-#define NUMEM_PCP_MAX_ORDER  3          /* per-CPU caches hold orders 0..3 */
+/* Per-CPU caches hold orders 0..NUMEM_PCP_MAX_ORDER and one large order,
+ * Linux's pageblock (THP) order, 2 MiB blocks (Linux: pcp_allowed_order()):
+ * at most NUMEM_PCP_THP_HIGH of those per zone and CPU, refilled and
+ * drained one block at a time. */
+#define NUMEM_PCP_MAX_ORDER  3
+#define NUMEM_PCP_THP_ORDER  9
+#define NUMEM_PCP_THP_HIGH   2u
+#define NUMEM_PCP_THP_LIST   (NUMEM_PCP_MAX_ORDER + 1) /* its list in struct numem_pcp */
+#define NUMEM_PCP_NR_LISTS   (NUMEM_PCP_MAX_ORDER + 2)
 #define NUMEM_HEAP_MAX_CPUS  65536u     /* opts.nr_cpus at most */
 #define NUMEM_HEAP_MAX_TRACE (1u << 24) /* opts.trace_entries at most (per CPU) */
 #define NUMEM_NR_ORDERS      (NUMEM_MAX_ORDER + 1)
+#if NUMEM_MAX_ORDER < NUMEM_PCP_THP_ORDER
+#error "NUMEM_MAX_ORDER below NUMEM_PCP_THP_ORDER: lower NUMEM_PCP_THP_ORDER with it"
+#endif
 
 enum numem_zone_type {
 	NUMEM_ZONE_DMA = 0,
@@ -179,18 +191,40 @@ const char *numem_stat_name(enum numem_stat s);
 struct numem_heap;
 struct numem_trace_ring;
 
-/* A per-CPU page cache for one zone. */
+/* A per-CPU page cache for one zone: a list per cached order, list i
+ * holding order i up to NUMEM_PCP_MAX_ORDER, list NUMEM_PCP_THP_LIST
+ * holding order NUMEM_PCP_THP_ORDER. */
 struct numem_pcp {
-	struct numem_page *list[NUMEM_PCP_MAX_ORDER + 1];
-	uint32_t count[NUMEM_PCP_MAX_ORDER + 1]; /* blocks per order */
-	/* Pages in all lists.  Written by the owning CPU only, with relaxed
-	 * atomic stores; read by any CPU with no lock (numem_heap_node_free,
-	 * automatic placement) with relaxed atomic loads.  Everything else
-	 * here is the owner's alone. */
-	uint32_t pages;
-	/* 64 bytes in all (any pointer size): a free finds it by a shift. */
-	uint8_t pad_[64 - (NUMEM_PCP_MAX_ORDER + 1) * (sizeof(void *) + 4) - 4];
+	union {
+		struct {
+			struct numem_page *list[NUMEM_PCP_NR_LISTS];
+			/* Blocks per list.  The THP list's count is also read by
+			 * any CPU with no lock (numem_pcp_cached_pages): its owner
+			 * stores it with relaxed atomic stores. */
+			uint32_t count[NUMEM_PCP_NR_LISTS];
+			/* Pages in the lists of orders 0..NUMEM_PCP_MAX_ORDER
+			 * (the high mark's: pcp_high): not the THP list's.
+			 * Written by the owning CPU only, with relaxed atomic
+			 * stores; read by any CPU with no lock
+			 * (numem_heap_node_free, automatic placement) with relaxed
+			 * atomic loads.  Everything else here is the owner's
+			 * alone. */
+			uint32_t pages;
+		};
+		/* 64 bytes in all (any pointer size): a free finds it by a
+		 * shift. */
+		uint8_t line_[64];
+	};
 };
+
+/* Pages a CPU's cache of one zone holds, every list (relaxed loads: any
+ * CPU, no lock; a recent value, not a consistent one). */
+static inline uint64_t numem_pcp_cached_pages(const struct numem_pcp *pcp)
+{
+	return __atomic_load_n(&pcp->pages, __ATOMIC_RELAXED) +
+	       ((uint64_t)__atomic_load_n(&pcp->count[NUMEM_PCP_THP_LIST], __ATOMIC_RELAXED)
+	        << NUMEM_PCP_THP_ORDER);
+}
 
 /* A CPU's handle: pass it to every call made on that CPU.  Only one thread
  * uses a handle at a time.  Cache-line aligned (no two CPUs' handles share

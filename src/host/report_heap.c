@@ -83,20 +83,24 @@ void numem_report_heap_dump(FILE *out, const struct numem_heap *h)
 			    numem_heap_zone(h, n, (enum numem_zone_type)ty);
 			if (!z->populated)
 				continue;
-			uint64_t cached = 0;
-			for (uint32_t c = 0; c < h->nr_cpus; c++)
-				cached += __atomic_load_n(
-				    &h->cpu[c].pcp[n * NUMEM_NR_ZONE_TYPES + ty].pages,
-				    __ATOMIC_RELAXED);
+			uint64_t cached = 0, thp = 0;
+			for (uint32_t c = 0; c < h->nr_cpus; c++) {
+				const struct numem_pcp *pcp =
+				    &h->cpu[c].pcp[n * NUMEM_NR_ZONE_TYPES + ty];
+				cached += numem_pcp_cached_pages(pcp);
+				thp += __atomic_load_n(&pcp->count[NUMEM_PCP_THP_LIST],
+				                       __ATOMIC_RELAXED);
+			}
 			fprintf(
 			    out,
 			    "  zone %-7s pfn [0x%llx-0x%llx) present %llu free %llu cached %llu "
-			    "marks %llu/%llu/%llu splits %llu\n",
+			    "(order-%u blocks %llu) marks %llu/%llu/%llu splits %llu\n",
 			    numem_zone_name((enum numem_zone_type)ty),
 			    (unsigned long long)z->start_pfn, (unsigned long long)z->end_pfn,
 			    (unsigned long long)z->present_pages,
 			    (unsigned long long)__atomic_load_n(&z->free_pages, __ATOMIC_RELAXED),
-			    (unsigned long long)cached, (unsigned long long)z->wmark_min,
+			    (unsigned long long)cached, NUMEM_PCP_THP_ORDER,
+			    (unsigned long long)thp, (unsigned long long)z->wmark_min,
 			    (unsigned long long)z->wmark_low, (unsigned long long)z->wmark_high,
 			    (unsigned long long)z->splits);
 			fprintf(out, "    free blocks by order:");

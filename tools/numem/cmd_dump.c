@@ -13,9 +13,10 @@ static const char help[] =
     "\n"
     "Boots the machine's heap and prints the debug dump (the idea of Xen's 'u' key and\n"
     "dump_heap): per node its present, free, allocated, reserved and deferred pages;\n"
-    "per zone its span, free and cached pages, watermarks, free blocks per order and\n"
-    "the unusable-free-space index per order; per node the numastat counters; then\n"
-    "/proc/buddyinfo.\n"
+    "per zone its span, free and cached pages (and how many cached blocks are of order\n"
+    "9, the per-CPU THP lists), watermarks, free blocks per order and the\n"
+    "unusable-free-space index per order; per node the numastat counters; then\n"
+    "/proc/buddyinfo (the buddy lists: cached blocks are not in it, as in Linux).\n"
     "\n";
 
 int cmd_dump(int argc, char **argv)

@@ -6,7 +6,9 @@
  * Fast path (a local request of order <= NUMEM_PCP_MAX_ORDER with no flags,
  * a page in the CPU's cache of its first zone): pop it, mark it allocated,
  * count it.  No lock, no indirect call, no shared write (numem_alloc at the
- * end of this file).  Otherwise the walk:
+ * end of this file).  The THP order (NUMEM_PCP_THP_ORDER) has its own fast
+ * path out of line (thp_fast: the same, once the zone passes its low
+ * watermark).  Otherwise the walk:
  *
  *   1. zonelist: the local policy uses the node's precomputed list; other
  *      policies build one from their node order (policy.c, zonelist.c);
@@ -69,6 +71,25 @@ static inline struct numem_page *pcp_pop(struct numem_pcp *pcp, unsigned order, 
 	return pg;
 }
 
+/* pcp_pop for the THP list (its count is not in `pages`). */
+static inline struct numem_page *pcp_pop_thp(struct numem_pcp *pcp, uint16_t owner)
+{
+	struct numem_page *pg = pcp->list[NUMEM_PCP_THP_LIST];
+	if (pg) {
+		pcp->list[NUMEM_PCP_THP_LIST] = pg->next;
+		pg->next = 0;
+		numem__pcp_thp_add(pcp, -1);
+		numem__pg_set_state_owner(pg, NUMEM_PS_ALLOCATED, owner);
+	}
+	return pg;
+}
+
+/* A cached block of `order`, or NULL. */
+static inline struct numem_page *cache_pop(struct numem_pcp *pcp, unsigned order, uint16_t owner)
+{
+	return order <= NUMEM_PCP_MAX_ORDER ? pcp_pop(pcp, order, owner) : pcp_pop_thp(pcp, owner);
+}
+
 /* One zone, one attempt. */
 static struct numem_page *try_zone(struct numem_cpu *cpu, uint32_t zi, unsigned order,
                                    unsigned flags, uint16_t owner, uint64_t mark_num,
@@ -79,13 +100,18 @@ static struct numem_page *try_zone(struct numem_cpu *cpu, uint32_t zi, unsigned 
 	uint64_t mark = z->wmark_low;
 	if (mark_den) /* min watermark scaled: min * num / den */
 		mark = z->wmark_min * mark_num / mark_den;
-	if (order <= NUMEM_PCP_MAX_ORDER && !(flags & NUMEM_ALLOC_NOPCP)) {
+	if (numem__pcp_order_cached(order) && !(flags & NUMEM_ALLOC_NOPCP)) {
 		struct numem_pcp *pcp = &cpu->pcp[zi];
-		struct numem_page *pg = pcp_pop(pcp, order, owner);
+		/* A THP-order block: the zone's watermark decides before its
+		 * cache is popped, as the buddy path's (heap_internal.h).  Small
+		 * orders: the refill tested it. */
+		if (order > NUMEM_PCP_MAX_ORDER && !numem__watermark_ok_unlocked(z, order, mark))
+			return 0;
+		struct numem_page *pg = cache_pop(pcp, order, owner);
 		if (pg)
 			return pg;
 		if (numem__pcp_refill(cpu, z, zi, order, mark, exact))
-			return pcp_pop(pcp, order, owner);
+			return cache_pop(pcp, order, owner);
 		return 0;
 	}
 	struct numem_page *pg = 0;
@@ -168,6 +194,15 @@ static void describe_failure(struct numem_cpu *cpu, const uint16_t *zl, unsigned
 	            flags & NUMEM_ALLOC_HIGH ? ", high priority" : "");
 }
 
+/* Does this CPU's cache hold any block? */
+static bool cpu_cached(const struct numem_cpu *cpu)
+{
+	for (uint32_t zi = 0; zi < cpu->heap->nr_zones; zi++)
+		if (cpu->pcp[zi].pages || cpu->pcp[zi].count[NUMEM_PCP_THP_LIST])
+			return true;
+	return false;
+}
+
 __attribute__((noinline)) static enum numem_err
 alloc_slow(struct numem_cpu *cpu, unsigned order, uint64_t flags_owner, struct numem_policy *policy,
            numem_pfn_t *pfn, struct numem_diag *diag)
@@ -231,9 +266,18 @@ alloc_slow(struct numem_cpu *cpu, unsigned order, uint64_t flags_owner, struct n
 		if (!(flags & NUMEM_ALLOC_NORECLAIM) &&
 		    numem__run_shrinkers(cpu, intended, NUMEM_MAX(32ull, 1ull << order)))
 			numem_heap_drain_cpu(cpu); /* shrinkers' frees may sit in our caches */
+		uint64_t den = flags & NUMEM_ALLOC_HIGH ? 2 : 1;
 		pg = walk(cpu, zl, order, flags, owner, 1, 1, &step);
-		if (!pg && (flags & NUMEM_ALLOC_HIGH))
+		if (!pg && den == 2)
 			pg = walk(cpu, zl, order, flags, owner, 1, 2, &step);
+		if (!pg && cpu_cached(cpu)) {
+			/* Our own caches must not hide what this request needs (a
+			 * THP block the watermark kept, blocks that merge into a
+			 * larger one): back to the buddy lists, and a last walk, as
+			 * Linux drains the per-CPU lists before it gives up. */
+			numem_heap_drain_cpu(cpu);
+			pg = walk(cpu, zl, order, flags, owner, 1, den, &step);
+		}
 	}
 	if (!pg) {
 		describe_failure(cpu, zl, order, flags, intended, diag);
@@ -315,13 +359,44 @@ __attribute__((noinline)) static void trace_fast_alloc(struct numem_cpu *cpu, nu
 	                  cpu->fast_node | (uint64_t)cpu->fast_node << 16);
 }
 
-/* Whatever the local fast path does not serve: the interleave fast path
- * for its policy, else the slow path.  Out of line, so that the local fast
- * path stays as short as it was. */
+/*
+ * The THP-order fast path: a local request with no flags pops the THP list
+ * of the CPU's first zone (fast_pcp, as the local fast path) if that zone
+ * passes its low watermark (heap_internal.h: cached blocks do not count as
+ * free, as in Linux), and counts a local hit as the local fast path does.
+ * Otherwise nothing changed and the slow path decides.  The zone is the
+ * cache's: fast_pcp is a CPU's cache of zone (fast_pcp - cpu->pcp) when
+ * its THP list holds a block (no_fast_pcp's lists are always empty).
+ */
+static inline bool thp_fast(struct numem_cpu *cpu, uint16_t owner, numem_pfn_t *pfn)
+{
+	struct numem_pcp *pcp = cpu->fast_pcp;
+	if (!pcp->list[NUMEM_PCP_THP_LIST] ||
+	    !numem__watermark_ok_unlocked(&cpu->heap->zone[pcp - cpu->pcp], NUMEM_PCP_THP_ORDER,
+	                                  cpu->heap->zone[pcp - cpu->pcp].wmark_low))
+		return false;
+	struct numem_page *pg = pcp_pop_thp(pcp, owner);
+	*pfn = numem_page_to_pfn(cpu->ft, pg);
+	++*cpu->fast_hit;
+	uint64_t *count = cpu->fast_count; /* local_node or other_node, and its pages */
+	count[0]++;
+	count[NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE] += 1u << NUMEM_PCP_THP_ORDER;
+	if (__builtin_expect(numem__tracing(cpu), 0))
+		trace_fast_alloc(cpu, *pfn, NUMEM_PCP_THP_ORDER);
+	return true;
+}
+
+/* Whatever the local fast path does not serve: the THP-order and the
+ * interleave fast paths, else the slow path.  Out of line, so that the
+ * local fast path stays as short as it was. */
 __attribute__((noinline)) static enum numem_err
 alloc_other(struct numem_cpu *cpu, unsigned order, uint64_t flags_owner,
             struct numem_policy *policy, numem_pfn_t *pfn, struct numem_diag *diag)
 {
+	if (cpu && pfn && ((flags_owner & UINT32_MAX) << 32 | order) == NUMEM_PCP_THP_ORDER &&
+	    (!policy || policy->mode == NUMEM_POLICY_LOCAL) &&
+	    thp_fast(cpu, (uint16_t)(flags_owner >> 32), pfn))
+		return NUMEM_OK;
 	if (cpu && pfn && policy && policy->mode == NUMEM_POLICY_INTERLEAVE &&
 	    ((flags_owner & UINT32_MAX) << 32 | order) <= NUMEM_PCP_MAX_ORDER &&
 	    interleave_fast(cpu, order, policy, (uint16_t)(flags_owner >> 32), pfn))

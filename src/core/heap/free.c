@@ -7,7 +7,9 @@
  *
  * Fast path: a small block whose head descriptor says "allocated, this
  * order, this owner" (one load, one masked compare) goes on the CPU's cache
- * of its zone.  Anything else, and every error, takes the slow path.
+ * of its zone; a block of the THP order the same way at the head of the
+ * slow path (free_thp), unless its zone is under pressure.  Anything else,
+ * and every error, takes the slow path.
  */
 #include "relayout_internal.h"
 
@@ -171,12 +173,60 @@ static inline __attribute__((always_inline)) bool free_claim(struct numem_page *
 #endif
 }
 
+/* Is a THP-order free into zone z's cache allowed now?  Not while the zone
+ * is below its low mark: under pressure such blocks go to the buddy lists,
+ * where any CPU can take them (a relaxed load, no lock). */
+static inline bool thp_cacheable(const struct numem_zone *z)
+{
+	return __atomic_load_n(&z->free_pages, __ATOMIC_RELAXED) >= z->wmark_low;
+}
+
+/* A claimed THP-order head (state PCP) onto its zone's THP list; above
+ * NUMEM_PCP_THP_HIGH blocks the list gives one back. */
+static void thp_push(struct numem_cpu *cpu, struct numem_page *pg, uint32_t zi)
+{
+	struct numem_pcp *pcp = &cpu->pcp[zi];
+	pg->next = pcp->list[NUMEM_PCP_THP_LIST];
+	pcp->list[NUMEM_PCP_THP_LIST] = pg;
+	if (numem__pcp_thp_add(pcp, 1) > NUMEM_PCP_THP_HIGH)
+		numem__pcp_drain(cpu, zi, NUMEM_PCP_THP_ORDER, 1);
+}
+
+/*
+ * The THP-order free's fast form, the order-0 fast path's checks in the
+ * same order: the descriptor through the online map (a section not online
+ * is left to the checks below), one masked compare of state, order and
+ * owner against cpu->free_want (poisoning fails it for every head), the
+ * claim (a compare-and-swap with NUMEM_FREE_CAS).  False, with nothing
+ * changed, for anything else: a zone under pressure, an error, a racing
+ * free; free_slow then checks again and explains.
+ */
+static bool free_thp(struct numem_cpu *cpu, numem_pfn_t pfn, uint16_t owner)
+{
+	uintptr_t base = numem__online_base(cpu->online_map, cpu->ft, pfn);
+	if (!base)
+		return false;
+	struct numem_page *pg = numem__online_page(base, pfn);
+	uint64_t f = numem__pg_flags(pg);
+	if ((f & FREE_MASK) != (cpu->free_want | FREE_WANT(NUMEM_PCP_THP_ORDER, owner)))
+		return false;
+	uint32_t zi = numem__pg_zone_index(pg);
+	if (!thp_cacheable(&cpu->heap->zone[zi]) || !free_claim(pg, f))
+		return false;
+	numem__trace(cpu, NUMEM_EV_FREE, pfn.v, NUMEM_PCP_THP_ORDER,
+	             (f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK);
+	thp_push(cpu, pg, zi);
+	return true;
+}
+
 __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu, numem_pfn_t pfn,
                                                           unsigned order, uint16_t owner,
                                                           struct numem_diag *diag)
 {
 	if (!cpu)
 		return numem__fail(diag, NUMEM_E_INVAL, 0, 0, "numem_free: no cpu");
+	if (order == NUMEM_PCP_THP_ORDER && free_thp(cpu, pfn, owner))
+		return NUMEM_OK;
 	struct numem_heap *h = cpu->heap;
 	enum numem_err err;
 	numem__relayout_sync(cpu); /* a quiescent point: a new layout is picked up */
@@ -207,6 +257,14 @@ __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu,
 		return NUMEM_OK;
 	}
 	struct numem_zone *z = &h->zone[zi];
+	if (order == NUMEM_PCP_THP_ORDER) {
+		if (thp_cacheable(z)) {
+			thp_push(cpu, pg, zi);
+			return NUMEM_OK;
+		}
+		/* Pressure: the zone's cached THP blocks go back with this one. */
+		numem__pcp_drain(cpu, zi, order, cpu->pcp[zi].count[NUMEM_PCP_THP_LIST]);
+	}
 	numem__lock(&z->lock);
 	if (__builtin_expect(numem__relayout_check(h, z->node, pfn.v, order), 0)) {
 		numem__unlock(&z->lock); /* its range moved: to its new node */

@@ -41,6 +41,42 @@ static inline void numem__pcp_pages_sub(struct numem_pcp *pcp, uint32_t n)
 	__atomic_store_n(&pcp->pages, pcp->pages - n, __ATOMIC_RELAXED);
 }
 
+/* The THP list's block count, read unlocked like `pages` (heap.h). */
+static inline uint32_t numem__pcp_thp_add(struct numem_pcp *pcp, int32_t n)
+{
+	uint32_t count = pcp->count[NUMEM_PCP_THP_LIST] + (uint32_t)n;
+	__atomic_store_n(&pcp->count[NUMEM_PCP_THP_LIST], count, __ATOMIC_RELAXED);
+	return count;
+}
+
+/* Does a per-CPU cache hold blocks of this order?  Its list; back. */
+static inline bool numem__pcp_order_cached(unsigned order)
+{
+	return order <= NUMEM_PCP_MAX_ORDER || order == NUMEM_PCP_THP_ORDER;
+}
+
+static inline unsigned numem__pcp_list(unsigned order)
+{
+	return order <= NUMEM_PCP_MAX_ORDER ? order : NUMEM_PCP_THP_LIST;
+}
+
+static inline unsigned numem__pcp_list_order(unsigned list)
+{
+	return list <= NUMEM_PCP_MAX_ORDER ? list : NUMEM_PCP_THP_ORDER;
+}
+
+/* `n` blocks (negative: taken) into list `list` of a cache: its count and
+ * the cache's page count (`pages`, or the THP list's count alone). */
+static inline void numem__pcp_account(struct numem_pcp *pcp, unsigned list, int32_t n)
+{
+	if (list == NUMEM_PCP_THP_LIST) {
+		numem__pcp_thp_add(pcp, n);
+		return;
+	}
+	pcp->count[list] += (uint32_t)n;
+	__atomic_store_n(&pcp->pages, pcp->pages + ((uint32_t)n << list), __ATOMIC_RELAXED);
+}
+
 /* Zone lock held. */
 static inline void numem__zone_free_add(struct numem_zone *z, uint64_t n)
 {
@@ -224,6 +260,20 @@ enum numem_err numem__check_poison(struct numem_heap *h, uint64_t pfn, unsigned 
 static inline bool numem__watermark_ok(const struct numem_zone *z, unsigned order, uint64_t mark)
 {
 	return z->free_pages >= mark + (1ull << order);
+}
+
+/*
+ * The same test with no zone lock held (free_pages read with a relaxed
+ * load): the gate of a THP-list pop.  As Linux's, cached blocks are not
+ * free pages for the watermark (NR_FREE_PAGES leaves out the per-CPU
+ * lists) and the zone's watermark decides before its per-CPU list is
+ * popped (get_page_from_freelist tests zone_watermark_fast before
+ * rmqueue_pcplist), against the mark of the pass (low, then min, min/2).
+ */
+static inline bool numem__watermark_ok_unlocked(const struct numem_zone *z, unsigned order,
+                                                uint64_t mark)
+{
+	return __atomic_load_n(&z->free_pages, __ATOMIC_RELAXED) >= mark + (1ull << order);
 }
 
 /* Per-CPU cache: take up to a batch of `order` blocks from the zone's

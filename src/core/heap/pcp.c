@@ -2,12 +2,20 @@
  * pcp.c - per-CPU page caches: refilling one from the buddy lists and
  * draining them back.
  *
- * A CPU's cache (struct numem_pcp, per zone, orders 0..NUMEM_PCP_MAX_ORDER)
- * is touched by its owner alone; refill and drain move a batch of
- * pcp_batch pages (scaled by order) under the zone's lock, so the lock is
- * taken once per batch instead of once per page.  Cached blocks have state
- * PCP in their head descriptor: they are free, never merged, and counted
- * as cached by the verifier.
+ * A CPU's cache (struct numem_pcp, per zone, orders 0..NUMEM_PCP_MAX_ORDER
+ * and NUMEM_PCP_THP_ORDER) is touched by its owner alone; refill and drain
+ * move a batch of pcp_batch pages (scaled by order: one block of the THP
+ * order) under the zone's lock, so the lock is taken once per batch
+ * instead of once per page.  Cached blocks have state PCP in their head
+ * descriptor: they are free, never merged, and counted as cached by the
+ * verifier.
+ *
+ * The THP list (Linux keeps per-CPU lists for pageblock_order too,
+ * pcp_allowed_order()): at most NUMEM_PCP_THP_HIGH blocks per zone; a free
+ * above that drains one, a free while the zone is below its low mark
+ * drains the list (the block too: free.c), and a pop passes the zone's
+ * watermark first (numem__watermark_ok_unlocked).  Its count is outside
+ * `pages`, so a cached 2 MiB block never trips the small orders' high mark.
  */
 #include "relayout_internal.h"
 
@@ -20,20 +28,21 @@ uint32_t numem__pcp_refill(struct numem_cpu *cpu, struct numem_zone *z, uint32_t
 {
 	struct numem_heap *h = cpu->heap;
 	struct numem_pcp *pcp = &cpu->pcp[zi];
-	uint32_t want = NUMEM_MAX(1u, h->pcp_batch >> order), got = 0;
+	unsigned li = numem__pcp_list(order);
+	uint32_t want = li == NUMEM_PCP_THP_LIST ? 1u : NUMEM_MAX(1u, h->pcp_batch >> order);
+	uint32_t got = 0;
 	numem__lock(&z->lock);
 	while (got < want && numem__watermark_ok(z, order, mark)) {
 		struct numem_page *pg = numem__buddy_take(h, z, order, exact);
 		if (!pg)
 			break;
 		numem__pg_set_state_owner(pg, NUMEM_PS_PCP, 0);
-		pg->next = pcp->list[order];
-		pcp->list[order] = pg;
+		pg->next = pcp->list[li];
+		pcp->list[li] = pg;
 		got++;
 	}
 	numem__unlock(&z->lock);
-	pcp->count[order] += got;
-	numem__pcp_pages_add(pcp, got << order);
+	numem__pcp_account(pcp, li, (int32_t)got);
 	if (got)
 		numem__trace(cpu, NUMEM_EV_PCP_REFILL, zi, order, got);
 	return got;
@@ -47,10 +56,11 @@ drain_locked(struct numem_heap *h, struct numem_zone *z, struct numem_pcp *pcp, 
              uint32_t count, bool check, struct numem_page **moved)
 {
 	uint32_t done = 0;
-	while (done < count && pcp->list[order]) {
-		struct numem_page *pg = pcp->list[order];
+	unsigned li = numem__pcp_list(order);
+	while (done < count && pcp->list[li]) {
+		struct numem_page *pg = pcp->list[li];
 		uint64_t pfn = numem_page_to_pfn(h->ft, pg).v;
-		pcp->list[order] = pg->next;
+		pcp->list[li] = pg->next;
 		pg->next = 0;
 		done++;
 		if (check && numem__relayout_check(h, z->node, pfn, order)) {
@@ -83,8 +93,7 @@ void numem__pcp_drain(struct numem_cpu *cpu, uint32_t zi, unsigned order, uint32
 		pg->next = 0;
 		numem__relayout_divert(h, zi, numem_page_to_pfn(h->ft, pg).v, order);
 	}
-	pcp->count[order] -= done;
-	numem__pcp_pages_sub(pcp, done << order);
+	numem__pcp_account(pcp, numem__pcp_list(order), -(int32_t)done);
 	if (done)
 		numem__trace(cpu, NUMEM_EV_PCP_DRAIN, zi, order, done);
 }
@@ -93,11 +102,12 @@ void numem_heap_drain_cpu(struct numem_cpu *cpu)
 {
 	struct numem_heap *h = cpu->heap;
 	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
-		if (!cpu->pcp[zi].pages)
+		if (!cpu->pcp[zi].pages && !cpu->pcp[zi].count[NUMEM_PCP_THP_LIST])
 			continue;
-		for (unsigned o = 0; o <= NUMEM_PCP_MAX_ORDER; o++)
-			if (cpu->pcp[zi].count[o])
-				numem__pcp_drain(cpu, zi, o, cpu->pcp[zi].count[o]);
+		for (unsigned li = 0; li < NUMEM_PCP_NR_LISTS; li++)
+			if (cpu->pcp[zi].count[li])
+				numem__pcp_drain(cpu, zi, numem__pcp_list_order(li),
+				                 cpu->pcp[zi].count[li]);
 	}
 }
 

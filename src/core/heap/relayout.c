@@ -300,10 +300,11 @@ void numem__relayout_catch_up(struct numem_cpu *cpu)
 	/* Cached blocks of moved ranges go to their new node now. */
 	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
 		struct numem_pcp *pcp = &cpu->pcp[zi];
-		if (!pcp->pages)
+		if (!pcp->pages && !pcp->count[NUMEM_PCP_THP_LIST])
 			continue;
-		for (unsigned o = 0; o <= NUMEM_PCP_MAX_ORDER; o++) {
-			struct numem_page **pp = &pcp->list[o], *out = 0;
+		for (unsigned li = 0; li < NUMEM_PCP_NR_LISTS; li++) {
+			unsigned o = numem__pcp_list_order(li);
+			struct numem_page **pp = &pcp->list[li], *out = 0;
 			while (*pp) {
 				struct numem_page *pg = *pp;
 				uint64_t pfn = numem_page_to_pfn(h->ft, pg).v;
@@ -313,8 +314,7 @@ void numem__relayout_catch_up(struct numem_cpu *cpu)
 					*pp = pg->next;
 					pg->next = out;
 					out = pg;
-					pcp->count[o]--;
-					numem__pcp_pages_sub(pcp, 1u << o);
+					numem__pcp_account(pcp, li, -1);
 				} else {
 					pp = &pg->next;
 				}

@@ -41,7 +41,7 @@ uint64_t numem_heap_node_free(const struct numem_heap *h, numem_nid_t node)
 		sum += __atomic_load_n(&z->free_pages, __ATOMIC_RELAXED) +
 		       atomic_load_explicit(&z->deferred_pages, memory_order_relaxed);
 		for (uint32_t c = 0; c < h->nr_cpus; c++)
-			sum += __atomic_load_n(&h->cpu[c].pcp[zi].pages, __ATOMIC_RELAXED);
+			sum += numem_pcp_cached_pages(&h->cpu[c].pcp[zi]);
 	}
 	return sum;
 }

@@ -94,9 +94,10 @@ static enum numem_err check_pcp(struct numem_heap *h, struct zone_count *cnt,
 		for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
 			struct numem_pcp *pcp = &h->cpu[c].pcp[zi];
 			uint64_t pages = 0;
-			for (unsigned o = 0; o <= NUMEM_PCP_MAX_ORDER; o++) {
+			for (unsigned li = 0; li < NUMEM_PCP_NR_LISTS; li++) {
+				unsigned o = numem__pcp_list_order(li);
 				uint32_t n = 0;
-				for (struct numem_page *pg = pcp->list[o]; pg; pg = pg->next) {
+				for (struct numem_page *pg = pcp->list[li]; pg; pg = pg->next) {
 					uint64_t pfn = numem_page_to_pfn(h->ft, pg).v;
 					if (++n > h->zone[zi].present_pages ||
 					    numem__pg_state(pg) != NUMEM_PS_PCP ||
@@ -107,17 +108,24 @@ static enum numem_err check_pcp(struct numem_heap *h, struct zone_count *cnt,
 						            "head of that order and zone",
 						            c, zi, o, (unsigned long long)pfn);
 				}
-				if (n != pcp->count[o])
+				if (n != pcp->count[li])
 					return FAIL("heap_verify: cpu %u cache of zone %u order "
 					            "%u: expected %u blocks, found %u",
-					            c, zi, o, pcp->count[o], n);
-				pages += (uint64_t)n << o;
+					            c, zi, o, pcp->count[li], n);
+				if (li == NUMEM_PCP_THP_LIST && n > NUMEM_PCP_THP_HIGH)
+					return FAIL("heap_verify: cpu %u cache of zone %u order "
+					            "%u: %u blocks, above its high mark %u",
+					            c, zi, o, n, NUMEM_PCP_THP_HIGH);
+				if (li < NUMEM_PCP_THP_LIST)
+					pages += (uint64_t)n << o;
 			}
+			/* `pages` counts the small orders' lists (heap.h). */
 			if (pages != pcp->pages)
 				return FAIL("heap_verify: cpu %u cache of zone %u: expected %u "
-				            "pages, found %llu",
-				            c, zi, pcp->pages, (unsigned long long)pages);
-			cnt[zi].cached += pages;
+				            "pages in orders 0..%u, found %llu",
+				            c, zi, pcp->pages, NUMEM_PCP_MAX_ORDER,
+				            (unsigned long long)pages);
+			cnt[zi].cached += numem_pcp_cached_pages(pcp);
 		}
 	return NUMEM_OK;
 }
