@@ -1,0 +1,276 @@
+/*
+ * arena.c - the records of stored pages and objects (tmem_internal.h,
+ * "Records"): 56 bytes each, in chunks of TM_CHUNK_RECS, named by 32-bit
+ * handles.
+ *
+ * A chunk is a large slab allocation (a 16 KiB block, 291 records and the
+ * chunk's free count), found through a directory of chunk pointers (one
+ * kmalloc, doubled when full, up to NUMEM_KMALLOC_MAX / 8 chunks: 152M
+ * records).  Handles are what the hash chains, the LRU lists and the
+ * radix leaves hold: half a pointer each, and the record itself has no
+ * slab rounding (a 56-byte object would take kmalloc-64).
+ *
+ * Locking.  The free list and the directory are t->lock's.  Chunks and
+ * directories are allocated with no lock held (a slab allocation may run
+ * the heap's shrinkers, tmem's among them), installed under the lock, and
+ * what turned out not to be needed (another CPU grew it first) is freed
+ * after unlocking.  A CPU takes records into its preload
+ * (numem__tm_arena_fill) before a put, as it takes radix nodes; a page op
+ * that frees records gives them back to its own preload first
+ * (numem__tm_rec_free), so a put-get cycle does not touch the free list.
+ *
+ * Trim.  Chunks go back to the slab when at least half the arena is free
+ * and as many records were freed since the last trim as a quarter of it:
+ * one pass over the free list counts each chunk's free records (in the
+ * chunk's count word), a second drops the records of wholly free chunks
+ * from the list, whose directory slots are cleared (chunk 0, which holds
+ * the reserved handle 0, stays).  The cost is the free list's length,
+ * paid for by as many frees since the last trim (amortised O(1) a free).
+ */
+#include "tmem_internal.h"
+
+static inline uint64_t *chunk_count(uint8_t *chunk)
+{
+	return (uint64_t *)(chunk + (size_t)TM_CHUNK_RECS * TM_REC_BYTES);
+}
+
+_Static_assert((size_t)TM_CHUNK_RECS *TM_REC_BYTES + 8 <= TM_CHUNK_BYTES,
+               "a chunk holds its records and its count");
+
+/* Install a chunk in directory slot i and put its records on the free
+ * list (handle 0 kept out).  Lock held. */
+static void chunk_install(struct numem_tmem *t, uint32_t i, uint8_t *chunk)
+{
+	struct tm_arena *a = &t->arena;
+	a->dir[i] = chunk;
+	a->chunks++;
+	if (i >= a->next)
+		a->next = i + 1;
+	*chunk_count(chunk) = 0;
+	uint32_t base = i * TM_CHUNK_RECS;
+	for (uint32_t k = TM_CHUNK_RECS; k-- > 0;) {
+		struct tm_page *r = (struct tm_page *)(chunk + (size_t)k * TM_REC_BYTES);
+		memset(r, 0, sizeof(*r));
+		if (base + k == 0)
+			continue;
+		r->hnext = a->free;
+		a->free = base + k;
+		a->nr_free++;
+	}
+}
+
+/* A directory slot with no chunk: the first never used, else a trimmed
+ * one; dir_cap if none.  Lock held. */
+static uint32_t free_slot(const struct tm_arena *a)
+{
+	if (a->next < a->dir_cap)
+		return a->next;
+	for (uint32_t i = 1; i < a->dir_cap; i++)
+		if (!a->dir[i])
+			return i;
+	return a->dir_cap;
+}
+
+/* One more chunk in the arena (no lock held on entry or return).  false:
+ * no memory, or the directory is at its largest. */
+static bool arena_grow(struct numem_tmem *t, struct numem_cpu *cpu)
+{
+	tm_lock(t);
+	uint32_t cap = t->arena.dir_cap;
+	bool need_dir = free_slot(&t->arena) == cap;
+	tm_unlock(t);
+	if (need_dir && cap >= TM_ARENA_MAX_DIR)
+		return false;
+	uint32_t ncap = !cap ? 64 : cap > TM_ARENA_MAX_DIR / 2 ? TM_ARENA_MAX_DIR : cap * 2;
+	uint8_t **nd = need_dir ? numem_kmalloc(t->slab, cpu, (size_t)ncap * sizeof(*nd), 0) : 0;
+	if (need_dir && !nd)
+		return false;
+	uint8_t *chunk = numem_kmalloc(t->slab, cpu, TM_CHUNK_BYTES, 0);
+	if (!chunk) {
+		if (nd)
+			numem_kfree(t->slab, cpu, nd, 0);
+		return false;
+	}
+	uint8_t **old = 0;
+	tm_lock(t);
+	struct tm_arena *a = &t->arena;
+	if (nd && a->dir_cap < ncap) {
+		memset(nd, 0, (size_t)ncap * sizeof(*nd));
+		if (a->dir_cap)
+			memcpy(nd, a->dir, (size_t)a->dir_cap * sizeof(*nd));
+		old = a->dir;
+		a->dir = nd;
+		a->dir_cap = ncap;
+		nd = 0;
+	}
+	uint32_t i = free_slot(a);
+	if (i < a->dir_cap) {
+		chunk_install(t, i, chunk);
+		chunk = 0;
+	}
+	tm_unlock(t);
+	if (old)
+		numem_kfree(t->slab, cpu, old, 0);
+	if (nd)
+		numem_kfree(t->slab, cpu, nd, 0);
+	if (chunk) /* another CPU took the slot: the next round finds records */
+		numem_kfree(t->slab, cpu, chunk, 0);
+	return true;
+}
+
+bool numem__tm_arena_fill(struct numem_tmem *t, struct numem_cpu *cpu)
+{
+	struct tm_preload *pl = &t->preload[cpu->id];
+	for (unsigned round = 0; round < 64; round++) {
+		tm_lock(t);
+		struct tm_arena *a = &t->arena;
+		while (pl->nr_rec < TM_PRELOAD_RECS && a->free) {
+			uint32_t h = a->free;
+			a->free = tm_pg(t, h)->hnext;
+			a->nr_free--;
+			tm_pg(t, h)->hnext = 0;
+			pl->rec[pl->nr_rec++] = h;
+		}
+		bool full = pl->nr_rec == TM_PRELOAD_RECS;
+		tm_unlock(t);
+		if (full)
+			return true;
+		if (!arena_grow(t, cpu))
+			return false;
+	}
+	return false; /* other CPUs took every chunk this one made: give up */
+}
+
+void numem__tm_arena_trim_locked(struct numem_tmem *t, struct tm_bag *bag)
+{
+	struct tm_arena *a = &t->arena;
+	uint64_t cap = (uint64_t)a->chunks * TM_CHUNK_RECS;
+	if (a->chunks < 2 || a->nr_free * 2 < cap || a->freed_since_trim * 4 < cap)
+		return;
+	a->freed_since_trim = 0;
+	for (uint32_t i = 0; i < a->next; i++)
+		if (a->dir[i])
+			*chunk_count(a->dir[i]) = 0;
+	for (uint32_t h = a->free; h; h = tm_pg(t, h)->hnext)
+		(*chunk_count(a->dir[h / TM_CHUNK_RECS]))++;
+	uint32_t *pp = &a->free;
+	while (*pp) {
+		uint32_t h = *pp;
+		struct tm_page *r = tm_pg(t, h);
+		if (h / TM_CHUNK_RECS && *chunk_count(a->dir[h / TM_CHUNK_RECS]) == TM_CHUNK_RECS) {
+			*pp = r->hnext;
+			a->nr_free--;
+		} else {
+			pp = &r->hnext;
+		}
+	}
+	for (uint32_t i = 1; i < a->next; i++) {
+		uint8_t *c = a->dir[i];
+		if (!c || *chunk_count(c) != TM_CHUNK_RECS)
+			continue;
+		a->dir[i] = 0;
+		a->chunks--;
+		*(void **)c = bag->misc;
+		bag->misc = c;
+		bag->used = true;
+	}
+}
+
+void numem__tm_arena_unload_locked(struct numem_tmem *t, struct tm_preload *pl)
+{
+	while (pl->nr_rec) {
+		uint32_t h = pl->rec[--pl->nr_rec];
+		tm_pg(t, h)->hnext = t->arena.free;
+		t->arena.free = h;
+		t->arena.nr_free++;
+	}
+}
+
+void numem__tm_arena_release(struct numem_tmem *t, struct numem_cpu *cpu)
+{
+	struct tm_arena *a = &t->arena;
+	for (uint32_t i = 0; i < a->dir_cap; i++)
+		if (a->dir[i])
+			numem_kfree(t->slab, cpu, a->dir[i], 0);
+	if (a->dir)
+		numem_kfree(t->slab, cpu, a->dir, 0);
+	memset(a, 0, sizeof(*a));
+}
+
+uint64_t numem__tm_arena_bytes(const struct numem_tmem *t)
+{
+	/* a chunk is a 16 KiB block; the directory its kmalloc size */
+	return (uint64_t)t->arena.chunks * 4 * NUMEM_PAGE_SIZE +
+	       (uint64_t)t->arena.dir_cap * sizeof(void *);
+}
+
+static enum numem_err afail(struct numem_diag *diag, const char *what, uint32_t h)
+{
+	return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0, "numem_tmem_verify: arena record %u: %s", h,
+	                   what);
+}
+
+/* Mark a free record; an error if out of range, not free or marked. */
+static enum numem_err mark_free(struct numem_tmem *t, uint32_t h, struct numem_diag *diag)
+{
+	if (!tm_rec_ok(t, h))
+		return afail(diag, "free handle out of range (or in a trimmed chunk)", h);
+	struct tm_page *r = tm_pg(t, h);
+	if (r->tag & TM_TAG_MARK)
+		return afail(diag, "on two lists (free twice, or free and in use)", h);
+	if (tm_type(r) != TM_T_FREE)
+		return afail(diag, "on the free list but not free", h);
+	r->tag |= TM_TAG_MARK;
+	return NUMEM_OK;
+}
+
+enum numem_err numem__tm_arena_verify(struct numem_tmem *t, uint64_t marked, enum numem_err e,
+                                      struct numem_diag *diag)
+{
+	struct tm_arena *a = &t->arena;
+	uint64_t n = 0, chunks = 0;
+	for (uint32_t h = a->free; h && !e; n++) {
+		e = mark_free(t, h, diag);
+		if (!e)
+			h = tm_pg(t, h)->hnext;
+	}
+	if (!e && n != a->nr_free)
+		e = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
+		                "numem_tmem_verify: arena free list holds %llu records, %llu "
+		                "counted",
+		                (unsigned long long)n, (unsigned long long)a->nr_free);
+	bool checks = !e;
+	for (uint32_t c = 0; c < t->nr_cpus && !e; c++)
+		for (unsigned i = 0; i < t->preload[c].nr_rec && !e; i++, n++)
+			e = mark_free(t, t->preload[c].rec[i], diag);
+	/* every record (but handle 0) marked exactly once; marks cleared */
+	uint64_t seen = 0;
+	for (uint32_t i = 0; i < a->dir_cap; i++) {
+		uint8_t *c = a->dir[i];
+		if (!c)
+			continue;
+		chunks++;
+		for (uint32_t k = 0; k < TM_CHUNK_RECS; k++) {
+			struct tm_page *r = (struct tm_page *)(c + (size_t)k * TM_REC_BYTES);
+			uint32_t h = i * TM_CHUNK_RECS + k;
+			if (r->tag & TM_TAG_MARK) {
+				r->tag &= (uint8_t)~TM_TAG_MARK;
+				seen++;
+			} else if (h && !e && checks) {
+				e = afail(diag, "on no list (leaked, or a page no walk reaches)",
+				          h);
+			}
+		}
+	}
+	if (!e && chunks != a->chunks)
+		e = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
+		                "numem_tmem_verify: %llu arena chunks, %u counted",
+		                (unsigned long long)chunks, a->chunks);
+	if (!e && seen != marked + n)
+		e = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
+		                "numem_tmem_verify: %llu records marked, %llu in use and %llu "
+		                "free",
+		                (unsigned long long)seen, (unsigned long long)marked,
+		                (unsigned long long)n);
+	return e;
+}
