@@ -6,7 +6,7 @@
  * A chunk is a large slab allocation (a 16 KiB block, 291 records and the
  * chunk's free count), found through a directory of chunk pointers (one
  * kmalloc, doubled when full, up to NUMEM_KMALLOC_MAX / 8 chunks: 152M
- * records).  Handles are what the hash chains, the LRU lists and the
+ * records; a handle is the chunk's index and the record's offset / 8).  Handles are what the hash chains, the LRU lists and the
  * radix leaves hold: half a pointer each, and the record itself has no
  * slab rounding (a 56-byte object would take kmalloc-64).
  *
@@ -47,14 +47,14 @@ static void chunk_install(struct numem_tmem *t, uint32_t i, uint8_t *chunk)
 	if (i >= a->next)
 		a->next = i + 1;
 	*chunk_count(chunk) = 0;
-	uint32_t base = i * TM_CHUNK_RECS;
+	uint32_t base = i << TM_H_SHIFT;
 	for (uint32_t k = TM_CHUNK_RECS; k-- > 0;) {
 		struct tm_page *r = (struct tm_page *)(chunk + (size_t)k * TM_REC_BYTES);
 		memset(r, 0, sizeof(*r));
 		if (base + k == 0)
 			continue;
 		r->hnext = a->free;
-		a->free = base + k;
+		a->free = base | k * TM_H_STEP;
 		a->nr_free++;
 	}
 }
@@ -152,12 +152,12 @@ void numem__tm_arena_trim_locked(struct numem_tmem *t, struct tm_bag *bag)
 		if (a->dir[i])
 			*chunk_count(a->dir[i]) = 0;
 	for (uint32_t h = a->free; h; h = tm_pg(t, h)->hnext)
-		(*chunk_count(a->dir[h / TM_CHUNK_RECS]))++;
+		(*chunk_count(a->dir[h >> TM_H_SHIFT]))++;
 	uint32_t *pp = &a->free;
 	while (*pp) {
 		uint32_t h = *pp;
 		struct tm_page *r = tm_pg(t, h);
-		if (h / TM_CHUNK_RECS && *chunk_count(a->dir[h / TM_CHUNK_RECS]) == TM_CHUNK_RECS) {
+		if (h >> TM_H_SHIFT && *chunk_count(a->dir[h >> TM_H_SHIFT]) == TM_CHUNK_RECS) {
 			*pp = r->hnext;
 			a->nr_free--;
 		} else {
@@ -252,7 +252,7 @@ enum numem_err numem__tm_arena_verify(struct numem_tmem *t, uint64_t marked, enu
 		chunks++;
 		for (uint32_t k = 0; k < TM_CHUNK_RECS; k++) {
 			struct tm_page *r = (struct tm_page *)(c + (size_t)k * TM_REC_BYTES);
-			uint32_t h = i * TM_CHUNK_RECS + k;
+			uint32_t h = i << TM_H_SHIFT | k * TM_H_STEP;
 			if (r->tag & TM_TAG_MARK) {
 				r->tag &= (uint8_t)~TM_TAG_MARK;
 				seen++;

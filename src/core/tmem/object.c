@@ -185,53 +185,37 @@ void numem__tm_radix_walk(const struct numem_tmem *t, uint32_t oh,
 		walk(t, ob->root, ob->height, fn, ctx);
 }
 
-/* Take record h (LONE or OBJ, of hash chain `hash`) off p's table. */
-static inline __attribute__((always_inline)) void unhash(struct numem_tmem *t, struct tm_pool *p,
-                                                         uint32_t h, uint32_t hash)
-{
-	uint32_t *pp = &p->bucket[tm_bucket(hash, p->nbuckets)];
-	while (*pp != h)
-		pp = &tm_pg(t, *pp)->hnext;
-	*pp = tm_pg(t, h)->hnext;
-	p->objects--;
-}
-
-/* Everything of a page but its tree slot or chain link: LRU, counts,
- * storage, the record. */
-static inline __attribute__((always_inline)) void page_release(struct numem_tmem *t,
-                                                               struct tm_pool *p, uint32_t h,
-                                                               struct tm_page *pg,
-                                                               struct tm_bag *bag)
-{
-	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
-		numem__tm_lru_del(t, t->client[pg->client], pg);
-	numem__tm_account(t, p, pg, -1);
-	if (tm_kind(pg) == TM_DEDUP) {
-		numem__tm_dedup_put(t, p, (struct tm_dedup *)(uintptr_t)pg->loc, bag);
-	} else {
-		struct tm_loc w = numem__tm_page_loc(pg);
-		numem__tm_store_free(t, &w, bag);
-	}
-	numem__tm_rec_free(t, h, bag);
-}
-
-void numem__tm_page_drop(struct numem_tmem *t, uint32_t h, struct tm_page *pg, struct tm_bag *bag)
+/* (hash: the page's object id's, if `known`) */
+static inline __attribute__((always_inline)) void page_drop(struct numem_tmem *t, uint32_t h,
+                                                            struct tm_page *pg, bool known,
+                                                            uint32_t hash, struct tm_bag *bag)
 {
 	if (tm_type(pg) == TM_T_LONE) {
 		struct tm_pool *p = t->client[pg->client]->pool[tm_slot(pg)];
-		unhash(t, p, h, tm_oid_hash(pg->oid));
-		page_release(t, p, h, pg, bag);
+		numem__tm_unhash(t, p, h, known ? hash : tm_oid_hash(pg->oid));
+		numem__tm_page_release(t, p, h, pg, bag);
 		return;
 	}
 	uint32_t oh = pg->obj;
 	struct tm_object *o = tm_rec(t, oh);
 	struct tm_pool *p = o->pool;
 	radix_remove(o, pg->index, bag);
-	page_release(t, p, h, pg, bag);
+	numem__tm_page_release(t, p, h, pg, bag);
 	if (!o->pages) {
-		unhash(t, p, oh, tm_oid_hash(o->oid));
+		numem__tm_unhash(t, p, oh, known ? hash : tm_oid_hash(o->oid));
 		numem__tm_rec_free(t, oh, bag);
 	}
+}
+
+void numem__tm_page_drop(struct numem_tmem *t, uint32_t h, struct tm_page *pg, struct tm_bag *bag)
+{
+	page_drop(t, h, pg, false, 0, bag);
+}
+
+void numem__tm_obj_page_drop(struct numem_tmem *t, uint32_t h, struct tm_page *pg, uint32_t hash,
+                             struct tm_bag *bag)
+{
+	page_drop(t, h, pg, true, hash, bag);
 }
 
 struct drop_ctx {
@@ -243,7 +227,7 @@ struct drop_ctx {
 static void drop_one(void *ctx, uint32_t h, struct tm_page *pg)
 {
 	struct drop_ctx *d = ctx;
-	page_release(d->t, d->p, h, pg, d->bag);
+	numem__tm_page_release(d->t, d->p, h, pg, d->bag);
 }
 
 static void free_nodes(struct tm_pool *p, void *n, unsigned h, struct tm_bag *bag)
@@ -277,7 +261,7 @@ uint64_t numem__tm_obj_drop(struct numem_tmem *t, struct tm_pool *p, uint32_t oh
 		free_nodes(p, ob->root, ob->height, bag);
 	ob->root = 0;
 	ob->pages = 0;
-	unhash(t, p, oh, tm_oid_hash(ob->oid));
+	numem__tm_unhash(t, p, oh, tm_oid_hash(ob->oid));
 	numem__tm_rec_free(t, oh, bag);
 	return n;
 }
@@ -327,41 +311,24 @@ static uint32_t to_object(struct numem_tmem *t, struct tm_pool *p, struct tm_pag
 	return oh;
 }
 
-void numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_client *c,
-                         struct tm_pool *p, uint32_t slot, void *o, uint32_t oh,
-                         const uint64_t oid[3], uint32_t hash, uint32_t index,
-                         const struct tm_loc *w)
+void numem__tm_page_link_obj(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_client *c,
+                             struct tm_pool *p, void *o, uint32_t oh, uint32_t hash, uint32_t index,
+                             const struct tm_loc *w)
 {
 	struct tm_preload *pl = &t->preload[cpu->id];
 	uint32_t h = numem__tm_rec_take(pl);
 	struct tm_page *pg = tm_pg(t, h);
-	pg->loc = w->loc;
-	pg->lru_next = pg->lru_prev = 0;
-	pg->index = index;
-	pg->tick = (uint16_t)++t->tick;
-	pg->client = c->id;
-	pg->node = (uint8_t)w->node;
-	uint8_t tag = (uint8_t)(w->kind << 2 | w->codec << 4);
-	if (!o) { /* a one-page object: the record is all of it */
-		pg->oid[0] = oid[0];
-		pg->oid[1] = oid[1];
-		pg->oid[2] = oid[2];
-		pg->lenslot = (uint16_t)(w->len | slot << TM_SLOT_SHIFT);
-		pg->tag = tag | TM_T_LONE;
-		uint32_t b = tm_bucket(hash, p->nbuckets);
-		pg->hnext = p->bucket[b];
-		p->bucket[b] = h;
-		p->objects++;
-	} else {
-		if (tm_type(o) == TM_T_LONE)
-			oh = to_object(t, p, o, oh, hash, index, pl);
-		pg->oid[0] = pg->oid[1] = pg->oid[2] = 0;
-		pg->obj = oh;
-		pg->hnext = 0;
-		pg->lenslot = w->len;
-		pg->tag = tag | TM_T_PAGE;
-		radix_insert(tm_rec(t, oh), index, h, pl);
-	}
+	if (tm_type(o) == TM_T_LONE)
+		oh = to_object(t, p, o, oh, hash, index, pl);
+	*pg = (struct tm_page){.loc = w->loc,
+	                       .index = index,
+	                       .tick = (uint16_t)++t->tick,
+	                       .client = c->id,
+	                       .lenslot = w->len,
+	                       .node = (uint8_t)w->node,
+	                       .tag = (uint8_t)(w->kind << 2 | w->codec << 4 | TM_T_PAGE)};
+	pg->obj = oh;
+	radix_insert(tm_rec(t, oh), index, h, pl);
 	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
 		numem__tm_lru_add(t, c, h, pg);
 	numem__tm_account(t, p, pg, 1);

@@ -112,7 +112,7 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 	if (old) {
 		if (o == old || ((struct tm_object *)o)->pages == 1)
 			o = 0; /* the drop frees it */
-		numem__tm_page_drop(t, h, old, bag);
+		numem__tm_key_drop(t, h, old, hash, bag);
 	}
 	/* Room: the client's cap (its own ephemeral pages make way), then the
 	 * instance's limit (the client most above its weighted share).  An
@@ -215,8 +215,8 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 	if (r >= 0) {
 		c->st.gets++;
 		p->st.gets++;
-		uint32_t h = 0;
-		void *o = numem__tm_obj_find(t, p, x->oid, tm_oid_hash(x->oid), &h);
+		uint32_t h = 0, hash = tm_oid_hash(x->oid);
+		void *o = numem__tm_obj_find(t, p, x->oid, hash, &h);
 		struct tm_page *pg = numem__tm_lookup(t, o, x->index, &h);
 		if (!pg) {
 			c->st.misses++;
@@ -241,7 +241,7 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 			p->st.hits++;
 			r = NUMEM_TMEM_HIT;
 			if (!(p->flags & (NUMEM_TMEM_POOL_PERSISTENT | NUMEM_TMEM_POOL_SHARED)))
-				numem__tm_page_drop(t, h, pg, &bag);
+				numem__tm_key_drop(t, h, pg, hash, &bag);
 		}
 	}
 	tm_unlock(t);
@@ -320,8 +320,8 @@ static int flush(struct page_ctx *x, bool object)
 	struct tm_pool *p;
 	int r = lookup(x, &c, &p);
 	if (r >= 0) {
-		uint32_t h = 0;
-		void *o = numem__tm_obj_find(t, p, x->oid, tm_oid_hash(x->oid), &h);
+		uint32_t h = 0, hash = tm_oid_hash(x->oid);
+		void *o = numem__tm_obj_find(t, p, x->oid, hash, &h);
 		r = NUMEM_TMEM_MISS;
 		if (object) {
 			c->st.flush_objects++;
@@ -335,7 +335,7 @@ static int flush(struct page_ctx *x, bool object)
 			p->st.flushes++;
 			struct tm_page *pg = numem__tm_lookup(t, o, x->index, &h);
 			if (pg) {
-				numem__tm_page_drop(t, h, pg, &bag);
+				numem__tm_key_drop(t, h, pg, hash, &bag);
 				r = NUMEM_TMEM_HIT;
 			}
 		}

@@ -169,13 +169,21 @@ struct tm_rleaf {
  * The arena: chunks of TM_CHUNK_RECS records, each a large slab
  * allocation (a 16 KiB block less its header; the records, then the
  * chunk's count of free records as the trim leaves it), found through a
- * directory of chunk pointers; handle h is record h % TM_CHUNK_RECS of
- * chunk h / TM_CHUNK_RECS.  Handle 0 (chunk 0's first record) is never
- * handed out.  Free records chain through hnext (t->lock).
+ * directory of chunk pointers; handle h is the record at byte
+ * 8 * (h & TM_H_MASK) of chunk h >> TM_H_SHIFT (a shift, a load and an add
+ * to reach it; record k of chunk c is c << TM_H_SHIFT | 7k).  Handle 0
+ * (chunk 0's first record) is never handed out.  Free records chain
+ * through hnext (t->lock).
  */
 #define TM_CHUNK_BYTES   (4u * NUMEM_PAGE_SIZE - NUMEM_SLAB_LARGE_HDR)
 #define TM_CHUNK_RECS    ((TM_CHUNK_BYTES - 8u) / TM_REC_BYTES)
+#define TM_H_SHIFT       11u
+#define TM_H_MASK        ((1u << TM_H_SHIFT) - 1)
+#define TM_H_STEP        (TM_REC_BYTES / 8u) /* handle units a record */
 #define TM_ARENA_MAX_DIR ((uint32_t)(NUMEM_KMALLOC_MAX / sizeof(void *)))
+_Static_assert(TM_REC_BYTES % 8 == 0 && TM_CHUNK_RECS * TM_H_STEP <= TM_H_MASK + 1 &&
+                   (uint64_t)TM_ARENA_MAX_DIR << TM_H_SHIFT <= 0xffffffffull,
+               "a handle holds a chunk index and a record's offset / 8");
 #define TM_PRELOAD_RECS  2u /* a put: a page record, and an object record for a second page */
 #define TM_RLEAF_PRELOAD 2u /* a second page: two paths, a leaf each */
 
@@ -444,7 +452,7 @@ static inline void numem__tm_stats_page(struct numem_tmem_stats *s, uint64_t d, 
 /* The record of handle h (a live chunk's: the caller knows it is). */
 static inline void *tm_rec(const struct numem_tmem *t, uint32_t h)
 {
-	return t->arena.dir[h / TM_CHUNK_RECS] + (size_t)(h % TM_CHUNK_RECS) * TM_REC_BYTES;
+	return t->arena.dir[h >> TM_H_SHIFT] + (size_t)(h & TM_H_MASK) * 8u;
 }
 
 static inline struct tm_page *tm_pg(const struct numem_tmem *t, uint32_t h)
@@ -455,7 +463,9 @@ static inline struct tm_page *tm_pg(const struct numem_tmem *t, uint32_t h)
 /* h names a record of a live chunk (numem_tmem_verify's range check). */
 static inline bool tm_rec_ok(const struct numem_tmem *t, uint32_t h)
 {
-	return h && h / TM_CHUNK_RECS < t->arena.dir_cap && t->arena.dir[h / TM_CHUNK_RECS];
+	uint32_t k = h & TM_H_MASK;
+	return h && h >> TM_H_SHIFT < t->arena.dir_cap && t->arena.dir[h >> TM_H_SHIFT] &&
+	       k % TM_H_STEP == 0 && k / TM_H_STEP < TM_CHUNK_RECS;
 }
 
 /* The pool a page is in: a lone page's through its putter's slot (a
@@ -470,8 +480,8 @@ static inline struct tm_pool *tm_page_pool(const struct numem_tmem *t, const str
 
 /* Count a page in (dir 1) or out (-1) of its pool's, its putting
  * client's and the instance's tallies. */
-static inline void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool,
-                                     const struct tm_page *pg, int dir)
+static inline __attribute__((always_inline)) void
+numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct tm_page *pg, int dir)
 {
 	struct tm_client *c = t->client[pg->client];
 	unsigned kind = tm_kind(pg);
@@ -697,29 +707,6 @@ struct tm_pool *numem__tm_pool_again(struct numem_tmem *t, uint32_t client, uint
 int numem__tm_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
                            struct numem_tmem_op *op, struct numem_diag *diag);
 
-/* ---- object.c (lock held) ---- */
-/* Call fn on every page of record o (handle oh: LONE or OBJ), in index
- * order (fn may not change the tree). */
-void numem__tm_radix_walk(const struct numem_tmem *t, uint32_t oh,
-                          void (*fn)(void *ctx, uint32_t h, struct tm_page *pg), void *ctx);
-/* Move every record into the zeroed table nb of n chains (which becomes
- * the pool's; the caller frees the old one). */
-void numem__tm_obj_rehash(struct numem_tmem *t, struct tm_pool *p, uint32_t *nb, uint32_t n);
-/* A new page at (oid, index) of p (the pool in slot `slot` of c), put by
- * c, stored at w: a record from the CPU's preload; o (handle oh) the
- * record oid has (NULL: none yet, the page is a lone record); on c's LRU
- * if ephemeral, counted.  The key must be free. */
-void numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_client *c,
-                         struct tm_pool *p, uint32_t slot, void *o, uint32_t oh,
-                         const uint64_t oid[3], uint32_t hash, uint32_t index,
-                         const struct tm_loc *w);
-/* Remove one page (handle h) entirely: tree or chain, LRU, accounting,
- * storage (bag). */
-void numem__tm_page_drop(struct numem_tmem *t, uint32_t h, struct tm_page *pg, struct tm_bag *bag);
-/* Drop every page of record o (handle oh, in p) and the record. */
-uint64_t numem__tm_obj_drop(struct numem_tmem *t, struct tm_pool *p, uint32_t oh, void *o,
-                            struct tm_bag *bag);
-
 /* ---- store.c (lock held) ---- */
 /* Store `len` bytes of data (len == NUMEM_PAGE_SIZE: raw) on node;
  * false when the heap has no page (NORECLAIM). */
@@ -768,5 +755,100 @@ struct tm_dedup *numem__tm_dedup_add(struct tm_pool *p, uint64_t hash, const str
                                      struct tm_preload *pl);
 void numem__tm_dedup_put(struct numem_tmem *t, struct tm_pool *p, struct tm_dedup *dd,
                          struct tm_bag *bag);
+
+/* ---- object.c (lock held) ---- */
+/* Call fn on every page of record o (handle oh: LONE or OBJ), in index
+ * order (fn may not change the tree). */
+void numem__tm_radix_walk(const struct numem_tmem *t, uint32_t oh,
+                          void (*fn)(void *ctx, uint32_t h, struct tm_page *pg), void *ctx);
+/* Move every record into the zeroed table nb of n chains (which becomes
+ * the pool's; the caller frees the old one). */
+void numem__tm_obj_rehash(struct numem_tmem *t, struct tm_pool *p, uint32_t *nb, uint32_t n);
+/* numem__tm_page_link's case of an object that has a record already. */
+void numem__tm_page_link_obj(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_client *c,
+                             struct tm_pool *p, void *o, uint32_t oh, uint32_t hash, uint32_t index,
+                             const struct tm_loc *w);
+/* A new page at (oid, index) of p (the pool in slot `slot` of c), put by
+ * c, stored at w: a record from the CPU's preload; o (handle oh) the
+ * record oid has (NULL: none yet, the page is a lone record, inline here);
+ * on c's LRU if ephemeral, counted.  The key must be free. */
+static inline __attribute__((always_inline)) void
+numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_client *c,
+                    struct tm_pool *p, uint32_t slot, void *o, uint32_t oh, const uint64_t oid[3],
+                    uint32_t hash, uint32_t index, const struct tm_loc *w)
+{
+	if (o) {
+		numem__tm_page_link_obj(t, cpu, c, p, o, oh, hash, index, w);
+		return;
+	}
+	uint32_t h = numem__tm_rec_take(&t->preload[cpu->id]);
+	struct tm_page *pg = tm_pg(t, h);
+	uint32_t b = tm_bucket(hash, p->nbuckets);
+	*pg = (struct tm_page){.oid = {oid[0], oid[1], oid[2]},
+	                       .loc = w->loc,
+	                       .hnext = p->bucket[b],
+	                       .index = index,
+	                       .tick = (uint16_t)++t->tick,
+	                       .client = c->id,
+	                       .lenslot = (uint16_t)(w->len | slot << TM_SLOT_SHIFT),
+	                       .node = (uint8_t)w->node,
+	                       .tag = (uint8_t)(w->kind << 2 | w->codec << 4 | TM_T_LONE)};
+	p->bucket[b] = h;
+	p->objects++;
+	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
+		numem__tm_lru_add(t, c, h, pg);
+	numem__tm_account(t, p, pg, 1);
+}
+/* Remove one page (handle h) entirely: tree or chain, LRU, accounting,
+ * storage (bag). */
+void numem__tm_page_drop(struct numem_tmem *t, uint32_t h, struct tm_page *pg, struct tm_bag *bag);
+/* Take record h (LONE or OBJ, of hash chain `hash`) off p's table. */
+static inline __attribute__((always_inline)) void
+numem__tm_unhash(struct numem_tmem *t, struct tm_pool *p, uint32_t h, uint32_t hash)
+{
+	uint32_t *pp = &p->bucket[tm_bucket(hash, p->nbuckets)];
+	while (*pp != h)
+		pp = &tm_pg(t, *pp)->hnext;
+	*pp = tm_pg(t, h)->hnext;
+	p->objects--;
+}
+/* Everything of a page of p but its tree slot or chain link: LRU, counts,
+ * storage, the record. */
+static inline __attribute__((always_inline)) void
+numem__tm_page_release(struct numem_tmem *t, struct tm_pool *p, uint32_t h, struct tm_page *pg,
+                       struct tm_bag *bag)
+{
+	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
+		numem__tm_lru_del(t, t->client[pg->client], pg);
+	numem__tm_account(t, p, pg, -1);
+	if (tm_kind(pg) == TM_DEDUP) {
+		numem__tm_dedup_put(t, p, (struct tm_dedup *)(uintptr_t)pg->loc, bag);
+	} else {
+		struct tm_loc w = numem__tm_page_loc(pg);
+		numem__tm_store_free(t, &w, bag);
+	}
+	numem__tm_rec_free(t, h, bag);
+}
+/* numem__tm_key_drop's case of a page of an object record. */
+void numem__tm_obj_page_drop(struct numem_tmem *t, uint32_t h, struct tm_page *pg, uint32_t hash,
+                             struct tm_bag *bag);
+/* numem__tm_page_drop for a page found by its key (hash: tm_oid_hash of
+ * its object id); a lone page's inline. */
+static inline __attribute__((always_inline)) void numem__tm_key_drop(struct numem_tmem *t,
+                                                                     uint32_t h, struct tm_page *pg,
+                                                                     uint32_t hash,
+                                                                     struct tm_bag *bag)
+{
+	if (tm_type(pg) != TM_T_LONE) {
+		numem__tm_obj_page_drop(t, h, pg, hash, bag);
+		return;
+	}
+	struct tm_pool *p = t->client[pg->client]->pool[tm_slot(pg)];
+	numem__tm_unhash(t, p, h, hash);
+	numem__tm_page_release(t, p, h, pg, bag);
+}
+/* Drop every page of record o (handle oh, in p) and the record. */
+uint64_t numem__tm_obj_drop(struct numem_tmem *t, struct tm_pool *p, uint32_t oh, void *o,
+                            struct tm_bag *bag);
 
 #endif /* NUMEM_TMEM_INTERNAL_H */
