@@ -14,6 +14,8 @@
 #include <pthread.h>
 
 #include "helpers.h"
+/* White box (test_verify_catches_corruption): the records and the arena. */
+#include "../src/core/tmem/tmem_internal.h"
 
 static struct numem_system sys;
 static struct numem_slab *slab;
@@ -1871,6 +1873,120 @@ static void test_destroy_races_ops(void **state)
 	shutdown();
 }
 
+/* ---- numem_tmem_verify's checks, each caught (white box) ---- */
+
+static void expect_corrupt(const char *what, const char *needle)
+{
+	struct numem_diag e;
+	if (numem_tmem_verify(tm, &e) != NUMEM_E_CORRUPT)
+		fail_msg("verify missed: %s", what);
+	if (!strstr(e.msg, needle))
+		fail_msg("verify on %s said: %s", what, e.msg);
+}
+
+/* The record of (pool, oid) and its handle. */
+static struct tm_page *rec_of(struct tm_pool *p, const struct numem_tmem_oid *o, uint32_t *h)
+{
+	void *r = numem__tm_obj_find(tm, p, o->w, tm_oid_hash(o->w), h);
+	assert_non_null(r);
+	return r;
+}
+
+static void test_verify_catches_corruption(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame();
+	uint32_t per = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT), eph = new_pool(HOST, 0);
+	const struct numem_tmem_oid o3 = {{7, 8, 9}};
+	fill(virt(f), 1);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, per, &OID1, 5, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, per, &OID2, 0, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, per, &OID2, 70, f, &d), NUMEM_TMEM_HIT);
+	for (uint32_t i = 0; i < 3; i++)
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, eph, &o3, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	verify();
+	struct tm_pool *pp = tm->client[HOST]->pool[per], *pe = tm->client[HOST]->pool[eph];
+	uint32_t ha, ho;
+	struct tm_page *a = rec_of(pp, &OID1, &ha);
+	struct tm_object *ob = (struct tm_object *)rec_of(pp, &OID2, &ho);
+	assert_int_equal(tm_type(a), TM_T_LONE);
+	assert_int_equal(tm_type(ob), TM_T_OBJ);
+
+	/* a chain handle out of range */
+	uint32_t keep = a->hnext;
+	a->hnext = 0x7ffffff0u;
+	expect_corrupt("chain handle out of range", "out of range");
+	a->hnext = keep;
+	verify();
+
+	/* a record in use put on the free list too */
+	uint32_t free0 = tm->arena.free;
+	tm->arena.free = ha;
+	tm->arena.nr_free++;
+	expect_corrupt("in use and free", "arena record");
+	tm->arena.free = free0;
+	tm->arena.nr_free--;
+	verify();
+
+	/* a free record on no list (leaked) */
+	assert_true(free0 != 0);
+	tm->arena.free = tm_pg(tm, free0)->hnext;
+	tm->arena.nr_free--;
+	expect_corrupt("leaked record", "on no list");
+	tm->arena.free = free0;
+	tm->arena.nr_free++;
+	verify();
+
+	/* counts: objects, radix leaves, the free count */
+	pp->objects++;
+	expect_corrupt("object count", "objects");
+	pp->objects--;
+	pp->rleaves++;
+	expect_corrupt("leaf count", "radix nodes");
+	pp->rleaves--;
+	tm->arena.nr_free++;
+	expect_corrupt("free count", "free list");
+	tm->arena.nr_free--;
+	verify();
+
+	/* a page of an object naming another object */
+	uint32_t h70 = ho;
+	struct tm_page *p70 = numem__tm_lookup(tm, ob, 70, &h70);
+	assert_non_null(p70);
+	p70->obj = ha;
+	expect_corrupt("page of another object", "another object");
+	p70->obj = ho;
+	/* an object's page count */
+	ob->pages++;
+	expect_corrupt("object page count", "page count");
+	ob->pages--;
+	/* a radix leaf holding a handle out of range */
+	struct tm_rleaf *leaf = *(struct tm_rleaf **)((struct tm_rnode *)ob->root)->slot;
+	assert_int_equal(ob->height, 2);
+	leaf->slot[1] = 0x7ffffff0u;
+	expect_corrupt("leaf handle out of range", "out of range");
+	leaf->slot[1] = 0;
+	verify();
+
+	/* an LRU link broken, and an LRU head tick ahead of the clock */
+	uint32_t hp = 0;
+	struct tm_page *e1 = numem__tm_lookup(tm, rec_of(pe, &o3, &hp), 1, &hp);
+	assert_non_null(e1);
+	keep = e1->lru_prev;
+	e1->lru_prev = 0;
+	expect_corrupt("LRU back link", "LRU");
+	e1->lru_prev = keep;
+	struct tm_lru *l = &tm->client[HOST]->lru[e1->node];
+	l->head_tick += 1000;
+	expect_corrupt("LRU head tick", "head tick");
+	l->head_tick -= 1000;
+	verify();
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	shutdown();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1906,6 +2022,7 @@ int main(void)
 	    cmocka_unit_test(test_two_cpus),
 	    cmocka_unit_test(test_commits_during_tmem_ops),
 	    cmocka_unit_test(test_destroy_races_ops),
+	    cmocka_unit_test(test_verify_catches_corruption),
 	};
 	if (getenv("NUMEM_TEST_FILTER"))
 		cmocka_set_test_filter(getenv("NUMEM_TEST_FILTER"));
