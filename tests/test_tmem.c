@@ -1922,21 +1922,21 @@ static void test_verify_catches_corruption(void **state)
 	verify();
 
 	/* a record in use put on the free list too */
-	uint32_t free0 = tm->arena.free;
-	tm->arena.free = ha;
-	tm->arena.nr_free++;
+	uint32_t free0 = tm->arena.free[1];
+	tm->arena.free[1] = ha;
+	tm->arena.nr_free[1]++;
 	expect_corrupt("in use and free", "arena record");
-	tm->arena.free = free0;
-	tm->arena.nr_free--;
+	tm->arena.free[1] = free0;
+	tm->arena.nr_free[1]--;
 	verify();
 
 	/* a free record on no list (leaked) */
 	assert_true(free0 != 0);
-	tm->arena.free = tm_pg(tm, free0)->hnext;
-	tm->arena.nr_free--;
+	tm->arena.free[1] = tm_pg(tm, free0)->hnext;
+	tm->arena.nr_free[1]--;
 	expect_corrupt("leaked record", "on no list");
-	tm->arena.free = free0;
-	tm->arena.nr_free++;
+	tm->arena.free[1] = free0;
+	tm->arena.nr_free[1]++;
 	verify();
 
 	/* counts: objects, radix leaves, the free count */
@@ -1946,9 +1946,9 @@ static void test_verify_catches_corruption(void **state)
 	pp->rleaves++;
 	expect_corrupt("leaf count", "radix nodes");
 	pp->rleaves--;
-	tm->arena.nr_free++;
+	tm->arena.nr_free[1]++;
 	expect_corrupt("free count", "free list");
-	tm->arena.nr_free--;
+	tm->arena.nr_free[1]--;
 	verify();
 
 	/* a page of an object naming another object */

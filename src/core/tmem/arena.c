@@ -1,14 +1,15 @@
 /*
  * arena.c - the records of stored pages and objects (tmem_internal.h,
- * "Records"): 56 bytes each, in chunks of TM_CHUNK_RECS, named by 32-bit
- * handles.
+ * "Records"): 56 bytes (lone pages, objects) or 32 (the pages of objects),
+ * in chunks of one size, named by 32-bit handles.
  *
- * A chunk is a large slab allocation (a 16 KiB block, 291 records and the
- * chunk's free count), found through a directory of chunk pointers (one
- * kmalloc, doubled when full, up to NUMEM_KMALLOC_MAX / 8 chunks: 152M
- * records; a handle is the chunk's index and the record's offset / 8).  Handles are what the hash chains, the LRU lists and the
- * radix leaves hold: half a pointer each, and the record itself has no
- * slab rounding (a 56-byte object would take kmalloc-64).
+ * A chunk is a large slab allocation (a 16 KiB block: 291 records of 56
+ * bytes or 509 of 32, its class and its free count), found through a
+ * directory of chunk pointers (one kmalloc, doubled when full, up to
+ * NUMEM_KMALLOC_MAX / 8 chunks; a handle is the chunk's index and the
+ * record's offset / 8).  Handles are what the hash chains, the LRU lists
+ * and the radix leaves hold: half a pointer each, and a record has no slab
+ * rounding (56 bytes would take kmalloc-64).
  *
  * Locking.  The free list and the directory are t->lock's.  Chunks and
  * directories are allocated with no lock held (a slab allocation may run
@@ -29,33 +30,28 @@
  */
 #include "tmem_internal.h"
 
-static inline uint64_t *chunk_count(uint8_t *chunk)
-{
-	return (uint64_t *)(chunk + (size_t)TM_CHUNK_RECS * TM_REC_BYTES);
-}
-
-_Static_assert((size_t)TM_CHUNK_RECS *TM_REC_BYTES + 8 <= TM_CHUNK_BYTES,
-               "a chunk holds its records and its count");
-
-/* Install a chunk in directory slot i and put its records on the free
- * list (handle 0 kept out).  Lock held. */
-static void chunk_install(struct numem_tmem *t, uint32_t i, uint8_t *chunk)
+/* Install a chunk of class big in directory slot i and put its records
+ * on that class's free list (handle 0 kept out).  Lock held. */
+static void chunk_install(struct numem_tmem *t, uint32_t i, uint8_t *chunk, unsigned big)
 {
 	struct tm_arena *a = &t->arena;
 	a->dir[i] = chunk;
 	a->chunks++;
+	a->cap += tm_chunk_recs(big);
 	if (i >= a->next)
 		a->next = i + 1;
-	*chunk_count(chunk) = 0;
-	uint32_t base = i << TM_H_SHIFT;
-	for (uint32_t k = TM_CHUNK_RECS; k-- > 0;) {
-		struct tm_page *r = (struct tm_page *)(chunk + (size_t)k * TM_REC_BYTES);
-		memset(r, 0, sizeof(*r));
-		if (base + k == 0)
+	tm_chunk_tail(chunk)[0] = big;
+	tm_chunk_tail(chunk)[1] = 0;
+	uint32_t size = tm_rec_bytes(big);
+	for (uint32_t k = tm_chunk_recs(big); k-- > 0;) {
+		struct tm_page *r = (struct tm_page *)(chunk + (size_t)k * size);
+		memset(r, 0, size);
+		uint32_t h = i << TM_H_SHIFT | k * size / 8;
+		if (!h)
 			continue;
-		r->hnext = a->free;
-		a->free = base | k * TM_H_STEP;
-		a->nr_free++;
+		r->hnext = a->free[big];
+		a->free[big] = h;
+		a->nr_free[big]++;
 	}
 }
 
@@ -71,9 +67,9 @@ static uint32_t free_slot(const struct tm_arena *a)
 	return a->dir_cap;
 }
 
-/* One more chunk in the arena (no lock held on entry or return).  false:
- * no memory, or the directory is at its largest. */
-static bool arena_grow(struct numem_tmem *t, struct numem_cpu *cpu)
+/* One more chunk of class big in the arena (no lock held on entry or
+ * return).  false: no memory, or the directory is at its largest. */
+static bool arena_grow(struct numem_tmem *t, struct numem_cpu *cpu, unsigned big)
 {
 	tm_lock(t);
 	uint32_t cap = t->arena.dir_cap;
@@ -105,7 +101,7 @@ static bool arena_grow(struct numem_tmem *t, struct numem_cpu *cpu)
 	}
 	uint32_t i = free_slot(a);
 	if (i < a->dir_cap) {
-		chunk_install(t, i, chunk);
+		chunk_install(t, i, chunk, big);
 		chunk = 0;
 	}
 	tm_unlock(t);
@@ -124,18 +120,22 @@ bool numem__tm_arena_fill(struct numem_tmem *t, struct numem_cpu *cpu)
 	for (unsigned round = 0; round < 64; round++) {
 		tm_lock(t);
 		struct tm_arena *a = &t->arena;
-		while (pl->nr_rec < TM_PRELOAD_RECS && a->free) {
-			uint32_t h = a->free;
-			a->free = tm_pg(t, h)->hnext;
-			a->nr_free--;
-			tm_pg(t, h)->hnext = 0;
-			pl->rec[pl->nr_rec++] = h;
+		unsigned short_of = 2; /* the class still short (2: none) */
+		for (unsigned big = 0; big < 2; big++) {
+			while (pl->nr_rec[big] < tm_preload_want(big) && a->free[big]) {
+				uint32_t h = a->free[big];
+				a->free[big] = tm_pg(t, h)->hnext;
+				a->nr_free[big]--;
+				tm_pg(t, h)->hnext = 0;
+				pl->rec[big][pl->nr_rec[big]++] = h;
+			}
+			if (pl->nr_rec[big] < tm_preload_want(big))
+				short_of = big;
 		}
-		bool full = pl->nr_rec == TM_PRELOAD_RECS;
 		tm_unlock(t);
-		if (full)
+		if (short_of == 2)
 			return true;
-		if (!arena_grow(t, cpu))
+		if (!arena_grow(t, cpu, short_of))
 			return false;
 	}
 	return false; /* other CPUs took every chunk this one made: give up */
@@ -144,32 +144,38 @@ bool numem__tm_arena_fill(struct numem_tmem *t, struct numem_cpu *cpu)
 void numem__tm_arena_trim_locked(struct numem_tmem *t, struct tm_bag *bag)
 {
 	struct tm_arena *a = &t->arena;
-	uint64_t cap = (uint64_t)a->chunks * TM_CHUNK_RECS;
-	if (a->chunks < 2 || a->nr_free * 2 < cap || a->freed_since_trim * 4 < cap)
+	uint64_t nr_free = a->nr_free[0] + a->nr_free[1];
+	if (a->chunks < 2 || nr_free * 2 < a->cap || a->freed_since_trim * 4 < a->cap)
 		return;
 	a->freed_since_trim = 0;
 	for (uint32_t i = 0; i < a->next; i++)
 		if (a->dir[i])
-			*chunk_count(a->dir[i]) = 0;
-	for (uint32_t h = a->free; h; h = tm_pg(t, h)->hnext)
-		(*chunk_count(a->dir[h >> TM_H_SHIFT]))++;
-	uint32_t *pp = &a->free;
-	while (*pp) {
-		uint32_t h = *pp;
-		struct tm_page *r = tm_pg(t, h);
-		if (h >> TM_H_SHIFT && *chunk_count(a->dir[h >> TM_H_SHIFT]) == TM_CHUNK_RECS) {
-			*pp = r->hnext;
-			a->nr_free--;
-		} else {
-			pp = &r->hnext;
+			tm_chunk_tail(a->dir[i])[1] = 0;
+	for (unsigned big = 0; big < 2; big++) {
+		for (uint32_t h = a->free[big]; h; h = tm_pg(t, h)->hnext)
+			tm_chunk_tail(a->dir[h >> TM_H_SHIFT])[1]++;
+	}
+	for (unsigned big = 0; big < 2; big++) {
+		uint32_t *pp = &a->free[big];
+		while (*pp) {
+			uint32_t h = *pp;
+			struct tm_page *r = tm_pg(t, h);
+			if (h >> TM_H_SHIFT &&
+			    tm_chunk_tail(a->dir[h >> TM_H_SHIFT])[1] == tm_chunk_recs(big)) {
+				*pp = r->hnext;
+				a->nr_free[big]--;
+			} else {
+				pp = &r->hnext;
+			}
 		}
 	}
 	for (uint32_t i = 1; i < a->next; i++) {
 		uint8_t *c = a->dir[i];
-		if (!c || *chunk_count(c) != TM_CHUNK_RECS)
+		if (!c || tm_chunk_tail(c)[1] != tm_chunk_recs(tm_chunk_tail(c)[0]))
 			continue;
 		a->dir[i] = 0;
 		a->chunks--;
+		a->cap -= tm_chunk_recs(tm_chunk_tail(c)[0]);
 		*(void **)c = bag->misc;
 		bag->misc = c;
 		bag->used = true;
@@ -178,12 +184,13 @@ void numem__tm_arena_trim_locked(struct numem_tmem *t, struct tm_bag *bag)
 
 void numem__tm_arena_unload_locked(struct numem_tmem *t, struct tm_preload *pl)
 {
-	while (pl->nr_rec) {
-		uint32_t h = pl->rec[--pl->nr_rec];
-		tm_pg(t, h)->hnext = t->arena.free;
-		t->arena.free = h;
-		t->arena.nr_free++;
-	}
+	for (unsigned big = 0; big < 2; big++)
+		while (pl->nr_rec[big]) {
+			uint32_t h = pl->rec[big][--pl->nr_rec[big]];
+			tm_pg(t, h)->hnext = t->arena.free[big];
+			t->arena.free[big] = h;
+			t->arena.nr_free[big]++;
+		}
 }
 
 void numem__tm_arena_release(struct numem_tmem *t, struct numem_cpu *cpu)
@@ -210,11 +217,15 @@ static enum numem_err afail(struct numem_diag *diag, const char *what, uint32_t 
 	                   what);
 }
 
-/* Mark a free record; an error if out of range, not free or marked. */
-static enum numem_err mark_free(struct numem_tmem *t, uint32_t h, struct numem_diag *diag)
+/* Mark a free record of class big; an error if out of range, not free or
+ * marked. */
+static enum numem_err mark_free(struct numem_tmem *t, uint32_t h, unsigned big,
+                                struct numem_diag *diag)
 {
-	if (!tm_rec_ok(t, h))
-		return afail(diag, "free handle out of range (or in a trimmed chunk)", h);
+	if (!tm_rec_ok(t, h, big))
+		return afail(diag,
+		             "free handle out of range (or in a trimmed chunk, or another class's)",
+		             h);
 	struct tm_page *r = tm_pg(t, h);
 	if (r->tag & TM_TAG_MARK)
 		return afail(diag, "on two lists (free twice, or free and in use)", h);
@@ -229,20 +240,26 @@ enum numem_err numem__tm_arena_verify(struct numem_tmem *t, uint64_t marked, enu
 {
 	struct tm_arena *a = &t->arena;
 	uint64_t n = 0, chunks = 0;
-	for (uint32_t h = a->free; h && !e; n++) {
-		e = mark_free(t, h, diag);
-		if (!e)
-			h = tm_pg(t, h)->hnext;
+	for (unsigned big = 0; big < 2 && !e; big++) {
+		uint64_t k = 0;
+		for (uint32_t h = a->free[big]; h && !e; k++) {
+			e = mark_free(t, h, big, diag);
+			if (!e)
+				h = tm_pg(t, h)->hnext;
+		}
+		if (!e && k != a->nr_free[big])
+			e = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
+			                "numem_tmem_verify: arena free list %u holds %llu records, "
+			                "%llu counted",
+			                big, (unsigned long long)k,
+			                (unsigned long long)a->nr_free[big]);
+		n += k;
 	}
-	if (!e && n != a->nr_free)
-		e = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
-		                "numem_tmem_verify: arena free list holds %llu records, %llu "
-		                "counted",
-		                (unsigned long long)n, (unsigned long long)a->nr_free);
 	bool checks = !e;
 	for (uint32_t c = 0; c < t->nr_cpus && !e; c++)
-		for (unsigned i = 0; i < t->preload[c].nr_rec && !e; i++, n++)
-			e = mark_free(t, t->preload[c].rec[i], diag);
+		for (unsigned big = 0; big < 2; big++)
+			for (unsigned i = 0; i < t->preload[c].nr_rec[big] && !e; i++, n++)
+				e = mark_free(t, t->preload[c].rec[big][i], big, diag);
 	/* every record (but handle 0) marked exactly once; marks cleared */
 	uint64_t seen = 0;
 	for (uint32_t i = 0; i < a->dir_cap; i++) {
@@ -250,9 +267,16 @@ enum numem_err numem__tm_arena_verify(struct numem_tmem *t, uint64_t marked, enu
 		if (!c)
 			continue;
 		chunks++;
-		for (uint32_t k = 0; k < TM_CHUNK_RECS; k++) {
-			struct tm_page *r = (struct tm_page *)(c + (size_t)k * TM_REC_BYTES);
-			uint32_t h = i << TM_H_SHIFT | k * TM_H_STEP;
+		unsigned big = tm_chunk_tail(c)[0];
+		if (big > 1) {
+			if (!e)
+				e = afail(diag, "a chunk of no class", i << TM_H_SHIFT);
+			continue;
+		}
+		uint32_t size = tm_rec_bytes(big);
+		for (uint32_t k = 0; k < tm_chunk_recs(big); k++) {
+			struct tm_page *r = (struct tm_page *)(c + (size_t)k * size);
+			uint32_t h = i << TM_H_SHIFT | k * size / 8;
 			if (r->tag & TM_TAG_MARK) {
 				r->tag &= (uint8_t)~TM_TAG_MARK;
 				seen++;

@@ -110,8 +110,9 @@ static bool fill_nodes(struct numem_tmem *t, struct numem_cpu *cpu, void **stack
 bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup)
 {
 	struct tm_preload *pl = &t->preload[cpu->id];
-	if (pl->nr_rec == TM_PRELOAD_RECS && pl->nr_node == TM_RADIX_PRELOAD &&
-	    pl->nr_leaf == TM_RLEAF_PRELOAD && (!dedup || pl->dd))
+	if (pl->nr_rec[0] == tm_preload_want(0) && pl->nr_rec[1] == tm_preload_want(1) &&
+	    pl->nr_node == TM_RADIX_PRELOAD && pl->nr_leaf == TM_RLEAF_PRELOAD &&
+	    (!dedup || pl->dd))
 		return true; /* full: what a put-get cycle gave back */
 	if (!fill_nodes(t, cpu, pl->leaf, &pl->nr_leaf, TM_RLEAF_PRELOAD,
 	                sizeof(struct tm_rleaf)) ||
@@ -121,7 +122,8 @@ bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup)
 		PRELOAD_SLOT(t, cpu, pl->dd);
 	/* records last: the allocations above may have run the shrinker,
 	 * which takes nothing from a preload (its bags have none) */
-	return pl->nr_rec == TM_PRELOAD_RECS || numem__tm_arena_fill(t, cpu);
+	return (pl->nr_rec[0] == tm_preload_want(0) && pl->nr_rec[1] == tm_preload_want(1)) ||
+	       numem__tm_arena_fill(t, cpu);
 }
 
 static void preload_release(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_preload *pl)

@@ -192,7 +192,7 @@ static inline __attribute__((always_inline)) void page_drop(struct numem_tmem *t
 {
 	if (tm_type(pg) == TM_T_LONE) {
 		struct tm_pool *p = t->client[pg->client]->pool[tm_slot(pg)];
-		numem__tm_unhash(t, p, h, known ? hash : tm_oid_hash(pg->oid));
+		numem__tm_unhash(t, p, h, known ? hash : tm_oid_hash(tm_oid_of(pg)));
 		numem__tm_page_release(t, p, h, pg, bag);
 		return;
 	}
@@ -203,7 +203,7 @@ static inline __attribute__((always_inline)) void page_drop(struct numem_tmem *t
 	numem__tm_page_release(t, p, h, pg, bag);
 	if (!o->pages) {
 		numem__tm_unhash(t, p, oh, known ? hash : tm_oid_hash(o->oid));
-		numem__tm_rec_free(t, oh, bag);
+		numem__tm_rec_free(t, oh, 1, bag);
 	}
 }
 
@@ -262,7 +262,7 @@ uint64_t numem__tm_obj_drop(struct numem_tmem *t, struct tm_pool *p, uint32_t oh
 	ob->root = 0;
 	ob->pages = 0;
 	numem__tm_unhash(t, p, oh, tm_oid_hash(ob->oid));
-	numem__tm_rec_free(t, oh, bag);
+	numem__tm_rec_free(t, oh, 1, bag);
 	return n;
 }
 
@@ -270,9 +270,9 @@ void numem__tm_obj_rehash(struct numem_tmem *t, struct tm_pool *p, uint32_t *nb,
 {
 	for (uint32_t i = 0; i < p->nbuckets; i++)
 		for (uint32_t h = p->bucket[i], next; h; h = next) {
-			struct tm_page *r = tm_pg(t, h);
+			struct tm_page *r = tm_pg(t, h); /* (LONE or OBJ: the same chain link) */
 			next = r->hnext;
-			uint32_t b = tm_bucket(tm_oid_hash(r->oid), n);
+			uint32_t b = tm_bucket(tm_oid_hash(tm_oid_of(r)), n);
 			r->hnext = nb[b];
 			nb[b] = h;
 		}
@@ -280,46 +280,55 @@ void numem__tm_obj_rehash(struct numem_tmem *t, struct tm_pool *p, uint32_t *nb,
 	p->nbuckets = n;
 }
 
-/* The lone record lh of p (chain `hash`) becomes the first page of a new
- * object record, tall enough for it and `index`, which takes its place in
- * the chain.  Returns the object's handle. */
-static uint32_t to_object(struct numem_tmem *t, struct tm_pool *p, struct tm_page *lone,
-                          uint32_t lh, uint32_t hash, uint32_t index, struct tm_preload *pl)
+/* The lone record lh of p becomes, in place (its chain and id kept), an
+ * object tall enough for its page and `index`; the page moves to a page
+ * record of the preload (its LRU neighbours relinked).  lh is the
+ * object's handle now. */
+static void to_object(struct numem_tmem *t, struct tm_pool *p, struct tm_page *lone, uint32_t lh,
+                      uint32_t index, struct tm_preload *pl)
 {
-	uint32_t oh = numem__tm_rec_take(pl);
-	struct tm_object *o = tm_rec(t, oh);
-	*o = (struct tm_object){.oid = {lone->oid[0], lone->oid[1], lone->oid[2]},
-	                        .hnext = lone->hnext,
-	                        .pool = p,
-	                        .tag = TM_T_OBJ};
-	uint32_t *pp = &p->bucket[tm_bucket(hash, p->nbuckets)];
-	while (*pp != lh)
-		pp = &tm_pg(t, *pp)->hnext;
-	*pp = oh;
-	lone->oid[1] = lone->oid[2] = 0;
-	lone->oid[0] = 0;
-	lone->obj = oh;
-	lone->hnext = 0;
-	lone->tag = (uint8_t)((lone->tag & ~3u) | TM_T_PAGE);
-	lone->lenslot &= TM_LEN_MASK;
-	uint32_t top = NUMEM_MAX(lone->index, index);
+	uint32_t ph = numem__tm_rec_take(pl, 0);
+	struct tm_page *pg = tm_pg(t, ph);
+	*pg = *lone;
+	pg->lenslot &= TM_LEN_MASK;
+	pg->tag = (uint8_t)((pg->tag & ~3u) | TM_T_PAGE);
+	pg->obj = lh;
+	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT)) {
+		struct tm_lru *l = &t->client[pg->client]->lru[pg->node];
+		if (pg->lru_prev)
+			tm_pg(t, pg->lru_prev)->lru_next = ph;
+		else
+			l->head = ph;
+		if (pg->lru_next)
+			tm_pg(t, pg->lru_next)->lru_prev = ph;
+		else
+			l->tail = ph;
+	}
+	uint32_t top = NUMEM_MAX(pg->index, index);
 	unsigned h = 1;
 	while (top >= tm_height_cap(h))
 		h++;
+	struct tm_object *o = (struct tm_object *)lone;
+	/* (hnext, tag and oid are where the lone record had them) */
+	o->root = 0;
+	o->pool = p;
+	o->pages = 0;
 	o->height = (uint8_t)h;
-	radix_insert(o, lone->index, lh, pl);
-	return oh;
+	memset(o->pad, 0, sizeof(o->pad));
+	o->tag = TM_T_OBJ;
+	radix_insert(o, pg->index, ph, pl);
 }
 
 void numem__tm_page_link_obj(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_client *c,
                              struct tm_pool *p, void *o, uint32_t oh, uint32_t hash, uint32_t index,
                              const struct tm_loc *w)
 {
+	(void)hash;
 	struct tm_preload *pl = &t->preload[cpu->id];
-	uint32_t h = numem__tm_rec_take(pl);
-	struct tm_page *pg = tm_pg(t, h);
 	if (tm_type(o) == TM_T_LONE)
-		oh = to_object(t, p, o, oh, hash, index, pl);
+		to_object(t, p, o, oh, index, pl);
+	uint32_t h = numem__tm_rec_take(pl, 0);
+	struct tm_page *pg = tm_pg(t, h);
 	*pg = (struct tm_page){.loc = w->loc,
 	                       .index = index,
 	                       .tick = (uint16_t)++t->tick,

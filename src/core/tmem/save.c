@@ -35,7 +35,7 @@ static void save_page(void *ctx, uint32_t h, struct tm_page *pg)
 	if (s->write) {
 		uint8_t *r = s->buf + s->at;
 		const uint64_t *oid = tm_type(pg) == TM_T_LONE
-		                          ? pg->oid
+		                          ? tm_oid_of(pg)
 		                          : ((const struct tm_object *)tm_rec(s->t, pg->obj))->oid;
 		for (int i = 0; i < 3; i++)
 			numem__put64(r + 8 * i, oid[i]);

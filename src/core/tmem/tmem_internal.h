@@ -68,18 +68,21 @@ struct tm_loc {
 };
 
 /*
- * Records.  Every stored page and every object of two or more pages is one
- * 56-byte record in the instance's arena (arena.c), named by a 32-bit
- * handle (0: none).  A one-page object is a single record (TM_T_LONE): its
- * id, hash chain, LRU links, location, index, pool slot, client, node and
- * length: no object, no tree.  A second page turns it into an object record
- * (TM_T_OBJ: id, chain, radix root, count, pool) whose pages are records
- * (TM_T_PAGE) naming their object by handle where a lone record keeps the
- * id; the lone record itself becomes one of those pages (its handle, hence
- * its LRU links, unchanged).  Byte 55 of every record is its tag: type in
- * bits 0-1 (the hash chain holds LONE and OBJ records, told apart there),
- * a page's store kind in bits 2-3 and codec in bits 4-5; bit 7 is
- * numem_tmem_verify's mark (0 otherwise).
+ * Records.  Every stored page and every object of two or more pages is a
+ * record in the instance's arena (arena.c), named by a 32-bit handle (0:
+ * none).  A one-page object is a single 56-byte record (TM_T_LONE, struct
+ * tm_lone): the page's fields (location, LRU links, index, tick, client,
+ * length, pool slot, node), the hash chain and the object id: no object, no
+ * tree.  A second page turns that record, in place (same handle, same
+ * chain), into an object record (TM_T_OBJ: radix root, pool, count, chain,
+ * id) and its page moves to a 32-byte page record (TM_T_PAGE, struct
+ * tm_page) that names the object by handle: an object's pages cost 32
+ * bytes each and their leaf slot.  The first 28 bytes of every record
+ * are a page's fields (an object's root, pool and count there); byte 27 is
+ * the tag: type in bits 0-1 (the hash chain holds LONE and OBJ records,
+ * told apart there), a page's store kind in bits 2-3 and codec in bits
+ * 4-5; bit 7 is numem_tmem_verify's mark (0 otherwise).  Bytes 28-31: the
+ * chain (LONE, OBJ, FREE) or a page's object; 32-55: the id (LONE, OBJ).
  */
 enum tm_type {
 	TM_T_FREE = 0, /* on the arena's free list or in a CPU's preload */
@@ -88,18 +91,14 @@ enum tm_type {
 	TM_T_OBJ = 3,  /* an object of two or more pages (or fewer, after flushes) */
 };
 #define TM_TAG_MARK   0x80u
-#define TM_REC_BYTES  56u
+#define TM_REC_BYTES  56u     /* LONE and OBJ records */
+#define TM_PAGE_BYTES 32u     /* PAGE records */
 #define TM_LEN_MASK   0x0fffu /* tm_page.lenslot: compressed length (<= 4032) */
 #define TM_SLOT_SHIFT 12      /* tm_page.lenslot: the pool's slot in its client */
 
-/* A stored page: 56 bytes. */
+/* A stored page: the whole of a PAGE record, the head of a LONE one. */
 struct tm_page {
-	union {
-		uint64_t oid[3]; /* TM_T_LONE: the object id */
-		uint32_t obj;    /* TM_T_PAGE: its object record's handle */
-	};
 	uint64_t loc;                /* store handle (enum tm_kind) */
-	uint32_t hnext;              /* LONE: hash chain; FREE: free list */
 	uint32_t lru_next, lru_prev; /* ephemeral: its (client, node) LRU */
 	uint32_t index;
 	uint16_t tick;    /* put time, low 16 bits (tm_lru.head_tick has the rest) */
@@ -107,29 +106,47 @@ struct tm_page {
 	uint16_t lenslot; /* TM_CHUNK length | pool slot (LONE) << 12 */
 	uint8_t node;     /* of its storage (the LRU it is on) */
 	uint8_t tag;
+	union {
+		uint32_t hnext; /* LONE: hash chain; FREE: free list */
+		uint32_t obj;   /* PAGE: its object record's handle */
+	};
 };
-_Static_assert(sizeof(struct tm_page) == TM_REC_BYTES, "a page record is 56 bytes");
+_Static_assert(sizeof(struct tm_page) == TM_PAGE_BYTES, "a page record is 32 bytes");
 _Static_assert(NUMEM_MAX_NODES <= 256 && NUMEM_TMEM_MAX_CLIENTS <= 65536 &&
                    NUMEM_TMEM_MAX_POOLS <= 16 && NUMEM_TMEM_COMPRESS_MAX <= TM_LEN_MASK,
                "a page record's narrow fields hold node, client, slot and length");
 
+/* A one-page object. */
+struct tm_lone {
+	struct tm_page pg;
+	uint64_t oid[3];
+};
+_Static_assert(sizeof(struct tm_lone) == TM_REC_BYTES, "a lone record is 56 bytes");
+
 struct tm_pool;
 
-/* An object of more than one page: 56 bytes. */
+/* An object of more than one page (or fewer, after flushes). */
 struct tm_object {
-	uint64_t oid[3];
 	void *root; /* radix tree of height >= 1 */
-	uint32_t hnext;
-	uint32_t pages;
 	struct tm_pool *pool;
+	uint32_t pages;
 	uint8_t height;
 	uint8_t pad[6];
 	uint8_t tag; /* TM_T_OBJ */
+	uint32_t hnext;
+	uint64_t oid[3];
 };
 _Static_assert(sizeof(struct tm_object) == TM_REC_BYTES, "an object record is 56 bytes");
-_Static_assert(offsetof(struct tm_object, hnext) == offsetof(struct tm_page, hnext) &&
-                   offsetof(struct tm_object, tag) == offsetof(struct tm_page, tag),
-               "lone and object records share the chain link and the tag");
+_Static_assert(offsetof(struct tm_object, hnext) == offsetof(struct tm_lone, pg.hnext) &&
+                   offsetof(struct tm_object, tag) == offsetof(struct tm_lone, pg.tag) &&
+                   offsetof(struct tm_object, oid) == offsetof(struct tm_lone, oid),
+               "lone and object records share the chain link, the tag and the id");
+
+/* The id of a LONE or OBJ record. */
+static inline uint64_t *tm_oid_of(void *rec)
+{
+	return ((struct tm_lone *)rec)->oid;
+}
 
 static inline unsigned tm_type(const void *rec)
 {
@@ -166,34 +183,50 @@ struct tm_rleaf {
 };
 
 /*
- * The arena: chunks of TM_CHUNK_RECS records, each a large slab
- * allocation (a 16 KiB block less its header; the records, then the
- * chunk's count of free records as the trim leaves it), found through a
- * directory of chunk pointers; handle h is the record at byte
- * 8 * (h & TM_H_MASK) of chunk h >> TM_H_SHIFT (a shift, a load and an add
- * to reach it; record k of chunk c is c << TM_H_SHIFT | 7k).  Handle 0
+ * The arena: chunks of records of one size (56 bytes: LONE and OBJ, the
+ * "big" class; 32: PAGE), each a large slab allocation (a 16 KiB block
+ * less its header: the records, then the chunk's class and its count of
+ * free records as the trim leaves it), found through a directory of chunk
+ * pointers; handle h is the record at byte 8 * (h & TM_H_MASK) of chunk
+ * h >> TM_H_SHIFT (a shift, a load and an add to reach it).  Handle 0
  * (chunk 0's first record) is never handed out.  Free records chain
- * through hnext (t->lock).
+ * through hnext, a list per class (t->lock).
  */
 #define TM_CHUNK_BYTES   (4u * NUMEM_PAGE_SIZE - NUMEM_SLAB_LARGE_HDR)
-#define TM_CHUNK_RECS    ((TM_CHUNK_BYTES - 8u) / TM_REC_BYTES)
+#define TM_CHUNK_TAIL    8u /* class, free count */
 #define TM_H_SHIFT       11u
 #define TM_H_MASK        ((1u << TM_H_SHIFT) - 1)
-#define TM_H_STEP        (TM_REC_BYTES / 8u) /* handle units a record */
 #define TM_ARENA_MAX_DIR ((uint32_t)(NUMEM_KMALLOC_MAX / sizeof(void *)))
-_Static_assert(TM_REC_BYTES % 8 == 0 && TM_CHUNK_RECS * TM_H_STEP <= TM_H_MASK + 1 &&
+_Static_assert(TM_REC_BYTES % 8 == 0 && TM_PAGE_BYTES % 8 == 0 &&
+                   (TM_CHUNK_BYTES - TM_CHUNK_TAIL) / 8 <= TM_H_MASK + 1 &&
                    (uint64_t)TM_ARENA_MAX_DIR << TM_H_SHIFT <= 0xffffffffull,
                "a handle holds a chunk index and a record's offset / 8");
-#define TM_PRELOAD_RECS  2u /* a put: a page record, and an object record for a second page */
 #define TM_RLEAF_PRELOAD 2u /* a second page: two paths, a leaf each */
+
+/* Record sizes and how many a put may need: a lone record, or two page
+ * records (a second page: the lone page moves out of the new object). */
+static inline uint32_t tm_rec_bytes(unsigned big)
+{
+	return big ? TM_REC_BYTES : TM_PAGE_BYTES;
+}
+static inline uint32_t tm_chunk_recs(unsigned big)
+{
+	return (TM_CHUNK_BYTES - TM_CHUNK_TAIL) / tm_rec_bytes(big);
+}
+#define TM_PRELOAD_MAX 2u
+static inline unsigned tm_preload_want(unsigned big)
+{
+	return big ? 1u : 2u;
+}
 
 struct tm_arena {
 	uint8_t **dir; /* [dir_cap]: chunk pointers (NULL: trimmed or never made) */
 	uint32_t dir_cap;
-	uint32_t chunks; /* chunk pointers set */
-	uint32_t next;   /* dir slots below this were used at least once */
-	uint32_t free;   /* free-list head (0: empty) */
-	uint64_t nr_free;
+	uint32_t chunks;  /* chunk pointers set */
+	uint64_t cap;     /* records in them */
+	uint32_t next;    /* dir slots below this were used at least once */
+	uint32_t free[2]; /* free-list heads of [big] (0: empty) */
+	uint64_t nr_free[2];
 	uint64_t freed_since_trim;
 };
 
@@ -257,8 +290,8 @@ _Static_assert(sizeof(struct tm_zpage) <= (1u << TM_CHUNK_SHIFT), "zpage header 
 
 /* Metadata allocated before the lock, consumed under it. */
 struct tm_preload {
-	uint32_t rec[TM_PRELOAD_RECS]; /* free records (a stack: rec[0 .. nr_rec)) */
-	unsigned nr_rec;
+	uint32_t rec[2][TM_PRELOAD_MAX]; /* free records of [big] (stacks) */
+	unsigned nr_rec[2];
 	void *node[TM_RADIX_PRELOAD]; /* struct tm_rnode: a stack node[0 .. nr_node) */
 	unsigned nr_node;
 	void *leaf[TM_RLEAF_PRELOAD]; /* struct tm_rleaf */
@@ -460,12 +493,19 @@ static inline struct tm_page *tm_pg(const struct numem_tmem *t, uint32_t h)
 	return (struct tm_page *)tm_rec(t, h);
 }
 
-/* h names a record of a live chunk (numem_tmem_verify's range check). */
-static inline bool tm_rec_ok(const struct numem_tmem *t, uint32_t h)
+static inline uint32_t *tm_chunk_tail(uint8_t *chunk)
 {
-	uint32_t k = h & TM_H_MASK;
-	return h && h >> TM_H_SHIFT < t->arena.dir_cap && t->arena.dir[h >> TM_H_SHIFT] &&
-	       k % TM_H_STEP == 0 && k / TM_H_STEP < TM_CHUNK_RECS;
+	return (uint32_t *)(chunk + TM_CHUNK_BYTES - TM_CHUNK_TAIL); /* [0] big, [1] free count */
+}
+
+/* h names a record of a live chunk (numem_tmem_verify's range check), of
+ * class big. */
+static inline bool tm_rec_ok(const struct numem_tmem *t, uint32_t h, unsigned big)
+{
+	uint32_t k = (h & TM_H_MASK) * 8u, c = h >> TM_H_SHIFT;
+	return h && c < t->arena.dir_cap && t->arena.dir[c] &&
+	       tm_chunk_tail(t->arena.dir[c])[0] == big && k % tm_rec_bytes(big) == 0 &&
+	       k / tm_rec_bytes(big) < tm_chunk_recs(big);
 }
 
 /* The pool a page is in: a lone page's through its putter's slot (a
@@ -571,12 +611,12 @@ static inline void *numem__tm_obj_find(const struct numem_tmem *t, const struct 
 {
 	uint32_t h = p->bucket[tm_bucket(hash, p->nbuckets)];
 	while (h) {
-		struct tm_page *r = tm_pg(t, h); /* oid and hnext: the same in both */
+		struct tm_lone *r = tm_rec(t, h); /* oid and hnext: the same in both */
 		if (tm_oid_eq(r->oid, oid)) {
 			*hp = h;
 			return r;
 		}
-		h = r->hnext;
+		h = r->pg.hnext;
 	}
 	return 0;
 }
@@ -611,26 +651,27 @@ static inline struct tm_page *numem__tm_lookup(const struct numem_tmem *t, void 
 /* Fill this CPU's preload with records (no lock held; may allocate a
  * chunk and grow the directory).  false: no memory. */
 bool numem__tm_arena_fill(struct numem_tmem *t, struct numem_cpu *cpu);
-/* Record h is free: to the op's preload if it has room, else the free
- * list.  Lock held. */
-static inline void numem__tm_rec_free(struct numem_tmem *t, uint32_t h, struct tm_bag *bag)
+/* Record h (of class big) is free: to the op's preload if it has room,
+ * else the free list.  Lock held. */
+static inline void numem__tm_rec_free(struct numem_tmem *t, uint32_t h, unsigned big,
+                                      struct tm_bag *bag)
 {
 	struct tm_page *r = tm_pg(t, h);
 	r->tag = TM_T_FREE;
 	struct tm_preload *pl = bag->pl;
-	if (pl && pl->nr_rec < TM_PRELOAD_RECS) {
-		pl->rec[pl->nr_rec++] = h;
+	if (pl && pl->nr_rec[big] < tm_preload_want(big)) {
+		pl->rec[big][pl->nr_rec[big]++] = h;
 		return;
 	}
-	r->hnext = t->arena.free;
-	t->arena.free = h;
-	t->arena.nr_free++;
+	r->hnext = t->arena.free[big];
+	t->arena.free[big] = h;
+	t->arena.nr_free[big]++;
 	t->arena.freed_since_trim++;
 }
-/* A record from the CPU's preload (the caller filled it). */
-static inline uint32_t numem__tm_rec_take(struct tm_preload *pl)
+/* A record of class big from the CPU's preload (the caller filled it). */
+static inline uint32_t numem__tm_rec_take(struct tm_preload *pl, unsigned big)
 {
-	return pl->rec[--pl->nr_rec];
+	return pl->rec[big][--pl->nr_rec[big]];
 }
 /* Give wholly free chunks back (into bag->misc) when at least half the
  * arena is free; bounded by the frees since the last look.  Lock held. */
@@ -657,8 +698,8 @@ bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup);
 /* A put's preload has all it may need (a dedup entry included). */
 static inline bool tm_preload_full(const struct tm_preload *pl)
 {
-	return pl->nr_rec == TM_PRELOAD_RECS && pl->nr_node == TM_RADIX_PRELOAD &&
-	       pl->nr_leaf == TM_RLEAF_PRELOAD && pl->dd;
+	return pl->nr_rec[0] == tm_preload_want(0) && pl->nr_rec[1] == tm_preload_want(1) &&
+	       pl->nr_node == TM_RADIX_PRELOAD && pl->nr_leaf == TM_RLEAF_PRELOAD && pl->dd;
 }
 
 /* The end of a page op: the bag given back if the preload did not take
@@ -781,18 +822,19 @@ numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_clien
 		numem__tm_page_link_obj(t, cpu, c, p, o, oh, hash, index, w);
 		return;
 	}
-	uint32_t h = numem__tm_rec_take(&t->preload[cpu->id]);
-	struct tm_page *pg = tm_pg(t, h);
+	uint32_t h = numem__tm_rec_take(&t->preload[cpu->id], 1);
+	struct tm_lone *lone = tm_rec(t, h);
+	struct tm_page *pg = &lone->pg;
 	uint32_t b = tm_bucket(hash, p->nbuckets);
-	*pg = (struct tm_page){.oid = {oid[0], oid[1], oid[2]},
-	                       .loc = w->loc,
-	                       .hnext = p->bucket[b],
-	                       .index = index,
-	                       .tick = (uint16_t)++t->tick,
-	                       .client = c->id,
-	                       .lenslot = (uint16_t)(w->len | slot << TM_SLOT_SHIFT),
-	                       .node = (uint8_t)w->node,
-	                       .tag = (uint8_t)(w->kind << 2 | w->codec << 4 | TM_T_LONE)};
+	*lone = (struct tm_lone){.pg = {.loc = w->loc,
+	                                .hnext = p->bucket[b],
+	                                .index = index,
+	                                .tick = (uint16_t)++t->tick,
+	                                .client = c->id,
+	                                .lenslot = (uint16_t)(w->len | slot << TM_SLOT_SHIFT),
+	                                .node = (uint8_t)w->node,
+	                                .tag = (uint8_t)(w->kind << 2 | w->codec << 4 | TM_T_LONE)},
+	                         .oid = {oid[0], oid[1], oid[2]}};
 	p->bucket[b] = h;
 	p->objects++;
 	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
@@ -808,7 +850,7 @@ numem__tm_unhash(struct numem_tmem *t, struct tm_pool *p, uint32_t h, uint32_t h
 {
 	uint32_t *pp = &p->bucket[tm_bucket(hash, p->nbuckets)];
 	while (*pp != h)
-		pp = &tm_pg(t, *pp)->hnext;
+		pp = &tm_pg(t, *pp)->hnext; /* (LONE and OBJ: the same offset) */
 	*pp = tm_pg(t, h)->hnext;
 	p->objects--;
 }
@@ -827,7 +869,7 @@ numem__tm_page_release(struct numem_tmem *t, struct tm_pool *p, uint32_t h, stru
 		struct tm_loc w = numem__tm_page_loc(pg);
 		numem__tm_store_free(t, &w, bag);
 	}
-	numem__tm_rec_free(t, h, bag);
+	numem__tm_rec_free(t, h, tm_type(pg) == TM_T_LONE, bag);
 }
 /* numem__tm_key_drop's case of a page of an object record. */
 void numem__tm_obj_page_drop(struct numem_tmem *t, uint32_t h, struct tm_page *pg, uint32_t hash,

@@ -36,7 +36,7 @@ static void vfail(struct vctx *v, const struct tm_page *pg, const char *what)
 {
 	if (v->err)
 		return;
-	const uint64_t *oid = ((const struct tm_page *)tm_rec(v->t, v->oh))->oid;
+	const uint64_t *oid = tm_oid_of(tm_rec(v->t, v->oh));
 	v->err = numem__fail(v->diag, NUMEM_E_CORRUPT, 0, 0,
 	                     "numem_tmem_verify: record %u (object %llx:%llx:%llx) index %u: %s",
 	                     v->oh, (unsigned long long)oid[0], (unsigned long long)oid[1],
@@ -76,8 +76,8 @@ static void vpage(void *ctx, uint32_t h, struct tm_page *pg)
 	if (pg->node >= NUMEM_MAX_NODES)
 		return vfail(v, pg, "page's node out of range");
 	bool eph = !(v->p->flags & NUMEM_TMEM_POOL_PERSISTENT);
-	if ((pg->lru_next && !tm_rec_ok(t, pg->lru_next)) ||
-	    (pg->lru_prev && !tm_rec_ok(t, pg->lru_prev)) ||
+	if ((pg->lru_next && !tm_rec_ok(t, pg->lru_next, 0) && !tm_rec_ok(t, pg->lru_next, 1)) ||
+	    (pg->lru_prev && !tm_rec_ok(t, pg->lru_prev, 0) && !tm_rec_ok(t, pg->lru_prev, 1)) ||
 	    (!eph && (pg->lru_next || pg->lru_prev)))
 		return vfail(v, pg, "LRU link out of range (or on a persistent page)");
 	struct tm_loc w = numem__tm_page_loc(pg);
@@ -112,7 +112,7 @@ static void vnodes(struct vctx *v, const void *n, unsigned h, uint64_t *nodes, u
 		const struct tm_rleaf *l = n;
 		(*leaves)++;
 		for (unsigned i = 0; i < TM_RADIX_SLOTS; i++)
-			if (l->slot[i] && !tm_rec_ok(v->t, l->slot[i]))
+			if (l->slot[i] && !tm_rec_ok(v->t, l->slot[i], 0))
 				return vfail(v, 0, "radix leaf holds a handle out of range");
 		return;
 	}
@@ -131,7 +131,7 @@ static enum numem_err verify_pool(struct numem_tmem *t, struct tm_pool *p, uint6
 	for (uint32_t b = 0; b < p->nbuckets && !v.err; b++)
 		for (uint32_t h = p->bucket[b]; h && !v.err; h = tm_pg(t, h)->hnext) {
 			objects++;
-			if (!tm_rec_ok(t, h)) {
+			if (!tm_rec_ok(t, h, 1)) {
 				v.err =
 				    numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
 				                "numem_tmem_verify: pool of client %u: chain %u "
@@ -147,7 +147,7 @@ static enum numem_err verify_pool(struct numem_tmem *t, struct tm_pool *p, uint6
 				vfail(&v, 0, "a chain holds a record that is no object");
 				break;
 			}
-			if (tm_bucket(tm_oid_hash(r->oid), p->nbuckets) != b)
+			if (tm_bucket(tm_oid_hash(tm_oid_of(r)), p->nbuckets) != b)
 				vfail(&v, 0, "record on another id's hash chain");
 			if (type == TM_T_LONE) {
 				vpage(&v, h, r);
@@ -192,7 +192,8 @@ static enum numem_err verify_lru(struct numem_tmem *t, struct tm_client *c, uint
 	uint32_t prev = 0;
 	*k = 0;
 	for (uint32_t h = l->head; h; prev = h, h = tm_pg(t, h)->lru_next, ++*k) {
-		const struct tm_page *pg = tm_rec_ok(t, h) ? tm_pg(t, h) : 0;
+		const struct tm_page *pg =
+		    tm_rec_ok(t, h, 0) || tm_rec_ok(t, h, 1) ? tm_pg(t, h) : 0;
 		if (!pg || *k >= t->total_pages || pg->lru_prev != prev ||
 		    (tm_type(pg) != TM_T_LONE && tm_type(pg) != TM_T_PAGE) || pg->client != c->id ||
 		    pg->node != n || (tm_page_pool(t, pg)->flags & NUMEM_TMEM_POOL_PERSISTENT))
