@@ -193,14 +193,14 @@ static inline __attribute__((always_inline)) void page_drop(struct numem_tmem *t
 	if (tm_type(pg) == TM_T_LONE) {
 		struct tm_pool *p = t->client[pg->client]->pool[tm_slot(pg)];
 		numem__tm_unhash(t, p, h, known ? hash : tm_oid_hash(tm_oid_of(pg)));
-		numem__tm_page_release(t, p, h, pg, bag);
+		numem__tm_page_release(t, p, h, pg, 1, bag);
 		return;
 	}
 	uint32_t oh = pg->obj;
 	struct tm_object *o = tm_rec(t, oh);
 	struct tm_pool *p = o->pool;
 	radix_remove(o, pg->index, bag);
-	numem__tm_page_release(t, p, h, pg, bag);
+	numem__tm_page_release(t, p, h, pg, 0, bag);
 	if (!o->pages) {
 		numem__tm_unhash(t, p, oh, known ? hash : tm_oid_hash(o->oid));
 		numem__tm_rec_free(t, oh, 1, bag);
@@ -227,7 +227,7 @@ struct drop_ctx {
 static void drop_one(void *ctx, uint32_t h, struct tm_page *pg)
 {
 	struct drop_ctx *d = ctx;
-	numem__tm_page_release(d->t, d->p, h, pg, d->bag);
+	numem__tm_page_release(d->t, d->p, h, pg, 0, d->bag);
 }
 
 static void free_nodes(struct tm_pool *p, void *n, unsigned h, struct tm_bag *bag)

@@ -855,10 +855,10 @@ numem__tm_unhash(struct numem_tmem *t, struct tm_pool *p, uint32_t h, uint32_t h
 	p->objects--;
 }
 /* Everything of a page of p but its tree slot or chain link: LRU, counts,
- * storage, the record. */
+ * storage, the record (big: a lone one). */
 static inline __attribute__((always_inline)) void
 numem__tm_page_release(struct numem_tmem *t, struct tm_pool *p, uint32_t h, struct tm_page *pg,
-                       struct tm_bag *bag)
+                       unsigned big, struct tm_bag *bag)
 {
 	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
 		numem__tm_lru_del(t, t->client[pg->client], pg);
@@ -869,7 +869,7 @@ numem__tm_page_release(struct numem_tmem *t, struct tm_pool *p, uint32_t h, stru
 		struct tm_loc w = numem__tm_page_loc(pg);
 		numem__tm_store_free(t, &w, bag);
 	}
-	numem__tm_rec_free(t, h, tm_type(pg) == TM_T_LONE, bag);
+	numem__tm_rec_free(t, h, big, bag);
 }
 /* numem__tm_key_drop's case of a page of an object record. */
 void numem__tm_obj_page_drop(struct numem_tmem *t, uint32_t h, struct tm_page *pg, uint32_t hash,
@@ -887,7 +887,7 @@ static inline __attribute__((always_inline)) void numem__tm_key_drop(struct nume
 	}
 	struct tm_pool *p = t->client[pg->client]->pool[tm_slot(pg)];
 	numem__tm_unhash(t, p, h, hash);
-	numem__tm_page_release(t, p, h, pg, bag);
+	numem__tm_page_release(t, p, h, pg, 1, bag);
 }
 /* Drop every page of record o (handle oh, in p) and the record. */
 uint64_t numem__tm_obj_drop(struct numem_tmem *t, struct tm_pool *p, uint32_t oh, void *o,
