@@ -1873,6 +1873,48 @@ static void test_destroy_races_ops(void **state)
 	shutdown();
 }
 
+/* The arena gives chunks back: after a pool of 6000 lone pages and 6000
+ * object pages (33 chunks: 21 of lone records, 12 of page records) is
+ * destroyed, at most three stay (chunk 0, which holds the reserved handle
+ * 0, and the one chunk each size keeps with free records), and puts take
+ * records again. */
+static void test_arena_gives_chunks_back(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame();
+	struct numem_tmem_info i0, i1, i2;
+	numem_tmem_info(tm, &i0);
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	memset(virt(f), 0, PAGE); /* zero pages: records only */
+	for (uint64_t i = 0; i < 6000; i++) {
+		struct numem_tmem_oid lone = {{i, 1, 2}}, dense = {{i / 60, 3, 4}};
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &lone, 9, f, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_int_equal(
+		    numem_tmem_put(tm, cpu0, HOST, pool, &dense, (uint32_t)i % 60, f, &d),
+		    NUMEM_TMEM_HIT);
+	}
+	numem_tmem_info(tm, &i1);
+	assert_true(i1.metadata_bytes - i0.metadata_bytes > 30 * 4 * PAGE);
+	verify();
+	assert_int_equal(numem_tmem_destroy_pool(tm, cpu0, HOST, pool, &d), NUMEM_TMEM_HIT);
+	numem_tmem_info(tm, &i2);
+	if (getenv("NUMEM_TEST_VERBOSE"))
+		print_message(
+		    "arena: %llu -> %llu -> %llu bytes\n", (unsigned long long)i0.metadata_bytes,
+		    (unsigned long long)i1.metadata_bytes, (unsigned long long)i2.metadata_bytes);
+	assert_true(i2.metadata_bytes <= i0.metadata_bytes + 3 * 4 * PAGE + 1024);
+	verify();
+	pool = new_pool(HOST, 0);
+	for (uint32_t i = 0; i < 100; i++)
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	verify();
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	shutdown();
+}
+
 /* ---- numem_tmem_verify's checks, each caught (white box) ---- */
 
 static void expect_corrupt(const char *what, const char *needle)
@@ -1921,21 +1963,26 @@ static void test_verify_catches_corruption(void **state)
 	a->hnext = keep;
 	verify();
 
-	/* a record in use put on the free list too */
-	uint32_t free0 = tm->arena.free[1];
-	tm->arena.free[1] = ha;
+	/* a record in use put on a chunk's free list too */
+	struct tm_chunk_tail *tl = tm_chunk_tail(tm->arena.dir[tm->arena.partial[1]]);
+	uint32_t free0 = tl->free;
+	tl->free = ha;
+	tl->nfree++;
 	tm->arena.nr_free[1]++;
 	expect_corrupt("in use and free", "arena record");
-	tm->arena.free[1] = free0;
+	tl->free = free0;
+	tl->nfree--;
 	tm->arena.nr_free[1]--;
 	verify();
 
 	/* a free record on no list (leaked) */
 	assert_true(free0 != 0);
-	tm->arena.free[1] = tm_pg(tm, free0)->hnext;
+	tl->free = tm_pg(tm, free0)->hnext;
+	tl->nfree--;
 	tm->arena.nr_free[1]--;
 	expect_corrupt("leaked record", "on no list");
-	tm->arena.free[1] = free0;
+	tl->free = free0;
+	tl->nfree++;
 	tm->arena.nr_free[1]++;
 	verify();
 
@@ -1947,8 +1994,11 @@ static void test_verify_catches_corruption(void **state)
 	expect_corrupt("leaf count", "radix nodes");
 	pp->rleaves--;
 	tm->arena.nr_free[1]++;
-	expect_corrupt("free count", "free list");
+	expect_corrupt("free count", "free lists");
 	tm->arena.nr_free[1]--;
+	tl->nfree++;
+	expect_corrupt("a chunk's free count", "longer or shorter");
+	tl->nfree--;
 	verify();
 
 	/* a page of an object naming another object */
@@ -2022,6 +2072,7 @@ int main(void)
 	    cmocka_unit_test(test_two_cpus),
 	    cmocka_unit_test(test_commits_during_tmem_ops),
 	    cmocka_unit_test(test_destroy_races_ops),
+	    cmocka_unit_test(test_arena_gives_chunks_back),
 	    cmocka_unit_test(test_verify_catches_corruption),
 	};
 	if (getenv("NUMEM_TEST_FILTER"))

@@ -11,37 +11,59 @@
  * and the radix leaves hold: half a pointer each, and a record has no slab
  * rounding (56 bytes would take kmalloc-64).
  *
- * Locking.  The free list and the directory are t->lock's.  Chunks and
+ * Locking.  The free lists and the directory are t->lock's.  Chunks and
  * directories are allocated with no lock held (a slab allocation may run
  * the heap's shrinkers, tmem's among them), installed under the lock, and
  * what turned out not to be needed (another CPU grew it first) is freed
  * after unlocking.  A CPU takes records into its preload
  * (numem__tm_arena_fill) before a put, as it takes radix nodes; a page op
  * that frees records gives them back to its own preload first
- * (numem__tm_rec_free), so a put-get cycle does not touch the free list.
+ * (numem__tm_rec_free), so a put-get cycle does not touch the arena.
  *
- * Trim.  Chunks go back to the slab when at least half the arena is free
- * and as many records were freed since the last trim as a quarter of it:
- * one pass over the free list counts each chunk's free records (in the
- * chunk's count word), a second drops the records of wholly free chunks
- * from the list, whose directory slots are cleared (chunk 0, which holds
- * the reserved handle 0, stays).  The cost is the free list's length,
- * paid for by as many frees since the last trim (amortised O(1) a free).
+ * Free records.  Each chunk keeps its own free list and count in its
+ * tail, and a class's chunks with free records are on a doubly linked
+ * list (a slab's partial list): taking a record pops the first such
+ * chunk's, putting one back pushes onto its own chunk's, both O(1).  A
+ * chunk whose records are all free again goes back to the slab at once
+ * (into the caller's bag, freed after the unlock) unless it is the only
+ * chunk of its class with free records (no allocate-free flapping at a
+ * boundary); chunk 0, which holds the reserved handle 0, is never wholly
+ * free.  No sweep: a shrink request or a pool destroy pays O(1) a record.
  */
 #include "tmem_internal.h"
 
-/* Install a chunk of class big in directory slot i and put its records
- * on that class's free list (handle 0 kept out).  Lock held. */
+static void partial_link(struct tm_arena *a, uint32_t c, unsigned big)
+{
+	struct tm_chunk_tail *tl = tm_chunk_tail(a->dir[c]);
+	tl->prev = TM_CHUNK_NONE;
+	tl->next = a->partial[big];
+	if (tl->next != TM_CHUNK_NONE)
+		tm_chunk_tail(a->dir[tl->next])->prev = c;
+	a->partial[big] = c;
+}
+
+static void partial_unlink(struct tm_arena *a, uint32_t c, unsigned big)
+{
+	struct tm_chunk_tail *tl = tm_chunk_tail(a->dir[c]);
+	if (tl->prev != TM_CHUNK_NONE)
+		tm_chunk_tail(a->dir[tl->prev])->next = tl->next;
+	else
+		a->partial[big] = tl->next;
+	if (tl->next != TM_CHUNK_NONE)
+		tm_chunk_tail(a->dir[tl->next])->prev = tl->prev;
+}
+
+/* Install a chunk of class big in directory slot i, all its records free
+ * (handle 0 kept out), on its class's partial list.  Lock held. */
 static void chunk_install(struct numem_tmem *t, uint32_t i, uint8_t *chunk, unsigned big)
 {
 	struct tm_arena *a = &t->arena;
 	a->dir[i] = chunk;
 	a->chunks++;
-	a->cap += tm_chunk_recs(big);
 	if (i >= a->next)
 		a->next = i + 1;
-	tm_chunk_tail(chunk)[0] = big;
-	tm_chunk_tail(chunk)[1] = 0;
+	struct tm_chunk_tail *tl = tm_chunk_tail(chunk);
+	*tl = (struct tm_chunk_tail){.big = big};
 	uint32_t size = tm_rec_bytes(big);
 	for (uint32_t k = tm_chunk_recs(big); k-- > 0;) {
 		struct tm_page *r = (struct tm_page *)(chunk + (size_t)k * size);
@@ -49,22 +71,23 @@ static void chunk_install(struct numem_tmem *t, uint32_t i, uint8_t *chunk, unsi
 		uint32_t h = i << TM_H_SHIFT | k * size / 8;
 		if (!h)
 			continue;
-		r->hnext = a->free[big];
-		a->free[big] = h;
-		a->nr_free[big]++;
+		r->hnext = tl->free;
+		tl->free = h;
+		tl->nfree++;
 	}
+	a->nr_free[big] += tl->nfree;
+	partial_link(a, i, big);
 }
 
-/* A directory slot with no chunk: the first never used, else a trimmed
- * one; dir_cap if none.  Lock held. */
-static uint32_t free_slot(const struct tm_arena *a)
+/* A directory slot with no chunk: one given back (from the lowest that
+ * may be, a hint), else the first never used; dir_cap if none.  Lock
+ * held. */
+static uint32_t free_slot(struct tm_arena *a)
 {
-	if (a->next < a->dir_cap)
-		return a->next;
-	for (uint32_t i = 1; i < a->dir_cap; i++)
-		if (!a->dir[i])
-			return i;
-	return a->dir_cap;
+	for (; a->hole < a->next; a->hole++)
+		if (!a->dir[a->hole])
+			return a->hole;
+	return a->next < a->dir_cap ? a->next : a->dir_cap;
 }
 
 /* One more chunk of class big in the arena (no lock held on entry or
@@ -122,11 +145,16 @@ bool numem__tm_arena_fill(struct numem_tmem *t, struct numem_cpu *cpu)
 		struct tm_arena *a = &t->arena;
 		unsigned short_of = 2; /* the class still short (2: none) */
 		for (unsigned big = 0; big < 2; big++) {
-			while (pl->nr_rec[big] < tm_preload_want(big) && a->free[big]) {
-				uint32_t h = a->free[big];
-				a->free[big] = tm_pg(t, h)->hnext;
-				a->nr_free[big]--;
+			while (pl->nr_rec[big] < tm_preload_want(big) &&
+			       a->partial[big] != TM_CHUNK_NONE) {
+				uint32_t c = a->partial[big];
+				struct tm_chunk_tail *tl = tm_chunk_tail(a->dir[c]);
+				uint32_t h = tl->free;
+				tl->free = tm_pg(t, h)->hnext;
 				tm_pg(t, h)->hnext = 0;
+				a->nr_free[big]--;
+				if (!--tl->nfree)
+					partial_unlink(a, c, big);
 				pl->rec[big][pl->nr_rec[big]++] = h;
 			}
 			if (pl->nr_rec[big] < tm_preload_want(big))
@@ -141,56 +169,29 @@ bool numem__tm_arena_fill(struct numem_tmem *t, struct numem_cpu *cpu)
 	return false; /* other CPUs took every chunk this one made: give up */
 }
 
-void numem__tm_arena_trim_locked(struct numem_tmem *t, struct tm_bag *bag)
+void numem__tm_arena_put(struct numem_tmem *t, uint32_t h, unsigned big, struct tm_bag *bag)
 {
 	struct tm_arena *a = &t->arena;
-	uint64_t nr_free = a->nr_free[0] + a->nr_free[1];
-	if (a->chunks < 2 || nr_free * 2 < a->cap || a->freed_since_trim * 4 < a->cap)
+	uint32_t c = h >> TM_H_SHIFT;
+	uint8_t *chunk = a->dir[c];
+	struct tm_chunk_tail *tl = tm_chunk_tail(chunk);
+	tm_pg(t, h)->hnext = tl->free;
+	tl->free = h;
+	a->nr_free[big]++;
+	if (++tl->nfree == 1)
+		partial_link(a, c, big);
+	if (tl->nfree < tm_chunk_recs(big) || (a->partial[big] == c && tl->next == TM_CHUNK_NONE))
 		return;
-	a->freed_since_trim = 0;
-	for (uint32_t i = 0; i < a->next; i++)
-		if (a->dir[i])
-			tm_chunk_tail(a->dir[i])[1] = 0;
-	for (unsigned big = 0; big < 2; big++) {
-		for (uint32_t h = a->free[big]; h; h = tm_pg(t, h)->hnext)
-			tm_chunk_tail(a->dir[h >> TM_H_SHIFT])[1]++;
-	}
-	for (unsigned big = 0; big < 2; big++) {
-		uint32_t *pp = &a->free[big];
-		while (*pp) {
-			uint32_t h = *pp;
-			struct tm_page *r = tm_pg(t, h);
-			if (h >> TM_H_SHIFT &&
-			    tm_chunk_tail(a->dir[h >> TM_H_SHIFT])[1] == tm_chunk_recs(big)) {
-				*pp = r->hnext;
-				a->nr_free[big]--;
-			} else {
-				pp = &r->hnext;
-			}
-		}
-	}
-	for (uint32_t i = 1; i < a->next; i++) {
-		uint8_t *c = a->dir[i];
-		if (!c || tm_chunk_tail(c)[1] != tm_chunk_recs(tm_chunk_tail(c)[0]))
-			continue;
-		a->dir[i] = 0;
-		a->chunks--;
-		a->cap -= tm_chunk_recs(tm_chunk_tail(c)[0]);
-		*(void **)c = bag->misc;
-		bag->misc = c;
-		bag->used = true;
-	}
-}
-
-void numem__tm_arena_unload_locked(struct numem_tmem *t, struct tm_preload *pl)
-{
-	for (unsigned big = 0; big < 2; big++)
-		while (pl->nr_rec[big]) {
-			uint32_t h = pl->rec[big][--pl->nr_rec[big]];
-			tm_pg(t, h)->hnext = t->arena.free[big];
-			t->arena.free[big] = h;
-			t->arena.nr_free[big]++;
-		}
+	/* wholly free, and another chunk of its class has free records */
+	partial_unlink(a, c, big);
+	a->nr_free[big] -= tl->nfree;
+	a->dir[c] = 0;
+	a->chunks--;
+	if (c < a->hole)
+		a->hole = c;
+	*(void **)chunk = bag->misc;
+	bag->misc = chunk;
+	bag->used = true;
 }
 
 void numem__tm_arena_release(struct numem_tmem *t, struct numem_cpu *cpu)
@@ -202,6 +203,7 @@ void numem__tm_arena_release(struct numem_tmem *t, struct numem_cpu *cpu)
 	if (a->dir)
 		numem_kfree(t->slab, cpu, a->dir, 0);
 	memset(a, 0, sizeof(*a));
+	a->partial[0] = a->partial[1] = TM_CHUNK_NONE;
 }
 
 uint64_t numem__tm_arena_bytes(const struct numem_tmem *t)
@@ -239,18 +241,47 @@ enum numem_err numem__tm_arena_verify(struct numem_tmem *t, uint64_t marked, enu
                                       struct numem_diag *diag)
 {
 	struct tm_arena *a = &t->arena;
-	uint64_t n = 0, chunks = 0;
+	uint64_t n = 0, chunks = 0, on_partial = 0, with_free = 0;
+	/* the partial lists: each chunk of its class, its free list as long as
+	 * its count, every record on it free, of it, reached once */
 	for (unsigned big = 0; big < 2 && !e; big++) {
 		uint64_t k = 0;
-		for (uint32_t h = a->free[big]; h && !e; k++) {
-			e = mark_free(t, h, big, diag);
-			if (!e)
-				h = tm_pg(t, h)->hnext;
+		uint32_t prev = TM_CHUNK_NONE;
+		for (uint32_t c = a->partial[big]; c != TM_CHUNK_NONE && !e;) {
+			if (c >= a->dir_cap || !a->dir[c] || on_partial >= a->chunks) {
+				e = afail(diag, "partial list names no chunk (or loops)",
+				          c << TM_H_SHIFT);
+				break;
+			}
+			struct tm_chunk_tail *tl = tm_chunk_tail(a->dir[c]);
+			on_partial++;
+			if (tl->big != big || tl->prev != prev || !tl->nfree) {
+				e = afail(diag,
+				          "chunk on the wrong partial list, mislinked or full",
+				          c << TM_H_SHIFT);
+				break;
+			}
+			uint32_t m = 0;
+			for (uint32_t h = tl->free; h && !e && m <= tl->nfree; m++) {
+				if (h >> TM_H_SHIFT != c)
+					e = afail(diag, "free list leaves its chunk", h);
+				else
+					e = mark_free(t, h, big, diag);
+				if (!e)
+					h = tm_pg(t, h)->hnext;
+			}
+			if (!e && m != tl->nfree)
+				e = afail(diag,
+				          "chunk's free list longer or shorter than its count",
+				          c << TM_H_SHIFT);
+			k += m;
+			prev = c;
+			c = tl->next;
 		}
 		if (!e && k != a->nr_free[big])
 			e = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
-			                "numem_tmem_verify: arena free list %u holds %llu records, "
-			                "%llu counted",
+			                "numem_tmem_verify: arena free lists of class %u hold %llu "
+			                "records, %llu counted",
 			                big, (unsigned long long)k,
 			                (unsigned long long)a->nr_free[big]);
 		n += k;
@@ -267,7 +298,8 @@ enum numem_err numem__tm_arena_verify(struct numem_tmem *t, uint64_t marked, enu
 		if (!c)
 			continue;
 		chunks++;
-		unsigned big = tm_chunk_tail(c)[0];
+		unsigned big = tm_chunk_tail(c)->big;
+		with_free += tm_chunk_tail(c)->nfree != 0;
 		if (big > 1) {
 			if (!e)
 				e = afail(diag, "a chunk of no class", i << TM_H_SHIFT);
@@ -286,10 +318,12 @@ enum numem_err numem__tm_arena_verify(struct numem_tmem *t, uint64_t marked, enu
 			}
 		}
 	}
-	if (!e && chunks != a->chunks)
+	if (!e && (chunks != a->chunks || with_free != on_partial))
 		e = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
-		                "numem_tmem_verify: %llu arena chunks, %u counted",
-		                (unsigned long long)chunks, a->chunks);
+		                "numem_tmem_verify: %llu arena chunks (%llu with free records, "
+		                "%llu on the partial lists), %u counted",
+		                (unsigned long long)chunks, (unsigned long long)with_free,
+		                (unsigned long long)on_partial, a->chunks);
 	if (!e && seen != marked + n)
 		e = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
 		                "numem_tmem_verify: %llu records marked, %llu in use and %llu "

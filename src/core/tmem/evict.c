@@ -100,15 +100,12 @@ uint64_t numem__tm_shrink_scan(void *ctx, struct numem_cpu *cpu, numem_nid_t nod
 		if (!round)
 			break;
 	}
-	struct tm_bag bag = {.pfns = ~0ull};
 	tm_lock(t);
-	numem__tm_arena_trim_locked(t, &bag); /* wholly free record chunks */
 	t->shrinker_calls++;
 	t->shrinker_freed += freed;
 	if (evicted > t->max_evict_batch)
 		t->max_evict_batch = evicted;
 	tm_unlock(t);
-	numem__tm_bag_release(t, cpu, &bag);
 	return freed;
 }
 

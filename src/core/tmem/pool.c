@@ -178,7 +178,6 @@ void numem__tm_pool_leave_locked(struct numem_tmem *t, struct tm_client *c, uint
 		while (p->bucket[i])
 			numem__tm_obj_drop(t, p, p->bucket[i], tm_rec(t, p->bucket[i]), bag);
 	c->pool[slot] = 0;
-	numem__tm_arena_trim_locked(t, bag);
 	if (p->shared_slot >= 0) {
 		t->shared[p->shared_slot] = 0;
 		t->nr_shared--;

@@ -185,15 +185,16 @@ struct tm_rleaf {
 /*
  * The arena: chunks of records of one size (56 bytes: LONE and OBJ, the
  * "big" class; 32: PAGE), each a large slab allocation (a 16 KiB block
- * less its header: the records, then the chunk's class and its count of
- * free records as the trim leaves it), found through a directory of chunk
- * pointers; handle h is the record at byte 8 * (h & TM_H_MASK) of chunk
- * h >> TM_H_SHIFT (a shift, a load and an add to reach it).  Handle 0
- * (chunk 0's first record) is never handed out.  Free records chain
- * through hnext, a list per class (t->lock).
+ * less its header: the records, then its tail: class, free records and
+ * their list, links on its class's list of chunks with free records),
+ * found through a directory of chunk pointers; handle h is the record at
+ * byte 8 * (h & TM_H_MASK) of chunk h >> TM_H_SHIFT (a shift, a load and
+ * an add to reach it).  Handle 0 (chunk 0's first record) is never handed
+ * out.  Free records chain through hnext within their chunk (t->lock).
  */
 #define TM_CHUNK_BYTES   (4u * NUMEM_PAGE_SIZE - NUMEM_SLAB_LARGE_HDR)
-#define TM_CHUNK_TAIL    8u /* class, free count */
+#define TM_CHUNK_TAIL    24u
+#define TM_CHUNK_NONE    0xffffffffu
 #define TM_H_SHIFT       11u
 #define TM_H_MASK        ((1u << TM_H_SHIFT) - 1)
 #define TM_ARENA_MAX_DIR ((uint32_t)(NUMEM_KMALLOC_MAX / sizeof(void *)))
@@ -219,15 +220,21 @@ static inline unsigned tm_preload_want(unsigned big)
 	return big ? 1u : 2u;
 }
 
+struct tm_chunk_tail {
+	uint32_t big;        /* its class */
+	uint32_t nfree;      /* free records (on `free`) */
+	uint32_t free;       /* their list (0: none) */
+	uint32_t next, prev; /* chunk indexes on its class's partial list (NONE: end) */
+};
+
 struct tm_arena {
-	uint8_t **dir; /* [dir_cap]: chunk pointers (NULL: trimmed or never made) */
+	uint8_t **dir; /* [dir_cap]: chunk pointers (NULL: given back or never made) */
 	uint32_t dir_cap;
-	uint32_t chunks;  /* chunk pointers set */
-	uint64_t cap;     /* records in them */
-	uint32_t next;    /* dir slots below this were used at least once */
-	uint32_t free[2]; /* free-list heads of [big] (0: empty) */
-	uint64_t nr_free[2];
-	uint64_t freed_since_trim;
+	uint32_t chunks;     /* chunk pointers set */
+	uint32_t next;       /* dir slots below this were used at least once */
+	uint32_t hole;       /* no slot below this (and below next) is empty */
+	uint32_t partial[2]; /* [big]: chunks with free records (NONE: none) */
+	uint64_t nr_free[2]; /* [big]: free records in all */
 };
 
 /* A deduplicated page's bytes: shared by `refs` page descriptors. */
@@ -493,9 +500,10 @@ static inline struct tm_page *tm_pg(const struct numem_tmem *t, uint32_t h)
 	return (struct tm_page *)tm_rec(t, h);
 }
 
-static inline uint32_t *tm_chunk_tail(uint8_t *chunk)
+_Static_assert(sizeof(struct tm_chunk_tail) <= TM_CHUNK_TAIL, "a chunk's tail fits");
+static inline struct tm_chunk_tail *tm_chunk_tail(uint8_t *chunk)
 {
-	return (uint32_t *)(chunk + TM_CHUNK_BYTES - TM_CHUNK_TAIL); /* [0] big, [1] free count */
+	return (struct tm_chunk_tail *)(chunk + TM_CHUNK_BYTES - TM_CHUNK_TAIL);
 }
 
 /* h names a record of a live chunk (numem_tmem_verify's range check), of
@@ -504,7 +512,7 @@ static inline bool tm_rec_ok(const struct numem_tmem *t, uint32_t h, unsigned bi
 {
 	uint32_t k = (h & TM_H_MASK) * 8u, c = h >> TM_H_SHIFT;
 	return h && c < t->arena.dir_cap && t->arena.dir[c] &&
-	       tm_chunk_tail(t->arena.dir[c])[0] == big && k % tm_rec_bytes(big) == 0 &&
+	       tm_chunk_tail(t->arena.dir[c])->big == big && k % tm_rec_bytes(big) == 0 &&
 	       k / tm_rec_bytes(big) < tm_chunk_recs(big);
 }
 
@@ -651,8 +659,12 @@ static inline struct tm_page *numem__tm_lookup(const struct numem_tmem *t, void 
 /* Fill this CPU's preload with records (no lock held; may allocate a
  * chunk and grow the directory).  false: no memory. */
 bool numem__tm_arena_fill(struct numem_tmem *t, struct numem_cpu *cpu);
+/* Record h (of class big) onto its chunk's free list; a chunk wholly
+ * free goes back (into bag->misc) unless it is its class's only one with
+ * free records.  Lock held. */
+void numem__tm_arena_put(struct numem_tmem *t, uint32_t h, unsigned big, struct tm_bag *bag);
 /* Record h (of class big) is free: to the op's preload if it has room,
- * else the free list.  Lock held. */
+ * else its chunk (numem__tm_arena_put).  Lock held. */
 static inline void numem__tm_rec_free(struct numem_tmem *t, uint32_t h, unsigned big,
                                       struct tm_bag *bag)
 {
@@ -663,21 +675,13 @@ static inline void numem__tm_rec_free(struct numem_tmem *t, uint32_t h, unsigned
 		pl->rec[big][pl->nr_rec[big]++] = h;
 		return;
 	}
-	r->hnext = t->arena.free[big];
-	t->arena.free[big] = h;
-	t->arena.nr_free[big]++;
-	t->arena.freed_since_trim++;
+	numem__tm_arena_put(t, h, big, bag);
 }
 /* A record of class big from the CPU's preload (the caller filled it). */
 static inline uint32_t numem__tm_rec_take(struct tm_preload *pl, unsigned big)
 {
 	return pl->rec[big][--pl->nr_rec[big]];
 }
-/* Give wholly free chunks back (into bag->misc) when at least half the
- * arena is free; bounded by the frees since the last look.  Lock held. */
-void numem__tm_arena_trim_locked(struct numem_tmem *t, struct tm_bag *bag);
-/* Records of a preload back to the free list (release; lock held). */
-void numem__tm_arena_unload_locked(struct numem_tmem *t, struct tm_preload *pl);
 void numem__tm_arena_release(struct numem_tmem *t, struct numem_cpu *cpu);
 /* Bytes of chunks and directory. */
 uint64_t numem__tm_arena_bytes(const struct numem_tmem *t);
