@@ -145,8 +145,10 @@ bool numem__tm_arena_fill(struct numem_tmem *t, struct numem_cpu *cpu)
 		struct tm_arena *a = &t->arena;
 		unsigned short_of = 2; /* the class still short (2: none) */
 		for (unsigned big = 0; big < 2; big++) {
-			while (pl->nr_rec[big] < tm_preload_want(big) &&
-			       a->partial[big] != TM_CHUNK_NONE) {
+			/* (short of what a put needs: fill up, a batch for the
+			 * puts to come) */
+			unsigned want = pl->nr_rec[big] < tm_preload_want(big) ? TM_PRELOAD_MAX : 0;
+			while (pl->nr_rec[big] < want && a->partial[big] != TM_CHUNK_NONE) {
 				uint32_t c = a->partial[big];
 				struct tm_chunk_tail *tl = tm_chunk_tail(a->dir[c]);
 				uint32_t h = tl->free;
@@ -225,9 +227,9 @@ static enum numem_err mark_free(struct numem_tmem *t, uint32_t h, unsigned big,
                                 struct numem_diag *diag)
 {
 	if (!tm_rec_ok(t, h, big))
-		return afail(diag,
-		             "free handle out of range (or in a trimmed chunk, or another class's)",
-		             h);
+		return afail(
+		    diag,
+		    "free handle out of range (or of a chunk given back, or of the other size)", h);
 	struct tm_page *r = tm_pg(t, h);
 	if (r->tag & TM_TAG_MARK)
 		return afail(diag, "on two lists (free twice, or free and in use)", h);

@@ -110,7 +110,7 @@ static bool fill_nodes(struct numem_tmem *t, struct numem_cpu *cpu, void **stack
 bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup)
 {
 	struct tm_preload *pl = &t->preload[cpu->id];
-	if (pl->nr_rec[0] == tm_preload_want(0) && pl->nr_rec[1] == tm_preload_want(1) &&
+	if (pl->nr_rec[0] >= tm_preload_want(0) && pl->nr_rec[1] >= tm_preload_want(1) &&
 	    pl->nr_node == TM_RADIX_PRELOAD && pl->nr_leaf == TM_RLEAF_PRELOAD &&
 	    (!dedup || pl->dd))
 		return true; /* full: what a put-get cycle gave back */
@@ -122,7 +122,7 @@ bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup)
 		PRELOAD_SLOT(t, cpu, pl->dd);
 	/* records last: the allocations above may have run the shrinker,
 	 * which takes nothing from a preload (its bags have none) */
-	return (pl->nr_rec[0] == tm_preload_want(0) && pl->nr_rec[1] == tm_preload_want(1)) ||
+	return (pl->nr_rec[0] >= tm_preload_want(0) && pl->nr_rec[1] >= tm_preload_want(1)) ||
 	       numem__tm_arena_fill(t, cpu);
 }
 

@@ -4,6 +4,7 @@
  * client.c   instance lifecycle, clients, the domain hook, control plane,
  *            statistics and listing
  * pool.c     pools: private and shared (UUID, authorisation), destroy
+ * arena.c    the records of pages and objects, named by 32-bit handles
  * object.c   objects (per-pool hash) and their pages (radix tree)
  * store.c    the page store: where a stored page's bytes live (zero flag,
  *            a raw TMEM page, chunks of a shared compressed page); a
@@ -15,12 +16,14 @@
  * verify.c   the invariant walk; the relayout subscriber (re-accounting)
  *
  * Locking: everything below is guarded by t->lock (heap.h, lock order
- * 1c) except the per-CPU areas (the CPU's own).  Metadata comes from the
- * slab, always allocated before the lock is taken (a "preload", as Linux's
- * radix_tree_preload): a slab allocation may run the heap's shrinkers,
+ * 1c) except the per-CPU areas (the CPU's own).  Metadata (records from
+ * the arena, tree nodes and tables from the slab) is always taken before
+ * the lock (a "preload", as Linux's radix_tree_preload; the arena grows
+ * with no lock held): a slab allocation may run the heap's shrinkers,
  * tmem's own among them.  Under the lock the only heap calls are
  * NUMEM_ALLOC_NORECLAIM allocations of store pages; everything freed under
- * the lock goes into a `struct tm_bag` and is given back after unlocking.
+ * the lock goes into a `struct tm_bag` and is given back after unlocking
+ * (records straight back to the preload or their chunk).
  */
 #ifndef NUMEM_TMEM_INTERNAL_H
 #define NUMEM_TMEM_INTERNAL_H
@@ -204,8 +207,10 @@ _Static_assert(TM_REC_BYTES % 8 == 0 && TM_PAGE_BYTES % 8 == 0 &&
                "a handle holds a chunk index and a record's offset / 8");
 #define TM_RLEAF_PRELOAD 2u /* a second page: two paths, a leaf each */
 
-/* Record sizes and how many a put may need: a lone record, or two page
- * records (a second page: the lone page moves out of the new object). */
+/* Record sizes, and how many a put may need: a lone record, or two page
+ * records (a second page: the lone page moves out of the new object).  A
+ * preload holds up to TM_PRELOAD_MAX of each (filled to that, so a stream
+ * of puts takes the lock for records once in 15 or so). */
 static inline uint32_t tm_rec_bytes(unsigned big)
 {
 	return big ? TM_REC_BYTES : TM_PAGE_BYTES;
@@ -214,7 +219,7 @@ static inline uint32_t tm_chunk_recs(unsigned big)
 {
 	return (TM_CHUNK_BYTES - TM_CHUNK_TAIL) / tm_rec_bytes(big);
 }
-#define TM_PRELOAD_MAX 2u
+#define TM_PRELOAD_MAX 16u
 static inline unsigned tm_preload_want(unsigned big)
 {
 	return big ? 1u : 2u;
@@ -237,7 +242,7 @@ struct tm_arena {
 	uint64_t nr_free[2]; /* [big]: free records in all */
 };
 
-/* A deduplicated page's bytes: shared by `refs` page descriptors. */
+/* A deduplicated page's bytes: shared by `refs` page records. */
 struct tm_dedup {
 	uint64_t hash;
 	struct tm_dedup *next;
@@ -671,7 +676,7 @@ static inline void numem__tm_rec_free(struct numem_tmem *t, uint32_t h, unsigned
 	struct tm_page *r = tm_pg(t, h);
 	r->tag = TM_T_FREE;
 	struct tm_preload *pl = bag->pl;
-	if (pl && pl->nr_rec[big] < tm_preload_want(big)) {
+	if (pl && pl->nr_rec[big] < TM_PRELOAD_MAX) {
 		pl->rec[big][pl->nr_rec[big]++] = h;
 		return;
 	}
@@ -702,7 +707,7 @@ bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup);
 /* A put's preload has all it may need (a dedup entry included). */
 static inline bool tm_preload_full(const struct tm_preload *pl)
 {
-	return pl->nr_rec[0] == tm_preload_want(0) && pl->nr_rec[1] == tm_preload_want(1) &&
+	return pl->nr_rec[0] >= tm_preload_want(0) && pl->nr_rec[1] >= tm_preload_want(1) &&
 	       pl->nr_node == TM_RADIX_PRELOAD && pl->nr_leaf == TM_RLEAF_PRELOAD && pl->dd;
 }
 
