@@ -1935,6 +1935,34 @@ static struct tm_page *rec_of(struct tm_pool *p, const struct numem_tmem_oid *o,
 	return r;
 }
 
+/* Records come from chunks of the putting CPU's node (per-node arenas). */
+static void test_arena_node_local(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	struct numem_cpu *cpu2 = numem_heap_cpu(&sys.heap, 2);
+	assert_int_equal(cpu0->mem_node, 0);
+	assert_int_equal(cpu2->mem_node, 1);
+	fill(virt(f), 5);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 0, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pool, &OID2, 0, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pool, &OID2, 1, f, &d), NUMEM_TMEM_HIT);
+	struct tm_pool *p = tm->client[HOST]->pool[pool];
+	uint32_t h1, h2;
+	rec_of(p, &OID1, &h1);
+	void *o2 = rec_of(p, &OID2, &h2);
+	assert_int_equal(tm_chunk_tail(tm->arena.dir[h1 >> TM_H_SHIFT])->node, 0);
+	assert_int_equal(tm_chunk_tail(tm->arena.dir[h2 >> TM_H_SHIFT])->node, 1);
+	uint32_t hp = h2;
+	assert_non_null(numem__tm_lookup(tm, o2, 1, &hp));
+	assert_int_equal(tm_chunk_tail(tm->arena.dir[hp >> TM_H_SHIFT])->node, 1);
+	verify();
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	shutdown();
+}
+
 static void test_verify_catches_corruption(void **state)
 {
 	(void)state;
@@ -1965,7 +1993,8 @@ static void test_verify_catches_corruption(void **state)
 	verify();
 
 	/* a record in use put on a chunk's free list too */
-	struct tm_chunk_tail *tl = tm_chunk_tail(tm->arena.dir[tm->arena.partial[1]]);
+	struct tm_chunk_tail *tl =
+	    tm_chunk_tail(tm->arena.dir[tm->arena.partial[cpu0->mem_node][1]]);
 	uint32_t free0 = tl->free;
 	tl->free = ha;
 	tl->nfree++;
@@ -2074,6 +2103,7 @@ int main(void)
 	    cmocka_unit_test(test_commits_during_tmem_ops),
 	    cmocka_unit_test(test_destroy_races_ops),
 	    cmocka_unit_test(test_arena_gives_chunks_back),
+	    cmocka_unit_test(test_arena_node_local),
 	    cmocka_unit_test(test_verify_catches_corruption),
 	};
 	if (getenv("NUMEM_TEST_FILTER"))

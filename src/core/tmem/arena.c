@@ -32,30 +32,32 @@
  */
 #include "tmem_internal.h"
 
-static void partial_link(struct tm_arena *a, uint32_t c, unsigned big)
+static void partial_link(struct tm_arena *a, uint32_t c)
 {
 	struct tm_chunk_tail *tl = tm_chunk_tail(a->dir[c]);
+	uint32_t *head = &a->partial[tl->node][tl->big];
 	tl->prev = TM_CHUNK_NONE;
-	tl->next = a->partial[big];
+	tl->next = *head;
 	if (tl->next != TM_CHUNK_NONE)
 		tm_chunk_tail(a->dir[tl->next])->prev = c;
-	a->partial[big] = c;
+	*head = c;
 }
 
-static void partial_unlink(struct tm_arena *a, uint32_t c, unsigned big)
+static void partial_unlink(struct tm_arena *a, uint32_t c)
 {
 	struct tm_chunk_tail *tl = tm_chunk_tail(a->dir[c]);
 	if (tl->prev != TM_CHUNK_NONE)
 		tm_chunk_tail(a->dir[tl->prev])->next = tl->next;
 	else
-		a->partial[big] = tl->next;
+		a->partial[tl->node][tl->big] = tl->next;
 	if (tl->next != TM_CHUNK_NONE)
 		tm_chunk_tail(a->dir[tl->next])->prev = tl->prev;
 }
 
-/* Install a chunk of class big in directory slot i, all its records free
- * (handle 0 kept out), on its class's partial list.  Lock held. */
-static void chunk_install(struct numem_tmem *t, uint32_t i, uint8_t *chunk, unsigned big)
+/* Install a chunk of class big made on node in directory slot i, all its
+ * records free (handle 0 kept out), on its partial list.  Lock held. */
+static void chunk_install(struct numem_tmem *t, uint32_t i, uint8_t *chunk, unsigned big,
+                          uint32_t node)
 {
 	struct tm_arena *a = &t->arena;
 	a->dir[i] = chunk;
@@ -63,7 +65,7 @@ static void chunk_install(struct numem_tmem *t, uint32_t i, uint8_t *chunk, unsi
 	if (i >= a->next)
 		a->next = i + 1;
 	struct tm_chunk_tail *tl = tm_chunk_tail(chunk);
-	*tl = (struct tm_chunk_tail){.big = big};
+	*tl = (struct tm_chunk_tail){.big = big, .node = node};
 	uint32_t size = tm_rec_bytes(big);
 	for (uint32_t k = tm_chunk_recs(big); k-- > 0;) {
 		struct tm_page *r = (struct tm_page *)(chunk + (size_t)k * size);
@@ -76,7 +78,7 @@ static void chunk_install(struct numem_tmem *t, uint32_t i, uint8_t *chunk, unsi
 		tl->nfree++;
 	}
 	a->nr_free[big] += tl->nfree;
-	partial_link(a, i, big);
+	partial_link(a, i);
 }
 
 /* A directory slot with no chunk: one given back (from the lowest that
@@ -90,8 +92,9 @@ static uint32_t free_slot(struct tm_arena *a)
 	return a->next < a->dir_cap ? a->next : a->dir_cap;
 }
 
-/* One more chunk of class big in the arena (no lock held on entry or
- * return).  false: no memory, or the directory is at its largest. */
+/* One more chunk of class big in the arena, for the CPU's node (no lock
+ * held on entry or return).  false: no memory, or the directory is at its
+ * largest. */
 static bool arena_grow(struct numem_tmem *t, struct numem_cpu *cpu, unsigned big)
 {
 	tm_lock(t);
@@ -124,7 +127,7 @@ static bool arena_grow(struct numem_tmem *t, struct numem_cpu *cpu, unsigned big
 	}
 	uint32_t i = free_slot(a);
 	if (i < a->dir_cap) {
-		chunk_install(t, i, chunk, big);
+		chunk_install(t, i, chunk, big, tm_arena_node(cpu));
 		chunk = 0;
 	}
 	tm_unlock(t);
@@ -137,36 +140,53 @@ static bool arena_grow(struct numem_tmem *t, struct numem_cpu *cpu, unsigned big
 	return true;
 }
 
-bool numem__tm_arena_fill(struct numem_tmem *t, struct numem_cpu *cpu)
+/* Fill the preload's stacks short of what a put needs from the chunks of
+ * node (NUMEM_MAX_NODES: any node's); the class still short, 2 if none.
+ * Lock held. */
+static unsigned fill_from(struct numem_tmem *t, struct tm_preload *pl, uint32_t node)
 {
-	struct tm_preload *pl = &t->preload[cpu->id];
-	for (unsigned round = 0; round < 64; round++) {
-		tm_lock(t);
-		struct tm_arena *a = &t->arena;
-		unsigned short_of = 2; /* the class still short (2: none) */
-		for (unsigned big = 0; big < 2; big++) {
-			/* (short of what a put needs: fill up, a batch for the
-			 * puts to come) */
-			unsigned want = pl->nr_rec[big] < tm_preload_want(big) ? TM_PRELOAD_MAX : 0;
-			while (pl->nr_rec[big] < want && a->partial[big] != TM_CHUNK_NONE) {
-				uint32_t c = a->partial[big];
+	struct tm_arena *a = &t->arena;
+	uint32_t first = node < NUMEM_MAX_NODES ? node : 0;
+	uint32_t end = node < NUMEM_MAX_NODES ? node + 1 : NUMEM_MAX_NODES;
+	unsigned short_of = 2;
+	for (unsigned big = 0; big < 2; big++) {
+		/* (short of what a put needs: fill up, a batch for the puts to
+		 * come) */
+		unsigned want = pl->nr_rec[big] < tm_preload_want(big) ? TM_PRELOAD_MAX : 0;
+		for (uint32_t n = first; n < end; n++)
+			while (pl->nr_rec[big] < want && a->partial[n][big] != TM_CHUNK_NONE) {
+				uint32_t c = a->partial[n][big];
 				struct tm_chunk_tail *tl = tm_chunk_tail(a->dir[c]);
 				uint32_t h = tl->free;
 				tl->free = tm_pg(t, h)->hnext;
 				tm_pg(t, h)->hnext = 0;
 				a->nr_free[big]--;
 				if (!--tl->nfree)
-					partial_unlink(a, c, big);
+					partial_unlink(a, c);
 				pl->rec[big][pl->nr_rec[big]++] = h;
 			}
-			if (pl->nr_rec[big] < tm_preload_want(big))
-				short_of = big;
-		}
+		if (pl->nr_rec[big] < tm_preload_want(big))
+			short_of = big;
+	}
+	return short_of;
+}
+
+bool numem__tm_arena_fill(struct numem_tmem *t, struct numem_cpu *cpu)
+{
+	struct tm_preload *pl = &t->preload[cpu->id];
+	for (unsigned round = 0; round < 64; round++) {
+		tm_lock(t);
+		unsigned short_of = fill_from(t, pl, tm_arena_node(cpu));
 		tm_unlock(t);
 		if (short_of == 2)
 			return true;
-		if (!arena_grow(t, cpu, short_of))
-			return false;
+		if (arena_grow(t, cpu, short_of))
+			continue;
+		/* no chunk for this node: records of any node's */
+		tm_lock(t);
+		short_of = fill_from(t, pl, NUMEM_MAX_NODES);
+		tm_unlock(t);
+		return short_of == 2;
 	}
 	return false; /* other CPUs took every chunk this one made: give up */
 }
@@ -181,11 +201,13 @@ void numem__tm_arena_put(struct numem_tmem *t, uint32_t h, unsigned big, struct 
 	tl->free = h;
 	a->nr_free[big]++;
 	if (++tl->nfree == 1)
-		partial_link(a, c, big);
-	if (tl->nfree < tm_chunk_recs(big) || (a->partial[big] == c && tl->next == TM_CHUNK_NONE))
+		partial_link(a, c);
+	if (tl->nfree < tm_chunk_recs(big) ||
+	    (a->partial[tl->node][big] == c && tl->next == TM_CHUNK_NONE))
 		return;
-	/* wholly free, and another chunk of its class has free records */
-	partial_unlink(a, c, big);
+	/* wholly free, and another chunk of its node and class has free
+	 * records */
+	partial_unlink(a, c);
 	a->nr_free[big] -= tl->nfree;
 	a->dir[c] = 0;
 	a->chunks--;
@@ -205,7 +227,8 @@ void numem__tm_arena_release(struct numem_tmem *t, struct numem_cpu *cpu)
 	if (a->dir)
 		numem_kfree(t->slab, cpu, a->dir, 0);
 	memset(a, 0, sizeof(*a));
-	a->partial[0] = a->partial[1] = TM_CHUNK_NONE;
+	for (uint32_t n = 0; n < NUMEM_MAX_NODES; n++)
+		a->partial[n][0] = a->partial[n][1] = TM_CHUNK_NONE;
 }
 
 uint64_t numem__tm_arena_bytes(const struct numem_tmem *t)
@@ -246,48 +269,53 @@ enum numem_err numem__tm_arena_verify(struct numem_tmem *t, uint64_t marked, enu
 	uint64_t n = 0, chunks = 0, on_partial = 0, with_free = 0;
 	/* the partial lists: each chunk of its class, its free list as long as
 	 * its count, every record on it free, of it, reached once */
-	for (unsigned big = 0; big < 2 && !e; big++) {
-		uint64_t k = 0;
-		uint32_t prev = TM_CHUNK_NONE;
-		for (uint32_t c = a->partial[big]; c != TM_CHUNK_NONE && !e;) {
-			if (c >= a->dir_cap || !a->dir[c] || on_partial >= a->chunks) {
-				e = afail(diag, "partial list names no chunk (or loops)",
-				          c << TM_H_SHIFT);
-				break;
+	uint64_t listed[2] = {0, 0};
+	for (uint32_t node = 0; node < NUMEM_MAX_NODES && !e; node++)
+		for (unsigned big = 0; big < 2 && !e; big++) {
+			uint32_t prev = TM_CHUNK_NONE;
+			for (uint32_t c = a->partial[node][big]; c != TM_CHUNK_NONE && !e;) {
+				if (c >= a->dir_cap || !a->dir[c] || on_partial >= a->chunks) {
+					e = afail(diag, "partial list names no chunk (or loops)",
+					          c << TM_H_SHIFT);
+					break;
+				}
+				struct tm_chunk_tail *tl = tm_chunk_tail(a->dir[c]);
+				on_partial++;
+				if (tl->big != big || tl->node != node || tl->prev != prev ||
+				    !tl->nfree) {
+					e = afail(
+					    diag,
+					    "chunk on the wrong partial list, mislinked or full",
+					    c << TM_H_SHIFT);
+					break;
+				}
+				uint32_t m = 0;
+				for (uint32_t h = tl->free; h && !e && m <= tl->nfree; m++) {
+					if (h >> TM_H_SHIFT != c)
+						e = afail(diag, "free list leaves its chunk", h);
+					else
+						e = mark_free(t, h, big, diag);
+					if (!e)
+						h = tm_pg(t, h)->hnext;
+				}
+				if (!e && m != tl->nfree)
+					e = afail(
+					    diag,
+					    "chunk's free list longer or shorter than its count",
+					    c << TM_H_SHIFT);
+				listed[big] += m;
+				prev = c;
+				c = tl->next;
 			}
-			struct tm_chunk_tail *tl = tm_chunk_tail(a->dir[c]);
-			on_partial++;
-			if (tl->big != big || tl->prev != prev || !tl->nfree) {
-				e = afail(diag,
-				          "chunk on the wrong partial list, mislinked or full",
-				          c << TM_H_SHIFT);
-				break;
-			}
-			uint32_t m = 0;
-			for (uint32_t h = tl->free; h && !e && m <= tl->nfree; m++) {
-				if (h >> TM_H_SHIFT != c)
-					e = afail(diag, "free list leaves its chunk", h);
-				else
-					e = mark_free(t, h, big, diag);
-				if (!e)
-					h = tm_pg(t, h)->hnext;
-			}
-			if (!e && m != tl->nfree)
-				e = afail(diag,
-				          "chunk's free list longer or shorter than its count",
-				          c << TM_H_SHIFT);
-			k += m;
-			prev = c;
-			c = tl->next;
 		}
-		if (!e && k != a->nr_free[big])
+	for (unsigned big = 0; big < 2 && !e; big++)
+		if (listed[big] != a->nr_free[big])
 			e = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
 			                "numem_tmem_verify: arena free lists of class %u hold %llu "
 			                "records, %llu counted",
-			                big, (unsigned long long)k,
+			                big, (unsigned long long)listed[big],
 			                (unsigned long long)a->nr_free[big]);
-		n += k;
-	}
+	n = listed[0] + listed[1];
 	bool checks = !e;
 	for (uint32_t c = 0; c < t->nr_cpus && !e; c++)
 		for (unsigned big = 0; big < 2; big++)

@@ -310,7 +310,8 @@ enum numem_err numem_tmem_create(struct numem_heap *heap, struct numem_slab *sla
 	t->preload = (struct tm_preload *)(m + head + clients);
 	t->scratch = m + head + clients + numem__align_up(pre, 64);
 	t->nr_cpus = heap->nr_cpus;
-	t->arena.partial[0] = t->arena.partial[1] = TM_CHUNK_NONE;
+	for (uint32_t n = 0; n < NUMEM_MAX_NODES; n++)
+		t->arena.partial[n][0] = t->arena.partial[n][1] = TM_CHUNK_NONE;
 	t->meta = m;
 	t->meta_bytes = total;
 	atomic_init(&t->lock, 0);

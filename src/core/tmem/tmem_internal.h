@@ -189,7 +189,8 @@ struct tm_rleaf {
  * The arena: chunks of records of one size (56 bytes: LONE and OBJ, the
  * "big" class; 32: PAGE), each a large slab allocation (a 16 KiB block
  * less its header: the records, then its tail: class, free records and
- * their list, links on its class's list of chunks with free records),
+ * their list, node, links on its (node, class) list of chunks with free
+ * records),
  * found through a directory of chunk pointers; handle h is the record at
  * byte 8 * (h & TM_H_MASK) of chunk h >> TM_H_SHIFT (a shift, a load and
  * an add to reach it).  Handle 0 (chunk 0's first record) is never handed
@@ -215,6 +216,11 @@ static inline uint32_t tm_rec_bytes(unsigned big)
 {
 	return big ? TM_REC_BYTES : TM_PAGE_BYTES;
 }
+/* The node whose chunks a CPU's records come from. */
+static inline uint32_t tm_arena_node(const struct numem_cpu *cpu)
+{
+	return cpu->mem_node < NUMEM_MAX_NODES ? cpu->mem_node : 0;
+}
 static inline uint32_t tm_chunk_recs(unsigned big)
 {
 	return (TM_CHUNK_BYTES - TM_CHUNK_TAIL) / tm_rec_bytes(big);
@@ -229,16 +235,18 @@ struct tm_chunk_tail {
 	uint32_t big;        /* its class */
 	uint32_t nfree;      /* free records (on `free`) */
 	uint32_t free;       /* their list (0: none) */
-	uint32_t next, prev; /* chunk indexes on its class's partial list (NONE: end) */
+	uint32_t next, prev; /* chunk indexes on its partial list (NONE: end) */
+	uint32_t node;       /* of the CPU that made it: its partial list's */
 };
 
 struct tm_arena {
 	uint8_t **dir; /* [dir_cap]: chunk pointers (NULL: given back or never made) */
 	uint32_t dir_cap;
-	uint32_t chunks;     /* chunk pointers set */
-	uint32_t next;       /* dir slots below this were used at least once */
-	uint32_t hole;       /* no slot below this (and below next) is empty */
-	uint32_t partial[2]; /* [big]: chunks with free records (NONE: none) */
+	uint32_t chunks; /* chunk pointers set */
+	uint32_t next;   /* dir slots below this were used at least once */
+	uint32_t hole;   /* no slot below this (and below next) is empty */
+	/* [node][big]: chunks with free records (NONE: none) */
+	uint32_t partial[NUMEM_MAX_NODES][2];
 	uint64_t nr_free[2]; /* [big]: free records in all */
 };
 
