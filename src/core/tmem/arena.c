@@ -21,14 +21,19 @@
  * (numem__tm_rec_free), so a put-get cycle does not touch the arena.
  *
  * Free records.  Each chunk keeps its own free list and count in its
- * tail, and a class's chunks with free records are on a doubly linked
- * list (a slab's partial list): taking a record pops the first such
+ * tail, and a (node, class)'s chunks with free records are on a doubly
+ * linked list (a slab's partial list): taking a record pops the first such
  * chunk's, putting one back pushes onto its own chunk's, both O(1).  A
- * chunk whose records are all free again goes back to the slab at once
- * (into the caller's bag, freed after the unlock) unless it is the only
- * chunk of its class with free records (no allocate-free flapping at a
- * boundary); chunk 0, which holds the reserved handle 0, is never wholly
- * free.  No sweep: a shrink request or a pool destroy pays O(1) a record.
+ * chunk belongs to the node of the CPU that made it (its slab allocation
+ * is that CPU's), and a CPU takes records from its own node's chunks,
+ * making one there before it takes another node's (per-node arenas: a
+ * page's record near the CPUs that put it, as the slab's descriptors
+ * were).  A chunk whose records are all free again goes back to the slab
+ * at once (into the caller's bag, freed after the unlock) unless it is the
+ * only chunk of its (node, class) with free records (no allocate-free
+ * flapping at a boundary); chunk 0, which holds the reserved handle 0, is
+ * never wholly free.  No sweep: a shrink request or a pool destroy pays
+ * O(1) a record.
  */
 #include "tmem_internal.h"
 
