@@ -14,6 +14,8 @@
 #include <pthread.h>
 
 #include "helpers.h"
+/* White box (test_verify_catches_corruption): the records and the arena. */
+#include "../src/core/tmem/tmem_internal.h"
 
 static struct numem_system sys;
 static struct numem_slab *slab;
@@ -744,7 +746,7 @@ static void test_object_table_grows(void **state)
 	/* the table (counted in the metadata) grew twice: 504 -> 8064 chains */
 	struct numem_tmem_info info;
 	numem_tmem_info(tm, &info);
-	assert_true(info.metadata_bytes >= n * (48 + 64) + 8064 * 8);
+	assert_true(info.metadata_bytes >= n * 56 + 8064 * 4);
 	numem_free(cpu0, numem_pfn(f), 0, &d);
 	numem_free(cpu0, numem_pfn(g), 0, &d);
 	shutdown();
@@ -2054,6 +2056,200 @@ static void test_destroy_races_ops(void **state)
 	shutdown();
 }
 
+/* The arena gives chunks back: after a pool of 6000 lone pages and 6000
+ * object pages (33 chunks: 21 of lone records, 12 of page records) is
+ * destroyed, at most five stay (chunk 0, which holds the reserved handle
+ * 0, the one chunk each size keeps with free records, and the chunks of
+ * the records cpu0's preload holds: one of each size here), and puts take
+ * records again. */
+static void test_arena_gives_chunks_back(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame();
+	struct numem_tmem_info i0, i1, i2;
+	numem_tmem_info(tm, &i0);
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	memset(virt(f), 0, PAGE); /* zero pages: records only */
+	for (uint64_t i = 0; i < 6000; i++) {
+		struct numem_tmem_oid lone = {{i, 1, 2}}, dense = {{i / 60, 3, 4}};
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &lone, 9, f, &d),
+		                 NUMEM_TMEM_HIT);
+		assert_int_equal(
+		    numem_tmem_put(tm, cpu0, HOST, pool, &dense, (uint32_t)i % 60, f, &d),
+		    NUMEM_TMEM_HIT);
+	}
+	numem_tmem_info(tm, &i1);
+	assert_true(i1.metadata_bytes - i0.metadata_bytes > 30 * 4 * PAGE);
+	verify();
+	assert_int_equal(numem_tmem_destroy_pool(tm, cpu0, HOST, pool, &d), NUMEM_TMEM_HIT);
+	numem_tmem_info(tm, &i2);
+	if (getenv("NUMEM_TEST_VERBOSE"))
+		print_message(
+		    "arena: %llu -> %llu -> %llu bytes\n", (unsigned long long)i0.metadata_bytes,
+		    (unsigned long long)i1.metadata_bytes, (unsigned long long)i2.metadata_bytes);
+	assert_true(i2.metadata_bytes <= i0.metadata_bytes + 5 * 4 * PAGE + 1024);
+	verify();
+	pool = new_pool(HOST, 0);
+	for (uint32_t i = 0; i < 100; i++)
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	verify();
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	shutdown();
+}
+
+/* ---- numem_tmem_verify's checks, each caught (white box) ---- */
+
+static void expect_corrupt(const char *what, const char *needle)
+{
+	struct numem_diag e;
+	if (numem_tmem_verify(tm, &e) != NUMEM_E_CORRUPT)
+		fail_msg("verify missed: %s", what);
+	if (!strstr(e.msg, needle))
+		fail_msg("verify on %s said: %s", what, e.msg);
+}
+
+/* The record of (pool, oid) and its handle. */
+static struct tm_page *rec_of(struct tm_pool *p, const struct numem_tmem_oid *o, uint32_t *h)
+{
+	void *r = numem__tm_obj_find(tm, p, o->w, tm_oid_hash(o->w), h);
+	assert_non_null(r);
+	return r;
+}
+
+/* Records come from chunks of the putting CPU's node (per-node arenas). */
+static void test_arena_node_local(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	struct numem_cpu *cpu2 = numem_heap_cpu(&sys.heap, 2);
+	assert_int_equal(cpu0->mem_node, 0);
+	assert_int_equal(cpu2->mem_node, 1);
+	fill(virt(f), 5);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 0, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pool, &OID2, 0, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pool, &OID2, 1, f, &d), NUMEM_TMEM_HIT);
+	struct tm_pool *p = tm->client[HOST]->pool[pool];
+	uint32_t h1, h2;
+	rec_of(p, &OID1, &h1);
+	void *o2 = rec_of(p, &OID2, &h2);
+	assert_int_equal(tm_chunk_tail(tm->arena.dir[h1 >> TM_H_SHIFT])->node, 0);
+	assert_int_equal(tm_chunk_tail(tm->arena.dir[h2 >> TM_H_SHIFT])->node, 1);
+	uint32_t hp = h2;
+	assert_non_null(numem__tm_lookup(tm, o2, 1, &hp));
+	assert_int_equal(tm_chunk_tail(tm->arena.dir[hp >> TM_H_SHIFT])->node, 1);
+	verify();
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	shutdown();
+}
+
+static void test_verify_catches_corruption(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame();
+	uint32_t per = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT), eph = new_pool(HOST, 0);
+	const struct numem_tmem_oid o3 = {{7, 8, 9}};
+	fill(virt(f), 1);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, per, &OID1, 5, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, per, &OID2, 0, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, per, &OID2, 70, f, &d), NUMEM_TMEM_HIT);
+	for (uint32_t i = 0; i < 3; i++)
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, eph, &o3, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	verify();
+	struct tm_pool *pp = tm->client[HOST]->pool[per], *pe = tm->client[HOST]->pool[eph];
+	uint32_t ha, ho;
+	struct tm_page *a = rec_of(pp, &OID1, &ha);
+	struct tm_object *ob = (struct tm_object *)rec_of(pp, &OID2, &ho);
+	assert_int_equal(tm_type(a), TM_T_LONE);
+	assert_int_equal(tm_type(ob), TM_T_OBJ);
+
+	/* a chain handle out of range */
+	uint32_t keep = a->hnext;
+	a->hnext = 0x7ffffff0u;
+	expect_corrupt("chain handle out of range", "out of range");
+	a->hnext = keep;
+	verify();
+
+	/* a record in use put on a chunk's free list too */
+	struct tm_chunk_tail *tl =
+	    tm_chunk_tail(tm->arena.dir[tm->arena.partial[cpu0->mem_node][1]]);
+	uint32_t free0 = tl->free;
+	tl->free = ha;
+	tl->nfree++;
+	tm->arena.nr_free[1]++;
+	expect_corrupt("in use and free", "arena record");
+	tl->free = free0;
+	tl->nfree--;
+	tm->arena.nr_free[1]--;
+	verify();
+
+	/* a free record on no list (leaked) */
+	assert_true(free0 != 0);
+	tl->free = tm_pg(tm, free0)->hnext;
+	tl->nfree--;
+	tm->arena.nr_free[1]--;
+	expect_corrupt("leaked record", "on no list");
+	tl->free = free0;
+	tl->nfree++;
+	tm->arena.nr_free[1]++;
+	verify();
+
+	/* counts: objects, radix leaves, the free count */
+	pp->objects++;
+	expect_corrupt("object count", "objects");
+	pp->objects--;
+	pp->rleaves++;
+	expect_corrupt("leaf count", "radix nodes");
+	pp->rleaves--;
+	tm->arena.nr_free[1]++;
+	expect_corrupt("free count", "free lists");
+	tm->arena.nr_free[1]--;
+	tl->nfree++;
+	expect_corrupt("a chunk's free count", "longer or shorter");
+	tl->nfree--;
+	verify();
+
+	/* a page of an object naming another object */
+	uint32_t h70 = ho;
+	struct tm_page *p70 = numem__tm_lookup(tm, ob, 70, &h70);
+	assert_non_null(p70);
+	p70->obj = ha;
+	expect_corrupt("page of another object", "another object");
+	p70->obj = ho;
+	/* an object's page count */
+	ob->pages++;
+	expect_corrupt("object page count", "page count");
+	ob->pages--;
+	/* a radix leaf holding a handle out of range */
+	struct tm_rleaf *leaf = *(struct tm_rleaf **)((struct tm_rnode *)ob->root)->slot;
+	assert_int_equal(ob->height, 2);
+	leaf->slot[1] = 0x7ffffff0u;
+	expect_corrupt("leaf handle out of range", "out of range");
+	leaf->slot[1] = 0;
+	verify();
+
+	/* an LRU link broken, and an LRU head tick ahead of the clock */
+	uint32_t hp = 0;
+	struct tm_page *e1 = numem__tm_lookup(tm, rec_of(pe, &o3, &hp), 1, &hp);
+	assert_non_null(e1);
+	keep = e1->lru_prev;
+	e1->lru_prev = 0;
+	expect_corrupt("LRU back link", "LRU");
+	e1->lru_prev = keep;
+	struct tm_lru *l = &tm->client[HOST]->lru[e1->node];
+	l->head_tick += 1000;
+	expect_corrupt("LRU head tick", "head tick");
+	l->head_tick -= 1000;
+	verify();
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	shutdown();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2092,6 +2288,9 @@ int main(void)
 	    cmocka_unit_test(test_two_cpus),
 	    cmocka_unit_test(test_commits_during_tmem_ops),
 	    cmocka_unit_test(test_destroy_races_ops),
+	    cmocka_unit_test(test_arena_gives_chunks_back),
+	    cmocka_unit_test(test_arena_node_local),
+	    cmocka_unit_test(test_verify_catches_corruption),
 	};
 	if (getenv("NUMEM_TEST_FILTER"))
 		cmocka_set_test_filter(getenv("NUMEM_TEST_FILTER"));

@@ -7,7 +7,8 @@
  * through the domain destroy hook registered here, or by CTL_DESTROY.
  * The clients table (one pointer per possible id) and the per-CPU areas
  * (preload, two scratch pages) come from the platform at create; clients,
- * pools, objects, descriptors and tree nodes from the slab.
+ * pools, tables and tree nodes from the slab, the records of pages and
+ * objects from the arena (arena.c, chunks from the slab).
  *
  * Accounting: every stored page counts once in its pool's and its putting
  * client's statistics (numem__tm_account); a deduplicated copy's bytes
@@ -50,29 +51,12 @@ void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct t
 		NUMEM_ASSERT(t->plat, e == NUMEM_OK, "tmem: the heap refused pfn 0x%llx: %d",
 		             (unsigned long long)pfn, (int)e);
 	}
-	/* A descriptor and an object refill this CPU's preload first (the
-	 * next put needs them: a put-get cycle then costs no slab call). */
-	struct tm_preload *pl = &t->preload[cpu->id];
-	for (struct tm_page *p = bag->pages, *n; p; p = n) {
-		n = (struct tm_page *)p->obj;
-		if (!pl->page)
-			pl->page = p;
-		else
-			numem_kfree(t->slab, cpu, p, 0);
-	}
-	for (struct tm_object *o = bag->objs, *n; o; o = n) {
-		n = o->hnext;
-		if (!pl->obj)
-			pl->obj = o;
-		else
-			numem_kfree(t->slab, cpu, o, 0);
-	}
-	for (struct tm_rnode *r = bag->nodes, *n; r; r = n) {
-		n = r->slot[0];
-		if (pl->nr_node < TM_RADIX_PRELOAD)
-			pl->node[pl->nr_node++] = r;
-		else
-			numem_kfree(t->slab, cpu, r, 0);
+	/* Radix nodes and leaves go back to the slab (a page op's bag gave
+	 * this CPU's preload what it needs first; records went to the
+	 * preload or the arena's free list under the lock). */
+	for (void *r = bag->nodes, *n; r; r = n) {
+		n = *(void **)r;
+		numem_kfree(t->slab, cpu, r, 0);
 	}
 	for (struct tm_dedup *d = bag->dds, *n; d; d = n) {
 		n = d->next;
@@ -104,38 +88,50 @@ void numem__tm_bag_release(struct numem_tmem *t, struct numem_cpu *cpu, struct t
 		}                                                                                  \
 	} while (0)
 
-bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup)
+/* Fill a preload's stack of radix nodes (or leaves) of `size` bytes. */
+static bool fill_nodes(struct numem_tmem *t, struct numem_cpu *cpu, void **stack, unsigned *nr,
+                       unsigned want, size_t size)
 {
-	struct tm_preload *pl = &t->preload[cpu->id];
-	if (pl->page && pl->obj && pl->nr_node == TM_RADIX_PRELOAD && (!dedup || pl->dd))
-		return true; /* full: what a put-get cycle gave back */
-	PRELOAD_SLOT(t, cpu, pl->page);
-	PRELOAD_SLOT(t, cpu, pl->obj);
-	while (pl->nr_node < TM_RADIX_PRELOAD) {
-		struct tm_rnode *n = numem_kmalloc(t->slab, cpu, sizeof(*n), 0);
+	while (*nr < want) {
+		void *n = numem_kmalloc(t->slab, cpu, size, 0);
 		if (!n)
 			return false;
-		/* (a recycled node is all zero but slot[0]) */
-		memset(n, 0, sizeof(*n));
+		/* (a recycled node is all zero but its first word) */
+		memset(n, 0, size);
 		/* the allocation's reclaim may have refilled the stack */
-		if (pl->nr_node < TM_RADIX_PRELOAD)
-			pl->node[pl->nr_node++] = n;
+		if (*nr < want)
+			stack[(*nr)++] = n;
 		else
 			numem_kfree(t->slab, cpu, n, 0);
 	}
+	return true;
+}
+
+bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup)
+{
+	struct tm_preload *pl = &t->preload[cpu->id];
+	if (pl->nr_rec[0] >= tm_preload_want(0) && pl->nr_rec[1] >= tm_preload_want(1) &&
+	    pl->nr_node == TM_RADIX_PRELOAD && pl->nr_leaf == TM_RLEAF_PRELOAD &&
+	    (!dedup || pl->dd))
+		return true; /* full: what a put-get cycle gave back */
+	if (!fill_nodes(t, cpu, pl->leaf, &pl->nr_leaf, TM_RLEAF_PRELOAD,
+	                sizeof(struct tm_rleaf)) ||
+	    !fill_nodes(t, cpu, pl->node, &pl->nr_node, TM_RADIX_PRELOAD, sizeof(struct tm_rnode)))
+		return false;
 	if (dedup)
 		PRELOAD_SLOT(t, cpu, pl->dd);
-	return true;
+	/* records last: the allocations above may have run the shrinker,
+	 * which takes nothing from a preload (its bags have none) */
+	return (pl->nr_rec[0] >= tm_preload_want(0) && pl->nr_rec[1] >= tm_preload_want(1)) ||
+	       numem__tm_arena_fill(t, cpu);
 }
 
 static void preload_release(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_preload *pl)
 {
-	if (pl->page)
-		numem_kfree(t->slab, cpu, pl->page, 0);
-	if (pl->obj)
-		numem_kfree(t->slab, cpu, pl->obj, 0);
 	for (unsigned i = 0; i < pl->nr_node; i++)
 		numem_kfree(t->slab, cpu, pl->node[i], 0);
+	for (unsigned i = 0; i < pl->nr_leaf; i++)
+		numem_kfree(t->slab, cpu, pl->leaf[i], 0);
 	if (pl->dd)
 		numem_kfree(t->slab, cpu, pl->dd, 0);
 	if (pl->has_pfn)
@@ -209,13 +205,9 @@ void numem__tm_client_destroy_locked(struct numem_tmem *t, struct tm_client *c, 
 {
 	/* Its pages in shared pools others still hold go first (ephemeral:
 	 * dropping them is allowed); then its pools. */
-	for (uint32_t i = 0; i < NUMEM_TMEM_MAX_POOLS; i++) {
-		struct tm_pool *p = c->pool[i];
-		if (!p)
-			continue;
-		c->pool[i] = 0;
-		numem__tm_pool_leave_locked(t, c, p, bag);
-	}
+	for (uint32_t i = 0; i < NUMEM_TMEM_MAX_POOLS; i++)
+		if (c->pool[i])
+			numem__tm_pool_leave_locked(t, c, i, bag);
 	/* keep its op counters in the instance's totals */
 	t->st.puts += c->st.puts;
 	t->st.puts_stored += c->st.puts_stored;
@@ -318,6 +310,8 @@ enum numem_err numem_tmem_create(struct numem_heap *heap, struct numem_slab *sla
 	t->preload = (struct tm_preload *)(m + head + clients);
 	t->scratch = m + head + clients + numem__align_up(pre, 64);
 	t->nr_cpus = heap->nr_cpus;
+	for (uint32_t n = 0; n < NUMEM_MAX_NODES; n++)
+		t->arena.partial[n][0] = t->arena.partial[n][1] = TM_CHUNK_NONE;
 	t->meta = m;
 	t->meta_bytes = total;
 	atomic_init(&t->lock, 0);
@@ -366,6 +360,7 @@ void numem_tmem_release(struct numem_tmem *t, struct numem_cpu *cpu)
 	}
 	for (uint32_t i = 0; i < t->nr_cpus; i++)
 		preload_release(t, cpu, &t->preload[i]);
+	numem__tm_arena_release(t, cpu); /* (the preloads' records were in it) */
 	numem__meta_free(t->plat, t->meta, t->meta_bytes);
 }
 
@@ -498,10 +493,12 @@ static void stats_add(struct numem_tmem_stats *a, const struct numem_tmem_stats 
 		d[i] += s[i];
 }
 
+/* A pool's own metadata (its records are in the arena, counted once). */
 static uint64_t pool_meta(const struct tm_pool *p)
 {
-	return p->st.pages * 48 + p->objects * 64 + p->rnodes * 512 + p->dedups * 64 +
-	       (uint64_t)p->nbuckets * 8 + (p->dedup ? 4096 : 0) + 256;
+	return p->rnodes * sizeof(struct tm_rnode) + p->rleaves * sizeof(struct tm_rleaf) +
+	       p->dedups * 64 + (uint64_t)p->nbuckets * sizeof(uint32_t) + (p->dedup ? 4096 : 0) +
+	       256;
 }
 
 void numem_tmem_info(struct numem_tmem *t, struct numem_tmem_info *out)
@@ -513,6 +510,7 @@ void numem_tmem_info(struct numem_tmem *t, struct numem_tmem_info *out)
 	out->heap_pages = t->heap_pages;
 	memcpy(out->pages_on_node, t->pages_on_node, sizeof(out->pages_on_node));
 	out->stats = t->st;
+	out->metadata_bytes = numem__tm_arena_bytes(t);
 	for (struct tm_client *c = t->clients_list; c; c = c->next_active) {
 		stats_add(&out->stats, &c->st);
 		out->metadata_bytes += sizeof(*c);

@@ -3,8 +3,10 @@
  *
  * Each client keeps one LRU list per node (oldest first) of its ephemeral
  * pages whose storage is on that node (zero pages: the node they were put
- * from).  Every page carries its put time (a 32-bit tick, compared
- * wrap-safely), so the global LRU order is the order of the lists' heads:
+ * from).  Every page carries the low 16 bits of its put time and each list
+ * its head's full 32-bit tick (rebuilt forward as heads go: ticks only grow
+ * along a list), compared wrap-safely, so the global LRU order is the
+ * order of the lists' heads:
  * the oldest ephemeral page on a node is the oldest head among the
  * clients' lists for that node.  Three evictors use it:
  *   - the heap's shrinker (numem__tm_shrink_scan): the globally oldest
@@ -23,10 +25,10 @@
 #include "tmem_internal.h"
 
 /* The oldest head over the clients' lists (c given: that client's only),
- * on `node` or any node. */
-static struct tm_page *oldest(struct numem_tmem *t, struct tm_client *only, numem_nid_t node)
+ * on `node` or any node: its handle, 0 if none. */
+static uint32_t oldest(struct numem_tmem *t, struct tm_client *only, numem_nid_t node)
 {
-	struct tm_page *best = 0;
+	uint32_t best = 0, best_tick = 0;
 	uint32_t nr_nodes = tm_nr_nodes(t);
 	for (struct tm_client *c = only ? only : t->clients_list; c;
 	     c = only ? 0 : c->next_active) {
@@ -35,9 +37,11 @@ static struct tm_page *oldest(struct numem_tmem *t, struct tm_client *only, nume
 		for (uint32_t n = 0; n < nr_nodes; n++) {
 			if (node != NUMEM_NID_NONE && n != node)
 				continue;
-			struct tm_page *h = c->lru[n].head;
-			if (h && (!best || (int32_t)(h->tick - best->tick) < 0))
-				best = h;
+			const struct tm_lru *l = &c->lru[n];
+			if (l->head && (!best || (int32_t)(l->head_tick - best_tick) < 0)) {
+				best = l->head;
+				best_tick = l->head_tick;
+			}
 		}
 	}
 	return best;
@@ -48,14 +52,15 @@ uint64_t numem__tm_evict(struct numem_tmem *t, struct tm_client *c, numem_nid_t 
 {
 	uint64_t done = 0;
 	while (done < n) {
-		struct tm_page *pg = oldest(t, c, node);
-		if (!pg)
+		uint32_t h = oldest(t, c, node);
+		if (!h)
 			break;
+		struct tm_page *pg = tm_pg(t, h);
 		struct tm_client *owner = t->client[pg->client];
-		struct tm_pool *p = pg->obj->pool;
+		struct tm_pool *p = tm_page_pool(t, pg);
 		p->st.evictions++;
 		owner->st.evictions++;
-		numem__tm_page_drop(t, pg, bag);
+		numem__tm_page_drop(t, h, pg, bag);
 		done++;
 	}
 	return done;

@@ -105,13 +105,14 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 	c->st.puts++;
 	p->st.puts++;
 	/* The old copy goes first, whatever happens next. */
-	uint32_t hash = tm_oid_hash(x->oid);
-	struct tm_object *o = numem__tm_obj_find(p, x->oid, hash);
-	struct tm_page *old = o ? numem__tm_radix_lookup(o, x->index) : 0;
+	uint32_t hash = tm_oid_hash(x->oid), oh = 0, h = 0;
+	void *o = numem__tm_obj_find(t, p, x->oid, hash, &oh);
+	h = oh;
+	struct tm_page *old = numem__tm_lookup(t, o, x->index, &h);
 	if (old) {
-		if (o->pages == 1)
+		if (o == old || ((struct tm_object *)o)->pages == 1)
 			o = 0; /* the drop frees it */
-		numem__tm_page_drop(t, old, bag);
+		numem__tm_key_drop(t, h, old, hash, bag);
 	}
 	/* Room: the client's cap (its own ephemeral pages make way), then the
 	 * instance's limit (the client most above its weighted share).  An
@@ -166,8 +167,8 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 		return NUMEM_TMEM_MISS;
 	}
 	if (evicted)
-		o = numem__tm_obj_find(p, x->oid, hash);
-	numem__tm_page_link(t, x->cpu, c, p, o, x->oid, hash, x->index, &w);
+		o = numem__tm_obj_find(t, p, x->oid, hash, &oh);
+	numem__tm_page_link(t, x->cpu, c, p, x->pool_id, o, oh, x->oid, hash, x->index, &w);
 	if (p->objects > 2ull * p->nbuckets && p->nbuckets < TM_OBJ_BUCKETS_MAX)
 		x->grow = p->serial;
 	c->st.puts_stored++;
@@ -214,8 +215,9 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 	if (r >= 0) {
 		c->st.gets++;
 		p->st.gets++;
-		struct tm_object *o = numem__tm_obj_find(p, x->oid, tm_oid_hash(x->oid));
-		struct tm_page *pg = o ? numem__tm_radix_lookup(o, x->index) : 0;
+		uint32_t h = 0, hash = tm_oid_hash(x->oid);
+		void *o = numem__tm_obj_find(t, p, x->oid, hash, &h);
+		struct tm_page *pg = numem__tm_lookup(t, o, x->index, &h);
 		if (!pg) {
 			c->st.misses++;
 			p->st.misses++;
@@ -239,7 +241,7 @@ static int get_frame(void *ctx, numem_pfn_t pfn)
 			p->st.hits++;
 			r = NUMEM_TMEM_HIT;
 			if (!(p->flags & (NUMEM_TMEM_POOL_PERSISTENT | NUMEM_TMEM_POOL_SHARED)))
-				numem__tm_page_drop(t, pg, &bag);
+				numem__tm_key_drop(t, h, pg, hash, &bag);
 		}
 	}
 	tm_unlock(t);
@@ -318,21 +320,22 @@ static int flush(struct page_ctx *x, bool object)
 	struct tm_pool *p;
 	int r = lookup(x, &c, &p);
 	if (r >= 0) {
-		struct tm_object *o = numem__tm_obj_find(p, x->oid, tm_oid_hash(x->oid));
+		uint32_t h = 0, hash = tm_oid_hash(x->oid);
+		void *o = numem__tm_obj_find(t, p, x->oid, hash, &h);
 		r = NUMEM_TMEM_MISS;
 		if (object) {
 			c->st.flush_objects++;
 			p->st.flush_objects++;
 			if (o) {
-				x->out = numem__tm_obj_drop(t, o, &bag);
+				x->out = numem__tm_obj_drop(t, p, h, o, &bag);
 				r = NUMEM_TMEM_HIT;
 			}
 		} else {
 			c->st.flushes++;
 			p->st.flushes++;
-			struct tm_page *pg = o ? numem__tm_radix_lookup(o, x->index) : 0;
+			struct tm_page *pg = numem__tm_lookup(t, o, x->index, &h);
 			if (pg) {
-				numem__tm_page_drop(t, pg, &bag);
+				numem__tm_key_drop(t, h, pg, hash, &bag);
 				r = NUMEM_TMEM_HIT;
 			}
 		}

@@ -57,8 +57,7 @@ int numem__tm_new_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cal
 	bool dedup = op->flags & NUMEM_TMEM_POOL_DEDUP;
 	struct numem_tmem_uuid u = {op->uuid[0], op->uuid[1]};
 	struct tm_pool *np = numem_kmalloc(t->slab, cpu, sizeof(*np), diag);
-	struct tm_object **b =
-	    np ? numem_kmalloc(t->slab, cpu, TM_OBJ_BUCKETS * sizeof(*b), diag) : 0;
+	uint32_t *b = np ? numem_kmalloc(t->slab, cpu, TM_OBJ_BUCKETS * sizeof(*b), diag) : 0;
 	struct tm_dedup **dd =
 	    b && dedup ? numem_kmalloc(t->slab, cpu, TM_DEDUP_BUCKETS * sizeof(*dd), diag) : 0;
 	if (!np || !b || (dedup && !dd)) {
@@ -157,23 +156,28 @@ out:
 	return r;
 }
 
-void numem__tm_pool_leave_locked(struct numem_tmem *t, struct tm_client *c, struct tm_pool *p,
+void numem__tm_pool_leave_locked(struct numem_tmem *t, struct tm_client *c, uint32_t slot,
                                  struct tm_bag *bag)
 {
+	/* (the slot is cleared last: c's lone pages name their pool by it) */
+	struct tm_pool *p = c->pool[slot];
 	if (p->shared_slot >= 0 && p->sharers > 1) {
 		p->sharers--;
 		for (uint32_t n = 0; n < NUMEM_MAX_NODES; n++) {
-			for (struct tm_page *pg = c->lru[n].head, *next; pg; pg = next) {
+			for (uint32_t h = c->lru[n].head, next; h; h = next) {
+				struct tm_page *pg = tm_pg(t, h);
 				next = pg->lru_next;
-				if (pg->obj->pool == p)
-					numem__tm_page_drop(t, pg, bag);
+				if (tm_page_pool(t, pg) == p)
+					numem__tm_page_drop(t, h, pg, bag);
 			}
 		}
+		c->pool[slot] = 0;
 		return;
 	}
 	for (uint32_t i = 0; i < p->nbuckets; i++)
 		while (p->bucket[i])
-			numem__tm_obj_drop(t, p->bucket[i], bag);
+			numem__tm_obj_drop(t, p, p->bucket[i], tm_rec(t, p->bucket[i]), bag);
+	c->pool[slot] = 0;
 	if (p->shared_slot >= 0) {
 		t->shared[p->shared_slot] = 0;
 		t->nr_shared--;
@@ -204,8 +208,7 @@ int numem__tm_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
 		            "tmem DESTROY_POOL: client %u has no pool %u", caller, op->pool_id);
 		r = NUMEM_TMEM_EEMPTY;
 	} else {
-		c->pool[op->pool_id] = 0;
-		numem__tm_pool_leave_locked(t, c, p, &bag);
+		numem__tm_pool_leave_locked(t, c, op->pool_id, &bag);
 	}
 	tm_unlock(t);
 	numem__tm_bag_release(t, cpu, &bag);
@@ -216,8 +219,7 @@ int numem__tm_pool_make_at(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
                            uint32_t id, uint64_t *serial, struct numem_diag *diag)
 {
 	struct tm_pool *np = numem_kmalloc(t->slab, cpu, sizeof(*np), diag);
-	struct tm_object **b =
-	    np ? numem_kmalloc(t->slab, cpu, TM_OBJ_BUCKETS * sizeof(*b), diag) : 0;
+	uint32_t *b = np ? numem_kmalloc(t->slab, cpu, TM_OBJ_BUCKETS * sizeof(*b), diag) : 0;
 	if (!b) {
 		if (np)
 			numem_kfree(t->slab, cpu, np, 0);
@@ -265,9 +267,7 @@ void numem__tm_pool_unmake(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t
 	tm_lock(t);
 	struct tm_pool *p = numem__tm_pool_again(t, client, id, serial);
 	if (p) {
-		struct tm_client *c = numem__tm_client(t, client);
-		c->pool[id] = 0;
-		numem__tm_pool_leave_locked(t, c, p, &bag);
+		numem__tm_pool_leave_locked(t, numem__tm_client(t, client), id, &bag);
 	}
 	tm_unlock(t);
 	numem__tm_bag_release(t, cpu, &bag);
@@ -283,16 +283,16 @@ void numem__tm_pool_grow(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t c
 	if (!p || n >= TM_OBJ_BUCKETS_MAX)
 		return;
 	uint32_t want = n > TM_OBJ_BUCKETS_MAX / 4 ? TM_OBJ_BUCKETS_MAX : n * 4;
-	struct tm_object **nb = numem_kmalloc(t->slab, cpu, (size_t)want * sizeof(*nb), 0);
+	uint32_t *nb = numem_kmalloc(t->slab, cpu, (size_t)want * sizeof(*nb), 0);
 	if (!nb)
 		return; /* longer chains, nothing worse */
 	memset(nb, 0, (size_t)want * sizeof(*nb));
 	tm_lock(t);
 	p = numem__tm_pool_again(t, client, id, serial);
-	struct tm_object **old = nb;
+	uint32_t *old = nb;
 	if (p && p->nbuckets == n) {
 		old = p->bucket;
-		numem__tm_obj_rehash(p, nb, want);
+		numem__tm_obj_rehash(t, p, nb, want);
 	}
 	tm_unlock(t);
 	numem_kfree(t->slab, cpu, old, 0);

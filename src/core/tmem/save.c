@@ -28,13 +28,17 @@ struct save_ctx {
 	bool bad;
 };
 
-static void save_page(void *ctx, struct tm_page *pg)
+static void save_page(void *ctx, uint32_t h, struct tm_page *pg)
 {
+	(void)h;
 	struct save_ctx *s = ctx;
 	if (s->write) {
 		uint8_t *r = s->buf + s->at;
+		const uint64_t *oid = tm_type(pg) == TM_T_LONE
+		                          ? tm_oid_of(pg)
+		                          : ((const struct tm_object *)tm_rec(s->t, pg->obj))->oid;
 		for (int i = 0; i < 3; i++)
-			numem__put64(r + 8 * i, pg->obj->oid[i]);
+			numem__put64(r + 8 * i, oid[i]);
 		numem__put32(r + 24, pg->index);
 		numem__put32(r + 28, 0);
 		struct tm_loc w = numem__tm_page_loc(pg);
@@ -64,8 +68,8 @@ static size_t save_walk(struct tm_client *c, struct save_ctx *s)
 		}
 		s->at += TM_SAVE_POOL;
 		for (uint32_t b = 0; b < p->nbuckets; b++)
-			for (struct tm_object *o = p->bucket[b]; o; o = o->hnext)
-				numem__tm_radix_walk(o, save_page, s);
+			for (uint32_t h = p->bucket[b]; h; h = tm_pg(s->t, h)->hnext)
+				numem__tm_radix_walk(s->t, h, save_page, s);
 	}
 	if (s->write) {
 		uint8_t *h = s->buf + hdr;
@@ -171,12 +175,13 @@ static int check_stream(const uint8_t *b, size_t len, uint32_t *pool_mask, struc
  * (as for a put, into bag); the caller checked that the persistent pages
  * fit.  A status. */
 static int restore_page(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_client *c,
-                        struct tm_pool *p, const uint64_t oid[3], uint32_t index, const void *src,
-                        struct tm_bag *bag)
+                        struct tm_pool *p, uint32_t slot, const uint64_t oid[3], uint32_t index,
+                        const void *src, struct tm_bag *bag)
 {
-	uint32_t hash = tm_oid_hash(oid);
-	struct tm_object *o = numem__tm_obj_find(p, oid, hash);
-	if (o && numem__tm_radix_lookup(o, index))
+	uint32_t hash = tm_oid_hash(oid), oh = 0;
+	void *o = numem__tm_obj_find(t, p, oid, hash, &oh);
+	uint32_t h = oh;
+	if (numem__tm_lookup(t, o, index, &h))
 		return NUMEM_TMEM_ECORRUPT; /* the stream names a key twice */
 	if (c->cap && c->st.pages >= c->cap)
 		numem__tm_evict(t, c, NUMEM_NID_NONE, c->st.pages - c->cap + 1, bag);
@@ -191,7 +196,9 @@ static int restore_page(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_c
 			return NUMEM_TMEM_ENOMEM;
 		w.codec = clen ? c->codec : 0;
 	}
-	numem__tm_page_link(t, cpu, c, p, o, oid, hash, index, &w); /* (nothing evicted) */
+	/* (an eviction above may have dropped o: an ephemeral page, and o is
+	 * in this persistent pool) */
+	numem__tm_page_link(t, cpu, c, p, slot, o, oh, oid, hash, index, &w);
 	return NUMEM_TMEM_HIT;
 }
 
@@ -254,7 +261,7 @@ int numem_tmem_restore(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t cli
 			tm_lock(t);
 			c = numem__tm_client(t, client);
 			struct tm_pool *p = numem__tm_pool_again(t, client, id, made[id]);
-			r = p ? restore_page(t, cpu, c, p, oid, numem__le32(rec + 24), rec + 32,
+			r = p ? restore_page(t, cpu, c, p, id, oid, numem__le32(rec + 24), rec + 32,
 			                     &bag)
 			      : NUMEM_TMEM_ENOCLIENT;
 			tm_unlock(t);

@@ -4,6 +4,7 @@
  * client.c   instance lifecycle, clients, the domain hook, control plane,
  *            statistics and listing
  * pool.c     pools: private and shared (UUID, authorisation), destroy
+ * arena.c    the records of pages and objects, named by 32-bit handles
  * object.c   objects (per-pool hash) and their pages (radix tree)
  * store.c    the page store: where a stored page's bytes live (zero flag,
  *            a raw TMEM page, chunks of a shared compressed page); a
@@ -15,15 +16,19 @@
  * verify.c   the invariant walk; the relayout subscriber (re-accounting)
  *
  * Locking: everything below is guarded by t->lock (heap.h, lock order
- * 1c) except the per-CPU areas (the CPU's own).  Metadata comes from the
- * slab, always allocated before the lock is taken (a "preload", as Linux's
- * radix_tree_preload): a slab allocation may run the heap's shrinkers,
+ * 1c) except the per-CPU areas (the CPU's own).  Metadata (records from
+ * the arena, tree nodes and tables from the slab) is always taken before
+ * the lock (a "preload", as Linux's radix_tree_preload; the arena grows
+ * with no lock held): a slab allocation may run the heap's shrinkers,
  * tmem's own among them.  Under the lock the only heap calls are
  * NUMEM_ALLOC_NORECLAIM allocations of store pages; everything freed under
- * the lock goes into a `struct tm_bag` and is given back after unlocking.
+ * the lock goes into a `struct tm_bag` and is given back after unlocking
+ * (records straight back to the preload or their chunk).
  */
 #ifndef NUMEM_TMEM_INTERNAL_H
 #define NUMEM_TMEM_INTERNAL_H
+
+#include <stddef.h>
 
 #include <numem/relayout.h>
 #include <numem/tmem.h>
@@ -37,11 +42,11 @@
 /* Nodes one insert may need: growing the root (up to height - 1 new roots
  * above the old one, on index 0's path) and a new path below the top. */
 #define TM_RADIX_PRELOAD (2 * TM_RADIX_HEIGHT - 1)
-/* Object hash buckets per pool: 504 at first (4032 bytes, the largest
- * kmalloc class), grown 4x when the objects outnumber them 2:1, up to what
+/* Object hash buckets per pool (record handles): 504 at first (2016
+ * bytes), grown 4x when the objects outnumber them 2:1, up to what
  * one kmalloc holds (NUMEM_KMALLOC_MAX). */
 #define TM_OBJ_BUCKETS     504u
-#define TM_OBJ_BUCKETS_MAX ((uint32_t)(NUMEM_KMALLOC_MAX / sizeof(void *)))
+#define TM_OBJ_BUCKETS_MAX ((uint32_t)(NUMEM_KMALLOC_MAX / sizeof(uint32_t)))
 #define TM_DEDUP_BUCKETS   504u
 #define TM_CHUNK_SHIFT     6 /* 64-byte chunks */
 #define TM_CHUNKS          (NUMEM_PAGE_SIZE >> TM_CHUNK_SHIFT)
@@ -65,42 +70,187 @@ struct tm_loc {
 	numem_nid_t node;
 };
 
-struct tm_object;
+/*
+ * Records.  Every stored page and every object of two or more pages is a
+ * record in the instance's arena (arena.c), named by a 32-bit handle (0:
+ * none).  A one-page object is a single 56-byte record (TM_T_LONE, struct
+ * tm_lone): the page's fields (location, LRU links, index, tick, client,
+ * length, pool slot, node), the hash chain and the object id: no object, no
+ * tree.  A second page turns that record, in place (same handle, same
+ * chain), into an object record (TM_T_OBJ: radix root, pool, count, chain,
+ * id) and its page moves to a 32-byte page record (TM_T_PAGE, struct
+ * tm_page) that names the object by handle: an object's pages cost 32
+ * bytes each and their leaf slot.  The first 28 bytes of every record
+ * are a page's fields (an object's root, pool and count there); byte 27 is
+ * the tag: type in bits 0-1 (the hash chain holds LONE and OBJ records,
+ * told apart there), a page's store kind in bits 2-3 and codec in bits
+ * 4-5; bit 7 is numem_tmem_verify's mark (0 otherwise).  Bytes 28-31: the
+ * chain (LONE, OBJ, FREE) or a page's object; 32-55: the id (LONE, OBJ).
+ */
+enum tm_type {
+	TM_T_FREE = 0, /* on the arena's free list or in a CPU's preload */
+	TM_T_LONE = 1, /* a one-page object */
+	TM_T_PAGE = 2, /* a page of an object record */
+	TM_T_OBJ = 3,  /* an object of two or more pages (or fewer, after flushes) */
+};
+#define TM_TAG_MARK   0x80u
+#define TM_REC_BYTES  56u     /* LONE and OBJ records */
+#define TM_PAGE_BYTES 32u     /* PAGE records */
+#define TM_LEN_MASK   0x0fffu /* tm_page.lenslot: compressed length (<= 4032) */
+#define TM_SLOT_SHIFT 12      /* tm_page.lenslot: the pool's slot in its client */
 
-/* A stored page: 48 bytes (kmalloc-48). */
+/* A stored page: the whole of a PAGE record, the head of a LONE one. */
 struct tm_page {
-	struct tm_object *obj;
-	struct tm_page *lru_next, *lru_prev; /* ephemeral: its (client, node) LRU */
-	uint64_t loc;                        /* store handle (enum tm_kind) */
+	uint64_t loc;                /* store handle (enum tm_kind) */
+	uint32_t lru_next, lru_prev; /* ephemeral: its (client, node) LRU */
 	uint32_t index;
-	uint32_t tick; /* put time (LRU age; wrap-safe compare) */
-	uint16_t len;
-	uint8_t kind;
-	uint8_t codec;
-	numem_nid_t node; /* of its storage (the LRU it is on) */
+	uint16_t tick;    /* put time, low 16 bits (tm_lru.head_tick has the rest) */
 	uint16_t client;  /* whose LRU and counts (the putter) */
+	uint16_t lenslot; /* TM_CHUNK length | pool slot (LONE) << 12 */
+	uint8_t node;     /* of its storage (the LRU it is on) */
+	uint8_t tag;
+	union {
+		uint32_t hnext; /* LONE: hash chain; FREE: free list */
+		uint32_t obj;   /* PAGE: its object record's handle */
+	};
 };
-_Static_assert(sizeof(struct tm_page) <= 48, "a page descriptor fits kmalloc-48");
+_Static_assert(sizeof(struct tm_page) == TM_PAGE_BYTES, "a page record is 32 bytes");
+_Static_assert(NUMEM_MAX_NODES <= 256 && NUMEM_TMEM_MAX_CLIENTS <= 65536 &&
+                   NUMEM_TMEM_MAX_POOLS <= 16 && NUMEM_TMEM_COMPRESS_MAX <= TM_LEN_MASK,
+               "a page record's narrow fields hold node, client, slot and length");
 
-struct tm_rnode {
-	void *slot[TM_RADIX_SLOTS];
+/* A one-page object. */
+struct tm_lone {
+	struct tm_page pg;
+	uint64_t oid[3];
 };
+_Static_assert(sizeof(struct tm_lone) == TM_REC_BYTES, "a lone record is 56 bytes");
 
 struct tm_pool;
 
-/* An object: 64 bytes (kmalloc-64). */
+/* An object of more than one page (or fewer, after flushes). */
 struct tm_object {
-	uint64_t oid[3];
-	struct tm_object *hnext; /* hash chain; bag chain when freed */
-	void *root;              /* height 0: a lone page (any index) or NULL */
+	void *root; /* radix tree of height >= 1 */
 	struct tm_pool *pool;
 	uint32_t pages;
 	uint8_t height;
-	uint32_t hash; /* tm_oid_hash(oid): its chain without hashing again */
+	uint8_t pad[6];
+	uint8_t tag; /* TM_T_OBJ */
+	uint32_t hnext;
+	uint64_t oid[3];
 };
-_Static_assert(sizeof(struct tm_object) <= 64, "an object fits kmalloc-64");
+_Static_assert(sizeof(struct tm_object) == TM_REC_BYTES, "an object record is 56 bytes");
+_Static_assert(offsetof(struct tm_object, hnext) == offsetof(struct tm_lone, pg.hnext) &&
+                   offsetof(struct tm_object, tag) == offsetof(struct tm_lone, pg.tag) &&
+                   offsetof(struct tm_object, oid) == offsetof(struct tm_lone, oid),
+               "lone and object records share the chain link, the tag and the id");
 
-/* A deduplicated page's bytes: shared by `refs` page descriptors. */
+/* The id of a LONE or OBJ record. */
+static inline uint64_t *tm_oid_of(void *rec)
+{
+	return ((struct tm_lone *)rec)->oid;
+}
+
+static inline unsigned tm_type(const void *rec)
+{
+	return ((const struct tm_page *)rec)->tag & 3u;
+}
+
+static inline unsigned tm_kind(const struct tm_page *pg)
+{
+	return (pg->tag >> 2) & 3u;
+}
+
+static inline unsigned tm_codec(const struct tm_page *pg)
+{
+	return (pg->tag >> 4) & 3u;
+}
+
+static inline unsigned tm_len(const struct tm_page *pg)
+{
+	return pg->lenslot & TM_LEN_MASK;
+}
+
+static inline unsigned tm_slot(const struct tm_page *pg)
+{
+	return pg->lenslot >> TM_SLOT_SHIFT;
+}
+
+/* Radix nodes: interior levels hold pointers to nodes (512 bytes, as
+ * kmalloc-512), the last level page handles (256 bytes). */
+struct tm_rnode {
+	void *slot[TM_RADIX_SLOTS];
+};
+struct tm_rleaf {
+	uint32_t slot[TM_RADIX_SLOTS];
+};
+
+/*
+ * The arena: chunks of records of one size (56 bytes: LONE and OBJ, the
+ * "big" class; 32: PAGE), each a large slab allocation (a 16 KiB block
+ * less its header: the records, then its tail: class, free records and
+ * their list, node, links on its (node, class) list of chunks with free
+ * records),
+ * found through a directory of chunk pointers; handle h is the record at
+ * byte 8 * (h & TM_H_MASK) of chunk h >> TM_H_SHIFT (a shift, a load and
+ * an add to reach it).  Handle 0 (chunk 0's first record) is never handed
+ * out.  Free records chain through hnext within their chunk (t->lock).
+ */
+#define TM_CHUNK_BYTES   (4u * NUMEM_PAGE_SIZE - NUMEM_SLAB_LARGE_HDR)
+#define TM_CHUNK_TAIL    24u
+#define TM_CHUNK_NONE    0xffffffffu
+#define TM_H_SHIFT       11u
+#define TM_H_MASK        ((1u << TM_H_SHIFT) - 1)
+#define TM_ARENA_MAX_DIR ((uint32_t)(NUMEM_KMALLOC_MAX / sizeof(void *)))
+_Static_assert(TM_REC_BYTES % 8 == 0 && TM_PAGE_BYTES % 8 == 0 &&
+                   (TM_CHUNK_BYTES - TM_CHUNK_TAIL) / 8 <= TM_H_MASK + 1 &&
+                   (uint64_t)TM_ARENA_MAX_DIR << TM_H_SHIFT <= 0xffffffffull,
+               "a handle holds a chunk index and a record's offset / 8");
+#define TM_RLEAF_PRELOAD 2u /* a second page: two paths, a leaf each */
+
+/* Record sizes, and how many a put may need: a lone record, or two page
+ * records (a second page: the lone page moves out of the new object).  A
+ * preload holds up to TM_PRELOAD_MAX of each (filled to that, so a stream
+ * of puts takes the lock for records once in 15 or so). */
+static inline uint32_t tm_rec_bytes(unsigned big)
+{
+	return big ? TM_REC_BYTES : TM_PAGE_BYTES;
+}
+/* The node whose chunks a CPU's records come from. */
+static inline uint32_t tm_arena_node(const struct numem_cpu *cpu)
+{
+	return cpu->mem_node < NUMEM_MAX_NODES ? cpu->mem_node : 0;
+}
+static inline uint32_t tm_chunk_recs(unsigned big)
+{
+	return (TM_CHUNK_BYTES - TM_CHUNK_TAIL) / tm_rec_bytes(big);
+}
+#define TM_PRELOAD_MAX 16u
+static inline unsigned tm_preload_want(unsigned big)
+{
+	return big ? 1u : 2u;
+}
+
+struct tm_chunk_tail {
+	uint32_t big;        /* its class */
+	uint32_t nfree;      /* free records (on `free`) */
+	uint32_t free;       /* their list (0: none) */
+	uint32_t next, prev; /* chunk indexes on its partial list (NONE: end) */
+	uint32_t node;       /* of the CPU that made it: its partial list's */
+};
+
+struct tm_arena {
+	uint8_t **dir; /* [dir_cap]: chunk pointers (NULL: given back or never made) */
+	uint32_t dir_cap;
+	uint32_t chunks; /* chunk pointers set */
+	uint32_t next;   /* dir slots below this were used at least once */
+	uint32_t hole;   /* no slot below this (and below next) is empty */
+	/* [node][big]: chunks with free records (NONE: none) */
+	uint32_t partial[NUMEM_MAX_NODES][2];
+	uint64_t nr_free[2]; /* [big]: free records in all */
+};
+
+/* A deduplicated page's bytes: shared by `refs` page records. */
 struct tm_dedup {
 	uint64_t hash;
 	struct tm_dedup *next;
@@ -114,18 +264,21 @@ struct tm_pool {
 	uint32_t sharers;    /* clients that hold it (private: 1) */
 	int32_t shared_slot; /* index in t->shared, -1 private */
 	struct numem_tmem_uuid uuid;
-	uint64_t objects;
-	uint64_t rnodes, dedups;   /* radix nodes, dedup entries (metadata) */
-	struct tm_object **bucket; /* nbuckets */
+	uint64_t objects;                 /* LONE and OBJ records in the table */
+	uint64_t rnodes, rleaves, dedups; /* radix nodes, leaves, dedup entries (metadata) */
+	uint32_t *bucket;                 /* nbuckets record handles */
 	uint32_t nbuckets;
 	uint64_t serial;         /* unique per pool ever made (growth finds it again) */
 	struct tm_dedup **dedup; /* TM_DEDUP_BUCKETS, DEDUP pools */
 	struct numem_tmem_stats st;
 };
 
-/* An LRU list (oldest at head). */
+/* An LRU list (oldest at head) of page handles.  head_tick is the head's
+ * full put time: a record keeps the low 16 bits, and the next head's is
+ * rebuilt from the old head's (ticks only grow along a list). */
 struct tm_lru {
-	struct tm_page *head, *tail;
+	uint32_t head, tail;
+	uint32_t head_tick;
 	uint64_t n;
 };
 
@@ -157,10 +310,12 @@ _Static_assert(sizeof(struct tm_zpage) <= (1u << TM_CHUNK_SHIFT), "zpage header 
 
 /* Metadata allocated before the lock, consumed under it. */
 struct tm_preload {
-	struct tm_page *page;
-	struct tm_object *obj;
-	struct tm_rnode *node[TM_RADIX_PRELOAD]; /* a stack: node[0 .. nr_node) */
+	uint32_t rec[2][TM_PRELOAD_MAX]; /* free records of [big] (stacks) */
+	unsigned nr_rec[2];
+	void *node[TM_RADIX_PRELOAD]; /* struct tm_rnode: a stack node[0 .. nr_node) */
 	unsigned nr_node;
+	void *leaf[TM_RLEAF_PRELOAD]; /* struct tm_rleaf */
+	unsigned nr_leaf;
 	struct tm_dedup *dd;
 	/* A TMEM page a bag gave back, kept for this CPU's next store (not in
 	 * heap_pages: it holds nothing); released with the instance. */
@@ -176,20 +331,18 @@ struct tm_preload {
 struct tm_bag {
 	uint64_t pfns; /* chain through the pages' first word (~0: end) */
 	uint64_t nr_pfns;
-	struct tm_page *pages;  /* chain through ->obj */
-	struct tm_object *objs; /* chain through ->hnext */
-	struct tm_rnode *nodes; /* chain through ->slot[0] */
-	struct tm_dedup *dds;   /* chain through ->next */
-	void *misc;             /* pools' tables etc.: chain through the first word */
-	bool no_spare;          /* give every page back (the shrinker) */
+	void *nodes;          /* radix nodes and leaves: chain through the first word */
+	struct tm_dedup *dds; /* chain through ->next */
+	void *misc;           /* pools' tables etc.: chain through the first word */
+	bool no_spare;        /* give every page back (the shrinker) */
 	/* Something went onto a chain above (set by every push; a store
 	 * that reuses the bag's pages may empty it again): the release has
 	 * work only then. */
 	bool used;
 	/* A page op's bag: the op's CPU's preload, which takes back under
-	 * the lock what its next put needs (a descriptor, an object, radix
-	 * nodes, a spare TMEM page) instead of the chains above; NULL: all
-	 * goes through the chains. */
+	 * the lock what its next put needs (records, radix nodes, a spare
+	 * TMEM page) instead of the arena's free list and the chains above;
+	 * NULL: all goes through those. */
 	struct tm_preload *pl;
 };
 
@@ -223,6 +376,7 @@ struct numem_tmem {
 	struct tm_pool *shared[NUMEM_TMEM_MAX_SHARED];
 	uint32_t nr_shared;
 	uint32_t tick;
+	struct tm_arena arena;
 	uint64_t pool_serial;
 	uint64_t heap_pages;
 	uint64_t pages_on_node[NUMEM_MAX_NODES]; /* heap pages held */
@@ -358,46 +512,102 @@ static inline void numem__tm_stats_page(struct numem_tmem_stats *s, uint64_t d, 
 	s->bytes_used += d * bytes;
 }
 
+/* The record of handle h (a live chunk's: the caller knows it is). */
+static inline void *tm_rec(const struct numem_tmem *t, uint32_t h)
+{
+	return t->arena.dir[h >> TM_H_SHIFT] + (size_t)(h & TM_H_MASK) * 8u;
+}
+
+static inline struct tm_page *tm_pg(const struct numem_tmem *t, uint32_t h)
+{
+	return (struct tm_page *)tm_rec(t, h);
+}
+
+_Static_assert(sizeof(struct tm_chunk_tail) <= TM_CHUNK_TAIL, "a chunk's tail fits");
+static inline struct tm_chunk_tail *tm_chunk_tail(uint8_t *chunk)
+{
+	return (struct tm_chunk_tail *)(chunk + TM_CHUNK_BYTES - TM_CHUNK_TAIL);
+}
+
+/* h names a record of a live chunk (numem_tmem_verify's range check), of
+ * class big. */
+static inline bool tm_rec_ok(const struct numem_tmem *t, uint32_t h, unsigned big)
+{
+	uint32_t k = (h & TM_H_MASK) * 8u, c = h >> TM_H_SHIFT;
+	return h && c < t->arena.dir_cap && t->arena.dir[c] &&
+	       tm_chunk_tail(t->arena.dir[c])->big == big && k % tm_rec_bytes(big) == 0 &&
+	       k / tm_rec_bytes(big) < tm_chunk_recs(big);
+}
+
+/* The pool a page is in: a lone page's through its putter's slot (a
+ * putter holds the pool while its pages are there), an object page's
+ * through its object. */
+static inline struct tm_pool *tm_page_pool(const struct numem_tmem *t, const struct tm_page *pg)
+{
+	if (tm_type(pg) == TM_T_LONE)
+		return t->client[pg->client]->pool[tm_slot(pg)];
+	return ((const struct tm_object *)tm_rec(t, pg->obj))->pool;
+}
+
 /* Count a page in (dir 1) or out (-1) of its pool's, its putting
  * client's and the instance's tallies. */
-static inline void numem__tm_account(struct numem_tmem *t, struct tm_pool *pool,
-                                     const struct tm_page *pg, int dir)
+static inline __attribute__((always_inline)) void
+numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct tm_page *pg, int dir)
 {
 	struct tm_client *c = t->client[pg->client];
-	uint64_t bytes = pg->kind == TM_RAW     ? NUMEM_PAGE_SIZE
-	                 : pg->kind == TM_CHUNK ? (uint64_t)(pg->len + 63u) & ~63ull
-	                                        : 0;
+	unsigned kind = tm_kind(pg);
+	uint64_t bytes = kind == TM_RAW     ? NUMEM_PAGE_SIZE
+	                 : kind == TM_CHUNK ? (uint64_t)(tm_len(pg) + 63u) & ~63ull
+	                                    : 0;
 	bool pers = pool->flags & NUMEM_TMEM_POOL_PERSISTENT;
 	uint64_t d = (uint64_t)(int64_t)dir;
-	numem__tm_stats_page(&pool->st, d, pers, pg->kind & 3u, bytes);
-	numem__tm_stats_page(&c->st, d, pers, pg->kind & 3u, bytes);
+	numem__tm_stats_page(&pool->st, d, pers, kind, bytes);
+	numem__tm_stats_page(&c->st, d, pers, kind, bytes);
 	c->pages_on_node[pg->node] += d;
 	t->total_pages += d;
 }
 
-/* An ephemeral page onto / off its (client, node) LRU, newest at tail. */
-static inline void numem__tm_lru_add(struct tm_client *c, struct tm_page *pg)
+/* The latest full tick at or before `now` whose low 16 bits are t16. */
+static inline uint32_t tm_full_tick(uint32_t now, uint16_t t16)
+{
+	return now - (uint16_t)((uint16_t)now - t16);
+}
+
+/* An ephemeral page (handle h) onto / off its (client, node) LRU, newest
+ * at tail. */
+static inline void numem__tm_lru_add(struct numem_tmem *t, struct tm_client *c, uint32_t h,
+                                     struct tm_page *pg)
 {
 	struct tm_lru *l = &c->lru[pg->node];
 	pg->lru_next = 0;
 	pg->lru_prev = l->tail;
-	if (l->tail)
-		l->tail->lru_next = pg;
-	else
-		l->head = pg;
-	l->tail = pg;
+	if (l->tail) {
+		tm_pg(t, l->tail)->lru_next = h;
+	} else {
+		l->head = h;
+		l->head_tick = tm_full_tick(t->tick, pg->tick);
+	}
+	l->tail = h;
 	l->n++;
 }
 
-static inline void numem__tm_lru_del(struct tm_client *c, struct tm_page *pg)
+static inline void numem__tm_lru_del(struct numem_tmem *t, struct tm_client *c, struct tm_page *pg)
 {
 	struct tm_lru *l = &c->lru[pg->node];
-	if (pg->lru_prev)
-		pg->lru_prev->lru_next = pg->lru_next;
-	else
+	if (pg->lru_prev) {
+		tm_pg(t, pg->lru_prev)->lru_next = pg->lru_next;
+	} else {
 		l->head = pg->lru_next;
+		if (pg->lru_next) {
+			/* the next head's full tick: forward from this one's (a
+			 * gap of 2^16 puts or more in one list reads short) */
+			uint32_t nt =
+			    l->head_tick + (uint16_t)(tm_pg(t, pg->lru_next)->tick - pg->tick);
+			l->head_tick = (int32_t)(nt - t->tick) > 0 ? t->tick : nt;
+		}
+	}
 	if (pg->lru_next)
-		pg->lru_next->lru_prev = pg->lru_prev;
+		tm_pg(t, pg->lru_next)->lru_prev = pg->lru_prev;
 	else
 		l->tail = pg->lru_prev;
 	pg->lru_next = pg->lru_prev = 0;
@@ -425,29 +635,84 @@ static inline uint64_t tm_height_cap(unsigned h)
 	return h >= TM_RADIX_HEIGHT ? ~0ull : 1ull << (TM_RADIX_SHIFT * h);
 }
 
-/* The object oid (hash: tm_oid_hash(oid)) of p, or NULL. */
-static inline struct tm_object *numem__tm_obj_find(struct tm_pool *p, const uint64_t oid[3],
-                                                   uint32_t hash)
+/* The record (LONE or OBJ) of object oid (hash: tm_oid_hash(oid)) in p,
+ * its handle in *hp; NULL if none. */
+static inline void *numem__tm_obj_find(const struct numem_tmem *t, const struct tm_pool *p,
+                                       const uint64_t oid[3], uint32_t hash, uint32_t *hp)
 {
-	struct tm_object *o = p->bucket[tm_bucket(hash, p->nbuckets)];
-	while (o && !tm_oid_eq(o->oid, oid))
-		o = o->hnext;
-	return o;
+	uint32_t h = p->bucket[tm_bucket(hash, p->nbuckets)];
+	while (h) {
+		struct tm_lone *r = tm_rec(t, h); /* oid and hnext: the same in both */
+		if (tm_oid_eq(r->oid, oid)) {
+			*hp = h;
+			return r;
+		}
+		h = r->pg.hnext;
+	}
+	return 0;
 }
 
-static inline struct tm_page *numem__tm_radix_lookup(const struct tm_object *o, uint32_t index)
+/* The page at index of record o (from numem__tm_obj_find, NULL: none),
+ * *hp: o's handle on entry, the page's on a hit. */
+static inline struct tm_page *numem__tm_lookup(const struct numem_tmem *t, void *o, uint32_t index,
+                                               uint32_t *hp)
 {
-	if (!o->height) { /* a lone page (any index) or nothing */
-		struct tm_page *lone = o->root;
-		return lone && lone->index == index ? lone : 0;
-	}
-	if (index >= tm_height_cap(o->height))
+	if (!o)
 		return 0;
-	void *n = o->root;
-	for (unsigned h = o->height; h > 0 && n; h--)
+	if (tm_type(o) == TM_T_LONE) {
+		struct tm_page *lone = o;
+		return lone->index == index ? lone : 0;
+	}
+	const struct tm_object *ob = o;
+	if (index >= tm_height_cap(ob->height))
+		return 0;
+	void *n = ob->root;
+	for (unsigned h = ob->height; h > 1 && n; h--)
 		n = ((struct tm_rnode *)n)->slot[(index >> (TM_RADIX_SHIFT * (h - 1))) & 63];
-	return n;
+	if (!n)
+		return 0;
+	uint32_t ph = ((const struct tm_rleaf *)n)->slot[index & 63];
+	if (!ph)
+		return 0;
+	*hp = ph;
+	return tm_pg(t, ph);
 }
+
+/* ---- arena.c ---- */
+/* Fill this CPU's preload with records (no lock held; may allocate a
+ * chunk and grow the directory).  false: no memory. */
+bool numem__tm_arena_fill(struct numem_tmem *t, struct numem_cpu *cpu);
+/* Record h (of class big) onto its chunk's free list; a chunk wholly
+ * free goes back (into bag->misc) unless it is its class's only one with
+ * free records.  Lock held. */
+void numem__tm_arena_put(struct numem_tmem *t, uint32_t h, unsigned big, struct tm_bag *bag);
+/* Record h (of class big) is free: to the op's preload if it has room,
+ * else its chunk (numem__tm_arena_put).  Lock held. */
+static inline void numem__tm_rec_free(struct numem_tmem *t, uint32_t h, unsigned big,
+                                      struct tm_bag *bag)
+{
+	struct tm_page *r = tm_pg(t, h);
+	r->tag = TM_T_FREE;
+	struct tm_preload *pl = bag->pl;
+	if (pl && pl->nr_rec[big] < TM_PRELOAD_MAX) {
+		pl->rec[big][pl->nr_rec[big]++] = h;
+		return;
+	}
+	numem__tm_arena_put(t, h, big, bag);
+}
+/* A record of class big from the CPU's preload (the caller filled it). */
+static inline uint32_t numem__tm_rec_take(struct tm_preload *pl, unsigned big)
+{
+	return pl->rec[big][--pl->nr_rec[big]];
+}
+void numem__tm_arena_release(struct numem_tmem *t, struct numem_cpu *cpu);
+/* Bytes of chunks and directory. */
+uint64_t numem__tm_arena_bytes(const struct numem_tmem *t);
+/* The free list and the preloads: every record free or reached by the
+ * walk (`marked` of them) exactly once.  Clears the marks whatever e (an
+ * error the walk found: no more checks); returns the first error. */
+enum numem_err numem__tm_arena_verify(struct numem_tmem *t, uint64_t marked, enum numem_err e,
+                                      struct numem_diag *diag);
 
 /* ---- client.c ---- */
 /* Destroy a client with the lock held; frees into bag. */
@@ -460,7 +725,8 @@ bool numem__tm_preload(struct numem_tmem *t, struct numem_cpu *cpu, bool dedup);
 /* A put's preload has all it may need (a dedup entry included). */
 static inline bool tm_preload_full(const struct tm_preload *pl)
 {
-	return pl->page && pl->obj && pl->nr_node == TM_RADIX_PRELOAD && pl->dd;
+	return pl->nr_rec[0] >= tm_preload_want(0) && pl->nr_rec[1] >= tm_preload_want(1) &&
+	       pl->nr_node == TM_RADIX_PRELOAD && pl->nr_leaf == TM_RLEAF_PRELOAD && pl->dd;
 }
 
 /* The end of a page op: the bag given back if the preload did not take
@@ -482,10 +748,10 @@ int numem__tm_ctl(struct numem_tmem *t, struct numem_cpu *cpu, struct numem_tmem
                   struct numem_diag *diag);
 
 /* ---- pool.c ---- */
-/* Client c lets go of pool p (its slot already cleared): a private pool
+/* Client c lets go of its pool in `slot` (cleared here): a private pool
  * and a shared one nobody else holds are freed whole; otherwise only the
  * pages c put there are dropped.  Lock held. */
-void numem__tm_pool_leave_locked(struct numem_tmem *t, struct tm_client *c, struct tm_pool *p,
+void numem__tm_pool_leave_locked(struct numem_tmem *t, struct tm_client *c, uint32_t slot,
                                  struct tm_bag *bag);
 int numem__tm_new_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
                        struct numem_tmem_op *op, struct numem_diag *diag);
@@ -508,31 +774,6 @@ struct tm_pool *numem__tm_pool_again(struct numem_tmem *t, uint32_t client, uint
                                      uint64_t serial);
 int numem__tm_destroy_pool(struct numem_tmem *t, struct numem_cpu *cpu, uint32_t caller,
                            struct numem_tmem_op *op, struct numem_diag *diag);
-
-/* ---- object.c (lock held) ---- */
-/* Insert a page (the index must be absent); nodes from pl. */
-void numem__tm_radix_insert(struct tm_object *o, struct tm_page *pg, struct tm_preload *pl);
-/* Remove the page at index (must be present); empty nodes into bag. */
-void numem__tm_radix_remove(struct tm_object *o, uint32_t index, struct tm_bag *bag);
-/* Call fn on every page of the object, in index order (fn may not change
- * the tree). */
-void numem__tm_radix_walk(const struct tm_object *o, void (*fn)(void *ctx, struct tm_page *pg),
-                          void *ctx);
-/* Move every object into the zeroed table nb of n chains (which becomes
- * the pool's; the caller frees the old one). */
-void numem__tm_obj_rehash(struct tm_pool *p, struct tm_object **nb, uint32_t n);
-/* A new page at (oid, index) of p, put by c, stored at w: a descriptor
- * from the CPU's preload, in object o's tree (o NULL: oid has no object
- * yet, made here), on c's LRU if ephemeral, counted.  The key must be
- * free. */
-struct tm_page *numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu,
-                                    struct tm_client *c, struct tm_pool *p, struct tm_object *o,
-                                    const uint64_t oid[3], uint32_t hash, uint32_t index,
-                                    const struct tm_loc *w);
-/* Remove one page entirely: tree, LRU, accounting, storage (bag). */
-void numem__tm_page_drop(struct numem_tmem *t, struct tm_page *pg, struct tm_bag *bag);
-/* Drop every page of an object and the object. */
-uint64_t numem__tm_obj_drop(struct numem_tmem *t, struct tm_object *o, struct tm_bag *bag);
 
 /* ---- store.c (lock held) ---- */
 /* Store `len` bytes of data (len == NUMEM_PAGE_SIZE: raw) on node;
@@ -563,8 +804,11 @@ enum numem_err numem__tm_store_verify_spares(const struct numem_tmem *t, struct 
 uint64_t numem__tm_store_bytes(const struct tm_loc *where);
 static inline struct tm_loc numem__tm_page_loc(const struct tm_page *pg)
 {
-	return (struct tm_loc){
-	    .loc = pg->loc, .len = pg->len, .kind = pg->kind, .codec = pg->codec, .node = pg->node};
+	return (struct tm_loc){.loc = pg->loc,
+	                       .len = (uint16_t)tm_len(pg),
+	                       .kind = (uint8_t)tm_kind(pg),
+	                       .codec = (uint8_t)tm_codec(pg),
+	                       .node = pg->node};
 }
 
 /* ---- evict.c (lock held) ---- */
@@ -585,5 +829,101 @@ struct tm_dedup *numem__tm_dedup_add(struct tm_pool *p, uint64_t hash, const str
                                      struct tm_preload *pl);
 void numem__tm_dedup_put(struct numem_tmem *t, struct tm_pool *p, struct tm_dedup *dd,
                          struct tm_bag *bag);
+
+/* ---- object.c (lock held) ---- */
+/* Call fn on every page of record o (handle oh: LONE or OBJ), in index
+ * order (fn may not change the tree). */
+void numem__tm_radix_walk(const struct numem_tmem *t, uint32_t oh,
+                          void (*fn)(void *ctx, uint32_t h, struct tm_page *pg), void *ctx);
+/* Move every record into the zeroed table nb of n chains (which becomes
+ * the pool's; the caller frees the old one). */
+void numem__tm_obj_rehash(struct numem_tmem *t, struct tm_pool *p, uint32_t *nb, uint32_t n);
+/* numem__tm_page_link's case of an object that has a record already. */
+void numem__tm_page_link_obj(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_client *c,
+                             struct tm_pool *p, void *o, uint32_t oh, uint32_t hash, uint32_t index,
+                             const struct tm_loc *w);
+/* A new page at (oid, index) of p (the pool in slot `slot` of c), put by
+ * c, stored at w: a record from the CPU's preload; o (handle oh) the
+ * record oid has (NULL: none yet, the page is a lone record, inline here);
+ * on c's LRU if ephemeral, counted.  The key must be free. */
+static inline __attribute__((always_inline)) void
+numem__tm_page_link(struct numem_tmem *t, struct numem_cpu *cpu, struct tm_client *c,
+                    struct tm_pool *p, uint32_t slot, void *o, uint32_t oh, const uint64_t oid[3],
+                    uint32_t hash, uint32_t index, const struct tm_loc *w)
+{
+	if (o) {
+		numem__tm_page_link_obj(t, cpu, c, p, o, oh, hash, index, w);
+		return;
+	}
+	uint32_t h = numem__tm_rec_take(&t->preload[cpu->id], 1);
+	struct tm_lone *lone = tm_rec(t, h);
+	struct tm_page *pg = &lone->pg;
+	uint32_t b = tm_bucket(hash, p->nbuckets);
+	*lone = (struct tm_lone){.pg = {.loc = w->loc,
+	                                .hnext = p->bucket[b],
+	                                .index = index,
+	                                .tick = (uint16_t)++t->tick,
+	                                .client = c->id,
+	                                .lenslot = (uint16_t)(w->len | slot << TM_SLOT_SHIFT),
+	                                .node = (uint8_t)w->node,
+	                                .tag = (uint8_t)(w->kind << 2 | w->codec << 4 | TM_T_LONE)},
+	                         .oid = {oid[0], oid[1], oid[2]}};
+	p->bucket[b] = h;
+	p->objects++;
+	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
+		numem__tm_lru_add(t, c, h, pg);
+	numem__tm_account(t, p, pg, 1);
+}
+/* Remove one page (handle h) entirely: tree or chain, LRU, accounting,
+ * storage (bag). */
+void numem__tm_page_drop(struct numem_tmem *t, uint32_t h, struct tm_page *pg, struct tm_bag *bag);
+/* Take record h (LONE or OBJ, of hash chain `hash`) off p's table. */
+static inline __attribute__((always_inline)) void
+numem__tm_unhash(struct numem_tmem *t, struct tm_pool *p, uint32_t h, uint32_t hash)
+{
+	uint32_t *pp = &p->bucket[tm_bucket(hash, p->nbuckets)];
+	while (*pp != h)
+		pp = &tm_pg(t, *pp)->hnext; /* (LONE and OBJ: the same offset) */
+	*pp = tm_pg(t, h)->hnext;
+	p->objects--;
+}
+/* Everything of a page of p but its tree slot or chain link: LRU, counts,
+ * storage, the record (big: a lone one). */
+static inline __attribute__((always_inline)) void
+numem__tm_page_release(struct numem_tmem *t, struct tm_pool *p, uint32_t h, struct tm_page *pg,
+                       unsigned big, struct tm_bag *bag)
+{
+	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
+		numem__tm_lru_del(t, t->client[pg->client], pg);
+	numem__tm_account(t, p, pg, -1);
+	if (tm_kind(pg) == TM_DEDUP) {
+		numem__tm_dedup_put(t, p, (struct tm_dedup *)(uintptr_t)pg->loc, bag);
+	} else {
+		struct tm_loc w = numem__tm_page_loc(pg);
+		numem__tm_store_free(t, &w, bag);
+	}
+	numem__tm_rec_free(t, h, big, bag);
+}
+/* numem__tm_key_drop's case of a page of an object record. */
+void numem__tm_obj_page_drop(struct numem_tmem *t, uint32_t h, struct tm_page *pg, uint32_t hash,
+                             struct tm_bag *bag);
+/* numem__tm_page_drop for a page found by its key (hash: tm_oid_hash of
+ * its object id); a lone page's inline. */
+static inline __attribute__((always_inline)) void numem__tm_key_drop(struct numem_tmem *t,
+                                                                     uint32_t h, struct tm_page *pg,
+                                                                     uint32_t hash,
+                                                                     struct tm_bag *bag)
+{
+	if (tm_type(pg) != TM_T_LONE) {
+		numem__tm_obj_page_drop(t, h, pg, hash, bag);
+		return;
+	}
+	struct tm_pool *p = t->client[pg->client]->pool[tm_slot(pg)];
+	numem__tm_unhash(t, p, h, hash);
+	numem__tm_page_release(t, p, h, pg, 1, bag);
+}
+/* Drop every page of record o (handle oh, in p) and the record. */
+uint64_t numem__tm_obj_drop(struct numem_tmem *t, struct tm_pool *p, uint32_t oh, void *o,
+                            struct tm_bag *bag);
 
 #endif /* NUMEM_TMEM_INTERNAL_H */
