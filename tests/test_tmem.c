@@ -421,6 +421,52 @@ static void test_copy_page_hook(void **state)
 	shutdown();
 }
 
+static uint8_t *save_client(uint32_t client, size_t *len);
+
+/* The contract the hook is given (tmem.h): both pointers 4096-aligned.
+ * Counts the calls that break it (and copies anyway). */
+static unsigned misaligned_copies, aligned_copies;
+static void strict_copy(void *dst, const void *src)
+{
+	if (((uintptr_t)dst | (uintptr_t)src) % PAGE)
+		misaligned_copies++;
+	else
+		aligned_copies++;
+	memmove(dst, src, PAGE);
+}
+
+/* Every path that copies a raw page keeps the hook's contract: a save
+ * (into the caller's stream, records at byte 32 of each), a restore (out
+ * of it).  Pointers not page-aligned take memcpy, never the hook (a
+ * kernel's copy_page or aligned vector moves would fault on them). */
+static void test_copy_page_alignment(void **state)
+{
+	(void)state;
+	boot_copy = strict_copy;
+	boot();
+	boot_copy = NULL;
+	misaligned_copies = aligned_copies = 0;
+	struct numem_domain *a = guest("a", 8), *b = guest("b", 8);
+	uint32_t pp = new_pool(a->id, NUMEM_TMEM_POOL_PERSISTENT);
+	fill(gpage(a, 0), 61);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pp, &OID1, 0, 0, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(aligned_copies, 1);
+	numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_FREEZE, a->id, 0, NULL, &d);
+	size_t len;
+	uint8_t *buf = save_client(a->id, &len);
+	assert_int_equal(misaligned_copies, 0);
+	assert_int_equal(numem_tmem_restore(tm, cpu0, b->id, buf, len, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(misaligned_copies, 0);
+	memset(gpage(b, 1), 0, PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, b->id, pp, &OID1, 0, 1, &d), NUMEM_TMEM_HIT);
+	assert_memory_equal(gpage(a, 0), gpage(b, 1), PAGE);
+	free(buf);
+	assert_int_equal(misaligned_copies, 0);
+	assert_int_equal(aligned_copies, 2); /* the put, b's get */
+	verify();
+	shutdown();
+}
+
 /* The host's page copy: exactly the 4096 bytes, nothing around them, at
  * any alignment (unaligned pointers take memcpy); off by the environment. */
 static void test_host_copy_page(void **state)
@@ -2259,6 +2305,7 @@ int main(void)
 	    cmocka_unit_test(test_failed_overwrite_drops_old),
 	    cmocka_unit_test(test_zero_pages),
 	    cmocka_unit_test(test_copy_page_hook),
+	    cmocka_unit_test(test_copy_page_alignment),
 	    cmocka_unit_test(test_spare_reuse),
 	    cmocka_unit_test(test_host_copy_page),
 	    cmocka_unit_test(test_lz4),

@@ -277,7 +277,9 @@ struct numem_tmem_opts {
 	const struct numem_tmem_codec *codec[NUMEM_TMEM_NR_CODECS];
 	/* Optional: copies one 4096-byte page from src to dst, both
 	 * 4096-aligned and not overlapping: a raw page's put (frame -> store)
-	 * and get (store -> frame), run under tmem's lock.  NULL: memcpy.
+	 * and get (store -> frame), run under tmem's lock; tmem never calls
+	 * it with a pointer that is not 4096-aligned (a save's or restore's
+	 * page in the caller's stream takes memcpy).  NULL: memcpy.
 	 * For a routine faster than the C library's memcpy for this one case
 	 * (the hosted build's: numem_host_tmem_copy_page in host.h; a kernel:
 	 * its copy_page). */

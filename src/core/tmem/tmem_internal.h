@@ -416,10 +416,14 @@ static inline void *tm_virt(const struct numem_tmem *t, uint64_t pfn)
 }
 
 /* A raw page's copy (put: frame -> store; get: store -> frame): the
- * embedder's routine if it gave one (numem_tmem_opts.copy_page). */
+ * embedder's routine if it gave one (numem_tmem_opts.copy_page), only for
+ * what its contract names, two page-aligned pointers.  A save writes
+ * into the caller's stream and a restore reads out of it (records at
+ * byte 32), a dedup compare reads into a scratch page aligned to 64:
+ * those take memcpy. */
 static inline void tm_copy_page(const struct numem_tmem *t, void *dst, const void *src)
 {
-	if (t->opts.copy_page)
+	if (t->opts.copy_page && !(((uintptr_t)dst | (uintptr_t)src) & (NUMEM_PAGE_SIZE - 1)))
 		t->opts.copy_page(dst, src);
 	else
 		memcpy(dst, src, NUMEM_PAGE_SIZE);
