@@ -327,6 +327,22 @@ static void test_failed_overwrite_drops_old(void **state)
 }
 
 /*
+ * CPU 0's spare: its preload filled by a put that stores nothing (a zero
+ * page), its descriptor and object back in it with the flush; then a raw
+ * page (frame f, filled from seed) stored from CPU `by` (on by's node) at
+ * (OID1, 0) and flushed from CPU 0.
+ */
+static void make_spare(struct numem_cpu *by, uint32_t pool, uint64_t f, uint64_t seed)
+{
+	memset(virt(f), 0, PAGE);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID2, 0, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID2, 0, &d), NUMEM_TMEM_HIT);
+	fill(virt(f), seed);
+	assert_int_equal(numem_tmem_put(tm, by, HOST, pool, &OID1, 0, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID1, 0, &d), NUMEM_TMEM_HIT);
+}
+
+/*
  * A CPU's spare TMEM page (kept from the last page its ops freed) is on
  * another node than a put asks for and the heap is empty: the put takes
  * the spare rather than failing.
@@ -338,15 +354,8 @@ static void test_spare_other_node(void **state)
 	struct numem_cpu *cpu2 = numem_heap_cpu(&sys.heap, 2); /* node 1 */
 	uint64_t f = host_frame(), g = host_frame();
 	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
-	/* CPU 0's preload filled by a put that stores nothing (a zero page),
-	 * its descriptor and object back in it with the flush */
-	memset(virt(f), 0, PAGE);
-	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID2, 0, f, &d), NUMEM_TMEM_HIT);
-	assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID2, 0, &d), NUMEM_TMEM_HIT);
-	fill(virt(f), 7);
 	/* stored from node 1's CPU: on node 1; flushed from CPU 0: its spare */
-	assert_int_equal(numem_tmem_put(tm, cpu2, HOST, pool, &OID1, 0, f, &d), NUMEM_TMEM_HIT);
-	assert_int_equal(numem_tmem_flush_page(tm, cpu0, HOST, pool, &OID1, 0, &d), NUMEM_TMEM_HIT);
+	make_spare(cpu2, pool, f, 7);
 	size_t n;
 	uint64_t *held = exhaust_heap(&n);
 	/* CPU 0 asks for node 0: none left; the node-1 spare serves */
@@ -1342,6 +1351,35 @@ static void test_relayout_commit_reaccounts(void **state)
 	shutdown();
 }
 
+/* A CPU's spare across a relayout commit: its recorded node is the one
+ * the page had when it became the spare; after a commit moved its range,
+ * a put asking for the page's new node takes it (no heap page; the old
+ * code compared the recorded node and left the spare stuck). */
+static void test_spare_after_relayout(void **state)
+{
+	(void)state;
+	boot_nodes(256, 0, 3);
+	uint64_t f = host_frame();
+	uint32_t pool = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	make_spare(cpu0, pool, f, 71); /* CPU 0's spare, on node 0 */
+	/* every range to a new node 2: the spare's page is node 2's now */
+	push_all(2);
+	numem_pfn_t q; /* CPU 0 at a quiescent point: it takes the new layout */
+	assert_int_equal(numem_alloc(cpu0, 0, NUMEM_ALLOC_NOPCP, NULL, &q, &d), NUMEM_OK);
+	assert_int_equal(numem_free(cpu0, q, 0, &d), NUMEM_OK);
+	assert_int_equal(cpu0->mem_node, 2);
+	uint64_t before = heap_allocated() + numem_heap_node_allocated(&sys.heap, 2);
+	fill(virt(f), 72);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, 1, f, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(heap_allocated() + numem_heap_node_allocated(&sys.heap, 2), before);
+	struct numem_tmem_info info;
+	numem_tmem_info(tm, &info);
+	assert_int_equal(info.pages_on_node[2], 1);
+	verify();
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	shutdown();
+}
+
 /* ---- lifecycle ---- */
 
 static void test_domain_destroy(void **state)
@@ -2324,6 +2362,7 @@ int main(void)
 	    cmocka_unit_test(test_max_pages_weighted),
 	    cmocka_unit_test(test_relayout_reaccount),
 	    cmocka_unit_test(test_relayout_commit_reaccounts),
+	    cmocka_unit_test(test_spare_after_relayout),
 	    cmocka_unit_test(test_domain_destroy),
 	    cmocka_unit_test(test_save_restore),
 	    cmocka_unit_test(test_restore_respects_cap),

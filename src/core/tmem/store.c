@@ -31,12 +31,15 @@ static bool heap_page_alloc(struct numem_tmem *t, struct numem_cpu *cpu, numem_n
                             uint64_t *pfn, numem_nid_t *got);
 
 /* A TMEM page for a store on node (NUMEM_NID_NONE or beyond: the CPU's):
- * the CPU's spare if it is on that node (inline), else the heap's. */
+ * the CPU's spare if it is on that node (inline), else the heap's.  The
+ * spare's node is the layout's (a commit may have moved its range since
+ * it was recorded: pfn_node is then stale). */
 static inline bool heap_page(struct numem_tmem *t, struct numem_cpu *cpu, numem_nid_t node,
                              uint64_t *pfn, numem_nid_t *got)
 {
 	struct tm_preload *pl = &t->preload[cpu->id];
-	if (pl->has_pfn && (node >= tm_nr_nodes(t) || node == pl->pfn_node)) {
+	if (pl->has_pfn &&
+	    (node >= tm_nr_nodes(t) || node == tm_layout_node(t, pl->pfn, pl->pfn_node))) {
 		pl->has_pfn = false;
 		*pfn = pl->pfn;
 		*got = tm_layout_node(t, pl->pfn, pl->pfn_node);
