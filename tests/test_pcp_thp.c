@@ -381,7 +381,8 @@ static void test_thp_watermark(void **state)
  * of their CPU drains them and gets the merged block (round 0); an
  * order-9 request that bypasses the cache (NOPCP) drains them too
  * (round 1).  Another CPU's request does not reach them (they drain at
- * their CPU's slow path or in numem_heap_drain_all). */
+ * their CPU's slow path or in numem_heap_drain_all): its failure says
+ * so. */
 static void test_thp_exhaustion(void **state)
 {
 	(void)state;
@@ -406,6 +407,9 @@ static void test_thp_exhaustion(void **state)
 		    NUMEM_ALLOC_NORECLAIM | NUMEM_ALLOC_HIGH | (round == 0 ? 0 : NUMEM_ALLOC_NOPCP);
 		assert_int_equal(numem_alloc(c1, order, flags, NULL, &pfn, &d), NUMEM_E_NO_PAGES);
 		assert_int_equal(thp_cached(c0, zi), 2);
+		/* the caller is told where the memory is and how to get it */
+		if (!strstr(d.msg, "high priority); 1024 pages cached by other CPUs"))
+			fail_msg("the failure does not name cpu 0's cached blocks: %s", d.msg);
 		numem_pfn_t got = must_alloc(c0, order, flags);
 		assert_int_equal(got.v & ~1023ull, g.v);
 		assert_int_equal(thp_cached(c0, zi), 0);

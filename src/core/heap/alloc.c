@@ -178,20 +178,30 @@ static void describe_failure(struct numem_cpu *cpu, const uint16_t *zl, unsigned
 	size_t len = 0;
 	nodes[0] = '\0';
 	numem_nid_t last = NUMEM_NID_NONE;
-	for (uint32_t i = 0; zl[i] != UINT16_MAX && len + 8 < sizeof(nodes); i++) {
+	uint64_t cached = 0; /* free pages of these zones in other CPUs' caches */
+	for (uint32_t i = 0; zl[i] != UINT16_MAX; i++) {
 		numem_nid_t n = h->zone[zl[i]].node;
-		if (n != last)
+		if (n != last && len + 8 < sizeof(nodes))
 			len +=
 			    numem__fmt(nodes + len, sizeof(nodes) - len, "%s%u", len ? "," : "", n);
 		last = n;
+		for (uint32_t c = 0; c < h->nr_cpus; c++)
+			if (&h->cpu[c] != cpu)
+				cached += numem_pcp_cached_pages(&h->cpu[c].pcp[zl[i]]);
 	}
+	char held[48];
+	held[0] = '\0';
+	if (cached) /* only their owners or numem_heap_drain_all give them back
+	             * (short: the whole line fits numem_diag.msg) */
+		numem__fmt(held, sizeof(held), "; %llu pages cached by other CPUs",
+		           (unsigned long long)cached);
 	numem__fail(diag, NUMEM_E_NO_PAGES, 0, 0,
 	            "numem_alloc: cpu %u: no free block of order %u in node(s) {%s} (intended %u, "
-	            "zone limit %s%s%s)",
+	            "zone limit %s%s%s)%s",
 	            cpu->id, order, zl[0] == UINT16_MAX ? "none with a zone in the limit" : nodes,
 	            intended, numem_zone_name((enum numem_zone_type)zone_limit(flags)),
 	            flags & NUMEM_ALLOC_NORECLAIM ? ", no reclaim" : ", after reclaim",
-	            flags & NUMEM_ALLOC_HIGH ? ", high priority" : "");
+	            flags & NUMEM_ALLOC_HIGH ? ", high priority" : "", held);
 }
 
 /* Does this CPU's cache hold any block? */
