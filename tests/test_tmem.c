@@ -506,8 +506,18 @@ static void test_host_copy_page(void **state)
 	}
 	free(src);
 	free(dst);
-	setenv("NUMEM_TMEM_COPY", "memcpy", 1);
-	assert_null(numem_host_tmem_copy_page());
+	/* off by any value but "auto": a value meant to turn it off is never
+	 * ignored */
+	static const char *const off[] = {"memcpy", "off", "0", "MEMCPY", "memcpy "};
+	for (size_t k = 0; k < NUMEM_ARRAY_SIZE(off); k++) {
+		setenv("NUMEM_TMEM_COPY", off[k], 1);
+		if (numem_host_tmem_copy_page())
+			fail_msg("NUMEM_TMEM_COPY=\"%s\" left the AVX-512 copy on", off[k]);
+	}
+	setenv("NUMEM_TMEM_COPY", "auto", 1);
+	assert_non_null(numem_host_tmem_copy_page());
+	setenv("NUMEM_TMEM_COPY", "", 1);
+	assert_non_null(numem_host_tmem_copy_page());
 	unsetenv("NUMEM_TMEM_COPY");
 	assert_non_null(numem_host_tmem_copy_page());
 }

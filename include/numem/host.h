@@ -71,7 +71,8 @@ void numem_host_tmem_codec_destroy(struct numem_tmem_codec *codec);
  * AVX-512F, 64-byte aligned loads and stores (a cache-hot page -> store ->
  * page cycle in 44 ns against glibc's memcpy's 50 ns, docs/PERFORMANCE.md);
  * pointers not 64-byte aligned go to memcpy.  NULL (tmem then calls
- * memcpy) elsewhere, or when the environment sets NUMEM_TMEM_COPY=memcpy.
+ * memcpy) elsewhere, or when the environment sets NUMEM_TMEM_COPY to
+ * anything but "auto" (memcpy, off, ...).
  */
 void (*numem_host_tmem_copy_page(void))(void *dst, const void *src);
 

@@ -144,8 +144,11 @@ __attribute__((target("avx512f"))) static void copy_page_avx512(void *dst, const
 
 void (*numem_host_tmem_copy_page(void))(void *dst, const void *src)
 {
+	/* Unset, empty or "auto": the CPU decides.  Any other value turns the
+	 * routine off ("memcpy", and "off", "0", a typo: never silently the
+	 * vector loop someone tried to turn off). */
 	const char *env = getenv("NUMEM_TMEM_COPY");
-	if (env && !strcmp(env, "memcpy"))
+	if (env && *env && strcmp(env, "auto"))
 		return NULL;
 #ifdef HOST_COPY_AVX512
 	/* libgcc's / compiler-rt's check includes the OS's XCR0 (zmm state on) */
