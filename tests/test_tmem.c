@@ -2170,6 +2170,40 @@ static void test_arena_node_local(void **state)
 	shutdown();
 }
 
+/* TMEM.md rule 8: a page that sat 2^31 puts or more at the head of its
+ * list (an idle guest's, beside a busy one: minutes of puts) is still
+ * the oldest: it goes first, and verify finds nothing wrong.  A 32-bit
+ * clock read such a head as "in the future": never evicted while any
+ * other list had pages, and numem_tmem_verify called it corrupt. */
+static void test_tick_wrap_keeps_lru_order(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *a = guest("a", 4), *b = guest("b", 4);
+	uint32_t pa = new_pool(a->id, 0), pb = new_pool(b->id, 0);
+	fill(gpage(a, 0), 1);
+	assert_int_equal(numem_tmem_put(tm, cpu0, a->id, pa, &OID1, 0, 0, &d), NUMEM_TMEM_HIT);
+	/* b puts 2^31 + 2 pages (the clock jumped: white box) */
+	tm->tick += 0x80000000u;
+	for (uint32_t i = 0; i < 2; i++) {
+		fill(gpage(b, 0), 10 + i);
+		assert_int_equal(numem_tmem_put(tm, cpu0, b->id, pb, &OID1, i, 0, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	verify();
+	/* the oldest page goes first: a's (one eviction, white box: a shrink
+	 * request evicts in rounds of 64) */
+	struct tm_bag bag = {.pfns = ~0ull};
+	tm_lock(tm);
+	assert_int_equal(numem__tm_evict(tm, 0, NUMEM_NID_NONE, 1, &bag), 1);
+	tm_unlock(tm);
+	numem__tm_bag_release(tm, cpu0, &bag);
+	assert_int_equal(numem_tmem_get(tm, cpu0, a->id, pa, &OID1, 0, 1, &d), NUMEM_TMEM_MISS);
+	assert_int_equal(numem_tmem_get(tm, cpu0, b->id, pb, &OID1, 0, 1, &d), NUMEM_TMEM_HIT);
+	verify();
+	shutdown();
+}
+
 static void test_verify_catches_corruption(void **state)
 {
 	(void)state;
@@ -2309,6 +2343,7 @@ int main(void)
 	    cmocka_unit_test(test_op_checks),
 	    cmocka_unit_test(test_frames_at_edges),
 	    cmocka_unit_test(test_model),
+	    cmocka_unit_test(test_tick_wrap_keeps_lru_order),
 	    cmocka_unit_test(test_two_cpus),
 	    cmocka_unit_test(test_commits_during_tmem_ops),
 	    cmocka_unit_test(test_destroy_races_ops),

@@ -275,10 +275,12 @@ struct tm_pool {
 
 /* An LRU list (oldest at head) of page handles.  head_tick is the head's
  * full put time: a record keeps the low 16 bits, and the next head's is
- * rebuilt from the old head's (ticks only grow along a list). */
+ * rebuilt from the old head's (ticks only grow along a list).  64 bits,
+ * as t->tick: a 32-bit clock wraps after 2^31 puts (minutes), and a head
+ * that old would read as newer than every other. */
 struct tm_lru {
 	uint32_t head, tail;
-	uint32_t head_tick;
+	uint64_t head_tick;
 	uint64_t n;
 };
 
@@ -375,7 +377,7 @@ struct numem_tmem {
 	uint32_t nr_clients;
 	struct tm_pool *shared[NUMEM_TMEM_MAX_SHARED];
 	uint32_t nr_shared;
-	uint32_t tick;
+	uint64_t tick; /* puts ever (never wraps) */
 	struct tm_arena arena;
 	uint64_t pool_serial;
 	uint64_t heap_pages;
@@ -568,7 +570,7 @@ numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct tm_pa
 }
 
 /* The latest full tick at or before `now` whose low 16 bits are t16. */
-static inline uint32_t tm_full_tick(uint32_t now, uint16_t t16)
+static inline uint64_t tm_full_tick(uint64_t now, uint16_t t16)
 {
 	return now - (uint16_t)((uint16_t)now - t16);
 }
@@ -601,9 +603,9 @@ static inline void numem__tm_lru_del(struct numem_tmem *t, struct tm_client *c, 
 		if (pg->lru_next) {
 			/* the next head's full tick: forward from this one's (a
 			 * gap of 2^16 puts or more in one list reads short) */
-			uint32_t nt =
+			uint64_t nt =
 			    l->head_tick + (uint16_t)(tm_pg(t, pg->lru_next)->tick - pg->tick);
-			l->head_tick = (int32_t)(nt - t->tick) > 0 ? t->tick : nt;
+			l->head_tick = nt > t->tick ? t->tick : nt;
 		}
 	}
 	if (pg->lru_next)

@@ -209,7 +209,7 @@ static enum numem_err verify_lru(struct numem_tmem *t, struct tm_client *c, uint
 			                   "or node's, or persistent",
 			                   c->id, n, h);
 	}
-	if (prev != l->tail || *k != l->n || (l->head && (int32_t)(l->head_tick - t->tick) > 0))
+	if (prev != l->tail || *k != l->n || (l->head && l->head_tick > t->tick))
 		return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
 		                   "numem_tmem_verify: client %u node %u LRU: %llu pages (tail "
 		                   "%u), counted %llu (tail %u), or its head tick is ahead",
