@@ -2303,6 +2303,10 @@ static void test_verify_catches_corruption(void **state)
 	l->head_tick += 1000;
 	expect_corrupt("LRU head tick", "head tick");
 	l->head_tick -= 1000;
+	/* a client's per-node count off by one (a re-accounting slip) */
+	tm->client[HOST]->pages_on_node[e1->node]++;
+	expect_corrupt("per-node page count", "pages_on_node");
+	tm->client[HOST]->pages_on_node[e1->node]--;
 	verify();
 	numem_free(cpu0, numem_pfn(f), 0, &d);
 	shutdown();
