@@ -2204,6 +2204,32 @@ static void test_tick_wrap_keeps_lru_order(void **state)
 	shutdown();
 }
 
+/* A second page that finds no room (max_pages) converts nothing: the one
+ * page stays a lone record, readable, and verify is clean. */
+static void test_second_page_no_room_keeps_lone(void **state)
+{
+	(void)state;
+	boot_mb(64, 1);
+	uint64_t f = host_frame(), g = host_frame();
+	uint32_t per = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT);
+	fill(virt(f), 7);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, per, &OID1, 0, f, &d), NUMEM_TMEM_HIT);
+	fill(virt(f), 8);
+	assert_int_equal(numem_tmem_put(tm, cpu0, HOST, per, &OID1, 1, f, &d), NUMEM_TMEM_ENOMEM);
+	uint32_t h;
+	struct tm_page *r = rec_of(tm->client[HOST]->pool[per], &OID1, &h);
+	assert_non_null(r);
+	assert_int_equal(tm_type(r), TM_T_LONE);
+	verify();
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, per, &OID1, 0, g, &d), NUMEM_TMEM_HIT);
+	fill(virt(f), 7);
+	assert_memory_equal(virt(f), virt(g), PAGE);
+	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, per, &OID1, 1, g, &d), NUMEM_TMEM_MISS);
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
 static void test_verify_catches_corruption(void **state)
 {
 	(void)state;
@@ -2348,6 +2374,7 @@ int main(void)
 	    cmocka_unit_test(test_frames_at_edges),
 	    cmocka_unit_test(test_model),
 	    cmocka_unit_test(test_tick_wrap_keeps_lru_order),
+	    cmocka_unit_test(test_second_page_no_room_keeps_lone),
 	    cmocka_unit_test(test_two_cpus),
 	    cmocka_unit_test(test_commits_during_tmem_ops),
 	    cmocka_unit_test(test_destroy_races_ops),
