@@ -1724,6 +1724,7 @@ static void test_model(void **state)
 	uint64_t oids = model_env("NUMEM_TMEM_OIDS", M_OIDS);
 	uint64_t any_cpu = model_env("NUMEM_TMEM_ANYCPU", 0);
 	uint64_t cap = model_env("NUMEM_TMEM_CAP", 0);
+	uint64_t saves = model_env("NUMEM_TMEM_SAVES", 0); /* 1 in this many of kind 98 */
 	if (!oids || oids > M_OIDS)
 		oids = M_OIDS;
 	if (!every)
@@ -1820,6 +1821,31 @@ static void test_model(void **state)
 			assert_int_equal(
 			    numem_tmem_new_pool(tm, cpu0, cid[c], flags[p], NULL, &pid[c][p], &d),
 			    NUMEM_TMEM_HIT);
+		} else if (kind == 98 && saves && (r >> 56) % saves == 0 && c != 0) {
+			/* migrate: save its persistent pages, destroy it, restore
+			 * them (both record shapes), make its other pools again */
+			size_t len = 0;
+			assert_int_equal(numem_tmem_save(tm, cpu0, cid[c], NULL, 0, &len, &d),
+			                 NUMEM_TMEM_HIT);
+			uint8_t *buf = malloc(len);
+			assert_non_null(buf);
+			assert_int_equal(numem_tmem_save(tm, cpu0, cid[c], buf, len, &len, &d),
+			                 NUMEM_TMEM_HIT);
+			assert_int_equal(numem_tmem_client_destroy(tm, cpu0, cid[c], &d),
+			                 NUMEM_TMEM_HIT);
+			int s = numem_tmem_restore(tm, cpu0, cid[c], buf, len, &d);
+			if (s != NUMEM_TMEM_HIT)
+				fail_msg("restore: %d %s", s, d.msg);
+			free(buf);
+			memset(ref[c][0], 0, sizeof(ref[c][0]));
+			numem_tmem_authorise(tm, cpu0, cid[c], &u, true, &d);
+			numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, cid[c], (uint64_t)c % 3,
+			               NULL, &d);
+			for (int q = 0; q < M_POOLS; q += 2)
+				assert_int_equal(numem_tmem_new_pool(tm, cpu0, cid[c], flags[q],
+				                                     q == 2 ? &u : NULL, &pid[c][q],
+				                                     &d),
+				                 NUMEM_TMEM_HIT);
 		} else if (kind == 99 && (r >> 56) % 64 == 0 && c != 0) {
 			/* destroy the client; its next op makes a new one */
 			assert_int_equal(numem_tmem_client_destroy(tm, cpu0, cid[c], &d),
