@@ -116,8 +116,10 @@ struct tm_page {
 };
 _Static_assert(sizeof(struct tm_page) == TM_PAGE_BYTES, "a page record is 32 bytes");
 _Static_assert(NUMEM_MAX_NODES <= 256 && NUMEM_TMEM_MAX_CLIENTS <= 65536 &&
-                   NUMEM_TMEM_MAX_POOLS <= 16 && NUMEM_TMEM_COMPRESS_MAX <= TM_LEN_MASK,
-               "a page record's narrow fields hold node, client, slot and length");
+                   NUMEM_TMEM_MAX_POOLS <= 16 && NUMEM_TMEM_COMPRESS_MAX <= TM_LEN_MASK &&
+                   NUMEM_TMEM_NR_CODECS <= 4 && TM_DEDUP <= 3,
+               "a page record's narrow fields hold node, client, slot, length, and the "
+               "tag's codec and store kind (2 bits each)");
 
 /* A one-page object. */
 struct tm_lone {
