@@ -4,8 +4,8 @@
  * Each client keeps one LRU list per node (oldest first) of its ephemeral
  * pages whose storage is on that node (zero pages: the node they were put
  * from).  Every page carries the low 16 bits of its put time and each list
- * its head's full 32-bit tick (rebuilt forward as heads go: ticks only grow
- * along a list), compared wrap-safely, so the global LRU order is the
+ * its head's full 64-bit tick (rebuilt forward as heads go: ticks only grow
+ * along a list; the clock never wraps), so the global LRU order is the
  * order of the lists' heads:
  * the oldest ephemeral page on a node is the oldest head among the
  * clients' lists for that node.  Three evictors use it:
@@ -28,7 +28,8 @@
  * on `node` or any node: its handle, 0 if none. */
 static uint32_t oldest(struct numem_tmem *t, struct tm_client *only, numem_nid_t node)
 {
-	uint32_t best = 0, best_tick = 0;
+	uint32_t best = 0;
+	uint64_t best_tick = 0;
 	uint32_t nr_nodes = tm_nr_nodes(t);
 	for (struct tm_client *c = only ? only : t->clients_list; c;
 	     c = only ? 0 : c->next_active) {
@@ -38,7 +39,7 @@ static uint32_t oldest(struct numem_tmem *t, struct tm_client *only, numem_nid_t
 			if (node != NUMEM_NID_NONE && n != node)
 				continue;
 			const struct tm_lru *l = &c->lru[n];
-			if (l->head && (!best || (int32_t)(l->head_tick - best_tick) < 0)) {
+			if (l->head && (!best || l->head_tick < best_tick)) {
 				best = l->head;
 				best_tick = l->head_tick;
 			}

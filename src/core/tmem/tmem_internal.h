@@ -116,8 +116,10 @@ struct tm_page {
 };
 _Static_assert(sizeof(struct tm_page) == TM_PAGE_BYTES, "a page record is 32 bytes");
 _Static_assert(NUMEM_MAX_NODES <= 256 && NUMEM_TMEM_MAX_CLIENTS <= 65536 &&
-                   NUMEM_TMEM_MAX_POOLS <= 16 && NUMEM_TMEM_COMPRESS_MAX <= TM_LEN_MASK,
-               "a page record's narrow fields hold node, client, slot and length");
+                   NUMEM_TMEM_MAX_POOLS <= 16 && NUMEM_TMEM_COMPRESS_MAX <= TM_LEN_MASK &&
+                   NUMEM_TMEM_NR_CODECS <= 4 && TM_DEDUP <= 3,
+               "a page record's narrow fields hold node, client, slot, length, and the "
+               "tag's codec and store kind (2 bits each)");
 
 /* A one-page object. */
 struct tm_lone {
@@ -275,10 +277,12 @@ struct tm_pool {
 
 /* An LRU list (oldest at head) of page handles.  head_tick is the head's
  * full put time: a record keeps the low 16 bits, and the next head's is
- * rebuilt from the old head's (ticks only grow along a list). */
+ * rebuilt from the old head's (ticks only grow along a list).  64 bits,
+ * as t->tick: a 32-bit clock wraps after 2^31 puts (minutes), and a head
+ * that old would read as newer than every other. */
 struct tm_lru {
 	uint32_t head, tail;
-	uint32_t head_tick;
+	uint64_t head_tick;
 	uint64_t n;
 };
 
@@ -375,7 +379,7 @@ struct numem_tmem {
 	uint32_t nr_clients;
 	struct tm_pool *shared[NUMEM_TMEM_MAX_SHARED];
 	uint32_t nr_shared;
-	uint32_t tick;
+	uint64_t tick; /* puts ever (never wraps) */
 	struct tm_arena arena;
 	uint64_t pool_serial;
 	uint64_t heap_pages;
@@ -572,7 +576,7 @@ numem__tm_account(struct numem_tmem *t, struct tm_pool *pool, const struct tm_pa
 }
 
 /* The latest full tick at or before `now` whose low 16 bits are t16. */
-static inline uint32_t tm_full_tick(uint32_t now, uint16_t t16)
+static inline uint64_t tm_full_tick(uint64_t now, uint16_t t16)
 {
 	return now - (uint16_t)((uint16_t)now - t16);
 }
@@ -605,9 +609,9 @@ static inline void numem__tm_lru_del(struct numem_tmem *t, struct tm_client *c, 
 		if (pg->lru_next) {
 			/* the next head's full tick: forward from this one's (a
 			 * gap of 2^16 puts or more in one list reads short) */
-			uint32_t nt =
+			uint64_t nt =
 			    l->head_tick + (uint16_t)(tm_pg(t, pg->lru_next)->tick - pg->tick);
-			l->head_tick = (int32_t)(nt - t->tick) > 0 ? t->tick : nt;
+			l->head_tick = nt > t->tick ? t->tick : nt;
 		}
 	}
 	if (pg->lru_next)

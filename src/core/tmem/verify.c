@@ -16,7 +16,8 @@
  *     true;
  *   - the pages of each pool add up to its statistics, those of all pools
  *     to the instance's total, and each client's LRU lists hold exactly its
- *     ephemeral pages (linked both ways, the head's tick no later than now);
+ *     ephemeral pages (linked both ways, the head's tick no later than now),
+ *     and its per-node counts its pages on each node;
  *   - every raw page's frame is an allocated TMEM block, every chunk's
  *     zpage has its header (magic, pfn) and the chunks marked used;
  *   - each CPU's spare page is an allocated TMEM page that no stored page
@@ -209,7 +210,7 @@ static enum numem_err verify_lru(struct numem_tmem *t, struct tm_client *c, uint
 			                   "or node's, or persistent",
 			                   c->id, n, h);
 	}
-	if (prev != l->tail || *k != l->n || (l->head && (int32_t)(l->head_tick - t->tick) > 0))
+	if (prev != l->tail || *k != l->n || (l->head && l->head_tick > t->tick))
 		return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
 		                   "numem_tmem_verify: client %u node %u LRU: %llu pages (tail "
 		                   "%u), counted %llu (tail %u), or its head tick is ahead",
@@ -218,8 +219,44 @@ static enum numem_err verify_lru(struct numem_tmem *t, struct tm_client *c, uint
 	return NUMEM_OK;
 }
 
+static void count_node(void *ctx, uint32_t h, struct tm_page *pg)
+{
+	(void)h;
+	((uint64_t *)ctx)[pg->node]++;
+}
+
+/* Client c's pages on each node as its pages_on_node counts them: its
+ * ephemeral pages are its LRUs' (lru[n]: the walked counts), its
+ * persistent ones those of its own persistent pools (private: all
+ * c's).  The relayout re-accounting moves them. */
+static enum numem_err verify_on_node(struct numem_tmem *t, struct tm_client *c,
+                                     const uint64_t lru[NUMEM_MAX_NODES], uint64_t *pers,
+                                     struct numem_diag *diag)
+{
+	memset(pers, 0, NUMEM_MAX_NODES * sizeof(*pers));
+	for (uint32_t i = 0; i < NUMEM_TMEM_MAX_POOLS; i++) {
+		const struct tm_pool *p = c->pool[i];
+		if (!p || p->shared_slot >= 0 || !(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
+			continue;
+		for (uint32_t b = 0; b < p->nbuckets; b++)
+			for (uint32_t h = p->bucket[b]; h; h = tm_pg(t, h)->hnext)
+				numem__tm_radix_walk(t, h, count_node, pers);
+	}
+	for (uint32_t n = 0; n < NUMEM_MAX_NODES; n++)
+		if (c->pages_on_node[n] != lru[n] + pers[n])
+			return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
+			                   "numem_tmem_verify: client %u node %u: %llu ephemeral "
+			                   "and %llu persistent pages there, pages_on_node counts "
+			                   "%llu",
+			                   c->id, n, (unsigned long long)lru[n],
+			                   (unsigned long long)pers[n],
+			                   (unsigned long long)c->pages_on_node[n]);
+	return NUMEM_OK;
+}
+
 enum numem_err numem_tmem_verify(struct numem_tmem *t, struct numem_diag *diag)
 {
+	uint64_t k[NUMEM_MAX_NODES], pers[NUMEM_MAX_NODES];
 	enum numem_err e = NUMEM_OK;
 	uint64_t total = 0, marked = 0;
 	tm_lock(t);
@@ -238,10 +275,10 @@ enum numem_err numem_tmem_verify(struct numem_tmem *t, struct numem_diag *diag)
 	/* the LRUs after the pools: every handle on them was range-checked
 	 * through a tree or chain, or is caught here */
 	for (struct tm_client *c = t->clients_list; c && !e; c = c->next_active) {
-		uint64_t lru = 0, k;
+		uint64_t lru = 0;
 		for (uint32_t n = 0; n < NUMEM_MAX_NODES && !e; n++) {
-			e = verify_lru(t, c, n, &k, diag);
-			lru += k;
+			e = verify_lru(t, c, n, &k[n], diag);
+			lru += k[n];
 		}
 		if (!e && lru != c->st.pages_ephemeral)
 			e = numem__fail(
@@ -250,6 +287,8 @@ enum numem_err numem_tmem_verify(struct numem_tmem *t, struct numem_diag *diag)
 			    "ephemeral counted",
 			    c->id, (unsigned long long)lru,
 			    (unsigned long long)c->st.pages_ephemeral);
+		if (!e)
+			e = verify_on_node(t, c, k, pers, diag);
 	}
 	if (!e)
 		e = numem__tm_store_verify_spares(t, diag);
