@@ -753,6 +753,77 @@ static void test_free_fast_path_guards(void **state)
 }
 
 /*
+ * Issue 8 (scale): a free's fast path pushes a head of the CPU's first zone
+ * on cpu->fast_pcp without computing the cache from the head's flags; the
+ * zone bits in cpu->free_want are what make that right.  A head of another
+ * node's zone, or of the DMA32 zone, must still go on the cache of its own
+ * zone, and a CPU whose cpuset leaves it no fast zone frees every head
+ * through the general path (and never pushes on the shared empty cache).
+ */
+static uint32_t zone_index_of(numem_pfn_t pfn)
+{
+	const struct numem_page *pg = numem_pfn_to_page(&sys.ft, pfn);
+	uint64_t f = atomic_load_explicit((_Atomic uint64_t *)&pg->flags, memory_order_relaxed);
+	return (uint32_t)((f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK) * NUMEM_NR_ZONE_TYPES +
+	       (uint32_t)((f >> NUMEM_PG_ZONE_SHIFT) & NUMEM_PG_ZONE_MASK);
+}
+
+static void test_free_fast_zone(void **state)
+{
+	(void)state;
+	boot("x445", NULL);
+	struct numem_heap *h = &sys.heap;
+	struct numem_cpu *cpu = numem_heap_cpu(h, 0);
+	struct numem_pcp *fast = cpu->fast_pcp;
+	assert_int_equal(cpu->free_tail_above, h->pcp_high); /* no trace ring */
+	assert_ptr_equal(fast, &cpu->pcp[zone_index_of(must_alloc(cpu, 0, 0, NULL))]);
+	/* The fast zone's own head: on fast_pcp. */
+	numem_pfn_t p = must_alloc(cpu, 0, 0, NULL);
+	uint32_t before = fast->count[0];
+	assert_int_equal(numem_free(cpu, p, 0, &d), NUMEM_OK);
+	assert_int_equal(fast->count[0], before + 1);
+	assert_int_equal(numem_free(cpu, p, 0, &d), NUMEM_E_DOUBLE_FREE);
+	/* Another node's head (preferred node 1), then a DMA32 head of node 0:
+	 * each on the cache of its zone, fast_pcp untouched. */
+	struct numem_policy pref;
+	numem_policy_init(&pref, NUMEM_POLICY_PREFERRED);
+	pref.node = 1;
+	numem_pfn_t q[2] = {must_alloc(cpu, 1, 0, &pref),
+	                    must_alloc(cpu, 0, NUMEM_ALLOC_DMA32, NULL)};
+	unsigned order[2] = {1, 0};
+	assert_int_equal(node_of(q[0]), 1);
+	assert_int_equal(zone_index_of(q[1]) % NUMEM_NR_ZONE_TYPES, NUMEM_ZONE_DMA32);
+	for (int i = 0; i < 2; i++) {
+		struct numem_pcp *own = &cpu->pcp[zone_index_of(q[i])];
+		assert_ptr_not_equal(own, fast);
+		uint32_t own_before = own->count[order[i]], fast_before = fast->count[order[i]];
+		assert_int_equal(numem_free(cpu, q[i], order[i], &d), NUMEM_OK);
+		assert_int_equal(own->count[order[i]], own_before + 1);
+		assert_ptr_equal(own->list[order[i]], numem_pfn_to_page(&sys.ft, q[i]));
+		assert_int_equal(fast->count[order[i]], fast_before);
+		/* and a second free of it is still refused */
+		assert_int_equal(numem_free(cpu, q[i], order[i], &d), NUMEM_E_DOUBLE_FREE);
+	}
+	/* No fast zone: CPU 0 allowed node 1 only. */
+	numem_nodemask_t only1 = {0};
+	numem_nodemask_set(&only1, 1);
+	assert_int_equal(numem_cpu_set_allowed(cpu, &only1, &d), NUMEM_OK);
+	struct numem_pcp *none = cpu->fast_pcp;
+	assert_ptr_not_equal(none, fast);
+	for (int i = 0; i < 40; i++) {
+		numem_pfn_t r = must_alloc(cpu, 0, 0, NULL);
+		assert_int_equal(node_of(r), 1);
+		struct numem_pcp *own = &cpu->pcp[zone_index_of(r)];
+		uint32_t own_before = own->count[0];
+		assert_int_equal(numem_free(cpu, r, 0, &d), NUMEM_OK);
+		assert_int_equal(own->count[0], own_before + 1);
+		assert_null(none->list[0]);
+		assert_int_equal(none->count[0], 0);
+	}
+	verify_and_shutdown();
+}
+
+/*
  * Issue 7, item 8: on a machine declaring 128 TiB (two nodes of 64 TiB)
  * with each node's frame-table bytes reserved at its start, the first
  * 512 GiB of each node are reserve; the first helping used to initialise
@@ -889,6 +960,15 @@ static void test_trace_ring(void **state)
 	n = numem_trace_drain(cpu->trace, ev, 128);
 	assert_int_equal(n, 64);
 	assert_true(cpu->trace->lost > 0);
+	/* A CPU with a ring takes the free's tail every time (free_tail_above
+	 * 0): its caches still drain at the heap's high mark. */
+	assert_int_equal(cpu->free_tail_above, 0);
+	static numem_pfn_t many[400];
+	for (int i = 0; i < 400; i++)
+		many[i] = must_alloc(cpu, 0, 0, NULL);
+	for (int i = 0; i < 400; i++)
+		assert_int_equal(numem_free(cpu, many[i], 0, &d), NUMEM_OK);
+	assert_true(cpu->fast_pcp->pages <= sys.heap.pcp_high);
 	verify_and_shutdown();
 
 	/* Boot touches what it uses, not the rings it may fill: 1024 CPUs of
@@ -1000,6 +1080,7 @@ int main(void)
 	    cmocka_unit_test(test_split),
 	    cmocka_unit_test(test_deferred_growth),
 	    cmocka_unit_test(test_free_fast_path_guards),
+	    cmocka_unit_test(test_free_fast_zone),
 	    cmocka_unit_test(test_deferred_first_helping_bounded),
 	    cmocka_unit_test(test_zonelist_orders),
 	    cmocka_unit_test(test_movable_zone),

@@ -217,11 +217,16 @@ struct numem_cpu {
 	/* The interleave rotor (NUMEM_POLICY_INTERLEAVE): the node this CPU
 	 * interleaved to last, as Linux's per-task il_prev.  Owner only. */
 	numem_nid_t il_prev;
-	/* What a free's fast path compares the head's state bits with: the
-	 * ALLOCATED state, or state 15, which no descriptor has, when frees
-	 * must all take the slow path (poisoning). */
+	/* What a free's fast path compares the head's state and zone bits
+	 * with: the ALLOCATED state and the node and type of fast_pcp's zone
+	 * (a zone type no head has when there is no fast zone), or state 15,
+	 * which no descriptor has, when frees must all take the slow path
+	 * (poisoning). */
 	uint64_t free_want;
-	uint32_t pcp_high;                 /* the heap's, beside the caches */
+	/* A fast free calls its out-of-line tail (trace, drain) when the cache
+	 * holds more pages than this: the heap's pcp_high, or 0 when the CPU
+	 * has a trace ring. */
+	uint32_t free_tail_above;
 	const struct numem_frametable *ft; /* the heap's, one load closer */
 	_Atomic uintptr_t *online_map;     /* the heap's, one load closer */
 };

@@ -28,15 +28,24 @@ void numem__cpu_fast_path(struct numem_cpu *cpu)
 	    __ATOMIC_ACQUIRE)[((size_t)cpu->node * NUMEM_NR_ZONE_TYPES + NUMEM_ZONE_NORMAL) *
 	                      h->zonelist_len];
 	cpu->fast_pcp = &no_fast_pcp;
+	/* A free's fast path pushes a head of the fast zone on fast_pcp: the
+	 * zone bits name that zone, or none (no fast zone: every head goes
+	 * through free_other_zone). */
 	cpu->free_want = h->poison ? NUMEM__FREE_WANT_NONE
-	                           : (uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT;
-	cpu->pcp_high = h->pcp_high;
+	                           : (uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |
+	                                 NUMEM__FREE_ZONE_NONE;
+	/* A CPU with a trace ring takes the free's out-of-line tail each time
+	 * (it traces there when the heap's switch is on). */
+	cpu->free_tail_above = cpu->trace ? 0 : h->pcp_high;
 	cpu->ft = h->ft;
 	cpu->online_map = h->online_map;
 	if (h->poison || zl[0] == UINT16_MAX || h->zone[zl[0]].node != cpu->mem_node ||
 	    !numem_nodemask_test(&cpu->allowed, cpu->mem_node))
 		return;
 	cpu->fast_pcp = &cpu->pcp[zl[0]];
+	cpu->free_want = (uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |
+	                 (uint64_t)(zl[0] / NUMEM_NR_ZONE_TYPES) << NUMEM_PG_NODE_SHIFT |
+	                 (uint64_t)(zl[0] % NUMEM_NR_ZONE_TYPES) << NUMEM_PG_ZONE_SHIFT;
 	cpu->fast_node = cpu->mem_node;
 	cpu->fast_hit = &cpu->stat[cpu->mem_node][NUMEM_STAT_NUMA_HIT];
 	cpu->fast_count =
