@@ -824,6 +824,62 @@ static void test_free_fast_zone(void **state)
 }
 
 /*
+ * Issue 8 (scale): two CPUs' fast paths share no cache line that either
+ * writes.  Each CPU writes its caches (pcp), its counters (stat) and the
+ * descriptors of its own blocks; it reads its handle, the heap's cpu array
+ * and frame-table fields and the online map.  Every line of one CPU's
+ * handle, caches and counters must be apart from every other CPU's, and
+ * from the heap's and the frame table's structs (read on every call).
+ */
+static bool lines_meet(const void *a, size_t alen, const void *b, size_t blen)
+{
+	uintptr_t a0 = (uintptr_t)a / 64, a1 = ((uintptr_t)a + alen - 1) / 64;
+	uintptr_t b0 = (uintptr_t)b / 64, b1 = ((uintptr_t)b + blen - 1) / 64;
+	return a0 <= b1 && b0 <= a1;
+}
+
+static void test_cpu_lines_private(void **state)
+{
+	(void)state;
+	static const char *const presets[] = {"x445", "epyc-2s8n"};
+	for (int k = 0; k < 2; k++) {
+		boot(presets[k], NULL);
+		struct numem_heap *h = &sys.heap;
+		size_t pcp_bytes = h->nr_zones * sizeof(struct numem_pcp);
+		size_t stat_bytes = h->max_nodes * sizeof(uint64_t[NUMEM_NR_STATS]);
+		for (uint32_t a = 0; a < h->nr_cpus; a++) {
+			const struct numem_cpu *ca = &h->cpu[a];
+			const void *wa[3] = {ca, ca->pcp, ca->stat};
+			size_t la[3] = {sizeof(*ca), pcp_bytes, stat_bytes};
+			for (int i = 0; i < 3; i++) {
+				if (lines_meet(wa[i], la[i], h, sizeof(*h)) ||
+				    lines_meet(wa[i], la[i], &sys.ft, sizeof(sys.ft)))
+					fail_msg(
+					    "%s: cpu %u: its data %d shares a line with the heap "
+					    "or frame table",
+					    presets[k], a, i);
+				for (uint32_t b = a + 1; b < h->nr_cpus; b++) {
+					const struct numem_cpu *cb = &h->cpu[b];
+					const void *wb[3] = {cb, cb->pcp, cb->stat};
+					for (int j = 0; j < 3; j++)
+						if (lines_meet(wa[i], la[i], wb[j], la[j]))
+							fail_msg("%s: cpus %u and %u share a line "
+							         "(%d, %d)",
+							         presets[k], a, b, i, j);
+				}
+			}
+			/* The fast path's answers point inside the CPU's own data. */
+			assert_true((const char *)ca->fast_pcp >= (const char *)ca->pcp &&
+			            (const char *)ca->fast_pcp < (const char *)ca->pcp + pcp_bytes);
+			assert_true((const char *)ca->fast_hit >= (const char *)ca->stat &&
+			            (const char *)ca->fast_count <
+			                (const char *)ca->stat + stat_bytes);
+		}
+		verify_and_shutdown();
+	}
+}
+
+/*
  * Issue 7, item 8: on a machine declaring 128 TiB (two nodes of 64 TiB)
  * with each node's frame-table bytes reserved at its start, the first
  * 512 GiB of each node are reserve; the first helping used to initialise
@@ -1081,6 +1137,7 @@ int main(void)
 	    cmocka_unit_test(test_deferred_growth),
 	    cmocka_unit_test(test_free_fast_path_guards),
 	    cmocka_unit_test(test_free_fast_zone),
+	    cmocka_unit_test(test_cpu_lines_private),
 	    cmocka_unit_test(test_deferred_first_helping_bounded),
 	    cmocka_unit_test(test_zonelist_orders),
 	    cmocka_unit_test(test_movable_zone),
