@@ -286,6 +286,15 @@ static void test_memoryless_cpu(void **state)
 	numem_heap_node_stats(&sys.heap, 2, st);
 	assert_int_equal(st[NUMEM_STAT_NUMA_HIT], 1);
 	assert_int_equal(st[NUMEM_STAT_OTHER_NODE], 1); /* the CPU is not on node 2 */
+	/* Fast-path allocations (its cache is warm now) count the same way. */
+	for (int i = 0; i < 5; i++)
+		must_alloc(cpu, i & 1, 0, NULL);
+	numem_heap_node_stats(&sys.heap, 2, st);
+	assert_int_equal(st[NUMEM_STAT_NUMA_HIT], 6);
+	assert_int_equal(st[NUMEM_STAT_OTHER_NODE], 6);
+	assert_int_equal(st[NUMEM_STAT_OTHER_PAGES], 1 + 3 + 2 * 2);
+	assert_int_equal(st[NUMEM_STAT_LOCAL_NODE], 0);
+	assert_int_equal(st[NUMEM_STAT_LOCAL_PAGES], 0);
 	/* Preferring the memoryless node means its nearest node with memory. */
 	struct numem_policy p;
 	numem_policy_init(&p, NUMEM_POLICY_PREFERRED);
@@ -293,6 +302,66 @@ static void test_memoryless_cpu(void **state)
 	assert_int_equal(node_of(must_alloc(numem_heap_cpu(&sys.heap, 0), 0, 0, &p)), 2);
 	p.node = 9;
 	assert_int_equal(numem_alloc(cpu, 0, 0, &p, &pfn, &d), NUMEM_E_INVAL);
+	verify_and_shutdown();
+}
+
+/*
+ * Issue 8 (scale): the fast path counts an allocation once, in
+ * cpu->fast_allocs[order]; numem_heap_node_stats() folds those counts into
+ * numa_hit, local_node and local_pages of the CPU's fast node, and a
+ * recompute (here a cpuset change) moves them into the CPU's counters
+ * without losing or doubling any.
+ */
+static void test_fast_counts_fold(void **state)
+{
+	(void)state;
+	boot("x445", NULL);
+	struct numem_heap *h = &sys.heap;
+	struct numem_cpu *cpu = numem_heap_cpu(h, 9); /* node 1 */
+	assert_int_equal(cpu->fast_node, 1);
+	uint64_t st[NUMEM_NR_STATS], other[NUMEM_NR_STATS];
+	for (unsigned o = 0; o <= NUMEM_PCP_MAX_ORDER; o++)
+		for (int i = 0; i < 10; i++)
+			must_alloc(cpu, o, 0, NULL);
+	uint64_t fast = 0;
+	for (unsigned o = 0; o <= NUMEM_PCP_MAX_ORDER; o++)
+		fast += cpu->fast_allocs[o];
+	assert_true(fast >= 30); /* all but each order's first (a refill) */
+	numem_heap_node_stats(h, 1, st);
+	assert_int_equal(st[NUMEM_STAT_NUMA_HIT], 40);
+	assert_int_equal(st[NUMEM_STAT_LOCAL_NODE], 40);
+	assert_int_equal(st[NUMEM_STAT_LOCAL_PAGES], 10 * (1 + 2 + 4 + 8));
+	assert_int_equal(st[NUMEM_STAT_OTHER_NODE], 0);
+	numem_heap_node_stats(h, 0, other);
+	assert_int_equal(other[NUMEM_STAT_NUMA_HIT], 0);
+	/* A cpuset change recomputes the fast path: the counts move into
+	 * stat[1], the figures stay. */
+	numem_nodemask_t m = {0};
+	numem_nodemask_set(&m, 1);
+	numem_nodemask_set(&m, 2);
+	assert_int_equal(numem_cpu_set_allowed(cpu, &m, &d), NUMEM_OK);
+	for (unsigned o = 0; o <= NUMEM_PCP_MAX_ORDER; o++)
+		assert_int_equal(cpu->fast_allocs[o], 0);
+	assert_int_equal(cpu->stat[1][NUMEM_STAT_NUMA_HIT], 40);
+	uint64_t again[NUMEM_NR_STATS];
+	numem_heap_node_stats(h, 1, again);
+	assert_memory_equal(st, again, sizeof(st));
+	/* CPU 9 allowed node 2 only: no fast path (its own node is out of the
+	 * cpuset; fast_pcp is the empty one), the slow path counts a miss on
+	 * node 2 and a foreign allocation on node 1, and node 1's folded
+	 * counts stay as they were. */
+	numem_nodemask_t only2 = {0};
+	numem_nodemask_set(&only2, 2);
+	assert_int_equal(numem_cpu_set_allowed(cpu, &only2, &d), NUMEM_OK);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(node_of(must_alloc(cpu, 0, 0, NULL)), 2);
+	numem_heap_node_stats(h, 1, again);
+	st[NUMEM_STAT_NUMA_FOREIGN] += 5;
+	assert_memory_equal(st, again, sizeof(st));
+	numem_heap_node_stats(h, 2, other);
+	assert_int_equal(other[NUMEM_STAT_NUMA_MISS], 5);
+	assert_int_equal(other[NUMEM_STAT_OTHER_NODE], 5);
+	assert_int_equal(other[NUMEM_STAT_OTHER_PAGES], 5);
 	verify_and_shutdown();
 }
 
@@ -846,7 +915,7 @@ static void test_cpu_lines_private(void **state)
 		boot(presets[k], NULL);
 		struct numem_heap *h = &sys.heap;
 		size_t pcp_bytes = h->nr_zones * sizeof(struct numem_pcp);
-		size_t stat_bytes = h->max_nodes * sizeof(uint64_t[NUMEM_NR_STATS]);
+		size_t stat_bytes = (h->max_nodes + 1) * sizeof(uint64_t[NUMEM_NR_STATS]);
 		for (uint32_t a = 0; a < h->nr_cpus; a++) {
 			const struct numem_cpu *ca = &h->cpu[a];
 			const void *wa[3] = {ca, ca->pcp, ca->stat};
@@ -871,8 +940,8 @@ static void test_cpu_lines_private(void **state)
 			/* The fast path's answers point inside the CPU's own data. */
 			assert_true((const char *)ca->fast_pcp >= (const char *)ca->pcp &&
 			            (const char *)ca->fast_pcp < (const char *)ca->pcp + pcp_bytes);
-			assert_true((const char *)ca->fast_hit >= (const char *)ca->stat &&
-			            (const char *)ca->fast_count <
+			assert_true((const char *)ca->fast_allocs >= (const char *)ca->stat &&
+			            (const char *)(ca->fast_allocs + NUMEM_PCP_MAX_ORDER) <
 			                (const char *)ca->stat + stat_bytes);
 		}
 		verify_and_shutdown();
@@ -1125,6 +1194,7 @@ int main(void)
 	    cmocka_unit_test(test_interleave),
 	    cmocka_unit_test(test_preferred_many_and_cpuset),
 	    cmocka_unit_test(test_memoryless_cpu),
+	    cmocka_unit_test(test_fast_counts_fold),
 	    cmocka_unit_test(test_zone_limits),
 	    cmocka_unit_test(test_strategy_linux_splits_local),
 	    cmocka_unit_test(test_strategy_xen_takes_exact_remote),

@@ -360,11 +360,9 @@ alloc_fast(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 			 * wait for its own store (a store-forwarding round trip
 			 * on the pair's critical path). */
 			*pfn = numem_page_to_pfn_flags(cpu->ft, pg, f);
-			++*cpu->fast_hit;
-			uint64_t *count = cpu->fast_count; /* local_node or other_node */
-			count[0]++;
-			count[NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE] +=
-			    numem__pcp_order_pages(order);
+			/* numa_hit, local_node (or other_node) and its pages, in
+			 * one count that numem_heap_node_stats() folds */
+			cpu->fast_allocs[order]++;
 			if (__builtin_expect(cpu->trace != 0, 0)) /* the switch: there */
 				trace_fast_alloc(cpu, *pfn, order);
 			return NUMEM_OK;
