@@ -251,27 +251,15 @@ free_push(struct numem_cpu *cpu, struct numem_pcp *pcp, struct numem_page *pg, n
 	return NUMEM_OK;
 }
 
-/* A fast free of a head outside the CPU's first zone: the same checks, the
- * zone's cache from the flags.  Out of line: the fast path proper pushes
- * on cpu->fast_pcp, whose address does not wait for the head's flags. */
-__attribute__((noinline)) static enum numem_err free_other_zone(struct numem_cpu *cpu,
-                                                                numem_pfn_t pfn, unsigned order,
-                                                                uint16_t owner,
-                                                                struct numem_diag *diag)
+/* The cache of a head's zone straight from its flags: zone index
+ * node * NUMEM_NR_ZONE_TYPES + type, times 64 bytes. */
+static inline struct numem_pcp *free_zone_pcp(struct numem_cpu *cpu, uint64_t f)
 {
-	struct numem_page *pg =
-	    numem__online_page(numem__online_base(cpu->online_map, cpu->ft, pfn), pfn);
-	uint64_t f = numem__pg_flags(pg);
-	if ((f & FREE_MASK) != ((cpu->free_want & FREE_MASK) | FREE_WANT(order, owner)) ||
-	    !free_claim(pg, f))
-		return free_slow(cpu, pfn, order, owner, diag);
-	/* The zone's cache straight from the flags: zone index
-	 * node * NUMEM_NR_ZONE_TYPES + type, times 64 bytes. */
 	_Static_assert(NUMEM_NR_ZONE_TYPES == 4 && sizeof(struct numem_pcp) == 64,
 	               "cache offset = node << 8 | type << 6");
 	uint64_t off = (f >> (NUMEM_PG_NODE_SHIFT - 8) & NUMEM_PG_NODE_MASK << 8) |
 	               (f >> (NUMEM_PG_ZONE_SHIFT - 6) & NUMEM_PG_ZONE_MASK << 6);
-	return free_push(cpu, (struct numem_pcp *)((char *)cpu->pcp + off), pg, pfn, order, f);
+	return (struct numem_pcp *)((char *)cpu->pcp + off);
 }
 
 /* The free fast path: one load of the head descriptor checks state, order,
@@ -279,8 +267,9 @@ __attribute__((noinline)) static enum numem_err free_other_zone(struct numem_cpu
  * ALLOCATED state and the node and type of the CPU's first zone, or a state
  * no head has when frees must take the slow path): a head of that zone goes
  * on cpu->fast_pcp, an address known before the flags are read, so the
- * push does not wait for them.  A head of another zone is pushed by
- * free_other_zone, anything else goes to the slow path.  The store clears
+ * push does not wait for them.  A head of another zone passes the same
+ * compare without the zone bits and goes on its zone's cache, found from
+ * the flags; anything else goes to the slow path.  The store clears
  * the owner.  No alignment test: a head of order k is aligned to 2^k (the
  * buddy invariant), so a pfn whose descriptor says "allocated head of this
  * order" is aligned; the slow path tests it to name the error.  The lookup
@@ -296,14 +285,17 @@ free_fast(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint16_t owner
 		struct numem_page *pg = numem__online_page(base, pfn);
 		uint64_t f;
 		if (__builtin_expect(base != 0, 1)) {
-			if (__builtin_expect(((f = numem__pg_flags(pg)) & FREE_MASK_ZONE) ==
-			                         (cpu->free_want | FREE_WANT(order, owner)),
+			uint64_t want = cpu->free_want | FREE_WANT(order, owner);
+			if (__builtin_expect(((f = numem__pg_flags(pg)) & FREE_MASK_ZONE) == want,
 			                     1)) {
 				if (!free_claim(pg, f))
 					return free_slow(cpu, pfn, order, owner, diag);
 				return free_push(cpu, cpu->fast_pcp, pg, pfn, order, f);
 			}
-			return free_other_zone(cpu, pfn, order, owner, diag);
+			/* Another zone's head (the interleave policy's): its
+			 * cache from the flags. */
+			if ((f & FREE_MASK) == (want & FREE_MASK) && free_claim(pg, f))
+				return free_push(cpu, free_zone_pcp(cpu, f), pg, pfn, order, f);
 		}
 	}
 	return free_slow(cpu, pfn, order, owner, diag);
