@@ -21,9 +21,9 @@
  *   order0-pair-2t        order0-pair on two threads at once, pinned to two
  *                         CPUs (ns per pair per thread); "scaling" =
  *                         2 x order0-pair / this.  Both order0-pair cases
- *                         report the median of 16 parts of each run (the
- *                         slower thread's, per part), and mean_ns, the
- *                         whole run's time per pair
+ *                         report the median of 16 parts of about 2 ms
+ *                         each (the slower thread's, per part), and
+ *                         mean_ns, the whole run's time per pair
  *   obj64-pair            alloc + free of a 64-byte object (numem_kmalloc;
  *                         malloc(64) / mi_malloc(64))
  *   remote-free-2t        one thread allocates order-0 pages, another frees

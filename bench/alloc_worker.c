@@ -93,14 +93,18 @@ static uint64_t now_ns(void)
 }
 
 /*
- * order0-pair and order0-pair-2t are timed in PARTS parts of n / PARTS
- * pairs; the figure is the median part (ns per pair), so that a part the
+ * order0-pair and order0-pair-2t are timed in PARTS parts of about
+ * PART_NS each (the pairs per part calibrated on a short loop first, so
+ * that a part lasts as long for every allocator and an interruption of a
+ * given length weighs the same on all; with --n or --small, n / PARTS
+ * pairs); the figure is the median part (ns per pair), so that a part the
  * scheduler interrupts (another job's time slice, both threads stacked on
  * one CPU for a while) does not decide it.  Every allocator alike; the
- * whole loop's time per pair is reported too (mean_ns).  Two threads start
+ * whole run's time per pair is reported too (mean_ns).  Two threads start
  * each part together (a barrier) and are pinned to two different CPUs.
  */
-#define PARTS 16
+#define PARTS   16
+#define PART_NS 2000000.0
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -598,6 +602,24 @@ static double two_threads(long per, double *mean, int *pinned, int *same_cpu)
 	return median_of(part, PARTS);
 }
 
+/* Pairs per part: n / PARTS when the caller fixed n (deterministic, for
+ * callgrind), else as many as last about PART_NS on this thread. */
+static long pairs_per_part(long n, bool fixed)
+{
+	if (fixed)
+		return n / PARTS > 0 ? n / PARTS : 1;
+	warm_pairs(0, 100000);
+	double est = 1e9; /* the fastest of five short loops: a noisy one would shorten the parts */
+	for (int k = 0; k < 5; k++) {
+		uint64_t t0 = now_ns();
+		warm_pairs(0, 10000);
+		double e = (double)(now_ns() - t0) / 10000;
+		est = e < est ? e : est;
+	}
+	long per = (long)(PART_NS / (est > 0.1 ? est : 0.1));
+	return per < 100 ? 100 : per;
+}
+
 /* One thread: the same parts, the median part. */
 static double one_thread(unsigned order, long per, double *mean)
 {
@@ -839,7 +861,7 @@ int main(int argc, char **argv)
 	uint64_t t0;
 	char extra[96] = "";
 	if (!strcmp(c, "order0-pair")) {
-		long per = N(n0) / PARTS;
+		long per = pairs_per_part(N(n0), n_arg > 0 || small);
 		double mean;
 		ops = per * PARTS;
 		warm_pairs(0, ops);
@@ -876,7 +898,7 @@ int main(int argc, char **argv)
 		}
 		ns = (double)(now_ns() - t0) / (double)ops;
 	} else if (!strcmp(c, "order0-pair-2t")) {
-		long per = N(n0) / PARTS;
+		long per = pairs_per_part(N(n0), n_arg > 0 || small);
 		double mean;
 		int pinned, same_cpu;
 		ops = per * PARTS;
