@@ -363,7 +363,7 @@ alloc_fast(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_p
 			/* numa_hit, local_node (or other_node) and its pages, in
 			 * one count that numem_heap_node_stats() folds */
 			cpu->fast_allocs[order]++;
-			if (__builtin_expect(cpu->trace != 0, 0)) /* the switch: there */
+			if (__builtin_expect(cpu->trace != 0, 0)) /* it reads the heap's switch */
 				trace_fast_alloc(cpu, *pfn, order);
 			return NUMEM_OK;
 		}

@@ -47,8 +47,8 @@ void numem__cpu_fast_path(struct numem_cpu *cpu)
 	                      h->zonelist_len];
 	cpu->fast_pcp = &no_fast_pcp;
 	/* A free's fast path pushes a head of the fast zone on fast_pcp: the
-	 * zone bits name that zone, or none (no fast zone: every head goes
-	 * through free_other_zone). */
+	 * zone bits name that zone, or none (no fast zone: every head takes
+	 * the compare without the zone bits and its own zone's cache). */
 	cpu->free_want = h->poison ? NUMEM__FREE_WANT_NONE
 	                           : (uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |
 	                                 NUMEM__FREE_ZONE_NONE;
