@@ -18,8 +18,12 @@
  *   batch64k-random-cold  the same in a fresh process, one byte written to
  *                         each page as it is allocated (page faults included)
  *   order9-pair           alloc + free of one 2 MiB block (order 9)
- *   order0-pair-2t        order0-pair on two threads at once (ns per pair
- *                         per thread); "scaling" = 2 x order0-pair / this
+ *   order0-pair-2t        order0-pair on two threads at once, pinned to two
+ *                         CPUs (ns per pair per thread); "scaling" =
+ *                         2 x order0-pair / this.  Both order0-pair cases
+ *                         report the median of 16 parts of about 2 ms
+ *                         each (the slower thread's, per part), and
+ *                         mean_ns, the whole run's time per pair
  *   obj64-pair            alloc + free of a 64-byte object (numem_kmalloc;
  *                         malloc(64) / mi_malloc(64))
  *   remote-free-2t        one thread allocates order-0 pages, another frees
@@ -35,7 +39,8 @@
  *                         ns, with resident memory as extra fields
  *
  * Besides, in the rounds of order0-pair-2t, the machine's own two-thread
- * limit: a private loop (registers only) on one and on two threads.
+ * limit: a private loop (registers only) on one and on two threads, timed
+ * the same way (parts, pinned threads, median part).
  *
  * Contract: --json prints {"bench": "alloc", "results": [{"case", "impl",
  * "ns_per_op" (median), "min_ns", "max_ns", "spread_ns", "rounds", ...}],
@@ -44,6 +49,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,6 +58,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "affinity.h"
 
 #define MAX_ROUNDS 64
 #define MAX_EXTRA  8
@@ -131,37 +139,50 @@ __attribute__((noinline)) static uint64_t private_loop(long n)
 	return now_ns() - t0;
 }
 
+/* As the workers' order0-pair cases (alloc_worker.c): PARTS parts, two
+ * threads pinned to two CPUs and started together per part, the median
+ * part's slower thread. */
+#define PARTS 16
+
 struct parg {
-	long n;
+	_Alignas(64) long per;
+	int host_cpu;
 	pthread_barrier_t *start;
-	uint64_t ns;
+	uint64_t ns[PARTS];
 };
 
 static void *private_thread(void *a)
 {
 	struct parg *p = a;
-	pthread_barrier_wait(p->start);
-	p->ns = private_loop(p->n);
+	bench_pin_to(p->host_cpu);
+	for (int k = 0; k < PARTS; k++) {
+		pthread_barrier_wait(p->start);
+		p->ns[k] = private_loop(p->per);
+	}
 	return NULL;
 }
 
-/* 2 x (one thread's time) / (two threads' wall time). */
+/* 2 x (one thread's median part) / (two threads' median part). */
 static double private_scaling(long n)
 {
-	double one = (double)private_loop(n);
+	long per = n / PARTS;
+	double one[PARTS], two[PARTS];
+	for (int k = 0; k < PARTS; k++)
+		one[k] = (double)private_loop(per);
 	pthread_barrier_t start;
 	pthread_barrier_init(&start, NULL, 2);
-	struct parg pa[2];
+	static struct parg pa[2];
 	pthread_t tid[2];
 	for (int i = 0; i < 2; i++) {
-		pa[i] = (struct parg){n, &start, 0};
+		pa[i] = (struct parg){.per = per, .host_cpu = bench_host_cpu(i), .start = &start};
 		pthread_create(&tid[i], NULL, private_thread, &pa[i]);
 	}
 	for (int i = 0; i < 2; i++)
 		pthread_join(tid[i], NULL);
 	pthread_barrier_destroy(&start);
-	double two = (double)(pa[0].ns > pa[1].ns ? pa[0].ns : pa[1].ns);
-	return 2 * one / two;
+	for (int k = 0; k < PARTS; k++)
+		two[k] = (double)(pa[0].ns[k] > pa[1].ns[k] ? pa[0].ns[k] : pa[1].ns[k]);
+	return 2 * median(one, PARTS) / median(two, PARTS);
 }
 
 /* ---- workers ------------------------------------------------------------ */

@@ -31,6 +31,9 @@
  *
  * Timed loops are the noinline functions named timed_*; their warm-ups
  * are warm_* (bench/callgrind-alloc.sh toggles collection on timed_*).
+ * order0-pair and order0-pair-2t time PARTS parts and report the median
+ * part (see PARTS); the two threads of order0-pair-2t are pinned to two
+ * CPUs.  Every allocator is timed the same way.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -43,6 +46,8 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "affinity.h"
 
 #if defined(IMPL_NUMEM)
 #include <numem/host.h>
@@ -85,6 +90,32 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * order0-pair and order0-pair-2t are timed in PARTS parts of about
+ * PART_NS each (the pairs per part calibrated on a short loop first, so
+ * that a part lasts as long for every allocator and an interruption of a
+ * given length weighs the same on all; with --n or --small, n / PARTS
+ * pairs); the figure is the median part (ns per pair), so that a part the
+ * scheduler interrupts (another job's time slice, both threads stacked on
+ * one CPU for a while) does not decide it.  Every allocator alike; the
+ * whole run's time per pair is reported too (mean_ns).  Two threads start
+ * each part together (a barrier) and are pinned to two different CPUs.
+ */
+#define PARTS   16
+#define PART_NS 2000000.0
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median_of(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static uint64_t rng(uint64_t *s)
@@ -510,41 +541,98 @@ NOINLINE static void timed_mix(long n)
 /* ---- two threads -------------------------------------------------------- */
 
 struct targ {
-	uint32_t cpu; /* numem's CPU handle for the thread */
-	long n;
+	_Alignas(64) uint32_t cpu; /* numem's CPU handle for the thread */
+	int host_cpu;              /* pinned there (-1: not pinned) */
+	long per;                  /* pairs per part */
 	pthread_barrier_t *start;
-	uint64_t ns;
+	uint64_t ns[PARTS];
+	int same_cpu; /* parts that began on the other thread's CPU */
 };
+
+static _Atomic int part_cpu[PARTS][2];
 
 static void *pair_thread(void *a)
 {
 	struct targ *t = a;
+	int me = t->cpu != 0;
+	bench_pin_to(t->host_cpu);
 	impl_thread(t->cpu);
-	warm_pairs(0, t->n / 4);
-	pthread_barrier_wait(t->start);
-	uint64_t t0 = now_ns();
-	timed_pairs(0, t->n);
-	t->ns = now_ns() - t0;
+	warm_pairs(0, t->per * PARTS / 4);
+	for (int k = 0; k < PARTS; k++) {
+		pthread_barrier_wait(t->start);
+		atomic_store(&part_cpu[k][me], sched_getcpu());
+		uint64_t t0 = now_ns();
+		timed_pairs(0, t->per);
+		t->ns[k] = now_ns() - t0;
+	}
 	return NULL;
 }
 
-/* Both threads start together; the figure is the wall time of the slower
- * divided by the pairs of one thread (ns per pair per thread). */
-static double two_threads(long n)
+/* Both threads start each part together; a part's figure is the wall time
+ * of the slower thread divided by the pairs of one thread (ns per pair per
+ * thread); the median part is the case's figure, *mean the whole time
+ * (sum of the parts' slower threads) per pair. */
+static double two_threads(long per, double *mean, int *pinned, int *same_cpu)
 {
 	pthread_barrier_t start;
 	pthread_barrier_init(&start, NULL, 2);
-	struct targ ta[2];
+	static struct targ ta[2];
 	pthread_t tid[2];
 	for (int i = 0; i < 2; i++) {
 		/* numem: CPUs 0 and 8, nodes 0 and 1 of the x445. */
-		ta[i] = (struct targ){(uint32_t)i * 8, n, &start, 0};
+		ta[i] = (struct targ){.cpu = (uint32_t)i * 8,
+		                      .host_cpu = bench_host_cpu(i),
+		                      .per = per,
+		                      .start = &start};
 		pthread_create(&tid[i], NULL, pair_thread, &ta[i]);
 	}
 	for (int i = 0; i < 2; i++)
 		pthread_join(tid[i], NULL);
 	pthread_barrier_destroy(&start);
-	return (double)(ta[0].ns > ta[1].ns ? ta[0].ns : ta[1].ns) / (double)n;
+	double part[PARTS], total = 0;
+	*same_cpu = 0;
+	for (int k = 0; k < PARTS; k++) {
+		uint64_t ns = ta[0].ns[k] > ta[1].ns[k] ? ta[0].ns[k] : ta[1].ns[k];
+		total += (double)ns;
+		part[k] = (double)ns / (double)per;
+		*same_cpu += atomic_load(&part_cpu[k][0]) == atomic_load(&part_cpu[k][1]);
+	}
+	*mean = total / (double)(per * PARTS);
+	*pinned = ta[0].host_cpu >= 0;
+	return median_of(part, PARTS);
+}
+
+/* Pairs per part: n / PARTS when the caller fixed n (deterministic, for
+ * callgrind), else as many as last about PART_NS on this thread. */
+static long pairs_per_part(long n, bool fixed)
+{
+	if (fixed)
+		return n / PARTS > 0 ? n / PARTS : 1;
+	warm_pairs(0, 100000);
+	double est = 1e9; /* the fastest of five short loops: a noisy one would shorten the parts */
+	for (int k = 0; k < 5; k++) {
+		uint64_t t0 = now_ns();
+		warm_pairs(0, 10000);
+		double e = (double)(now_ns() - t0) / 10000;
+		est = e < est ? e : est;
+	}
+	long per = (long)(PART_NS / (est > 0.1 ? est : 0.1));
+	return per < 100 ? 100 : per;
+}
+
+/* One thread: the same parts, the median part. */
+static double one_thread(unsigned order, long per, double *mean)
+{
+	double part[PARTS], total = 0;
+	for (int k = 0; k < PARTS; k++) {
+		uint64_t t0 = now_ns();
+		timed_pairs(order, per);
+		double ns = (double)(now_ns() - t0);
+		total += ns;
+		part[k] = ns / (double)per;
+	}
+	*mean = total / (double)(per * PARTS);
+	return median_of(part, PARTS);
 }
 
 /* remote-free-2t: a single-producer single-consumer ring.  The producer
@@ -771,12 +859,14 @@ int main(int argc, char **argv)
 	double ns;
 	long ops;
 	uint64_t t0;
+	char extra[96] = "";
 	if (!strcmp(c, "order0-pair")) {
-		ops = N(n0);
+		long per = pairs_per_part(N(n0), n_arg > 0 || small);
+		double mean;
+		ops = per * PARTS;
 		warm_pairs(0, ops);
-		t0 = now_ns();
-		timed_pairs(0, ops);
-		ns = (double)(now_ns() - t0) / (double)ops;
+		ns = one_thread(0, per, &mean);
+		snprintf(extra, sizeof(extra), " mean_ns %.4f", mean);
 	} else if (!strcmp(c, "order0-pair-cold")) {
 		ops = N(1000);
 		t0 = now_ns();
@@ -808,8 +898,13 @@ int main(int argc, char **argv)
 		}
 		ns = (double)(now_ns() - t0) / (double)ops;
 	} else if (!strcmp(c, "order0-pair-2t")) {
-		ops = N(n0);
-		ns = two_threads(ops);
+		long per = pairs_per_part(N(n0), n_arg > 0 || small);
+		double mean;
+		int pinned, same_cpu;
+		ops = per * PARTS;
+		ns = two_threads(per, &mean, &pinned, &same_cpu);
+		snprintf(extra, sizeof(extra), " mean_ns %.4f pinned %d same_cpu_parts %d", mean,
+		         pinned, same_cpu);
 	} else if (!strcmp(c, "obj64-pair")) {
 		ops = N(small ? 200000 : 5000000);
 		warm_obj(ops);
@@ -847,7 +942,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "alloc-" IMPL_NAME ": unknown case '%s'\n", c);
 		return 1;
 	}
-	printf("ns_per_op %.4f ops %ld\n", ns, ops);
+	printf("ns_per_op %.4f ops %ld%s\n", ns, ops, extra);
 	fflush(stdout);
 	impl_fini();
 	return 0;

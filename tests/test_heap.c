@@ -286,6 +286,15 @@ static void test_memoryless_cpu(void **state)
 	numem_heap_node_stats(&sys.heap, 2, st);
 	assert_int_equal(st[NUMEM_STAT_NUMA_HIT], 1);
 	assert_int_equal(st[NUMEM_STAT_OTHER_NODE], 1); /* the CPU is not on node 2 */
+	/* Fast-path allocations (its cache is warm now) count the same way. */
+	for (int i = 0; i < 5; i++)
+		must_alloc(cpu, i & 1, 0, NULL);
+	numem_heap_node_stats(&sys.heap, 2, st);
+	assert_int_equal(st[NUMEM_STAT_NUMA_HIT], 6);
+	assert_int_equal(st[NUMEM_STAT_OTHER_NODE], 6);
+	assert_int_equal(st[NUMEM_STAT_OTHER_PAGES], 1 + 3 + 2 * 2);
+	assert_int_equal(st[NUMEM_STAT_LOCAL_NODE], 0);
+	assert_int_equal(st[NUMEM_STAT_LOCAL_PAGES], 0);
 	/* Preferring the memoryless node means its nearest node with memory. */
 	struct numem_policy p;
 	numem_policy_init(&p, NUMEM_POLICY_PREFERRED);
@@ -293,6 +302,66 @@ static void test_memoryless_cpu(void **state)
 	assert_int_equal(node_of(must_alloc(numem_heap_cpu(&sys.heap, 0), 0, 0, &p)), 2);
 	p.node = 9;
 	assert_int_equal(numem_alloc(cpu, 0, 0, &p, &pfn, &d), NUMEM_E_INVAL);
+	verify_and_shutdown();
+}
+
+/*
+ * Issue 8 (scale): the fast path counts an allocation once, in
+ * cpu->fast_allocs[order]; numem_heap_node_stats() folds those counts into
+ * numa_hit, local_node and local_pages of the CPU's fast node, and a
+ * recompute (here a cpuset change) moves them into the CPU's counters
+ * without losing or doubling any.
+ */
+static void test_fast_counts_fold(void **state)
+{
+	(void)state;
+	boot("x445", NULL);
+	struct numem_heap *h = &sys.heap;
+	struct numem_cpu *cpu = numem_heap_cpu(h, 9); /* node 1 */
+	assert_int_equal(cpu->fast_node, 1);
+	uint64_t st[NUMEM_NR_STATS], other[NUMEM_NR_STATS];
+	for (unsigned o = 0; o <= NUMEM_PCP_MAX_ORDER; o++)
+		for (int i = 0; i < 10; i++)
+			must_alloc(cpu, o, 0, NULL);
+	uint64_t fast = 0;
+	for (unsigned o = 0; o <= NUMEM_PCP_MAX_ORDER; o++)
+		fast += cpu->fast_allocs[o];
+	assert_true(fast >= 30); /* all but each order's first (a refill) */
+	numem_heap_node_stats(h, 1, st);
+	assert_int_equal(st[NUMEM_STAT_NUMA_HIT], 40);
+	assert_int_equal(st[NUMEM_STAT_LOCAL_NODE], 40);
+	assert_int_equal(st[NUMEM_STAT_LOCAL_PAGES], 10 * (1 + 2 + 4 + 8));
+	assert_int_equal(st[NUMEM_STAT_OTHER_NODE], 0);
+	numem_heap_node_stats(h, 0, other);
+	assert_int_equal(other[NUMEM_STAT_NUMA_HIT], 0);
+	/* A cpuset change recomputes the fast path: the counts move into
+	 * stat[1], the figures stay. */
+	numem_nodemask_t m = {0};
+	numem_nodemask_set(&m, 1);
+	numem_nodemask_set(&m, 2);
+	assert_int_equal(numem_cpu_set_allowed(cpu, &m, &d), NUMEM_OK);
+	for (unsigned o = 0; o <= NUMEM_PCP_MAX_ORDER; o++)
+		assert_int_equal(cpu->fast_allocs[o], 0);
+	assert_int_equal(cpu->stat[1][NUMEM_STAT_NUMA_HIT], 40);
+	uint64_t again[NUMEM_NR_STATS];
+	numem_heap_node_stats(h, 1, again);
+	assert_memory_equal(st, again, sizeof(st));
+	/* CPU 9 allowed node 2 only: no fast path (its own node is out of the
+	 * cpuset; fast_pcp is the empty one), the slow path counts a miss on
+	 * node 2 and a foreign allocation on node 1, and node 1's folded
+	 * counts stay as they were. */
+	numem_nodemask_t only2 = {0};
+	numem_nodemask_set(&only2, 2);
+	assert_int_equal(numem_cpu_set_allowed(cpu, &only2, &d), NUMEM_OK);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(node_of(must_alloc(cpu, 0, 0, NULL)), 2);
+	numem_heap_node_stats(h, 1, again);
+	st[NUMEM_STAT_NUMA_FOREIGN] += 5;
+	assert_memory_equal(st, again, sizeof(st));
+	numem_heap_node_stats(h, 2, other);
+	assert_int_equal(other[NUMEM_STAT_NUMA_MISS], 5);
+	assert_int_equal(other[NUMEM_STAT_OTHER_NODE], 5);
+	assert_int_equal(other[NUMEM_STAT_OTHER_PAGES], 5);
 	verify_and_shutdown();
 }
 
@@ -753,6 +822,134 @@ static void test_free_fast_path_guards(void **state)
 }
 
 /*
+ * Issue 8 (scale): a free's fast path pushes a head of the CPU's first zone
+ * on cpu->fast_pcp without computing the cache from the head's flags; the
+ * zone bits in cpu->free_want are what make that right.  A head of another
+ * node's zone, or of the DMA32 zone, must still go on the cache of its own
+ * zone, and a CPU whose cpuset leaves it no fast zone frees every head
+ * through the general path (and never pushes on the shared empty cache).
+ */
+static uint32_t zone_index_of(numem_pfn_t pfn)
+{
+	const struct numem_page *pg = numem_pfn_to_page(&sys.ft, pfn);
+	uint64_t f = atomic_load_explicit((_Atomic uint64_t *)&pg->flags, memory_order_relaxed);
+	return (uint32_t)((f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK) * NUMEM_NR_ZONE_TYPES +
+	       (uint32_t)((f >> NUMEM_PG_ZONE_SHIFT) & NUMEM_PG_ZONE_MASK);
+}
+
+static void test_free_fast_zone(void **state)
+{
+	(void)state;
+	boot("x445", NULL);
+	struct numem_heap *h = &sys.heap;
+	struct numem_cpu *cpu = numem_heap_cpu(h, 0);
+	struct numem_pcp *fast = cpu->fast_pcp;
+	assert_int_equal(cpu->free_tail_above, h->pcp_high); /* no trace ring */
+	assert_ptr_equal(fast, &cpu->pcp[zone_index_of(must_alloc(cpu, 0, 0, NULL))]);
+	/* The fast zone's own head: on fast_pcp. */
+	numem_pfn_t p = must_alloc(cpu, 0, 0, NULL);
+	uint32_t before = fast->count[0];
+	assert_int_equal(numem_free(cpu, p, 0, &d), NUMEM_OK);
+	assert_int_equal(fast->count[0], before + 1);
+	assert_int_equal(numem_free(cpu, p, 0, &d), NUMEM_E_DOUBLE_FREE);
+	/* Another node's head (preferred node 1), then a DMA32 head of node 0:
+	 * each on the cache of its zone, fast_pcp untouched. */
+	struct numem_policy pref;
+	numem_policy_init(&pref, NUMEM_POLICY_PREFERRED);
+	pref.node = 1;
+	numem_pfn_t q[2] = {must_alloc(cpu, 1, 0, &pref),
+	                    must_alloc(cpu, 0, NUMEM_ALLOC_DMA32, NULL)};
+	unsigned order[2] = {1, 0};
+	assert_int_equal(node_of(q[0]), 1);
+	assert_int_equal(zone_index_of(q[1]) % NUMEM_NR_ZONE_TYPES, NUMEM_ZONE_DMA32);
+	for (int i = 0; i < 2; i++) {
+		struct numem_pcp *own = &cpu->pcp[zone_index_of(q[i])];
+		assert_ptr_not_equal(own, fast);
+		uint32_t own_before = own->count[order[i]], fast_before = fast->count[order[i]];
+		assert_int_equal(numem_free(cpu, q[i], order[i], &d), NUMEM_OK);
+		assert_int_equal(own->count[order[i]], own_before + 1);
+		assert_ptr_equal(own->list[order[i]], numem_pfn_to_page(&sys.ft, q[i]));
+		assert_int_equal(fast->count[order[i]], fast_before);
+		/* and a second free of it is still refused */
+		assert_int_equal(numem_free(cpu, q[i], order[i], &d), NUMEM_E_DOUBLE_FREE);
+	}
+	/* No fast zone: CPU 0 allowed node 1 only. */
+	numem_nodemask_t only1 = {0};
+	numem_nodemask_set(&only1, 1);
+	assert_int_equal(numem_cpu_set_allowed(cpu, &only1, &d), NUMEM_OK);
+	struct numem_pcp *none = cpu->fast_pcp;
+	assert_ptr_not_equal(none, fast);
+	for (int i = 0; i < 40; i++) {
+		numem_pfn_t r = must_alloc(cpu, 0, 0, NULL);
+		assert_int_equal(node_of(r), 1);
+		struct numem_pcp *own = &cpu->pcp[zone_index_of(r)];
+		uint32_t own_before = own->count[0];
+		assert_int_equal(numem_free(cpu, r, 0, &d), NUMEM_OK);
+		assert_int_equal(own->count[0], own_before + 1);
+		assert_null(none->list[0]);
+		assert_int_equal(none->count[0], 0);
+	}
+	verify_and_shutdown();
+}
+
+/*
+ * Issue 8 (scale): two CPUs' fast paths share no cache line that either
+ * writes.  Each CPU writes its caches (pcp), its counters (stat) and the
+ * descriptors of its own blocks; it reads its handle, the heap's cpu array
+ * and frame-table fields and the online map.  Every line of one CPU's
+ * handle, caches and counters must be apart from every other CPU's, and
+ * from the heap's and the frame table's structs (read on every call).
+ */
+static bool lines_meet(const void *a, size_t alen, const void *b, size_t blen)
+{
+	uintptr_t a0 = (uintptr_t)a / 64, a1 = ((uintptr_t)a + alen - 1) / 64;
+	uintptr_t b0 = (uintptr_t)b / 64, b1 = ((uintptr_t)b + blen - 1) / 64;
+	return a0 <= b1 && b0 <= a1;
+}
+
+static void test_cpu_lines_private(void **state)
+{
+	(void)state;
+	static const char *const presets[] = {"x445", "epyc-2s8n"};
+	for (int k = 0; k < 2; k++) {
+		struct numem_system_opts o = {.heap.deferred = true}; /* quicker boot */
+		boot(presets[k], &o);
+		struct numem_heap *h = &sys.heap;
+		size_t pcp_bytes = h->nr_zones * sizeof(struct numem_pcp);
+		size_t stat_bytes = (h->max_nodes + 1) * sizeof(uint64_t[NUMEM_NR_STATS]);
+		for (uint32_t a = 0; a < h->nr_cpus; a++) {
+			const struct numem_cpu *ca = &h->cpu[a];
+			const void *wa[3] = {ca, ca->pcp, ca->stat};
+			size_t la[3] = {sizeof(*ca), pcp_bytes, stat_bytes};
+			for (int i = 0; i < 3; i++) {
+				if (lines_meet(wa[i], la[i], h, sizeof(*h)) ||
+				    lines_meet(wa[i], la[i], &sys.ft, sizeof(sys.ft)))
+					fail_msg(
+					    "%s: cpu %u: its data %d shares a line with the heap "
+					    "or frame table",
+					    presets[k], a, i);
+				for (uint32_t b = a + 1; b < h->nr_cpus; b++) {
+					const struct numem_cpu *cb = &h->cpu[b];
+					const void *wb[3] = {cb, cb->pcp, cb->stat};
+					for (int j = 0; j < 3; j++)
+						if (lines_meet(wa[i], la[i], wb[j], la[j]))
+							fail_msg("%s: cpus %u and %u share a line "
+							         "(%d, %d)",
+							         presets[k], a, b, i, j);
+				}
+			}
+			/* The fast path's answers point inside the CPU's own data. */
+			assert_true((const char *)ca->fast_pcp >= (const char *)ca->pcp &&
+			            (const char *)ca->fast_pcp < (const char *)ca->pcp + pcp_bytes);
+			assert_true((const char *)ca->fast_allocs >= (const char *)ca->stat &&
+			            (const char *)(ca->fast_allocs + NUMEM_PCP_MAX_ORDER) <
+			                (const char *)ca->stat + stat_bytes);
+		}
+		verify_and_shutdown();
+	}
+}
+
+/*
  * Issue 7, item 8: on a machine declaring 128 TiB (two nodes of 64 TiB)
  * with each node's frame-table bytes reserved at its start, the first
  * 512 GiB of each node are reserve; the first helping used to initialise
@@ -889,6 +1086,15 @@ static void test_trace_ring(void **state)
 	n = numem_trace_drain(cpu->trace, ev, 128);
 	assert_int_equal(n, 64);
 	assert_true(cpu->trace->lost > 0);
+	/* A CPU with a ring takes the free's tail every time (free_tail_above
+	 * 0): its caches still drain at the heap's high mark. */
+	assert_int_equal(cpu->free_tail_above, 0);
+	static numem_pfn_t many[400];
+	for (int i = 0; i < 400; i++)
+		many[i] = must_alloc(cpu, 0, 0, NULL);
+	for (int i = 0; i < 400; i++)
+		assert_int_equal(numem_free(cpu, many[i], 0, &d), NUMEM_OK);
+	assert_true(cpu->fast_pcp->pages <= sys.heap.pcp_high);
 	verify_and_shutdown();
 
 	/* Boot touches what it uses, not the rings it may fill: 1024 CPUs of
@@ -989,6 +1195,7 @@ int main(void)
 	    cmocka_unit_test(test_interleave),
 	    cmocka_unit_test(test_preferred_many_and_cpuset),
 	    cmocka_unit_test(test_memoryless_cpu),
+	    cmocka_unit_test(test_fast_counts_fold),
 	    cmocka_unit_test(test_zone_limits),
 	    cmocka_unit_test(test_strategy_linux_splits_local),
 	    cmocka_unit_test(test_strategy_xen_takes_exact_remote),
@@ -1000,6 +1207,8 @@ int main(void)
 	    cmocka_unit_test(test_split),
 	    cmocka_unit_test(test_deferred_growth),
 	    cmocka_unit_test(test_free_fast_path_guards),
+	    cmocka_unit_test(test_free_fast_zone),
+	    cmocka_unit_test(test_cpu_lines_private),
 	    cmocka_unit_test(test_deferred_first_helping_bounded),
 	    cmocka_unit_test(test_zonelist_orders),
 	    cmocka_unit_test(test_movable_zone),

@@ -236,26 +236,34 @@ struct numem_cpu {
 	numem_nid_t mem_node;             /* nearest node with memory */
 	numem_nodemask_t allowed;         /* cpuset: every policy stays inside it */
 	struct numem_pcp *pcp;            /* one per zone, indexed like heap zones */
-	uint64_t (*stat)[NUMEM_NR_STATS]; /* [node][stat], folded on read */
+	uint64_t (*stat)[NUMEM_NR_STATS]; /* [node][stat], folded on read (+ fast_allocs) */
 	uint64_t fallback_steps;          /* zones tried beyond the first */
 	struct numem_trace_ring *trace;
 	/* The fast path's precomputed answers (heap-internal): the cache of
 	 * the first zone of the local zonelist (an empty cache nobody fills
-	 * when there is no fast path), its node, the numastat counters a local
-	 * hit there bumps (numa_hit; local_node or other_node, whose
-	 * page-weighted twin sits at a fixed distance). */
+	 * when there is no fast path), its node, and what its allocations
+	 * count: fast_allocs[order] (one increment per allocation, in the
+	 * CPU's own metadata) stands for numa_hit, fast_near (local_node or
+	 * other_node) and that one's page-weighted twin on fast_node, which
+	 * numem_heap_node_stats() adds when it folds; numem__cpu_fast_path()
+	 * moves the counts into stat[fast_node] before it changes the node. */
 	struct numem_pcp *fast_pcp;
-	uint64_t *fast_hit;
-	uint64_t *fast_count;
+	uint64_t *fast_allocs;
 	numem_nid_t fast_node;
 	/* The interleave rotor (NUMEM_POLICY_INTERLEAVE): the node this CPU
 	 * interleaved to last, as Linux's per-task il_prev.  Owner only. */
 	numem_nid_t il_prev;
-	/* What a free's fast path compares the head's state bits with: the
-	 * ALLOCATED state, or state 15, which no descriptor has, when frees
-	 * must all take the slow path (poisoning). */
+	uint16_t fast_near; /* NUMEM_STAT_LOCAL_NODE or NUMEM_STAT_OTHER_NODE */
+	/* What a free's fast path compares the head's state and zone bits
+	 * with: the ALLOCATED state and the node and type of fast_pcp's zone
+	 * (a zone type no head has when there is no fast zone), or state 15,
+	 * which no descriptor has, when frees must all take the slow path
+	 * (poisoning). */
 	uint64_t free_want;
-	uint32_t pcp_high;                 /* the heap's, beside the caches */
+	/* A fast free calls its out-of-line tail (trace, drain) when the cache
+	 * holds more pages than this: the heap's pcp_high, or 0 when the CPU
+	 * has a trace ring. */
+	uint32_t free_tail_above;
 	const struct numem_frametable *ft; /* the heap's, one load closer */
 	_Atomic uintptr_t *online_map;     /* the heap's, one load closer */
 };

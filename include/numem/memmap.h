@@ -216,14 +216,21 @@ static inline struct numem_page *numem_pfn_to_page(const struct numem_frametable
 	return ft->section_map[pfn.v >> ft->pfn_section_shift] + pfn.v;
 }
 
+/* descriptor -> pfn, given the descriptor's flags as just read (a fast
+ * path that has them saves a load that waits on its own store). */
+static inline numem_pfn_t numem_page_to_pfn_flags(const struct numem_frametable *ft,
+                                                  const struct numem_page *pg, uint64_t flags)
+{
+	if (ft->layout == NUMEM_FT_VMEMMAP)
+		return numem_pfn((uint64_t)(pg - ft->vmemmap));
+	return numem_pfn((uint64_t)(pg - ft->section_map[flags >> NUMEM_PG_SECTION_SHIFT]));
+}
+
 /* descriptor -> pfn.  The descriptor must have been initialised. */
 static inline numem_pfn_t numem_page_to_pfn(const struct numem_frametable *ft,
                                             const struct numem_page *pg)
 {
-	if (ft->layout == NUMEM_FT_VMEMMAP)
-		return numem_pfn((uint64_t)(pg - ft->vmemmap));
-	uint64_t sec = __atomic_load_n(&pg->flags, __ATOMIC_RELAXED) >> NUMEM_PG_SECTION_SHIFT;
-	return numem_pfn((uint64_t)(pg - ft->section_map[sec]));
+	return numem_page_to_pfn_flags(ft, pg, __atomic_load_n(&pg->flags, __ATOMIC_RELAXED));
 }
 
 /* Checked lookup: NULL when pfn is beyond max_pfn or in a section with no RAM. */

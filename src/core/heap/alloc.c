@@ -58,17 +58,26 @@ static enum numem_err zero_block(struct numem_heap *h, uint64_t pfn, unsigned or
 /* Every transition to ALLOCATED writes the owner (state and owner in one
  * store): a page a domain gave back never reaches another user still
  * naming that domain. */
-static inline struct numem_page *pcp_pop(struct numem_pcp *pcp, unsigned order, uint16_t owner)
+static inline __attribute__((always_inline)) struct numem_page *
+pcp_pop_flags(struct numem_pcp *pcp, unsigned order, uint16_t owner, uint64_t *flags)
 {
 	struct numem_page *pg = pcp->list[order];
 	if (pg) {
+		uint64_t f = numem__pg_flags(pg);
 		pcp->list[order] = pg->next;
 		pg->next = 0;
 		pcp->count[order]--;
-		numem__pcp_pages_sub(pcp, 1u << order);
-		numem__pg_set_state_owner(pg, NUMEM_PS_ALLOCATED, owner);
+		numem__pcp_pages_sub(pcp, numem__pcp_order_pages(order));
+		numem__pg_store(pg, numem__pg_with(f, NUMEM_PS_ALLOCATED, owner));
+		*flags = f; /* as read: the section bits a pfn lookup needs */
 	}
 	return pg;
+}
+
+static inline struct numem_page *pcp_pop(struct numem_pcp *pcp, unsigned order, uint16_t owner)
+{
+	uint64_t f;
+	return pcp_pop_flags(pcp, order, owner, &f);
 }
 
 /* pcp_pop for the THP list (its count is not in `pages`). */
@@ -360,13 +369,15 @@ static inline bool interleave_fast(struct numem_cpu *cpu, unsigned order,
 #endif
 }
 
-/* The local fast path's event, out of line: with tracing off the fast
- * path loads nothing for it. */
+/* The local fast path's event, out of line, for a CPU with a trace ring:
+ * the heap's switch is read here, so that a CPU without a ring loads
+ * nothing but cpu->trace for it. */
 __attribute__((noinline)) static void trace_fast_alloc(struct numem_cpu *cpu, numem_pfn_t pfn,
                                                        unsigned order)
 {
-	numem__trace_emit(cpu, NUMEM_EV_ALLOC, pfn.v, order,
-	                  cpu->fast_node | (uint64_t)cpu->fast_node << 16);
+	if (numem__tracing(cpu))
+		numem__trace_emit(cpu, NUMEM_EV_ALLOC, pfn.v, order,
+		                  cpu->fast_node | (uint64_t)cpu->fast_node << 16);
 }
 
 /*
@@ -387,10 +398,13 @@ static inline bool thp_fast(struct numem_cpu *cpu, uint16_t owner, numem_pfn_t *
 		return false;
 	struct numem_page *pg = pcp_pop_thp(pcp, owner);
 	*pfn = numem_page_to_pfn(cpu->ft, pg);
-	++*cpu->fast_hit;
-	uint64_t *count = cpu->fast_count; /* local_node or other_node, and its pages */
-	count[0]++;
-	count[NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE] += 1u << NUMEM_PCP_THP_ORDER;
+	/* counted on the fast node's row directly (fast_allocs covers the
+	 * orders of the order-0..3 caches only) */
+	uint64_t *row = cpu->stat[cpu->fast_node];
+	row[NUMEM_STAT_NUMA_HIT]++;
+	row[cpu->fast_near]++;
+	row[cpu->fast_near + (NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE)] +=
+	    1u << NUMEM_PCP_THP_ORDER;
 	if (__builtin_expect(numem__tracing(cpu), 0))
 		trace_fast_alloc(cpu, *pfn, NUMEM_PCP_THP_ORDER);
 	return true;
@@ -424,19 +438,20 @@ static inline __attribute__((always_inline)) enum numem_err
 alloc_fast(struct numem_cpu *cpu, unsigned order, unsigned flags, struct numem_policy *policy,
            uint16_t owner, numem_pfn_t *pfn, struct numem_diag *diag)
 {
-	/* No flags and a small order in one compare. */
-	if (__builtin_expect(cpu && pfn && ((uint64_t)flags << 32 | order) <= NUMEM_PCP_MAX_ORDER &&
+	if (__builtin_expect(cpu && pfn && order <= NUMEM_PCP_MAX_ORDER && !flags &&
 	                         (!policy || policy->mode == NUMEM_POLICY_LOCAL),
 	                     1)) {
-		struct numem_page *pg = pcp_pop(cpu->fast_pcp, order, owner);
+		uint64_t f;
+		struct numem_page *pg = pcp_pop_flags(cpu->fast_pcp, order, owner, &f);
 		if (__builtin_expect(pg != 0, 1)) {
-			*pfn = numem_page_to_pfn(cpu->ft, pg);
-			++*cpu->fast_hit;
-			uint64_t *count = cpu->fast_count; /* local_node or other_node */
-			count[0]++;
-			/* 1u << order, as pcp_pop's: one shift for both */
-			count[NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE] += 1u << order;
-			if (__builtin_expect(numem__tracing(cpu), 0))
+			/* From the flags pcp_pop read: reading them again would
+			 * wait for its own store (a store-forwarding round trip
+			 * on the pair's critical path). */
+			*pfn = numem_page_to_pfn_flags(cpu->ft, pg, f);
+			/* numa_hit, local_node (or other_node) and its pages, in
+			 * one count that numem_heap_node_stats() folds */
+			cpu->fast_allocs[order]++;
+			if (__builtin_expect(cpu->trace != 0, 0)) /* it reads the heap's switch */
 				trace_fast_alloc(cpu, *pfn, order);
 			return NUMEM_OK;
 		}

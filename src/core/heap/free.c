@@ -158,6 +158,8 @@ bool numem_heap_free_is_atomic(void)
 #define FREE_ALLOCATED ((uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT)
 #define FREE_MASK                                                                                  \
 	(NUMEM__PG_STATE_BITS | NUMEM__PG_OWNER_BITS | NUMEM_PG_ORDER_MASK << NUMEM_PG_ORDER_SHIFT)
+/* FREE_MASK and the head's zone (node and type): the fast path's compare. */
+#define FREE_MASK_ZONE (FREE_MASK | NUMEM__PG_ZONE_BITS)
 
 /* Take a head whose flags were `f` (checked: allocated, order, owner) from
  * ALLOCATED to PCP with the owner cleared.  False: another CPU changed it
@@ -276,23 +278,57 @@ __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu,
 	return NUMEM_OK;
 }
 
-/* What a fast free does after the push when the CPU traces or its cache
- * went over its high mark: out of line, so that the fast path itself saves
- * no register and calls nothing. */
+/* What a fast free does after the push when the CPU may trace or its cache
+ * went over its high mark (cpu->free_tail_above is 0 on a CPU with a trace
+ * ring, so every free of such a CPU comes here): out of line, so that the
+ * fast path itself saves no register and calls nothing. */
 __attribute__((noinline)) static enum numem_err
-free_fast_tail(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint64_t f, uint32_t zi)
+free_fast_tail(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint64_t f)
 {
+	uint32_t zi =
+	    (uint32_t)((f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK) * NUMEM_NR_ZONE_TYPES +
+	    (uint32_t)((f >> NUMEM_PG_ZONE_SHIFT) & NUMEM_PG_ZONE_MASK);
 	numem__trace(cpu, NUMEM_EV_FREE, pfn.v, order,
 	             (f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK);
-	if (cpu->pcp[zi].pages > cpu->pcp_high)
+	if (cpu->pcp[zi].pages > cpu->heap->pcp_high)
 		numem__pcp_drain(cpu, zi, order, NUMEM_MAX(1u, cpu->heap->pcp_batch >> order));
 	return NUMEM_OK;
 }
 
-/* The free fast path: one load of the head descriptor checks state, order
- * and owner at once (a constant mask; cpu->free_want makes it fail for
- * every head when frees must take the slow path); the store clears the
- * owner.  No alignment test: a head of order k is aligned to 2^k (the
+/* Push a claimed head (flags f as read) on its zone's cache `pcp`. */
+static inline __attribute__((always_inline)) enum numem_err
+free_push(struct numem_cpu *cpu, struct numem_pcp *pcp, struct numem_page *pg, numem_pfn_t pfn,
+          unsigned order, uint64_t f)
+{
+	pg->next = pcp->list[order];
+	pcp->list[order] = pg;
+	pcp->count[order]++;
+	uint32_t pages = numem__pcp_pages_add(pcp, numem__pcp_order_pages(order));
+	if (__builtin_expect(pages > cpu->free_tail_above, 0))
+		return free_fast_tail(cpu, pfn, order, f);
+	return NUMEM_OK;
+}
+
+/* The cache of a head's zone straight from its flags: zone index
+ * node * NUMEM_NR_ZONE_TYPES + type, times 64 bytes. */
+static inline struct numem_pcp *free_zone_pcp(struct numem_cpu *cpu, uint64_t f)
+{
+	_Static_assert(NUMEM_NR_ZONE_TYPES == 4 && sizeof(struct numem_pcp) == 64,
+	               "cache offset = node << 8 | type << 6");
+	uint64_t off = (f >> (NUMEM_PG_NODE_SHIFT - 8) & NUMEM_PG_NODE_MASK << 8) |
+	               (f >> (NUMEM_PG_ZONE_SHIFT - 6) & NUMEM_PG_ZONE_MASK << 6);
+	return (struct numem_pcp *)((char *)cpu->pcp + off);
+}
+
+/* The free fast path: one load of the head descriptor checks state, order,
+ * owner and zone at once (a constant mask; cpu->free_want holds the
+ * ALLOCATED state and the node and type of the CPU's first zone, or a state
+ * no head has when frees must take the slow path): a head of that zone goes
+ * on cpu->fast_pcp, an address known before the flags are read, so the
+ * push does not wait for them.  A head of another zone passes the same
+ * compare without the zone bits and goes on its zone's cache, found from
+ * the flags; anything else goes to the slow path.  The store clears
+ * the owner.  No alignment test: a head of order k is aligned to 2^k (the
  * buddy invariant), so a pfn whose descriptor says "allocated head of this
  * order" is aligned; the slow path tests it to name the error.  The lookup
  * reads the section's online-map entry once (acquire): a pfn of a section
@@ -306,24 +342,18 @@ free_fast(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint16_t owner
 		uintptr_t base = numem__online_base(cpu->online_map, cpu->ft, pfn);
 		struct numem_page *pg = numem__online_page(base, pfn);
 		uint64_t f;
-		if (base &&
-		    ((f = numem__pg_flags(pg)) & FREE_MASK) ==
-		        (cpu->free_want | FREE_WANT(order, owner)) &&
-		    free_claim(pg, f)) {
-			/* The zone's cache straight from the flags: zone index
-			 * node * NUMEM_NR_ZONE_TYPES + type, times 64 bytes. */
-			_Static_assert(NUMEM_NR_ZONE_TYPES == 4 && sizeof(struct numem_pcp) == 64,
-			               "cache offset = node << 8 | type << 6");
-			uint64_t off = (f >> (NUMEM_PG_NODE_SHIFT - 8) & NUMEM_PG_NODE_MASK << 8) |
-			               (f >> (NUMEM_PG_ZONE_SHIFT - 6) & NUMEM_PG_ZONE_MASK << 6);
-			struct numem_pcp *pcp = (struct numem_pcp *)((char *)cpu->pcp + off);
-			pg->next = pcp->list[order];
-			pcp->list[order] = pg;
-			pcp->count[order]++;
-			uint32_t pages = numem__pcp_pages_add(pcp, 1u << order);
-			if (__builtin_expect(numem__tracing(cpu) || pages > cpu->pcp_high, 0))
-				return free_fast_tail(cpu, pfn, order, f, (uint32_t)(off >> 6));
-			return NUMEM_OK;
+		if (__builtin_expect(base != 0, 1)) {
+			uint64_t want = cpu->free_want | FREE_WANT(order, owner);
+			if (__builtin_expect(((f = numem__pg_flags(pg)) & FREE_MASK_ZONE) == want,
+			                     1)) {
+				if (!free_claim(pg, f))
+					return free_slow(cpu, pfn, order, owner, diag);
+				return free_push(cpu, cpu->fast_pcp, pg, pfn, order, f);
+			}
+			/* Another zone's head (the interleave policy's): its
+			 * cache from the flags. */
+			if ((f & FREE_MASK) == (want & FREE_MASK) && free_claim(pg, f))
+				return free_push(cpu, free_zone_pcp(cpu, f), pg, pfn, order, f);
 		}
 	}
 	return free_slow(cpu, pfn, order, owner, diag);

@@ -41,6 +41,17 @@ static inline void numem__pcp_pages_sub(struct numem_pcp *pcp, uint32_t n)
 	__atomic_store_n(&pcp->pages, pcp->pages - n, __ATOMIC_RELAXED);
 }
 
+/* 2^order pages for a per-CPU order (order <= NUMEM_PCP_MAX_ORDER, which
+ * the caller has checked), by a table: a shift by a variable count needs
+ * the count in cl on x86 (and takes 2 uops there), which costs the fast
+ * paths register moves around it. */
+static inline uint32_t numem__pcp_order_pages(unsigned order)
+{
+	_Static_assert(NUMEM_PCP_MAX_ORDER == 3, "one entry per per-CPU order");
+	static const uint8_t pages[NUMEM_PCP_MAX_ORDER + 1] = {1, 2, 4, 8};
+	return pages[order];
+}
+
 /* The THP list's block count, read unlocked like `pages` (heap.h). */
 static inline uint32_t numem__pcp_thp_add(struct numem_pcp *pcp, int32_t n)
 {
@@ -338,6 +349,12 @@ void numem__build_node_zones(struct numem_heap *h, const struct numem_topo *t,
 /* A numem_cpu.free_want that no head's state bits equal (state 15 does not
  * exist): every free takes the slow path. */
 #define NUMEM__FREE_WANT_NONE (NUMEM_PG_STATE_MASK << NUMEM_PG_STATE_SHIFT)
+/* A head's zone in its flags: node and zone type. */
+#define NUMEM__PG_ZONE_BITS                                                                        \
+	(NUMEM_PG_NODE_MASK << NUMEM_PG_NODE_SHIFT | NUMEM_PG_ZONE_MASK << NUMEM_PG_ZONE_SHIFT)
+/* Zone bits of numem_cpu.free_want when the CPU has no fast zone: a zone
+ * type no head has (types are 0..NUMEM_NR_ZONE_TYPES-1). */
+#define NUMEM__FREE_ZONE_NONE (NUMEM_PG_ZONE_MASK << NUMEM_PG_ZONE_SHIFT)
 
 /* Recompute a CPU's fast-path answers (after init or a cpuset change). */
 void numem__cpu_fast_path(struct numem_cpu *cpu);

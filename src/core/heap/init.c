@@ -231,7 +231,7 @@ static bool meta_layout(const struct numem_heap *h, const struct numem_heap_opts
 	l->per_cpu =
 	    sz_add(&ok,
 	           sz_add(&ok, sz_align(&ok, sz_mul(&ok, h->nr_zones, sizeof(struct numem_pcp)), 8),
-	                  sz_mul(&ok, h->max_nodes, sizeof(uint64_t[NUMEM_NR_STATS]))),
+	                  sz_mul(&ok, (size_t)h->max_nodes + 1, sizeof(uint64_t[NUMEM_NR_STATS]))),
 	           sz_align(&ok, l->trace, 8));
 	l->per_cpu = sz_align(&ok, l->per_cpu, 64);
 	l->zones = sz_align(&ok, sz_mul(&ok, h->nr_zones, sizeof(struct numem_zone)), 64);
@@ -397,7 +397,9 @@ enum numem_err numem_heap_init(struct numem_heap *h, const struct numem_platform
 		cpu->pcp = (struct numem_pcp *)p;
 		uint8_t *q = p + numem__align_up(h->nr_zones * sizeof(struct numem_pcp), 8);
 		cpu->stat = (uint64_t(*)[NUMEM_NR_STATS])q;
-		q += h->max_nodes * sizeof(uint64_t[NUMEM_NR_STATS]);
+		/* The row after the nodes' holds the fast path's counts. */
+		cpu->fast_allocs = cpu->stat[h->max_nodes];
+		q += ((size_t)h->max_nodes + 1) * sizeof(uint64_t[NUMEM_NR_STATS]);
 		if (trace_bytes) {
 			cpu->trace = (struct numem_trace_ring *)q;
 			cpu->trace->mask = opts->trace_entries - 1;

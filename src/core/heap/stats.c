@@ -4,7 +4,11 @@
  *
  * Reads here take no lock: counters are per-CPU and folded as they are,
  * which is exact when the heap is quiescent and a close snapshot otherwise
- * (as /sys/devices/system/node/nodeN/numastat is).
+ * (as /sys/devices/system/node/nodeN/numastat is).  The fast path counts
+ * an allocation once, in fast_allocs[order], for the three counters it
+ * stands for (cpu.c); a CPU changing its fast node (a cpuset change, a
+ * relayout catch-up) moves those counts into its counters first, and a
+ * read at that moment may see them twice or not at all.
  */
 #include "heap_internal.h"
 
@@ -25,9 +29,22 @@ void numem_heap_node_stats(const struct numem_heap *h, numem_nid_t node,
 		out[s] = 0;
 	if (node >= numem__topo(h)->nr_nodes)
 		return;
-	for (uint32_t c = 0; c < h->nr_cpus; c++)
+	for (uint32_t c = 0; c < h->nr_cpus; c++) {
+		const struct numem_cpu *cpu = &h->cpu[c];
 		for (unsigned s = 0; s < NUMEM_NR_STATS; s++)
-			out[s] += h->cpu[c].stat[node][s];
+			out[s] += cpu->stat[node][s];
+		/* The fast path's allocations since its last recompute, which
+		 * count on its fast node (cpu.c). */
+		if (cpu->fast_node != node)
+			continue;
+		for (unsigned o = 0; o <= NUMEM_PCP_MAX_ORDER; o++) {
+			uint64_t n = cpu->fast_allocs[o];
+			out[NUMEM_STAT_NUMA_HIT] += n;
+			out[cpu->fast_near] += n;
+			out[cpu->fast_near + (NUMEM_STAT_LOCAL_PAGES - NUMEM_STAT_LOCAL_NODE)] +=
+			    n << o;
+		}
+	}
 }
 
 uint64_t numem_heap_node_free(const struct numem_heap *h, numem_nid_t node)
