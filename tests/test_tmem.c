@@ -2311,8 +2311,7 @@ static void test_tick_wrap_keeps_lru_order(void **state)
 		                 NUMEM_TMEM_HIT);
 	}
 	verify();
-	/* the oldest page goes first: a's (one eviction, white box: a shrink
-	 * request evicts in rounds of 64) */
+	/* the oldest page goes first: a's (one eviction, white box) */
 	struct tm_bag bag = {.pfns = ~0ull};
 	tm_lock(tm);
 	assert_int_equal(numem__tm_evict(tm, 0, NUMEM_NID_NONE, 1, &bag), 1);
@@ -2347,6 +2346,33 @@ static void test_second_page_no_room_keeps_lone(void **state)
 	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, per, &OID1, 1, g, &d), NUMEM_TMEM_MISS);
 	numem_free(cpu0, numem_pfn(f), 0, &d);
 	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+/* TMEM.md rule 8: a shrink request for N pages evicts about N, not a
+ * round of 64 (review of issue 11): with raw pages, each eviction frees
+ * one heap page, so a request of 1 evicts exactly 1, of 5 exactly 5. */
+static void test_shrink_evicts_what_was_asked(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame();
+	uint32_t pool = new_pool(HOST, 0);
+	for (uint32_t i = 0; i < 100; i++) {
+		fill(virt(f), i);
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	assert_int_equal(numem_tmem_shrink(tm, cpu0, NUMEM_NID_NONE, 1), 1);
+	assert_int_equal(client_stats(HOST).evictions, 1);
+	assert_int_equal(client_stats(HOST).pages_ephemeral, 99);
+	assert_int_equal(numem_tmem_shrink(tm, cpu0, 0, 5), 5);
+	assert_int_equal(client_stats(HOST).evictions, 6);
+	struct numem_tmem_info in;
+	numem_tmem_info(tm, &in);
+	assert_int_equal(in.max_evict_batch, 5);
+	verify();
+	numem_free(cpu0, numem_pfn(f), 0, &d);
 	shutdown();
 }
 
@@ -2483,6 +2509,7 @@ int main(void)
 	    cmocka_unit_test(test_spare_other_node),
 	    cmocka_unit_test(test_cap_evicts_own_object),
 	    cmocka_unit_test(test_shrinker_and_node),
+	    cmocka_unit_test(test_shrink_evicts_what_was_asked),
 	    cmocka_unit_test(test_max_pages_weighted),
 	    cmocka_unit_test(test_relayout_reaccount),
 	    cmocka_unit_test(test_relayout_commit_reaccounts),
