@@ -2376,6 +2376,62 @@ static void test_shrink_evicts_what_was_asked(void **state)
 	shutdown();
 }
 
+/* numem_tmem_verify checks the instance's heap-page counts (heap_pages,
+ * pages_on_node) against the pages the store holds: raw pages and zpages
+ * (shared by several compressed pages, counted once), not the CPUs'
+ * spares (review of issue 11: it checked neither). */
+static void test_verify_heap_page_counts(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame(), g = host_frame();
+	struct numem_cpu *cpu2 = numem_heap_cpu(&sys.heap, 2);
+	assert_int_equal(
+	    numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, HOST, NUMEM_TMEM_CODEC_LZ4, NULL, &d),
+	    NUMEM_TMEM_HIT);
+	uint32_t per = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT), eph = new_pool(HOST, 0);
+	for (uint32_t i = 0; i < 40; i++) {
+		fill_text(virt(f), i);
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, per, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	for (uint32_t i = 0; i < 3; i++) {
+		fill(virt(f), 100 + i);
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, per, &OID2, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+		/* raw pages on node 1 (the host's pages go to the putting CPU's) */
+		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, eph, &OID2, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	/* an exclusive get leaves cpu2 a spare page: not a held page */
+	assert_int_equal(numem_tmem_get(tm, cpu2, HOST, eph, &OID2, 0, g, &d), NUMEM_TMEM_HIT);
+	assert_true(tm->preload[cpu2->id].has_pfn);
+	struct numem_tmem_info in;
+	numem_tmem_info(tm, &in);
+	assert_true(in.pages_on_node[0] >= 4 && in.pages_on_node[0] < 40);
+	assert_int_equal(in.pages_on_node[1], 2);
+	assert_int_equal(in.heap_pages, in.pages_on_node[0] + 2);
+	verify();
+	tm->heap_pages++;
+	expect_corrupt("heap_pages one high", "instance's heap pages");
+	tm->heap_pages -= 2;
+	expect_corrupt("heap_pages one low", "instance's heap pages");
+	tm->heap_pages++;
+	verify();
+	tm->pages_on_node[0]++;
+	tm->pages_on_node[1]--;
+	expect_corrupt("a page counted on the wrong node", "instance's heap pages");
+	tm->pages_on_node[0]--;
+	tm->pages_on_node[1]++;
+	tm->pages_on_node[1]++;
+	expect_corrupt("pages_on_node one high", "instance's heap pages");
+	tm->pages_on_node[1]--;
+	verify();
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
 static void test_verify_catches_corruption(void **state)
 {
 	(void)state;
@@ -2530,6 +2586,7 @@ int main(void)
 	    cmocka_unit_test(test_arena_gives_chunks_back),
 	    cmocka_unit_test(test_arena_node_local),
 	    cmocka_unit_test(test_verify_catches_corruption),
+	    cmocka_unit_test(test_verify_heap_page_counts),
 	};
 	if (getenv("NUMEM_TEST_FILTER"))
 		cmocka_set_test_filter(getenv("NUMEM_TEST_FILTER"));
