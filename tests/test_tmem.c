@@ -169,15 +169,20 @@ static uint32_t new_pool(uint32_t client, uint32_t flags)
 	return id;
 }
 
-static struct numem_tmem_stats client_stats(uint32_t client)
+static struct numem_tmem_client_info client_info_of(uint32_t client)
 {
 	struct numem_tmem_client_info ci[64];
 	uint32_t n = numem_tmem_list_clients(tm, ci, 64);
 	for (uint32_t i = 0; i < n && i < 64; i++)
 		if (ci[i].client == client)
-			return ci[i].stats;
+			return ci[i];
 	fail_msg("client %u not listed", client);
-	return (struct numem_tmem_stats){0};
+	return (struct numem_tmem_client_info){0};
+}
+
+static struct numem_tmem_stats client_stats(uint32_t client)
+{
+	return client_info_of(client).stats;
 }
 
 /* `times` gets of the host's (pool, oid, index) into frame g, each a hit
@@ -1852,7 +1857,7 @@ static void test_model(void **state)
 			                                     p == 2 ? &u : NULL, &pid[c][p], &d),
 			                 NUMEM_TMEM_HIT);
 	uint8_t want[PAGE];
-	uint64_t wrong = 0, lost = 0, hits = 0, seeds = 1;
+	uint64_t wrong = 0, lost = 0, hits = 0, seeds = 1, puts = 0, radix = 0;
 	for (uint64_t i = 0; i < ops; i++) {
 		uint64_t r = rnd();
 		int c = (int)(r % M_CLIENTS), p = (int)((r >> 8) % M_POOLS);
@@ -1870,10 +1875,14 @@ static void test_model(void **state)
 			content(gpage(dom[c], 0), cs);
 			int s = numem_tmem_put(tm, cpu0, cid[c], pid[c][p], &oid, model_index(x), 0,
 			                       &d);
+			puts++;
+			radix += s == NUMEM_TMEM_EQUOTA && strstr(d.msg, "radix nodes");
 			if (s == NUMEM_TMEM_HIT)
 				*slot = cs;
 			else if (p == 1 &&
-			         !(tight && (s == NUMEM_TMEM_EQUOTA || s == NUMEM_TMEM_ENOMEM)))
+			         !(tight && (s == NUMEM_TMEM_EQUOTA || s == NUMEM_TMEM_ENOMEM)) &&
+			         /* the spread indexes reach the radix bound */
+			         !(s == NUMEM_TMEM_EQUOTA && strstr(d.msg, "radix nodes")))
 				fail_msg("persistent put failed: %d %s", s, d.msg);
 			else
 				*slot = 0;
@@ -1987,9 +1996,11 @@ static void test_model(void **state)
 		              (unsigned long long)st.hits, (unsigned long long)st.evictions,
 		              (unsigned long long)st.pages);
 	}
-	print_message("model: %llu ops, %llu hits, %llu wrong, %llu persistent lost\n",
+	print_message("model: %llu ops, %llu hits, %llu wrong, %llu persistent lost; %llu of %llu "
+	              "puts refused at the radix bound (persistent)\n",
 	              (unsigned long long)ops, (unsigned long long)hits, (unsigned long long)wrong,
-	              (unsigned long long)lost);
+	              (unsigned long long)lost, (unsigned long long)radix,
+	              (unsigned long long)puts);
 	assert_int_equal(wrong, 0);
 	assert_int_equal(lost, 0);
 	assert_true(tight || hits > ops / 20);
@@ -2432,6 +2443,92 @@ static void test_verify_heap_page_counts(void **state)
 	shutdown();
 }
 
+/* TMEM.md "Metadata": a guest that puts each object's pages at indexes 0
+ * and 2^32 - 1 makes ~2.8 KB of radix nodes per stored page; a pool's
+ * radix bytes are bounded by 1 KiB per page it holds plus one insert's
+ * worst case (6 KiB), so such puts are refused (persistent: EQUOTA,
+ * ephemeral: MISS) at the bound, while a dense guest (64-page objects) is
+ * never refused; the listing reports each client's and pool's radix bytes
+ * (review of issue 11: none of it was charged). */
+static uint64_t pool_radix_bytes(uint32_t client, uint32_t pool)
+{
+	struct numem_tmem_pool_info pi[NUMEM_TMEM_MAX_POOLS];
+	int n = numem_tmem_list_pools(tm, client, pi, NUMEM_TMEM_MAX_POOLS);
+	for (int i = 0; i < n; i++)
+		if (pi[i].pool_id == pool)
+			return pi[i].radix_bytes;
+	fail_msg("pool %u of client %u not listed", pool, client);
+	return 0;
+}
+
+static void test_radix_metadata_bound(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *sp = guest("sparse", 2), *de = guest("dense", 2);
+	uint32_t ps = new_pool(sp->id, NUMEM_TMEM_POOL_PERSISTENT), es = new_pool(sp->id, 0);
+	uint32_t pd = new_pool(de->id, NUMEM_TMEM_POOL_PERSISTENT);
+	fill(gpage(sp, 0), 1);
+	fill(gpage(de, 0), 2);
+	/* the sparse guest: objects of two pages, 0 and 2^32 - 1 */
+	uint32_t refused = 0, first = 0;
+	for (uint64_t k = 0; k < 64; k++) {
+		struct numem_tmem_oid o = {{k, 0, 0}};
+		assert_int_equal(numem_tmem_put(tm, cpu0, sp->id, ps, &o, 0, 0, &d),
+		                 NUMEM_TMEM_HIT); /* a lone page: no radix node */
+		int r = numem_tmem_put(tm, cpu0, sp->id, ps, &o, 0xffffffffu, 0, &d);
+		if (r == NUMEM_TMEM_EQUOTA) {
+			assert_non_null(strstr(d.msg, "radix"));
+			if (!refused++)
+				first = (uint32_t)k;
+		} else {
+			assert_int_equal(r, NUMEM_TMEM_HIT);
+		}
+		/* the bound holds after every put */
+		struct numem_tmem_stats st = client_stats(sp->id);
+		assert_true(pool_radix_bytes(sp->id, ps) <= 1024 * st.pages + 6144);
+	}
+	assert_true(refused > 0);
+	assert_true(first <= 4);
+	/* refused objects keep their first page (a lone record) */
+	struct numem_tmem_oid last = {{63, 0, 0}};
+	assert_int_equal(numem_tmem_get(tm, cpu0, sp->id, ps, &last, 0, 1, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, sp->id, ps, &last, 0xffffffffu, 1, &d),
+	                 NUMEM_TMEM_MISS);
+	assert_memory_equal(gpage(sp, 0), gpage(sp, 1), PAGE);
+	/* ephemeral: the same pattern is a MISS at the bound, not an error */
+	uint32_t misses = 0;
+	for (uint64_t k = 0; k < 16; k++) {
+		struct numem_tmem_oid o = {{k, 0, 0}};
+		assert_int_equal(numem_tmem_put(tm, cpu0, sp->id, es, &o, 0, 0, &d),
+		                 NUMEM_TMEM_HIT);
+		int r = numem_tmem_put(tm, cpu0, sp->id, es, &o, 0xffffffffu, 0, &d);
+		assert_true(r == NUMEM_TMEM_HIT || r == NUMEM_TMEM_MISS);
+		misses += r == NUMEM_TMEM_MISS;
+	}
+	assert_true(misses > 0);
+	assert_int_equal(client_info_of(sp->id).radix_bytes,
+	                 pool_radix_bytes(sp->id, ps) + pool_radix_bytes(sp->id, es));
+	/* the dense guest: 32 objects of 64 pages, never refused */
+	for (uint64_t k = 0; k < 32; k++) {
+		struct numem_tmem_oid o = {{k, 0, 0}};
+		for (uint32_t i = 0; i < 64; i++)
+			assert_int_equal(numem_tmem_put(tm, cpu0, de->id, pd, &o, i, 0, &d),
+			                 NUMEM_TMEM_HIT);
+	}
+	/* a leaf per object */
+	assert_int_equal(pool_radix_bytes(de->id, pd), 32 * sizeof(struct tm_rleaf));
+	assert_int_equal(client_info_of(de->id).radix_bytes, 32 * sizeof(struct tm_rleaf));
+	verify();
+	/* the counts the bound uses are the trees' (verify checks them) */
+	struct tm_pool *p = tm->client[sp->id]->pool[ps];
+	p->rnodes++;
+	expect_corrupt("radix node count", "radix nodes");
+	p->rnodes--;
+	verify();
+	shutdown();
+}
+
 static void test_verify_catches_corruption(void **state)
 {
 	(void)state;
@@ -2586,6 +2683,7 @@ int main(void)
 	    cmocka_unit_test(test_arena_gives_chunks_back),
 	    cmocka_unit_test(test_arena_node_local),
 	    cmocka_unit_test(test_verify_catches_corruption),
+	    cmocka_unit_test(test_radix_metadata_bound),
 	    cmocka_unit_test(test_verify_heap_page_counts),
 	};
 	if (getenv("NUMEM_TEST_FILTER"))
