@@ -2444,7 +2444,7 @@ static void test_verify_heap_page_counts(void **state)
 }
 
 /* TMEM.md "Metadata": a guest that puts each object's pages at indexes 0
- * and 2^32 - 1 makes ~2.8 KB of radix nodes per stored page; a pool's
+ * and 2^32 - 1 makes 2.5 KB of radix nodes per stored page; a pool's
  * radix bytes are bounded by 1 KiB per page it holds plus one insert's
  * worst case (6 KiB), so such puts are refused (persistent: EQUOTA,
  * ephemeral: MISS) at the bound, while a dense guest (64-page objects) is
@@ -2489,7 +2489,9 @@ static void test_radix_metadata_bound(void **state)
 		assert_true(pool_radix_bytes(sp->id, ps) <= 1024 * st.pages + 6144);
 	}
 	assert_true(refused > 0);
-	assert_true(first <= 4);
+	/* an object: 9 nodes + 2 leaves (5120 bytes) for 2 pages; two fit
+	 * (10240 <= 1024 * 4 + 6144), a third is refused (15360 > 12288) */
+	assert_int_equal(first, 2);
 	/* refused objects keep their first page (a lone record) */
 	struct numem_tmem_oid last = {{63, 0, 0}};
 	assert_int_equal(numem_tmem_get(tm, cpu0, sp->id, ps, &last, 0, 1, &d), NUMEM_TMEM_HIT);

@@ -54,7 +54,7 @@
 #define TM_SHRINK_MAX      4096u               /* pages one shrink request evicts at most */
 #define TM_PUT_EVICT_MAX   16u                 /* pages a put evicts at most to find memory */
 /* A pool's radix metadata (nodes and leaves, which a hostile index pattern
- * makes ~2.8 KB a page of) is bounded: a put that would take it past
+ * makes 2.5 KB a page of) is bounded: a put that would take it past
  * TM_RADIX_PAGE_BUDGET bytes per page the pool holds (counting the new
  * one) plus TM_RADIX_SLACK (one insert's worst case: a second page at
  * the far end of the index space) is refused (docs/TMEM.md "Metadata"). */
