@@ -169,15 +169,20 @@ static uint32_t new_pool(uint32_t client, uint32_t flags)
 	return id;
 }
 
-static struct numem_tmem_stats client_stats(uint32_t client)
+static struct numem_tmem_client_info client_info_of(uint32_t client)
 {
 	struct numem_tmem_client_info ci[64];
 	uint32_t n = numem_tmem_list_clients(tm, ci, 64);
 	for (uint32_t i = 0; i < n && i < 64; i++)
 		if (ci[i].client == client)
-			return ci[i].stats;
+			return ci[i];
 	fail_msg("client %u not listed", client);
-	return (struct numem_tmem_stats){0};
+	return (struct numem_tmem_client_info){0};
+}
+
+static struct numem_tmem_stats client_stats(uint32_t client)
+{
+	return client_info_of(client).stats;
 }
 
 /* `times` gets of the host's (pool, oid, index) into frame g, each a hit
@@ -1852,7 +1857,7 @@ static void test_model(void **state)
 			                                     p == 2 ? &u : NULL, &pid[c][p], &d),
 			                 NUMEM_TMEM_HIT);
 	uint8_t want[PAGE];
-	uint64_t wrong = 0, lost = 0, hits = 0, seeds = 1;
+	uint64_t wrong = 0, lost = 0, hits = 0, seeds = 1, puts = 0, radix = 0;
 	for (uint64_t i = 0; i < ops; i++) {
 		uint64_t r = rnd();
 		int c = (int)(r % M_CLIENTS), p = (int)((r >> 8) % M_POOLS);
@@ -1870,10 +1875,14 @@ static void test_model(void **state)
 			content(gpage(dom[c], 0), cs);
 			int s = numem_tmem_put(tm, cpu0, cid[c], pid[c][p], &oid, model_index(x), 0,
 			                       &d);
+			puts++;
+			radix += s == NUMEM_TMEM_EQUOTA && strstr(d.msg, "radix nodes");
 			if (s == NUMEM_TMEM_HIT)
 				*slot = cs;
 			else if (p == 1 &&
-			         !(tight && (s == NUMEM_TMEM_EQUOTA || s == NUMEM_TMEM_ENOMEM)))
+			         !(tight && (s == NUMEM_TMEM_EQUOTA || s == NUMEM_TMEM_ENOMEM)) &&
+			         /* the spread indexes reach the radix bound */
+			         !(s == NUMEM_TMEM_EQUOTA && strstr(d.msg, "radix nodes")))
 				fail_msg("persistent put failed: %d %s", s, d.msg);
 			else
 				*slot = 0;
@@ -1987,9 +1996,11 @@ static void test_model(void **state)
 		              (unsigned long long)st.hits, (unsigned long long)st.evictions,
 		              (unsigned long long)st.pages);
 	}
-	print_message("model: %llu ops, %llu hits, %llu wrong, %llu persistent lost\n",
+	print_message("model: %llu ops, %llu hits, %llu wrong, %llu persistent lost; %llu of %llu "
+	              "puts refused at the radix bound (persistent)\n",
 	              (unsigned long long)ops, (unsigned long long)hits, (unsigned long long)wrong,
-	              (unsigned long long)lost);
+	              (unsigned long long)lost, (unsigned long long)radix,
+	              (unsigned long long)puts);
 	assert_int_equal(wrong, 0);
 	assert_int_equal(lost, 0);
 	assert_true(tight || hits > ops / 20);
@@ -2311,8 +2322,7 @@ static void test_tick_wrap_keeps_lru_order(void **state)
 		                 NUMEM_TMEM_HIT);
 	}
 	verify();
-	/* the oldest page goes first: a's (one eviction, white box: a shrink
-	 * request evicts in rounds of 64) */
+	/* the oldest page goes first: a's (one eviction, white box) */
 	struct tm_bag bag = {.pfns = ~0ull};
 	tm_lock(tm);
 	assert_int_equal(numem__tm_evict(tm, 0, NUMEM_NID_NONE, 1, &bag), 1);
@@ -2347,6 +2357,177 @@ static void test_second_page_no_room_keeps_lone(void **state)
 	assert_int_equal(numem_tmem_get(tm, cpu0, HOST, per, &OID1, 1, g, &d), NUMEM_TMEM_MISS);
 	numem_free(cpu0, numem_pfn(f), 0, &d);
 	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+/* TMEM.md rule 8: a shrink request for N pages evicts about N, not a
+ * round of 64 (review of issue 11): with raw pages, each eviction frees
+ * one heap page, so a request of 1 evicts exactly 1, of 5 exactly 5. */
+static void test_shrink_evicts_what_was_asked(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame();
+	uint32_t pool = new_pool(HOST, 0);
+	for (uint32_t i = 0; i < 100; i++) {
+		fill(virt(f), i);
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, pool, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	assert_int_equal(numem_tmem_shrink(tm, cpu0, NUMEM_NID_NONE, 1), 1);
+	assert_int_equal(client_stats(HOST).evictions, 1);
+	assert_int_equal(client_stats(HOST).pages_ephemeral, 99);
+	assert_int_equal(numem_tmem_shrink(tm, cpu0, 0, 5), 5);
+	assert_int_equal(client_stats(HOST).evictions, 6);
+	struct numem_tmem_info in;
+	numem_tmem_info(tm, &in);
+	assert_int_equal(in.max_evict_batch, 5);
+	verify();
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	shutdown();
+}
+
+/* numem_tmem_verify checks the instance's heap-page counts (heap_pages,
+ * pages_on_node) against the pages the store holds: raw pages and zpages
+ * (shared by several compressed pages, counted once), not the CPUs'
+ * spares (review of issue 11: it checked neither). */
+static void test_verify_heap_page_counts(void **state)
+{
+	(void)state;
+	boot();
+	uint64_t f = host_frame(), g = host_frame();
+	struct numem_cpu *cpu2 = numem_heap_cpu(&sys.heap, 2);
+	assert_int_equal(
+	    numem_tmem_ctl(tm, cpu0, NUMEM_TMEM_CTL_COMPRESS, HOST, NUMEM_TMEM_CODEC_LZ4, NULL, &d),
+	    NUMEM_TMEM_HIT);
+	uint32_t per = new_pool(HOST, NUMEM_TMEM_POOL_PERSISTENT), eph = new_pool(HOST, 0);
+	for (uint32_t i = 0; i < 40; i++) {
+		fill_text(virt(f), i);
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, per, &OID1, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	for (uint32_t i = 0; i < 3; i++) {
+		fill(virt(f), 100 + i);
+		assert_int_equal(numem_tmem_put(tm, cpu0, HOST, per, &OID2, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+		/* raw pages on node 1 (the host's pages go to the putting CPU's) */
+		assert_int_equal(numem_tmem_put(tm, cpu2, HOST, eph, &OID2, i, f, &d),
+		                 NUMEM_TMEM_HIT);
+	}
+	/* an exclusive get leaves cpu2 a spare page: not a held page */
+	assert_int_equal(numem_tmem_get(tm, cpu2, HOST, eph, &OID2, 0, g, &d), NUMEM_TMEM_HIT);
+	assert_true(tm->preload[cpu2->id].has_pfn);
+	struct numem_tmem_info in;
+	numem_tmem_info(tm, &in);
+	assert_true(in.pages_on_node[0] >= 4 && in.pages_on_node[0] < 40);
+	assert_int_equal(in.pages_on_node[1], 2);
+	assert_int_equal(in.heap_pages, in.pages_on_node[0] + 2);
+	verify();
+	tm->heap_pages++;
+	expect_corrupt("heap_pages one high", "instance's heap pages");
+	tm->heap_pages -= 2;
+	expect_corrupt("heap_pages one low", "instance's heap pages");
+	tm->heap_pages++;
+	verify();
+	tm->pages_on_node[0]++;
+	tm->pages_on_node[1]--;
+	expect_corrupt("a page counted on the wrong node", "instance's heap pages");
+	tm->pages_on_node[0]--;
+	tm->pages_on_node[1]++;
+	tm->pages_on_node[1]++;
+	expect_corrupt("pages_on_node one high", "instance's heap pages");
+	tm->pages_on_node[1]--;
+	verify();
+	numem_free(cpu0, numem_pfn(f), 0, &d);
+	numem_free(cpu0, numem_pfn(g), 0, &d);
+	shutdown();
+}
+
+/* TMEM.md "Metadata": a guest that puts each object's pages at indexes 0
+ * and 2^32 - 1 makes 2.5 KB of radix nodes per stored page; a pool's
+ * radix bytes are bounded by 1 KiB per page it holds plus one insert's
+ * worst case (6 KiB), so such puts are refused (persistent: EQUOTA,
+ * ephemeral: MISS) at the bound, while a dense guest (64-page objects) is
+ * never refused; the listing reports each client's and pool's radix bytes
+ * (review of issue 11: none of it was charged). */
+static uint64_t pool_radix_bytes(uint32_t client, uint32_t pool)
+{
+	struct numem_tmem_pool_info pi[NUMEM_TMEM_MAX_POOLS];
+	int n = numem_tmem_list_pools(tm, client, pi, NUMEM_TMEM_MAX_POOLS);
+	for (int i = 0; i < n; i++)
+		if (pi[i].pool_id == pool)
+			return pi[i].radix_bytes;
+	fail_msg("pool %u of client %u not listed", pool, client);
+	return 0;
+}
+
+static void test_radix_metadata_bound(void **state)
+{
+	(void)state;
+	boot();
+	struct numem_domain *sp = guest("sparse", 2), *de = guest("dense", 2);
+	uint32_t ps = new_pool(sp->id, NUMEM_TMEM_POOL_PERSISTENT), es = new_pool(sp->id, 0);
+	uint32_t pd = new_pool(de->id, NUMEM_TMEM_POOL_PERSISTENT);
+	fill(gpage(sp, 0), 1);
+	fill(gpage(de, 0), 2);
+	/* the sparse guest: objects of two pages, 0 and 2^32 - 1 */
+	uint32_t refused = 0, first = 0;
+	for (uint64_t k = 0; k < 64; k++) {
+		struct numem_tmem_oid o = {{k, 0, 0}};
+		assert_int_equal(numem_tmem_put(tm, cpu0, sp->id, ps, &o, 0, 0, &d),
+		                 NUMEM_TMEM_HIT); /* a lone page: no radix node */
+		int r = numem_tmem_put(tm, cpu0, sp->id, ps, &o, 0xffffffffu, 0, &d);
+		if (r == NUMEM_TMEM_EQUOTA) {
+			assert_non_null(strstr(d.msg, "radix"));
+			if (!refused++)
+				first = (uint32_t)k;
+		} else {
+			assert_int_equal(r, NUMEM_TMEM_HIT);
+		}
+		/* the bound holds after every put */
+		struct numem_tmem_stats st = client_stats(sp->id);
+		assert_true(pool_radix_bytes(sp->id, ps) <= 1024 * st.pages + 6144);
+	}
+	assert_true(refused > 0);
+	/* an object: 9 nodes + 2 leaves (5120 bytes) for 2 pages; two fit
+	 * (10240 <= 1024 * 4 + 6144), a third is refused (15360 > 12288) */
+	assert_int_equal(first, 2);
+	/* refused objects keep their first page (a lone record) */
+	struct numem_tmem_oid last = {{63, 0, 0}};
+	assert_int_equal(numem_tmem_get(tm, cpu0, sp->id, ps, &last, 0, 1, &d), NUMEM_TMEM_HIT);
+	assert_int_equal(numem_tmem_get(tm, cpu0, sp->id, ps, &last, 0xffffffffu, 1, &d),
+	                 NUMEM_TMEM_MISS);
+	assert_memory_equal(gpage(sp, 0), gpage(sp, 1), PAGE);
+	/* ephemeral: the same pattern is a MISS at the bound, not an error */
+	uint32_t misses = 0;
+	for (uint64_t k = 0; k < 16; k++) {
+		struct numem_tmem_oid o = {{k, 0, 0}};
+		assert_int_equal(numem_tmem_put(tm, cpu0, sp->id, es, &o, 0, 0, &d),
+		                 NUMEM_TMEM_HIT);
+		int r = numem_tmem_put(tm, cpu0, sp->id, es, &o, 0xffffffffu, 0, &d);
+		assert_true(r == NUMEM_TMEM_HIT || r == NUMEM_TMEM_MISS);
+		misses += r == NUMEM_TMEM_MISS;
+	}
+	assert_true(misses > 0);
+	assert_int_equal(client_info_of(sp->id).radix_bytes,
+	                 pool_radix_bytes(sp->id, ps) + pool_radix_bytes(sp->id, es));
+	/* the dense guest: 32 objects of 64 pages, never refused */
+	for (uint64_t k = 0; k < 32; k++) {
+		struct numem_tmem_oid o = {{k, 0, 0}};
+		for (uint32_t i = 0; i < 64; i++)
+			assert_int_equal(numem_tmem_put(tm, cpu0, de->id, pd, &o, i, 0, &d),
+			                 NUMEM_TMEM_HIT);
+	}
+	/* a leaf per object */
+	assert_int_equal(pool_radix_bytes(de->id, pd), 32 * sizeof(struct tm_rleaf));
+	assert_int_equal(client_info_of(de->id).radix_bytes, 32 * sizeof(struct tm_rleaf));
+	verify();
+	/* the counts the bound uses are the trees' (verify checks them) */
+	struct tm_pool *p = tm->client[sp->id]->pool[ps];
+	p->rnodes++;
+	expect_corrupt("radix node count", "radix nodes");
+	p->rnodes--;
+	verify();
 	shutdown();
 }
 
@@ -2483,6 +2664,7 @@ int main(void)
 	    cmocka_unit_test(test_spare_other_node),
 	    cmocka_unit_test(test_cap_evicts_own_object),
 	    cmocka_unit_test(test_shrinker_and_node),
+	    cmocka_unit_test(test_shrink_evicts_what_was_asked),
 	    cmocka_unit_test(test_max_pages_weighted),
 	    cmocka_unit_test(test_relayout_reaccount),
 	    cmocka_unit_test(test_relayout_commit_reaccounts),
@@ -2503,6 +2685,8 @@ int main(void)
 	    cmocka_unit_test(test_arena_gives_chunks_back),
 	    cmocka_unit_test(test_arena_node_local),
 	    cmocka_unit_test(test_verify_catches_corruption),
+	    cmocka_unit_test(test_radix_metadata_bound),
+	    cmocka_unit_test(test_verify_heap_page_counts),
 	};
 	if (getenv("NUMEM_TEST_FILTER"))
 		cmocka_set_test_filter(getenv("NUMEM_TEST_FILTER"));

@@ -343,6 +343,10 @@ struct numem_tmem_pool_info {
 	struct numem_tmem_uuid uuid; /* shared pools */
 	uint32_t sharers;            /* clients that joined (shared) */
 	uint64_t objects;
+	/* bytes of its objects' radix nodes and leaves: the metadata its
+	 * puts are charged (at most 1 KiB per page it holds plus 6 KiB,
+	 * docs/TMEM.md "Metadata") */
+	uint64_t radix_bytes;
 	struct numem_tmem_stats stats;
 };
 
@@ -354,6 +358,7 @@ struct numem_tmem_client_info {
 	bool frozen;
 	numem_nid_t node; /* where its pages go first */
 	uint32_t nr_pools;
+	uint64_t radix_bytes; /* of the pools it holds (a shared pool's whole) */
 	struct numem_tmem_stats stats;
 	uint64_t pages_on_node[NUMEM_MAX_NODES];
 };

@@ -537,7 +537,10 @@ static void client_info(const struct tm_client *c, struct numem_tmem_client_info
 	o->frozen = c->frozen;
 	o->node = c->node;
 	for (uint32_t i = 0; i < NUMEM_TMEM_MAX_POOLS; i++)
-		o->nr_pools += c->pool[i] != 0;
+		if (c->pool[i]) {
+			o->nr_pools++;
+			o->radix_bytes += tm_radix_bytes(c->pool[i]);
+		}
 	o->stats = c->st;
 	memcpy(o->pages_on_node, c->pages_on_node, sizeof(o->pages_on_node));
 }
@@ -581,6 +584,7 @@ int numem_tmem_list_pools(struct numem_tmem *t, uint32_t client, struct numem_tm
 			o->uuid = p->uuid;
 			o->sharers = p->sharers;
 			o->objects = p->objects;
+			o->radix_bytes = tm_radix_bytes(p);
 			o->stats = p->st;
 		}
 		n++;

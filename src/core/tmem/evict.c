@@ -17,10 +17,15 @@
  * A page is evicted whole under the lock (tree, LRU, counts, storage): no
  * reader sees a half-evicted page or object.
  *
- * Bound: one shrink request evicts at most TM_SHRINK_MAX pages, in rounds
- * of up to 64 under the lock, each round costing O(clients with ephemeral
- * pages) to pick the oldest head plus O(1) per page; between rounds the
- * lock is dropped and the round's pages go back to the heap.
+ * Bound: one shrink request for N pages evicts at most TM_SHRINK_MAX
+ * pages, in rounds under the lock of min(64, N - heap pages freed so far)
+ * pages, each round costing O(clients with ephemeral pages) to pick the
+ * oldest head plus O(1) per page; between rounds the lock is dropped and
+ * the round's pages go back to the heap.  An evicted page frees at most
+ * one heap page (a raw one; a zero, compressed or dedup page may free
+ * none), so a request for N evicts N pages when the oldest are raw, and
+ * more only while evictions free no whole page (never past
+ * TM_SHRINK_MAX).
  */
 #include "tmem_internal.h"
 
@@ -88,11 +93,13 @@ uint64_t numem__tm_shrink_scan(void *ctx, struct numem_cpu *cpu, numem_nid_t nod
 	while (freed < pages && evicted < TM_SHRINK_MAX) {
 		struct tm_bag bag = {.pfns = ~0ull, .no_spare = true};
 		tm_lock(t);
-		uint64_t round =
-		    numem__tm_evict(t, 0, where, NUMEM_MIN(64, TM_SHRINK_MAX - evicted), &bag);
+		/* no more than the pages still wanted: a page evicted frees at
+		 * most one heap page */
+		uint64_t want = NUMEM_MIN(NUMEM_MIN(64, TM_SHRINK_MAX - evicted), pages - freed);
+		uint64_t round = numem__tm_evict(t, 0, where, want, &bag);
 		if (!round && where != NUMEM_NID_NONE) {
 			where = NUMEM_NID_NONE; /* the node has none left: any node */
-			round = numem__tm_evict(t, 0, where, 64, &bag);
+			round = numem__tm_evict(t, 0, where, want, &bag);
 		}
 		evicted += round;
 		tm_unlock(t);

@@ -280,6 +280,59 @@ void numem__tm_obj_rehash(struct numem_tmem *t, struct tm_pool *p, uint32_t *nb,
 	p->nbuckets = n;
 }
 
+/* Bytes of the nodes from depth k down to the leaf of a tree of height h
+ * (the path below a missing node). */
+static uint64_t path_bytes(unsigned h, unsigned k)
+{
+	return (uint64_t)(h - 1 - k) * sizeof(struct tm_rnode) + sizeof(struct tm_rleaf);
+}
+
+/* Bytes of nodes and leaves a new page at index of record o takes: what
+ * to_object and radix_insert will take from the preload. */
+static uint64_t radix_need(const void *o, uint32_t index)
+{
+	if (tm_type(o) == TM_T_LONE) {
+		/* two paths: the lone page's, and index's below where they part */
+		uint32_t a = ((const struct tm_page *)o)->index;
+		unsigned h = 1;
+		while (NUMEM_MAX(a, index) >= tm_height_cap(h))
+			h++;
+		for (unsigned k = 1; k < h; k++)
+			if (a >> (TM_RADIX_SHIFT * (h - k)) != index >> (TM_RADIX_SHIFT * (h - k)))
+				return path_bytes(h, 0) + path_bytes(h, k);
+		return path_bytes(h, 0);
+	}
+	const struct tm_object *ob = o;
+	unsigned h = ob->height;
+	while (index >= tm_height_cap(h))
+		h++;
+	/* g new roots above the old one, a chain through their slot 0 */
+	unsigned g = h - ob->height;
+	uint64_t need = (uint64_t)g * sizeof(struct tm_rnode);
+	const void *n = ob->root;
+	for (unsigned k = 0; k + 1 < h; k++) {
+		unsigned digit = (index >> (TM_RADIX_SHIFT * (h - 1 - k))) & 63;
+		if (k < g) {
+			if (digit)
+				return need + path_bytes(h, k + 1);
+			continue; /* down the chain (to the old root at depth g) */
+		}
+		n = ((const struct tm_rnode *)n)->slot[digit];
+		if (!n)
+			return need + path_bytes(h, k + 1);
+	}
+	return need;
+}
+
+bool numem__tm_radix_over(const struct numem_tmem *t, const struct tm_pool *p, const void *o,
+                          uint32_t index)
+{
+	(void)t;
+	uint64_t need = radix_need(o, index);
+	return need &&
+	       tm_radix_bytes(p) + need > TM_RADIX_PAGE_BUDGET * (p->st.pages + 1) + TM_RADIX_SLACK;
+}
+
 /* The lone record lh of p becomes, in place (its chain and id kept), an
  * object tall enough for its page and `index`; the page moves to a page
  * record of the preload (its LRU neighbours relinked).  lh is the
@@ -325,6 +378,9 @@ void numem__tm_page_link_obj(struct numem_tmem *t, struct numem_cpu *cpu, struct
 {
 	(void)hash;
 	struct tm_preload *pl = &t->preload[cpu->id];
+#ifdef NUMEM_DEBUG
+	uint64_t need = radix_need(o, index), before = tm_radix_bytes(p);
+#endif
 	if (tm_type(o) == TM_T_LONE)
 		to_object(t, p, o, oh, index, pl);
 	uint32_t h = numem__tm_rec_take(pl, 0);
@@ -338,6 +394,12 @@ void numem__tm_page_link_obj(struct numem_tmem *t, struct numem_cpu *cpu, struct
 	                       .tag = (uint8_t)(w->kind << 2 | w->codec << 4 | TM_T_PAGE)};
 	pg->obj = oh;
 	radix_insert(tm_rec(t, oh), index, h, pl);
+#ifdef NUMEM_DEBUG
+	NUMEM_DEBUG_ASSERT(0, tm_radix_bytes(p) - before == need,
+	                   "tmem: index %u took %llu radix bytes, %llu foreseen", index,
+	                   (unsigned long long)(tm_radix_bytes(p) - before),
+	                   (unsigned long long)need);
+#endif
 	if (!(p->flags & NUMEM_TMEM_POOL_PERSISTENT))
 		numem__tm_lru_add(t, c, h, pg);
 	numem__tm_account(t, p, pg, 1);

@@ -114,6 +114,19 @@ static int put_locked(struct page_ctx *x, const void *src, bool zero, const void
 			o = 0; /* the drop frees it */
 		numem__tm_key_drop(t, h, old, hash, bag);
 	}
+	/* The radix nodes a page of an object takes are charged to its pool:
+	 * bounded per page it holds (a sparse index pattern is refused). */
+	if (o && numem__tm_radix_over(t, p, o, x->index)) {
+		c->st.puts_failed++;
+		p->st.puts_failed++;
+		if (pers)
+			return op_fail(
+			    x->diag, NUMEM_TMEM_EQUOTA,
+			    "tmem PUT: index %llu would take pool %llu's radix nodes past "
+			    "1 KiB per stored page",
+			    x->index, x->pool_id);
+		return NUMEM_TMEM_MISS;
+	}
 	/* Room: the client's cap (its own ephemeral pages make way), then the
 	 * instance's limit (the client most above its weighted share).  An
 	 * eviction may free the object o: found again for the link. */

@@ -53,6 +53,13 @@
 #define TM_ZPAGE_MAGIC     0x6567617a706d74ull /* "tmpzage" */
 #define TM_SHRINK_MAX      4096u               /* pages one shrink request evicts at most */
 #define TM_PUT_EVICT_MAX   16u                 /* pages a put evicts at most to find memory */
+/* A pool's radix metadata (nodes and leaves, which a hostile index pattern
+ * makes 2.5 KB a page of) is bounded: a put that would take it past
+ * TM_RADIX_PAGE_BUDGET bytes per page the pool holds (counting the new
+ * one) plus TM_RADIX_SLACK (one insert's worst case: a second page at
+ * the far end of the index space) is refused (docs/TMEM.md "Metadata"). */
+#define TM_RADIX_PAGE_BUDGET 1024u
+#define TM_RADIX_SLACK       6144u
 
 enum tm_kind {
 	TM_ZERO = 0,  /* all zero: no storage */
@@ -839,6 +846,15 @@ void numem__tm_dedup_put(struct numem_tmem *t, struct tm_pool *p, struct tm_dedu
                          struct tm_bag *bag);
 
 /* ---- object.c (lock held) ---- */
+/* Bytes of p's radix nodes and leaves. */
+static inline uint64_t tm_radix_bytes(const struct tm_pool *p)
+{
+	return p->rnodes * sizeof(struct tm_rnode) + p->rleaves * sizeof(struct tm_rleaf);
+}
+/* A new page at index of record o (LONE or OBJ, in p) would take p's
+ * radix metadata past its bound (TM_RADIX_PAGE_BUDGET). */
+bool numem__tm_radix_over(const struct numem_tmem *t, const struct tm_pool *p, const void *o,
+                          uint32_t index);
 /* Call fn on every page of record o (handle oh: LONE or OBJ), in index
  * order (fn may not change the tree). */
 void numem__tm_radix_walk(const struct numem_tmem *t, uint32_t oh,

@@ -20,6 +20,10 @@
  *     and its per-node counts its pages on each node;
  *   - every raw page's frame is an allocated TMEM block, every chunk's
  *     zpage has its header (magic, pfn) and the chunks marked used;
+ *   - the instance's heap_pages and pages_on_node count exactly the heap
+ *     pages the store holds, by node: raw pages (a dedup copy's once) and
+ *     zpages (each once: counted by the location that starts at its
+ *     lowest used chunk), not the CPUs' spares;
  *   - each CPU's spare page is an allocated TMEM page that no stored page
  *     and no other CPU uses (store.c).
  */
@@ -33,6 +37,7 @@ struct vctx {
 	enum numem_err err;
 	uint64_t pages;
 	uint64_t marked;
+	uint64_t *held; /* [NUMEM_MAX_NODES]: heap pages the store holds, by node */
 };
 
 static void vfail(struct vctx *v, const struct tm_page *pg, const char *what)
@@ -44,6 +49,19 @@ static void vfail(struct vctx *v, const struct tm_page *pg, const char *what)
 	                     "numem_tmem_verify: record %u (object %llx:%llx:%llx) index %u: %s",
 	                     v->oh, (unsigned long long)oid[0], (unsigned long long)oid[1],
 	                     (unsigned long long)oid[2], pg ? pg->index : 0, what);
+}
+
+/* Count the heap page of a checked location w (raw or chunks) once: a
+ * zpage through the location at its lowest used data chunk. */
+static void count_held(struct vctx *v, const struct tm_loc *w, numem_nid_t node)
+{
+	if (w->kind == TM_RAW) {
+		v->held[node < NUMEM_MAX_NODES ? node : 0]++;
+	} else if (w->kind == TM_CHUNK) {
+		const struct tm_zpage *z = tm_virt(v->t, w->loc >> TM_CHUNK_SHIFT);
+		if ((w->loc & (TM_CHUNKS - 1)) == (uint64_t)numem__ctz64(z->used & ~1ull))
+			v->held[z->node < NUMEM_MAX_NODES ? z->node : 0]++;
+	}
 }
 
 /* Mark record r as reached; false (and an error) if it already was. */
@@ -108,6 +126,23 @@ static void vpage(void *ctx, uint32_t h, struct tm_page *pg)
 		if (numem__tm_store_is_spare(v->t, w.loc >> TM_CHUNK_SHIFT))
 			return vfail(v, pg, "compressed page's zpage is a CPU's spare page");
 	}
+	if (tm_kind(pg) != TM_DEDUP) /* (a dedup copy: once, by verify_dedup) */
+		count_held(v, &w, pg->node);
+}
+
+/* The dedup copies of p (each checked through a page that refers to it):
+ * their heap pages, once each. */
+static void verify_dedup(struct vctx *v, const struct tm_pool *p)
+{
+	for (uint32_t b = 0; p->dedup && b < TM_DEDUP_BUCKETS && !v->err; b++)
+		for (const struct tm_dedup *dd = p->dedup[b]; dd; dd = dd->next) {
+			if (dd->where.kind == TM_CHUNK &&
+			    ((const struct tm_zpage *)tm_virt(v->t,
+			                                      dd->where.loc >> TM_CHUNK_SHIFT))
+			            ->magic != TM_ZPAGE_MAGIC)
+				return vfail(v, 0, "dedup copy's zpage has no header");
+			count_held(v, &dd->where, dd->where.node);
+		}
 }
 
 /* The nodes of a tree: interior slots hold nodes, leaves live handles. */
@@ -131,9 +166,9 @@ static void vnodes(struct vctx *v, const void *n, unsigned h, uint64_t *nodes, u
 }
 
 static enum numem_err verify_pool(struct numem_tmem *t, struct tm_pool *p, uint64_t *total,
-                                  uint64_t *marked, struct numem_diag *diag)
+                                  uint64_t *marked, uint64_t *held, struct numem_diag *diag)
 {
-	struct vctx v = {t, p, 0, diag, NUMEM_OK, 0, 0};
+	struct vctx v = {t, p, 0, diag, NUMEM_OK, 0, 0, held};
 	uint64_t objects = 0, nodes = 0, leaves = 0;
 	for (uint32_t b = 0; b < p->nbuckets && !v.err; b++)
 		for (uint32_t h = p->bucket[b]; h && !v.err; h = tm_pg(t, h)->hnext) {
@@ -175,6 +210,7 @@ static enum numem_err verify_pool(struct numem_tmem *t, struct tm_pool *p, uint6
 			if (!v.err && (v.pages - before != o->pages || !o->pages))
 				vfail(&v, 0, "object's page count differs from its tree");
 		}
+	verify_dedup(&v, p);
 	if (!v.err && (objects != p->objects || v.pages != p->st.pages || nodes != p->rnodes ||
 	               leaves != p->rleaves))
 		v.err = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
@@ -254,24 +290,51 @@ static enum numem_err verify_on_node(struct numem_tmem *t, struct tm_client *c,
 	return NUMEM_OK;
 }
 
+/* The instance's heap-page counts against what the store holds (held,
+ * by node). */
+static enum numem_err verify_held(const struct numem_tmem *t, const uint64_t *held,
+                                  struct numem_diag *diag)
+{
+	uint64_t sum = 0;
+	for (uint32_t n = 0; n < NUMEM_MAX_NODES; n++) {
+		sum += held[n];
+		if (held[n] != t->pages_on_node[n])
+			return numem__fail(
+			    diag, NUMEM_E_CORRUPT, 0, 0,
+			    "numem_tmem_verify: the instance's heap pages on node %u: "
+			    "%llu hold stored pages, pages_on_node counts %llu",
+			    n, (unsigned long long)held[n],
+			    (unsigned long long)t->pages_on_node[n]);
+	}
+	if (sum != t->heap_pages)
+		return numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
+		                   "numem_tmem_verify: the instance's heap pages: %llu hold stored "
+		                   "pages, heap_pages counts %llu",
+		                   (unsigned long long)sum, (unsigned long long)t->heap_pages);
+	return NUMEM_OK;
+}
+
 enum numem_err numem_tmem_verify(struct numem_tmem *t, struct numem_diag *diag)
 {
 	uint64_t k[NUMEM_MAX_NODES], pers[NUMEM_MAX_NODES];
 	enum numem_err e = NUMEM_OK;
 	uint64_t total = 0, marked = 0;
+	memset(pers, 0, sizeof(pers)); /* first the heap pages held, by node */
 	tm_lock(t);
 	for (struct tm_client *c = t->clients_list; c && !e; c = c->next_active) {
 		for (uint32_t i = 0; i < NUMEM_TMEM_MAX_POOLS && !e; i++)
 			if (c->pool[i] && c->pool[i]->shared_slot < 0)
-				e = verify_pool(t, c->pool[i], &total, &marked, diag);
+				e = verify_pool(t, c->pool[i], &total, &marked, pers, diag);
 	}
 	for (uint32_t i = 0; i < NUMEM_TMEM_MAX_SHARED && !e; i++)
 		if (t->shared[i])
-			e = verify_pool(t, t->shared[i], &total, &marked, diag);
+			e = verify_pool(t, t->shared[i], &total, &marked, pers, diag);
 	if (!e && total != t->total_pages)
 		e = numem__fail(diag, NUMEM_E_CORRUPT, 0, 0,
 		                "numem_tmem_verify: %llu pages in the pools, %llu counted",
 		                (unsigned long long)total, (unsigned long long)t->total_pages);
+	if (!e)
+		e = verify_held(t, pers, diag);
 	/* the LRUs after the pools: every handle on them was range-checked
 	 * through a tree or chain, or is caught here */
 	for (struct tm_client *c = t->clients_list; c && !e; c = c->next_active) {
