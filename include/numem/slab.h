@@ -112,7 +112,9 @@ struct numem_slab {
  * notifier (numem_slab_release() removes both). */
 enum numem_err numem_slab_init(struct numem_slab *s, struct numem_heap *heap,
                                struct numem_diag *diag);
-/* Every object must have been freed; gives all slabs back. */
+/* Every object must have been freed; gives all slabs back, draining every
+ * CPU's magazines and shrinking through CPU 0's handle: no CPU may be using
+ * its handle meanwhile. */
 void numem_slab_release(struct numem_slab *s);
 
 /* A named cache of objects of one size (1 .. 4032 bytes), alignment a power

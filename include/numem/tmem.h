@@ -290,7 +290,10 @@ struct numem_tmem_opts {
  * Set up tmem over a heap (with phys_to_virt), a slab (metadata) and the
  * domain manager (may be NULL: host client only).  Registers tmem's
  * shrinker with the heap and a destroy hook with the domains.  Metadata of
- * the instance (clients table, per-CPU scratch) comes from the platform.
+ * the instance (clients table, per-CPU scratch) comes from the platform;
+ * the host client's record from the slab through CPU 0's handle, so no
+ * other thread may be using that handle meanwhile (a CPU handle serves one
+ * thread at a time: call it at boot or from CPU 0).
  * NUMEM_E_INVAL / NUMEM_E_UNSUPPORTED / NUMEM_E_NOMEM with diag.
  */
 enum numem_err numem_tmem_create(struct numem_heap *heap, struct numem_slab *slab,
