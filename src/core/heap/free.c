@@ -210,7 +210,10 @@ static bool free_thp(struct numem_cpu *cpu, numem_pfn_t pfn, uint16_t owner)
 		return false;
 	struct numem_page *pg = numem__online_page(base, pfn);
 	uint64_t f = numem__pg_flags(pg);
-	if ((f & FREE_MASK) != (cpu->free_want | FREE_WANT(NUMEM_PCP_THP_ORDER, owner)))
+	/* free_want also names the CPU's first zone: a THP block of any zone
+	 * goes on its own zone's list, so the compare leaves the zone out */
+	if ((f & FREE_MASK) !=
+	    ((cpu->free_want | FREE_WANT(NUMEM_PCP_THP_ORDER, owner)) & FREE_MASK))
 		return false;
 	uint32_t zi = numem__pg_zone_index(pg);
 	if (!thp_cacheable(&cpu->heap->zone[zi]) || !free_claim(pg, f))
