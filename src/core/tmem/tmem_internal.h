@@ -139,8 +139,16 @@ struct tm_pool;
 
 /* An object of more than one page (or fewer, after flushes). */
 struct tm_object {
-	void *root; /* radix tree of height >= 1 */
-	struct tm_pool *pool;
+	/* 8 bytes each on every target, so that the record has the lone
+	 * record's size and offsets with 32-bit pointers too */
+	union {
+		void *root; /* radix tree of height >= 1 */
+		uint64_t root_bits;
+	};
+	union {
+		struct tm_pool *pool;
+		uint64_t pool_bits;
+	};
 	uint32_t pages;
 	uint8_t height;
 	uint8_t pad[6];
