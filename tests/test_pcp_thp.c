@@ -570,6 +570,63 @@ static void test_thp_relayout(void **state)
 	verify_and_shutdown();
 }
 
+/*
+ * The free fast forms are taken: a THP free (free_thp) and an order-0 free
+ * of another zone's head (the fast path's second compare) return before the
+ * checked path, whose first act is a quiescent point (numem__relayout_sync).
+ * So, after a commit a CPU has not caught up with, such frees leave its
+ * catch-up undone: the cached block of a moved range stays cached and
+ * pending.  Had either compare stopped matching (98a79ae: free_want's zone
+ * bits made every THP free take the checked path, and no test saw it),
+ * the free would catch up and divert the block.
+ */
+static void test_free_fast_forms_taken(void **state)
+{
+	(void)state;
+	static const char *const a[] = {"node,nodeid=0,cpus=0,mem=64M",
+	                                "node,nodeid=1,cpus=1,mem=64M"};
+	memset(&d, 0, sizeof(d));
+	boot_numa_args(&sys, a, 2, NULL, &d);
+	struct numem_heap *h = &sys.heap;
+	struct numem_cpu *c0 = cpu_(0);
+	uint32_t zi = fast_zi(c0);
+	numem_pfn_t moved = must_alloc(c0, THP, 0), kept = must_alloc(c0, THP, 0);
+	/* An order-0 page of node 1 (another zone than c0's first) */
+	struct numem_policy bind;
+	numem_policy_init(&bind, NUMEM_POLICY_BIND);
+	numem_nodemask_set(&bind.nodes, 1);
+	numem_pfn_t other;
+	if (numem_alloc(c0, 0, 0, &bind, &other, &d))
+		fail_msg("alloc on node 1: %s", d.msg);
+	uint32_t ozi = zone_of(other);
+	assert_int_not_equal(ozi, zi);
+	must_free(c0, moved, THP);
+	assert_int_equal(thp_cached(c0, zi), 1);
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, h->plat);
+	if (numem_memlayout_push(&l, h, moved.v, moved.v + 512, 1, &d) ||
+	    numem_relayout_commit(h, &l, NULL, &d))
+		fail_msg("push: %s", d.msg);
+	numem_memlayout_release(&l);
+	assert_int_equal(numem_relayout_pending(h, 1), 512);
+	/* The THP free's fast form: on c0's THP list, no catch-up. */
+	uint32_t pages = c0->pcp[ozi].pages;
+	must_free(c0, kept, THP);
+	assert_int_equal(thp_cached(c0, zi), 2);
+	assert_int_equal(numem_relayout_pending(h, 1), 512);
+	/* The order-0 free of another zone's head: on c0's cache of that
+	 * zone, no catch-up. */
+	must_free(c0, other, 0);
+	assert_int_equal(c0->pcp[ozi].pages, pages + 1);
+	assert_int_equal(c0->pcp[ozi].list[0], numem_frametable_lookup(&sys.ft, other));
+	assert_int_equal(numem_relayout_pending(h, 1), 512);
+	/* The checked path catches up: the moved block goes to node 1. */
+	numem_relayout_quiescent(c0);
+	assert_int_equal(numem_relayout_pending(h, 1), 0);
+	assert_int_equal(thp_cached(c0, zi), 1);
+	verify_and_shutdown();
+}
+
 /* Two CPUs at once: each allocates and frees THP blocks through its own
  * cache, frees blocks the other allocated (into its own cache of the
  * other's zone), while a third thread reads the free counts as placement
@@ -665,7 +722,8 @@ int main(void)
 	    cmocka_unit_test(test_thp_bad_frees),     cmocka_unit_test(test_thp_poison),
 	    cmocka_unit_test(test_thp_watermark),     cmocka_unit_test(test_thp_exhaustion),
 	    cmocka_unit_test(test_thp_views),         cmocka_unit_test(test_thp_verifier),
-	    cmocka_unit_test(test_thp_relayout),      cmocka_unit_test(test_thp_two_cpus),
+	    cmocka_unit_test(test_thp_relayout),      cmocka_unit_test(test_free_fast_forms_taken),
+	    cmocka_unit_test(test_thp_two_cpus),
 	};
 	if (getenv("NUMEM_TEST_FILTER"))
 		cmocka_set_test_filter(getenv("NUMEM_TEST_FILTER"));
