@@ -510,17 +510,34 @@ static void test_thp_verifier(void **state)
 	verify_and_shutdown();
 }
 
-/* A relayout commit with THP blocks cached: a cached block of a moved range
- * is pending for its new node (the verifier counts it as cached) until its
- * CPU catches up, which diverts it there; an allocated block of a moved
- * range freed through the THP fast path is diverted by the drain. */
-static void test_thp_relayout(void **state)
+/* Two nodes of 64 MiB, a CPU each (the relayout tests). */
+static void boot_two_nodes(void)
 {
-	(void)state;
 	static const char *const a[] = {"node,nodeid=0,cpus=0,mem=64M",
 	                                "node,nodeid=1,cpus=1,mem=64M"};
 	memset(&d, 0, sizeof(d));
 	boot_numa_args(&sys, a, 2, NULL, &d);
+}
+
+/* Commit a layout that gives [lo, lo + 512) to node 1. */
+static void push_to_node1(uint64_t lo)
+{
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, sys.heap.plat);
+	if (numem_memlayout_push(&l, &sys.heap, lo, lo + 512, 1, &d) ||
+	    numem_relayout_commit(&sys.heap, &l, NULL, &d))
+		fail_msg("push 0x%llx: %s", (unsigned long long)lo, d.msg);
+	numem_memlayout_release(&l);
+}
+
+/* A relayout commit with THP blocks cached: a cached block of a moved range
+ * is pending for its new node (the verifier counts it as cached) until its
+ * CPU catches up, which diverts it there; an allocated block of a moved
+ * range freed after the catch-up goes to its new node at once. */
+static void test_thp_relayout(void **state)
+{
+	(void)state;
+	boot_two_nodes();
 	struct numem_heap *h = &sys.heap;
 	struct numem_cpu *c0 = cpu_(0);
 	uint32_t zi = fast_zi(c0);
@@ -534,12 +551,7 @@ static void test_thp_relayout(void **state)
 	 * node 1. */
 	numem_pfn_t r[2] = {moved, held};
 	for (int i = 0; i < 2; i++) {
-		struct numem_memlayout l;
-		numem_memlayout_init(&l, h->plat);
-		if (numem_memlayout_push(&l, h, r[i].v, r[i].v + 512, 1, &d) ||
-		    numem_relayout_commit(h, &l, NULL, &d))
-			fail_msg("push 0x%llx: %s", (unsigned long long)r[i].v, d.msg);
-		numem_memlayout_release(&l);
+		push_to_node1(r[i].v);
 		verify("after the commit");
 	}
 	/* Both are pending for node 1: one cached, one allocated. */
@@ -557,14 +569,15 @@ static void test_thp_relayout(void **state)
 	assert_int_equal(numem_page_node(numem_frametable_lookup(&sys.ft, moved)), 1);
 	assert_int_equal(numem_heap_node_free(h, 1), free1 + 512);
 	verify("after the catch-up");
-	/* The held block freed through the fast path lands in cpu 0's cache
-	 * of its old zone (its head still says node 0); the drain diverts it. */
+	/* The held block, freed by cpu 0 now that it has caught up, goes to
+	 * node 1 at once, not into cpu 0's cache of its old zone (its head
+	 * still says node 0), where the next order-9 allocation of node 0
+	 * would take it. */
 	must_free(c0, held, THP);
-	assert_int_equal(thp_cached(c0, zi), 2);
-	assert_int_equal(numem_relayout_pending(h, 1), 512);
-	verify("held block cached");
-	numem_heap_drain_cpu(c0);
+	assert_int_equal(thp_cached(c0, zi), 1);
 	assert_int_equal(numem_relayout_pending(h, 1), 0);
+	verify("held block freed");
+	numem_heap_drain_cpu(c0);
 	assert_int_equal(numem_page_node(numem_frametable_lookup(&sys.ft, held)), 1);
 	assert_int_equal(numem_heap_node_free(h, 1), free1 + 1024);
 	verify_and_shutdown();
@@ -583,10 +596,7 @@ static void test_thp_relayout(void **state)
 static void test_free_fast_forms_taken(void **state)
 {
 	(void)state;
-	static const char *const a[] = {"node,nodeid=0,cpus=0,mem=64M",
-	                                "node,nodeid=1,cpus=1,mem=64M"};
-	memset(&d, 0, sizeof(d));
-	boot_numa_args(&sys, a, 2, NULL, &d);
+	boot_two_nodes();
 	struct numem_heap *h = &sys.heap;
 	struct numem_cpu *c0 = cpu_(0);
 	uint32_t zi = fast_zi(c0);
@@ -602,12 +612,7 @@ static void test_free_fast_forms_taken(void **state)
 	assert_int_not_equal(ozi, zi);
 	must_free(c0, moved, THP);
 	assert_int_equal(thp_cached(c0, zi), 1);
-	struct numem_memlayout l;
-	numem_memlayout_init(&l, h->plat);
-	if (numem_memlayout_push(&l, h, moved.v, moved.v + 512, 1, &d) ||
-	    numem_relayout_commit(h, &l, NULL, &d))
-		fail_msg("push: %s", d.msg);
-	numem_memlayout_release(&l);
+	push_to_node1(moved.v);
 	assert_int_equal(numem_relayout_pending(h, 1), 512);
 	/* The THP free's fast form: on c0's THP list, no catch-up. */
 	uint32_t pages = c0->pcp[ozi].pages;
@@ -624,6 +629,57 @@ static void test_free_fast_forms_taken(void **state)
 	numem_relayout_quiescent(c0);
 	assert_int_equal(numem_relayout_pending(h, 1), 0);
 	assert_int_equal(thp_cached(c0, zi), 1);
+	verify_and_shutdown();
+}
+
+/*
+ * A pending page freed by a CPU that has caught up with the commit goes to
+ * its new node (relayout.h), through the fast path's free as through the
+ * checked one, not into the CPU's cache of its old zone, from which the
+ * next local or BIND allocation of the old node would hand it out as that
+ * node's memory while the layout says it is the new node's (and its pending
+ * count would stay up while it circulates).
+ */
+static void test_pending_free_after_catch_up(void **state)
+{
+	(void)state;
+	boot_two_nodes();
+	struct numem_heap *h = &sys.heap;
+	struct numem_cpu *c0 = cpu_(0);
+	numem_pfn_t p[4];
+	unsigned order[4] = {0, 0, 1, 3};
+	for (int i = 0; i < 4; i++)
+		p[i] = must_alloc(c0, order[i], 0);
+	uint64_t lo = p[0].v & ~511ull;
+	push_to_node1(lo);
+	assert_true(numem_relayout_pending(h, 1) >= 1);
+	numem_relayout_quiescent(c0);
+	struct numem_policy bind;
+	numem_policy_init(&bind, NUMEM_POLICY_BIND);
+	numem_nodemask_set(&bind.nodes, 0);
+	for (int i = 0; i < 4; i++) {
+		bool moved = p[i].v >= lo && p[i].v < lo + 512;
+		uint64_t before = numem_relayout_pending(h, 1);
+		must_free(c0, p[i], order[i]);
+		if (!moved)
+			continue;
+		assert_int_equal(numem_relayout_pending(h, 1), before - (1u << order[i]));
+		/* in node 1's buddy lists (a free head, or merged into one) */
+		struct numem_heap_block b;
+		assert_int_equal(numem_heap_block_of(h, p[i], &b), NUMEM_PS_FREE);
+		assert_int_equal(numem_page_node(numem_frametable_lookup(&sys.ft, b.head)), 1);
+		numem_pfn_t q;
+		if (numem_alloc(c0, order[i], 0, i % 2 ? &bind : NULL, &q, &d) == NUMEM_OK) {
+			assert_int_not_equal(q.v, p[i].v);
+			must_free(c0, q, order[i]);
+		}
+	}
+	verify("after the frees");
+	/* Nothing pending: the next checked path ends the tail. */
+	assert_int_equal(numem_relayout_pending(h, 1), 0);
+	numem_pfn_t r = must_alloc(c0, 2, NUMEM_ALLOC_NOPCP);
+	must_free(c0, r, 2);
+	assert_int_equal(c0->free_tail_above, h->pcp_high);
 	verify_and_shutdown();
 }
 
@@ -718,11 +774,17 @@ static void test_thp_two_cpus(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_thp_through_cache), cmocka_unit_test(test_thp_drain),
-	    cmocka_unit_test(test_thp_bad_frees),     cmocka_unit_test(test_thp_poison),
-	    cmocka_unit_test(test_thp_watermark),     cmocka_unit_test(test_thp_exhaustion),
-	    cmocka_unit_test(test_thp_views),         cmocka_unit_test(test_thp_verifier),
-	    cmocka_unit_test(test_thp_relayout),      cmocka_unit_test(test_free_fast_forms_taken),
+	    cmocka_unit_test(test_thp_through_cache),
+	    cmocka_unit_test(test_thp_drain),
+	    cmocka_unit_test(test_thp_bad_frees),
+	    cmocka_unit_test(test_thp_poison),
+	    cmocka_unit_test(test_thp_watermark),
+	    cmocka_unit_test(test_thp_exhaustion),
+	    cmocka_unit_test(test_thp_views),
+	    cmocka_unit_test(test_thp_verifier),
+	    cmocka_unit_test(test_thp_relayout),
+	    cmocka_unit_test(test_free_fast_forms_taken),
+	    cmocka_unit_test(test_pending_free_after_catch_up),
 	    cmocka_unit_test(test_thp_two_cpus),
 	};
 	if (getenv("NUMEM_TEST_FILTER"))
