@@ -292,11 +292,30 @@ __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu,
 	return NUMEM_OK;
 }
 
+/* A fast free while pages are pending after a relayout: a pending block
+ * (its range moved) comes back off the cache it was just pushed on (its
+ * list's head) and goes to its new node.  True when it did. */
+__attribute__((noinline)) static bool free_pending(struct numem_cpu *cpu, uint32_t zi,
+                                                   numem_pfn_t pfn, unsigned order)
+{
+	struct numem_heap *h = cpu->heap;
+	if (!numem__relayout_check(h, h->zone[zi].node, pfn.v, order))
+		return false;
+	struct numem_pcp *pcp = &cpu->pcp[zi];
+	struct numem_page *pg = pcp->list[order];
+	pcp->list[order] = pg->next;
+	pg->next = 0;
+	numem__pcp_account(pcp, order, -1);
+	numem__relayout_divert(h, zi, pfn.v, order);
+	return true;
+}
+
 /* What a fast free does after the push when the CPU may trace, pages are
- * pending after a relayout, or its cache went over its high mark
- * (cpu->free_tail_above is 0 on a CPU with a trace ring and while pages are
- * pending, so every free of such a CPU comes here): out of line, so that
- * the fast path itself saves no register and calls nothing. */
+ * pending after a relayout (free_want's PENDING bit), or its cache went
+ * over its high mark (cpu->free_tail_above is 0 on a CPU with a trace ring
+ * and while pages are pending, so every free of such a CPU comes here):
+ * out of line, so that the fast path itself saves no register and calls
+ * nothing. */
 __attribute__((noinline)) static enum numem_err
 free_fast_tail(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint64_t f)
 {
@@ -305,18 +324,9 @@ free_fast_tail(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint64_t 
 	    (uint32_t)((f >> NUMEM_PG_ZONE_SHIFT) & NUMEM_PG_ZONE_MASK);
 	numem__trace(cpu, NUMEM_EV_FREE, pfn.v, order,
 	             (f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK);
-	struct numem_heap *h = cpu->heap;
-	if (__builtin_expect(numem__relayout_check(h, h->zone[zi].node, pfn.v, order), 0)) {
-		/* Pending: off the cache it was just pushed on (its list's
-		 * head), to its new node. */
-		struct numem_pcp *pcp = &cpu->pcp[zi];
-		struct numem_page *pg = pcp->list[order];
-		pcp->list[order] = pg->next;
-		pg->next = 0;
-		numem__pcp_account(pcp, order, -1);
-		numem__relayout_divert(h, zi, pfn.v, order);
+	if (__builtin_expect((cpu->free_want & NUMEM__FREE_WANT_PENDING) != 0, 0) &&
+	    free_pending(cpu, zi, pfn, order))
 		return NUMEM_OK;
-	}
 	if (cpu->pcp[zi].pages > cpu->heap->pcp_high)
 		numem__pcp_drain(cpu, zi, order, NUMEM_MAX(1u, cpu->heap->pcp_batch >> order));
 	return NUMEM_OK;
