@@ -511,12 +511,17 @@ static void test_thp_verifier(void **state)
 }
 
 /* Two nodes of 64 MiB, a CPU each (the relayout tests). */
-static void boot_two_nodes(void)
+static void boot_two_nodes_opts(const struct numem_system_opts *o)
 {
 	static const char *const a[] = {"node,nodeid=0,cpus=0,mem=64M",
 	                                "node,nodeid=1,cpus=1,mem=64M"};
 	memset(&d, 0, sizeof(d));
-	boot_numa_args(&sys, a, 2, NULL, &d);
+	boot_numa_args(&sys, a, 2, o, &d);
+}
+
+static void boot_two_nodes(void)
+{
+	boot_two_nodes_opts(NULL);
 }
 
 /* Commit a layout that gives [lo, lo + 512) to node 1. */
@@ -640,10 +645,11 @@ static void test_free_fast_forms_taken(void **state)
  * node's memory while the layout says it is the new node's (and its pending
  * count would stay up while it circulates).
  */
-static void test_pending_free_after_catch_up(void **state)
+static void pending_free_after_catch_up(bool poison)
 {
-	(void)state;
-	boot_two_nodes();
+	/* poisoning: every free takes the checked path */
+	struct numem_system_opts o = {.back_memory = poison, .heap.poison = poison ? 1 : -1};
+	boot_two_nodes_opts(&o);
 	struct numem_heap *h = &sys.heap;
 	struct numem_cpu *c0 = cpu_(0);
 	numem_pfn_t p[4];
@@ -679,8 +685,16 @@ static void test_pending_free_after_catch_up(void **state)
 	assert_int_equal(numem_relayout_pending(h, 1), 0);
 	numem_pfn_t r = must_alloc(c0, 2, NUMEM_ALLOC_NOPCP);
 	must_free(c0, r, 2);
-	assert_int_equal(c0->free_tail_above, h->pcp_high);
+	if (!poison)
+		assert_int_equal(c0->free_tail_above, h->pcp_high);
 	verify_and_shutdown();
+}
+
+static void test_pending_free_after_catch_up(void **state)
+{
+	(void)state;
+	pending_free_after_catch_up(false);
+	pending_free_after_catch_up(true);
 }
 
 /* Two CPUs at once: each allocates and frees THP blocks through its own
