@@ -1044,6 +1044,57 @@ static void test_movable_zone(void **state)
 	verify_and_shutdown();
 }
 
+/*
+ * A free of a head of each zone type (DMA, DMA32, MOVABLE of the CPU's own
+ * node and of another) from a CPU whose fast zone is NORMAL: each goes on
+ * the cache of its own zone, found from the head's node and type bits
+ * (free_zone_pcp), orders 0 and 2 through the fast path's second compare,
+ * order 9 through free_thp (its compare leaves the zone bits out).
+ */
+static void test_free_fast_zone_types(void **state)
+{
+	(void)state;
+	struct numem_system_opts o = {.heap.movable_pages = (2ull << 30) >> 12};
+	boot("x460-2n", &o);
+	struct numem_heap *h = &sys.heap;
+	struct numem_cpu *cpu = numem_heap_cpu(h, 0);
+	numem_nid_t home = cpu->fast_node;
+	assert_int_equal(h->zone[cpu->fast_pcp - cpu->pcp].type, NUMEM_ZONE_NORMAL);
+	struct numem_policy bind[2];
+	for (int b = 0; b < 2; b++) {
+		numem_policy_init(&bind[b], NUMEM_POLICY_BIND);
+		numem_nodemask_set(&bind[b].nodes, (numem_nid_t)(b ? !home : home));
+	}
+	static const struct {
+		unsigned flags;
+		int bind; /* 0: the CPU's node, 1: the other */
+		enum numem_zone_type type;
+	} c[] = {{NUMEM_ALLOC_DMA, 0, NUMEM_ZONE_DMA},
+	         {NUMEM_ALLOC_DMA32, 0, NUMEM_ZONE_DMA32},
+	         {NUMEM_ALLOC_MOVABLE, 0, NUMEM_ZONE_MOVABLE},
+	         {NUMEM_ALLOC_MOVABLE, 1, NUMEM_ZONE_MOVABLE}};
+	static const unsigned orders[] = {0, 2, NUMEM_PCP_THP_ORDER};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		for (size_t k = 0; k < sizeof(orders) / sizeof(orders[0]); k++) {
+			unsigned order = orders[k];
+			if (c[i].type == NUMEM_ZONE_DMA && order == NUMEM_PCP_THP_ORDER)
+				continue; /* 16 MiB of DMA: keep the test about the free */
+			numem_pfn_t p = must_alloc(cpu, order, c[i].flags, &bind[c[i].bind]);
+			uint32_t zi = zone_index_of(p);
+			assert_int_equal(zi % NUMEM_NR_ZONE_TYPES, c[i].type);
+			assert_int_equal(zi / NUMEM_NR_ZONE_TYPES, c[i].bind ? !home : home);
+			struct numem_pcp *own = &cpu->pcp[zi];
+			unsigned li = order <= NUMEM_PCP_MAX_ORDER ? order : NUMEM_PCP_THP_LIST;
+			uint32_t before = own->count[li], fast = cpu->fast_pcp->count[li];
+			assert_int_equal(numem_free(cpu, p, order, &d), NUMEM_OK);
+			assert_int_equal(own->count[li], before + 1);
+			assert_ptr_equal(own->list[li], numem_pfn_to_page(&sys.ft, p));
+			assert_int_equal(cpu->fast_pcp->count[li], fast);
+			assert_int_equal(numem_free(cpu, p, order, &d), NUMEM_E_DOUBLE_FREE);
+		}
+	verify_and_shutdown();
+}
+
 static void test_unusable_index(void **state)
 {
 	(void)state;
@@ -1212,6 +1263,7 @@ int main(void)
 	    cmocka_unit_test(test_deferred_first_helping_bounded),
 	    cmocka_unit_test(test_zonelist_orders),
 	    cmocka_unit_test(test_movable_zone),
+	    cmocka_unit_test(test_free_fast_zone_types),
 	    cmocka_unit_test(test_unusable_index),
 	    cmocka_unit_test(test_trace_ring),
 	    cmocka_unit_test(test_init_rejects_overflowing_sizes),

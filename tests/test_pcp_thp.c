@@ -510,17 +510,39 @@ static void test_thp_verifier(void **state)
 	verify_and_shutdown();
 }
 
-/* A relayout commit with THP blocks cached: a cached block of a moved range
- * is pending for its new node (the verifier counts it as cached) until its
- * CPU catches up, which diverts it there; an allocated block of a moved
- * range freed through the THP fast path is diverted by the drain. */
-static void test_thp_relayout(void **state)
+/* Two nodes of 64 MiB, a CPU each (the relayout tests). */
+static void boot_two_nodes_opts(const struct numem_system_opts *o)
 {
-	(void)state;
 	static const char *const a[] = {"node,nodeid=0,cpus=0,mem=64M",
 	                                "node,nodeid=1,cpus=1,mem=64M"};
 	memset(&d, 0, sizeof(d));
-	boot_numa_args(&sys, a, 2, NULL, &d);
+	boot_numa_args(&sys, a, 2, o, &d);
+}
+
+static void boot_two_nodes(void)
+{
+	boot_two_nodes_opts(NULL);
+}
+
+/* Commit a layout that gives [lo, lo + 512) to node 1. */
+static void push_to_node1(uint64_t lo)
+{
+	struct numem_memlayout l;
+	numem_memlayout_init(&l, sys.heap.plat);
+	if (numem_memlayout_push(&l, &sys.heap, lo, lo + 512, 1, &d) ||
+	    numem_relayout_commit(&sys.heap, &l, NULL, &d))
+		fail_msg("push 0x%llx: %s", (unsigned long long)lo, d.msg);
+	numem_memlayout_release(&l);
+}
+
+/* A relayout commit with THP blocks cached: a cached block of a moved range
+ * is pending for its new node (the verifier counts it as cached) until its
+ * CPU catches up, which diverts it there; an allocated block of a moved
+ * range freed after the catch-up goes to its new node at once. */
+static void test_thp_relayout(void **state)
+{
+	(void)state;
+	boot_two_nodes();
 	struct numem_heap *h = &sys.heap;
 	struct numem_cpu *c0 = cpu_(0);
 	uint32_t zi = fast_zi(c0);
@@ -534,12 +556,7 @@ static void test_thp_relayout(void **state)
 	 * node 1. */
 	numem_pfn_t r[2] = {moved, held};
 	for (int i = 0; i < 2; i++) {
-		struct numem_memlayout l;
-		numem_memlayout_init(&l, h->plat);
-		if (numem_memlayout_push(&l, h, r[i].v, r[i].v + 512, 1, &d) ||
-		    numem_relayout_commit(h, &l, NULL, &d))
-			fail_msg("push 0x%llx: %s", (unsigned long long)r[i].v, d.msg);
-		numem_memlayout_release(&l);
+		push_to_node1(r[i].v);
 		verify("after the commit");
 	}
 	/* Both are pending for node 1: one cached, one allocated. */
@@ -557,17 +574,127 @@ static void test_thp_relayout(void **state)
 	assert_int_equal(numem_page_node(numem_frametable_lookup(&sys.ft, moved)), 1);
 	assert_int_equal(numem_heap_node_free(h, 1), free1 + 512);
 	verify("after the catch-up");
-	/* The held block freed through the fast path lands in cpu 0's cache
-	 * of its old zone (its head still says node 0); the drain diverts it. */
+	/* The held block, freed by cpu 0 now that it has caught up, goes to
+	 * node 1 at once, not into cpu 0's cache of its old zone (its head
+	 * still says node 0), where the next order-9 allocation of node 0
+	 * would take it. */
 	must_free(c0, held, THP);
-	assert_int_equal(thp_cached(c0, zi), 2);
-	assert_int_equal(numem_relayout_pending(h, 1), 512);
-	verify("held block cached");
-	numem_heap_drain_cpu(c0);
+	assert_int_equal(thp_cached(c0, zi), 1);
 	assert_int_equal(numem_relayout_pending(h, 1), 0);
+	verify("held block freed");
+	numem_heap_drain_cpu(c0);
 	assert_int_equal(numem_page_node(numem_frametable_lookup(&sys.ft, held)), 1);
 	assert_int_equal(numem_heap_node_free(h, 1), free1 + 1024);
 	verify_and_shutdown();
+}
+
+/*
+ * The free fast forms are taken: a THP free (free_thp) and an order-0 free
+ * of another zone's head (the fast path's second compare) return before the
+ * checked path, whose first act is a quiescent point (numem__relayout_sync).
+ * So, after a commit a CPU has not caught up with, such frees leave its
+ * catch-up undone: the cached block of a moved range stays cached and
+ * pending.  Had either compare stopped matching (98a79ae: free_want's zone
+ * bits made every THP free take the checked path, and no test saw it),
+ * the free would catch up and divert the block.
+ */
+static void test_free_fast_forms_taken(void **state)
+{
+	(void)state;
+	boot_two_nodes();
+	struct numem_heap *h = &sys.heap;
+	struct numem_cpu *c0 = cpu_(0);
+	uint32_t zi = fast_zi(c0);
+	numem_pfn_t moved = must_alloc(c0, THP, 0), kept = must_alloc(c0, THP, 0);
+	/* An order-0 page of node 1 (another zone than c0's first) */
+	struct numem_policy bind;
+	numem_policy_init(&bind, NUMEM_POLICY_BIND);
+	numem_nodemask_set(&bind.nodes, 1);
+	numem_pfn_t other;
+	if (numem_alloc(c0, 0, 0, &bind, &other, &d))
+		fail_msg("alloc on node 1: %s", d.msg);
+	uint32_t ozi = zone_of(other);
+	assert_int_not_equal(ozi, zi);
+	must_free(c0, moved, THP);
+	assert_int_equal(thp_cached(c0, zi), 1);
+	push_to_node1(moved.v);
+	assert_int_equal(numem_relayout_pending(h, 1), 512);
+	/* The THP free's fast form: on c0's THP list, no catch-up. */
+	uint32_t pages = c0->pcp[ozi].pages;
+	must_free(c0, kept, THP);
+	assert_int_equal(thp_cached(c0, zi), 2);
+	assert_int_equal(numem_relayout_pending(h, 1), 512);
+	/* The order-0 free of another zone's head: on c0's cache of that
+	 * zone, no catch-up. */
+	must_free(c0, other, 0);
+	assert_int_equal(c0->pcp[ozi].pages, pages + 1);
+	assert_int_equal(c0->pcp[ozi].list[0], numem_frametable_lookup(&sys.ft, other));
+	assert_int_equal(numem_relayout_pending(h, 1), 512);
+	/* The checked path catches up: the moved block goes to node 1. */
+	numem_relayout_quiescent(c0);
+	assert_int_equal(numem_relayout_pending(h, 1), 0);
+	assert_int_equal(thp_cached(c0, zi), 1);
+	verify_and_shutdown();
+}
+
+/*
+ * A pending page freed by a CPU that has caught up with the commit goes to
+ * its new node (relayout.h), through the fast path's free as through the
+ * checked one, not into the CPU's cache of its old zone, from which the
+ * next local or BIND allocation of the old node would hand it out as that
+ * node's memory while the layout says it is the new node's (and its pending
+ * count would stay up while it circulates).
+ */
+static void pending_free_after_catch_up(bool poison)
+{
+	/* poisoning: every free takes the checked path */
+	struct numem_system_opts o = {.back_memory = poison, .heap.poison = poison ? 1 : -1};
+	boot_two_nodes_opts(&o);
+	struct numem_heap *h = &sys.heap;
+	struct numem_cpu *c0 = cpu_(0);
+	numem_pfn_t p[4];
+	unsigned order[4] = {0, 0, 1, 3};
+	for (int i = 0; i < 4; i++)
+		p[i] = must_alloc(c0, order[i], 0);
+	uint64_t lo = p[0].v & ~511ull;
+	push_to_node1(lo);
+	assert_true(numem_relayout_pending(h, 1) >= 1);
+	numem_relayout_quiescent(c0);
+	struct numem_policy bind;
+	numem_policy_init(&bind, NUMEM_POLICY_BIND);
+	numem_nodemask_set(&bind.nodes, 0);
+	for (int i = 0; i < 4; i++) {
+		bool moved = p[i].v >= lo && p[i].v < lo + 512;
+		uint64_t before = numem_relayout_pending(h, 1);
+		must_free(c0, p[i], order[i]);
+		if (!moved)
+			continue;
+		assert_int_equal(numem_relayout_pending(h, 1), before - (1u << order[i]));
+		/* in node 1's buddy lists (a free head, or merged into one) */
+		struct numem_heap_block b;
+		assert_int_equal(numem_heap_block_of(h, p[i], &b), NUMEM_PS_FREE);
+		assert_int_equal(numem_page_node(numem_frametable_lookup(&sys.ft, b.head)), 1);
+		numem_pfn_t q;
+		if (numem_alloc(c0, order[i], 0, i % 2 ? &bind : NULL, &q, &d) == NUMEM_OK) {
+			assert_int_not_equal(q.v, p[i].v);
+			must_free(c0, q, order[i]);
+		}
+	}
+	verify("after the frees");
+	/* Nothing pending: the next checked path ends the tail. */
+	assert_int_equal(numem_relayout_pending(h, 1), 0);
+	numem_pfn_t r = must_alloc(c0, 2, NUMEM_ALLOC_NOPCP);
+	must_free(c0, r, 2);
+	if (!poison)
+		assert_int_equal(c0->free_tail_above, h->pcp_high);
+	verify_and_shutdown();
+}
+
+static void test_pending_free_after_catch_up(void **state)
+{
+	(void)state;
+	pending_free_after_catch_up(false);
+	pending_free_after_catch_up(true);
 }
 
 /* Two CPUs at once: each allocates and frees THP blocks through its own
@@ -661,11 +788,18 @@ static void test_thp_two_cpus(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_thp_through_cache), cmocka_unit_test(test_thp_drain),
-	    cmocka_unit_test(test_thp_bad_frees),     cmocka_unit_test(test_thp_poison),
-	    cmocka_unit_test(test_thp_watermark),     cmocka_unit_test(test_thp_exhaustion),
-	    cmocka_unit_test(test_thp_views),         cmocka_unit_test(test_thp_verifier),
-	    cmocka_unit_test(test_thp_relayout),      cmocka_unit_test(test_thp_two_cpus),
+	    cmocka_unit_test(test_thp_through_cache),
+	    cmocka_unit_test(test_thp_drain),
+	    cmocka_unit_test(test_thp_bad_frees),
+	    cmocka_unit_test(test_thp_poison),
+	    cmocka_unit_test(test_thp_watermark),
+	    cmocka_unit_test(test_thp_exhaustion),
+	    cmocka_unit_test(test_thp_views),
+	    cmocka_unit_test(test_thp_verifier),
+	    cmocka_unit_test(test_thp_relayout),
+	    cmocka_unit_test(test_free_fast_forms_taken),
+	    cmocka_unit_test(test_pending_free_after_catch_up),
+	    cmocka_unit_test(test_thp_two_cpus),
 	};
 	if (getenv("NUMEM_TEST_FILTER"))
 		cmocka_set_test_filter(getenv("NUMEM_TEST_FILTER"));

@@ -29,9 +29,11 @@
  *          edge cuts it, merging with its new buddies;
  *        - allocated blocks and blocks in per-CPU caches whose node changes
  *          are "pending": they stay counted on their old node and go to
- *          their new node when they are freed (the free slow path, split at
- *          range edges if they straddle one).  The free fast path is not
- *          changed;
+ *          their new node when a CPU that has caught up frees them (split
+ *          at range edges if they straddle one); until then a CPU's cache
+ *          may hold them.  While any page is pending, a caught-up CPU's
+ *          free fast path costs an out-of-line call (its tail checks the
+ *          layout), which ends at its first slow path after the last one;
  *        - zone spans, present/free/reserved/deferred counts, per-node
  *          pending counts, nearest-memory nodes, fallback orders and
  *          zonelists follow; a node the layout targets comes online (its

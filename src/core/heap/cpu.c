@@ -7,7 +7,7 @@
  * numastat counter a local hit bumps.  They are recomputed when the cpuset
  * changes; poisoning turns the fast paths off (every allocation checks).
  */
-#include "heap_internal.h"
+#include "relayout_internal.h"
 
 /* The cache a CPU without a fast path pops: always empty (nothing ever
  * pushes onto it), so the pop fails and the slow path runs. */
@@ -49,12 +49,18 @@ void numem__cpu_fast_path(struct numem_cpu *cpu)
 	/* A free's fast path pushes a head of the fast zone on fast_pcp: the
 	 * zone bits name that zone, or none (no fast zone: every head takes
 	 * the compare without the zone bits and its own zone's cache). */
+	/* While pages are pending after a relayout, frees take the paths that
+	 * send them to their new node (free_want's PENDING bit, the tail);
+	 * numem__relayout_sync() ends that. */
+	bool pending = numem__relayout_has_pending(h);
+	uint64_t want_pending = pending ? NUMEM__FREE_WANT_PENDING : 0;
 	cpu->free_want = h->poison ? NUMEM__FREE_WANT_NONE
 	                           : (uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |
-	                                 NUMEM__FREE_ZONE_NONE;
+	                                 NUMEM__FREE_ZONE_NONE | want_pending;
 	/* A CPU with a trace ring takes the free's out-of-line tail each time
-	 * (it traces there when the heap's switch is on). */
-	cpu->free_tail_above = cpu->trace ? 0 : h->pcp_high;
+	 * (it traces there when the heap's switch is on); so does every CPU
+	 * while pages are pending (the tail sends them to their new node). */
+	cpu->free_tail_above = cpu->trace || pending ? 0 : h->pcp_high;
 	cpu->ft = h->ft;
 	cpu->online_map = h->online_map;
 	if (h->poison || zl[0] == UINT16_MAX || h->zone[zl[0]].node != cpu->mem_node ||
@@ -63,7 +69,8 @@ void numem__cpu_fast_path(struct numem_cpu *cpu)
 	cpu->fast_pcp = &cpu->pcp[zl[0]];
 	cpu->free_want = (uint64_t)NUMEM_PS_ALLOCATED << NUMEM_PG_STATE_SHIFT |
 	                 (uint64_t)(zl[0] / NUMEM_NR_ZONE_TYPES) << NUMEM_PG_NODE_SHIFT |
-	                 (uint64_t)(zl[0] % NUMEM_NR_ZONE_TYPES) << NUMEM_PG_ZONE_SHIFT;
+	                 (uint64_t)(zl[0] % NUMEM_NR_ZONE_TYPES) << NUMEM_PG_ZONE_SHIFT |
+	                 want_pending;
 	cpu->fast_node = cpu->mem_node;
 	cpu->fast_near = cpu->mem_node == cpu->node ? NUMEM_STAT_LOCAL_NODE : NUMEM_STAT_OTHER_NODE;
 	/* The fold adds the page-weighted twin at the same distance. */

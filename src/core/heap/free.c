@@ -160,6 +160,8 @@ bool numem_heap_free_is_atomic(void)
 	(NUMEM__PG_STATE_BITS | NUMEM__PG_OWNER_BITS | NUMEM_PG_ORDER_MASK << NUMEM_PG_ORDER_SHIFT)
 /* FREE_MASK and the head's zone (node and type): the fast path's compare. */
 #define FREE_MASK_ZONE (FREE_MASK | NUMEM__PG_ZONE_BITS)
+/* free_thp's: FREE_MASK and the PENDING bit of cpu->free_want. */
+#define FREE_MASK_THP (FREE_MASK | NUMEM__FREE_WANT_PENDING)
 
 /* Take a head whose flags were `f` (checked: allocated, order, owner) from
  * ALLOCATED to PCP with the owner cleared.  False: another CPU changed it
@@ -211,9 +213,12 @@ static bool free_thp(struct numem_cpu *cpu, numem_pfn_t pfn, uint16_t owner)
 	struct numem_page *pg = numem__online_page(base, pfn);
 	uint64_t f = numem__pg_flags(pg);
 	/* free_want also names the CPU's first zone: a THP block of any zone
-	 * goes on its own zone's list, so the compare leaves the zone out */
-	if ((f & FREE_MASK) !=
-	    ((cpu->free_want | FREE_WANT(NUMEM_PCP_THP_ORDER, owner)) & FREE_MASK))
+	 * goes on its own zone's list, so the compare leaves the zone out; it
+	 * keeps the PENDING bit, which no head has: while pages are pending
+	 * after a relayout every THP free takes free_slow, which sends a
+	 * pending block to its new node */
+	if ((f & FREE_MASK_THP) !=
+	    ((cpu->free_want | FREE_WANT(NUMEM_PCP_THP_ORDER, owner)) & FREE_MASK_THP))
 		return false;
 	uint32_t zi = numem__pg_zone_index(pg);
 	if (!thp_cacheable(&cpu->heap->zone[zi]) || !free_claim(pg, f))
@@ -252,6 +257,12 @@ __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu,
 		numem__poison_block(h, pfn.v, order);
 	uint32_t zi = numem__pg_zone_index(pg);
 	numem__trace(cpu, NUMEM_EV_FREE, pfn.v, order, numem_page_node(pg));
+	if (__builtin_expect(numem__relayout_check(h, h->zone[zi].node, pfn.v, order), 0)) {
+		/* Pending (its range moved): to its new node, not into the cache
+		 * of its old zone, which would hand it out as that node's. */
+		numem__relayout_divert(h, zi, pfn.v, order);
+		return NUMEM_OK;
+	}
 	if (order <= NUMEM_PCP_MAX_ORDER) {
 		struct numem_pcp *pcp = &cpu->pcp[zi];
 		pg->next = pcp->list[order];
@@ -281,10 +292,30 @@ __attribute__((noinline)) static enum numem_err free_slow(struct numem_cpu *cpu,
 	return NUMEM_OK;
 }
 
-/* What a fast free does after the push when the CPU may trace or its cache
- * went over its high mark (cpu->free_tail_above is 0 on a CPU with a trace
- * ring, so every free of such a CPU comes here): out of line, so that the
- * fast path itself saves no register and calls nothing. */
+/* A fast free while pages are pending after a relayout: a pending block
+ * (its range moved) comes back off the cache it was just pushed on (its
+ * list's head) and goes to its new node.  True when it did. */
+__attribute__((noinline)) static bool free_pending(struct numem_cpu *cpu, uint32_t zi,
+                                                   numem_pfn_t pfn, unsigned order)
+{
+	struct numem_heap *h = cpu->heap;
+	if (!numem__relayout_check(h, h->zone[zi].node, pfn.v, order))
+		return false;
+	struct numem_pcp *pcp = &cpu->pcp[zi];
+	struct numem_page *pg = pcp->list[order];
+	pcp->list[order] = pg->next;
+	pg->next = 0;
+	numem__pcp_account(pcp, order, -1);
+	numem__relayout_divert(h, zi, pfn.v, order);
+	return true;
+}
+
+/* What a fast free does after the push when the CPU may trace, pages are
+ * pending after a relayout (free_want's PENDING bit), or its cache went
+ * over its high mark (cpu->free_tail_above is 0 on a CPU with a trace ring
+ * and while pages are pending, so every free of such a CPU comes here):
+ * out of line, so that the fast path itself saves no register and calls
+ * nothing. */
 __attribute__((noinline)) static enum numem_err
 free_fast_tail(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint64_t f)
 {
@@ -293,6 +324,9 @@ free_fast_tail(struct numem_cpu *cpu, numem_pfn_t pfn, unsigned order, uint64_t 
 	    (uint32_t)((f >> NUMEM_PG_ZONE_SHIFT) & NUMEM_PG_ZONE_MASK);
 	numem__trace(cpu, NUMEM_EV_FREE, pfn.v, order,
 	             (f >> NUMEM_PG_NODE_SHIFT) & NUMEM_PG_NODE_MASK);
+	if (__builtin_expect((cpu->free_want & NUMEM__FREE_WANT_PENDING) != 0, 0) &&
+	    free_pending(cpu, zi, pfn, order))
+		return NUMEM_OK;
 	if (cpu->pcp[zi].pages > cpu->heap->pcp_high)
 		numem__pcp_drain(cpu, zi, order, NUMEM_MAX(1u, cpu->heap->pcp_batch >> order));
 	return NUMEM_OK;

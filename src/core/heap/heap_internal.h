@@ -352,6 +352,14 @@ void numem__build_node_zones(struct numem_heap *h, const struct numem_topo *t,
 /* A head's zone in its flags: node and zone type. */
 #define NUMEM__PG_ZONE_BITS                                                                        \
 	(NUMEM_PG_NODE_MASK << NUMEM_PG_NODE_SHIFT | NUMEM_PG_ZONE_MASK << NUMEM_PG_ZONE_SHIFT)
+/* A flag bit of numem_cpu.free_want that no descriptor has (the flag bits
+ * above NUMEM_PG_POISONED are unused): set while pages are pending after a
+ * relayout, it fails the free fast path's compare of the CPU's own zone
+ * (FREE_MASK_ZONE keeps it in `want`) and free_thp's, so that such frees
+ * take paths that send a pending block to its new node (free.c). */
+#define NUMEM__FREE_WANT_PENDING (1ull << (NUMEM_PG_FLAG_SHIFT + 3))
+_Static_assert(NUMEM__FREE_WANT_PENDING != NUMEM_PG_POISONED, "an unused flag bit");
+
 /* Zone bits of numem_cpu.free_want when the CPU has no fast zone: a zone
  * type no head has (types are 0..NUMEM_NR_ZONE_TYPES-1). */
 #define NUMEM__FREE_ZONE_NONE (NUMEM_PG_ZONE_MASK << NUMEM_PG_ZONE_SHIFT)

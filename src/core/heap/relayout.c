@@ -327,6 +327,8 @@ void numem__relayout_catch_up(struct numem_cpu *cpu)
 			}
 		}
 	}
+	/* the walk above may have diverted the last pending blocks */
+	numem__relayout_pending_end(cpu);
 	__atomic_store_n(&rl->cpu_gen[cpu->id], gen, __ATOMIC_RELEASE);
 }
 

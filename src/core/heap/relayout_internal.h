@@ -133,15 +133,50 @@ static inline bool numem__relayout_zone_marked(const struct numem_heap *h, uint3
 #endif
 }
 
-/* A CPU's slow path: has a new generation been published since it looked? */
+/* Does any block wait to go to its new node (a pending page anywhere)?
+ * While one does, a CPU that caught up frees through the fast path's
+ * out-of-line tail (cpu->free_tail_above 0) and the checked THP free
+ * (NUMEM__FREE_WANT_PENDING), which send a pending block to its new node
+ * instead of its old zone's cache. */
+static inline bool numem__relayout_has_pending(const struct numem_heap *h)
+{
+#ifndef NUMEM_NO_RELAYOUT
+	struct numem__relayout *rl = numem__relayout_of(h);
+	if (__builtin_expect(!rl, 1))
+		return false;
+	for (numem_nid_t n = 0; n < h->max_nodes; n++)
+		if (__atomic_load_n(&rl->pending[n], __ATOMIC_RELAXED))
+			return true;
+#else
+	(void)h;
+#endif
+	return false;
+}
+
+/* A CPU's frees leave the pending paths once no page is pending (pages
+ * become pending only at a commit, which every CPU catches up with). */
+static inline void numem__relayout_pending_end(struct numem_cpu *cpu)
+{
+	if ((cpu->free_want & NUMEM__FREE_WANT_PENDING) &&
+	    !numem__relayout_has_pending(cpu->heap)) {
+		cpu->free_want &= ~NUMEM__FREE_WANT_PENDING;
+		cpu->free_tail_above = cpu->trace ? 0 : cpu->heap->pcp_high;
+	}
+}
+
+/* A CPU's slow path: has a new generation been published since it looked?
+ * Also where its frees leave the pending paths (above). */
 static inline void numem__relayout_sync(struct numem_cpu *cpu)
 {
 #ifndef NUMEM_NO_RELAYOUT
 	struct numem__relayout *rl = numem__relayout_of(cpu->heap);
-	if (__builtin_expect(rl != 0, 0) &&
-	    __atomic_load_n(&rl->cpu_gen[cpu->id], __ATOMIC_RELAXED) !=
-	        __atomic_load_n(&rl->gen, __ATOMIC_ACQUIRE))
-		numem__relayout_catch_up(cpu);
+	if (__builtin_expect(rl != 0, 0)) {
+		if (__atomic_load_n(&rl->cpu_gen[cpu->id], __ATOMIC_RELAXED) !=
+		    __atomic_load_n(&rl->gen, __ATOMIC_ACQUIRE))
+			numem__relayout_catch_up(cpu);
+		else
+			numem__relayout_pending_end(cpu);
+	}
 #else
 	(void)cpu;
 #endif
