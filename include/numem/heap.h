@@ -282,7 +282,12 @@ struct numem_zone {
 	uint64_t start_pfn; /* span: lowest pfn */
 	uint64_t end_pfn;   /* span: one past the highest pfn */
 	uint64_t present_pages;
-	uint64_t wmark_min, wmark_low, wmark_high;       /* pages */
+	/* Pages.  Set at boot; a relayout commit recomputes them for the
+	 * zone's new size (relaxed atomic stores under every zone lock):
+	 * readers outside the zone lock use relaxed atomic loads. */
+	uint64_t wmark_min __attribute__((aligned(8)));
+	uint64_t wmark_low __attribute__((aligned(8)));
+	uint64_t wmark_high __attribute__((aligned(8)));
 	uint64_t free_pages __attribute__((aligned(8))); /* in the buddy lists (read unlocked) */
 	_Atomic uint64_t deferred_pages; /* RAM in sections not yet initialised (read unlocked) */
 	uint64_t reserved_pages;         /* never given to the heap (opts.reserved) */
@@ -361,6 +366,10 @@ struct numem_heap {
 	uint32_t nr_cpus;
 	struct numem_cpu *cpu;
 	uint32_t pcp_high, pcp_batch;
+	/* The machine's min watermark in pages (Linux's min_free_kbytes), set
+	 * at boot; each zone's share of it is its share of the managed pages,
+	 * redistributed by every relayout commit. */
+	uint64_t min_free_pages;
 	/* Set with the zonelists at init and rebuilt by each relayout commit
 	 * before it publishes its zonelists (relaxed atomic stores and loads,
 	 * 8-aligned words for i686).  The nodes with RAM; per node, the zone

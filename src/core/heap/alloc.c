@@ -106,9 +106,10 @@ static struct numem_page *try_zone(struct numem_cpu *cpu, uint32_t zi, unsigned 
 {
 	struct numem_heap *h = cpu->heap;
 	struct numem_zone *z = &h->zone[zi];
-	uint64_t mark = z->wmark_low;
+	/* marks read without the zone lock: a relayout commit may rewrite them */
+	uint64_t mark = __atomic_load_n(&z->wmark_low, __ATOMIC_RELAXED);
 	if (mark_den) /* min watermark scaled: min * num / den */
-		mark = z->wmark_min * mark_num / mark_den;
+		mark = __atomic_load_n(&z->wmark_min, __ATOMIC_RELAXED) * mark_num / mark_den;
 	if (numem__pcp_order_cached(order) && !(flags & NUMEM_ALLOC_NOPCP)) {
 		struct numem_pcp *pcp = &cpu->pcp[zi];
 		/* A THP-order block: the zone's watermark decides before its
@@ -393,8 +394,9 @@ static inline bool thp_fast(struct numem_cpu *cpu, uint16_t owner, numem_pfn_t *
 {
 	struct numem_pcp *pcp = cpu->fast_pcp;
 	if (!pcp->list[NUMEM_PCP_THP_LIST] ||
-	    !numem__watermark_ok_unlocked(&cpu->heap->zone[pcp - cpu->pcp], NUMEM_PCP_THP_ORDER,
-	                                  cpu->heap->zone[pcp - cpu->pcp].wmark_low))
+	    !numem__watermark_ok_unlocked(
+	        &cpu->heap->zone[pcp - cpu->pcp], NUMEM_PCP_THP_ORDER,
+	        __atomic_load_n(&cpu->heap->zone[pcp - cpu->pcp].wmark_low, __ATOMIC_RELAXED)))
 		return false;
 	struct numem_page *pg = pcp_pop_thp(pcp, owner);
 	*pfn = numem_page_to_pfn(cpu->ft, pg);

@@ -182,7 +182,8 @@ static inline __attribute__((always_inline)) bool free_claim(struct numem_page *
  * where any CPU can take them (a relaxed load, no lock). */
 static inline bool thp_cacheable(const struct numem_zone *z)
 {
-	return __atomic_load_n(&z->free_pages, __ATOMIC_RELAXED) >= z->wmark_low;
+	return __atomic_load_n(&z->free_pages, __ATOMIC_RELAXED) >=
+	       __atomic_load_n(&z->wmark_low, __ATOMIC_RELAXED);
 }
 
 /* A claimed THP-order head (state PCP) onto its zone's THP list; above

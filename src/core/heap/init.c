@@ -154,6 +154,7 @@ static void set_watermarks(struct numem_heap *h, uint32_t min_free_kbytes)
 		kb = NUMEM_MIN(kb, 262144u);
 	}
 	uint64_t min_pages = kb >> (NUMEM_PAGE_SHIFT - 10); /* < 2^30 */
+	h->min_free_pages = min_pages;
 	for (uint32_t i = 0; i < h->nr_zones; i++) {
 		struct numem_zone *z = &h->zone[i];
 		uint64_t managed = z->present_pages - z->reserved_pages, all = total;

@@ -904,33 +904,32 @@ static void cut_block(struct numem_heap *h, struct numem__relayout *rl, struct n
 	}
 }
 
-/* Watermarks of zones that never had a page (in no zonelist any CPU may
- * still read, so nobody reads them unlocked): their share of the
- * machine's min (the sum over the zones that had pages, whose watermarks
- * were set for the machine's managed pages: the pages of every zone now,
- * as a commit moves pages and never makes or drops one).  A zone that had
- * pages keeps the watermarks it had. */
-static void new_watermarks(struct numem_heap *h, struct numem__relayout *rl, const bool *was)
+/* Watermarks for the new sizes: each populated zone's share of the
+ * machine's min (heap->min_free_pages, set at boot) is its share of the
+ * managed pages now, as at boot (a commit moves pages, never makes or
+ * drops one).  A zone that shrank gets a smaller min: kept at its old size
+ * (the first version did that), a zone left with 128 of its 16384 pages
+ * had a min above its free pages and refused every allocation.  Every zone
+ * lock is held; CPUs that read a mark without its zone's lock use relaxed
+ * loads. */
+static void new_watermarks(struct numem_heap *h)
 {
-	uint64_t min = 0, managed = 0;
-	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
-		if (was[zi])
-			min += h->zone[zi].wmark_min;
-		managed += h->zone[zi].present_pages - h->zone[zi].reserved_pages;
-	}
+	uint64_t managed = 0;
+	for (uint32_t zi = 0; zi < h->nr_zones; zi++)
+		if (h->zone[zi].populated)
+			managed += h->zone[zi].present_pages - h->zone[zi].reserved_pages;
 	for (uint32_t zi = 0; zi < h->nr_zones; zi++) {
 		struct numem_zone *z = &h->zone[zi];
-		if (was[zi] || !z->populated || rl->zone_seen[zi])
-			continue;
-		uint64_t m = z->present_pages - z->reserved_pages, all = managed;
-		while (m > UINT32_MAX || min > UINT32_MAX) {
+		uint64_t m = z->populated ? z->present_pages - z->reserved_pages : 0, all = managed;
+		uint64_t min = h->min_free_pages; /* < 2^30 */
+		while (m > UINT32_MAX) {
 			m >>= 1;
 			all >>= 1;
-			min >>= 1;
 		}
-		z->wmark_min = all ? min * m / all : 0;
-		z->wmark_low = z->wmark_min + z->wmark_min / 4;
-		z->wmark_high = z->wmark_min + z->wmark_min / 2;
+		uint64_t wmin = all ? min * m / all : 0;
+		__atomic_store_n(&z->wmark_min, wmin, __ATOMIC_RELAXED);
+		__atomic_store_n(&z->wmark_low, wmin + wmin / 4, __ATOMIC_RELAXED);
+		__atomic_store_n(&z->wmark_high, wmin + wmin / 2, __ATOMIC_RELAXED);
 	}
 }
 
@@ -1064,7 +1063,7 @@ enum numem_err numem_relayout_commit(struct numem_heap *h, struct numem_memlayou
 			z->start_pfn = z->end_pfn = 0;
 		}
 	}
-	new_watermarks(h, rl, was);
+	new_watermarks(h);
 	for (uint32_t zi = 0; zi < h->nr_zones; zi++)
 		rl->zone_seen[zi] |= h->zone[zi].populated;
 	unlock_all(h);
