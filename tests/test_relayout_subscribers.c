@@ -451,15 +451,17 @@ static void test_commits_under_domain_churn(void **state)
 	uint64_t moved, left;
 	enum numem_err e = numem_domain_migrate(dom, cpu_(0), 0, &moved, &left, &d);
 	if (e)
-		fail_msg("migrate: %s (%s); free pages per node %llu %llu %llu, ram %llu %llu %llu, "
-		         "domain pending %llu",
-		         d.msg, numem_err_name(e),
-		         (unsigned long long)numem_heap_node_free(&sys.heap, 0),
-		         (unsigned long long)numem_heap_node_free(&sys.heap, 1),
-		         (unsigned long long)numem_heap_node_free(&sys.heap, 2),
-		         (unsigned long long)node_(0)->ram_pages, (unsigned long long)node_(1)->ram_pages,
-		         (unsigned long long)node_(2)->ram_pages,
-		         (unsigned long long)numem_domain_pending(dom));
+		fail_msg(
+		    "migrate: %s (%s); free pages per node %llu %llu %llu, ram %llu %llu %llu, "
+		    "domain pending %llu",
+		    d.msg, numem_err_name(e),
+		    (unsigned long long)numem_heap_node_free(&sys.heap, 0),
+		    (unsigned long long)numem_heap_node_free(&sys.heap, 1),
+		    (unsigned long long)numem_heap_node_free(&sys.heap, 2),
+		    (unsigned long long)node_(0)->ram_pages,
+		    (unsigned long long)node_(1)->ram_pages,
+		    (unsigned long long)node_(2)->ram_pages,
+		    (unsigned long long)numem_domain_pending(dom));
 	assert_int_equal(left, 0);
 	verify_all("after migrating");
 	shutdown();
