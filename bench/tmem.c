@@ -32,6 +32,7 @@
 #include <zstd.h>
 
 #include "bench.h"
+#include "tmem_pages.h"
 
 #define PAGE 4096
 
@@ -103,18 +104,7 @@ static uint64_t frame(void)
 
 static uint8_t *virt(uint64_t pfn)
 {
-	return plat->phys_to_virt(plat->ctx, numem_pfn_to_paddr(numem_pfn(pfn)));
-}
-
-static void fill_random(uint8_t *p, uint64_t seed)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-	for (int i = 0; i < PAGE; i += 8) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		memcpy(p + i, &x, 8);
-	}
+	return bench_page_virt(plat, pfn);
 }
 
 /* Text-like: words from a small vocabulary (compresses about 3-4x). */
@@ -189,7 +179,7 @@ static void put_get(struct bench *b, const char *name, enum numem_tmem_codec_id 
 	if (codec)
 		fill_text(src, 1);
 	else
-		fill_random(src, 1);
+		bench_fill_random(src, 1);
 	numem_tmem_ctl(tm, cpu, NUMEM_TMEM_CTL_COMPRESS, NUMEM_TMEM_HOST, codec, NULL, &d);
 	uint32_t pool;
 	if (numem_tmem_new_pool(tm, cpu, NUMEM_TMEM_HOST, 0, NULL, &pool, &d) != NUMEM_TMEM_HIT)
@@ -278,7 +268,7 @@ static uint32_t fill_store(uint64_t n, uint32_t per, uint32_t flags)
 		die("pool", &d);
 	uint64_t f = frame();
 	uint8_t *src = virt(f);
-	fill_random(src, 9);
+	bench_fill_random(src, 9);
 	for (uint64_t i = 0; i < n; i++) {
 		struct numem_tmem_oid oid = {{i / per, 7, 7}};
 		src[0] = (uint8_t)(i | 1); /* never a zero page */

@@ -23,6 +23,7 @@
 #include <pthread.h>
 
 #include "bench.h"
+#include "tmem_pages.h"
 #ifdef PEEK
 #include "tmem_internal.h"
 #endif
@@ -84,18 +85,7 @@ static uint64_t frame_of(struct numem_cpu *c)
 
 static uint8_t *virt(uint64_t pfn)
 {
-	return plat->phys_to_virt(plat->ctx, numem_pfn_to_paddr(numem_pfn(pfn)));
-}
-
-static void fill_random(uint8_t *p, uint64_t seed)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-	for (int i = 0; i < PAGE; i += 8) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		memcpy(p + i, &x, 8);
-	}
+	return bench_page_virt(plat, pfn);
 }
 
 /* glibc's memcpy, as the contract bench's peer calls it */
@@ -170,7 +160,7 @@ static void two_threads(void)
 		                    .oid = {{7, 7, (uint64_t)k}}};
 		a[k].f = frame_of(a[k].c);
 		a[k].g = frame_of(a[k].c);
-		fill_random(virt(a[k].f), 5 + (uint64_t)k);
+		bench_fill_random(virt(a[k].f), 5 + (uint64_t)k);
 		if (numem_tmem_new_pool(tm, a[k].c, NUMEM_TMEM_HOST, 0, NULL, &a[k].pool, &d) !=
 		    NUMEM_TMEM_HIT)
 			die("pool", &d);
@@ -222,7 +212,7 @@ int main(int argc, char **argv)
 	f = frame_of(cpu);
 	g = frame_of(cpu);
 	uint8_t *src = virt(f), *dst = virt(g);
-	fill_random(src, 1);
+	bench_fill_random(src, 1);
 	if (numem_tmem_new_pool(tm, cpu, NUMEM_TMEM_HOST, 0, NULL, &pool, &d) != NUMEM_TMEM_HIT)
 		die("pool", &d);
 	uint8_t *al = aligned_alloc(PAGE, 2 * PAGE);
